@@ -1,0 +1,20 @@
+//! Sentinel's wire types: what travels over HTTP and WebSocket, and their OpenAPI schemas.
+//!
+//! This crate owns field names, enum wire values and datetime formats of CONTRACT.md. It holds no
+//! behaviour beyond parsing and formatting: no database, no HTTP framework, no policy evaluation.
+
+pub mod dashboard;
+pub mod enums;
+pub mod error;
+pub mod event;
+pub mod live;
+pub mod page;
+pub mod patch;
+pub mod policy;
+pub mod system;
+pub mod time;
+pub mod violation;
+
+pub use enums::*;
+pub use patch::Patch;
+pub use time::Timestamp;

@@ -1,0 +1,202 @@
+//! The `sentinel` binary: thin. It parses the command line and configuration, then calls into the
+//! server and store crates.
+
+mod config;
+mod seed;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use sentinel_server::{AppState, ServerConfig};
+use sentinel_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::{LogFormat, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sentinel",
+    version,
+    about = "Sentinel: self-hosted AI governance and guardrails"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the store lives; shared by every subcommand that touches it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database and other state.
+    #[arg(long, env = "SENTINEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER@HOST/DB (default: SQLite `sentinel.db` in the data dir).
+    #[arg(long, env = "SENTINEL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// A TOML configuration file.
+    #[arg(long, env = "SENTINEL_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, env = "SENTINEL_BIND")]
+        bind: Option<String>,
+        /// Load demo data into an empty store.
+        #[arg(long, env = "SENTINEL_DEMO")]
+        demo: bool,
+        /// Seed of the demo data generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Log output format.
+        #[arg(long, env = "SENTINEL_LOG_FORMAT", value_enum)]
+        log_format: Option<LogFormat>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Load demo data: users, templates, the ten legacy policies and events.
+    Seed {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Number of events to generate.
+        #[arg(long, default_value_t = 2000)]
+        events: u64,
+        /// Seed of the generator (same seed, same data).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Openapi => {
+            let doc = sentinel_server::routes::openapi();
+            println!(
+                "{}",
+                doc.to_pretty_json()
+                    .context("serialising the OpenAPI document")?
+            );
+            Ok(())
+        }
+        Command::Migrate { store } => {
+            let settings = Settings::load(&store, None, None)?;
+            config::init_logging(settings.log_format);
+            let store = open_store(&settings).await?;
+            tracing::info!("database is migrated");
+            store.close().await?;
+            Ok(())
+        }
+        Command::Seed {
+            store,
+            events,
+            seed,
+            batch,
+        } => {
+            let settings = Settings::load(&store, None, None)?;
+            config::init_logging(settings.log_format);
+            let store = open_store(&settings).await?;
+            seed::run(&store, events, seed, batch, true).await
+        }
+        Command::Serve {
+            store,
+            bind,
+            demo,
+            seed,
+            log_format,
+        } => {
+            let settings = Settings::load(&store, bind, log_format)?;
+            config::init_logging(settings.log_format);
+            serve(settings, demo, seed).await
+        }
+    }
+}
+
+async fn open_store(settings: &Settings) -> Result<Store> {
+    let url = settings.database_url();
+    Store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {}", sentinel_store::redact_url(&url)))
+}
+
+async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
+    let store = open_store(&settings).await?;
+    if demo {
+        if store.is_empty().await? {
+            tracing::info!("loading demo data");
+            seed::run(&store, 2000, seed, 1000, false).await?;
+        } else {
+            tracing::info!("the store already holds data; demo data not loaded");
+        }
+    }
+    let listener = TcpListener::bind(&settings.bind)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, "Sentinel is listening; API docs at http://{addr}/docs");
+    let state = AppState::new(
+        store.clone(),
+        ServerConfig {
+            body_limit: settings.body_limit,
+            cors_origins: settings.cors_origins.clone(),
+            ..ServerConfig::default()
+        },
+    );
+    sentinel_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("shut down cleanly");
+    store.close().await?;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}

@@ -1,0 +1,131 @@
+//! Shared helpers for pattern detectors: context words near a match, entropy, char-boundary
+//! windows.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// Bytes before a match searched for context words.
+pub(crate) const CONTEXT_BEFORE: usize = 48;
+/// Bytes after a match searched for context words.
+pub(crate) const CONTEXT_AFTER: usize = 24;
+
+/// The largest char boundary `<= i`.
+pub(crate) fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest char boundary `>= i`.
+pub(crate) fn ceil_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// A case-insensitive automaton over context words, each tagged with a group id.
+pub(crate) struct ContextWords {
+    ac: AhoCorasick,
+    groups: Vec<u32>,
+}
+
+impl ContextWords {
+    #[expect(clippy::expect_used, reason = "static word lists written in this crate; built by the unit tests")]
+    pub(crate) fn new(lists: &[(u32, &[&str])]) -> Self {
+        let mut words = Vec::new();
+        let mut groups = Vec::new();
+        for (g, list) in lists {
+            for w in *list {
+                words.push(*w);
+                groups.push(*g);
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(words)
+            .expect("context words build");
+        ContextWords { ac, groups }
+    }
+
+    /// Whether a word of `group` occurs within the context window around `[s, e)`.
+    pub(crate) fn near(&self, text: &str, s: usize, e: usize, group: u32) -> bool {
+        let from = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+        let to = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER));
+        let Some(window) = text.get(from..to) else { return false };
+        self.ac
+            .find_overlapping_iter(window)
+            .any(|m| {
+                self.groups.get(m.pattern().as_usize()) == Some(&group)
+                    && crate::detect::lexicon::on_word_boundaries(window, m.start(), m.end())
+            })
+    }
+}
+
+/// Shannon entropy in bits per character.
+pub(crate) fn shannon_entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for b in s.bytes() {
+        counts[usize::from(b)] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = f64::from(n);
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether the characters just outside `[s, e)` are not letters or digits (so the match is a
+/// whole token), also rejecting matches glued to `.`/`-` digit runs such as versions.
+pub(crate) fn standalone(text: &str, s: usize, e: usize) -> bool {
+    let before = text.get(..s).and_then(|t| t.chars().next_back());
+    let after = text.get(e..).and_then(|t| t.chars().next());
+    let before2 = text.get(..s).and_then(|t| t.chars().rev().nth(1));
+    let after2 = text.get(e..).and_then(|t| t.chars().nth(1));
+    let glued = |c: Option<char>, next: Option<char>| {
+        c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            || (c.is_some_and(|c| matches!(c, '.' | '-' | '/')) && next.is_some_and(|n| n.is_ascii_digit()))
+    };
+    !glued(before, before2) && !glued(after, after2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_table() {
+        assert_eq!(shannon_entropy(""), 0.0);
+        assert_eq!(shannon_entropy("aaaa"), 0.0);
+        assert!((shannon_entropy("abcd") - 2.0).abs() < 1e-9);
+        assert!(shannon_entropy("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") > 4.0);
+    }
+
+    #[test]
+    fn context_window() {
+        let cw = ContextWords::new(&[(1, &["card"]), (2, &["ssn"])]);
+        let text = "my card number is 4111111111111111";
+        assert!(cw.near(text, 18, text.len(), 1));
+        assert!(!cw.near(text, 18, text.len(), 2));
+        assert!(!cw.near("é".repeat(40).as_str(), 3, 5, 1));
+    }
+
+    #[test]
+    fn standalone_rejects_versions() {
+        assert!(standalone("ip 10.0.0.1 here", 3, 11));
+        assert!(!standalone("v1.10.0.0.1", 3, 11));
+        assert!(!standalone("x10.0.0.1", 1, 9));
+    }
+}

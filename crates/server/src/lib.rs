@@ -1,0 +1,41 @@
+//! Sentinel's HTTP and WebSocket server.
+//!
+//! Owns routing, request extraction and error mapping, the live stream, the API documentation and
+//! the use cases (`service`) that join the store, the engine and the live stream. It holds no SQL
+//! (that is the store's) and no detection logic (that is the engine's).
+
+pub mod error;
+pub mod extract;
+pub mod live;
+pub mod openapi;
+pub mod routes;
+pub mod service;
+pub mod state;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use state::{AppState, ServerConfig};
+
+/// The version reported by `GET /`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Serves the application on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let app = routes::app(state.clone());
+    let live = state.live.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Close WebSocket sessions so they don't hold the drain open.
+        live.close();
+    })
+    .await
+}

@@ -1,0 +1,156 @@
+//! The HTTP surface. Each resource module exports `router()`; this module only merges them and
+//! adds the cross-cutting layers.
+
+mod dashboard;
+mod docs;
+mod events;
+mod policies;
+mod slash;
+mod system;
+mod violations;
+
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use sentinel_api::page::Page;
+use serde::Serialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// Every documented route, with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::router())
+        .merge(policies::router())
+        .merge(events::router())
+        .merge(violations::router())
+        .merge(dashboard::router())
+}
+
+/// The OpenAPI document generated from the code.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The complete application.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api_router().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let limit = state.config.body_limit;
+    router
+        .merge(docs::router(doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(slash::canonical_slash))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit,
+        ))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(cors(&state.config.cors_origins))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            problem_on_overflow(limit, req, next)
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                // The path only: query strings may carry tokens.
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// CORS is closed unless origins are configured.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([HeaderName::from_static("x-total-count")])
+}
+
+/// `RequestBodyLimitLayer` answers a bare 413 when `Content-Length` is too large; give it our body.
+async fn problem_on_overflow(
+    limit: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(req).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_none_or(|v| v != "application/json")
+    {
+        return ApiError::PayloadTooLarge { limit }.into_response();
+    }
+    response
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(sentinel_api::error::ErrorBody {
+            detail: "Not Found".into(),
+            code: "route_not_found".into(),
+        }),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
+}
+
+/// A list answer: a plain JSON array, with the total in `X-Total-Count`.
+pub struct Listed<T>(pub Page<T>);
+
+impl<T: Serialize> IntoResponse for Listed<T> {
+    fn into_response(self) -> Response {
+        let total = self.0.total.to_string();
+        (
+            [(HeaderName::from_static("x-total-count"), total)],
+            Json(self.0.items),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,204 @@
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use sentinel_api::error::{ErrorBody, ValidationErrorBody};
+use sentinel_api::event::{EventCreate, EventFilter, EventResponse, EventStats, EventUpdate};
+use sentinel_api::live::LiveMessage;
+use sentinel_api::page::PageParams;
+use sentinel_api::violation::ViolationResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
+use crate::live::{Frame, run_session};
+use crate::routes::Listed;
+use crate::service;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_events, create_event))
+        .routes(routes!(create_events_batch))
+        .routes(routes!(get_event, update_event))
+        .routes(routes!(event_violations))
+        .routes(routes!(event_stats))
+        .routes(routes!(live_stream))
+}
+
+/// Events, newest `trigger_date` first.
+#[utoipa::path(
+    get,
+    path = "/api/events/",
+    tag = "events",
+    params(PageParams, EventFilter),
+    responses(
+        (status = 200, body = [EventResponse], headers(("X-Total-Count" = u64))),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn list_events(
+    State(state): State<AppState>,
+    Pagination(page): Pagination,
+    ApiQuery(filter): ApiQuery<EventFilter>,
+) -> ApiResult<Listed<EventResponse>> {
+    Ok(Listed(state.store.list_events(&filter, page).await?))
+}
+
+/// Records an event (status `open`) and announces it on the live stream.
+#[utoipa::path(
+    post,
+    path = "/api/events/",
+    tag = "events",
+    request_body = EventCreate,
+    responses(
+        (status = 200, body = EventResponse),
+        (status = 409, body = ErrorBody, description = "Duplicate event_id"),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn create_event(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EventCreate>,
+) -> ApiResult<Json<EventResponse>> {
+    Ok(Json(service::events::create(&state, body).await?))
+}
+
+/// Records up to 1000 events at once: all of them or none.
+#[utoipa::path(
+    post,
+    path = "/api/events/batch",
+    tag = "events",
+    request_body = Vec<EventCreate>,
+    responses(
+        (status = 200, body = [EventResponse]),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn create_events_batch(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Vec<EventResponse>>> {
+    let events: Vec<EventCreate> = parse_batch(&body)?;
+    Ok(Json(service::events::create_batch(&state, events).await?))
+}
+
+/// A batch body is a JSON array of event objects.
+fn parse_batch(body: &[u8]) -> ApiResult<Vec<EventCreate>> {
+    let wrapped = [b"{\"items\":".as_slice(), body, b"}"].concat();
+    #[derive(serde::Deserialize)]
+    struct Items {
+        items: Vec<EventCreate>,
+    }
+    match crate::extract::parse_json_body::<Items>(&wrapped) {
+        Ok(items) => Ok(items.items),
+        Err(ApiError::Validation(mut issues)) => {
+            // Report locations relative to the body, not to the wrapper.
+            for issue in &mut issues {
+                if issue.loc.get(1).and_then(|v| v.as_str()) == Some("items") {
+                    issue.loc.remove(1);
+                }
+            }
+            Err(ApiError::Validation(issues))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/events/{event_id}",
+    tag = "events",
+    params(("event_id" = i64, Path, description = "The numeric id")),
+    responses((status = 200, body = EventResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
+)]
+async fn get_event(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<EventResponse>> {
+    Ok(Json(state.store.get_event(id).await?))
+}
+
+/// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).
+#[utoipa::path(
+    put,
+    path = "/api/events/{event_id}",
+    tag = "events",
+    params(("event_id" = i64, Path)),
+    request_body = EventUpdate,
+    responses((status = 200, body = EventResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
+)]
+async fn update_event(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<EventUpdate>,
+) -> ApiResult<Json<EventResponse>> {
+    Ok(Json(service::events::update(&state, id, body).await?))
+}
+
+/// The violations the event produced.
+#[utoipa::path(
+    get,
+    path = "/api/events/{event_id}/violations",
+    tag = "events",
+    params(("event_id" = i64, Path)),
+    responses((status = 200, body = [ViolationResponse]), (status = 404, body = ErrorBody))
+)]
+async fn event_violations(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Vec<ViolationResponse>>> {
+    Ok(Json(state.store.event_violations(id).await?))
+}
+
+#[utoipa::path(get, path = "/api/events/stats/summary", tag = "events", responses((status = 200, body = EventStats)))]
+async fn event_stats(State(state): State<AppState>) -> ApiResult<Json<EventStats>> {
+    Ok(Json(state.store.event_stats().await?))
+}
+
+/// WebSocket live stream: `new_event`, `event_updated` and `lagged` frames (JSON text).
+#[utoipa::path(
+    get,
+    path = "/api/events/ws",
+    tag = "events",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol", body = LiveMessage),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request"),
+    )
+)]
+async fn live_stream(
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(e) => {
+            return ApiError::BadRequest(format!("This route expects a WebSocket upgrade: {e}"))
+                .into_response();
+        }
+    };
+    let rx = state.live.subscribe();
+    let closed = state.live.closed();
+    upgrade.on_upgrade(move |socket: WebSocket| async move {
+        let (sink, stream) = socket.split();
+        let sink = sink.with(|frame: Frame| async move {
+            Ok::<_, axum::Error>(match frame {
+                Frame::Text(text) => Message::Text(text.into()),
+                Frame::Ping => Message::Ping(Default::default()),
+                Frame::Close | Frame::Other => Message::Close(None),
+            })
+        });
+        let stream = stream.map(|msg| {
+            msg.map(|m| match m {
+                Message::Text(t) => Frame::Text(t.to_string()),
+                Message::Close(_) => Frame::Close,
+                Message::Ping(_) => Frame::Ping,
+                _ => Frame::Other,
+            })
+        });
+        run_session(Box::pin(sink), Box::pin(stream), rx, closed).await;
+    })
+}

@@ -1,0 +1,184 @@
+use axum::Json;
+use axum::extract::State;
+use sentinel_api::error::{ErrorBody, MessageResponse, ValidationErrorBody};
+use sentinel_api::page::PageParams;
+use sentinel_api::policy::{
+    PolicyCreate, PolicyFilter, PolicyResponse, PolicyTemplateResponse, PolicyTestRequest,
+    PolicyUpdate, TemplateInstantiate, ValidateRequest, ValidateResponse,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
+use crate::routes::Listed;
+use crate::service;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(get_policy, update_policy, delete_policy))
+        .routes(routes!(test_policy))
+        .routes(routes!(list_templates))
+        .routes(routes!(instantiate_template))
+        .routes(routes!(validate_policy))
+}
+
+/// Policies in id order, optionally filtered by status and category.
+#[utoipa::path(
+    get,
+    path = "/api/policies/",
+    tag = "policies",
+    params(PageParams, PolicyFilter),
+    responses(
+        (status = 200, body = [PolicyResponse], headers(("X-Total-Count" = u64, description = "Rows matching the filter"))),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn list_policies(
+    State(state): State<AppState>,
+    Pagination(page): Pagination,
+    ApiQuery(filter): ApiQuery<PolicyFilter>,
+) -> ApiResult<Listed<PolicyResponse>> {
+    Ok(Listed(state.store.list_policies(&filter, page).await?))
+}
+
+/// Creates a policy. Its status is always `draft`.
+#[utoipa::path(
+    post,
+    path = "/api/policies/",
+    tag = "policies",
+    request_body = PolicyCreate,
+    responses((status = 200, body = PolicyResponse), (status = 422, body = ValidationErrorBody))
+)]
+async fn create_policy(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PolicyCreate>,
+) -> ApiResult<Json<PolicyResponse>> {
+    Ok(Json(service::policies::create(&state, body, None).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/policies/{policy_id}",
+    tag = "policies",
+    params(("policy_id" = i64, Path)),
+    responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
+)]
+async fn get_policy(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<PolicyResponse>> {
+    Ok(Json(state.store.get_policy(id).await?))
+}
+
+/// Partial update; `null` for a required field is a 422.
+#[utoipa::path(
+    put,
+    path = "/api/policies/{policy_id}",
+    tag = "policies",
+    params(("policy_id" = i64, Path)),
+    request_body = PolicyUpdate,
+    responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
+)]
+async fn update_policy(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<PolicyUpdate>,
+) -> ApiResult<Json<PolicyResponse>> {
+    Ok(Json(service::policies::update(&state, id, body).await?))
+}
+
+/// Removes the policy from the API; its past violations keep referring to it.
+#[utoipa::path(
+    delete,
+    path = "/api/policies/{policy_id}",
+    tag = "policies",
+    params(("policy_id" = i64, Path)),
+    responses((status = 200, body = MessageResponse), (status = 404, body = ErrorBody))
+)]
+async fn delete_policy(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<MessageResponse>> {
+    service::policies::delete(&state, id).await?;
+    Ok(Json(MessageResponse {
+        message: "Policy deleted successfully".into(),
+    }))
+}
+
+/// Runs the engine on a text against this one policy, whatever its status.
+#[utoipa::path(
+    post,
+    path = "/api/policies/{policy_id}/test",
+    tag = "policies",
+    params(("policy_id" = i64, Path)),
+    request_body = PolicyTestRequest,
+    responses((status = 404, body = ErrorBody), (status = 501, body = ErrorBody))
+)]
+async fn test_policy(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    ApiJson(_body): ApiJson<PolicyTestRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    state.store.get_policy(id).await?;
+    Err(ApiError::NotImplemented(
+        "Policy testing needs the guard engine, which is not part of this build yet",
+    ))
+}
+
+/// Active policy templates.
+#[utoipa::path(
+    get,
+    path = "/api/policies/templates/",
+    tag = "policies",
+    params(PageParams),
+    responses((status = 200, body = [PolicyTemplateResponse], headers(("X-Total-Count" = u64))))
+)]
+async fn list_templates(
+    State(state): State<AppState>,
+    Pagination(page): Pagination,
+) -> ApiResult<Listed<PolicyTemplateResponse>> {
+    Ok(Listed(state.store.list_templates(page).await?))
+}
+
+/// Creates a draft policy from a template.
+#[utoipa::path(
+    post,
+    path = "/api/policies/templates/{template_id}/instantiate",
+    tag = "policies",
+    params(("template_id" = i64, Path)),
+    request_body(content = Option<TemplateInstantiate>, description = "Optional overrides"),
+    responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody))
+)]
+async fn instantiate_template(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<PolicyResponse>> {
+    let overrides = if body.iter().all(u8::is_ascii_whitespace) {
+        TemplateInstantiate::default()
+    } else {
+        crate::extract::parse_json_body(&body)?
+    };
+    Ok(Json(
+        service::policies::instantiate(&state, id, overrides, None).await?,
+    ))
+}
+
+/// Checks a definition without saving it.
+#[utoipa::path(
+    post,
+    path = "/api/policies/validate",
+    tag = "policies",
+    request_body = ValidateRequest,
+    responses((status = 200, body = ValidateResponse), (status = 501, body = ErrorBody))
+)]
+async fn validate_policy(
+    ApiJson(_body): ApiJson<ValidateRequest>,
+) -> ApiResult<Json<ValidateResponse>> {
+    Err(ApiError::NotImplemented(
+        "Policy validation needs the guard engine, which is not part of this build yet",
+    ))
+}

@@ -1,0 +1,60 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sentinel_api::system::{HealthResponse, ReadyResponse, RootResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(root))
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
+
+/// What this server is and where its documentation lives.
+#[utoipa::path(get, path = "/", tag = "system", responses((status = 200, body = RootResponse)))]
+async fn root() -> Json<RootResponse> {
+    Json(RootResponse {
+        message: "SentinelAI AI Governance Platform API".into(),
+        version: crate::VERSION.into(),
+        docs: "/docs".into(),
+    })
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = HealthResponse)))]
+async fn health() -> Json<HealthResponse> {
+    Json(HealthResponse {
+        status: "healthy".into(),
+    })
+}
+
+/// The database answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "system",
+    responses((status = 200, body = ReadyResponse), (status = 503, body = ReadyResponse))
+)]
+async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadyResponse>) {
+    if state.store.ping().await {
+        (
+            StatusCode::OK,
+            Json(ReadyResponse {
+                status: "ready".into(),
+                database: "ok".into(),
+            }),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ReadyResponse {
+                status: "unavailable".into(),
+                database: "unreachable".into(),
+            }),
+        )
+    }
+}

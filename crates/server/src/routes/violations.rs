@@ -1,0 +1,90 @@
+use axum::Json;
+use axum::extract::State;
+use sentinel_api::Patch;
+use sentinel_api::error::{ErrorBody, ValidationErrorBody};
+use sentinel_api::page::PageParams;
+use sentinel_api::violation::{
+    ViolationFilter, ViolationResponse, ViolationStats, ViolationUpdate,
+};
+use sentinel_store::Triage;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
+use crate::routes::Listed;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_violations))
+        .routes(routes!(get_violation, update_violation))
+        .routes(routes!(violation_stats))
+}
+
+/// Violations, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/violations/",
+    tag = "violations",
+    params(PageParams, ViolationFilter),
+    responses(
+        (status = 200, body = [ViolationResponse], headers(("X-Total-Count" = u64))),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn list_violations(
+    State(state): State<AppState>,
+    Pagination(page): Pagination,
+    ApiQuery(filter): ApiQuery<ViolationFilter>,
+) -> ApiResult<Listed<ViolationResponse>> {
+    Ok(Listed(state.store.list_violations(&filter, page).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/violations/{violation_id}",
+    tag = "violations",
+    params(("violation_id" = i64, Path)),
+    responses((status = 200, body = ViolationResponse), (status = 404, body = ErrorBody))
+)]
+async fn get_violation(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+) -> ApiResult<Json<ViolationResponse>> {
+    Ok(Json(state.store.get_violation(id).await?))
+}
+
+/// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).
+#[utoipa::path(
+    put,
+    path = "/api/violations/{violation_id}",
+    tag = "violations",
+    params(("violation_id" = i64, Path)),
+    request_body = ViolationUpdate,
+    responses((status = 200, body = ViolationResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
+)]
+async fn update_violation(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<ViolationUpdate>,
+) -> ApiResult<Json<ViolationResponse>> {
+    if matches!(body.status, Patch::Null) {
+        return Err(ApiError::invalid(
+            &["body", "status"],
+            "Input should not be null",
+            "null_not_allowed",
+        ));
+    }
+    let change = Triage {
+        status: body.status.value(),
+        acknowledged_by: body.acknowledged_by.into_update(),
+    };
+    Ok(Json(state.store.update_violation(id, change).await?))
+}
+
+/// Counts; open = `detected` + `investigating`.
+#[utoipa::path(get, path = "/api/violations/stats/summary", tag = "violations", responses((status = 200, body = ViolationStats)))]
+async fn violation_stats(State(state): State<AppState>) -> ApiResult<Json<ViolationStats>> {
+    Ok(Json(state.store.violation_stats().await?))
+}

@@ -1,0 +1,140 @@
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+use crate::migration::Migrator;
+use crate::{Result, StoreError};
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The one handle to persistence. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    ///
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. SQLite runs in WAL mode with
+    /// `synchronous=NORMAL`, foreign keys on and a busy timeout, so readers never block the writer.
+    pub async fn open(url: &str) -> Result<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::InvalidUrl(format!(
+                "`{}`: expected sqlite://FILE or postgres://…",
+                redact_url(url)
+            )));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                if let Some(parent) = sqlite_path(url).and_then(|p| p.parent()) {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            StoreError::InvalidUrl(format!(
+                                "cannot create {}: {e}",
+                                parent.display()
+                            ))
+                        })?;
+                    }
+                }
+                options
+                    .max_connections(8)
+                    .min_connections(1)
+                    .map_sqlx_sqlite_opts(|o| {
+                        o.create_if_missing(true)
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal)
+                            .foreign_keys(true)
+                            .busy_timeout(Duration::from_secs(10))
+                    });
+            }
+            Backend::Postgres => {
+                options.max_connections(16).min_connections(1);
+            }
+        }
+        let db = Database::connect(options).await?;
+        let store = Self { db, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies every pending migration. Idempotent.
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// A URL with its password replaced, safe to show in errors and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:****{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:****@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            sqlite_path("sqlite://data/x.db?mode=rwc"),
+            Some(Path::new("data/x.db"))
+        );
+    }
+}

@@ -1,0 +1,301 @@
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use sentinel_api::event::{EventFilter, EventResponse, EventStats};
+use sentinel_api::page::{Page, PageParams};
+use sentinel_api::violation::{FindingResponse, ViolationResponse};
+use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, ViolationType};
+
+use crate::entity::{event, policy, violation};
+use crate::{Result, Store, StoreError, Triage, convert};
+
+/// An event to insert, as validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub event_type: EventType,
+    pub severity: Severity,
+    pub title: String,
+    pub description: Option<String>,
+    pub event_data: Option<String>,
+    pub trigger_date: Timestamp,
+    pub status: EventStatus,
+    pub policy_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub source: Option<String>,
+    pub model_name: Option<String>,
+    pub prompt: Option<String>,
+    pub completion: Option<String>,
+    pub request_tokens: Option<i64>,
+    pub response_tokens: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub metadata: Option<BTreeMap<String, serde_json::Value>>,
+    pub decision: Option<Decision>,
+}
+
+/// A violation found while evaluating a new event; linked to it on insert.
+#[derive(Debug, Clone)]
+pub struct NewViolation {
+    pub violation_type: ViolationType,
+    pub severity: Severity,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub details: Option<String>,
+    pub confidence_score: f64,
+    pub policy_id: i64,
+    pub legal_advice_score: Option<f64>,
+    pub controversial_topics_score: Option<f64>,
+    pub code_prompt_score: Option<f64>,
+    pub safe_prompt_score: Option<f64>,
+    pub findings: Vec<FindingResponse>,
+}
+
+impl NewEvent {
+    pub(crate) fn into_active(self, now: chrono::DateTime<Utc>) -> Result<event::ActiveModel> {
+        let metadata = self
+            .metadata
+            .map(|m| serde_json::to_string(&m))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt {
+                column: "events.metadata",
+                value: e.to_string(),
+            })?;
+        Ok(event::ActiveModel {
+            event_id: Set(self.event_id),
+            event_type: Set(self.event_type.as_str().to_owned()),
+            severity: Set(self.severity.as_str().to_owned()),
+            title: Set(self.title),
+            description: Set(self.description),
+            event_data: Set(self.event_data),
+            trigger_date: Set(self.trigger_date.0),
+            trigger_day: Set(self.trigger_date.0.date_naive()),
+            status: Set(self.status.as_str().to_owned()),
+            policy_id: Set(self.policy_id),
+            user_id: Set(self.user_id),
+            acknowledged_by: Set(None),
+            acknowledged_date: Set(None),
+            created_at: Set(now),
+            updated_at: Set(None),
+            source: Set(self.source),
+            model_name: Set(self.model_name),
+            prompt: Set(self.prompt),
+            completion: Set(self.completion),
+            request_tokens: Set(self.request_tokens),
+            response_tokens: Set(self.response_tokens),
+            duration_ms: Set(self.duration_ms),
+            metadata: Set(metadata),
+            decision: Set(self.decision.map(|d| d.as_str().to_owned())),
+            ..Default::default()
+        })
+    }
+}
+
+impl NewViolation {
+    pub(crate) fn into_active(
+        self,
+        event_id: i64,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<violation::ActiveModel> {
+        let findings = serde_json::to_string(&self.findings).map_err(|e| StoreError::Corrupt {
+            column: "violations.findings",
+            value: e.to_string(),
+        })?;
+        Ok(violation::ActiveModel {
+            violation_type: Set(self.violation_type.as_str().to_owned()),
+            severity: Set(self.severity.as_str().to_owned()),
+            status: Set("detected".to_owned()),
+            title: Set(self.title),
+            description: Set(self.description),
+            details: Set(self.details),
+            confidence_score: Set(self.confidence_score),
+            event_id: Set(event_id),
+            policy_id: Set(self.policy_id),
+            acknowledged_by: Set(None),
+            acknowledged_date: Set(None),
+            created_at: Set(now),
+            updated_at: Set(None),
+            legal_advice_score: Set(self.legal_advice_score),
+            controversial_topics_score: Set(self.controversial_topics_score),
+            code_prompt_score: Set(self.code_prompt_score),
+            safe_prompt_score: Set(self.safe_prompt_score),
+            findings: Set(Some(findings)),
+            ..Default::default()
+        })
+    }
+}
+
+/// Inserts one event and its violations on `conn` (a transaction).
+async fn insert_event<C: ConnectionTrait>(
+    conn: &C,
+    new: NewEvent,
+    violations: Vec<NewViolation>,
+) -> Result<(EventResponse, Vec<ViolationResponse>)> {
+    if let Some(policy_id) = new.policy_id {
+        let exists = policy::Entity::find_by_id(policy_id)
+            .filter(policy::Column::DeletedAt.is_null())
+            .count(conn)
+            .await?
+            > 0;
+        if !exists {
+            return Err(StoreError::MissingReference {
+                field: "policy_id",
+                entity: "policy",
+            });
+        }
+    }
+    let now = Utc::now();
+    let inserted = new
+        .into_active(now)?
+        .insert(conn)
+        .await
+        .map_err(StoreError::classify)?;
+    let mut stored = Vec::with_capacity(violations.len());
+    for v in violations {
+        let row = v
+            .into_active(inserted.id, now)?
+            .insert(conn)
+            .await
+            .map_err(StoreError::classify)?;
+        stored.push(convert::violation(row)?);
+    }
+    Ok((convert::event(inserted)?, stored))
+}
+
+impl Store {
+    /// Newest `trigger_date` first.
+    pub async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: PageParams,
+    ) -> Result<Page<EventResponse>> {
+        let mut select = event::Entity::find();
+        if let Some(v) = filter.status {
+            select = select.filter(event::Column::Status.eq(v.as_str()));
+        }
+        if let Some(v) = filter.severity {
+            select = select.filter(event::Column::Severity.eq(v.as_str()));
+        }
+        if let Some(v) = filter.event_type {
+            select = select.filter(event::Column::EventType.eq(v.as_str()));
+        }
+        if let Some(v) = filter.policy_id {
+            select = select.filter(event::Column::PolicyId.eq(v));
+        }
+        if let Some(v) = &filter.source {
+            select = select.filter(event::Column::Source.eq(v.as_str()));
+        }
+        if let Some(v) = filter.since {
+            select = select.filter(event::Column::TriggerDate.gte(v.0));
+        }
+        if let Some(v) = filter.until {
+            select = select.filter(event::Column::TriggerDate.lt(v.0));
+        }
+        let select = select
+            .order_by_desc(event::Column::TriggerDate)
+            .order_by_desc(event::Column::Id);
+        let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
+        let items = rows
+            .into_iter()
+            .map(convert::event)
+            .collect::<Result<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    pub async fn get_event(&self, id: i64) -> Result<EventResponse> {
+        let row = event::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "Event" })?;
+        convert::event(row)
+    }
+
+    /// Stores an event and the violations found for it, atomically.
+    pub async fn create_event(
+        &self,
+        new: NewEvent,
+        violations: Vec<NewViolation>,
+    ) -> Result<(EventResponse, Vec<ViolationResponse>)> {
+        let txn = self.db.begin().await?;
+        let out = insert_event(&txn, new, violations).await?;
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    /// Stores many events with their violations: all of them, or none.
+    pub async fn create_events(
+        &self,
+        batch: Vec<(NewEvent, Vec<NewViolation>)>,
+    ) -> Result<Vec<(EventResponse, Vec<ViolationResponse>)>> {
+        let txn = self.db.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (new, violations) in batch {
+            out.push(insert_event(&txn, new, violations).await?);
+        }
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn update_event(
+        &self,
+        id: i64,
+        change: Triage<EventStatus>,
+    ) -> Result<EventResponse> {
+        let current = event::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "Event" })?;
+        let mut model: event::ActiveModel = current.into();
+        let now = Utc::now();
+        if let Some(status) = change.status {
+            model.status = Set(status.as_str().to_owned());
+        }
+        if let Some(by) = change.acknowledged_by {
+            model.acknowledged_by = Set(by);
+            model.acknowledged_date = Set(Some(now));
+        }
+        model.updated_at = Set(Some(now));
+        convert::event(model.update(&self.db).await.map_err(StoreError::classify)?)
+    }
+
+    /// The violations of an existing event, oldest first.
+    pub async fn event_violations(&self, id: i64) -> Result<Vec<ViolationResponse>> {
+        if event::Entity::find_by_id(id).count(&self.db).await? == 0 {
+            return Err(StoreError::NotFound { entity: "Event" });
+        }
+        violation::Entity::find()
+            .filter(violation::Column::EventId.eq(id))
+            .order_by_asc(violation::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(convert::violation)
+            .collect()
+    }
+
+    pub async fn event_stats(&self) -> Result<EventStats> {
+        let since = Utc::now() - Duration::hours(24);
+        Ok(EventStats {
+            total_events: event::Entity::find().count(&self.db).await?,
+            open_events: event::Entity::find()
+                .filter(event::Column::Status.eq(EventStatus::Open.as_str()))
+                .count(&self.db)
+                .await?,
+            events_last_24h: self.events_since(since).await?,
+            critical_events: event::Entity::find()
+                .filter(event::Column::Severity.eq(Severity::Critical.as_str()))
+                .count(&self.db)
+                .await?,
+        })
+    }
+
+    pub(crate) async fn events_since(&self, since: chrono::DateTime<Utc>) -> Result<u64> {
+        Ok(event::Entity::find()
+            .filter(event::Column::TriggerDate.gte(since))
+            .count(&self.db)
+            .await?)
+    }
+}

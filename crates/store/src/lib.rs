@@ -1,0 +1,37 @@
+//! Sentinel's persistence: one [`Store`] with domain-typed async methods over SQLite or PostgreSQL.
+//!
+//! The store owns the schema (forward-only migrations), the ORM entities (private) and every query.
+//! It returns `sentinel_api` records and its own [`StoreError`]; it knows nothing about HTTP, the
+//! policy engine or the live stream. Both backends run the same code; the few places that differ
+//! are explicit and commented.
+
+mod connect;
+mod convert;
+mod dashboard;
+mod entity;
+mod error;
+mod events;
+pub mod migration;
+mod policies;
+mod seed;
+mod templates;
+mod users;
+mod violations;
+
+pub use connect::{Backend, Store, redact_url};
+pub use error::StoreError;
+pub use events::{NewEvent, NewViolation};
+pub use policies::{NewPolicy, PolicyChange};
+pub use seed::{SeedEvent, SeedViolation};
+pub use templates::NewTemplate;
+pub use users::{NewUser, UserRecord};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A triage update of an event or a violation (`PUT .../{id}`).
+#[derive(Debug, Clone)]
+pub struct Triage<S> {
+    pub status: Option<S>,
+    /// `Some(x)`: set `acknowledged_by = x` and `acknowledged_date = now`, even when `x` is `None`.
+    pub acknowledged_by: Option<Option<i64>>,
+}

@@ -1,0 +1,15 @@
+//! Forward-only migrations, one file per migration, serving SQLite and PostgreSQL alike.
+//! A landed migration is never edited: add a new file instead.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,162 @@
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sentinel_api::page::{Page, PageParams};
+use sentinel_api::policy::{PolicyFilter, PolicyResponse};
+use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, PolicyStatus, Severity};
+
+use crate::entity::policy;
+use crate::{Result, Store, StoreError, convert};
+
+/// A policy to insert. The caller computes the estimates (they come from the engine).
+#[derive(Debug, Clone)]
+pub struct NewPolicy {
+    pub name: String,
+    pub definition: String,
+    pub category: PolicyCategory,
+    pub status: PolicyStatus,
+    pub severity: Severity,
+    pub performance_mode: PerformanceMode,
+    pub intervention_type: InterventionType,
+    pub intervention_config: Option<String>,
+    pub estimated_cost_per_event: f64,
+    pub estimated_latency_ms: f64,
+    pub created_by: Option<i64>,
+}
+
+/// A partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyChange {
+    pub name: Option<String>,
+    pub definition: Option<String>,
+    pub category: Option<PolicyCategory>,
+    pub status: Option<PolicyStatus>,
+    pub severity: Option<Severity>,
+    pub performance_mode: Option<PerformanceMode>,
+    pub intervention_type: Option<InterventionType>,
+    /// `Some(None)` clears the configuration.
+    pub intervention_config: Option<Option<String>>,
+    pub estimated_cost_per_event: Option<f64>,
+    pub estimated_latency_ms: Option<f64>,
+}
+
+const ENTITY: &str = "Policy";
+
+impl Store {
+    /// Live (not deleted) policies in id order, filtered and paginated.
+    pub async fn list_policies(
+        &self,
+        filter: &PolicyFilter,
+        page: PageParams,
+    ) -> Result<Page<PolicyResponse>> {
+        let mut select = policy::Entity::find().filter(policy::Column::DeletedAt.is_null());
+        if let Some(status) = filter.status {
+            select = select.filter(policy::Column::Status.eq(status.as_str()));
+        }
+        if let Some(category) = &filter.category {
+            select = select.filter(policy::Column::Category.eq(category.as_str()));
+        }
+        let select = select.order_by_asc(policy::Column::Id);
+        let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
+        let items = rows
+            .into_iter()
+            .map(convert::policy)
+            .collect::<Result<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// Every live policy, whatever its status, in id order: what the engine compiles.
+    pub async fn all_policies(&self) -> Result<Vec<PolicyResponse>> {
+        policy::Entity::find()
+            .filter(policy::Column::DeletedAt.is_null())
+            .order_by_asc(policy::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(convert::policy)
+            .collect()
+    }
+
+    pub async fn get_policy(&self, id: i64) -> Result<PolicyResponse> {
+        convert::policy(self.find_live_policy(id).await?)
+    }
+
+    async fn find_live_policy(&self, id: i64) -> Result<policy::Model> {
+        policy::Entity::find_by_id(id)
+            .filter(policy::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound { entity: ENTITY })
+    }
+
+    pub async fn create_policy(&self, new: NewPolicy) -> Result<PolicyResponse> {
+        let model = policy::ActiveModel {
+            name: Set(new.name),
+            definition: Set(new.definition),
+            category: Set(new.category.as_str().to_owned()),
+            status: Set(new.status.as_str().to_owned()),
+            severity: Set(new.severity.as_str().to_owned()),
+            performance_mode: Set(new.performance_mode.as_str().to_owned()),
+            intervention_type: Set(new.intervention_type.as_str().to_owned()),
+            intervention_config: Set(new.intervention_config),
+            estimated_cost_per_event: Set(new.estimated_cost_per_event),
+            estimated_latency_ms: Set(new.estimated_latency_ms),
+            created_by: Set(new.created_by),
+            created_at: Set(Utc::now()),
+            updated_at: Set(None),
+            deleted_at: Set(None),
+            ..Default::default()
+        };
+        let inserted = model.insert(&self.db).await.map_err(StoreError::classify)?;
+        convert::policy(inserted)
+    }
+
+    pub async fn update_policy(&self, id: i64, change: PolicyChange) -> Result<PolicyResponse> {
+        let current = self.find_live_policy(id).await?;
+        let mut model: policy::ActiveModel = current.into();
+        if let Some(v) = change.name {
+            model.name = Set(v);
+        }
+        if let Some(v) = change.definition {
+            model.definition = Set(v);
+        }
+        if let Some(v) = change.category {
+            model.category = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = change.status {
+            model.status = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = change.severity {
+            model.severity = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = change.performance_mode {
+            model.performance_mode = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = change.intervention_type {
+            model.intervention_type = Set(v.as_str().to_owned());
+        }
+        if let Some(v) = change.intervention_config {
+            model.intervention_config = Set(v);
+        }
+        if let Some(v) = change.estimated_cost_per_event {
+            model.estimated_cost_per_event = Set(v);
+        }
+        if let Some(v) = change.estimated_latency_ms {
+            model.estimated_latency_ms = Set(v);
+        }
+        model.updated_at = Set(Some(Utc::now()));
+        let updated = model.update(&self.db).await.map_err(StoreError::classify)?;
+        convert::policy(updated)
+    }
+
+    /// Removes a policy from the API. Its row stays, so past events and violations keep their link.
+    pub async fn delete_policy(&self, id: i64) -> Result<PolicyResponse> {
+        let current = self.find_live_policy(id).await?;
+        let before = convert::policy(current.clone())?;
+        let mut model: policy::ActiveModel = current.into();
+        let now = Utc::now();
+        model.deleted_at = Set(Some(now));
+        model.updated_at = Set(Some(now));
+        model.update(&self.db).await.map_err(StoreError::classify)?;
+        Ok(before)
+    }
+}

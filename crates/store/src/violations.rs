@@ -1,0 +1,106 @@
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use sentinel_api::page::{Page, PageParams};
+use sentinel_api::violation::{ViolationFilter, ViolationResponse, ViolationStats};
+use sentinel_api::{Severity, ViolationStatus};
+
+use crate::entity::violation;
+use crate::{Result, Store, StoreError, Triage, convert};
+
+/// `detected` and `investigating` count as open.
+pub(crate) const OPEN_STATUSES: [ViolationStatus; 2] =
+    [ViolationStatus::Detected, ViolationStatus::Investigating];
+
+impl Store {
+    /// Newest first.
+    pub async fn list_violations(
+        &self,
+        filter: &ViolationFilter,
+        page: PageParams,
+    ) -> Result<Page<ViolationResponse>> {
+        let mut select = violation::Entity::find();
+        if let Some(v) = filter.status {
+            select = select.filter(violation::Column::Status.eq(v.as_str()));
+        }
+        if let Some(v) = filter.severity {
+            select = select.filter(violation::Column::Severity.eq(v.as_str()));
+        }
+        if let Some(v) = filter.policy_id {
+            select = select.filter(violation::Column::PolicyId.eq(v));
+        }
+        if let Some(v) = filter.event_id {
+            select = select.filter(violation::Column::EventId.eq(v));
+        }
+        if let Some(v) = filter.violation_type {
+            select = select.filter(violation::Column::ViolationType.eq(v.as_str()));
+        }
+        let select = select
+            .order_by_desc(violation::Column::CreatedAt)
+            .order_by_desc(violation::Column::Id);
+        let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
+        let items = rows
+            .into_iter()
+            .map(convert::violation)
+            .collect::<Result<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    pub async fn get_violation(&self, id: i64) -> Result<ViolationResponse> {
+        let row = violation::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "Violation",
+            })?;
+        convert::violation(row)
+    }
+
+    pub async fn update_violation(
+        &self,
+        id: i64,
+        change: Triage<ViolationStatus>,
+    ) -> Result<ViolationResponse> {
+        let current = violation::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "Violation",
+            })?;
+        let mut model: violation::ActiveModel = current.into();
+        let now = Utc::now();
+        if let Some(status) = change.status {
+            model.status = Set(status.as_str().to_owned());
+        }
+        if let Some(by) = change.acknowledged_by {
+            model.acknowledged_by = Set(by);
+            model.acknowledged_date = Set(Some(now));
+        }
+        model.updated_at = Set(Some(now));
+        convert::violation(model.update(&self.db).await.map_err(StoreError::classify)?)
+    }
+
+    pub async fn violation_stats(&self) -> Result<ViolationStats> {
+        Ok(ViolationStats {
+            total_violations: violation::Entity::find().count(&self.db).await?,
+            open_violations: self.open_violations().await?,
+            critical_violations: self.violations_with_severity(Severity::Critical).await?,
+            high_violations: self.violations_with_severity(Severity::High).await?,
+        })
+    }
+
+    pub(crate) async fn open_violations(&self) -> Result<u64> {
+        Ok(violation::Entity::find()
+            .filter(violation::Column::Status.is_in(OPEN_STATUSES.map(|s| s.as_str())))
+            .count(&self.db)
+            .await?)
+    }
+
+    pub(crate) async fn violations_with_severity(&self, severity: Severity) -> Result<u64> {
+        Ok(violation::Entity::find()
+            .filter(violation::Column::Severity.eq(severity.as_str()))
+            .count(&self.db)
+            .await?)
+    }
+}
