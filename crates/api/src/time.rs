@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
@@ -13,12 +13,18 @@ use utoipa::ToSchema;
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
+    /// Now, at the microsecond precision both databases keep.
     pub fn now() -> Self {
-        Self(Utc::now())
+        Self(Utc::now().trunc_subsecs(6))
     }
 
     /// Parses RFC 3339, or a naive `YYYY-MM-DD[T ]HH:MM:SS[.f]` taken as UTC, or a bare date.
+    /// Precision is cut to microseconds, which is what both databases store.
     pub fn parse(s: &str) -> Option<Self> {
+        Self::parse_exact(s).map(|t| Self(t.0.trunc_subsecs(6)))
+    }
+
+    fn parse_exact(s: &str) -> Option<Self> {
         let s = s.trim();
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Some(Self(dt.with_timezone(&Utc)));

@@ -147,7 +147,7 @@ async fn insert_event<C: ConnectionTrait>(
             });
         }
     }
-    let now = Utc::now();
+    let now = sentinel_api::Timestamp::now().0;
     let inserted = new
         .into_active(now)?
         .insert(conn)
@@ -249,7 +249,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "Event" })?;
         let mut model: event::ActiveModel = current.into();
-        let now = Utc::now();
+        let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
             model.status = Set(status.as_str().to_owned());
         }
@@ -277,7 +277,7 @@ impl Store {
     }
 
     pub async fn event_stats(&self) -> Result<EventStats> {
-        let since = Utc::now() - Duration::hours(24);
+        let since = sentinel_api::Timestamp::now().0 - Duration::hours(24);
         Ok(EventStats {
             total_events: event::Entity::find().count(&self.db).await?,
             open_events: event::Entity::find()

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::{PolicyFilter, PolicyResponse};
@@ -101,7 +100,7 @@ impl Store {
             estimated_cost_per_event: Set(new.estimated_cost_per_event),
             estimated_latency_ms: Set(new.estimated_latency_ms),
             created_by: Set(new.created_by),
-            created_at: Set(Utc::now()),
+            created_at: Set(sentinel_api::Timestamp::now().0),
             updated_at: Set(None),
             deleted_at: Set(None),
             ..Default::default()
@@ -143,7 +142,7 @@ impl Store {
         if let Some(v) = change.estimated_latency_ms {
             model.estimated_latency_ms = Set(v);
         }
-        model.updated_at = Set(Some(Utc::now()));
+        model.updated_at = Set(Some(sentinel_api::Timestamp::now().0));
         let updated = model.update(&self.db).await.map_err(StoreError::classify)?;
         convert::policy(updated)
     }
@@ -153,7 +152,7 @@ impl Store {
         let current = self.find_live_policy(id).await?;
         let before = convert::policy(current.clone())?;
         let mut model: policy::ActiveModel = current.into();
-        let now = Utc::now();
+        let now = sentinel_api::Timestamp::now().0;
         model.deleted_at = Set(Some(now));
         model.updated_at = Set(Some(now));
         model.update(&self.db).await.map_err(StoreError::classify)?;

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::PolicyTemplateResponse;
@@ -55,7 +54,7 @@ impl Store {
             default_intervention_type: Set(new.default_intervention_type.as_str().to_owned()),
             tags: Set(new.tags),
             is_active: Set(true),
-            created_at: Set(Utc::now()),
+            created_at: Set(sentinel_api::Timestamp::now().0),
             ..Default::default()
         };
         convert::template(model.insert(&self.db).await.map_err(StoreError::classify)?)

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -63,7 +62,7 @@ impl Store {
             hashed_password: Set(new.hashed_password),
             role: Set(new.role.as_str().to_owned()),
             is_active: Set(true),
-            created_at: Set(Utc::now()),
+            created_at: Set(sentinel_api::Timestamp::now().0),
             updated_at: Set(None),
             ..Default::default()
         };

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -69,7 +68,7 @@ impl Store {
                 entity: "Violation",
             })?;
         let mut model: violation::ActiveModel = current.into();
-        let now = Utc::now();
+        let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
             model.status = Set(status.as_str().to_owned());
         }
