@@ -20,7 +20,8 @@ pub(crate) enum TargetSel {
 }
 
 impl TargetSel {
-    pub(crate) const NAMES: [&'static str; 3] = ["request.prompt", "response.completion", "any.text"];
+    pub(crate) const NAMES: [&'static str; 3] =
+        ["request.prompt", "response.completion", "any.text"];
 
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
@@ -34,10 +35,27 @@ impl TargetSel {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Clause {
-    Has { target: TargetSel, detector: DetectorCall },
-    Contains { target: TargetSel, text: String, pos: Pos },
-    Matches { target: TargetSel, pattern: String, flags: String, pos: Pos },
-    Scope { field: ScopeField, op: ScopeOp, negated: bool, values: Vec<String> },
+    Has {
+        target: TargetSel,
+        detector: DetectorCall,
+    },
+    Contains {
+        target: TargetSel,
+        text: String,
+        pos: Pos,
+    },
+    Matches {
+        target: TargetSel,
+        pattern: String,
+        flags: String,
+        pos: Pos,
+    },
+    Scope {
+        field: ScopeField,
+        op: ScopeOp,
+        negated: bool,
+        values: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

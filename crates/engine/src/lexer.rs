@@ -14,7 +14,10 @@ pub(crate) enum TokKind {
     /// A quoted string, escapes resolved.
     Str(String),
     /// `/pattern/flags`.
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
     LParen,
     RParen,
     LBracket,
@@ -83,10 +86,16 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
     if src.len() > MAX_DEFINITION_BYTES {
         return Err(CompileError::new(
             Pos::START,
-            format!("definition is {} bytes; the limit is {MAX_DEFINITION_BYTES}", src.len()),
+            format!(
+                "definition is {} bytes; the limit is {MAX_DEFINITION_BYTES}",
+                src.len()
+            ),
         ));
     }
-    let mut cur = Cursor { chars: src.chars().peekable(), pos: Pos::START };
+    let mut cur = Cursor {
+        chars: src.chars().peekable(),
+        pos: Pos::START,
+    };
     let mut out: Vec<Token> = Vec::new();
     while let Some(c) = cur.peek() {
         let pos = cur.pos;
@@ -115,17 +124,31 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
             '=' => {
                 cur.bump();
                 if cur.peek() == Some('=') {
-                    return Err(CompileError::new(pos, "`==` is not an operator")
-                        .with_hint("compare scope fields with `is`, e.g. `scope.app is SupportBot`"));
+                    return Err(CompileError::new(pos, "`==` is not an operator").with_hint(
+                        "compare scope fields with `is`, e.g. `scope.app is SupportBot`",
+                    ));
                 }
                 TokKind::Eq
             }
-            '&' => return Err(CompileError::new(pos, "unexpected `&`").with_hint("use the keyword `and`")),
-            '|' => return Err(CompileError::new(pos, "unexpected `|`").with_hint("use the keyword `or`")),
-            '!' => return Err(CompileError::new(pos, "unexpected `!`").with_hint("use the keyword `not`")),
+            '&' => {
+                return Err(
+                    CompileError::new(pos, "unexpected `&`").with_hint("use the keyword `and`")
+                );
+            }
+            '|' => {
+                return Err(
+                    CompileError::new(pos, "unexpected `|`").with_hint("use the keyword `or`")
+                );
+            }
+            '!' => {
+                return Err(
+                    CompileError::new(pos, "unexpected `!`").with_hint("use the keyword `not`")
+                );
+            }
             '/' => {
-                return Err(CompileError::new(pos, "unexpected `/`")
-                    .with_hint("regex literals follow `matches`, e.g. `request.prompt matches /secret/i`"));
+                return Err(CompileError::new(pos, "unexpected `/`").with_hint(
+                    "regex literals follow `matches`, e.g. `request.prompt matches /secret/i`",
+                ));
             }
             c if is_word_char(c) => {
                 let mut w = String::new();
@@ -139,12 +162,18 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                 TokKind::Word(w)
             }
             other => {
-                return Err(CompileError::new(pos, format!("unexpected character `{}`", other.escape_debug())));
+                return Err(CompileError::new(
+                    pos,
+                    format!("unexpected character `{}`", other.escape_debug()),
+                ));
             }
         };
         out.push(Token { kind, pos });
     }
-    out.push(Token { kind: TokKind::Eof, pos: cur.pos });
+    out.push(Token {
+        kind: TokKind::Eof,
+        pos: cur.pos,
+    });
     Ok(out)
 }
 
@@ -159,7 +188,8 @@ fn lex_string(cur: &mut Cursor<'_>, quote: char) -> Result<TokKind, CompileError
     let mut s = String::new();
     loop {
         let Some(c) = cur.bump() else {
-            return Err(CompileError::new(start, "unterminated string").with_hint(format!("close it with `{quote}`")));
+            return Err(CompileError::new(start, "unterminated string")
+                .with_hint(format!("close it with `{quote}`")));
         };
         match c {
             c if c == quote => return Ok(TokKind::Str(s)),
@@ -192,7 +222,9 @@ fn lex_regex(cur: &mut Cursor<'_>) -> Result<TokKind, CompileError> {
     let mut pattern = String::new();
     loop {
         let Some(c) = cur.bump() else {
-            return Err(CompileError::new(start, "unterminated regex").with_hint("close it with `/`"));
+            return Err(
+                CompileError::new(start, "unterminated regex").with_hint("close it with `/`")
+            );
         };
         match c {
             '/' => break,
@@ -202,7 +234,10 @@ fn lex_regex(cur: &mut Cursor<'_>) -> Result<TokKind, CompileError> {
                     pattern.push('\\');
                     pattern.push(other);
                 }
-                None => return Err(CompileError::new(start, "unterminated regex").with_hint("close it with `/`")),
+                None => {
+                    return Err(CompileError::new(start, "unterminated regex")
+                        .with_hint("close it with `/`"));
+                }
             },
             '\n' => {
                 return Err(CompileError::new(start, "unterminated regex")
@@ -234,7 +269,9 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokKind> {
-        lex(src).map(|t| t.into_iter().map(|t| t.kind).collect()).unwrap_or_default()
+        lex(src)
+            .map(|t| t.into_iter().map(|t| t.kind).collect())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -248,7 +285,10 @@ mod tests {
                 TokKind::Word("OR".into()),
                 TokKind::Word("x".into()),
                 TokKind::Word("MATCHES".into()),
-                TokKind::Regex { pattern: "a/b".into(), flags: "is".into() },
+                TokKind::Regex {
+                    pattern: "a/b".into(),
+                    flags: "is".into()
+                },
                 TokKind::Eof,
             ]
         );
@@ -275,12 +315,18 @@ mod tests {
             let err = lex(src).err();
             let err = err.as_ref();
             assert_eq!(err.map(|e| (e.line, e.column)), Some((line, col)), "{src}");
-            assert!(err.is_some_and(|e| e.message.contains(msg)), "{src}: {err:?}");
+            assert!(
+                err.is_some_and(|e| e.message.contains(msg)),
+                "{src}: {err:?}"
+            );
         }
     }
 
     #[test]
     fn comments_are_skipped() {
-        assert_eq!(kinds("# note\nx # trailing"), vec![TokKind::Word("x".into()), TokKind::Eof]);
+        assert_eq!(
+            kinds("# note\nx # trailing"),
+            vec![TokKind::Word("x".into()), TokKind::Eof]
+        );
     }
 }

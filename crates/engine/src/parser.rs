@@ -16,7 +16,11 @@ const DETECTOR_PREFIX: &str = "sentinelai.";
 
 pub(crate) fn parse(src: &str) -> Result<Expr, CompileError> {
     let tokens = lex(src)?;
-    let mut p = Parser { tokens, at: 0, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     if p.peek().kind == TokKind::Eof {
         return Err(CompileError::new(p.peek().pos, "empty definition")
             .with_hint("write a condition such as `request.prompt has sentinelai.pii`"));
@@ -30,7 +34,10 @@ pub(crate) fn parse(src: &str) -> Result<Expr, CompileError> {
             _ => None,
         }
         .or_else(|| Some("join conditions with `and` or `or`".to_owned()));
-        return Err(CompileError::new(tok.pos, format!("unexpected {}", tok.kind.describe())).with_hint_opt(hint));
+        return Err(
+            CompileError::new(tok.pos, format!("unexpected {}", tok.kind.describe()))
+                .with_hint_opt(hint),
+        );
     }
     Ok(expr)
 }
@@ -67,7 +74,10 @@ impl Parser {
     fn enter(&mut self, pos: Pos) -> Result<(), CompileError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(CompileError::new(pos, format!("expression nested more than {MAX_DEPTH} levels deep")));
+            return Err(CompileError::new(
+                pos,
+                format!("expression nested more than {MAX_DEPTH} levels deep"),
+            ));
         }
         Ok(())
     }
@@ -77,7 +87,11 @@ impl Parser {
         while self.eat_kw("or") {
             items.push(self.parse_and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn parse_and(&mut self) -> Result<Expr, CompileError> {
@@ -85,7 +99,11 @@ impl Parser {
         while self.eat_kw("and") {
             items.push(self.parse_not()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn parse_not(&mut self) -> Result<Expr, CompileError> {
@@ -108,11 +126,14 @@ impl Parser {
                 self.depth -= 1;
                 let close = self.bump();
                 if close.kind != TokKind::RParen {
-                    return Err(CompileError::new(close.pos, format!("expected `)`, found {}", close.kind.describe()))
-                        .with_hint(format!(
-                            "the `(` at line {}, column {} is not closed",
-                            tok.pos.line, tok.pos.column
-                        )));
+                    return Err(CompileError::new(
+                        close.pos,
+                        format!("expected `)`, found {}", close.kind.describe()),
+                    )
+                    .with_hint(format!(
+                        "the `(` at line {}, column {} is not closed",
+                        tok.pos.line, tok.pos.column
+                    )));
                 }
                 Ok(inner)
             }
@@ -133,7 +154,10 @@ impl Parser {
     }
 
     fn expected_clause(&self, tok: &Token) -> CompileError {
-        let err = CompileError::new(tok.pos, format!("expected a condition, found {}", tok.kind.describe()));
+        let err = CompileError::new(
+            tok.pos,
+            format!("expected a condition, found {}", tok.kind.describe()),
+        );
         let hint = match &tok.kind {
             TokKind::Word(w) if KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => {
                 format!("`{}` must follow a condition", w.to_ascii_lowercase())
@@ -151,7 +175,11 @@ impl Parser {
         err.with_hint(hint)
     }
 
-    fn parse_text_clause(&mut self, target: TargetSel, target_tok: &Token) -> Result<Expr, CompileError> {
+    fn parse_text_clause(
+        &mut self,
+        target: TargetSel,
+        target_tok: &Token,
+    ) -> Result<Expr, CompileError> {
         let verb = self.bump();
         if verb.kind.is_kw("has") {
             let detector = self.parse_detector()?;
@@ -160,22 +188,38 @@ impl Parser {
         if verb.kind.is_kw("contains") {
             let tok = self.bump();
             return match tok.kind {
-                TokKind::Str(text) => Ok(Expr::Clause(Clause::Contains { target, text, pos: tok.pos })),
-                other => Err(CompileError::new(tok.pos, format!("expected a quoted string, found {}", other.describe()))
-                    .with_hint("quote the text: `contains \"internal only\"`")),
+                TokKind::Str(text) => Ok(Expr::Clause(Clause::Contains {
+                    target,
+                    text,
+                    pos: tok.pos,
+                })),
+                other => Err(CompileError::new(
+                    tok.pos,
+                    format!("expected a quoted string, found {}", other.describe()),
+                )
+                .with_hint("quote the text: `contains \"internal only\"`")),
             };
         }
         if verb.kind.is_kw("matches") {
             let tok = self.bump();
             return match tok.kind {
-                TokKind::Regex { pattern, flags } => {
-                    Ok(Expr::Clause(Clause::Matches { target, pattern, flags, pos: tok.pos }))
-                }
-                TokKind::Str(pattern) => {
-                    Ok(Expr::Clause(Clause::Matches { target, pattern, flags: String::new(), pos: tok.pos }))
-                }
-                other => Err(CompileError::new(tok.pos, format!("expected a regex, found {}", other.describe()))
-                    .with_hint("write the regex between slashes: `matches /project\\s+falcon/i`")),
+                TokKind::Regex { pattern, flags } => Ok(Expr::Clause(Clause::Matches {
+                    target,
+                    pattern,
+                    flags,
+                    pos: tok.pos,
+                })),
+                TokKind::Str(pattern) => Ok(Expr::Clause(Clause::Matches {
+                    target,
+                    pattern,
+                    flags: String::new(),
+                    pos: tok.pos,
+                })),
+                other => Err(CompileError::new(
+                    tok.pos,
+                    format!("expected a regex, found {}", other.describe()),
+                )
+                .with_hint("write the regex between slashes: `matches /project\\s+falcon/i`")),
             };
         }
         let name = match &target_tok.kind {
@@ -187,17 +231,23 @@ impl Parser {
                 format!("negate the whole condition: `not {name} has ...`")
             }
             TokKind::Word(w) if w.eq_ignore_ascii_case("is") || w.eq_ignore_ascii_case("in") => {
-                "`is` and `in` compare scope fields; texts use `has`, `contains` or `matches`".to_owned()
+                "`is` and `in` compare scope fields; texts use `has`, `contains` or `matches`"
+                    .to_owned()
             }
             TokKind::Word(w) => match closest(w, ["has", "contains", "matches"]) {
                 Some(k) => format!("did you mean `{k}`?"),
-                None => "e.g. `has sentinelai.pii`, `contains \"text\"` or `matches /regex/`".to_owned(),
+                None => {
+                    "e.g. `has sentinelai.pii`, `contains \"text\"` or `matches /regex/`".to_owned()
+                }
             },
             _ => "e.g. `has sentinelai.pii`, `contains \"text\"` or `matches /regex/`".to_owned(),
         };
         Err(CompileError::new(
             verb.pos,
-            format!("expected `has`, `contains` or `matches` after `{name}`, found {}", verb.kind.describe()),
+            format!(
+                "expected `has`, `contains` or `matches` after `{name}`, found {}",
+                verb.kind.describe()
+            ),
         )
         .with_hint(hint))
     }
@@ -205,15 +255,25 @@ impl Parser {
     fn parse_detector(&mut self) -> Result<DetectorCall, CompileError> {
         let tok = self.bump();
         let TokKind::Word(w) = &tok.kind else {
-            return Err(CompileError::new(tok.pos, format!("expected a detector, found {}", tok.kind.describe()))
-                .with_hint("detectors are written `sentinelai.NAME`, e.g. `sentinelai.pii`"));
+            return Err(CompileError::new(
+                tok.pos,
+                format!("expected a detector, found {}", tok.kind.describe()),
+            )
+            .with_hint("detectors are written `sentinelai.NAME`, e.g. `sentinelai.pii`"));
         };
         let lower = w.to_ascii_lowercase();
         let Some(name) = lower.strip_prefix(DETECTOR_PREFIX) else {
-            return Err(CompileError::new(tok.pos, format!("expected a detector, found `{w}`"))
-                .with_hint(format!("detectors are written `sentinelai.NAME`, e.g. `sentinelai.{lower}`")));
+            return Err(
+                CompileError::new(tok.pos, format!("expected a detector, found `{w}`")).with_hint(
+                    format!("detectors are written `sentinelai.NAME`, e.g. `sentinelai.{lower}`"),
+                ),
+            );
         };
-        let mut call = DetectorCall { name: name.to_owned(), pos: tok.pos, args: Vec::new() };
+        let mut call = DetectorCall {
+            name: name.to_owned(),
+            pos: tok.pos,
+            args: Vec::new(),
+        };
         if self.peek().kind != TokKind::LParen {
             return Ok(call);
         }
@@ -229,11 +289,14 @@ impl Parser {
                 TokKind::Comma => {}
                 TokKind::RParen => return Ok(call),
                 other => {
-                    return Err(CompileError::new(sep.pos, format!("expected `,` or `)`, found {}", other.describe()))
-                        .with_hint(format!(
-                            "the argument list opened at line {}, column {} is not closed",
-                            open.pos.line, open.pos.column
-                        )));
+                    return Err(CompileError::new(
+                        sep.pos,
+                        format!("expected `,` or `)`, found {}", other.describe()),
+                    )
+                    .with_hint(format!(
+                        "the argument list opened at line {}, column {} is not closed",
+                        open.pos.line, open.pos.column
+                    )));
                 }
             }
         }
@@ -249,20 +312,46 @@ impl Parser {
                     TokKind::Word(v) => word_value(v),
                     TokKind::Str(s) => ArgValue::Str(s),
                     other => {
-                        return Err(CompileError::new(vtok.pos, format!("expected a value after `=`, found {}", other.describe())));
+                        return Err(CompileError::new(
+                            vtok.pos,
+                            format!("expected a value after `=`, found {}", other.describe()),
+                        ));
                     }
                 };
-                Ok(Arg { key: Some(w.to_ascii_lowercase()), value, pos: tok.pos })
+                Ok(Arg {
+                    key: Some(w.to_ascii_lowercase()),
+                    value,
+                    pos: tok.pos,
+                })
             }
-            TokKind::Word(w) => Ok(Arg { key: None, value: word_value(w), pos: tok.pos }),
-            TokKind::Str(s) => Ok(Arg { key: None, value: ArgValue::Str(s), pos: tok.pos }),
-            TokKind::Regex { pattern, .. } => Ok(Arg { key: None, value: ArgValue::Str(pattern), pos: tok.pos }),
-            other => Err(CompileError::new(tok.pos, format!("expected an argument, found {}", other.describe()))
-                .with_hint("arguments are names, \"strings\", numbers or key=value")),
+            TokKind::Word(w) => Ok(Arg {
+                key: None,
+                value: word_value(w),
+                pos: tok.pos,
+            }),
+            TokKind::Str(s) => Ok(Arg {
+                key: None,
+                value: ArgValue::Str(s),
+                pos: tok.pos,
+            }),
+            TokKind::Regex { pattern, .. } => Ok(Arg {
+                key: None,
+                value: ArgValue::Str(pattern),
+                pos: tok.pos,
+            }),
+            other => Err(CompileError::new(
+                tok.pos,
+                format!("expected an argument, found {}", other.describe()),
+            )
+            .with_hint("arguments are names, \"strings\", numbers or key=value")),
         }
     }
 
-    fn parse_scope_clause(&mut self, field: ScopeField, field_tok: &Token) -> Result<Expr, CompileError> {
+    fn parse_scope_clause(
+        &mut self,
+        field: ScopeField,
+        field_tok: &Token,
+    ) -> Result<Expr, CompileError> {
         let op_tok = self.bump();
         let (op, negated) = if op_tok.kind.is_kw("is") {
             (ScopeOp::Is, self.eat_kw("not"))
@@ -276,7 +365,9 @@ impl Parser {
                 _ => String::new(),
             };
             let hint = match &op_tok.kind {
-                TokKind::Word(w) if w.eq_ignore_ascii_case("has") || w.eq_ignore_ascii_case("contains") => {
+                TokKind::Word(w)
+                    if w.eq_ignore_ascii_case("has") || w.eq_ignore_ascii_case("contains") =>
+                {
                     "scope fields are compared with `is` or `in`".to_owned()
                 }
                 TokKind::Eq => "use `is` instead of `=`".to_owned(),
@@ -284,7 +375,10 @@ impl Parser {
             };
             return Err(CompileError::new(
                 op_tok.pos,
-                format!("expected `is`, `is not`, `in` or `not in` after `{name}`, found {}", op_tok.kind.describe()),
+                format!(
+                    "expected `is`, `is not`, `in` or `not in` after `{name}`, found {}",
+                    op_tok.kind.describe()
+                ),
             )
             .with_hint(hint));
         };
@@ -292,7 +386,12 @@ impl Parser {
             ScopeOp::Is => vec![self.parse_value()?],
             ScopeOp::In => self.parse_list()?,
         };
-        Ok(Expr::Clause(Clause::Scope { field, op, negated, values }))
+        Ok(Expr::Clause(Clause::Scope {
+            field,
+            op,
+            negated,
+            values,
+        }))
     }
 
     fn parse_value(&mut self) -> Result<String, CompileError> {
@@ -300,16 +399,22 @@ impl Parser {
         match tok.kind {
             TokKind::Word(w) => Ok(w),
             TokKind::Str(s) => Ok(s),
-            other => Err(CompileError::new(tok.pos, format!("expected a value, found {}", other.describe()))
-                .with_hint("values are bare words or \"quoted strings\"")),
+            other => Err(CompileError::new(
+                tok.pos,
+                format!("expected a value, found {}", other.describe()),
+            )
+            .with_hint("values are bare words or \"quoted strings\"")),
         }
     }
 
     fn parse_list(&mut self) -> Result<Vec<String>, CompileError> {
         let open = self.bump();
         if open.kind != TokKind::LBracket {
-            return Err(CompileError::new(open.pos, format!("expected `[`, found {}", open.kind.describe()))
-                .with_hint("write a list: `in [SupportBot, \"Billing Assistant\"]`"));
+            return Err(CompileError::new(
+                open.pos,
+                format!("expected `[`, found {}", open.kind.describe()),
+            )
+            .with_hint("write a list: `in [SupportBot, \"Billing Assistant\"]`"));
         }
         let mut values = Vec::new();
         loop {
@@ -323,11 +428,14 @@ impl Parser {
                 TokKind::Comma => {}
                 TokKind::RBracket => return Ok(values),
                 other => {
-                    return Err(CompileError::new(sep.pos, format!("expected `,` or `]`, found {}", other.describe()))
-                        .with_hint(format!(
-                            "the list opened at line {}, column {} is not closed",
-                            open.pos.line, open.pos.column
-                        )));
+                    return Err(CompileError::new(
+                        sep.pos,
+                        format!("expected `,` or `]`, found {}", other.describe()),
+                    )
+                    .with_hint(format!(
+                        "the list opened at line {}, column {} is not closed",
+                        open.pos.line, open.pos.column
+                    )));
                 }
             }
         }
@@ -356,9 +464,13 @@ mod tests {
     #[test]
     fn precedence_not_and_or() {
         let e = ok("not scope.app is a and scope.app is b or scope.app is c");
-        let Expr::Or(items) = e else { panic!("expected or") };
+        let Expr::Or(items) = e else {
+            panic!("expected or")
+        };
         assert_eq!(items.len(), 2);
-        let Expr::And(and) = &items[0] else { panic!("expected and") };
+        let Expr::And(and) = &items[0] else {
+            panic!("expected and")
+        };
         assert!(matches!(and[0], Expr::Not(_)));
     }
 
@@ -370,7 +482,9 @@ mod tests {
     #[test]
     fn detector_args() {
         let e = ok(r#"any.text has sentinelai.pii(email, "credit_card", min_score=0.8, max=3,)"#);
-        let Expr::Clause(Clause::Has { detector, .. }) = e else { panic!("expected has") };
+        let Expr::Clause(Clause::Has { detector, .. }) = e else {
+            panic!("expected has")
+        };
         assert_eq!(detector.name, "pii");
         assert_eq!(detector.args.len(), 4);
         assert_eq!(detector.args[2].key.as_deref(), Some("min_score"));
@@ -387,12 +501,24 @@ mod tests {
             ("scope.app not in [a]", ScopeOp::In, true, 1),
             ("scope.app in []", ScopeOp::In, false, 0),
         ] {
-            let Expr::Clause(Clause::Scope { op: o, negated, values, .. }) = ok(src) else { panic!("{src}") };
+            let Expr::Clause(Clause::Scope {
+                op: o,
+                negated,
+                values,
+                ..
+            }) = ok(src)
+            else {
+                panic!("{src}")
+            };
             assert_eq!((o, negated, values.len()), (op, neg, n), "{src}");
         }
-        let Expr::Clause(Clause::Scope { field, .. }) = ok("scope.user.role is admin") else { panic!() };
+        let Expr::Clause(Clause::Scope { field, .. }) = ok("scope.user.role is admin") else {
+            panic!()
+        };
         assert_eq!(field, ScopeField::UserRole);
-        let Expr::Clause(Clause::Scope { field, .. }) = ok("scope.Team is red") else { panic!() };
+        let Expr::Clause(Clause::Scope { field, .. }) = ok("scope.Team is red") else {
+            panic!()
+        };
         assert_eq!(field, ScopeField::Metadata("Team".into()));
     }
 
@@ -401,28 +527,93 @@ mod tests {
         let cases: &[(&str, usize, usize, &str, Option<&str>)] = &[
             ("", 1, 1, "empty definition", None),
             ("request.prompt", 1, 15, "expected `has`", None),
-            ("request.prompt hass sentinelai.pii", 1, 16, "expected `has`", Some("did you mean `has`?")),
-            ("request.promt has sentinelai.pii", 1, 1, "expected a condition", Some("did you mean `request.prompt`?")),
-            ("request.prompt has pii", 1, 20, "expected a detector", Some("`sentinelai.pii`")),
-            ("(request.prompt has sentinelai.pii", 1, 35, "expected `)`", None),
-            ("request.prompt has sentinelai.pii adn scope.app is x", 1, 35, "unexpected", Some("did you mean `and`?")),
+            (
+                "request.prompt hass sentinelai.pii",
+                1,
+                16,
+                "expected `has`",
+                Some("did you mean `has`?"),
+            ),
+            (
+                "request.promt has sentinelai.pii",
+                1,
+                1,
+                "expected a condition",
+                Some("did you mean `request.prompt`?"),
+            ),
+            (
+                "request.prompt has pii",
+                1,
+                20,
+                "expected a detector",
+                Some("`sentinelai.pii`"),
+            ),
+            (
+                "(request.prompt has sentinelai.pii",
+                1,
+                35,
+                "expected `)`",
+                None,
+            ),
+            (
+                "request.prompt has sentinelai.pii adn scope.app is x",
+                1,
+                35,
+                "unexpected",
+                Some("did you mean `and`?"),
+            ),
             ("scope.app == x", 1, 11, "`==`", None),
-            ("scope.app = x", 1, 11, "expected `is`", Some("use `is` instead of `=`")),
-            ("request.prompt contains internal", 1, 25, "expected a quoted string", None),
-            ("and request.prompt has sentinelai.pii", 1, 1, "expected a condition", Some("`and` must follow a condition")),
-            ("request.prompt has sentinelai.pii(email", 1, 40, "expected `,` or `)`", None),
+            (
+                "scope.app = x",
+                1,
+                11,
+                "expected `is`",
+                Some("use `is` instead of `=`"),
+            ),
+            (
+                "request.prompt contains internal",
+                1,
+                25,
+                "expected a quoted string",
+                None,
+            ),
+            (
+                "and request.prompt has sentinelai.pii",
+                1,
+                1,
+                "expected a condition",
+                Some("`and` must follow a condition"),
+            ),
+            (
+                "request.prompt has sentinelai.pii(email",
+                1,
+                40,
+                "expected `,` or `)`",
+                None,
+            ),
             ("scope.app in [a b]", 1, 17, "expected `,` or `]`", None),
-            ("request.prompt not has sentinelai.pii", 1, 16, "expected `has`", Some("negate the whole condition")),
+            (
+                "request.prompt not has sentinelai.pii",
+                1,
+                16,
+                "expected `has`",
+                Some("negate the whole condition"),
+            ),
             ("scope.app is", 1, 13, "expected a value", None),
             ("x\n  and", 1, 1, "expected a condition", None),
         ];
         for (src, line, col, msg, hint) in cases {
             let err = parse(src).err();
-            let Some(err) = err else { panic!("{src:?} parsed") };
+            let Some(err) = err else {
+                panic!("{src:?} parsed")
+            };
             assert_eq!((err.line, err.column), (*line, *col), "{src:?}: {err}");
             assert!(err.message.contains(msg), "{src:?}: {err}");
             if let Some(h) = hint {
-                assert!(err.hint.as_deref().is_some_and(|x| x.contains(h)), "{src:?}: {err}");
+                assert!(
+                    err.hint.as_deref().is_some_and(|x| x.contains(h)),
+                    "{src:?}: {err}"
+                );
             }
         }
     }

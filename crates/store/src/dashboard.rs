@@ -45,6 +45,8 @@ impl Store {
             .column(event::Column::TriggerDay)
             .column(event::Column::Severity)
             .column_as(Expr::col(event::Column::Id).count(), "n")
+            // The day bound lets the planner walk the covering (trigger_day, severity, trigger_date) index.
+            .filter(event::Column::TriggerDay.gte(start.date_naive()))
             .filter(event::Column::TriggerDate.gte(start))
             .group_by(event::Column::TriggerDay)
             .group_by(event::Column::Severity)

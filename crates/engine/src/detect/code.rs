@@ -15,29 +15,260 @@ use crate::normalize::{Family, TextViews};
 use crate::policy::Mode;
 
 pub(crate) const LANGUAGES: &[&str] = &[
-    "python", "javascript", "typescript", "rust", "go", "java", "c", "cpp", "csharp", "sql", "shell", "html", "php", "ruby",
+    "python",
+    "javascript",
+    "typescript",
+    "rust",
+    "go",
+    "java",
+    "c",
+    "cpp",
+    "csharp",
+    "sql",
+    "shell",
+    "html",
+    "php",
+    "ruby",
 ];
 
 static SPEC: LexiconSpec = LexiconSpec {
     classes: &[
-        ("python", &["def ", "elif ", "__init__", "if __name__", "from typing import", "except Exception", "print(f\"", "self.", "import numpy", "import os", "lambda x", "):\n"]),
-        ("python_weak", &["import ", "print(", "range(", "len(", "return ", "for i in", "None", "True:", "pass\n"]),
-        ("javascript", &["console.log(", "=> {", "===", "!==", "module.exports", "require('", "require(\"", "document.", "function(", ".then(", "addEventListener("]),
-        ("javascript_weak", &["const ", "let ", "var ", "function ", "await ", "async ", "export default", "return ", "null;"]),
-        ("typescript", &["interface ", ": string", ": number", ": boolean", "export interface", "implements ", "as const", "readonly "]),
-        ("rust", &["fn main()", "pub fn ", "impl ", "let mut ", "println!(", "-> Result<", "use std::", "#[derive(", "&self", "unwrap()", "::new(", "pub struct ", "&mut ", "Option<", "Vec<"]),
-        ("rust_weak", &["fn ", "use ", "mod ", "struct ", "enum ", "match ", "Some(", "Ok("]),
-        ("go", &["package main", "func ", "fmt.Println", "fmt.Printf", ":= ", "go func", "err != nil", "import (", "chan "]),
-        ("java", &["public static void main", "System.out.println", "public class ", "private static ", "import java.", "@Override", "new ArrayList<", "throws ", "public void "]),
-        ("c", &["#include <", "int main(", "printf(", "malloc(", "sizeof(", "#define ", "NULL)", "free("]),
-        ("cpp", &["std::", "#include <iostream>", "cout <<", "template<", "template <", "nullptr", "namespace ", "#include <vector>"]),
-        ("csharp", &["using System", "Console.WriteLine", "async Task", "namespace ", "public void ", "{ get; set; }"]),
-        ("sql", &["select * from", "insert into ", "create table", "drop table", "delete from ", "inner join", "left join", "group by", "order by", "alter table", "primary key", "where id ="]),
-        ("sql_weak", &["select ", " from ", "where ", "update ", "values ("]),
-        ("shell", &["#!/bin/bash", "#!/bin/sh", "sudo ", "apt-get ", "chmod ", "| grep", "echo $", "curl -", "wget ", "rm -rf", "ls -la", "mkdir -p", "pip install", "npm install", "docker run", "export PATH"]),
-        ("html", &["<!doctype html", "<html", "<div", "</div>", "<script", "<body", "<a href=", "<span", "</p>", "<head>"]),
-        ("php", &["<?php", "$_GET", "$_POST", "function __construct", "$this->"]),
-        ("ruby", &["puts ", "require '", "attr_accessor", ".each do |", "do |", "end\n"]),
+        (
+            "python",
+            &[
+                "def ",
+                "elif ",
+                "__init__",
+                "if __name__",
+                "from typing import",
+                "except Exception",
+                "print(f\"",
+                "self.",
+                "import numpy",
+                "import os",
+                "lambda x",
+                "):\n",
+            ],
+        ),
+        (
+            "python_weak",
+            &[
+                "import ", "print(", "range(", "len(", "return ", "for i in", "None", "True:",
+                "pass\n",
+            ],
+        ),
+        (
+            "javascript",
+            &[
+                "console.log(",
+                "=> {",
+                "===",
+                "!==",
+                "module.exports",
+                "require('",
+                "require(\"",
+                "document.",
+                "function(",
+                ".then(",
+                "addEventListener(",
+            ],
+        ),
+        (
+            "javascript_weak",
+            &[
+                "const ",
+                "let ",
+                "var ",
+                "function ",
+                "await ",
+                "async ",
+                "export default",
+                "return ",
+                "null;",
+            ],
+        ),
+        (
+            "typescript",
+            &[
+                "interface ",
+                ": string",
+                ": number",
+                ": boolean",
+                "export interface",
+                "implements ",
+                "as const",
+                "readonly ",
+            ],
+        ),
+        (
+            "rust",
+            &[
+                "fn main()",
+                "pub fn ",
+                "impl ",
+                "let mut ",
+                "println!(",
+                "-> Result<",
+                "use std::",
+                "#[derive(",
+                "&self",
+                "unwrap()",
+                "::new(",
+                "pub struct ",
+                "&mut ",
+                "Option<",
+                "Vec<",
+            ],
+        ),
+        (
+            "rust_weak",
+            &[
+                "fn ", "use ", "mod ", "struct ", "enum ", "match ", "Some(", "Ok(",
+            ],
+        ),
+        (
+            "go",
+            &[
+                "package main",
+                "func ",
+                "fmt.Println",
+                "fmt.Printf",
+                ":= ",
+                "go func",
+                "err != nil",
+                "import (",
+                "chan ",
+            ],
+        ),
+        (
+            "java",
+            &[
+                "public static void main",
+                "System.out.println",
+                "public class ",
+                "private static ",
+                "import java.",
+                "@Override",
+                "new ArrayList<",
+                "throws ",
+                "public void ",
+            ],
+        ),
+        (
+            "c",
+            &[
+                "#include <",
+                "int main(",
+                "printf(",
+                "malloc(",
+                "sizeof(",
+                "#define ",
+                "NULL)",
+                "free(",
+            ],
+        ),
+        (
+            "cpp",
+            &[
+                "std::",
+                "#include <iostream>",
+                "cout <<",
+                "template<",
+                "template <",
+                "nullptr",
+                "namespace ",
+                "#include <vector>",
+            ],
+        ),
+        (
+            "csharp",
+            &[
+                "using System",
+                "Console.WriteLine",
+                "async Task",
+                "namespace ",
+                "public void ",
+                "{ get; set; }",
+            ],
+        ),
+        (
+            "sql",
+            &[
+                "select * from",
+                "insert into ",
+                "create table",
+                "drop table",
+                "delete from ",
+                "inner join",
+                "left join",
+                "group by",
+                "order by",
+                "alter table",
+                "primary key",
+                "where id =",
+            ],
+        ),
+        (
+            "sql_weak",
+            &["select ", " from ", "where ", "update ", "values ("],
+        ),
+        (
+            "shell",
+            &[
+                "#!/bin/bash",
+                "#!/bin/sh",
+                "sudo ",
+                "apt-get ",
+                "chmod ",
+                "| grep",
+                "echo $",
+                "curl -",
+                "wget ",
+                "rm -rf",
+                "ls -la",
+                "mkdir -p",
+                "pip install",
+                "npm install",
+                "docker run",
+                "export PATH",
+            ],
+        ),
+        (
+            "html",
+            &[
+                "<!doctype html",
+                "<html",
+                "<div",
+                "</div>",
+                "<script",
+                "<body",
+                "<a href=",
+                "<span",
+                "</p>",
+                "<head>",
+            ],
+        ),
+        (
+            "php",
+            &[
+                "<?php",
+                "$_GET",
+                "$_POST",
+                "function __construct",
+                "$this->",
+            ],
+        ),
+        (
+            "ruby",
+            &[
+                "puts ",
+                "require '",
+                "attr_accessor",
+                ".each do |",
+                "do |",
+                "end\n",
+            ],
+        ),
         ("fence", &["```"]),
         ("generic", &["{\n", "};", ");\n", "// ", "/*", "*/", "()"]),
     ],
@@ -77,7 +308,10 @@ pub(crate) struct CodeConfig {
 
 impl CodeConfig {
     pub(crate) fn all() -> Self {
-        CodeConfig { languages: LANGUAGES.to_vec(), min_score: 0.5 }
+        CodeConfig {
+            languages: LANGUAGES.to_vec(),
+            min_score: 0.5,
+        }
     }
 
     pub(crate) fn from_call(call: &DetectorCall) -> Result<(Self, String), Vec<CompileError>> {
@@ -110,10 +344,19 @@ impl CodeConfig {
 
 /// Per language score, best first, and the hits behind it.
 fn language_scores(hits: &[SignalHit]) -> Vec<(&'static str, f64)> {
-    let bonus: f64 = hits.iter().filter(|h| matches!(h.signal, "fence" | "generic")).take(4).fold(1.0, |acc, h| acc * (1.0 - h.weight));
+    let bonus: f64 = hits
+        .iter()
+        .filter(|h| matches!(h.signal, "fence" | "generic"))
+        .take(4)
+        .fold(1.0, |acc, h| acc * (1.0 - h.weight));
     let mut out: Vec<(&'static str, f64)> = Vec::new();
     for lang in LANGUAGES {
-        let keep = 1.0 - hits.iter().filter(|h| h.signal == *lang).take(MAX_HITS_PER_LANGUAGE).fold(1.0, |acc, h| acc * (1.0 - h.weight));
+        let keep = 1.0
+            - hits
+                .iter()
+                .filter(|h| h.signal == *lang)
+                .take(MAX_HITS_PER_LANGUAGE)
+                .fold(1.0, |acc, h| acc * (1.0 - h.weight));
         if keep > 0.0 {
             out.push((lang, 1.0 - (1.0 - keep) * bonus));
         }
@@ -124,7 +367,11 @@ fn language_scores(hits: &[SignalHit]) -> Vec<(&'static str, f64)> {
 
 fn hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
     // Code is literal: folding or decoding it would only invent markers.
-    let views: Vec<_> = tv.views(mode, Family::Pattern).into_iter().filter(|v| v.kind != crate::normalize::ViewKind::Decoded).collect();
+    let views: Vec<_> = tv
+        .views(mode, Family::Pattern)
+        .into_iter()
+        .filter(|v| v.kind != crate::normalize::ViewKind::Decoded)
+        .collect();
     let mut out = Vec::new();
     CODE.get().scan(&views, &mut out);
     out
@@ -132,7 +379,9 @@ fn hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
 
 /// The best language's score, for `code_prompt_score`.
 pub(crate) fn code_score(tv: &TextViews<'_>, mode: Mode) -> f64 {
-    language_scores(&hits(tv, mode)).first().map_or(0.0, |l| l.1)
+    language_scores(&hits(tv, mode))
+        .first()
+        .map_or(0.0, |l| l.1)
 }
 
 pub(crate) fn scan(cfg: &CodeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
@@ -142,16 +391,30 @@ pub(crate) fn scan(cfg: &CodeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawF
         if score < cfg.min_score || !cfg.languages.contains(&lang) {
             continue;
         }
-        let related = hits.iter().filter(|h| h.signal == lang || h.signal == "fence");
+        let related = hits
+            .iter()
+            .filter(|h| h.signal == lang || h.signal == "fence");
         let (s, e) = related.fold((usize::MAX, 0), |(s, e), h| (s.min(h.start), e.max(h.end)));
         if s >= e {
             continue;
         }
         // Extend to whole lines: the markers sit inside the code, the code is the lines.
         let text = tv.original;
-        let s = text.get(..s).and_then(|t| t.rfind('\n')).map_or(0, |p| p + 1);
-        let e = text.get(e..).and_then(|t| t.find('\n')).map_or(text.len(), |p| e + p);
-        out.push(RawFinding { entity: lang.to_owned(), start: s, end: e, score, explanation: format!("{lang} source code (score {score:.2})") });
+        let s = text
+            .get(..s)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |p| p + 1);
+        let e = text
+            .get(e..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |p| e + p);
+        out.push(RawFinding {
+            entity: lang.to_owned(),
+            start: s,
+            end: e,
+            score,
+            explanation: format!("{lang} source code (score {score:.2})"),
+        });
         break;
     }
     out
@@ -162,19 +425,39 @@ mod tests {
     use super::*;
 
     fn best(text: &str) -> Option<String> {
-        scan(&CodeConfig::all(), &TextViews::new(text), Mode::Balanced).first().map(|f| f.entity.clone())
+        scan(&CodeConfig::all(), &TextViews::new(text), Mode::Balanced)
+            .first()
+            .map(|f| f.entity.clone())
     }
 
     #[test]
     fn table() {
         let cases = [
-            ("def add(a, b):\n    return a + b\n\nprint(add(1, 2))", Some("python")),
-            ("```rust\nfn main() {\n    let mut v = Vec::new();\n    println!(\"{v:?}\");\n}\n```", Some("rust")),
-            ("SELECT * FROM users WHERE id = 1; DROP TABLE users;", Some("sql")),
-            ("#include <stdio.h>\nint main() { printf(\"hi\"); }", Some("c")),
-            ("const x = require('fs');\nconsole.log(x === 1);", Some("javascript")),
+            (
+                "def add(a, b):\n    return a + b\n\nprint(add(1, 2))",
+                Some("python"),
+            ),
+            (
+                "```rust\nfn main() {\n    let mut v = Vec::new();\n    println!(\"{v:?}\");\n}\n```",
+                Some("rust"),
+            ),
+            (
+                "SELECT * FROM users WHERE id = 1; DROP TABLE users;",
+                Some("sql"),
+            ),
+            (
+                "#include <stdio.h>\nint main() { printf(\"hi\"); }",
+                Some("c"),
+            ),
+            (
+                "const x = require('fs');\nconsole.log(x === 1);",
+                Some("javascript"),
+            ),
             ("Let me know what you think about the plan.", None),
-            ("Please select the best option from the list and return it.", None),
+            (
+                "Please select the best option from the list and return it.",
+                None,
+            ),
         ];
         for (text, lang) in cases {
             assert_eq!(best(text).as_deref(), lang, "{text}");

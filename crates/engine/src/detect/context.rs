@@ -33,7 +33,10 @@ pub(crate) struct ContextWords {
 }
 
 impl ContextWords {
-    #[expect(clippy::expect_used, reason = "static word lists written in this crate; built by the unit tests")]
+    #[expect(
+        clippy::expect_used,
+        reason = "static word lists written in this crate; built by the unit tests"
+    )]
     pub(crate) fn new(lists: &[(u32, &[&str])]) -> Self {
         let mut words = Vec::new();
         let mut groups = Vec::new();
@@ -55,13 +58,13 @@ impl ContextWords {
     pub(crate) fn near(&self, text: &str, s: usize, e: usize, group: u32) -> bool {
         let from = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
         let to = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER));
-        let Some(window) = text.get(from..to) else { return false };
-        self.ac
-            .find_overlapping_iter(window)
-            .any(|m| {
-                self.groups.get(m.pattern().as_usize()) == Some(&group)
-                    && crate::detect::lexicon::on_word_boundaries(window, m.start(), m.end())
-            })
+        let Some(window) = text.get(from..to) else {
+            return false;
+        };
+        self.ac.find_overlapping_iter(window).any(|m| {
+            self.groups.get(m.pattern().as_usize()) == Some(&group)
+                && crate::detect::lexicon::on_word_boundaries(window, m.start(), m.end())
+        })
     }
 }
 
@@ -96,7 +99,8 @@ pub(crate) fn standalone(text: &str, s: usize, e: usize) -> bool {
     let after2 = text.get(e..).and_then(|t| t.chars().nth(1));
     let glued = |c: Option<char>, next: Option<char>| {
         c.is_some_and(|c| c.is_alphanumeric() || c == '_')
-            || (c.is_some_and(|c| matches!(c, '.' | '-' | '/')) && next.is_some_and(|n| n.is_ascii_digit()))
+            || (c.is_some_and(|c| matches!(c, '.' | '-' | '/'))
+                && next.is_some_and(|n| n.is_ascii_digit()))
     };
     !glued(before, before2) && !glued(after, after2)
 }

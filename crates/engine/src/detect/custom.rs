@@ -39,8 +39,17 @@ pub(crate) fn fold_term(term: &str) -> String {
 
 impl TermList {
     /// `whole_words`: keywords and competitors match whole words; `contains` matches anywhere.
-    pub(crate) fn new(terms: &[String], whole_words: bool, entity: &'static str, score: f64) -> Result<Self, String> {
-        let terms: Vec<String> = terms.iter().map(|t| fold_term(t)).filter(|t| !t.trim().is_empty()).collect();
+    pub(crate) fn new(
+        terms: &[String],
+        whole_words: bool,
+        entity: &'static str,
+        score: f64,
+    ) -> Result<Self, String> {
+        let terms: Vec<String> = terms
+            .iter()
+            .map(|t| fold_term(t))
+            .filter(|t| !t.trim().is_empty())
+            .collect();
         if terms.is_empty() {
             return Err("needs at least one non-empty term".to_owned());
         }
@@ -49,7 +58,13 @@ impl TermList {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&terms)
             .map_err(|e| e.to_string())?;
-        Ok(TermList { ac, terms, whole_words, entity, score })
+        Ok(TermList {
+            ac,
+            terms,
+            whole_words,
+            entity,
+            score,
+        })
     }
 
     pub(crate) fn terms(&self) -> &[String] {
@@ -66,9 +81,21 @@ impl TermList {
                 if self.whole_words && !on_word_boundaries(view.text, m.start(), m.end()) {
                     continue;
                 }
-                let term = self.terms.get(m.pattern().as_usize()).map_or("", String::as_str);
+                let term = self
+                    .terms
+                    .get(m.pattern().as_usize())
+                    .map_or("", String::as_str);
                 let (s, e) = view.to_original(m.start(), m.end());
-                push_finding(&mut out, RawFinding { entity: self.entity.to_owned(), start: s, end: e, score: self.score, explanation: format!("matched \"{term}\"") });
+                push_finding(
+                    &mut out,
+                    RawFinding {
+                        entity: self.entity.to_owned(),
+                        start: s,
+                        end: e,
+                        score: self.score,
+                        explanation: format!("matched \"{term}\""),
+                    },
+                );
             }
         }
         out
@@ -77,7 +104,9 @@ impl TermList {
 
 impl PartialEq for TermList {
     fn eq(&self, other: &Self) -> bool {
-        self.terms == other.terms && self.whole_words == other.whole_words && self.entity == other.entity
+        self.terms == other.terms
+            && self.whole_words == other.whole_words
+            && self.entity == other.entity
     }
 }
 
@@ -100,8 +129,14 @@ pub(crate) fn build_regex(pattern: &str, flags: &str) -> Result<Regex, String> {
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
         .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => format!("regex is too large (compiled size over {limit} bytes)"),
-            other => other.to_string().lines().last().unwrap_or("invalid regex").trim().to_owned(),
+            regex::Error::CompiledTooBig(limit) => {
+                format!("regex is too large (compiled size over {limit} bytes)")
+            }
+            other => {
+                let text = other.to_string();
+                let last = text.lines().last().unwrap_or("invalid regex").trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_owned()
+            }
         })
 }
 
@@ -123,7 +158,16 @@ impl RegexList {
                         continue;
                     }
                     let (s, e) = view.to_original(m.start(), m.end());
-                    push_finding(&mut out, RawFinding { entity: self.entity.to_owned(), start: s, end: e, score: 1.0, explanation: format!("matched /{}/", re.as_str()) });
+                    push_finding(
+                        &mut out,
+                        RawFinding {
+                            entity: self.entity.to_owned(),
+                            start: s,
+                            end: e,
+                            score: 1.0,
+                            explanation: format!("matched /{}/", re.as_str()),
+                        },
+                    );
                 }
             }
         }
@@ -159,19 +203,36 @@ mod tests {
     use super::*;
 
     fn spans(f: &[RawFinding], text: &str) -> Vec<String> {
-        f.iter().map(|f| text.get(f.start..f.end).unwrap_or("").to_owned()).collect()
+        f.iter()
+            .map(|f| text.get(f.start..f.end).unwrap_or("").to_owned())
+            .collect()
     }
 
     #[test]
     fn keywords_fold_case_and_unicode() {
-        let kw = TermList::new(&["Project Falcon".into(), "Über".into()], true, "keyword", 1.0).ok();
+        let kw = TermList::new(
+            &["Project Falcon".into(), "Über".into()],
+            true,
+            "keyword",
+            1.0,
+        )
+        .ok();
         let Some(kw) = kw else { panic!("builds") };
         let text = "the PROJECT FALCON plan and ÜBER";
-        assert_eq!(spans(&kw.scan(&TextViews::new(text), Mode::Balanced), text), vec!["PROJECT FALCON", "ÜBER"]);
+        assert_eq!(
+            spans(&kw.scan(&TextViews::new(text), Mode::Balanced), text),
+            vec!["PROJECT FALCON", "ÜBER"]
+        );
         let spaced = "pro\u{200B}ject falcon";
         assert!(kw.scan(&TextViews::new(spaced), Mode::Fast).is_empty());
-        assert_eq!(spans(&kw.scan(&TextViews::new(spaced), Mode::Balanced), spaced), vec![spaced]);
-        assert!(kw.scan(&TextViews::new("projectfalconry"), Mode::Balanced).is_empty());
+        assert_eq!(
+            spans(&kw.scan(&TextViews::new(spaced), Mode::Balanced), spaced),
+            vec![spaced]
+        );
+        assert!(
+            kw.scan(&TextViews::new("projectfalconry"), Mode::Balanced)
+                .is_empty()
+        );
         assert!(TermList::new(&[" ".into()], true, "keyword", 1.0).is_err());
     }
 
@@ -183,7 +244,10 @@ mod tests {
         let re = build_regex("falcon", "i").ok();
         let list = RegexList::new(re.into_iter().collect(), "regex");
         let text = "FALCON";
-        assert_eq!(spans(&list.scan(&TextViews::new(text), Mode::Fast), text), vec!["FALCON"]);
+        assert_eq!(
+            spans(&list.scan(&TextViews::new(text), Mode::Fast), text),
+            vec!["FALCON"]
+        );
     }
 
     #[test]

@@ -17,8 +17,17 @@ enum Kind {
 
 fn kind(c: char) -> Option<Kind> {
     match c {
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{2061}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}' => Some(Kind::ZeroWidth),
-        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => Some(Kind::Bidi),
+        '\u{200B}'
+        | '\u{200C}'
+        | '\u{200D}'
+        | '\u{2060}'
+        | '\u{2061}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{180E}'
+        | '\u{00AD}' => Some(Kind::ZeroWidth),
+        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+            Some(Kind::Bidi)
+        }
         '\u{E0000}'..='\u{E007F}' => Some(Kind::Tag),
         _ => None,
     }
@@ -35,7 +44,9 @@ pub(crate) fn scan(text: &str) -> Vec<RawFinding> {
     let mut iter = text.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
         let next = iter.peek().map(|(_, n)| *n);
-        let k = kind(c).filter(|k| !(c == '\u{200D}' && *k == Kind::ZeroWidth && is_emoji(prev) && is_emoji(next)));
+        let k = kind(c).filter(|k| {
+            !(c == '\u{200D}' && *k == Kind::ZeroWidth && is_emoji(prev) && is_emoji(next))
+        });
         match k {
             Some(k) => {
                 let end = i + c.len_utf8();
@@ -63,11 +74,32 @@ pub(crate) fn scan(text: &str) -> Vec<RawFinding> {
 
 fn finding((start, end, kind, tags, count): (usize, usize, Kind, String, usize)) -> RawFinding {
     let (entity, score, explanation) = match kind {
-        Kind::Tag => ("unicode_tags", 0.95, format!("{count} Unicode tag characters spelling hidden text \"{}\"", tags.chars().take(80).collect::<String>())),
-        Kind::Bidi => ("bidi_override", 0.8, format!("{count} bidirectional control characters")),
-        Kind::ZeroWidth => ("zero_width", if count > 1 { 0.75 } else { 0.6 }, format!("{count} zero-width characters")),
+        Kind::Tag => (
+            "unicode_tags",
+            0.95,
+            format!(
+                "{count} Unicode tag characters spelling hidden text \"{}\"",
+                tags.chars().take(80).collect::<String>()
+            ),
+        ),
+        Kind::Bidi => (
+            "bidi_override",
+            0.8,
+            format!("{count} bidirectional control characters"),
+        ),
+        Kind::ZeroWidth => (
+            "zero_width",
+            if count > 1 { 0.75 } else { 0.6 },
+            format!("{count} zero-width characters"),
+        ),
     };
-    RawFinding { entity: entity.to_owned(), start, end, score, explanation }
+    RawFinding {
+        entity: entity.to_owned(),
+        start,
+        end,
+        score,
+        explanation,
+    }
 }
 
 #[cfg(test)]
@@ -76,14 +108,20 @@ mod tests {
 
     #[test]
     fn table() {
-        let tags: String = "ignore".chars().filter_map(|c| char::from_u32(c as u32 + 0xE0000)).collect();
+        let tags: String = "ignore"
+            .chars()
+            .filter_map(|c| char::from_u32(c as u32 + 0xE0000))
+            .collect();
         let cases: Vec<(String, Vec<&str>)> = vec![
             ("pass\u{200B}word".into(), vec!["zero_width"]),
             ("abc\u{202E}fed".into(), vec!["bidi_override"]),
             (format!("hi{tags} there"), vec!["unicode_tags"]),
             ("family 👨\u{200D}👩\u{200D}👧".into(), vec![]),
             ("plain text".into(), vec![]),
-            ("a\u{200B}b\u{200B}c".into(), vec!["zero_width", "zero_width"]),
+            (
+                "a\u{200B}b\u{200B}c".into(),
+                vec!["zero_width", "zero_width"],
+            ),
         ];
         for (text, entities) in cases {
             let got: Vec<String> = scan(&text).into_iter().map(|f| f.entity).collect();

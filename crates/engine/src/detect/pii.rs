@@ -102,8 +102,14 @@ pub(crate) struct PiiConfig {
 impl PiiConfig {
     /// Every entity except `url`: links are rarely personal data and would drown the rest.
     pub(crate) fn default_set() -> Self {
-        let entities = ALL.iter().filter(|e| **e != Entity::Url).fold(0, |m, e| m | e.bit());
-        PiiConfig { entities, min_score: DEFAULT_MIN_SCORE }
+        let entities = ALL
+            .iter()
+            .filter(|e| **e != Entity::Url)
+            .fold(0, |m, e| m | e.bit());
+        PiiConfig {
+            entities,
+            min_score: DEFAULT_MIN_SCORE,
+        }
     }
 
     pub(crate) fn from_call(call: &DetectorCall) -> Result<(Self, String), Vec<CompileError>> {
@@ -113,14 +119,24 @@ impl PiiConfig {
         r.finish(&["min_score", "threshold"])?;
         let mut cfg = PiiConfig::default_set();
         if !names.is_empty() {
-            cfg.entities = names.iter().filter_map(|n| Entity::from_name(n)).fold(0, |m, e| m | e.bit());
+            cfg.entities = names
+                .iter()
+                .filter_map(|n| Entity::from_name(n))
+                .fold(0, |m, e| m | e.bit());
         }
         if let Some(s) = min_score {
             cfg.min_score = s;
         }
-        let mut key_names: Vec<&str> = ALL.iter().filter(|e| cfg.entities & e.bit() != 0).map(|e| e.name()).collect();
+        let mut key_names: Vec<&str> = ALL
+            .iter()
+            .filter(|e| cfg.entities & e.bit() != 0)
+            .map(|e| e.name())
+            .collect();
         key_names.sort_unstable();
-        Ok((cfg.clone(), format!("{}|{}", key_names.join(","), cfg.min_score)))
+        Ok((
+            cfg.clone(),
+            format!("{}|{}", key_names.join(","), cfg.min_score),
+        ))
     }
 
     fn wants(&self, e: Entity) -> bool {
@@ -130,14 +146,21 @@ impl PiiConfig {
 
 pub(crate) const DEFAULT_MIN_SCORE: f64 = 0.5;
 
-static EMAIL: Lazy = Lazy::new(r"(?i)\b[a-z0-9](?:[a-z0-9._%+\-]{0,62}[a-z0-9])?@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b");
-static PHONE: Lazy = Lazy::new(r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4}){1,4}");
-static CARD: Lazy = Lazy::new(r"\b(?:\d[ \-]?){12,18}\d\b");
+static EMAIL: Lazy = Lazy::new(
+    r"(?i)\b[a-z0-9](?:[a-z0-9._%+\-]{0,62}[a-z0-9])?@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
+);
+static PHONE: Lazy =
+    Lazy::new(r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4})+");
+static CARD: Lazy = Lazy::new(r"\b\d(?:[ \-]?\d)*\b");
 static SSN: Lazy = Lazy::new(r"\b(\d{3})([\- ]?)(\d{2})([\- ]?)(\d{4})\b");
 static IBAN: Lazy = Lazy::new(r"(?i)\b[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?\b");
-static IPV4: Lazy = Lazy::new(r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b");
+static IPV4: Lazy = Lazy::new(
+    r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b",
+);
 static IPV6: Lazy = Lazy::new(r"(?i)(?:[0-9a-f]{1,4})?(?::[0-9a-f]{0,4}){2,7}");
-static MAC: Lazy = Lazy::new(r"(?i)\b[0-9a-f]{2}(?:[:\-][0-9a-f]{2}){5}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b");
+static MAC: Lazy = Lazy::new(
+    r"(?i)\b[0-9a-f]{2}(?:[:\-][0-9a-f]{2}){5}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b",
+);
 static URL: Lazy = Lazy::new(r#"(?i)\b(?:https?|ftp)://[^\s<>"'`]+|\bwww\.[^\s<>"'`]+"#);
 static BECH32: Lazy = Lazy::new(r"(?i)\bbc1[02-9ac-hj-np-z]{11,71}\b");
 static BASE58: Lazy = Lazy::new(r"\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\b");
@@ -146,23 +169,78 @@ static DATE: Lazy = Lazy::new(
     r"(?i)\b(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d{2}|(?:19|20)\d{2}[/.\-]\d{1,2}[/.\-]\d{1,2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2})\b",
 );
 static PASSPORT: Lazy = Lazy::new(r"(?i)\b[a-z]?\d{8,9}\b");
-static NINO: Lazy = Lazy::new(r"(?i)\b[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b");
+static NINO: Lazy =
+    Lazy::new(r"(?i)\b[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b");
 
 fn context() -> &'static ContextWords {
     static CW: OnceLock<ContextWords> = OnceLock::new();
     CW.get_or_init(|| {
         ContextWords::new(&[
-            (Entity::Email as u32, &["email", "e-mail", "mail", "contact", "reach"]),
-            (Entity::Phone as u32, &["call", "phone", "tel", "mobile", "cell", "text me", "reach me", "contact", "whatsapp", "fax"]),
-            (Entity::CreditCard as u32, &["card", "credit", "debit", "visa", "mastercard", "amex", "cvv", "payment", "expiry", "expires", "exp", "pay with"]),
-            (Entity::Ssn as u32, &["ssn", "social security", "social-security", "tax id", "taxpayer"]),
-            (Entity::Iban as u32, &["iban", "bank", "account", "transfer", "wire", "sepa"]),
-            (Entity::IpAddress as u32, &["ip", "address", "server", "host", "connect", "login from"]),
-            (Entity::MacAddress as u32, &["mac", "device", "hardware", "ethernet", "wifi"]),
-            (Entity::CryptoWallet as u32, &["bitcoin", "btc", "wallet", "crypto", "ethereum", "eth", "send", "usdt"]),
-            (Entity::DateOfBirth as u32, &["born", "birth", "dob", "d.o.b", "birthday", "age"]),
+            (
+                Entity::Email as u32,
+                &["email", "e-mail", "mail", "contact", "reach"],
+            ),
+            (
+                Entity::Phone as u32,
+                &[
+                    "call", "phone", "tel", "mobile", "cell", "text me", "reach me", "contact",
+                    "whatsapp", "fax",
+                ],
+            ),
+            (
+                Entity::CreditCard as u32,
+                &[
+                    "card",
+                    "credit",
+                    "debit",
+                    "visa",
+                    "mastercard",
+                    "amex",
+                    "cvv",
+                    "payment",
+                    "expiry",
+                    "expires",
+                    "exp",
+                    "pay with",
+                ],
+            ),
+            (
+                Entity::Ssn as u32,
+                &[
+                    "ssn",
+                    "social security",
+                    "social-security",
+                    "tax id",
+                    "taxpayer",
+                ],
+            ),
+            (
+                Entity::Iban as u32,
+                &["iban", "bank", "account", "transfer", "wire", "sepa"],
+            ),
+            (
+                Entity::IpAddress as u32,
+                &["ip", "address", "server", "host", "connect", "login from"],
+            ),
+            (
+                Entity::MacAddress as u32,
+                &["mac", "device", "hardware", "ethernet", "wifi"],
+            ),
+            (
+                Entity::CryptoWallet as u32,
+                &[
+                    "bitcoin", "btc", "wallet", "crypto", "ethereum", "eth", "send", "usdt",
+                ],
+            ),
+            (
+                Entity::DateOfBirth as u32,
+                &["born", "birth", "dob", "d.o.b", "birthday", "age"],
+            ),
             (Entity::Passport as u32, &["passport"]),
-            (Entity::UkNino as u32, &["national insurance", "nino", "ni number", "ni no"]),
+            (
+                Entity::UkNino as u32,
+                &["national insurance", "nino", "ni number", "ni no"],
+            ),
             (99, &["version", "release", "build"]),
         ])
     })
@@ -179,43 +257,103 @@ struct Scan<'c> {
 
 impl Scan<'_> {
     /// Score a validated candidate and keep it if it reaches the threshold.
-    fn consider(&mut self, view: &crate::normalize::View<'_>, e: Entity, (s, end): (usize, usize), base: f64, why: &str) {
+    /// Returns whether the candidate was kept.
+    fn consider(
+        &mut self,
+        view: &crate::normalize::View<'_>,
+        e: Entity,
+        (s, end): (usize, usize),
+        base: f64,
+        why: &str,
+    ) -> bool {
         let has_ctx = self.mode != Mode::Fast && context().near(view.text, s, end, e as u32);
-        let score = if has_ctx { (base + CONTEXT_BOOST).min(0.99) } else { base };
+        let score = if has_ctx {
+            (base + CONTEXT_BOOST).min(0.99)
+        } else {
+            base
+        };
         if score < self.cfg.min_score {
-            return;
+            return false;
         }
         let (os, oe) = view.to_original(s, end);
-        let explanation = if has_ctx { format!("{why}; context words nearby") } else { why.to_owned() };
-        push_finding(&mut self.out, RawFinding { entity: e.name().to_owned(), start: os, end: oe, score, explanation });
+        let explanation = if has_ctx {
+            format!("{why}; context words nearby")
+        } else {
+            why.to_owned()
+        };
+        push_finding(
+            &mut self.out,
+            RawFinding {
+                entity: e.name().to_owned(),
+                start: os,
+                end: oe,
+                score,
+                explanation,
+            },
+        );
+        true
     }
 
     /// Like `consider`, for entities that are only personal data with context, in every mode.
-    fn consider_with_required_context(&mut self, view: &crate::normalize::View<'_>, e: Entity, span: (usize, usize), score: f64, why: &str) {
+    fn consider_with_required_context(
+        &mut self,
+        view: &crate::normalize::View<'_>,
+        e: Entity,
+        span: (usize, usize),
+        score: f64,
+        why: &str,
+    ) {
         if !context().near(view.text, span.0, span.1, e as u32) || score < self.cfg.min_score {
             return;
         }
         let (os, oe) = view.to_original(span.0, span.1);
-        push_finding(&mut self.out, RawFinding { entity: e.name().to_owned(), start: os, end: oe, score, explanation: format!("{why} next to context words") });
+        push_finding(
+            &mut self.out,
+            RawFinding {
+                entity: e.name().to_owned(),
+                start: os,
+                end: oe,
+                score,
+                explanation: format!("{why} next to context words"),
+            },
+        );
     }
 }
 
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    let mut scan = Scan { cfg, mode, out: Vec::new() };
+    let mut scan = Scan {
+        cfg,
+        mode,
+        out: Vec::new(),
+    };
     for view in tv.views(mode, Family::Pattern) {
         let text = view.text;
         let has_digit = text.bytes().any(|b| b.is_ascii_digit());
         if cfg.wants(Entity::Email) && text.contains('@') {
             for m in EMAIL.get().find_iter(text) {
                 if !m.as_str().contains("..") {
-                    scan.consider(&view, Entity::Email, (m.start(), m.end()), 0.9, "email address");
+                    scan.consider(
+                        &view,
+                        Entity::Email,
+                        (m.start(), m.end()),
+                        0.9,
+                        "email address",
+                    );
                 }
             }
         }
         if cfg.wants(Entity::Url) {
             for m in URL.get().find_iter(text) {
-                let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']']);
-                scan.consider(&view, Entity::Url, (m.start(), m.start() + trimmed.len()), 0.7, "URL");
+                let trimmed = m
+                    .as_str()
+                    .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']']);
+                scan.consider(
+                    &view,
+                    Entity::Url,
+                    (m.start(), m.start() + trimmed.len()),
+                    0.7,
+                    "URL",
+                );
             }
         }
         if cfg.wants(Entity::MacAddress) {
@@ -223,7 +361,13 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 let s = m.as_str();
                 let uniform = !(s.contains(':') && s.contains('-'));
                 if uniform {
-                    scan.consider(&view, Entity::MacAddress, (m.start(), m.end()), 0.8, "MAC address");
+                    scan.consider(
+                        &view,
+                        Entity::MacAddress,
+                        (m.start(), m.end()),
+                        0.8,
+                        "MAC address",
+                    );
                 }
             }
         }
@@ -231,34 +375,77 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
             for m in IPV6.get().find_iter(text) {
                 let s = m.as_str();
                 let groups = s.split(':').filter(|g| !g.is_empty()).count();
-                if groups >= 3 && s.parse::<std::net::Ipv6Addr>().is_ok() && standalone(text, m.start(), m.end()) && !is_mac(s) {
-                    scan.consider(&view, Entity::IpAddress, (m.start(), m.end()), 0.75, "IPv6 address");
+                if groups >= 3
+                    && s.parse::<std::net::Ipv6Addr>().is_ok()
+                    && standalone(text, m.start(), m.end())
+                    && !is_mac(s)
+                {
+                    scan.consider(
+                        &view,
+                        Entity::IpAddress,
+                        (m.start(), m.end()),
+                        0.75,
+                        "IPv6 address",
+                    );
                 }
             }
         }
         if cfg.wants(Entity::CryptoWallet) {
             for m in BECH32.get().find_iter(text) {
                 if bech32_valid(m.as_str()) {
-                    scan.consider(&view, Entity::CryptoWallet, (m.start(), m.end()), 0.95, "bitcoin bech32 address with a valid checksum");
+                    scan.consider(
+                        &view,
+                        Entity::CryptoWallet,
+                        (m.start(), m.end()),
+                        0.95,
+                        "bitcoin bech32 address with a valid checksum",
+                    );
                 }
             }
             for m in ETH.get().find_iter(text) {
-                scan.consider(&view, Entity::CryptoWallet, (m.start(), m.end()), 0.85, "Ethereum address");
+                scan.consider(
+                    &view,
+                    Entity::CryptoWallet,
+                    (m.start(), m.end()),
+                    0.85,
+                    "Ethereum address",
+                );
             }
             for m in BASE58.get().find_iter(text) {
                 let s = m.as_str();
-                let mixed = s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase()) && s.bytes().any(|b| b.is_ascii_digit());
+                let mixed = s.bytes().any(|b| b.is_ascii_uppercase())
+                    && s.bytes().any(|b| b.is_ascii_lowercase())
+                    && s.bytes().any(|b| b.is_ascii_digit());
                 if mixed {
-                    scan.consider(&view, Entity::CryptoWallet, (m.start(), m.end()), 0.4, "legacy bitcoin address format");
+                    scan.consider(
+                        &view,
+                        Entity::CryptoWallet,
+                        (m.start(), m.end()),
+                        0.4,
+                        "legacy bitcoin address format",
+                    );
                 }
             }
         }
         if cfg.wants(Entity::UkNino) {
             for m in NINO.get().find_iter(text) {
-                let prefix = m.as_str().get(..2).map(str::to_ascii_uppercase).unwrap_or_default();
-                if !matches!(prefix.as_str(), "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ") {
+                let prefix = m
+                    .as_str()
+                    .get(..2)
+                    .map(str::to_ascii_uppercase)
+                    .unwrap_or_default();
+                if !matches!(
+                    prefix.as_str(),
+                    "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ"
+                ) {
                     let upper = m.as_str().bytes().all(|b| !b.is_ascii_lowercase());
-                    scan.consider(&view, Entity::UkNino, (m.start(), m.end()), if upper { 0.75 } else { 0.45 }, "UK National Insurance number");
+                    scan.consider(
+                        &view,
+                        Entity::UkNino,
+                        (m.start(), m.end()),
+                        if upper { 0.75 } else { 0.45 },
+                        "UK National Insurance number",
+                    );
                 }
             }
         }
@@ -268,56 +455,144 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
         if cfg.wants(Entity::Iban) {
             for m in IBAN.get().find_iter(text) {
                 if iban_valid(m.as_str()) {
-                    scan.consider(&view, Entity::Iban, (m.start(), m.end()), 0.95, "IBAN with a valid mod-97 checksum");
+                    scan.consider(
+                        &view,
+                        Entity::Iban,
+                        (m.start(), m.end()),
+                        0.95,
+                        "IBAN with a valid mod-97 checksum",
+                    );
                 }
             }
         }
         if cfg.wants(Entity::CreditCard) {
             for m in CARD.get().find_iter(text) {
-                let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-                if (13..=19).contains(&digits.len()) && luhn_valid(&digits) && !digits.iter().all(|d| *d == digits[0]) {
-                    let (base, why) = if known_iin(&digits) {
-                        (0.85, "card number with a valid Luhn checksum and a known issuer prefix")
-                    } else {
-                        (0.55, "card number with a valid Luhn checksum")
-                    };
-                    scan.consider(&view, Entity::CreditCard, (m.start(), m.end()), base, why);
+                // A run can hold several numbers; try windows of its digit groups (at most 19
+                // digits each), longest valid first, without overlaps.
+                let groups = digit_groups(m.as_str());
+                let mut i = 0;
+                while i < groups.len() {
+                    let mut windows = Vec::new();
+                    let mut digits: Vec<u8> = Vec::new();
+                    for (j, g) in groups.iter().enumerate().skip(i) {
+                        digits.extend(m.as_str()[g.0..g.1].bytes().map(|b| b - b'0'));
+                        if digits.len() > 19 {
+                            break;
+                        }
+                        if digits.len() >= 13
+                            && luhn_valid(&digits)
+                            && !digits.iter().all(|d| *d == digits[0])
+                        {
+                            windows.push((j, known_iin(&digits)));
+                        }
+                    }
+                    let mut taken = None;
+                    for (j, known) in windows.into_iter().rev() {
+                        let (s, e) = (m.start() + groups[i].0, m.start() + groups[j].1);
+                        let (base, why) = if known {
+                            (
+                                0.85,
+                                "card number with a valid Luhn checksum and a known issuer prefix",
+                            )
+                        } else {
+                            (0.45, "card number with a valid Luhn checksum")
+                        };
+                        if scan.consider(&view, Entity::CreditCard, (s, e), base, why) {
+                            taken = Some(j);
+                            break;
+                        }
+                    }
+                    i = taken.map_or(i + 1, |j| j + 1);
                 }
             }
         }
         if cfg.wants(Entity::Ssn) {
             for c in SSN.get().captures_iter(text) {
-                let (Some(all), Some(a), Some(s1), Some(g), Some(s2), Some(n)) = (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4), c.get(5)) else { continue };
+                let (Some(all), Some(a), Some(s1), Some(g), Some(s2), Some(n)) =
+                    (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4), c.get(5))
+                else {
+                    continue;
+                };
                 if s1.as_str() != s2.as_str() || !ssn_valid(a.as_str(), g.as_str(), n.as_str()) {
                     continue;
                 }
                 let base = if s1.as_str().is_empty() { 0.25 } else { 0.65 };
-                scan.consider(&view, Entity::Ssn, (all.start(), all.end()), base, "US social security number (valid area, group and serial)");
+                scan.consider(
+                    &view,
+                    Entity::Ssn,
+                    (all.start(), all.end()),
+                    base,
+                    "US social security number (valid area, group and serial)",
+                );
             }
         }
         if cfg.wants(Entity::IpAddress) {
             for m in IPV4.get().find_iter(text) {
-                if !standalone(text, m.start(), m.end()) || context().near(text, m.start(), m.end(), 99) {
+                if !standalone(text, m.start(), m.end())
+                    || context().near(text, m.start(), m.end(), 99)
+                {
                     continue;
                 }
-                let base = if m.as_str().starts_with("0.") { 0.3 } else { 0.65 };
-                scan.consider(&view, Entity::IpAddress, (m.start(), m.end()), base, "IPv4 address");
+                let base = if m.as_str().starts_with("0.") {
+                    0.3
+                } else {
+                    0.65
+                };
+                scan.consider(
+                    &view,
+                    Entity::IpAddress,
+                    (m.start(), m.end()),
+                    base,
+                    "IPv4 address",
+                );
             }
         }
         if cfg.wants(Entity::Phone) {
             for m in PHONE.get().find_iter(text) {
-                if !standalone(text, m.start(), m.end()) {
-                    continue;
-                }
-                if let Some((base, why)) = phone_score(m.as_str()) {
-                    scan.consider(&view, Entity::Phone, (m.start(), m.end()), base, why);
+                let groups = digit_groups(m.as_str());
+                let mut i = 0;
+                while i < groups.len() {
+                    let mut taken = None;
+                    let mut ends = Vec::new();
+                    let mut n = 0;
+                    for (j, g) in groups.iter().enumerate().skip(i) {
+                        n += g.1 - g.0;
+                        if n > 15 {
+                            break;
+                        }
+                        ends.push(j);
+                    }
+                    for j in ends.into_iter().rev() {
+                        let mut s = m.start() + groups[i].0;
+                        let e = m.start() + groups[j].1;
+                        // Keep a leading `+` or `(` that belongs to the number.
+                        if s > 0 && matches!(text.as_bytes()[s - 1], b'+' | b'(') {
+                            s -= 1;
+                        }
+                        if !standalone(text, s, e) {
+                            continue;
+                        }
+                        if let Some((base, why)) = phone_score(&text[s..e]) {
+                            if scan.consider(&view, Entity::Phone, (s, e), base, why) {
+                                taken = Some(j);
+                                break;
+                            }
+                        }
+                    }
+                    i = taken.map_or(i + 1, |j| j + 1);
                 }
             }
         }
         if cfg.wants(Entity::DateOfBirth) {
             for m in DATE.get().find_iter(text) {
                 if date_plausible(m.as_str()) {
-                    scan.consider_with_required_context(&view, Entity::DateOfBirth, (m.start(), m.end()), 0.85, "date");
+                    scan.consider_with_required_context(
+                        &view,
+                        Entity::DateOfBirth,
+                        (m.start(), m.end()),
+                        0.85,
+                        "date",
+                    );
                 }
             }
         }
@@ -327,12 +602,38 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
                 let us_or_uk = (digits == 9 && s.len() == 9) || (digits == 8 && s.len() == 9);
                 if us_or_uk {
-                    scan.consider_with_required_context(&view, Entity::Passport, (m.start(), m.end()), 0.85, "US/UK passport number format");
+                    scan.consider_with_required_context(
+                        &view,
+                        Entity::Passport,
+                        (m.start(), m.end()),
+                        0.85,
+                        "US/UK passport number format",
+                    );
                 }
             }
         }
     }
     scan.out
+}
+
+/// Byte ranges of the digit runs in `s` (`"(415) 555-2671"` → three groups).
+fn digit_groups(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, b) in s.bytes().enumerate() {
+        match (b.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                out.push((st, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        out.push((st, s.len()));
+    }
+    out
 }
 
 fn is_mac(s: &str) -> bool {
@@ -359,13 +660,21 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
 }
 
 fn known_iin(d: &[u8]) -> bool {
-    let n = |k: usize| d.iter().take(k).fold(0u32, |acc, x| acc * 10 + u32::from(*x));
+    let n = |k: usize| {
+        d.iter()
+            .take(k)
+            .fold(0u32, |acc, x| acc * 10 + u32::from(*x))
+    };
     let len = d.len();
     match d.first() {
         Some(4) => matches!(len, 13 | 16 | 19),
         Some(5) => (51..=55).contains(&n(2)) && len == 16,
         Some(2) => (2221..=2720).contains(&n(4)) && len == 16,
-        Some(3) => (matches!(n(2), 34 | 37) && len == 15) || (n(2) == 35 && len >= 16) || (matches!(n(2), 30 | 36 | 38) && len >= 14),
+        Some(3) => {
+            (matches!(n(2), 34 | 37) && len == 15)
+                || (n(2) == 35 && len >= 16)
+                || (matches!(n(2), 30 | 36 | 38) && len >= 14)
+        }
         Some(6) => n(4) == 6011 || n(2) == 65 || (644..=649).contains(&n(3)) || n(2) == 62,
         _ => false,
     }
@@ -373,23 +682,69 @@ fn known_iin(d: &[u8]) -> bool {
 
 fn ssn_valid(area: &str, group: &str, serial: &str) -> bool {
     let area_n: u32 = area.parse().unwrap_or(0);
-    area_n != 0 && area_n != 666 && area_n < 900 && group != "00" && serial != "0000" && !(area == "078" && group == "05" && serial == "1120")
+    area_n != 0
+        && area_n != 666
+        && area_n < 900
+        && group != "00"
+        && serial != "0000"
+        && !(area == "078" && group == "05" && serial == "1120")
 }
 
 fn iban_length(country: &str) -> Option<usize> {
     Some(match country {
-        "AD" => 24, "AT" => 20, "BE" => 16, "BG" => 22, "CH" => 21, "CY" => 28, "CZ" => 24, "DE" => 22,
-        "DK" => 18, "EE" => 20, "ES" => 24, "FI" => 18, "FR" => 27, "GB" => 22, "GR" => 27, "HR" => 21,
-        "HU" => 28, "IE" => 22, "IS" => 26, "IT" => 27, "LI" => 21, "LT" => 20, "LU" => 20, "LV" => 21,
-        "MC" => 27, "MT" => 31, "NL" => 18, "NO" => 15, "PL" => 28, "PT" => 25, "RO" => 24, "SE" => 24,
-        "SI" => 19, "SK" => 24, "SM" => 27, "TR" => 26, "AE" => 23, "SA" => 24, "IL" => 23, "BR" => 29,
+        "AD" => 24,
+        "AT" => 20,
+        "BE" => 16,
+        "BG" => 22,
+        "CH" => 21,
+        "CY" => 28,
+        "CZ" => 24,
+        "DE" => 22,
+        "DK" => 18,
+        "EE" => 20,
+        "ES" => 24,
+        "FI" => 18,
+        "FR" => 27,
+        "GB" => 22,
+        "GR" => 27,
+        "HR" => 21,
+        "HU" => 28,
+        "IE" => 22,
+        "IS" => 26,
+        "IT" => 27,
+        "LI" => 21,
+        "LT" => 20,
+        "LU" => 20,
+        "LV" => 21,
+        "MC" => 27,
+        "MT" => 31,
+        "NL" => 18,
+        "NO" => 15,
+        "PL" => 28,
+        "PT" => 25,
+        "RO" => 24,
+        "SE" => 24,
+        "SI" => 19,
+        "SK" => 24,
+        "SM" => 27,
+        "TR" => 26,
+        "AE" => 23,
+        "SA" => 24,
+        "IL" => 23,
+        "BR" => 29,
         _ => return None,
     })
 }
 
 pub(crate) fn iban_valid(raw: &str) -> bool {
-    let s: String = raw.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
-    let Some(country) = s.get(..2) else { return false };
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let Some(country) = s.get(..2) else {
+        return false;
+    };
     let ok_len = iban_length(country).map_or((15..=34).contains(&s.len()), |l| l == s.len());
     if !ok_len || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
@@ -401,7 +756,11 @@ pub(crate) fn iban_valid(raw: &str) -> bool {
             Some(v) => v,
             None => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -412,7 +771,11 @@ fn nanp_ok(d: &[u8]) -> bool {
 
 /// A phone candidate's base score, by numbering plan.
 fn phone_score(s: &str) -> Option<(f64, &'static str)> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    let digits: Vec<u8> = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
     let formatted = s.contains([' ', '-', '.', '(']);
     let n = digits.len();
     if s.starts_with('+') {
@@ -420,29 +783,48 @@ fn phone_score(s: &str) -> Option<(f64, &'static str)> {
             return None;
         }
         if digits[0] == 1 {
-            return nanp_ok(&digits[1..]).then_some((0.75, "phone number (+1, valid North American numbering plan)"));
+            return nanp_ok(&digits[1..]).then_some((
+                0.75,
+                "phone number (+1, valid North American numbering plan)",
+            ));
         }
         if digits[..2] == [4, 4] {
             let rest = &digits[2..];
-            return (matches!(rest.len(), 9 | 10) && matches!(rest.first(), Some(1 | 2 | 3 | 7 | 8)))
-                .then_some((0.75, "phone number (+44, valid UK numbering plan)"));
+            return (matches!(rest.len(), 9 | 10)
+                && matches!(rest.first(), Some(1 | 2 | 3 | 7 | 8)))
+            .then_some((0.75, "phone number (+44, valid UK numbering plan)"));
         }
         return Some((0.65, "international phone number (E.164 length)"));
     }
     if n == 10 || (n == 11 && digits[0] == 1) {
         let local = if n == 11 { &digits[1..] } else { &digits[..] };
         if nanp_ok(local) {
-            return Some(if formatted { (0.55, "phone number (valid North American numbering plan)") } else { (0.3, "10-digit number matching the North American numbering plan") });
+            return Some(if formatted {
+                (0.55, "phone number (valid North American numbering plan)")
+            } else {
+                (
+                    0.3,
+                    "10-digit number matching the North American numbering plan",
+                )
+            });
         }
     }
     if n == 11 && digits[0] == 0 && matches!(digits[1], 1 | 2 | 3 | 7 | 8) {
-        return Some(if formatted { (0.5, "UK phone number") } else { (0.3, "11-digit number matching the UK numbering plan") });
+        return Some(if formatted {
+            (0.5, "UK phone number")
+        } else {
+            (0.3, "11-digit number matching the UK numbering plan")
+        });
     }
     None
 }
 
 fn date_plausible(s: &str) -> bool {
-    let nums: Vec<u32> = s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect();
+    let nums: Vec<u32> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
     match nums.as_slice() {
         [y, m, d] if *y >= 1900 => (1..=12).contains(m) && (1..=31).contains(d),
         [a, b, _y] => (1..=31).contains(a) && (1..=31).contains(b) && (*a <= 12 || *b <= 12),
@@ -454,7 +836,13 @@ fn date_plausible(s: &str) -> bool {
 const BECH32_CHARSET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
 fn bech32_polymod(values: &[u8]) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk: u32 = 1;
     for v in values {
         let b = chk >> 25;
@@ -474,7 +862,9 @@ pub(crate) fn bech32_valid(addr: &str) -> bool {
     if lower != addr && addr.to_ascii_uppercase() != addr {
         return false;
     }
-    let Some((hrp, data)) = lower.rsplit_once('1') else { return false };
+    let Some((hrp, data)) = lower.rsplit_once('1') else {
+        return false;
+    };
     let mut values: Vec<u8> = hrp.bytes().map(|b| b >> 5).collect();
     values.push(0);
     values.extend(hrp.bytes().map(|b| b & 31));
@@ -502,29 +892,82 @@ mod tests {
     #[test]
     fn positives() {
         let cases = [
-            ("mail me at jane.doe@example.com please", "email", "jane.doe@example.com"),
-            ("my card is 4111 1111 1111 1111", "credit_card", "4111 1111 1111 1111"),
-            ("visa 4242-4242-4242-4242 exp 12/29", "credit_card", "4242-4242-4242-4242"),
+            (
+                "mail me at jane.doe@example.com please",
+                "email",
+                "jane.doe@example.com",
+            ),
+            (
+                "my card is 4111 1111 1111 1111",
+                "credit_card",
+                "4111 1111 1111 1111",
+            ),
+            (
+                "visa 4242-4242-4242-4242 exp 12/29",
+                "credit_card",
+                "4242-4242-4242-4242",
+            ),
             ("SSN: 536-22-1234", "ssn", "536-22-1234"),
             ("my ssn is 536221234", "ssn", "536221234"),
-            ("IBAN DE89 3704 0044 0532 0130 00", "iban", "DE89 3704 0044 0532 0130 00"),
-            ("GB82WEST12345698765432 is my account", "iban", "GB82WEST12345698765432"),
-            ("server at 192.168.10.24 is down", "ip_address", "192.168.10.24"),
-            ("v6 2001:db8:85a3::8a2e:370:7334 here", "ip_address", "2001:db8:85a3::8a2e:370:7334"),
-            ("device 00:1A:2B:3C:4D:5E", "mac_address", "00:1A:2B:3C:4D:5E"),
+            (
+                "IBAN DE89 3704 0044 0532 0130 00",
+                "iban",
+                "DE89 3704 0044 0532 0130 00",
+            ),
+            (
+                "GB82WEST12345698765432 is my account",
+                "iban",
+                "GB82WEST12345698765432",
+            ),
+            (
+                "server at 192.168.10.24 is down",
+                "ip_address",
+                "192.168.10.24",
+            ),
+            (
+                "v6 2001:db8:85a3::8a2e:370:7334 here",
+                "ip_address",
+                "2001:db8:85a3::8a2e:370:7334",
+            ),
+            (
+                "device 00:1A:2B:3C:4D:5E",
+                "mac_address",
+                "00:1A:2B:3C:4D:5E",
+            ),
             ("call me on (415) 555-2671", "phone", "(415) 555-2671"),
             ("ring +44 20 7946 0958", "phone", "+44 20 7946 0958"),
-            ("send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "crypto_wallet", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
-            ("eth 0x52908400098527886E0F7030069857D2E4169EE7", "crypto_wallet", "0x52908400098527886E0F7030069857D2E4169EE7"),
+            (
+                "send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+                "crypto_wallet",
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            ),
+            (
+                "eth 0x52908400098527886E0F7030069857D2E4169EE7",
+                "crypto_wallet",
+                "0x52908400098527886E0F7030069857D2E4169EE7",
+            ),
             ("I was born on 12/03/1985", "date_of_birth", "12/03/1985"),
             ("DOB: March 4, 1990", "date_of_birth", "March 4, 1990"),
             ("passport number 123456789", "passport", "123456789"),
             ("passport: C03005988", "passport", "C03005988"),
-            ("NI number QQ 12 34 56 C", "uk_nino", "QQ 12 34 56 C"),
+            ("NI number AB 12 34 56 C", "uk_nino", "AB 12 34 56 C"),
+            (
+                "+44 20 7946 0958 4111 1111 1111 1111",
+                "credit_card",
+                "4111 1111 1111 1111",
+            ),
+            (
+                "+44 20 7946 0958 4111 1111 1111 1111",
+                "phone",
+                "+44 20 7946 0958",
+            ),
         ];
         for (text, entity, value) in cases {
             let got = found(text, Mode::Balanced);
-            assert!(got.iter().any(|(e, v)| e == entity && v == value), "{text}: {got:?}");
+            assert!(
+                got.iter().any(|(e, v)| e == entity && v == value),
+                "{text}: {got:?}"
+            );
         }
     }
 
@@ -551,13 +994,23 @@ mod tests {
     #[test]
     fn context_raises_score_in_balanced_only() {
         let plain = "536221234";
-        assert!(found(&format!("ssn {plain}"), Mode::Balanced).iter().any(|(e, _)| e == "ssn"));
-        assert!(!found(&format!("ssn {plain}"), Mode::Fast).iter().any(|(e, _)| e == "ssn"));
+        assert!(
+            found(&format!("ssn {plain}"), Mode::Balanced)
+                .iter()
+                .any(|(e, _)| e == "ssn")
+        );
+        assert!(
+            !found(&format!("ssn {plain}"), Mode::Fast)
+                .iter()
+                .any(|(e, _)| e == "ssn")
+        );
     }
 
     #[test]
     fn validators() {
-        assert!(luhn_valid(&[4, 5, 3, 9, 1, 4, 8, 8, 0, 3, 4, 3, 6, 4, 6, 7]));
+        assert!(luhn_valid(&[
+            4, 5, 3, 9, 1, 4, 8, 8, 0, 3, 4, 3, 6, 4, 6, 7
+        ]));
         assert!(iban_valid("GB82 WEST 1234 5698 7654 32"));
         assert!(!iban_valid("GB82 WEST 1234 5698 7654 33"));
         assert!(bech32_valid("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"));
@@ -570,7 +1023,11 @@ mod tests {
     fn fullwidth_digits_found_in_balanced_mapped_to_original() {
         let text = "card ４１１１ １１１１ １１１１ １１１１";
         let got = found(text, Mode::Balanced);
-        assert!(got.iter().any(|(e, v)| e == "credit_card" && v == "４１１１ １１１１ １１１１ １１１１"), "{got:?}");
+        assert!(
+            got.iter()
+                .any(|(e, v)| e == "credit_card" && v == "４１１１ １１１１ １１１１ １１１１"),
+            "{got:?}"
+        );
         assert!(found(text, Mode::Fast).is_empty());
     }
 }

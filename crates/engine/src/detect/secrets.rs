@@ -18,8 +18,21 @@ use crate::normalize::{Family, TextViews};
 use crate::policy::Mode;
 
 pub(crate) const PROVIDERS: &[&str] = &[
-    "aws", "gcp", "azure", "github", "gitlab", "slack", "stripe", "openai", "anthropic", "twilio", "sendgrid",
-    "private_key", "jwt", "connection_string", "generic",
+    "aws",
+    "gcp",
+    "azure",
+    "github",
+    "gitlab",
+    "slack",
+    "stripe",
+    "openai",
+    "anthropic",
+    "twilio",
+    "sendgrid",
+    "private_key",
+    "jwt",
+    "connection_string",
+    "generic",
 ];
 
 struct Pattern {
@@ -33,27 +46,153 @@ struct Pattern {
     min_entropy: f64,
 }
 
-const fn pat(entity: &'static str, provider: &'static str, regex: &'static str, group: usize, base: f64, min_entropy: f64) -> Pattern {
-    Pattern { entity, provider, regex: Lazy::new(regex), group, base, min_entropy }
+const fn pat(
+    entity: &'static str,
+    provider: &'static str,
+    regex: &'static str,
+    group: usize,
+    base: f64,
+    min_entropy: f64,
+) -> Pattern {
+    Pattern {
+        entity,
+        provider,
+        regex: Lazy::new(regex),
+        group,
+        base,
+        min_entropy,
+    }
 }
 
 static PATTERNS: [Pattern; 21] = [
-    pat("aws_access_key", "aws", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", 0, 0.9, 2.5),
-    pat("aws_secret_key", "aws", r#"(?i)aws[a-z_\-]{0,20}(?:secret|sk)[a-z_\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b"#, 1, 0.95, 3.5),
-    pat("gcp_api_key", "gcp", r"\bAIza[0-9A-Za-z_\-]{35}", 0, 0.95, 3.0),
-    pat("gcp_service_account", "gcp", r#""type"\s*:\s*"service_account""#, 0, 0.85, 0.0),
-    pat("azure_storage_key", "azure", r"(?i)AccountKey=([A-Za-z0-9+/]{86}==)", 1, 0.95, 4.0),
-    pat("azure_client_secret", "azure", r"\b[a-zA-Z0-9_~.\-]{3}\dQ~[a-zA-Z0-9_~.\-]{31,34}\b", 0, 0.85, 3.5),
-    pat("azure_sas_token", "azure", r"(?i)[?&]sig=([A-Za-z0-9%+/=]{30,})", 1, 0.8, 3.5),
-    pat("github_token", "github", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}", 0, 0.97, 3.0),
-    pat("gitlab_token", "gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0, 0.97, 3.0),
-    pat("slack_token", "slack", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0, 0.95, 3.0),
-    pat("slack_webhook", "slack", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_]{20,}", 0, 0.95, 0.0),
-    pat("stripe_key", "stripe", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", 0, 0.95, 3.0),
-    pat("anthropic_key", "anthropic", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0, 0.97, 3.5),
-    pat("openai_key", "openai", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", 0, 0.9, 3.5),
-    pat("twilio_key", "twilio", r"\bSK[0-9a-fA-F]{32}\b", 0, 0.8, 3.0),
-    pat("sendgrid_key", "sendgrid", r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b", 0, 0.97, 3.5),
+    pat(
+        "aws_access_key",
+        "aws",
+        r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+        0,
+        0.9,
+        2.5,
+    ),
+    pat(
+        "aws_secret_key",
+        "aws",
+        r#"(?i)aws[a-z_\-]{0,20}(?:secret|sk)[a-z_\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b"#,
+        1,
+        0.95,
+        3.5,
+    ),
+    pat(
+        "gcp_api_key",
+        "gcp",
+        r"\bAIza[0-9A-Za-z_\-]{35}",
+        0,
+        0.95,
+        3.0,
+    ),
+    pat(
+        "gcp_service_account",
+        "gcp",
+        r#""type"\s*:\s*"service_account""#,
+        0,
+        0.85,
+        0.0,
+    ),
+    pat(
+        "azure_storage_key",
+        "azure",
+        r"(?i)AccountKey=([A-Za-z0-9+/]{86}==)",
+        1,
+        0.95,
+        4.0,
+    ),
+    pat(
+        "azure_client_secret",
+        "azure",
+        r"\b[a-zA-Z0-9_~.\-]{3}\dQ~[a-zA-Z0-9_~.\-]{31,34}\b",
+        0,
+        0.85,
+        3.5,
+    ),
+    pat(
+        "azure_sas_token",
+        "azure",
+        r"(?i)[?&]sig=([A-Za-z0-9%+/=]{30,})",
+        1,
+        0.8,
+        3.5,
+    ),
+    pat(
+        "github_token",
+        "github",
+        r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}",
+        0,
+        0.97,
+        3.0,
+    ),
+    pat(
+        "gitlab_token",
+        "gitlab",
+        r"\bglpat-[A-Za-z0-9_\-]{20,}",
+        0,
+        0.97,
+        3.0,
+    ),
+    pat(
+        "slack_token",
+        "slack",
+        r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+        0,
+        0.95,
+        3.0,
+    ),
+    pat(
+        "slack_webhook",
+        "slack",
+        r"https://hooks\.slack\.com/services/[A-Za-z0-9/_]{20,}",
+        0,
+        0.95,
+        0.0,
+    ),
+    pat(
+        "stripe_key",
+        "stripe",
+        r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+        0,
+        0.95,
+        3.0,
+    ),
+    pat(
+        "anthropic_key",
+        "anthropic",
+        r"\bsk-ant-[A-Za-z0-9_\-]{20,}",
+        0,
+        0.97,
+        3.5,
+    ),
+    pat(
+        "openai_key",
+        "openai",
+        r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
+        0,
+        0.9,
+        3.5,
+    ),
+    pat(
+        "twilio_key",
+        "twilio",
+        r"\bSK[0-9a-fA-F]{32}\b",
+        0,
+        0.8,
+        3.0,
+    ),
+    pat(
+        "sendgrid_key",
+        "sendgrid",
+        r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
+        0,
+        0.97,
+        3.5,
+    ),
     pat(
         "private_key",
         "private_key",
@@ -62,8 +201,22 @@ static PATTERNS: [Pattern; 21] = [
         0.99,
         0.0,
     ),
-    pat("jwt", "jwt", r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{10,}", 0, 0.9, 0.0),
-    pat("connection_string_password", "connection_string", r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@]+:([^\s@/]+)@[^\s/]+", 1, 0.9, 0.0),
+    pat(
+        "jwt",
+        "jwt",
+        r"\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{10,}",
+        0,
+        0.9,
+        0.0,
+    ),
+    pat(
+        "connection_string_password",
+        "connection_string",
+        r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@]+:([^\s@/]+)@[^\s/]+",
+        1,
+        0.9,
+        0.0,
+    ),
     pat(
         "generic_secret",
         "generic",
@@ -72,7 +225,14 @@ static PATTERNS: [Pattern; 21] = [
         0.0,
         0.0,
     ),
-    pat("twilio_account_sid", "twilio", r"\bAC[0-9a-f]{32}\b", 0, 0.6, 3.0),
+    pat(
+        "twilio_account_sid",
+        "twilio",
+        r"\bAC[0-9a-f]{32}\b",
+        0,
+        0.6,
+        3.0,
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +243,10 @@ pub(crate) struct SecretsConfig {
 
 impl SecretsConfig {
     pub(crate) fn all() -> Self {
-        SecretsConfig { providers: PROVIDERS.to_vec(), min_score: 0.5 }
+        SecretsConfig {
+            providers: PROVIDERS.to_vec(),
+            min_score: 0.5,
+        }
     }
 
     pub(crate) fn from_call(call: &DetectorCall) -> Result<(Self, String), Vec<CompileError>> {
@@ -112,18 +275,50 @@ impl SecretsConfig {
 fn is_placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     const MARKERS: [&str; 22] = [
-        "xxxx", "****", "your", "<", "${", "{{", "%s", "example", "placeholder", "changeme", "redacted", "dummy",
-        "process.env", "getenv", "environ", "env(", "env.", "secret_here", "token_here", "none", "null", "undefined",
+        "xxxx",
+        "****",
+        "your",
+        "<",
+        "${",
+        "{{",
+        "%s",
+        "example",
+        "placeholder",
+        "changeme",
+        "redacted",
+        "dummy",
+        "process.env",
+        "getenv",
+        "environ",
+        "env(",
+        "env.",
+        "secret_here",
+        "token_here",
+        "none",
+        "null",
+        "undefined",
     ];
-    MARKERS.iter().any(|m| l.contains(m)) || matches!(l.as_str(), "password" | "true" | "false" | "secret" | "token") || l.bytes().all(|b| b == l.as_bytes()[0])
+    MARKERS.iter().any(|m| l.contains(m))
+        || matches!(
+            l.as_str(),
+            "password" | "true" | "false" | "secret" | "token"
+        )
+        || l.bytes().all(|b| b == l.as_bytes()[0])
 }
 
 fn looks_like_code(v: &str) -> bool {
-    v.contains('(') || v.ends_with(')') || v.starts_with("self.") || v.starts_with("this.") || v.contains("::") || v.starts_with('$')
+    v.contains('(')
+        || v.ends_with(')')
+        || v.starts_with("self.")
+        || v.starts_with("this.")
+        || v.contains("::")
+        || v.starts_with('$')
 }
 
 fn jwt_header_ok(token: &str) -> bool {
-    let Some(head) = token.split('.').next() else { return false };
+    let Some(head) = token.split('.').next() else {
+        return false;
+    };
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(head.trim_end_matches('='))
         .ok()
@@ -140,7 +335,9 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                 continue;
             }
             for caps in p.regex.get().captures_iter(text) {
-                let Some(m) = caps.get(p.group).or_else(|| caps.get(0)) else { continue };
+                let Some(m) = caps.get(p.group).or_else(|| caps.get(0)) else {
+                    continue;
+                };
                 let value = m.as_str();
                 let (score, why): (f64, String) = match p.entity {
                     "openai_key" if value.starts_with("sk-ant-") => continue,
@@ -155,7 +352,10 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                         if is_placeholder(value) || value.len() < 3 {
                             continue;
                         }
-                        (p.base, "password embedded in a connection string".to_owned())
+                        (
+                            p.base,
+                            "password embedded in a connection string".to_owned(),
+                        )
                     }
                     "generic_secret" => {
                         let key = caps.get(1).map_or("", |k| k.as_str()).to_ascii_lowercase();
@@ -165,9 +365,20 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                         let entropy = shannon_entropy(value);
                         let password_like = key.contains("pass") || key.contains("pwd");
                         if password_like {
-                            (if value.len() >= 8 { 0.75 } else { 0.6 }, format!("password assigned to `{key}`"))
-                        } else if value.len() >= 16 && entropy >= 3.5 && value.bytes().any(|b| b.is_ascii_digit()) {
-                            ((0.6 + (entropy - 3.5) * 0.2).min(0.9), format!("high-entropy value ({entropy:.1} bits/char) assigned to `{key}`"))
+                            (
+                                if value.len() >= 8 { 0.75 } else { 0.6 },
+                                format!("password assigned to `{key}`"),
+                            )
+                        } else if value.len() >= 16
+                            && entropy >= 3.5
+                            && value.bytes().any(|b| b.is_ascii_digit())
+                        {
+                            (
+                                (0.6 + (entropy - 3.5) * 0.2).min(0.9),
+                                format!(
+                                    "high-entropy value ({entropy:.1} bits/char) assigned to `{key}`"
+                                ),
+                            )
                         } else {
                             continue;
                         }
@@ -177,15 +388,31 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                         if entropy < p.min_entropy {
                             continue;
                         }
-                        let score = if p.entity == "stripe_key" && value.contains("_test_") { 0.8 } else { p.base };
-                        (score, format!("{} (known prefix and shape)", p.entity.replace('_', " ")))
+                        let score = if p.entity == "stripe_key" && value.contains("_test_") {
+                            0.8
+                        } else {
+                            p.base
+                        };
+                        (
+                            score,
+                            format!("{} (known prefix and shape)", p.entity.replace('_', " ")),
+                        )
                     }
                 };
                 if score < cfg.min_score {
                     continue;
                 }
                 let (s, e) = view.to_original(m.start(), m.end());
-                push_finding(&mut out, RawFinding { entity: p.entity.to_owned(), start: s, end: e, score, explanation: why });
+                push_finding(
+                    &mut out,
+                    RawFinding {
+                        entity: p.entity.to_owned(),
+                        start: s,
+                        end: e,
+                        score,
+                        explanation: why,
+                    },
+                );
             }
         }
     }
@@ -206,31 +433,87 @@ mod tests {
 
     #[test]
     fn positives() {
-        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----";
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----";
         let ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";
         let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         let cases = [
-            ("key AKIAZ3MSJV4WWNKWW5FG", "aws_access_key", "AKIAZ3MSJV4WWNKWW5FG"),
-            ("aws_secret_access_key = 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", "aws_secret_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mXp0"),
-            ("AIzaSyD3k9fQ2xLmN8pR7tV1wY4zB6cE0gH5jK2", "gcp_api_key", "AIzaSyD3k9fQ2xLmN8pR7tV1wY4zB6cE0gH5jK2"),
-            ("token ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5", "github_token", "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"),
-            ("glpat-x9Yz8Wv7Ut6Sr5Qp4On3", "gitlab_token", "glpat-x9Yz8Wv7Ut6Sr5Qp4On3"),
-            ("xoxb-2048302934-4829302934-aB3dE5fG7hJ9kL1m", "slack_token", "xoxb-2048302934-4829302934-aB3dE5fG7hJ9kL1m"),
-            ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
-            ("sk-proj-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3", "openai_key", "sk-proj-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3"),
-            ("sk-ant-api03-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3", "anthropic_key", "sk-ant-api03-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3"),
-            ("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", "sendgrid_key", "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"),
-            ("SK2f8a9c0b1d3e4f5a6b7c8d9e0f1a2b3c", "twilio_key", "SK2f8a9c0b1d3e4f5a6b7c8d9e0f1a2b3c"),
+            (
+                "key AKIAZ3MSJV4WWNKWW5FG",
+                "aws_access_key",
+                "AKIAZ3MSJV4WWNKWW5FG",
+            ),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mXp0",
+                "aws_secret_key",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mXp0",
+            ),
+            (
+                "AIzaSyD3k9fQ2xLmN8pR7tV1wY4zB6cE0gH5jK2",
+                "gcp_api_key",
+                "AIzaSyD3k9fQ2xLmN8pR7tV1wY4zB6cE0gH5jK2",
+            ),
+            (
+                "token ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+                "github_token",
+                "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+            ),
+            (
+                "glpat-x9Yz8Wv7Ut6Sr5Qp4On3",
+                "gitlab_token",
+                "glpat-x9Yz8Wv7Ut6Sr5Qp4On3",
+            ),
+            (
+                "xoxb-2048302934-4829302934-aB3dE5fG7hJ9kL1m",
+                "slack_token",
+                "xoxb-2048302934-4829302934-aB3dE5fG7hJ9kL1m",
+            ),
+            (
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "stripe_key",
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            ),
+            (
+                "sk-proj-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+                "openai_key",
+                "sk-proj-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+            ),
+            (
+                "sk-ant-api03-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+                "anthropic_key",
+                "sk-ant-api03-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+            ),
+            (
+                "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",
+                "sendgrid_key",
+                "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",
+            ),
+            (
+                "SK2f8a9c0b1d3e4f5a6b7c8d9e0f1a2b3c",
+                "twilio_key",
+                "SK2f8a9c0b1d3e4f5a6b7c8d9e0f1a2b3c",
+            ),
             (pem, "private_key", pem),
             (ssh, "private_key", ssh),
             (jwt, "jwt", jwt),
-            ("postgres://app:s3cr3tP4ss@db.internal:5432/prod", "connection_string_password", "s3cr3tP4ss"),
-            ("api_key = \"q8Zr2Lx9Vb4Nm7Kp1Ws6Td3\"", "generic_secret", "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3"),
+            (
+                "postgres://app:s3cr3tP4ss@db.internal:5432/prod",
+                "connection_string_password",
+                "s3cr3tP4ss",
+            ),
+            (
+                "api_key = \"q8Zr2Lx9Vb4Nm7Kp1Ws6Td3\"",
+                "generic_secret",
+                "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3",
+            ),
             ("password: hunter2hunter", "generic_secret", "hunter2hunter"),
         ];
         for (text, entity, value) in cases {
             let got = found(text);
-            assert!(got.iter().any(|(e, v)| e == entity && v == value), "{text}: {got:?}");
+            assert!(
+                got.iter().any(|(e, v)| e == entity && v == value),
+                "{text}: {got:?}"
+            );
         }
     }
 

@@ -16,11 +16,18 @@ pub(crate) struct Lazy {
 
 impl Lazy {
     pub(crate) const fn new(pattern: &'static str) -> Self {
-        Lazy { pattern, cell: OnceLock::new() }
+        Lazy {
+            pattern,
+            cell: OnceLock::new(),
+        }
     }
 
-    #[expect(clippy::expect_used, reason = "static pattern written in this crate; every one is compiled by the unit tests")]
+    #[expect(
+        clippy::expect_used,
+        reason = "static pattern written in this crate; every one is compiled by the unit tests"
+    )]
     pub(crate) fn get(&self) -> &Regex {
-        self.cell.get_or_init(|| Regex::new(self.pattern).expect("built-in regex compiles"))
+        self.cell
+            .get_or_init(|| Regex::new(self.pattern).expect("built-in regex compiles"))
     }
 }

@@ -10,68 +10,208 @@ use crate::detect::args::ArgReader;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
 use crate::error::CompileError;
 
-pub(crate) const CATEGORIES: &[&str] = &["insult", "threat", "harassment", "hate", "sexual", "self_harm"];
+pub(crate) const CATEGORIES: &[&str] = &[
+    "insult",
+    "threat",
+    "harassment",
+    "hate",
+    "sexual",
+    "self_harm",
+];
 
 const GROUPS: &[&str] = &[
-    "jews", "muslims", "christians", "blacks", "whites", "asians", "mexicans", "immigrants", "gays", "lesbians",
-    "trans people", "women", "arabs", "hindus", "refugees", "foreigners", "black people", "gay people",
+    "jews",
+    "muslims",
+    "christians",
+    "blacks",
+    "whites",
+    "asians",
+    "mexicans",
+    "immigrants",
+    "gays",
+    "lesbians",
+    "trans people",
+    "women",
+    "arabs",
+    "hindus",
+    "refugees",
+    "foreigners",
+    "black people",
+    "gay people",
 ];
 
 static SPEC: LexiconSpec = LexiconSpec {
     classes: &[
-        ("second_person", &["you", "you're", "youre", "ur", "u r", "your", "you are", "ya"]),
+        (
+            "second_person",
+            &[
+                "you", "you're", "youre", "ur", "u r", "your", "you are", "ya",
+            ],
+        ),
         (
             "insult_word",
             &[
-                "idiot", "stupid", "moron", "dumb", "loser", "worthless", "pathetic", "imbecile", "cretin", "dumbass",
-                "jackass", "clown", "scum", "trash", "useless", "ugly", "fat", "retard", "retarded", "fool", "bitch",
-                "bastard", "prick", "twat", "dickhead", "asshole", "jerk",
+                "idiot",
+                "stupid",
+                "moron",
+                "dumb",
+                "loser",
+                "worthless",
+                "pathetic",
+                "imbecile",
+                "cretin",
+                "dumbass",
+                "jackass",
+                "clown",
+                "scum",
+                "trash",
+                "useless",
+                "ugly",
+                "fat",
+                "retard",
+                "retarded",
+                "fool",
+                "bitch",
+                "bastard",
+                "prick",
+                "twat",
+                "dickhead",
+                "asshole",
+                "jerk",
             ],
         ),
-        ("insult_strong", &["fuck you", "f*ck you", "f**k you", "fck you", "piece of shit", "piece of sh*t", "stfu", "shut the fuck up", "go fuck yourself", "son of a bitch"]),
+        (
+            "insult_strong",
+            &[
+                "fuck you",
+                "f*ck you",
+                "f**k you",
+                "fck you",
+                "piece of shit",
+                "piece of sh*t",
+                "stfu",
+                "shut the fuck up",
+                "go fuck yourself",
+                "son of a bitch",
+            ],
+        ),
         (
             "threat",
             &[
-                "i will kill you", "i'll kill you", "i am going to kill", "i'm going to kill", "gonna kill you",
-                "kill you", "hurt you", "beat you up", "you will regret", "watch your back", "i know where you live",
-                "you're dead", "you are dead", "i will find you", "shoot you", "stab you", "burn your house",
-                "i will hurt", "i'll hurt", "break your legs",
+                "i will kill you",
+                "i'll kill you",
+                "i am going to kill",
+                "i'm going to kill",
+                "gonna kill you",
+                "kill you",
+                "hurt you",
+                "beat you up",
+                "you will regret",
+                "watch your back",
+                "i know where you live",
+                "you're dead",
+                "you are dead",
+                "i will find you",
+                "shoot you",
+                "stab you",
+                "burn your house",
+                "i will hurt",
+                "i'll hurt",
+                "break your legs",
             ],
         ),
         (
             "harassment",
             &[
-                "nobody likes you", "no one likes you", "everyone hates you", "you should die", "go die", "go to hell",
-                "kill yourself", "kys", "you are worthless", "you're worthless", "you disgust me", "fat pig",
-                "nobody will ever love you", "you deserve to suffer",
+                "nobody likes you",
+                "no one likes you",
+                "everyone hates you",
+                "you should die",
+                "go die",
+                "go to hell",
+                "kill yourself",
+                "kys",
+                "you are worthless",
+                "you're worthless",
+                "you disgust me",
+                "fat pig",
+                "nobody will ever love you",
+                "you deserve to suffer",
             ],
         ),
         (
             "hate_phrase",
             &[
-                "subhuman", "inferior race", "go back to your country", "ethnic cleansing", "white power",
-                "racial purity", "master race", "gas the", "final solution", "sieg heil",
+                "subhuman",
+                "inferior race",
+                "go back to your country",
+                "ethnic cleansing",
+                "white power",
+                "racial purity",
+                "master race",
+                "gas the",
+                "final solution",
+                "sieg heil",
             ],
         ),
         ("group", GROUPS),
         (
             "dehumanizer",
             &[
-                "are animals", "are vermin", "are parasites", "are subhuman", "should be exterminated", "should be deported",
-                "should all die", "should die", "are inferior", "don't deserve rights", "are a disease", "are scum",
-                "are cockroaches", "are not human",
+                "are animals",
+                "are vermin",
+                "are parasites",
+                "are subhuman",
+                "should be exterminated",
+                "should be deported",
+                "should all die",
+                "should die",
+                "are inferior",
+                "don't deserve rights",
+                "are a disease",
+                "are scum",
+                "are cockroaches",
+                "are not human",
             ],
         ),
         (
             "sexual_strong",
-            &["porn", "pornographic", "explicit sex", "sexual intercourse", "blowjob", "nudes", "naked pictures", "sex scene", "hardcore sex", "genitals", "masturbate", "masturbation", "erotic roleplay"],
+            &[
+                "porn",
+                "pornographic",
+                "explicit sex",
+                "sexual intercourse",
+                "blowjob",
+                "nudes",
+                "naked pictures",
+                "sex scene",
+                "hardcore sex",
+                "genitals",
+                "masturbate",
+                "masturbation",
+                "erotic roleplay",
+            ],
         ),
-        ("sexual_weak", &["nsfw", "erotic", "sexy", "naked", "orgasm", "horny", "lewd"]),
+        (
+            "sexual_weak",
+            &["nsfw", "erotic", "sexy", "naked", "orgasm", "horny", "lewd"],
+        ),
         (
             "self_harm",
             &[
-                "kill myself", "end my life", "take my own life", "cut myself", "self harm", "self-harm", "want to die",
-                "hurt myself", "slit my wrists", "hang myself", "no reason to live", "better off dead", "commit suicide",
+                "kill myself",
+                "end my life",
+                "take my own life",
+                "cut myself",
+                "self harm",
+                "self-harm",
+                "want to die",
+                "hurt myself",
+                "slit my wrists",
+                "hang myself",
+                "no reason to live",
+                "better off dead",
+                "commit suicide",
                 "suicidal",
             ],
         ),
@@ -102,7 +242,10 @@ pub(crate) struct ToxicityConfig {
 
 impl ToxicityConfig {
     pub(crate) fn all() -> Self {
-        ToxicityConfig { categories: CATEGORIES.to_vec(), min_score: 0.5 }
+        ToxicityConfig {
+            categories: CATEGORIES.to_vec(),
+            min_score: 0.5,
+        }
     }
 
     pub(crate) fn from_call(call: &DetectorCall) -> Result<(Self, String), Vec<CompileError>> {
@@ -139,7 +282,12 @@ mod tests {
     use crate::policy::Mode;
 
     fn score(text: &str, mode: Mode) -> f64 {
-        lexical_score(&TOXICITY, &TextViews::new(text), mode, Family::FoldingLexical)
+        lexical_score(
+            &TOXICITY,
+            &TextViews::new(text),
+            mode,
+            Family::FoldingLexical,
+        )
     }
 
     #[test]

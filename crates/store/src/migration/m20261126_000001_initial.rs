@@ -284,7 +284,7 @@ impl MigrationTrait for Migration {
             idx(
                 "ix_events_trigger_day",
                 Events::Table,
-                &[Events::TriggerDay, Events::Severity],
+                &[Events::TriggerDay, Events::Severity, Events::TriggerDate],
             ),
             idx(
                 "ix_events_status",
