@@ -76,23 +76,16 @@ impl Settings {
                     "bind",
                     "data_dir",
                     "database_url",
-                    "cors_origins",
                     "body_limit",
                     "log_format",
                 ])
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         );
-        let mut settings: Settings = figment
-            .extract()
-            .or_else(|_| {
-                // SENTINEL_CORS_ORIGINS is a comma-separated list in the environment.
-                let origins = std::env::var("SENTINEL_CORS_ORIGINS").unwrap_or_default();
-                figment
-                    .clone()
-                    .merge(Serialized::default("cors_origins", split_list(&origins)))
-                    .extract()
-            })
-            .context("reading the configuration")?;
+        // In the environment the origins are one comma-separated value.
+        if let Ok(raw) = std::env::var("SENTINEL_CORS_ORIGINS") {
+            figment = figment.merge(Serialized::default("cors_origins", split_list(&raw)));
+        }
+        let mut settings: Settings = figment.extract().context("reading the configuration")?;
         if let Some(dir) = &args.data_dir {
             settings.data_dir = dir.clone();
         }

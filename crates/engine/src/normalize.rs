@@ -46,7 +46,7 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     /// Map a byte span of this view to a byte span of the original text.
-    pub(crate) fn to_original(&self, start: usize, end: usize) -> (usize, usize) {
+    pub(crate) fn original_span(self, start: usize, end: usize) -> (usize, usize) {
         match self.map {
             None => (start, end),
             Some(map) => {
@@ -197,8 +197,8 @@ impl<'a> TextViews<'a> {
         if let Some(n) = self.normalized() {
             out.push(n);
         }
-        let folded_now =
-            family == Family::FoldingLexical || (mode == Mode::Robust && family != Family::Pattern);
+        let folded_now = (family == Family::FoldingLexical && may_be_obfuscated(self.original))
+            || (mode == Mode::Robust && family != Family::Pattern);
         if folded_now {
             let f = self.folded();
             if out.iter().all(|v| v.text != f.text) {
@@ -214,6 +214,68 @@ impl<'a> TextViews<'a> {
         }
         out
     }
+}
+
+/// A cheap single pass: could folding change what a lexicon sees? True for non-ASCII text,
+/// digits or leet symbols glued to letters, runs of single letters (`i d i o t`) and letters
+/// repeated three times. Plain prose skips building the folded view in balanced mode.
+fn may_be_obfuscated(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    let leet = |c: u8| {
+        matches!(
+            c,
+            b'0' | b'1'
+                | b'3'
+                | b'4'
+                | b'5'
+                | b'7'
+                | b'8'
+                | b'9'
+                | b'@'
+                | b'$'
+                | b'!'
+                | b'|'
+                | b'+'
+                | b'*'
+        )
+    };
+    let mut single_run = 0;
+    for i in 0..b.len() {
+        let c = b[i];
+        let prev = if i > 0 { b[i - 1] } else { b' ' };
+        let next = b.get(i + 1).copied().unwrap_or(b' ');
+        let glued = if matches!(c, b'@' | b'$' | b'!' | b'|' | b'+' | b'*') {
+            // Symbols count only at the start of a word (`@ss`, `$hit`), not inside e-mails or code.
+            !prev.is_ascii_alphanumeric() && next.is_ascii_alphabetic()
+        } else {
+            prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
+        };
+        if leet(c) && glued {
+            return true;
+        }
+        if c.is_ascii_alphabetic()
+            && i >= 2
+            && b[i - 1].eq_ignore_ascii_case(&c)
+            && b[i - 2].eq_ignore_ascii_case(&c)
+        {
+            return true;
+        }
+        if c.is_ascii_alphanumeric()
+            && !prev.is_ascii_alphanumeric()
+            && !next.is_ascii_alphanumeric()
+        {
+            single_run += 1;
+            if single_run >= 3 {
+                return true;
+            }
+        } else if c.is_ascii_alphanumeric() {
+            single_run = 0;
+        }
+    }
+    false
 }
 
 /// Characters removed by normalisation: zero-width, bidi controls, tags, soft hyphen, BOM.
@@ -472,10 +534,10 @@ fn build_decoded(text: &str) -> Vec<Owned> {
         {
             continue;
         }
-        if let Some(bytes) = engines.iter().find_map(|e| e.decode(cand).ok()) {
-            if let Ok(s) = String::from_utf8(bytes) {
-                push(s, m.start(), m.end());
-            }
+        if let Some(bytes) = engines.iter().find_map(|e| e.decode(cand).ok())
+            && let Ok(s) = String::from_utf8(bytes)
+        {
+            push(s, m.start(), m.end());
         }
     }
     for m in HEX.get().find_iter(text) {
@@ -543,7 +605,7 @@ mod tests {
 
     fn mapped(view: &View<'_>, needle: &str, original: &str) -> Option<String> {
         let s = view.text.find(needle)?;
-        let (a, b) = view.to_original(s, s + needle.len());
+        let (a, b) = view.original_span(s, s + needle.len());
         original.get(a..b).map(str::to_owned)
     }
 
@@ -605,6 +667,23 @@ mod tests {
         let t = build_decoded(&format!("hi{tags}"));
         assert_eq!(t.first().map(|o| o.text.as_str()), Some("hello ai"));
         assert!(build_decoded("nothing encoded here at all").is_empty());
+    }
+
+    #[test]
+    fn obfuscation_check() {
+        for (text, expected) in [
+            (
+                "Plain prose about invoice 4411 for jane.doe@example.com.",
+                false,
+            ),
+            ("you 1d10t", true),
+            ("i d i o t", true),
+            ("stuuupid", true),
+            ("what an @ss", true),
+            ("naïve", true),
+        ] {
+            assert_eq!(may_be_obfuscated(text), expected, "{text}");
+        }
     }
 
     #[test]

@@ -142,10 +142,12 @@ impl Parser {
                 if let Some(target) = TargetSel::from_name(&lower) {
                     return self.parse_text_clause(target, &tok);
                 }
-                if let Some(path) = w.get(6..).filter(|_| lower.starts_with("scope.")) {
-                    if !path.is_empty() && !path.starts_with('.') && !path.ends_with('.') {
-                        return self.parse_scope_clause(ScopeField::from_path(path), &tok);
-                    }
+                if let Some(path) = w.get(6..).filter(|_| lower.starts_with("scope."))
+                    && !path.is_empty()
+                    && !path.starts_with('.')
+                    && !path.ends_with('.')
+                {
+                    return self.parse_scope_clause(ScopeField::from_path(path), &tok);
                 }
                 Err(self.expected_clause(&tok))
             }

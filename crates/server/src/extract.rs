@@ -98,8 +98,42 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
             "dict_type",
         ));
     }
+    if let Some(mut loc) = nul_location(&value) {
+        loc.insert(0, "body".into());
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            loc,
+            NUL_MESSAGE,
+            "string_nul",
+        )]));
+    }
     serde_path_to_error::deserialize(value)
         .map_err(|e| ApiError::Validation(vec![issue("body", e.path(), &e.inner().to_string())]))
+}
+
+const NUL_MESSAGE: &str = "Text must not contain the NUL character (U+0000)";
+
+/// Where a string holding U+0000 sits in `value`. PostgreSQL refuses that character in text, so
+/// it is turned away at the edge, on both backends alike.
+fn nul_location(value: &Value) -> Option<Vec<Value>> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(Vec::new()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            nul_location(v).map(|mut loc| {
+                loc.insert(0, i.into());
+                loc
+            })
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(vec![k.replace('\0', "").into()]);
+            }
+            nul_location(v).map(|mut loc| {
+                loc.insert(0, k.as_str().into());
+                loc
+            })
+        }),
+        _ => None,
+    }
 }
 
 /// Query parameters. Unknown parameters are ignored; bad values are 422s at `["query", name]`.
@@ -120,6 +154,16 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
+    if let Some((key, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["query".into(), key.replace('\0', "").into()],
+            NUL_MESSAGE,
+            "string_nul",
+        )]));
+    }
     let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let de = serde_urlencoded::Deserializer::new(form_parse(&encoded));
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -127,10 +171,8 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         let mut found = issue("query", e.path(), &message);
         // Flat query structs: serde names the field only in the message for missing ones and
         // through the path for the others; make `loc` always name it.
-        if found.loc.len() == 1 {
-            if let Some(field) = message.split('`').nth(1) {
-                found.loc.push(field.into());
-            }
+        if let Some(field) = message.split('`').nth(1).filter(|_| found.loc.len() == 1) {
+            found.loc.push(field.into());
         }
         ApiError::Validation(vec![found])
     })
@@ -152,6 +194,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ApiQuery(page) = ApiQuery::<PageParams>::from_request_parts(parts, state).await?;
+        if i64::try_from(page.skip).is_err() {
+            return Err(ApiError::invalid(
+                &["query", "skip"],
+                format!("Input should be less than or equal to {}", i64::MAX),
+                "less_than_equal",
+            ));
+        }
         if page.limit > MAX_LIMIT {
             return Err(ApiError::invalid(
                 &["query", "limit"],

@@ -45,15 +45,13 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
-                if let Some(parent) = sqlite_path(url).and_then(|p| p.parent()) {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            StoreError::InvalidUrl(format!(
-                                "cannot create {}: {e}",
-                                parent.display()
-                            ))
-                        })?;
-                    }
+                if let Some(parent) = sqlite_path(url)
+                    .and_then(|p| p.parent())
+                    .filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::InvalidUrl(format!("cannot create {}: {e}", parent.display()))
+                    })?;
                 }
                 options
                     .max_connections(8)

@@ -108,7 +108,7 @@ impl Store {
             }))
             .collect();
         // Stable: on equal timestamps events stay ahead of violations, as legacy clients expect.
-        items.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        items.sort_by_key(|item| std::cmp::Reverse(item.timestamp));
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(items)
     }

@@ -38,13 +38,11 @@ impl Store {
             .into_tuple()
             .one(&txn)
             .await?;
-        let mut next_id = max.flatten().unwrap_or(0) + 1;
+        let first_id = max.flatten().unwrap_or(0) + 1;
         let count = batch.len() as u64;
         let mut events = Vec::with_capacity(batch.len());
         let mut violations = Vec::new();
-        for item in batch {
-            let id = next_id;
-            next_id += 1;
+        for (id, item) in (first_id..).zip(batch) {
             let at = item.event.trigger_date.0;
             let mut row = item.event.into_active(at)?;
             row.id = Set(id);

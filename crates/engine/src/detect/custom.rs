@@ -85,7 +85,7 @@ impl TermList {
                     .terms
                     .get(m.pattern().as_usize())
                     .map_or("", String::as_str);
-                let (s, e) = view.to_original(m.start(), m.end());
+                let (s, e) = view.original_span(m.start(), m.end());
                 push_finding(
                     &mut out,
                     RawFinding {
@@ -157,7 +157,7 @@ impl RegexList {
                     if m.start() == m.end() {
                         continue;
                     }
-                    let (s, e) = view.to_original(m.start(), m.end());
+                    let (s, e) = view.original_span(m.start(), m.end());
                     push_finding(
                         &mut out,
                         RawFinding {

@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::normalize::{View, ViewKind};
 
@@ -93,6 +93,7 @@ fn automaton(atoms: Vec<(String, u16)>) -> Automaton {
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(atoms.iter().map(|(a, _)| a.as_bytes()))
         .expect("built-in lexicon builds");
     Automaton {
@@ -184,7 +185,7 @@ impl Lexicon {
                     if !ok {
                         continue;
                     }
-                    let (os, oe) = view.to_original(first.1, end);
+                    let (os, oe) = view.original_span(first.1, end);
                     let dup = out
                         .iter()
                         .any(|h| h.rule == ri && h.start < oe && os < h.end);

@@ -275,7 +275,7 @@ impl Scan<'_> {
         if score < self.cfg.min_score {
             return false;
         }
-        let (os, oe) = view.to_original(s, end);
+        let (os, oe) = view.original_span(s, end);
         let explanation = if has_ctx {
             format!("{why}; context words nearby")
         } else {
@@ -306,7 +306,7 @@ impl Scan<'_> {
         if !context().near(view.text, span.0, span.1, e as u32) || score < self.cfg.min_score {
             return;
         }
-        let (os, oe) = view.to_original(span.0, span.1);
+        let (os, oe) = view.original_span(span.0, span.1);
         push_finding(
             &mut self.out,
             RawFinding {
@@ -572,11 +572,11 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                         if !standalone(text, s, e) {
                             continue;
                         }
-                        if let Some((base, why)) = phone_score(&text[s..e]) {
-                            if scan.consider(&view, Entity::Phone, (s, e), base, why) {
-                                taken = Some(j);
-                                break;
-                            }
+                        if let Some((base, why)) = phone_score(&text[s..e])
+                            && scan.consider(&view, Entity::Phone, (s, e), base, why)
+                        {
+                            taken = Some(j);
+                            break;
                         }
                     }
                     i = taken.map_or(i + 1, |j| j + 1);
@@ -656,7 +656,7 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn known_iin(d: &[u8]) -> bool {

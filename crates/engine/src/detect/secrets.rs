@@ -402,7 +402,7 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                 if score < cfg.min_score {
                     continue;
                 }
-                let (s, e) = view.to_original(m.start(), m.end());
+                let (s, e) = view.original_span(m.start(), m.end());
                 push_finding(
                     &mut out,
                     RawFinding {

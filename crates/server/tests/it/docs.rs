@@ -1,0 +1,52 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn openapi_is_generated_with_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert_eq!(doc["info"]["title"], "SentinelAI AI Governance Platform");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/policies/",
+        "/api/policies/{policy_id}",
+        "/api/policies/{policy_id}/test",
+        "/api/policies/templates/",
+        "/api/events/",
+        "/api/events/batch",
+        "/api/events/{event_id}/violations",
+        "/api/events/stats/summary",
+        "/api/violations/",
+        "/api/violations/stats/summary",
+        "/api/dashboard/events/timeline",
+        "/ready",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+}
+
+#[tokio::test]
+async fn swagger_and_redoc_are_served_from_the_binary() {
+    let app = spawn_app().await;
+    let res = app.get("/docs").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<base href=\"/docs/\">"));
+    assert!(
+        !html.contains("https://"),
+        "the Swagger page must not load anything remote"
+    );
+    let res = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("/openapi.json"));
+    let res = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(res.status(), 200);
+    let res = app.get("/redoc").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("/redoc/redoc.standalone.js") && !html.contains("cdn"));
+    let res = app.get("/redoc/redoc.standalone.js").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().len() > 500_000);
+}

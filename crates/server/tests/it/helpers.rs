@@ -1,0 +1,240 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reqwest::{Client, Response};
+use sea_orm::{ConnectionTrait, Database};
+use sentinel_server::{AppState, ServerConfig};
+use sentinel_store::Store;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub addr: String,
+    pub client: Client,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh database URL: a new PostgreSQL database under `SENTINEL_TEST_DATABASE_URL`, or a
+/// temporary SQLite file.
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("SENTINEL_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!(
+                "sentinel_it_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst),
+                chrono::Utc::now().timestamp_micros()
+            );
+            let admin = Database::connect(base.as_str())
+                .await
+                .expect("connect to the test PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            admin.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+            format!("{prefix}/{name}")
+        }
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("sentinel.db").display()
+        ),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = fresh_database_url(&dir).await;
+    let store = Store::open(&url).await.expect("open store");
+    let state = AppState::new(store.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(sentinel_server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        addr,
+        client,
+        store,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a policy and returns its JSON.
+    pub async fn create_policy(&self, name: &str, category: &str) -> Value {
+        let res = self
+            .post(
+                "/api/policies/",
+                &json!({
+                    "name": name,
+                    "definition": "request.prompt has sentinelai.pii(email)",
+                    "category": category,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "creating policy {name}");
+        res.json().await.expect("json")
+    }
+
+    /// Creates an event and returns its JSON.
+    pub async fn create_event(&self, event_id: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "event_id": event_id,
+            "event_type": "llm_request",
+            "title": format!("Event {event_id}"),
+            "trigger_date": "2026-11-20T10:00:00Z",
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let res = self.post("/api/events/", &body).await;
+        assert_eq!(res.status(), 200, "creating event {event_id}");
+        res.json().await.expect("json")
+    }
+}
+
+/// Asserts a 422 whose first issue is located at `loc`.
+pub async fn assert_422_at(res: Response, loc: &[&str]) {
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.expect("json");
+    let expected: Vec<Value> = loc.iter().map(|s| json!(s)).collect();
+    let issues = body["detail"].as_array().expect("detail is a list");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["loc"].as_array() == Some(&expected)),
+        "no issue at {loc:?} in {body}"
+    );
+    assert_eq!(body["code"], "validation_error");
+}
+
+pub fn total_count(res: &Response) -> u64 {
+    res.headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("X-Total-Count header")
+}
+
+/// A minimal event for direct store inserts.
+pub fn new_event(
+    event_id: &str,
+    trigger_date: chrono::DateTime<chrono::Utc>,
+) -> sentinel_store::NewEvent {
+    sentinel_store::NewEvent {
+        event_id: event_id.to_owned(),
+        event_type: sentinel_api::EventType::LlmRequest,
+        severity: sentinel_api::Severity::Low,
+        title: format!("Event {event_id}"),
+        description: None,
+        event_data: None,
+        trigger_date: sentinel_api::Timestamp(trigger_date),
+        status: sentinel_api::EventStatus::Open,
+        policy_id: None,
+        user_id: None,
+        source: None,
+        model_name: None,
+        prompt: None,
+        completion: None,
+        request_tokens: None,
+        response_tokens: None,
+        duration_ms: None,
+        metadata: None,
+        decision: None,
+    }
+}
+
+/// A minimal violation of `policy_id` for direct store inserts.
+pub fn new_violation(
+    policy_id: i64,
+    violation_type: sentinel_api::ViolationType,
+    severity: sentinel_api::Severity,
+) -> sentinel_store::NewViolation {
+    sentinel_store::NewViolation {
+        violation_type,
+        severity,
+        title: Some(format!("{violation_type} ({severity})")),
+        description: None,
+        details: None,
+        confidence_score: 0.9,
+        policy_id,
+        legal_advice_score: None,
+        controversial_topics_score: None,
+        code_prompt_score: None,
+        safe_prompt_score: None,
+        findings: Vec::new(),
+    }
+}
+
+/// The policy id of a policy JSON.
+pub fn id_of(value: &Value) -> i64 {
+    value["id"].as_i64().expect("an id")
+}

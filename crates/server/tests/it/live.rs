@@ -1,0 +1,177 @@
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::{TestApp, id_of, spawn_app};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn connect(app: &TestApp) -> Client {
+    let url = format!("ws://{}/api/events/ws", app.addr);
+    let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connecting timed out")
+        .expect("websocket handshake");
+    assert_eq!(res.status(), 101);
+    ws
+}
+
+/// The next text frame as JSON, skipping pings and pongs; fails after 5 s.
+async fn next_json(ws: &mut Client) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no frame within 5 s")
+            .expect("stream ended")
+            .expect("websocket error");
+        match msg {
+            Message::Text(text) => {
+                return serde_json::from_str(text.as_str()).expect("a JSON frame");
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[tokio::test]
+async fn new_and_updated_events_are_pushed() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+
+    let event = app
+        .create_event(
+            "live-1",
+            json!({"severity": "high", "trigger_date": "2026-11-20T12:00:00+01:00"}),
+        )
+        .await;
+    let frame = next_json(&mut ws).await;
+    assert_eq!(keys(&frame), ["event", "type"]);
+    assert_eq!(frame["type"], "new_event");
+    let e = &frame["event"];
+    assert_eq!(
+        keys(e),
+        [
+            "event_id",
+            "id",
+            "severity",
+            "status",
+            "title",
+            "trigger_date"
+        ]
+    );
+    assert_eq!(e["id"], event["id"]);
+    assert_eq!(e["event_id"], "live-1");
+    assert_eq!(e["title"], "Event live-1");
+    assert_eq!(e["severity"], "high");
+    assert_eq!(e["status"], "open");
+    assert_eq!(e["trigger_date"], "2026-11-20T11:00:00Z");
+
+    let res = app
+        .put(
+            &format!("/api/events/{}", id_of(&event)),
+            &json!({"status": "acknowledged", "acknowledged_by": 9}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let frame = next_json(&mut ws).await;
+    assert_eq!(keys(&frame), ["event", "type"]);
+    assert_eq!(frame["type"], "event_updated");
+    assert_eq!(
+        frame["event"],
+        json!({"id": event["id"], "status": "acknowledged", "acknowledged_by": 9})
+    );
+}
+
+#[tokio::test]
+async fn batch_events_are_pushed_in_order() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    let body = json!([
+        {"event_id": "b1", "event_type": "llm_request", "title": "one", "trigger_date": "2026-11-20T10:00:00Z"},
+        {"event_id": "b2", "event_type": "llm_request", "title": "two", "trigger_date": "2026-11-20T10:00:00Z"},
+    ]);
+    assert_eq!(app.post("/api/events/batch", &body).await.status(), 200);
+    for expected in ["b1", "b2"] {
+        let frame = next_json(&mut ws).await;
+        assert_eq!(frame["type"], "new_event");
+        assert_eq!(frame["event"]["event_id"], expected);
+    }
+}
+
+#[tokio::test]
+async fn every_client_receives_every_message() {
+    let app = spawn_app().await;
+    let mut first = connect(&app).await;
+    let mut second = connect(&app).await;
+    let event = app.create_event("fanout", json!({})).await;
+    for ws in [&mut first, &mut second] {
+        let frame = next_json(ws).await;
+        assert_eq!(frame["type"], "new_event");
+        assert_eq!(frame["event"]["id"], event["id"]);
+    }
+    let res = app
+        .put(
+            &format!("/api/events/{}", id_of(&event)),
+            &json!({"status": "closed"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    for ws in [&mut first, &mut second] {
+        let frame = next_json(ws).await;
+        assert_eq!(frame["type"], "event_updated");
+        assert_eq!(
+            frame["event"],
+            json!({"id": event["id"], "status": "closed", "acknowledged_by": null})
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_writes_push_nothing() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    app.create_event("once", json!({})).await;
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["event"]["event_id"], "once");
+    // A duplicate and a 404 update must not be announced; the next frame is for `twice`.
+    let dup = json!({"event_id": "once", "event_type": "llm_request", "title": "t", "trigger_date": "2026-11-20T10:00:00Z"});
+    assert_eq!(app.post("/api/events/", &dup).await.status(), 409);
+    assert_eq!(
+        app.put("/api/events/999", &json!({"status": "closed"}))
+            .await
+            .status(),
+        404
+    );
+    app.create_event("twice", json!({})).await;
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "new_event");
+    assert_eq!(frame["event"]["event_id"], "twice");
+}
+
+#[tokio::test]
+async fn plain_get_is_a_json_400() {
+    let app = spawn_app().await;
+    let res = app.get("/api/events/ws").await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("a JSON body");
+    assert!(body["detail"].is_string(), "{body}");
+    assert_eq!(body["code"], "bad_request");
+}

@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Integration tests: each test spawns the real server on port 0 with its own fresh database
+//! (a temporary SQLite file, or a new PostgreSQL database when `SENTINEL_TEST_DATABASE_URL` is set).
+
+mod helpers;
+
+mod dashboard;
+mod docs;
+mod events;
+mod live;
+mod policies;
+mod storage;
+mod system;
+mod violations;

@@ -1,0 +1,310 @@
+//! The store on its own, against the same database backends as the HTTP tests.
+
+use chrono::{Duration, Utc};
+use sentinel_api::page::PageParams;
+use sentinel_api::policy::PolicyFilter;
+use sentinel_api::{
+    EventStatus, EventType, InterventionType, PerformanceMode, PolicyCategory, PolicyStatus,
+    Severity, ViolationStatus, ViolationType,
+};
+use sentinel_store::{NewPolicy, SeedEvent, SeedViolation, Store};
+
+use crate::helpers::{fresh_database_url, new_event, new_violation};
+
+async fn open() -> (Store, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = Store::open(&url).await.expect("open store");
+    (store, url, dir)
+}
+
+fn new_policy(name: &str) -> NewPolicy {
+    NewPolicy {
+        name: name.to_owned(),
+        definition: "request.prompt has sentinelai.pii(email)".into(),
+        category: PolicyCategory::Privacy,
+        status: PolicyStatus::Draft,
+        severity: Severity::Medium,
+        performance_mode: PerformanceMode::Balanced,
+        intervention_type: InterventionType::Notification,
+        intervention_config: None,
+        estimated_cost_per_event: 240.0,
+        estimated_latency_ms: 100.0,
+        created_by: None,
+    }
+}
+
+#[tokio::test]
+async fn opening_twice_migrates_idempotently_and_keeps_data() {
+    let (store, url, _dir) = open().await;
+    assert!(store.is_empty().await.unwrap());
+    let p = store.create_policy(new_policy("survivor")).await.unwrap();
+    store.migrate().await.expect("migrating again is a no-op");
+    // A second handle on the same database while the first is open, then a reopen after closing.
+    let second = Store::open(&url).await.expect("second open");
+    assert_eq!(second.get_policy(p.id).await.unwrap().name, "survivor");
+    second.close().await.unwrap();
+    store.close().await.unwrap();
+    let again = Store::open(&url).await.expect("reopen");
+    assert_eq!(again.get_policy(p.id).await.unwrap().name, "survivor");
+    assert!(!again.is_empty().await.unwrap());
+    assert!(again.ping().await);
+}
+
+#[tokio::test]
+async fn policy_defaults_and_round_trip() {
+    let (store, _url, _dir) = open().await;
+    let mut new = new_policy("defaults");
+    new.intervention_config = Some("{\"redact\":\"placeholder\"}".into());
+    new.created_by = Some(4);
+    let p = store.create_policy(new).await.unwrap();
+    assert!(p.id > 0);
+    assert_eq!(p.updated_at, None);
+    assert!(p.definition_errors.is_empty());
+    assert_eq!(p.metrics, Default::default());
+    assert_eq!(p.created_by, Some(4));
+    assert_eq!(
+        p.intervention_config.as_deref(),
+        Some("{\"redact\":\"placeholder\"}")
+    );
+    assert_eq!(p.estimated_cost_per_event, 240.0);
+    assert_eq!(p.estimated_latency_ms, 100.0);
+    assert!((Utc::now() - p.created_at.0).abs() < Duration::minutes(5));
+    let got = store.get_policy(p.id).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&got).unwrap(),
+        serde_json::to_value(&p).unwrap()
+    );
+
+    let deleted = store.delete_policy(p.id).await.unwrap();
+    assert_eq!(deleted.id, p.id);
+    assert!(store.get_policy(p.id).await.is_err());
+    let page = store
+        .list_policies(&PolicyFilter::default(), PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 0);
+    // Deleted, but the store still holds it.
+    assert!(!store.is_empty().await.unwrap());
+}
+
+#[tokio::test]
+async fn every_policy_enum_value_round_trips() {
+    let (store, _url, _dir) = open().await;
+    let n = [
+        PolicyStatus::ALL.len(),
+        Severity::ALL.len(),
+        PerformanceMode::ALL.len(),
+        InterventionType::ALL.len(),
+        PolicyCategory::ALL.len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap();
+    for i in 0..n {
+        let mut new = new_policy(&format!("enum {i}"));
+        new.status = PolicyStatus::ALL[i % PolicyStatus::ALL.len()];
+        new.severity = Severity::ALL[i % Severity::ALL.len()];
+        new.performance_mode = PerformanceMode::ALL[i % PerformanceMode::ALL.len()];
+        new.intervention_type = InterventionType::ALL[i % InterventionType::ALL.len()];
+        new.category = PolicyCategory::ALL[i % PolicyCategory::ALL.len()];
+        let created = store.create_policy(new.clone()).await.unwrap();
+        let got = store.get_policy(created.id).await.unwrap();
+        assert_eq!(got.status, new.status);
+        assert_eq!(got.severity, new.severity);
+        assert_eq!(got.performance_mode, new.performance_mode);
+        assert_eq!(got.intervention_type, new.intervention_type);
+        assert_eq!(got.category, new.category);
+    }
+    // Filtering by a stored enum value finds exactly the matching rows.
+    for status in PolicyStatus::ALL {
+        let filter = PolicyFilter {
+            status: Some(*status),
+            category: None,
+        };
+        let page = store
+            .list_policies(&filter, PageParams::default())
+            .await
+            .unwrap();
+        assert!(page.total >= 1, "{status}");
+        assert!(page.items.iter().all(|p| p.status == *status));
+    }
+}
+
+#[tokio::test]
+async fn every_event_and_violation_enum_value_round_trips() {
+    let (store, _url, _dir) = open().await;
+    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let n = [
+        EventType::ALL.len(),
+        EventStatus::ALL.len(),
+        Severity::ALL.len(),
+        ViolationType::ALL.len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap();
+    for i in 0..n {
+        let mut e = new_event(&format!("enum-{i}"), Utc::now());
+        e.event_type = EventType::ALL[i % EventType::ALL.len()];
+        e.status = EventStatus::ALL[i % EventStatus::ALL.len()];
+        e.severity = Severity::ALL[i % Severity::ALL.len()];
+        let vt = ViolationType::ALL[i % ViolationType::ALL.len()];
+        let sev = Severity::ALL[(i + 1) % Severity::ALL.len()];
+        let (event, violations) = store
+            .create_event(e.clone(), vec![new_violation(policy.id, vt, sev)])
+            .await
+            .unwrap();
+        let got = store.get_event(event.id).await.unwrap();
+        assert_eq!(got.event_type, e.event_type);
+        assert_eq!(got.status, e.status);
+        assert_eq!(got.severity, e.severity);
+        let v = store.get_violation(violations[0].id).await.unwrap();
+        assert_eq!(v.violation_type, vt);
+        assert_eq!(v.severity, sev);
+        assert_eq!(v.status, ViolationStatus::Detected);
+    }
+}
+
+#[tokio::test]
+async fn violations_link_to_their_event_and_policy() {
+    let (store, _url, _dir) = open().await;
+    let p1 = store.create_policy(new_policy("p1")).await.unwrap();
+    let p2 = store.create_policy(new_policy("p2")).await.unwrap();
+    let (event, stored) = store
+        .create_event(
+            new_event("linked", Utc::now()),
+            vec![
+                new_violation(p1.id, ViolationType::DataLeak, Severity::High),
+                new_violation(p2.id, ViolationType::PromptInjection, Severity::Low),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|v| v.event_id == Some(event.id)));
+    assert_eq!(stored[0].policy_id, Some(p1.id));
+    assert_eq!(stored[1].policy_id, Some(p2.id));
+    let listed = store.event_violations(event.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|v| v.id).collect::<Vec<_>>(),
+        stored.iter().map(|v| v.id).collect::<Vec<_>>()
+    );
+
+    // A violation of a missing policy is refused, and the event is not stored either.
+    let err = store
+        .create_event(
+            new_event("orphan", Utc::now()),
+            vec![new_violation(9999, ViolationType::DataLeak, Severity::High)],
+        )
+        .await;
+    assert!(err.is_err());
+    let page = store
+        .list_events(&Default::default(), PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+
+    // A duplicate event_id is a conflict.
+    let dup = store
+        .create_event(new_event("linked", Utc::now()), Vec::new())
+        .await;
+    assert!(
+        matches!(
+            dup,
+            Err(sentinel_store::StoreError::Conflict { field: "event_id" })
+        ),
+        "{dup:?}"
+    );
+}
+
+#[tokio::test]
+async fn seeded_ids_do_not_collide_with_new_rows() {
+    let (store, _url, _dir) = open().await;
+    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let now = Utc::now();
+    let batch: Vec<SeedEvent> = (0..5)
+        .map(|i| SeedEvent {
+            event: new_event(&format!("seed-{i}"), now - Duration::hours(i)),
+            violations: vec![SeedViolation {
+                violation: new_violation(policy.id, ViolationType::DataLeak, Severity::Medium),
+                status: ViolationStatus::Resolved,
+            }],
+        })
+        .collect();
+    assert_eq!(store.seed_events(batch).await.unwrap(), 5);
+    let page = store
+        .list_events(&Default::default(), PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5);
+    let max_event = page.items.iter().map(|e| e.id).max().unwrap();
+    let seeded_violations = store
+        .list_violations(&Default::default(), PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(seeded_violations.total, 5);
+    assert!(
+        seeded_violations
+            .items
+            .iter()
+            .all(|v| v.status == ViolationStatus::Resolved)
+    );
+    let max_violation = seeded_violations.items.iter().map(|v| v.id).max().unwrap();
+
+    let (event, violations) = store
+        .create_event(
+            new_event("after-seed", now),
+            vec![new_violation(
+                policy.id,
+                ViolationType::DataLeak,
+                Severity::High,
+            )],
+        )
+        .await
+        .expect("a normal insert after seeding gets a fresh id");
+    assert!(event.id > max_event, "{} vs {max_event}", event.id);
+    assert!(violations[0].id > max_violation);
+
+    // Seeding again continues after the rows that exist.
+    let more = vec![SeedEvent {
+        event: new_event("seed-late", now),
+        violations: Vec::new(),
+    }];
+    assert_eq!(store.seed_events(more).await.unwrap(), 1);
+    let (again, _) = store
+        .create_event(new_event("after-second-seed", now), Vec::new())
+        .await
+        .unwrap();
+    let page = store
+        .list_events(&Default::default(), PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 8);
+    let mut ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+    assert_eq!(*ids.last().unwrap(), again.id);
+
+    assert_eq!(store.seed_events(Vec::new()).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn is_empty_tracks_policies_and_events() {
+    let (store, _url, _dir) = open().await;
+    assert!(store.is_empty().await.unwrap());
+    store
+        .create_event(new_event("only-event", Utc::now()), Vec::new())
+        .await
+        .unwrap();
+    assert!(!store.is_empty().await.unwrap());
+
+    let (other, _url2, _dir2) = open().await;
+    assert!(other.is_empty().await.unwrap());
+    other
+        .create_policy(new_policy("only-policy"))
+        .await
+        .unwrap();
+    assert!(!other.is_empty().await.unwrap());
+}
