@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod enums;
 pub mod error;
 pub mod event;
+pub mod guard;
 pub mod live;
 pub mod page;
 pub mod patch;

@@ -163,7 +163,9 @@ async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
             cors_origins: settings.cors_origins.clone(),
             ..ServerConfig::default()
         },
-    );
+    )
+    .await
+    .context("compiling the enforced policies")?;
     sentinel_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving")?;

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod live;
 pub mod openapi;
 pub mod routes;

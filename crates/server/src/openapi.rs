@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         (name = "events", description = "AI interactions and the live stream"),
         (name = "violations", description = "Breaches found by the engine, and their triage"),
         (name = "dashboard", description = "Aggregates for the dashboard"),
+        (name = "guard", description = "Evaluate text against the enforced policies"),
     )
 )]
 pub struct ApiDoc;

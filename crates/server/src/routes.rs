@@ -4,6 +4,7 @@
 mod dashboard;
 mod docs;
 mod events;
+mod guard;
 mod policies;
 mod slash;
 mod system;
@@ -34,6 +35,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(violations::router())
         .merge(dashboard::router())
+        .merge(guard::router())
 }
 
 /// The OpenAPI document generated from the code.

@@ -2,6 +2,9 @@
 //! from handlers, the CLI and tests.
 
 pub mod demo;
+pub mod evaluate;
 pub mod events;
+pub mod guard;
 pub mod passwords;
 pub mod policies;
+pub mod violations;

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use sentinel_store::Store;
 
+use crate::guard::Guard;
 use crate::live::LiveHub;
 
 /// Settings the server needs at run time, validated by the binary before start-up.
@@ -30,16 +31,23 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub live: LiveHub,
+    pub guard: Arc<Guard>,
     pub config: Arc<ServerConfig>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ServerConfig) -> Self {
+    /// Builds the state and compiles the enforced policies found in the store.
+    pub async fn new(
+        store: Store,
+        config: ServerConfig,
+    ) -> Result<Self, sentinel_store::StoreError> {
         let live = LiveHub::new(config.live_queue);
-        Self {
+        let guard = Arc::new(Guard::new(&store.all_policies().await?));
+        Ok(Self {
             store,
             live,
+            guard,
             config: Arc::new(config),
-        }
+        })
     }
 }

@@ -80,7 +80,23 @@ async fn performance_metrics(State(state): State<AppState>) -> ApiResult<Json<Pe
     Ok(Json(PerformanceMetrics {
         avg_event_duration_ms: state.store.avg_event_duration_ms().await?,
         policy_performance: state.store.policy_performance().await?,
-        policy_metrics: Vec::new(),
+        policy_metrics: state
+            .store
+            .all_policies()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let m = state.guard.metrics(p.id);
+                sentinel_api::dashboard::PolicyLiveMetrics {
+                    policy_id: p.id,
+                    name: p.name,
+                    evaluations: m.evaluations,
+                    hits: m.hits,
+                    p50_evaluation_us: m.p50_evaluation_us,
+                    p95_evaluation_us: m.p95_evaluation_us,
+                }
+            })
+            .collect(),
     }))
 }
 

@@ -1,6 +1,7 @@
 use axum::Json;
 use axum::extract::State;
 use sentinel_api::error::{ErrorBody, MessageResponse, ValidationErrorBody};
+use sentinel_api::guard::PolicyTestResponse;
 use sentinel_api::page::PageParams;
 use sentinel_api::policy::{
     PolicyCreate, PolicyFilter, PolicyResponse, PolicyTemplateResponse, PolicyTestRequest,
@@ -9,7 +10,7 @@ use sentinel_api::policy::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
 use crate::routes::Listed;
 use crate::service;
@@ -41,7 +42,9 @@ async fn list_policies(
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<PolicyFilter>,
 ) -> ApiResult<Listed<PolicyResponse>> {
-    Ok(Listed(state.store.list_policies(&filter, page).await?))
+    Ok(Listed(
+        service::policies::list(&state, &filter, page).await?,
+    ))
 }
 
 /// Creates a policy. Its status is always `draft`.
@@ -70,7 +73,7 @@ async fn get_policy(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<PolicyResponse>> {
-    Ok(Json(state.store.get_policy(id).await?))
+    Ok(Json(service::policies::get(&state, id).await?))
 }
 
 /// Partial update; `null` for a required field is a 422.
@@ -108,24 +111,26 @@ async fn delete_policy(
     }))
 }
 
-/// Runs the engine on a text against this one policy, whatever its status.
+/// Runs the engine on a text against this one policy, whatever its status. A definition that
+/// does not compile answers 200 with `test_passed: false` and the errors.
 #[utoipa::path(
     post,
     path = "/api/policies/{policy_id}/test",
     tag = "policies",
     params(("policy_id" = i64, Path)),
     request_body = PolicyTestRequest,
-    responses((status = 404, body = ErrorBody), (status = 501, body = ErrorBody))
+    responses(
+        (status = 200, body = PolicyTestResponse),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
 )]
 async fn test_policy(
     State(state): State<AppState>,
     PathId(id): PathId,
-    ApiJson(_body): ApiJson<PolicyTestRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    state.store.get_policy(id).await?;
-    Err(ApiError::NotImplemented(
-        "Policy testing needs the guard engine, which is not part of this build yet",
-    ))
+    ApiJson(body): ApiJson<PolicyTestRequest>,
+) -> ApiResult<Json<PolicyTestResponse>> {
+    Ok(Json(service::guard::test_policy(&state, id, body).await?))
 }
 
 /// Active policy templates.
@@ -167,18 +172,24 @@ async fn instantiate_template(
     ))
 }
 
-/// Checks a definition without saving it.
+/// Checks a definition without saving it: errors with line, column and hint, and the detectors
+/// it uses.
 #[utoipa::path(
     post,
     path = "/api/policies/validate",
     tag = "policies",
     request_body = ValidateRequest,
-    responses((status = 200, body = ValidateResponse), (status = 501, body = ErrorBody))
+    responses((status = 200, body = ValidateResponse), (status = 422, body = ValidationErrorBody))
 )]
-async fn validate_policy(
-    ApiJson(_body): ApiJson<ValidateRequest>,
-) -> ApiResult<Json<ValidateResponse>> {
-    Err(ApiError::NotImplemented(
-        "Policy validation needs the guard engine, which is not part of this build yet",
-    ))
+async fn validate_policy(ApiJson(body): ApiJson<ValidateRequest>) -> Json<ValidateResponse> {
+    let v = sentinel_engine::validate(&body.definition);
+    Json(ValidateResponse {
+        valid: v.valid,
+        errors: v
+            .errors
+            .iter()
+            .map(service::policies::definition_error)
+            .collect(),
+        detectors: v.detectors,
+    })
 }

@@ -1,18 +1,17 @@
 use axum::Json;
 use axum::extract::State;
-use sentinel_api::Patch;
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::page::PageParams;
 use sentinel_api::violation::{
     ViolationFilter, ViolationResponse, ViolationStats, ViolationUpdate,
 };
-use sentinel_store::Triage;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
 use crate::routes::Listed;
+use crate::service;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -69,18 +68,7 @@ async fn update_violation(
     PathId(id): PathId,
     ApiJson(body): ApiJson<ViolationUpdate>,
 ) -> ApiResult<Json<ViolationResponse>> {
-    if matches!(body.status, Patch::Null) {
-        return Err(ApiError::invalid(
-            &["body", "status"],
-            "Input should not be null",
-            "null_not_allowed",
-        ));
-    }
-    let change = Triage {
-        status: body.status.value(),
-        acknowledged_by: body.acknowledged_by.into_update(),
-    };
-    Ok(Json(state.store.update_violation(id, change).await?))
+    Ok(Json(service::violations::update(&state, id, body).await?))
 }
 
 /// Counts; open = `detected` + `investigating`.

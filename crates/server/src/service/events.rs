@@ -1,15 +1,57 @@
 use sentinel_api::event::{EventCreate, EventResponse, EventUpdate};
-use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage};
+use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage, LiveViolation};
+use sentinel_api::violation::ViolationResponse;
 use sentinel_api::{EventStatus, Patch};
-use sentinel_store::{NewEvent, Triage};
+use sentinel_store::{NewEvent, NewViolation, Triage};
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::evaluate::{self, Interaction};
 use crate::state::AppState;
+
+/// The texts to evaluate: `prompt`/`completion`, or the same keys inside a JSON `event_data`.
+fn interaction(body: &EventCreate) -> Interaction {
+    let data: Option<serde_json::Map<String, serde_json::Value>> = body
+        .event_data
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    let from_data = |key: &str| {
+        data.as_ref()
+            .and_then(|m| m.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    Interaction {
+        prompt: body.prompt.clone().or_else(|| from_data("prompt")),
+        completion: body.completion.clone().or_else(|| from_data("completion")),
+        scope: evaluate::scope(
+            body.source.as_deref(),
+            body.user_id.map(|u| u.to_string()),
+            body.model_name.as_deref(),
+            body.metadata.as_ref(),
+        ),
+    }
+}
+
+/// Evaluates an incoming event against the enforced policies: its decision and violations.
+fn evaluate_event(
+    state: &AppState,
+    body: &EventCreate,
+) -> (Option<sentinel_api::Decision>, Vec<NewViolation>) {
+    let interaction = interaction(body);
+    if interaction.is_empty() {
+        return (None, Vec::new());
+    }
+    let outcome = evaluate::evaluate(state, &interaction);
+    (
+        Some(evaluate::decision(outcome.evaluation.decision)),
+        evaluate::violations(&outcome),
+    )
+}
 
 /// Largest accepted `/api/events/batch`.
 pub const MAX_BATCH: usize = 1000;
 
-fn new_event(body: EventCreate) -> ApiResult<NewEvent> {
+fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> ApiResult<NewEvent> {
     if body.event_id.trim().is_empty() {
         return Err(ApiError::invalid(
             &["body", "event_id"],
@@ -36,7 +78,7 @@ fn new_event(body: EventCreate) -> ApiResult<NewEvent> {
         response_tokens: body.response_tokens,
         duration_ms: body.duration_ms,
         metadata: body.metadata,
-        decision: None,
+        decision,
     })
 }
 
@@ -53,13 +95,34 @@ fn announce(state: &AppState, event: &EventResponse) {
     });
 }
 
-/// Stores one event and announces it on the live stream.
+/// Announces a stored event and its violations on the live stream.
+pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[ViolationResponse]) {
+    announce(state, event);
+    for v in violations {
+        state.live.publish(&LiveMessage::NewViolation {
+            violation: LiveViolation {
+                id: v.id,
+                violation_type: v.violation_type,
+                severity: v.severity,
+                status: v.status,
+                title: v.title.clone(),
+                confidence_score: v.confidence_score,
+                event_id: event.id,
+                policy_id: v.policy_id.unwrap_or_default(),
+                created_at: v.created_at,
+            },
+        });
+    }
+}
+
+/// Evaluates and stores one event with its violations (one transaction), then announces them.
 pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventResponse> {
-    let (event, _violations) = state
+    let (decision, violations) = evaluate_event(state, &body);
+    let (event, stored) = state
         .store
-        .create_event(new_event(body)?, Vec::new())
+        .create_event(new_event(body, decision)?, violations)
         .await?;
-    announce(state, &event);
+    announce_stored(state, &event, &stored);
     Ok(event)
 }
 
@@ -90,14 +153,14 @@ pub async fn create_batch(
                 code: "duplicate_event_id",
             });
         }
-        batch.push((new_event(body)?, Vec::new()));
+        let (decision, violations) = evaluate_event(state, &body);
+        batch.push((new_event(body, decision)?, violations));
     }
     let stored = state.store.create_events(batch).await?;
-    let events: Vec<EventResponse> = stored.into_iter().map(|(e, _)| e).collect();
-    for event in &events {
-        announce(state, event);
+    for (event, violations) in &stored {
+        announce_stored(state, event, violations);
     }
-    Ok(events)
+    Ok(stored.into_iter().map(|(e, _)| e).collect())
 }
 
 /// Triage of an event; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.

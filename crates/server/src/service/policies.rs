@@ -1,18 +1,114 @@
-use sentinel_api::policy::{PolicyCreate, PolicyResponse, PolicyUpdate, TemplateInstantiate};
+use sentinel_api::live::{LiveMessage, LivePolicyChange};
+use sentinel_api::page::{Page, PageParams};
+use sentinel_api::policy::{
+    DefinitionError, PolicyCreate, PolicyFilter, PolicyResponse, PolicyUpdate, TemplateInstantiate,
+};
 use sentinel_api::{Patch, PerformanceMode, PolicyStatus};
+use sentinel_engine::{CompileError, InterventionConfig};
 use sentinel_store::{NewPolicy, PolicyChange};
 
 use crate::error::{ApiError, ApiResult};
+use crate::guard::engine_mode;
 use crate::state::AppState;
 
-/// Cost and latency estimates of a policy: deterministic and growing from fast to robust.
-pub fn estimate(_definition: &str, mode: PerformanceMode) -> (f64, f64) {
-    let factor = match mode {
-        PerformanceMode::Fast => 0.5,
-        PerformanceMode::Balanced => 1.0,
-        PerformanceMode::Robust => 2.0,
-    };
-    (240.0 * factor, 100.0 * factor)
+/// Cost and latency estimates of a policy, computed by the engine from the definition and the
+/// mode: deterministic, and growing from fast to balanced to robust.
+pub fn estimate(definition: &str, mode: PerformanceMode) -> (f64, f64) {
+    let e = sentinel_engine::estimate(definition, engine_mode(mode));
+    (e.cost_per_event, e.latency_ms)
+}
+
+pub fn definition_error(e: &CompileError) -> DefinitionError {
+    DefinitionError {
+        line: e.line,
+        column: e.column,
+        message: e.message.clone(),
+        hint: e.hint.clone(),
+    }
+}
+
+/// Fills the fields computed at read time: compile errors and live metrics.
+pub fn decorate(state: &AppState, mut policy: PolicyResponse) -> PolicyResponse {
+    policy.definition_errors = sentinel_engine::validate(&policy.definition)
+        .errors
+        .iter()
+        .map(definition_error)
+        .collect();
+    policy.metrics = state.guard.metrics(policy.id);
+    policy
+}
+
+pub async fn list(
+    state: &AppState,
+    filter: &PolicyFilter,
+    page: PageParams,
+) -> ApiResult<Page<PolicyResponse>> {
+    let Page { items, total } = state.store.list_policies(filter, page).await?;
+    Ok(Page {
+        items: items.into_iter().map(|p| decorate(state, p)).collect(),
+        total,
+    })
+}
+
+pub async fn get(state: &AppState, id: i64) -> ApiResult<PolicyResponse> {
+    Ok(decorate(state, state.store.get_policy(id).await?))
+}
+
+/// Recompiles the enforced set from the store and tells live clients what changed.
+pub async fn reload(
+    state: &AppState,
+    id: i64,
+    change: &str,
+    status: Option<PolicyStatus>,
+) -> ApiResult<()> {
+    let policies = state.store.all_policies().await?;
+    state.guard.reload(&policies);
+    state.live.publish(&LiveMessage::PolicyChanged {
+        policy: LivePolicyChange {
+            id,
+            change: change.to_owned(),
+            status,
+        },
+    });
+    Ok(())
+}
+
+/// A policy with compile errors may be kept as a draft but never enforced.
+fn check_enforceable(definition: &str, status: PolicyStatus) -> ApiResult<()> {
+    if status != PolicyStatus::Open {
+        return Ok(());
+    }
+    let validation = sentinel_engine::validate(definition);
+    if validation.valid {
+        return Ok(());
+    }
+    Err(ApiError::Validation(
+        validation
+            .errors
+            .iter()
+            .map(|e| {
+                sentinel_api::error::ValidationIssue::field(
+                    "body",
+                    "definition",
+                    format!("A policy that does not compile cannot be enforced: {e}"),
+                    "definition_error",
+                )
+            })
+            .collect(),
+    ))
+}
+
+fn check_intervention_config(config: Option<&str>) -> ApiResult<()> {
+    match config.filter(|c| !c.trim().is_empty()) {
+        None => Ok(()),
+        Some(c) => InterventionConfig::parse(Some(c)).map(|_| ()).map_err(|e| {
+            ApiError::invalid(
+                &["body", "intervention_config"],
+                format!("Invalid intervention_config: {e}"),
+                "value_error",
+            )
+        }),
+    }
 }
 
 fn reject_blank(field: &str, value: &str) -> ApiResult<()> {
@@ -33,6 +129,7 @@ pub async fn create(
 ) -> ApiResult<PolicyResponse> {
     reject_blank("name", &body.name)?;
     reject_blank("definition", &body.definition)?;
+    check_intervention_config(body.intervention_config.as_deref())?;
     let (cost, latency) = estimate(&body.definition, body.performance_mode);
     let policy = state
         .store
@@ -50,7 +147,8 @@ pub async fn create(
             created_by,
         })
         .await?;
-    Ok(policy)
+    reload(state, policy.id, "created", Some(policy.status)).await?;
+    Ok(decorate(state, policy))
 }
 
 pub async fn update(state: &AppState, id: i64, body: PolicyUpdate) -> ApiResult<PolicyResponse> {
@@ -76,8 +174,13 @@ pub async fn update(state: &AppState, id: i64, body: PolicyUpdate) -> ApiResult<
     if let Patch::Value(definition) = &body.definition {
         reject_blank("definition", definition)?;
     }
+    if let Patch::Value(config) = &body.intervention_config {
+        check_intervention_config(Some(config))?;
+    }
     let current = state.store.get_policy(id).await?;
     let definition = body.definition.clone().value();
+    let status = body.status.clone().value().unwrap_or(current.status);
+    check_enforceable(definition.as_deref().unwrap_or(&current.definition), status)?;
     let mode = body.performance_mode.clone().value();
     let (cost, latency) = if definition.is_some() || mode.is_some() {
         let (c, l) = estimate(
@@ -100,12 +203,14 @@ pub async fn update(state: &AppState, id: i64, body: PolicyUpdate) -> ApiResult<
         estimated_cost_per_event: cost,
         estimated_latency_ms: latency,
     };
-    Ok(state.store.update_policy(id, change).await?)
+    let policy = state.store.update_policy(id, change).await?;
+    reload(state, policy.id, "updated", Some(policy.status)).await?;
+    Ok(decorate(state, policy))
 }
 
 pub async fn delete(state: &AppState, id: i64) -> ApiResult<()> {
     state.store.delete_policy(id).await?;
-    Ok(())
+    reload(state, id, "deleted", None).await
 }
 
 /// Creates a draft policy from an active template, with optional overrides.

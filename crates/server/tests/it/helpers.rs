@@ -55,7 +55,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(&dir).await;
     let store = Store::open(&url).await.expect("open store");
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(store.clone(), config).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -7,6 +7,7 @@ mod helpers;
 
 mod dashboard;
 mod docs;
+mod engine;
 mod events;
 mod live;
 mod policies;

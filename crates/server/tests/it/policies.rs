@@ -463,36 +463,6 @@ async fn templates_list_and_instantiate() {
     assert_eq!(total_count(&app.get("/api/policies/").await), 2);
 }
 
-#[tokio::test]
-async fn policy_test_and_validate_are_not_implemented_yet() {
-    let app = spawn_app().await;
-    let id = id_of(&app.create_policy("Testable", "privacy").await);
-    let res = app
-        .post(
-            &format!("/api/policies/{id}/test"),
-            &json!({"content": "mail me at a@b.example"}),
-        )
-        .await;
-    assert_eq!(res.status(), 501);
-    let body: Value = res.json().await.unwrap();
-    assert!(body["detail"].is_string(), "{body}");
-    assert_eq!(body["code"], "not_implemented");
-
-    let res = app
-        .post("/api/policies/999/test", &json!({"content": "x"}))
-        .await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Policy not found");
-
-    let res = app
-        .post("/api/policies/validate", &json!({"definition": DEFINITION}))
-        .await;
-    assert_eq!(res.status(), 501);
-    let body: Value = res.json().await.unwrap();
-    assert!(body["detail"].is_string(), "{body}");
-}
-
 /// CONTRACT §0: PostgreSQL refuses U+0000 in text columns; the API must answer 422 (or store
 /// the text), never 500. Passes on SQLite.
 #[tokio::test]

@@ -1,0 +1,186 @@
+//! Evaluating interactions with the engine and turning its answer into wire and store records.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use sentinel_api::violation::FindingResponse;
+use sentinel_api::{Decision, Severity, ViolationType};
+use sentinel_engine::{Evaluation, Finding, Input, PolicyHit, Scope, Target};
+use sentinel_store::NewViolation;
+
+use crate::guard::Enforced;
+use crate::state::AppState;
+
+/// The texts and scope of one interaction.
+#[derive(Debug, Clone, Default)]
+pub struct Interaction {
+    pub prompt: Option<String>,
+    pub completion: Option<String>,
+    pub scope: Scope,
+}
+
+impl Interaction {
+    pub fn is_empty(&self) -> bool {
+        self.prompt.is_none() && self.completion.is_none()
+    }
+}
+
+/// Builds a scope: `metadata` values become strings (`environment` and `user_role` keys fill
+/// their own fields when not given).
+pub fn scope(
+    app: Option<&str>,
+    user: Option<String>,
+    model: Option<&str>,
+    metadata: Option<&BTreeMap<String, serde_json::Value>>,
+) -> Scope {
+    let metadata: BTreeMap<String, String> = metadata
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    Scope {
+        app: app.map(str::to_owned),
+        user,
+        user_role: metadata.get("user_role").cloned(),
+        model: model.map(str::to_owned),
+        environment: metadata.get("environment").cloned(),
+        metadata,
+    }
+}
+
+/// The outcome of one pass over the enforced policies.
+pub struct Outcome {
+    pub evaluation: Evaluation,
+    pub elapsed_us: u64,
+    pub enforced: std::sync::Arc<Enforced>,
+}
+
+/// Evaluates `interaction` against every enforced policy and records the live metrics.
+pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
+    let enforced = state.guard.current();
+    let input = Input {
+        prompt: interaction.prompt.as_deref(),
+        completion: interaction.completion.as_deref(),
+        scope: &interaction.scope,
+    };
+    let started = Instant::now();
+    let evaluation = enforced.set.evaluate(&input);
+    let elapsed = started.elapsed();
+    let hits: Vec<i64> = evaluation.hits.iter().map(|h| h.policy_id).collect();
+    state
+        .guard
+        .record(&enforced, elapsed.as_secs_f64() * 1e6, &hits);
+    Outcome {
+        evaluation,
+        elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        enforced,
+    }
+}
+
+pub fn finding(f: &Finding) -> FindingResponse {
+    FindingResponse {
+        detector: f.detector.clone(),
+        entity: f.entity.clone(),
+        target: match f.target {
+            Target::Prompt => "prompt".into(),
+            Target::Completion => "completion".into(),
+        },
+        start: f.start,
+        end: f.end,
+        char_start: f.char_start,
+        char_end: f.char_end,
+        score: f.score,
+        explanation: f.explanation.clone(),
+    }
+}
+
+pub fn decision(d: sentinel_engine::Decision) -> Decision {
+    match d {
+        sentinel_engine::Decision::Allow => Decision::Allow,
+        sentinel_engine::Decision::Notify => Decision::Notify,
+        sentinel_engine::Decision::Redact => Decision::Redact,
+        sentinel_engine::Decision::Block => Decision::Block,
+    }
+}
+
+pub fn severity(s: sentinel_engine::Severity) -> Severity {
+    match s {
+        sentinel_engine::Severity::Low => Severity::Low,
+        sentinel_engine::Severity::Medium => Severity::Medium,
+        sentinel_engine::Severity::High => Severity::High,
+        sentinel_engine::Severity::Critical => Severity::Critical,
+    }
+}
+
+pub fn violation_type(t: sentinel_engine::ViolationType) -> ViolationType {
+    match t {
+        sentinel_engine::ViolationType::DataLeak => ViolationType::DataLeak,
+        sentinel_engine::ViolationType::PromptInjection => ViolationType::PromptInjection,
+        sentinel_engine::ViolationType::PolicyBreach => ViolationType::PolicyBreach,
+        sentinel_engine::ViolationType::ContentViolation => ViolationType::ContentViolation,
+        sentinel_engine::ViolationType::SecurityIncident => ViolationType::SecurityIncident,
+        sentinel_engine::ViolationType::ComplianceViolation => ViolationType::ComplianceViolation,
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The violation a breached policy yields.
+pub fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> NewViolation {
+    let mut detectors: Vec<&str> = hit.findings.iter().map(|f| f.detector.as_str()).collect();
+    detectors.sort_unstable();
+    detectors.dedup();
+    let what = if detectors.is_empty() {
+        "condition met".to_owned()
+    } else {
+        detectors.join(", ")
+    };
+    let details = serde_json::json!({
+        "decision": decision.as_str(),
+        "action": hit.action.as_str(),
+        "detectors": detectors,
+        "explanation": hit.explanation,
+        "findings": hit.findings.len(),
+    });
+    NewViolation {
+        violation_type: violation_type(hit.violation_type),
+        severity: severity(hit.severity),
+        title: Some(format!("{policy_name}: {what}")),
+        description: Some(hit.explanation.clone()),
+        details: Some(details.to_string()),
+        confidence_score: round3(hit.confidence),
+        policy_id: hit.policy_id,
+        legal_advice_score: Some(round3(hit.scores.legal_advice)),
+        controversial_topics_score: Some(round3(hit.scores.controversial_topics)),
+        code_prompt_score: Some(round3(hit.scores.code_prompt)),
+        safe_prompt_score: Some(round3(hit.scores.safe_prompt)),
+        findings: hit.findings.iter().map(finding).collect(),
+    }
+}
+
+/// One violation per breached policy, in the order the engine reports them.
+pub fn violations(outcome: &Outcome) -> Vec<NewViolation> {
+    let decision = decision(outcome.evaluation.decision);
+    outcome
+        .evaluation
+        .hits
+        .iter()
+        .map(|hit| {
+            let name = outcome
+                .enforced
+                .policies
+                .get(&hit.policy_id)
+                .map(|m| m.name.as_str())
+                .unwrap_or("Policy");
+            new_violation(hit, name, decision)
+        })
+        .collect()
+}
