@@ -64,5 +64,14 @@ pub async fn run(
     if progress {
         println!("seeded {done} events in {secs:.2} s ({rate:.0} events/s)");
     }
+    let analyzing = Instant::now();
+    store
+        .analyze()
+        .await
+        .context("refreshing planner statistics")?;
+    tracing::info!(
+        seconds = format!("{:.2}", analyzing.elapsed().as_secs_f64()),
+        "planner statistics refreshed"
+    );
     Ok(())
 }

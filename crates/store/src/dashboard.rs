@@ -26,7 +26,7 @@ impl Store {
                 .filter(policy::Column::Status.eq(PolicyStatus::Open.as_str()))
                 .count(&self.db)
                 .await?,
-            total_events: event::Entity::find().count(&self.db).await?,
+            total_events: self.rollup_total().await?,
             open_violations: self.open_violations().await?,
             events_last_24h: self.events_since(Utc::now() - Duration::hours(24)).await?,
             critical_violations: self.violations_with_severity(Severity::Critical).await?,
@@ -34,28 +34,38 @@ impl Store {
     }
 
     /// One point per UTC date that has events triggered in the last `days` days, oldest first.
+    ///
+    /// Whole days come from the rollups; the first, partial day of the window is counted from
+    /// the events themselves (the covering (trigger_day, severity, trigger_date) index).
     pub async fn events_timeline(
         &self,
         days: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<TimelinePoint>> {
         let start = now - Duration::days(i64::from(days));
-        let rows: Vec<(NaiveDate, String, i64)> = event::Entity::find()
+        let first_day = start.date_naive();
+        let mut rows = self.rollup_days_after(first_day).await?;
+        let partial: Vec<(String, i64)> = event::Entity::find()
             .select_only()
-            .column(event::Column::TriggerDay)
             .column(event::Column::Severity)
             .column_as(Expr::col(event::Column::Id).count(), "n")
-            // The day bound lets the planner walk the covering (trigger_day, severity, trigger_date) index.
-            .filter(event::Column::TriggerDay.gte(start.date_naive()))
+            .filter(event::Column::TriggerDay.eq(first_day))
             .filter(event::Column::TriggerDate.gte(start))
-            .group_by(event::Column::TriggerDay)
             .group_by(event::Column::Severity)
             .into_tuple()
             .all(&self.db)
             .await?;
+        rows.extend(
+            partial
+                .into_iter()
+                .map(|(severity, n)| (first_day, severity, n)),
+        );
         let mut by_day: BTreeMap<NaiveDate, SeverityBreakdown> = BTreeMap::new();
         for (day, severity, n) in rows {
             let n = u64::try_from(n).unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
             let entry = by_day.entry(day).or_default();
             match convert::parse::<Severity>("events.severity", &severity)? {
                 Severity::Low => entry.low += n,
@@ -113,15 +123,12 @@ impl Store {
         Ok(items)
     }
 
-    /// Average `duration_ms` of the events that report one, rounded to 2 places.
+    /// Average `duration_ms` of the events that report one, rounded to 2 places (from the rollups).
     pub async fn avg_event_duration_ms(&self) -> Result<f64> {
-        let avg: Option<Option<f64>> = event::Entity::find()
-            .select_only()
-            .column_as(Expr::col(event::Column::DurationMs).avg(), "avg")
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        Ok(round_to(avg.flatten().unwrap_or(0.0), 2))
+        Ok(round_to(
+            self.rollup_avg_duration().await?.unwrap_or(0.0),
+            2,
+        ))
     }
 
     /// Per performance mode of the live policies, alphabetical.

@@ -1,6 +1,7 @@
 //! ORM entities. They stay private to the store: callers see `sentinel_api` records.
 
 pub(crate) mod event;
+pub(crate) mod event_rollup;
 pub(crate) mod policy;
 pub(crate) mod policy_template;
 pub(crate) mod user;

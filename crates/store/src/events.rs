@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sentinel_api::event::{EventFilter, EventResponse, EventStats};
 use sentinel_api::page::{Page, PageParams};
@@ -11,6 +11,7 @@ use sentinel_api::violation::{FindingResponse, ViolationResponse};
 use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, ViolationType};
 
 use crate::entity::{event, policy, violation};
+use crate::rollups::RollupDelta;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// An event to insert, as validated by the caller.
@@ -148,6 +149,13 @@ async fn insert_event<C: ConnectionTrait>(
         }
     }
     let now = sentinel_api::Timestamp::now().0;
+    let mut delta = RollupDelta::default();
+    delta.add(
+        new.trigger_date.0.date_naive(),
+        new.severity.as_str(),
+        new.duration_ms,
+    );
+    delta.apply(conn).await?;
     let inserted = new
         .into_active(now)?
         .insert(conn)
@@ -197,7 +205,24 @@ impl Store {
         let select = select
             .order_by_desc(event::Column::TriggerDate)
             .order_by_desc(event::Column::Id);
-        let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
+        let unfiltered = filter.status.is_none()
+            && filter.severity.is_none()
+            && filter.event_type.is_none()
+            && filter.policy_id.is_none()
+            && filter.source.is_none()
+            && filter.since.is_none()
+            && filter.until.is_none();
+        let (rows, total) = if unfiltered {
+            // The rollups hold the total; counting a million rows per page is wasted work.
+            let rows = select
+                .offset(page.skip)
+                .limit(page.limit)
+                .all(&self.db)
+                .await?;
+            (rows, self.rollup_total().await?)
+        } else {
+            convert::paginate(&self.db, select, page.skip, page.limit).await?
+        };
         let items = rows
             .into_iter()
             .map(convert::event)
@@ -279,7 +304,7 @@ impl Store {
     pub async fn event_stats(&self) -> Result<EventStats> {
         let since = sentinel_api::Timestamp::now().0 - Duration::hours(24);
         Ok(EventStats {
-            total_events: event::Entity::find().count(&self.db).await?,
+            total_events: self.rollup_total().await?,
             open_events: event::Entity::find()
                 .filter(event::Column::Status.eq(EventStatus::Open.as_str()))
                 .count(&self.db)

@@ -13,6 +13,7 @@ mod error;
 mod events;
 pub mod migration;
 mod policies;
+mod rollups;
 mod seed;
 mod templates;
 mod users;

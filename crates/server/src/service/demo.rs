@@ -434,7 +434,19 @@ pub fn demo_event(
     let duration_ms = (rng.random_range(80.0..1800.0_f64) * 100.0).round() / 100.0;
     let (app, severity, title, policy_id, violation) = match scenario.breach {
         Some((policy_index, violation_type, detector, entity)) => {
-            let (name, app, _, _, _, severity, _, _) = POLICIES[policy_index];
+            let (name, app, ..) = POLICIES[policy_index];
+            // How bad a breach is depends on what leaked or was attempted.
+            let severity = match violation_type {
+                ViolationType::SecurityIncident => Severity::Critical,
+                ViolationType::DataLeak if detector == "secrets" => Severity::Critical,
+                ViolationType::DataLeak | ViolationType::PromptInjection => {
+                    *pick(rng, &[Severity::High, Severity::High, Severity::Medium])
+                }
+                ViolationType::ContentViolation | ViolationType::ComplianceViolation => {
+                    *pick(rng, &[Severity::Medium, Severity::Medium, Severity::High])
+                }
+                ViolationType::PolicyBreach => *pick(rng, &[Severity::Low, Severity::Medium]),
+            };
             let policy_id = policy_ids.get(policy_index).copied().unwrap_or(1);
             let completion_len = scenario.completion.chars().count();
             let confidence = (rng.random_range(0.62..0.99_f64) * 1000.0).round() / 1000.0;
@@ -546,10 +558,11 @@ pub fn demo_event(
             severity,
             title,
             description: Some(format!("{model} interaction in {app} ({environment})")),
-            event_data: Some(
-                serde_json::json!({"prompt": scenario.prompt, "completion": scenario.completion})
-                    .to_string(),
-            ),
+            event_data: Some(format!(
+                r#"{{"request_id":"req_{:016x}","temperature":{:.1}}}"#,
+                rng.random::<u64>(),
+                rng.random_range(0.0..1.0_f64)
+            )),
             trigger_date: Timestamp(trigger),
             status,
             policy_id,
