@@ -14,6 +14,11 @@ use tokio::net::TcpListener;
 
 use crate::config::{LogFormat, Settings};
 
+/// mimalloc: the server and the bulk loader allocate many small, short-lived values (JSON,
+/// query parameters); it measurably beats the system allocator on both.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sentinel",

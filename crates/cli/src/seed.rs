@@ -39,7 +39,7 @@ pub async fn run(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut traffic = DemoTraffic::new(seed, policy_ids, chrono::Utc::now());
+    let mut traffic = DemoTraffic::new(seed, events, policy_ids, sentinel_api::Timestamp::now().0);
     let started = Instant::now();
     let mut done = 0u64;
     let batch = batch.max(1);

@@ -62,6 +62,8 @@ impl Store {
                             .synchronous(SqliteSynchronous::Normal)
                             .foreign_keys(true)
                             .busy_timeout(Duration::from_secs(10))
+                            // Statement journals and sorts stay in memory instead of temp files.
+                            .pragma("temp_store", "memory")
                     });
             }
             Backend::Postgres => {

@@ -25,6 +25,11 @@ impl RollupDelta {
         }
     }
 
+    /// The accumulated rows: ((day, severity), (events, duration sum, events with a duration)).
+    pub(crate) fn into_rows(self) -> impl Iterator<Item = ((NaiveDate, String), (i64, f64, i64))> {
+        self.rows.into_iter()
+    }
+
     /// Adds the delta to the stored rollups on `conn` (the caller's transaction).
     pub(crate) async fn apply<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
         if self.rows.is_empty() {
@@ -72,7 +77,7 @@ impl crate::Store {
         use sea_orm::QuerySelect;
         let total: Option<Option<i64>> = event_rollup::Entity::find()
             .select_only()
-            .column_as(Expr::cust("SUM(events)"), "total")
+            .column_as(Expr::cust("CAST(SUM(events) AS BIGINT)"), "total")
             .into_tuple()
             .one(&self.db)
             .await?;
@@ -85,7 +90,7 @@ impl crate::Store {
         let row: Option<(Option<f64>, Option<i64>)> = event_rollup::Entity::find()
             .select_only()
             .column_as(Expr::cust("SUM(duration_sum)"), "sum")
-            .column_as(Expr::cust("SUM(duration_count)"), "count")
+            .column_as(Expr::cust("CAST(SUM(duration_count) AS BIGINT)"), "count")
             .into_tuple()
             .one(&self.db)
             .await?;

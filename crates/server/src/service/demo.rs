@@ -411,10 +411,13 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-/// Generates event `index` of a deterministic stream (same seed and clock → same events).
+/// Generates event `index` of `total` of a deterministic stream (same seed and clock → same
+/// events). Events come in chronological order over the last 30 days, as real traffic arrives,
+/// so a bulk load appends to the time indexes instead of scattering writes across them.
 pub fn demo_event(
     rng: &mut StdRng,
     index: u64,
+    total: u64,
     policy_ids: &[i64],
     now: DateTime<Utc>,
 ) -> SeedEvent {
@@ -425,9 +428,11 @@ pub fn demo_event(
     } else {
         pick(rng, BENIGN)
     };
-    // Newer days are busier, as production traffic grows.
-    let age_minutes = (rng.random::<f64>().powf(1.6) * 30.0 * 24.0 * 60.0) as i64;
-    let trigger = now - Duration::minutes(age_minutes) - Duration::seconds(rng.random_range(0..60));
+    // Newer days are busier, as production traffic grows: the age falls along a convex curve.
+    let remaining = 1.0 - (index as f64 / total.max(1) as f64);
+    let age_seconds = (remaining.powf(1.6) * 30.0 * 24.0 * 3600.0) as i64;
+    let trigger =
+        now - Duration::seconds(age_seconds) - Duration::milliseconds(rng.random_range(0..1000));
     let model = *pick(rng, &MODELS);
     let request_tokens = rng.random_range(20..600);
     let response_tokens = rng.random_range(10..400);
@@ -592,15 +597,18 @@ pub fn demo_event(
 pub struct DemoTraffic {
     rng: StdRng,
     next: u64,
+    total: u64,
     policy_ids: Vec<i64>,
     now: DateTime<Utc>,
 }
 
 impl DemoTraffic {
-    pub fn new(seed: u64, policy_ids: Vec<i64>, now: DateTime<Utc>) -> Self {
+    /// A stream of `total` events ending at `now`.
+    pub fn new(seed: u64, total: u64, policy_ids: Vec<i64>, now: DateTime<Utc>) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),
             next: 0,
+            total,
             policy_ids,
             now,
         }
@@ -611,7 +619,13 @@ impl DemoTraffic {
         (0..n)
             .map(|_| {
                 self.next += 1;
-                demo_event(&mut self.rng, self.next, &self.policy_ids, self.now)
+                demo_event(
+                    &mut self.rng,
+                    self.next,
+                    self.total,
+                    &self.policy_ids,
+                    self.now,
+                )
             })
             .collect()
     }

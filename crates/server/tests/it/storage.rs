@@ -308,3 +308,103 @@ async fn is_empty_tracks_policies_and_events() {
         .unwrap();
     assert!(!other.is_empty().await.unwrap());
 }
+
+/// The bulk loader (a raw fast path on SQLite) and the normal insert must store the same thing:
+/// a seeded event and violation read back exactly like ones created through `create_event`, and
+/// both feed the rollups behind the dashboard.
+#[tokio::test]
+async fn seeded_rows_read_back_like_created_rows() {
+    let (store, _url, _dir) = open().await;
+    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let at = sentinel_api::Timestamp::now().0 - Duration::hours(2);
+    let full = |event_id: &str| {
+        let mut e = new_event(event_id, at);
+        e.severity = Severity::Critical;
+        e.description = Some("d".into());
+        e.event_data = Some("{\"k\":1}".into());
+        e.policy_id = Some(policy.id);
+        e.user_id = Some(3);
+        e.source = Some("ChatBot".into());
+        e.model_name = Some("m".into());
+        e.prompt = Some("p ✓".into());
+        e.completion = Some("c".into());
+        e.request_tokens = Some(10);
+        e.response_tokens = Some(20);
+        e.duration_ms = Some(12.5);
+        e.metadata = Some(
+            [("environment".to_owned(), serde_json::json!("prod"))]
+                .into_iter()
+                .collect(),
+        );
+        e.decision = Some(sentinel_api::Decision::Block);
+        e
+    };
+    let mut violation = new_violation(policy.id, ViolationType::DataLeak, Severity::High);
+    violation.legal_advice_score = Some(0.25);
+    violation.findings = vec![sentinel_api::violation::FindingResponse {
+        detector: "pii".into(),
+        entity: "email".into(),
+        target: "prompt".into(),
+        start: 1,
+        end: 5,
+        char_start: 1,
+        char_end: 4,
+        score: 0.9,
+        explanation: "e".into(),
+    }];
+    store
+        .seed_events(vec![SeedEvent {
+            event: full("seeded"),
+            violations: vec![SeedViolation {
+                violation: violation.clone(),
+                status: ViolationStatus::Detected,
+            }],
+        }])
+        .await
+        .unwrap();
+    let (created, created_violations) = store
+        .create_event(full("created"), vec![violation])
+        .await
+        .unwrap();
+    let page = store
+        .list_events(&Default::default(), PageParams::default())
+        .await
+        .unwrap();
+    let seeded = page.items.iter().find(|e| e.event_id == "seeded").unwrap();
+    let strip = |e: &sentinel_api::event::EventResponse| {
+        let mut v = serde_json::to_value(e).unwrap();
+        for key in ["id", "event_id", "created_at", "title"] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        v
+    };
+    assert_eq!(strip(seeded), strip(&created));
+    let seeded_violations = store.event_violations(seeded.id).await.unwrap();
+    let strip_v = |v: &sentinel_api::violation::ViolationResponse| {
+        let mut v = serde_json::to_value(v).unwrap();
+        for key in ["id", "event_id", "created_at", "title"] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        v
+    };
+    assert_eq!(
+        strip_v(&seeded_violations[0]),
+        strip_v(&created_violations[0])
+    );
+    let stats = store.dashboard_stats().await.unwrap();
+    assert_eq!(stats.total_events, 2);
+    assert_eq!(store.avg_event_duration_ms().await.unwrap(), 12.5);
+    let timeline = store
+        .events_timeline(1, sentinel_api::Timestamp::now().0)
+        .await
+        .unwrap();
+    let total: u64 = timeline.iter().map(|p| p.total).sum();
+    assert_eq!(total, 2);
+    assert_eq!(
+        timeline
+            .iter()
+            .map(|p| p.severity_breakdown.critical)
+            .sum::<u64>(),
+        2
+    );
+}

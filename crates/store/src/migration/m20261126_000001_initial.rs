@@ -311,7 +311,6 @@ impl MigrationTrait for Migration {
                 Events::Table,
                 &[Events::Source, Events::TriggerDate],
             ),
-            idx("ix_events_created_at", Events::Table, &[Events::CreatedAt]),
             idx(
                 "ix_violations_created_at",
                 Violations::Table,
