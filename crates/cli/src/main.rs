@@ -1,6 +1,7 @@
 //! The `sentinel` binary: thin. It parses the command line and configuration, then calls into the
 //! server and store crates.
 
+mod check;
 mod config;
 mod seed;
 
@@ -84,19 +85,54 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Evaluate text offline against policies. Exit status: 0 allow, 1 notify, 2 redact,
+    /// 3 block, 4 error.
+    Check(check::CheckArgs),
+    /// Work with policy definitions offline.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
 }
 
-fn main() -> Result<()> {
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Check the definitions in FILE (separated by `---` lines, or a JSON array). Exit status 0
+    /// when all are valid, 1 otherwise.
+    Validate { file: PathBuf },
+}
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    runtime.block_on(run(cli))
+    // Offline commands need no runtime; their errors exit with 4 so pipelines can tell them
+    // apart from decisions (0 to 3).
+    let (result, error_code) = match cli.command {
+        Command::Check(args) => (check::run_check(args), 4),
+        Command::Policy {
+            command: PolicyCommand::Validate { file },
+        } => (check::run_validate(&file), 4),
+        online => (
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")
+                .and_then(|runtime| runtime.block_on(run(online)))
+                .map(|()| 0),
+            1,
+        ),
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(error_code)
+        }
+    }
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Check(_) | Command::Policy { .. } => unreachable!("handled without a runtime"),
         Command::Openapi => {
             let doc = sentinel_server::routes::openapi();
             println!(
