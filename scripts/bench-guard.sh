@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Throughput and latency of POST /api/guard (no recording) against the ten demo policies, all
+# enforced, with wrk from a second process: 64 connections, 2 threads, 20 s.
+# Usage: scripts/bench-guard.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/sentinel-target}"
+cargo build --release --quiet -p sentinel-cli
+bin="$CARGO_TARGET_DIR/release/sentinel"
+work="$(mktemp -d /var/tmp/sentinel-guard.XXXX)"
+port=18081
+"$bin" serve --demo --database-url "sqlite://$work/sentinel.db?mode=rwc" --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+# Enforce all ten demo policies and drop their scope, so every bundle runs on every request.
+for id in $(seq 1 10); do
+  def=$(curl -s "http://127.0.0.1:$port/api/policies/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin)["definition"]; print(d.split(" and scope.")[0].replace("response.completion","any.text"))')
+  curl -s -o /dev/null -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' \
+    -d "{\"status\": \"open\", \"definition\": \"$def\"}"
+done
+curl -s -X POST "http://127.0.0.1:$port/api/guard" -H 'content-type: application/json' \
+  -d '{"text": "warm-up", "record": false}' >/dev/null
+echo "# wrk -t2 -c64 -d20s --latency -s scripts/guard.lua (POST /api/guard, record=false, 10 policies)"
+wrk -t2 -c64 -d20s --latency -s scripts/guard.lua "http://127.0.0.1:$port/api/guard" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx"
+echo "# RSS after load: $(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status)"
