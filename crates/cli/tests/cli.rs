@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `sentinel` binary as a pipeline step: exit codes, JSON output, JSONL batches, validation,
 //! and the OpenAPI document.
 

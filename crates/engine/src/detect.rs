@@ -12,6 +12,7 @@ pub(crate) mod custom;
 pub(crate) mod injection;
 pub(crate) mod invisible;
 pub(crate) mod lexicon;
+pub(crate) mod model;
 pub(crate) mod pii;
 pub(crate) mod secrets;
 pub(crate) mod static_regex;
@@ -26,7 +27,7 @@ use args::ArgReader;
 use bundle::Bundle;
 use code::CodeConfig;
 use custom::{RegexList, TermList};
-use injection::{HEURISTIC, INJECTION, JAILBREAK, Scorer};
+use injection::{HEURISTIC, Scorer};
 use lexicon::{LazyLexicon, SignalHit};
 use pii::PiiConfig;
 use secrets::SecretsConfig;
@@ -73,9 +74,10 @@ pub(crate) struct RawFinding {
 
 /// Add `f`, merging it into an overlapping finding of the same entity (wider span, best score).
 pub(crate) fn push_finding(out: &mut Vec<RawFinding>, f: RawFinding) {
+    // Spans first: comparing two integers is cheaper than comparing the entity names.
     if let Some(x) = out
         .iter_mut()
-        .find(|x| x.entity == f.entity && x.start < f.end && f.start < x.end)
+        .find(|x| x.start < f.end && f.start < x.end && x.entity == f.entity)
     {
         if f.score > x.score {
             x.score = f.score;
@@ -152,24 +154,12 @@ impl Detector {
         match &self.kind {
             DetectorKind::Pii(c) => pii::scan(c, tv, mode),
             DetectorKind::Secrets(c) => secrets::scan(c, tv, mode),
-            DetectorKind::PromptInjection { min_score } => lexical(
-                &INJECTION,
-                tv,
-                mode,
-                Family::Lexical,
-                *min_score,
-                "prompt injection",
-                &HEURISTIC,
-            ),
-            DetectorKind::Jailbreak { min_score } => lexical(
-                &JAILBREAK,
-                tv,
-                mode,
-                Family::Lexical,
-                *min_score,
-                "jailbreak",
-                &HEURISTIC,
-            ),
+            DetectorKind::PromptInjection { min_score } => {
+                injection::scan(injection::Attack::Injection, tv, mode, *min_score)
+            }
+            DetectorKind::Jailbreak { min_score } => {
+                injection::scan(injection::Attack::Jailbreak, tv, mode, *min_score)
+            }
             DetectorKind::Toxicity(c) => run_toxicity(&TOXICITY, c, tv, mode),
             DetectorKind::Topic { topic, min_score } => lexical(
                 topic.lexicon(),
@@ -238,7 +228,7 @@ pub(crate) fn lexical_score(
     lexicon::combine(&lexical_hits(lex, tv, mode, family))
 }
 
-fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Vec<RawFinding> {
+pub(crate) fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Vec<RawFinding> {
     let mut out = Vec::new();
     for h in hits {
         let view = match h.view {

@@ -182,8 +182,35 @@ impl Entry {
             mode: spec.mode,
             action: spec.action,
             config: InterventionConfig::parse_lenient(spec.intervention_config.as_deref()),
-            expr,
+            expr: cheap_first(expr),
         }
+    }
+}
+
+/// Whether `expr` reads only the scope, never a text: cheap, and it adds no findings.
+fn scope_only(expr: &CExpr) -> bool {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().all(scope_only),
+        CExpr::Not(inner) => scope_only(inner),
+        CExpr::Text { .. } => false,
+        CExpr::Scope { .. } => true,
+    }
+}
+
+/// Move the scope-only operands of every `and` in front of the others, so that a false
+/// `scope.app is X` skips the detectors. Clauses are pure and scope-only operands add no
+/// findings, so neither the outcome nor the order of the findings changes.
+fn cheap_first(expr: CExpr) -> CExpr {
+    match expr {
+        CExpr::And(items) => {
+            let (mut cheap, rest): (Vec<CExpr>, Vec<CExpr>) =
+                items.into_iter().map(cheap_first).partition(scope_only);
+            cheap.extend(rest);
+            CExpr::And(cheap)
+        }
+        CExpr::Or(items) => CExpr::Or(items.into_iter().map(cheap_first).collect()),
+        CExpr::Not(inner) => CExpr::Not(Box::new(cheap_first(*inner))),
+        other => other,
     }
 }
 
@@ -305,22 +332,7 @@ impl<'i> Ctx<'i> {
         let slot = (detector * 2 + target.index()) * MODES + mode_index(mode);
         if self.cache.get(slot).is_some_and(Option::is_none) {
             let computed = match (&self.views[target.index()], self.detectors.get(detector)) {
-                (Some(tv), Some(d)) => d
-                    .run(tv, mode)
-                    .into_iter()
-                    .map(|r| {
-                        Finding::new(
-                            &d.name,
-                            &r.entity,
-                            target,
-                            tv.original,
-                            r.start,
-                            r.end,
-                            r.score,
-                            r.explanation,
-                        )
-                    })
-                    .collect(),
+                (Some(tv), Some(d)) => to_findings(d, target, tv, d.run(tv, mode)),
                 _ => Vec::new(),
             };
             self.cache[slot] = Some(computed);
@@ -413,6 +425,101 @@ impl<'i> Ctx<'i> {
     }
 }
 
+/// Public findings from raw ones, with char spans computed in one pass over the text (the
+/// text's bytes are its chars when it is ASCII).
+fn to_findings(
+    d: &Detector,
+    target: Target,
+    tv: &TextViews<'_>,
+    raw: Vec<crate::detect::RawFinding>,
+) -> Vec<Finding> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let text = tv.original;
+    let ascii = tv.is_ascii();
+    // Byte offset -> char offset, for every offset the findings use (non-ASCII text only).
+    let mut offsets: Vec<(usize, usize)> = Vec::new();
+    if !ascii {
+        let mut bytes: Vec<usize> = raw
+            .iter()
+            .flat_map(|r| [r.start, r.end.max(r.start)])
+            .collect();
+        bytes.sort_unstable();
+        bytes.dedup();
+        let mut chars = 0;
+        let mut at = 0;
+        for b in bytes {
+            // Same as counting the chars of `text[..b]`, which is empty when `b` is not a
+            // boundary.
+            let Some(seg) = text.get(at..b) else {
+                offsets.push((b, usize::MAX));
+                continue;
+            };
+            chars += seg.chars().count();
+            at = b;
+            offsets.push((b, chars));
+        }
+    }
+    let char_at = |b: usize| -> Option<usize> {
+        if ascii {
+            return (b <= text.len()).then_some(b);
+        }
+        offsets
+            .binary_search_by_key(&b, |o| o.0)
+            .ok()
+            .and_then(|i| offsets.get(i))
+            .and_then(|o| (o.1 != usize::MAX).then_some(o.1))
+    };
+    raw.into_iter()
+        .map(|r| {
+            let char_start = char_at(r.start).unwrap_or(0);
+            let char_end = char_start
+                + match (char_at(r.start), char_at(r.end)) {
+                    (Some(a), Some(b)) if b >= a => b - a,
+                    _ => text.get(r.start..r.end).map_or(0, |t| t.chars().count()),
+                };
+            Finding {
+                detector: d.name.clone(),
+                entity: r.entity,
+                target,
+                start: r.start,
+                end: r.end,
+                char_start,
+                char_end,
+                score: r.score,
+                explanation: r.explanation,
+            }
+        })
+        .collect()
+}
+
+/// `findings` without repeated spans, first occurrence kept.
+fn dedup_spans<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<&'f Finding> {
+    let mut out: Vec<&Finding> = Vec::new();
+    let mut seen: std::collections::HashSet<(&str, &str, Target, usize, usize)> =
+        std::collections::HashSet::new();
+    for f in findings {
+        if out.len() < 16 && seen.is_empty() {
+            if out.iter().any(|x| x.same_span(f)) {
+                continue;
+            }
+            if out.len() == 15 {
+                seen.extend(out.iter().map(|x| span_key(x)));
+                seen.insert(span_key(f));
+            }
+            out.push(f);
+        } else if seen.insert(span_key(f)) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn span_key(f: &Finding) -> (&str, &str, Target, usize, usize) {
+    (&f.detector, &f.entity, f.target, f.start, f.end)
+}
+
 /// `a` equals the already-lowercased `lower`, ignoring case.
 fn eq_folded(a: &str, lower: &str) -> bool {
     if a.is_ascii() {
@@ -423,6 +530,51 @@ fn eq_folded(a: &str, lower: &str) -> bool {
 }
 
 fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
+    use crate::detect::lexicon::Combined;
+    use crate::normalize::ViewKind;
+    // Legal, controversial and code lexicons scan the same views in balanced mode: one pass of
+    // a combined automaton per view instead of three.
+    static TOPICS: std::sync::OnceLock<Combined> = std::sync::OnceLock::new();
+    let lexical: Vec<Vec<_>> = views
+        .iter()
+        .flatten()
+        .map(|tv| tv.views(Mode::Balanced, Family::Lexical))
+        .collect();
+    let same_views = views.iter().flatten().zip(&lexical).all(|(tv, l)| {
+        let code: Vec<ViewKind> = tv
+            .views(Mode::Balanced, Family::Pattern)
+            .iter()
+            .map(|v| v.kind)
+            .filter(|k| *k != ViewKind::Decoded)
+            .collect();
+        l.iter().map(|v| v.kind).eq(code)
+    });
+    if same_views {
+        let topics = TOPICS.get_or_init(|| {
+            Combined::new(&[
+                Topic::Legal.lexicon(),
+                Topic::Controversial.lexicon(),
+                &crate::detect::code::CODE,
+            ])
+        });
+        let mut legal: f64 = 0.0;
+        let mut controversial: f64 = 0.0;
+        let mut code = None;
+        for l in &lexical {
+            let mut out = [Vec::new(), Vec::new(), Vec::new()];
+            topics.scan(l, &mut out);
+            legal = legal.max(crate::detect::lexicon::combine(&out[0]));
+            controversial = controversial.max(crate::detect::lexicon::combine(&out[1]));
+            if code.is_none() {
+                code = Some(
+                    crate::detect::code::language_scores(&out[2])
+                        .first()
+                        .map_or(0.0, |l| l.1),
+                );
+            }
+        }
+        return (legal, controversial, code.unwrap_or(0.0));
+    }
     let mut legal: f64 = 0.0;
     let mut controversial: f64 = 0.0;
     for tv in views.iter().flatten() {
@@ -492,12 +644,11 @@ fn evaluate_entries<'e>(
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
         }
-        let mut findings: Vec<Finding> = Vec::with_capacity(found.len());
-        for f in found {
-            if !findings.iter().any(|x| x.same_span(&f)) {
-                findings.push(f);
-            }
-        }
+        let findings: Vec<Finding> = if found.len() <= 1 {
+            found
+        } else {
+            dedup_spans(&found).into_iter().cloned().collect()
+        };
         let top = findings.iter().max_by(|a, b| a.score.total_cmp(&b.score));
         let confidence = top.map_or(1.0, |f| f.score);
         let violation_type = top.map_or(ViolationType::PolicyBreach, |f| {
@@ -540,14 +691,10 @@ fn evaluate_entries<'e>(
         safe_prompt: round4(1.0 - base_risk.max(max_conf)),
     };
 
-    let mut findings: Vec<Finding> = Vec::new();
-    for h in &hits {
-        for f in &h.findings {
-            if !findings.iter().any(|x| x.same_span(f)) {
-                findings.push(f.clone());
-            }
-        }
-    }
+    let findings: Vec<Finding> = dedup_spans(hits.iter().flat_map(|h| h.findings.iter()))
+        .into_iter()
+        .cloned()
+        .collect();
     // The strongest redacting policy picks the style.
     let style = styles
         .iter()

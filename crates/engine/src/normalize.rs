@@ -110,6 +110,8 @@ pub(crate) enum Family {
 /// All views of one text, built on demand.
 pub(crate) struct TextViews<'a> {
     pub original: &'a str,
+    ascii: OnceCell<bool>,
+    obfuscated: OnceCell<bool>,
     normalized: OnceCell<Option<Owned>>,
     folded: OnceCell<Owned>,
     squashed: OnceCell<Owned>,
@@ -121,12 +123,19 @@ impl<'a> TextViews<'a> {
     pub(crate) fn new(original: &'a str) -> Self {
         TextViews {
             original,
+            ascii: OnceCell::new(),
+            obfuscated: OnceCell::new(),
             normalized: OnceCell::new(),
             folded: OnceCell::new(),
             squashed: OnceCell::new(),
             rot13: OnceCell::new(),
             decoded: OnceCell::new(),
         }
+    }
+
+    /// Whether the original is pure ASCII (checked once).
+    pub(crate) fn is_ascii(&self) -> bool {
+        *self.ascii.get_or_init(|| self.original.is_ascii())
     }
 
     pub(crate) fn original(&self) -> View<'a> {
@@ -140,7 +149,13 @@ impl<'a> TextViews<'a> {
     /// The normalised view, or `None` when it equals the original.
     fn normalized(&self) -> Option<View<'_>> {
         self.normalized
-            .get_or_init(|| build_normalized(self.original))
+            .get_or_init(|| {
+                if self.is_ascii() {
+                    None
+                } else {
+                    build_normalized(self.original)
+                }
+            })
             .as_ref()
             .map(|o| o.view(ViewKind::Normalized))
     }
@@ -197,7 +212,10 @@ impl<'a> TextViews<'a> {
         if let Some(n) = self.normalized() {
             out.push(n);
         }
-        let folded_now = (family == Family::FoldingLexical && may_be_obfuscated(self.original))
+        let folded_now = (family == Family::FoldingLexical
+            && *self
+                .obfuscated
+                .get_or_init(|| may_be_obfuscated(self.original)))
             || (mode == Mode::Robust && family != Family::Pattern);
         if folded_now {
             let f = self.folded();

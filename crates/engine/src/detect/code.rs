@@ -296,7 +296,7 @@ static SPEC: LexiconSpec = LexiconSpec {
     ],
 };
 
-static CODE: LazyLexicon = LazyLexicon::new(&SPEC);
+pub(crate) static CODE: LazyLexicon = LazyLexicon::new(&SPEC);
 
 const MAX_HITS_PER_LANGUAGE: usize = 8;
 
@@ -343,7 +343,7 @@ impl CodeConfig {
 }
 
 /// Per language score, best first, and the hits behind it.
-fn language_scores(hits: &[SignalHit]) -> Vec<(&'static str, f64)> {
+pub(crate) fn language_scores(hits: &[SignalHit]) -> Vec<(&'static str, f64)> {
     let bonus: f64 = hits
         .iter()
         .filter(|h| matches!(h.signal, "fence" | "generic"))

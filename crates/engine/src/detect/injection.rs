@@ -1,23 +1,35 @@
-//! `sentinelai.prompt_injection` and `sentinelai.jailbreak`: weighted phrase and pattern scoring.
+//! `sentinelai.prompt_injection` and `sentinelai.jailbreak`: rule evidence plus a trained classifier.
 //!
 //! Evidence comes from rules over word classes ("ignore" … "previous" … "instructions"), chat
 //! template tokens, exfiltration phrasing and persona / refusal-suppression language. No single
 //! ordinary word reaches the default threshold (0.5); a direct override or two independent weaker
 //! signals do.
 //!
-//! The seam for a trained model is [`Scorer`]: today [`HEURISTIC`] combines the rule evidence
-//! with a noisy-or. A classifier trained on the project's labelled set would implement the same
-//! trait (text plus evidence in, probability out) and be selected in robust mode, without any
-//! change to the callers.
+//! From `balanced` on, a logistic-regression classifier ([`crate::detect::model`], trained on the
+//! project's labelled corpus by `scripts/train/train.py`) scores the text too, and the two are
+//! combined by [`blend`]: the classifier's probability `p`, raised by the rule score `r` by at
+//! most [`RULE_LIFT`] — `max(p, min(r, p + RULE_LIFT))`. So a confident classifier fires on a
+//! paraphrase no rule knows, and a rule hit fires unless the classifier is confident the text is
+//! benign (an article *about* "ignore previous instructions" attacks). Modes:
+//! - `fast`: rules only, on the text as written.
+//! - `balanced`: rules and the classifier on the text as written and its normalised view.
+//! - `robust`: the same, with both also run over the de-obfuscated views (folded leetspeak and
+//!   homoglyphs, decoded base64/hex); rules also see the letters-only and rot13 views, and rule
+//!   hits found only there count in full (the classifier cannot read those views, so it cannot
+//!   overrule them).
 
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, combine, rule};
+use crate::detect::model::{INJECTION_MODEL, JAILBREAK_MODEL, Model};
+use crate::detect::{RawFinding, hits_to_findings, lexical_hits};
+use crate::normalize::{Family, TextViews, ViewKind};
+use crate::policy::Mode;
 
 /// Turns evidence into a probability that the text is an attack.
 pub(crate) trait Scorer: Sync {
     fn score(&self, text: &str, evidence: &[SignalHit]) -> f64;
 }
 
-/// The rule-evidence scorer used until a trained model is available.
+/// The rule-evidence scorer (noisy-or), used by the topic detectors and the bundles.
 pub(crate) struct Heuristic;
 
 impl Scorer for Heuristic {
@@ -27,6 +39,105 @@ impl Scorer for Heuristic {
 }
 
 pub(crate) static HEURISTIC: Heuristic = Heuristic;
+
+/// How far rule evidence may lift the score above the classifier's probability.
+pub(crate) const RULE_LIFT: f64 = 0.4;
+
+/// Combine the rule score `rules` with the classifier probability `p`.
+pub(crate) fn blend(rules: f64, p: f64) -> f64 {
+    p.max(rules.min(p + RULE_LIFT)).clamp(0.0, 1.0)
+}
+
+/// Which of the two attack detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attack {
+    Injection,
+    Jailbreak,
+}
+
+impl Attack {
+    fn parts(self) -> (&'static LazyLexicon, &'static Model, &'static str) {
+        match self {
+            Attack::Injection => (&INJECTION, &INJECTION_MODEL, "prompt injection"),
+            Attack::Jailbreak => (&JAILBREAK, &JAILBREAK_MODEL, "jailbreak"),
+        }
+    }
+}
+
+/// The views the classifier scores (not the letters-only and rot13 views).
+fn classifier_reads(kind: ViewKind) -> bool {
+    matches!(
+        kind,
+        ViewKind::Original | ViewKind::Normalized | ViewKind::Folded | ViewKind::Decoded
+    )
+}
+
+/// The classifier's best probability over the views it reads in `mode`; `None` in fast mode.
+pub(crate) fn classifier_score(model: &Model, tv: &TextViews<'_>, mode: Mode) -> Option<f64> {
+    if mode == Mode::Fast {
+        return None;
+    }
+    let best = tv
+        .views(mode, Family::Lexical)
+        .iter()
+        .filter(|v| classifier_reads(v.kind))
+        .map(|v| model.score(v.text))
+        .fold(0.0, f64::max);
+    Some(best)
+}
+
+/// Words a text needs before the classifier alone may flag it.
+const CLASSIFIER_ONLY_MIN_WORDS: usize = 4;
+/// Combined score the classifier alone must reach.
+const CLASSIFIER_ONLY_MIN_SCORE: f64 = 0.5;
+
+/// Run `prompt_injection` or `jailbreak`: findings for each rule hit (or, when only the classifier
+/// fired, one finding over the whole text) when the combined score reaches `min_score`.
+pub(crate) fn scan(
+    attack: Attack,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    min_score: f64,
+) -> Vec<RawFinding> {
+    let (lex, model, what) = attack.parts();
+    let hits = lexical_hits(lex, tv, mode, Family::Lexical);
+    let p = classifier_score(model, tv, mode);
+    let score = match p {
+        None => combine(&hits),
+        Some(p) => {
+            // The classifier may only overrule evidence it could read itself: hits found in the
+            // squashed or rot13 views count in full.
+            let (seen, unseen): (Vec<&SignalHit>, Vec<&SignalHit>) =
+                hits.iter().partition(|h| classifier_reads(h.view));
+            blend(combine(seen), p).max(combine(unseen))
+        }
+    };
+    if score <= 0.0 || score < min_score {
+        return Vec::new();
+    }
+    if !hits.is_empty() {
+        return hits_to_findings(&hits, score, what);
+    }
+    // The classifier alone: a short text gives it too few features to outweigh its prior, so a
+    // verdict without any rule evidence needs a longer text and a confident model.
+    let words = tv.original.split_whitespace().count();
+    if words < CLASSIFIER_ONLY_MIN_WORDS || score < CLASSIFIER_ONLY_MIN_SCORE {
+        return Vec::new();
+    }
+    let text = tv.original;
+    let start = text.len() - text.trim_start().len();
+    let end = text.trim_end().len().max(start);
+    vec![RawFinding {
+        entity: "classifier".to_owned(),
+        start,
+        end,
+        score,
+        explanation: format!(
+            "{what}: trained classifier probability {:.2}; combined score {score:.2}",
+            p.unwrap_or(0.0)
+        ),
+    }]
+}
 
 const OVERRIDE_VERB: &[&str] = &[
     "ignore",
@@ -110,9 +221,6 @@ static INJECTION_SPEC: LexiconSpec = LexiconSpec {
                 "dump",
                 "recite",
                 "spell out",
-                "what is",
-                "what are",
-                "what were",
                 "copy",
                 "paste",
                 "return",
@@ -142,6 +250,24 @@ static INJECTION_SPEC: LexiconSpec = LexiconSpec {
                 "initial instructions",
                 "custom instructions",
                 "system instructions",
+                "your configuration",
+            ],
+        ),
+        (
+            "what_question",
+            &["what is", "what's", "what are", "what were", "which are"],
+        ),
+        (
+            "own_prompt",
+            &[
+                "your system prompt",
+                "your system message",
+                "your instructions",
+                "your prompt",
+                "your initial prompt",
+                "your original prompt",
+                "your hidden instructions",
+                "your rules",
                 "your configuration",
             ],
         ),
@@ -325,6 +451,11 @@ static INJECTION_SPEC: LexiconSpec = LexiconSpec {
         ),
         rule(
             "system_prompt_extraction",
+            0.7,
+            &["what_question", "own_prompt"],
+        ),
+        rule(
+            "system_prompt_extraction",
             0.45,
             &["system_prompt", "verbatim"],
         ),
@@ -351,10 +482,6 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
             "persona",
             &[
                 "do anything now",
-                "developer mode",
-                "dev mode",
-                "jailbreak",
-                "jailbroken",
                 "evil confidant",
                 "god mode",
                 "unrestricted ai",
@@ -376,6 +503,10 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
             &[
                 "dan",
                 "stan",
+                "developer mode",
+                "dev mode",
+                "jailbreak",
+                "jailbroken",
                 "aim",
                 "unfiltered",
                 "uncensored",
@@ -424,6 +555,20 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
                 "answer as",
                 "speak as",
                 "you are going to act",
+            ],
+        ),
+        (
+            "mode_switch",
+            &[
+                "enable",
+                "activate",
+                "enter",
+                "switch to",
+                "you are in",
+                "you are now in",
+                "now in",
+                "you have been",
+                "you've been",
             ],
         ),
         (
@@ -515,6 +660,7 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
     rules: &[
         rule("persona_jailbreak", 0.55, &["persona"]),
         rule("persona_jailbreak", 0.15, &["persona_weak"]),
+        rule("persona_switch", 0.4, &["mode_switch", "persona_weak"]),
         rule("no_limits", 0.35, &["no_limits"]),
         rule("roleplay", 0.15, &["roleplay"]),
         rule("roleplay_persona", 0.7, &["roleplay", "persona"]),
@@ -566,6 +712,18 @@ mod tests {
         ];
         for n in negatives {
             assert!(score(&INJECTION, n, Mode::Balanced) < 0.5, "{n}");
+        }
+        // Short, ordinary chat is never flagged on the classifier's word alone.
+        for n in [
+            "hello there",
+            "nothing here",
+            "ok thanks",
+            "what time is it?",
+        ] {
+            for attack in [Attack::Injection, Attack::Jailbreak] {
+                let text = TextViews::new(n);
+                assert!(scan(attack, &text, Mode::Balanced, 0.5).is_empty(), "{n}");
+            }
         }
     }
 

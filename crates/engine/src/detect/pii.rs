@@ -329,6 +329,14 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
     for view in tv.views(mode, Family::Pattern) {
         let text = view.text;
         let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+        // One pass over ASCII text says which candidate regexes can match at all; each gate
+        // is a property every match of that regex has. Non-ASCII text (Unicode `\d`, `\s`,
+        // case folding) runs every regex.
+        let f = if text.is_ascii() {
+            Features::of(text.as_bytes())
+        } else {
+            Features::ALL
+        };
         if cfg.wants(Entity::Email) && text.contains('@') {
             for m in EMAIL.get().find_iter(text) {
                 if !m.as_str().contains("..") {
@@ -342,7 +350,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Url) {
+        if cfg.wants(Entity::Url) && f.url {
             for m in URL.get().find_iter(text) {
                 let trimmed = m
                     .as_str()
@@ -356,7 +364,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 );
             }
         }
-        if cfg.wants(Entity::MacAddress) {
+        if cfg.wants(Entity::MacAddress) && f.mac {
             for m in MAC.get().find_iter(text) {
                 let s = m.as_str();
                 let uniform = !(s.contains(':') && s.contains('-'));
@@ -371,7 +379,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::IpAddress) && text.contains(':') {
+        if cfg.wants(Entity::IpAddress) && text.contains(':') && f.colons >= 2 {
             for m in IPV6.get().find_iter(text) {
                 let s = m.as_str();
                 let groups = s.split(':').filter(|g| !g.is_empty()).count();
@@ -391,7 +399,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
             }
         }
         if cfg.wants(Entity::CryptoWallet) {
-            for m in BECH32.get().find_iter(text) {
+            for m in BECH32.get().find_iter(text).filter(|_| f.bech32) {
                 if bech32_valid(m.as_str()) {
                     scan.consider(
                         &view,
@@ -402,7 +410,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                     );
                 }
             }
-            for m in ETH.get().find_iter(text) {
+            for m in ETH.get().find_iter(text).filter(|_| f.eth) {
                 scan.consider(
                     &view,
                     Entity::CryptoWallet,
@@ -411,7 +419,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                     "Ethereum address",
                 );
             }
-            for m in BASE58.get().find_iter(text) {
+            for m in BASE58.get().find_iter(text).filter(|_| f.alnum_run >= 26) {
                 let s = m.as_str();
                 let mixed = s.bytes().any(|b| b.is_ascii_uppercase())
                     && s.bytes().any(|b| b.is_ascii_lowercase())
@@ -427,7 +435,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::UkNino) {
+        if cfg.wants(Entity::UkNino) && f.nino && f.joined_digits >= 6 {
             for m in NINO.get().find_iter(text) {
                 let prefix = m
                     .as_str()
@@ -452,7 +460,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
         if !has_digit {
             continue;
         }
-        if cfg.wants(Entity::Iban) {
+        if cfg.wants(Entity::Iban) && f.iban {
             for m in IBAN.get().find_iter(text) {
                 if iban_valid(m.as_str()) {
                     scan.consider(
@@ -465,7 +473,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::CreditCard) {
+        if cfg.wants(Entity::CreditCard) && f.joined_digits >= 13 {
             for m in CARD.get().find_iter(text) {
                 // A run can hold several numbers; try windows of its digit groups (at most 19
                 // digits each), longest valid first, without overlaps.
@@ -506,7 +514,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Ssn) {
+        if cfg.wants(Entity::Ssn) && f.joined_digits >= 9 {
             for c in SSN.get().captures_iter(text) {
                 let (Some(all), Some(a), Some(s1), Some(g), Some(s2), Some(n)) =
                     (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4), c.get(5))
@@ -526,7 +534,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 );
             }
         }
-        if cfg.wants(Entity::IpAddress) {
+        if cfg.wants(Entity::IpAddress) && f.dots_in_number >= 3 {
             for m in IPV4.get().find_iter(text) {
                 if !standalone(text, m.start(), m.end())
                     || context().near(text, m.start(), m.end(), 99)
@@ -547,7 +555,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 );
             }
         }
-        if cfg.wants(Entity::Phone) {
+        if cfg.wants(Entity::Phone) && f.phone_digits >= 8 {
             for m in PHONE.get().find_iter(text) {
                 let groups = digit_groups(m.as_str());
                 let mut i = 0;
@@ -583,7 +591,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::DateOfBirth) {
+        if cfg.wants(Entity::DateOfBirth) && f.year {
             for m in DATE.get().find_iter(text) {
                 if date_plausible(m.as_str()) {
                     scan.consider_with_required_context(
@@ -596,7 +604,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Passport) {
+        if cfg.wants(Entity::Passport) && f.digit_run >= 8 {
             for m in PASSPORT.get().find_iter(text) {
                 let s = m.as_str();
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
@@ -614,6 +622,191 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
         }
     }
     scan.out
+}
+
+/// Cheap facts about an ASCII text, from one pass, that gate the candidate regexes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Features {
+    /// `://` or `www.` (any case).
+    url: bool,
+    /// `hh:hh:hh`, `hh-hh-hh` (either separator) or `hhhh.hhhh` with hex digits.
+    mac: bool,
+    colons: usize,
+    /// `bc1` (any case).
+    bech32: bool,
+    /// `0x`.
+    eth: bool,
+    /// Longest run of ASCII letters and digits.
+    alnum_run: usize,
+    /// Most digits in a run of digits joined by single spaces or hyphens.
+    joined_digits: usize,
+    /// Most digits in a run of digits joined by up to two of `\s.-()`.
+    phone_digits: usize,
+    /// Most dots in a run of digits and dots.
+    dots_in_number: usize,
+    /// Two letters followed by two digits.
+    iban: bool,
+    /// Two letters, an optional space and two digits.
+    nino: bool,
+    /// Four digits starting with 19 or 20.
+    year: bool,
+    /// Longest run of digits.
+    digit_run: usize,
+}
+
+impl Features {
+    const ALL: Features = Features {
+        url: true,
+        mac: true,
+        colons: usize::MAX,
+        bech32: true,
+        eth: true,
+        alnum_run: usize::MAX,
+        joined_digits: usize::MAX,
+        phone_digits: usize::MAX,
+        dots_in_number: usize::MAX,
+        iban: true,
+        nino: true,
+        year: true,
+        digit_run: usize::MAX,
+    };
+
+    fn of(b: &[u8]) -> Features {
+        let mut f = Features {
+            url: false,
+            mac: false,
+            colons: 0,
+            bech32: false,
+            eth: false,
+            alnum_run: 0,
+            joined_digits: 0,
+            phone_digits: 0,
+            dots_in_number: 0,
+            iban: false,
+            nino: false,
+            year: false,
+            digit_run: 0,
+        };
+        let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+        let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
+        let phone_sep = |c: u8| {
+            matches!(
+                c,
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'.' | b'-' | b'(' | b')'
+            )
+        };
+        let (mut alnum, mut run) = (0usize, 0usize);
+        // Digits so far in the current joined / phone / dotted run, and non-digits since the
+        // last digit (`usize::MAX` when the run is broken).
+        let (mut joined, mut joined_gap) = (0usize, usize::MAX);
+        let (mut phone, mut phone_gap) = (0usize, usize::MAX);
+        let mut dots = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            if c.is_ascii_alphabetic() && !matches!(c, b'x' | b'c' | b'C') {
+                // The common case: a letter breaks every number run.
+                run = 0;
+                joined_gap = usize::MAX;
+                phone_gap = usize::MAX;
+                dots = 0;
+                alnum += 1;
+                f.alnum_run = f.alnum_run.max(alnum);
+                continue;
+            }
+            if c.is_ascii_digit() {
+                run += 1;
+                f.digit_run = f.digit_run.max(run);
+                joined = if joined_gap <= 1 { joined + 1 } else { 1 };
+                joined_gap = 0;
+                f.joined_digits = f.joined_digits.max(joined);
+                phone = if phone_gap <= 2 { phone + 1 } else { 1 };
+                phone_gap = 0;
+                f.phone_digits = f.phone_digits.max(phone);
+                if run == 4 && matches!(&b[i - 3..i - 1], b"19" | b"20") {
+                    f.year = true;
+                }
+                if run == 2 && alpha(i.wrapping_sub(2)) && alpha(i.wrapping_sub(3)) {
+                    f.iban = true;
+                    f.nino = true;
+                }
+                if run == 2
+                    && b.get(i.wrapping_sub(2)) == Some(&b' ')
+                    && alpha(i.wrapping_sub(3))
+                    && alpha(i.wrapping_sub(4))
+                {
+                    f.nino = true;
+                }
+            } else {
+                run = 0;
+                joined_gap = if matches!(c, b' ' | b'-') && joined_gap == 0 {
+                    1
+                } else {
+                    usize::MAX
+                };
+                phone_gap = if phone_sep(c) && phone_gap < 2 {
+                    phone_gap + 1
+                } else {
+                    usize::MAX
+                };
+                match c {
+                    b'.' => {
+                        if i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.') {
+                            dots += 1;
+                        } else {
+                            dots = 1;
+                        }
+                        f.dots_in_number = f.dots_in_number.max(dots);
+                        if !f.mac && (1..=4).all(|k| hex(i.wrapping_sub(k)) && hex(i + k)) {
+                            f.mac = true;
+                        }
+                        if !f.url
+                            && b.get(i.wrapping_sub(3)..i)
+                                .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
+                        {
+                            f.url = true;
+                        }
+                    }
+                    b':' | b'-' => {
+                        if c == b':' {
+                            f.colons += 1;
+                            if !f.url && b.get(i..i + 3) == Some(b"://") {
+                                f.url = true;
+                            }
+                        }
+                        if !f.mac
+                            && hex(i.wrapping_sub(1))
+                            && hex(i.wrapping_sub(2))
+                            && hex(i + 1)
+                            && hex(i + 2)
+                            && matches!(b.get(i + 3), Some(b':' | b'-'))
+                            && hex(i + 4)
+                            && hex(i + 5)
+                        {
+                            f.mac = true;
+                        }
+                    }
+                    b'x' if i > 0 && b[i - 1] == b'0' => f.eth = true,
+                    b'c' | b'C'
+                        if i > 0
+                            && b[i - 1].eq_ignore_ascii_case(&b'b')
+                            && b.get(i + 1) == Some(&b'1') =>
+                    {
+                        f.bech32 = true
+                    }
+                    _ => {}
+                }
+                if c != b'.' {
+                    dots = 0;
+                }
+            }
+            if c.is_ascii_alphanumeric() {
+                alnum += 1;
+                f.alnum_run = f.alnum_run.max(alnum);
+            } else {
+                alnum = 0;
+            }
+        }
+        f
+    }
 }
 
 /// Byte ranges of the digit runs in `s` (`"(415) 555-2671"` → three groups).

@@ -326,12 +326,143 @@ fn jwt_header_ok(token: &str) -> bool {
         .is_some_and(|h| h.contains("\"alg\""))
 }
 
+/// Literals at least one of which every match of `PATTERNS[i]` contains: (case-sensitive,
+/// ASCII-case-insensitive). The second list is for the `(?i)` patterns.
+const TRIGGERS: [(&[&str], &[&str]); 21] = [
+    (&["AKIA", "ASIA", "ABIA", "ACCA"], &[]),
+    (&[], &["aws"]),
+    (&["AIza"], &[]),
+    (&["service_account"], &[]),
+    (&[], &["accountkey="]),
+    (&["Q~"], &[]),
+    (&[], &["sig="]),
+    (
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        &[],
+    ),
+    (&["glpat-"], &[]),
+    (&["xox"], &[]),
+    (&["hooks.slack.com/services/"], &[]),
+    (&["sk_live_", "sk_test_", "rk_live_", "rk_test_"], &[]),
+    (&["sk-ant-"], &[]),
+    (&["sk-"], &[]),
+    (&["SK"], &[]),
+    (&["SG."], &[]),
+    (&["-----BEGIN "], &[]),
+    (&["eyJ"], &[]),
+    (&["://"], &[]),
+    (
+        &[],
+        &[
+            "api",
+            "secret",
+            "token",
+            "passw",
+            "pwd",
+            "access",
+            "auth",
+            "private",
+            "credential",
+        ],
+    ),
+    (&["AC"], &[]),
+];
+
+/// The combined prefilter: one pass of two Aho-Corasick automata over the text says which
+/// patterns can match at all.
+struct Prefilter {
+    exact: aho_corasick::AhoCorasick,
+    exact_pattern: Vec<u32>,
+    folded: aho_corasick::AhoCorasick,
+    folded_pattern: Vec<u32>,
+    /// Patterns with a case-insensitive trigger.
+    folded_mask: u32,
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "static literals written in this crate; built by the unit tests"
+)]
+fn prefilter() -> &'static Prefilter {
+    static P: std::sync::OnceLock<Prefilter> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut exact = (Vec::new(), Vec::new());
+        let mut folded = (Vec::new(), Vec::new());
+        let mut folded_mask = 0;
+        for (i, (cs, ci)) in TRIGGERS.iter().enumerate() {
+            for t in *cs {
+                exact.0.push(*t);
+                exact.1.push(i as u32);
+            }
+            for t in *ci {
+                folded.0.push(*t);
+                folded.1.push(i as u32);
+                folded_mask |= 1 << i;
+            }
+        }
+        let build = |words: &[&str], ci: bool| {
+            aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(ci)
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(words)
+                .expect("secret triggers build")
+        };
+        Prefilter {
+            exact: build(&exact.0, false),
+            exact_pattern: exact.1,
+            folded: build(&folded.0, true),
+            folded_pattern: folded.1,
+            folded_mask,
+        }
+    })
+}
+
+/// Bit `i` set when `PATTERNS[i]` may match `text`.
+fn candidates(text: &str, wanted: u32) -> u32 {
+    let p = prefilter();
+    let mut mask = 0u32;
+    let exact_wanted = wanted & !p.folded_mask;
+    if exact_wanted != 0 {
+        for m in p.exact.find_overlapping_iter(text) {
+            mask |= 1 << p.exact_pattern[m.pattern().as_usize()];
+            if mask & exact_wanted == exact_wanted {
+                break;
+            }
+        }
+    }
+    let folded_wanted = wanted & p.folded_mask;
+    if folded_wanted != 0 {
+        if text.is_ascii() {
+            // `(?i)` in Unicode mode also folds `K` (Kelvin) and `ſ` to ASCII letters, so the
+            // ASCII-folding automaton is only exact on ASCII text.
+            for m in p.folded.find_overlapping_iter(text) {
+                mask |= 1 << p.folded_pattern[m.pattern().as_usize()];
+                if mask & folded_wanted == folded_wanted {
+                    break;
+                }
+            }
+        } else {
+            mask |= folded_wanted;
+        }
+    }
+    mask & wanted
+}
+
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
     let mut out = Vec::new();
+    let wanted = PATTERNS
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| cfg.providers.contains(&p.provider))
+        .fold(0u32, |m, (i, _)| m | 1 << i);
     for view in tv.views(mode, Family::Pattern) {
         let text = view.text;
-        for p in &PATTERNS {
-            if !cfg.providers.contains(&p.provider) {
+        let mask = candidates(text, wanted);
+        if mask == 0 {
+            continue;
+        }
+        for (i, p) in PATTERNS.iter().enumerate() {
+            if mask & (1 << i) == 0 {
                 continue;
             }
             for caps in p.regex.get().captures_iter(text) {
@@ -533,6 +664,14 @@ mod tests {
             let got = found(text);
             assert!(got.is_empty(), "{text}: {got:?}");
         }
+    }
+
+    #[test]
+    fn every_pattern_has_a_trigger() {
+        for (i, (cs, ci)) in TRIGGERS.iter().enumerate() {
+            assert!(!cs.is_empty() || !ci.is_empty(), "{i}");
+        }
+        let _ = prefilter();
     }
 
     #[test]
