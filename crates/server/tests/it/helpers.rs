@@ -18,7 +18,7 @@ pub struct TestApp {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh database URL: a new PostgreSQL database under `SENTINEL_TEST_DATABASE_URL`, or a
+/// A fresh database URL: a new PostgreSQL schema in `SENTINEL_TEST_DATABASE_URL`, or a
 /// temporary SQLite file.
 pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("SENTINEL_TEST_DATABASE_URL") {
@@ -29,16 +29,18 @@ pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
                 COUNTER.fetch_add(1, Ordering::SeqCst),
                 chrono::Utc::now().timestamp_micros()
             );
+            // A schema per test inside the test database: creating one is cheap, and dropping the
+            // test database (as CI does before each run) removes them all at once.
             let admin = Database::connect(base.as_str())
                 .await
                 .expect("connect to the test PostgreSQL");
             admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .execute_unprepared(&format!("CREATE SCHEMA {name}"))
                 .await
-                .expect("create a test database");
+                .expect("create a test schema");
             admin.close().await.ok();
-            let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
-            format!("{prefix}/{name}")
+            let separator = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{separator}options=-c%20search_path%3D{name}")
         }
         _ => format!(
             "sqlite://{}?mode=rwc",
