@@ -11,4 +11,5 @@ local prompt = "Hi team, I'm preparing the quarterly review for the support orga
   "billing sync alerting, and me for the holiday rota. If anything in the notes is ambiguous, " ..
   "flag it rather than guessing. You can reach me at the usual channel if you need more context. " ..
   "Finally, suggest two metrics we should start tracking next quarter, with a one-line rationale each."
-wrk.body = '{"text": "' .. prompt .. '", "stage": "input", "source": "SupportBot", "record": false}'
+local source = os.getenv("GUARD_SOURCE") or "SupportBot"
+wrk.body = '{"text": "' .. prompt .. '", "stage": "input", "source": "' .. source .. '", "record": false}'

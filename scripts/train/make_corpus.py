@@ -1036,6 +1036,188 @@ for group in sorted(BENIGN):
             kind = "completion" if group == "completion" else "prompt"
             add("benign", f"{group}{ti}", kind, text, [])
 
+# ---- Everyday chat -----------------------------------------------------------------------------
+# Ordinary assistant traffic: short and medium requests, greetings, thanks, small talk and
+# harmless role-play ("act as my tutor"), plus the assistant's replies. Without this family the
+# classifiers learn that any imperative addressed to the assistant ("tell me…", "please…") is an
+# attack. Its own RNG, so adding it does not reshuffle the other families or the per-record split.
+
+RC = random.Random(SEED + 101)
+C_ANIMALS = ["cats", "dogs", "penguins", "goats", "owls", "hamsters", "octopuses", "llamas", "otters", "ducks"]
+C_DISHES = ["chicken curry", "vegetable lasagna", "pancakes", "miso soup", "guacamole", "apple crumble",
+            "fried rice", "tomato pasta", "chocolate chip cookies", "lemon cake", "falafel", "mushroom stew"]
+C_CITIES = ["Barcelona", "Seoul", "Montreal", "Prague", "Buenos Aires", "Copenhagen", "Istanbul", "Sydney",
+            "Dublin", "Mexico City", "Singapore", "Vienna"]
+C_SCHOOL = ["fractions", "the periodic table", "photosynthesis", "long division", "the solar system",
+            "the American civil war", "Shakespeare's sonnets", "quadratic equations", "cell division",
+            "the past tense in Spanish", "probability", "volcanoes"]
+C_PEOPLE = ["my boss", "my landlord", "my teacher", "a client", "my neighbour", "the hiring manager",
+            "my team", "my coach", "the school office", "a colleague"]
+C_EMAIL = ["asking for a day off next Friday", "thanking them for their help last week",
+           "rescheduling our meeting to Thursday", "following up on my job application",
+           "asking about the broken heating", "apologising for missing the call",
+           "requesting an extension on the report", "introducing myself as the new project lead"]
+C_LANGS = ["Python", "JavaScript", "Rust", "Java", "Go", "C++", "Kotlin", "Ruby", "PHP", "Swift"]
+C_CODE = ["sort a dictionary by value", "read a text file line by line", "remove duplicates from an array",
+          "convert a string to an integer", "check if a number is prime", "count words in a sentence",
+          "get the current date", "split a string on commas", "make an HTTP GET request", "reverse a string"]
+C_HOBBY = ["gardening", "running", "painting", "chess", "baking", "photography", "knitting", "hiking",
+           "playing guitar", "bird watching"]
+C_TUTOR = ["my math tutor", "my French tutor", "a patient piano teacher", "my chemistry tutor",
+           "a friendly English teacher", "my study buddy", "a career coach", "a fitness coach",
+           "a travel agent", "a librarian"]
+C_MOOD = ["tired", "a bit stressed", "pretty good", "bored", "excited", "nervous about tomorrow"]
+C_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend"]
+C_THINGS = ["a birthday party", "a picnic", "a job interview", "a first date", "a road trip", "a dinner party",
+            "a camping weekend", "a baby shower"]
+C_NUMS = ["three", "five", "ten", "a few", "some"]
+
+CHAT_TEMPLATES = [
+    # requests: jokes, stories, fun
+    "tell me a joke about {animal} please",
+    "Tell me a joke about {animal}.",
+    "can you tell me a funny story about {animal}?",
+    "Tell me something interesting about {animal}.",
+    "Give me {num} fun facts about {animal}.",
+    "write a short poem about {animal} for my kid",
+    "Please write a limerick about {hobby}.",
+    "make up a riddle about {animal}",
+    "tell me a bedtime story about {animal} who love {hobby}",
+    "Do you know any good jokes about {animal}?",
+    "tell me a dad joke",
+    "I need a clean joke about {hobby} for my speech on {day}.",
+    "say something funny about {animal}",
+    "Tell me a knock-knock joke my kids would like.",
+    "what's the funniest joke you know about {hobby}?",
+    "Can you tell me a joke to cheer me up? I'm feeling {mood}.",
+    # recipes and food
+    "How do I make {dish}?",
+    "how do you make {dish} from scratch?",
+    "How to make {dish} at home without an oven?",
+    "How do I make my {dish} less salty?",
+    "What's the easiest way to make {dish} for a beginner?",
+    "how do i make {dish} taste like a restaurant's?",
+    "please give me an easy recipe for {dish}",
+    "What can I cook tonight with rice, eggs and spinach?",
+    "Tell me how long to bake {dish} and at what temperature.",
+    "I want to make {dish} for six people, what do I need to buy?",
+    "what goes well with {dish} as a side?",
+    # travel
+    "What are the best things to do in {city}?",
+    "please suggest a two day itinerary for {city}",
+    "Tell me about the history of {city} in a few sentences.",
+    "please tell me what the weather is usually like in {city} in {month}",
+    "Is {city} expensive to visit in summer?",
+    "What's the best way to get around {city} without a car?",
+    "tell me where to eat cheap food in {city}",
+    "I'm flying to {city} next week, what should I know before I go?",
+    # homework and learning
+    "Can you help me with my homework on {school}?",
+    "please explain {school} in simple words",
+    "I don't understand {school}, can you walk me through it step by step?",
+    "Quiz me on {school} with {num} questions.",
+    "Tell me the key points about {school} for my test on {day}.",
+    "Check my answer: 3/4 + 1/8 = 7/8. Is that right?",
+    "help me study {school}, I have an exam on {day}",
+    # emails and writing
+    "Write an email to {person} {email}.",
+    "please help me write a polite message to {person} {email}",
+    "Can you make this sound more professional: 'hey, can't come in tomorrow, sorry'",
+    "Draft a short text to {person} {email}.",
+    "Rewrite this sentence so it sounds friendlier: 'Send me the file now.'",
+    "Give me a catchy title for my blog post about {hobby}.",
+    "Fix the grammar in this: 'me and him goes to the store yesterday'",
+    # coding questions
+    "How do I {code} in {lang}?",
+    "please show me how to {code} in {lang}",
+    "What does this error mean in {lang}: index out of range?",
+    "Why is my {lang} loop running forever?",
+    "tell me the difference between a function and a method in {lang}",
+    "Can you explain what a variable is? I'm new to {lang}.",
+    # greetings, thanks, small talk
+    "hi there! how are you today?",
+    "Good morning! Hope you're doing well.",
+    "hello, can you help me with something?",
+    "Thanks so much, that was really helpful!",
+    "thank you, that recipe worked perfectly",
+    "ok cool, thanks for explaining",
+    "I'm feeling {mood} today. Any tips to relax?",
+    "What's your favourite season and why?",
+    "Do you like {animal}? I have two at home.",
+    "I just got back from {city} and it was amazing!",
+    "how's your day going?",
+    "That's hilarious, tell me another one!",
+    "Never mind, I figured it out. Thanks anyway!",
+    # harmless role-play / personas
+    "Act as {tutor} and help me practise {school}.",
+    "please act as my tutor and explain {school}",
+    "Pretend to be {tutor} and give me feedback on my plan to learn {hobby}.",
+    "Can you be {tutor} for a bit and ask me questions about {school}?",
+    "Play a friendly barista and take my coffee order.",
+    "Act as a tour guide and show me around {city}.",
+    "You are {tutor} now; start with an easy warm-up question.",
+    # planning and advice
+    "Help me plan {thing} for {day}.",
+    "Please tell me how to politely say no to {thing}.",
+    "Tell me how to get my toddler to sleep earlier.",
+    "Show me a simple stretching routine I can do at my desk.",
+    "Print a shopping list for {dish} and {dish2}.",
+    "Give me a motivational quote for {day}.",
+    "please give me {num} ideas for {thing}",
+    "What should I wear to {thing}?",
+    "How can I get better at {hobby}?",
+    "Tell me a good beginner routine for {hobby}.",
+    "Give me a weekly schedule that fits {hobby} around work.",
+    "Recommend a good movie for a rainy {day}.",
+    "What's a nice gift for someone who loves {hobby}?",
+]
+
+CHAT_REPLIES = [
+    "Sure! Here's one: why did the {animal1} sit on the computer? To keep an eye on the mouse!",
+    "Of course! To make {dish}, start by preparing your ingredients and preheating the oven.",
+    "Happy to help with {school}. Let's start with the basics and build up from there.",
+    "Great choice! In {city} you shouldn't miss the old town, the markets and the riverside walk.",
+    "Here's a draft email to {person}: 'Hi, I hope you're well. I'm writing about...'",
+    "In {lang}, the simplest way to {code} is to use the standard library; here's an example.",
+    "You're welcome! Let me know if there's anything else I can help with.",
+    "Hi! I'm doing well, thanks for asking. What can I do for you today?",
+    "Sure, I'll act as {tutor}. First question: can you tell me what you already know about {school}?",
+    "Here are {num} ideas for {thing}: a theme, a simple menu and a playlist everyone will enjoy.",
+    "Good luck with your exam on {day}! Remember to take breaks and get some sleep.",
+    "That sounds like a lovely trip. {city} is especially nice in spring.",
+]
+
+_C = lambda s: s[0].upper() + s[1:]
+
+
+def chat_fill(t):
+    animal = RC.choice(C_ANIMALS)
+    text = t.format(animal=animal, animal1=animal.rstrip("s"), dish=RC.choice(C_DISHES),
+                    city=RC.choice(C_CITIES), school=RC.choice(C_SCHOOL), person=RC.choice(C_PEOPLE),
+                    email=RC.choice(C_EMAIL), lang=RC.choice(C_LANGS), code=RC.choice(C_CODE),
+                    hobby=RC.choice(C_HOBBY), tutor=RC.choice(C_TUTOR), mood=RC.choice(C_MOOD),
+                    day=RC.choice(C_DAYS), thing=RC.choice(C_THINGS), num=RC.choice(C_NUMS),
+                    dish2=RC.choice(C_DISHES), month=RC.choice(MONTHS))
+    style = RC.randrange(4)
+    if style == 1:
+        text = text.lower()
+    elif style == 2:
+        text = _C(text)
+    return text
+
+
+for group, templates, kind in (("chat", CHAT_TEMPLATES, "prompt"), ("chat_reply", CHAT_REPLIES, "completion")):
+    for ti, t in enumerate(templates):
+        seen = set()
+        for k in range(30):
+            if len(seen) >= 8:
+                break
+            text = chat_fill(t)
+            if text in seen:
+                continue
+            seen.add(text)
+            add("benign", f"{group}{ti}", kind, text, [])
+
 # ----------------------------------------------------------------------------------------------
 # Split and write
 # ----------------------------------------------------------------------------------------------

@@ -27,9 +27,11 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TRAIN = os.path.join(ROOT, "crates", "engine", "testdata", "corpus", "train")
 OUT = os.path.join(ROOT, "crates", "engine", "src", "detect", "model")
 SEED = 7
-EPOCHS = 12
-LR = 0.5
+EPOCHS = 20
+LR = 0.8
 L2 = 1e-5
+# Positive-class weight = (negatives / positives) ** CLASS_WEIGHT_POWER.
+CLASS_WEIGHT_POWER = 0.5
 
 MODELS = {"injection": "prompt_injection", "jailbreak": "jailbreak"}
 
@@ -66,7 +68,7 @@ def train(samples, seed):
     bias, gb2 = 0.0, 1e-8
     pos = sum(1 for _, y in samples if y)
     neg = len(samples) - pos
-    cw = {1: math.sqrt(neg / max(pos, 1)), 0: 1.0}
+    cw = {1: (neg / max(pos, 1)) ** CLASS_WEIGHT_POWER, 0: 1.0}
     order = list(range(len(samples)))
     for epoch in range(EPOCHS):
         rng.shuffle(order)

@@ -339,7 +339,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
         };
         if cfg.wants(Entity::Email) && text.contains('@') {
             for m in EMAIL.get().find_iter(text) {
-                if !m.as_str().contains("..") {
+                if !m.as_str().contains("..") && !in_url_authority(text, m.start()) {
                     scan.consider(
                         &view,
                         Entity::Email,
@@ -556,6 +556,15 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
             }
         }
         if cfg.wants(Entity::Phone) && f.phone_digits >= 8 {
+            // Dotted quads are IPv4 addresses (or versions), never phone numbers.
+            let quads: Vec<(usize, usize)> = if f.dots_in_number >= 3 {
+                IPV4.get()
+                    .find_iter(text)
+                    .map(|m| (m.start(), m.end()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for m in PHONE.get().find_iter(text) {
                 let groups = digit_groups(m.as_str());
                 let mut i = 0;
@@ -577,7 +586,17 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                         if s > 0 && matches!(text.as_bytes()[s - 1], b'+' | b'(') {
                             s -= 1;
                         }
-                        if !standalone(text, s, e) {
+                        if !standalone(text, s, e) || quads.iter().any(|&(qs, qe)| qs < e && s < qe)
+                        {
+                            continue;
+                        }
+                        // Part of a longer run of digit groups (`3455 503491 06540`, an Amex
+                        // card): only a number that starts with `+` marks its own start, so
+                        // any other piece of a longer run is not a phone number.
+                        let joined = |a: usize, b: usize| b - a == 1;
+                        let inside = (i > 0 && joined(groups[i - 1].1, groups[i].0))
+                            || groups.get(j + 1).is_some_and(|n| joined(groups[j].1, n.0));
+                        if inside && text.as_bytes()[s] != b'+' {
                             continue;
                         }
                         if let Some((base, why)) = phone_score(&text[s..e])
@@ -827,6 +846,21 @@ fn digit_groups(s: &str) -> Vec<(usize, usize)> {
         out.push((st, s.len()));
     }
     out
+}
+
+/// Whether the e-mail-shaped match at `start` is the user-info part of a URL
+/// (`postgres://user:pass@db.example.com/x`, `https://token@github.com/o/r`): inside the same
+/// whitespace-free token, after `://` and before any path, query or fragment.
+fn in_url_authority(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start) else {
+        return false;
+    };
+    let token = before
+        .rfind(char::is_whitespace)
+        .map_or(before, |i| &before[i + 1..]);
+    token
+        .rfind("://")
+        .is_some_and(|i| !token[i + 3..].contains(['/', '?', '#', '=', '&']))
 }
 
 fn is_mac(s: &str) -> bool {
@@ -1165,6 +1199,57 @@ mod tests {
     }
 
     #[test]
+    fn urls_addresses_and_long_digit_runs() {
+        let has = |text: &str, entity: &str, value: &str| {
+            found(text, Mode::Balanced)
+                .iter()
+                .any(|(e, v)| e == entity && v == value)
+        };
+        // User info in a URL is not an e-mail address; an address in a query string or next to
+        // a URL still is.
+        assert!(!has(
+            "postgres://user:pass@db.example.com/x",
+            "email",
+            "pass@db.example.com"
+        ));
+        assert!(!has(
+            "https://token@github.com/o/r",
+            "email",
+            "token@github.com"
+        ));
+        assert!(has(
+            "https://shop.example/contact?email=jane.doe@example.com",
+            "email",
+            "jane.doe@example.com"
+        ));
+        assert!(has(
+            "see https://example.com or mail jane.doe@example.com",
+            "email",
+            "jane.doe@example.com"
+        ));
+        // An IPv4 address is not a phone number, whatever its digits.
+        for ip in ["212.55.100.24", "203.112.113.25"] {
+            let text = format!("server {ip} is down");
+            let got = found(&text, Mode::Balanced);
+            assert!(!got.iter().any(|(e, _)| e == "phone"), "{text}: {got:?}");
+            assert!(
+                got.iter().any(|(e, v)| e == "ip_address" && v == ip),
+                "{text}: {got:?}"
+            );
+        }
+        // Amex-formatted card: one card, no phone inside it.
+        let amex = "amex card 3455 503491 06540";
+        let got = found(amex, Mode::Balanced);
+        assert!(!got.iter().any(|(e, _)| e == "phone"), "{got:?}");
+        assert!(has(amex, "credit_card", "3455 503491 06540"), "{got:?}");
+        let got = found("ref 3455 503491 06541", Mode::Balanced);
+        assert!(!got.iter().any(|(e, _)| e == "phone"), "{got:?}");
+        // A phone number on its own, or one that starts with `+` before other digits, still is.
+        assert!(has("call 212-555-0142 today", "phone", "212-555-0142"));
+        assert!(has("tel 212.551.0024", "phone", "212.551.0024"));
+    }
+
+    #[test]
     fn negatives() {
         for text in [
             "the meeting is at 10:30 on floor 4",
@@ -1178,6 +1263,10 @@ mod tests {
             "call 123-456-7890",
             "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx",
             "just some ordinary prose without numbers",
+            "DATABASE_URL=postgres://user:pass@db.example.com/x",
+            "clone https://token@github.com/acme/repo.git",
+            "git remote add origin https://x-access-token@github.com/acme/repo",
+            "mysql://admin:hunter2@db-1.internal.example.org:3306/app",
         ] {
             let got = found(text, Mode::Balanced);
             assert!(got.is_empty(), "{text}: {got:?}");

@@ -188,8 +188,10 @@ static PATTERNS: [Pattern; 21] = [
     pat(
         "sendgrid_key",
         "sendgrid",
-        r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
-        0,
+        // No trailing `\b`: a key may end in `-` or `_`. The lookahead-free boundary is the
+        // following character (or the end), outside the captured key.
+        r"\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|\z)",
+        1,
         0.97,
         3.5,
     ),
@@ -220,7 +222,7 @@ static PATTERNS: [Pattern; 21] = [
     pat(
         "generic_secret",
         "generic",
-        r#"(?i)\b([a-z0-9_\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|access[_\-]?key|auth[_\-]?key|client[_\-]?secret|private[_\-]?key|credentials?)[a-z0-9_\-]*)["']?\s*(?:=|:|=>)\s*["']?([^\s"',;{}()\[\]<>]{6,})"#,
+        r#"(?i)\b([a-z0-9_\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|access[_\-]?key|auth[_\-]?key|client[_\-]?secret|private[_\-]?key|credentials?)[a-z0-9_\-]*)["']?\]?\s*(?:=|:|=>)\s*["']?([^\s"',;{}()\[\]<>]{6,})"#,
         2,
         0.0,
         0.0,
@@ -304,6 +306,14 @@ fn is_placeholder(v: &str) -> bool {
             "password" | "true" | "false" | "secret" | "token"
         )
         || l.bytes().all(|b| b == l.as_bytes()[0])
+}
+
+/// A vendor-shaped key that is a documentation example (`AKIAIOSFODNN7EXAMPLE`,
+/// `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`).
+fn is_example_key(v: &str) -> bool {
+    let u = v.to_ascii_uppercase();
+    let u = u.trim_end_matches(['=', '_', '-']);
+    u.ends_with("EXAMPLE") || u.ends_with("EXAMPLEKEY")
 }
 
 fn looks_like_code(v: &str) -> bool {
@@ -515,6 +525,10 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                         }
                     }
                     _ => {
+                        // `AKIAIOSFODNN7EXAMPLE` and friends: documentation keys.
+                        if is_example_key(value) {
+                            continue;
+                        }
                         let entropy = shannon_entropy(value);
                         if entropy < p.min_entropy {
                             continue;
@@ -534,6 +548,7 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
                     continue;
                 }
                 let (s, e) = view.original_span(m.start(), m.end());
+
                 push_finding(
                     &mut out,
                     RawFinding {
@@ -547,6 +562,16 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
             }
         }
     }
+    // A provider pattern already names the value (`GITHUB_TOKEN=ghp_…`): the generic
+    // `key=value` rule would only report the same span a second time.
+    let named: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|f| f.entity != "generic_secret")
+        .map(|f| (f.start, f.end))
+        .collect();
+    out.retain(|f| {
+        f.entity != "generic_secret" || !named.iter().any(|&(s, e)| s < f.end && f.start < e)
+    });
     out
 }
 
@@ -638,6 +663,31 @@ mod tests {
                 "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3",
             ),
             ("password: hunter2hunter", "generic_secret", "hunter2hunter"),
+            (
+                "config['api_key'] = 'q8Zr2Lx9Vb4Nm7Kp1Ws6Td3'",
+                "generic_secret",
+                "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3",
+            ),
+            (
+                "config[\"password\"] = \"Xk9#mQ2v!Lr7\"",
+                "generic_secret",
+                "Xk9#mQ2v!Lr7",
+            ),
+            (
+                "SENDGRID_API_KEY=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",
+                "sendgrid_key",
+                "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",
+            ),
+            (
+                "key: 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 done",
+                "sendgrid_key",
+                "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",
+            ),
+            (
+                "GITHUB_TOKEN=ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+                "github_token",
+                "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+            ),
         ];
         for (text, entity, value) in cases {
             let got = found(text);
@@ -660,9 +710,27 @@ mod tests {
             "Ask the secret santa for a present.",
             "let key = config.api_key;",
             "AKIAAAAAAAAAAAAAAAAA",
+            "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+            "aws key AKIAI44QH8DHBEXAMPLE from the docs",
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "config['api_key'] = 'your-api-key-here'",
+            "config[\"password\"] = \"changeme\"",
+            "config['api_key'] = 'abcdefghabcdefgh'",
+            // 45 characters after the second dot: not a SendGrid key.
+            "SG.aB3dE5fG7hJ9kL1mN3pQ5r.sT7uV9wX1yZ3aB5cD7eF9gH1jK3lM5nP7qR9sT1uV3wXX",
         ] {
             let got = found(text);
             assert!(got.is_empty(), "{text}: {got:?}");
+        }
+        // One finding per value: the provider pattern, not also `generic_secret`.
+        for text in [
+            "GITHUB_TOKEN=ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+            "export OPENAI_API_KEY=sk-proj-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+            "STRIPE_SECRET_KEY: sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        ] {
+            let got = found(text);
+            assert_eq!(got.len(), 1, "{text}: {got:?}");
+            assert_ne!(got[0].0, "generic_secret", "{text}: {got:?}");
         }
     }
 
