@@ -8,3 +8,24 @@ pub mod guard;
 pub mod passwords;
 pub mod policies;
 pub mod violations;
+
+use sentinel_api::Patch;
+use sentinel_store::Triage;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The triage change of a `PUT` on an event or a violation: `status` may not be `null`, and
+/// `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
+pub fn triage<S>(status: Patch<S>, acknowledged_by: Patch<i64>) -> ApiResult<Triage<S>> {
+    if matches!(status, Patch::Null) {
+        return Err(ApiError::invalid(
+            &["body", "status"],
+            "Input should not be null",
+            "null_not_allowed",
+        ));
+    }
+    Ok(Triage {
+        status: status.value(),
+        acknowledged_by: acknowledged_by.into_update(),
+    })
+}

@@ -1,11 +1,12 @@
+use sentinel_api::EventStatus;
 use sentinel_api::event::{EventCreate, EventResponse, EventUpdate};
 use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage, LiveViolation};
 use sentinel_api::violation::ViolationResponse;
-use sentinel_api::{EventStatus, Patch};
-use sentinel_store::{NewEvent, NewViolation, Triage};
+use sentinel_store::{NewEvent, NewViolation};
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::evaluate::{self, Interaction};
+use crate::service::triage;
 use crate::state::AppState;
 
 /// The texts to evaluate: `prompt`/`completion`, or the same keys inside a JSON `event_data`.
@@ -165,17 +166,7 @@ pub async fn create_batch(
 
 /// Triage of an event; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
 pub async fn update(state: &AppState, id: i64, body: EventUpdate) -> ApiResult<EventResponse> {
-    if matches!(body.status, Patch::Null) {
-        return Err(ApiError::invalid(
-            &["body", "status"],
-            "Input should not be null",
-            "null_not_allowed",
-        ));
-    }
-    let change = Triage {
-        status: body.status.value(),
-        acknowledged_by: body.acknowledged_by.into_update(),
-    };
+    let change = triage(body.status, body.acknowledged_by)?;
     let event = state.store.update_event(id, change).await?;
     state.live.publish(&LiveMessage::EventUpdated {
         event: LiveEventUpdate {

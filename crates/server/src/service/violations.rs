@@ -1,9 +1,8 @@
-use sentinel_api::Patch;
 use sentinel_api::live::{LiveMessage, LiveViolationUpdate};
 use sentinel_api::violation::{ViolationResponse, ViolationUpdate};
-use sentinel_store::Triage;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::service::triage;
 use crate::state::AppState;
 
 /// Triage of a violation; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
@@ -12,17 +11,7 @@ pub async fn update(
     id: i64,
     body: ViolationUpdate,
 ) -> ApiResult<ViolationResponse> {
-    if matches!(body.status, Patch::Null) {
-        return Err(ApiError::invalid(
-            &["body", "status"],
-            "Input should not be null",
-            "null_not_allowed",
-        ));
-    }
-    let change = Triage {
-        status: body.status.value(),
-        acknowledged_by: body.acknowledged_by.into_update(),
-    };
+    let change = triage(body.status, body.acknowledged_by)?;
     let violation = state.store.update_violation(id, change).await?;
     state.live.publish(&LiveMessage::ViolationUpdated {
         violation: LiveViolationUpdate {
