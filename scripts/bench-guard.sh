@@ -18,12 +18,13 @@ run() {
   echo "# wrk -t2 -c64 -d20s --latency -s scripts/guard.lua (POST /api/guard, record=false)"
   wrk -t2 -c64 -d20s --latency -s scripts/guard.lua "http://127.0.0.1:$port/api/guard" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx"
 }
-# Scenario 1: the ten demo policies as shipped, all enforced; the request comes from SecureBot,
-# so the data_leakage policy is in scope and the nine others are skipped by their scope clause.
+# Scenario 1: the ten demo policies as shipped, all enforced; a completion (the demo policies read
+# response.completion) from SecureBot, so the data_leakage policy evaluates the text and the nine
+# others are skipped by their scope clause.
 for id in $(seq 1 10); do
   curl -s -o /dev/null -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' -d '{"status": "open"}'
 done
-GUARD_SOURCE=SecureBot run "ten demo policies, scoped (one in scope)"
+GUARD_SOURCE=SecureBot GUARD_STAGE=output run "ten demo policies, scoped (one in scope), stage output"
 # Scenario 2: the same ten bundles without their scope, so every detector runs on every request.
 for id in $(seq 1 10); do
   def=$(curl -s "http://127.0.0.1:$port/api/policies/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin)["definition"]; print(d.split(" and scope.")[0].replace("response.completion","any.text"))')

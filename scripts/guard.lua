@@ -12,4 +12,5 @@ local prompt = "Hi team, I'm preparing the quarterly review for the support orga
   "flag it rather than guessing. You can reach me at the usual channel if you need more context. " ..
   "Finally, suggest two metrics we should start tracking next quarter, with a one-line rationale each."
 local source = os.getenv("GUARD_SOURCE") or "SupportBot"
-wrk.body = '{"text": "' .. prompt .. '", "stage": "input", "source": "' .. source .. '", "record": false}'
+local stage = os.getenv("GUARD_STAGE") or "input"
+wrk.body = '{"text": "' .. prompt .. '", "stage": "' .. stage .. '", "source": "' .. source .. '", "record": false}'
