@@ -14,7 +14,7 @@ url="${2:-sqlite://$work/sentinel.db?mode=rwc}"
 port=18080
 
 echo "# seed: $events events into ${url%%\?*}"
-"$bin" seed --database-url "$url" --events "$events" --seed 7 --batch 10000
+"$bin" seed --database-url "$url" --events "$events" --seed 7
 
 "$bin" serve --database-url "$url" --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 pid=$!

@@ -80,7 +80,7 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Events per transaction.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 50_000)]
         batch: usize,
     },
     /// Print the OpenAPI document.

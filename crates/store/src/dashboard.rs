@@ -36,7 +36,7 @@ impl Store {
     /// One point per UTC date that has events triggered in the last `days` days, oldest first.
     ///
     /// Whole days come from the rollups; the first, partial day of the window is counted from
-    /// the events themselves (the covering (trigger_day, severity, trigger_date) index).
+    /// the events themselves.
     pub async fn events_timeline(
         &self,
         days: u32,
@@ -45,21 +45,25 @@ impl Store {
         let start = now - Duration::days(i64::from(days));
         let first_day = start.date_naive();
         let mut rows = self.rollup_days_after(first_day).await?;
-        let partial: Vec<(String, i64)> = event::Entity::find()
-            .select_only()
-            .column(event::Column::Severity)
-            .column_as(Expr::col(event::Column::Id).count(), "n")
-            .filter(event::Column::TriggerDay.eq(first_day))
-            .filter(event::Column::TriggerDate.gte(start))
-            .group_by(event::Column::Severity)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        rows.extend(
-            partial
-                .into_iter()
-                .map(|(severity, n)| (first_day, severity, n)),
-        );
+        // The first, partial day: one count per severity over the (severity, trigger_date) index.
+        let day_end = first_day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or(start);
+        for severity in Severity::ALL {
+            let n = event::Entity::find()
+                .filter(event::Column::Severity.eq(severity.as_str()))
+                .filter(event::Column::TriggerDate.gte(start))
+                .filter(event::Column::TriggerDate.lt(day_end))
+                .count(&self.db)
+                .await?;
+            rows.push((
+                first_day,
+                severity.as_str().to_owned(),
+                i64::try_from(n).unwrap_or(i64::MAX),
+            ));
+        }
         let mut by_day: BTreeMap<NaiveDate, SeverityBreakdown> = BTreeMap::new();
         for (day, severity, n) in rows {
             let n = u64::try_from(n).unwrap_or(0);

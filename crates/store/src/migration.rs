@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261126_000002_event_rollups;
+mod m20261126_000003_event_filter_pairs;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_event_rollups::Migration),
+            Box::new(m20261126_000003_event_filter_pairs::Migration),
         ]
     }
 }

@@ -116,119 +116,137 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        let mut tx = conn.begin().await.map_err(db_err)?;
-        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
-            .fetch_one(&mut *tx)
+        // A bulk load is replayable: skip the fsyncs of its checkpoints, and restore the
+        // durability setting before the connection goes back to the pool.
+        sqlx::query("PRAGMA synchronous = OFF")
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        let count = batch.len() as u64;
-        let mut delta = RollupDelta::default();
-        let mut events = Vec::with_capacity(batch.len());
-        let mut violations = Vec::new();
-        for (id, item) in (max + 1..).zip(batch) {
-            let e = item.event;
-            delta.add(
-                e.trigger_date.0.date_naive(),
-                e.severity.as_str(),
-                e.duration_ms,
-            );
-            let metadata = e
-                .metadata
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|err| StoreError::Corrupt {
-                    column: "events.metadata",
-                    value: err.to_string(),
-                })?;
-            for v in item.violations {
-                let findings = serde_json::to_string(&v.violation.findings).map_err(|err| {
-                    StoreError::Corrupt {
-                        column: "violations.findings",
+        let loaded = async {
+            let mut tx = conn.begin().await.map_err(db_err)?;
+            let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let count = batch.len() as u64;
+            let mut delta = RollupDelta::default();
+            let mut events = Vec::with_capacity(batch.len());
+            let mut violations = Vec::new();
+            for (id, item) in (max + 1..).zip(batch) {
+                let e = item.event;
+                delta.add(
+                    e.trigger_date.0.date_naive(),
+                    e.severity.as_str(),
+                    e.duration_ms,
+                );
+                let metadata = e
+                    .metadata
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|err| StoreError::Corrupt {
+                        column: "events.metadata",
                         value: err.to_string(),
-                    }
-                })?;
-                violations.push((id, e.trigger_date.0, v, findings));
+                    })?;
+                for v in item.violations {
+                    let findings = serde_json::to_string(&v.violation.findings).map_err(|err| {
+                        StoreError::Corrupt {
+                            column: "violations.findings",
+                            value: err.to_string(),
+                        }
+                    })?;
+                    violations.push((id, e.trigger_date.0, v, findings));
+                }
+                events.push((id, e, metadata));
             }
-            events.push((id, e, metadata));
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO events (id, event_id, event_type, severity, title, description, event_data, \
+                     trigger_date, trigger_day, status, policy_id, user_id, created_at, source, model_name, \
+                     prompt, completion, request_tokens, response_tokens, duration_ms, metadata, decision) ",
+                );
+                q.push_values(chunk, |mut row, (id, e, metadata)| {
+                    row.push_bind(*id)
+                        .push_bind(e.event_id.as_str())
+                        .push_bind(e.event_type.as_str())
+                        .push_bind(e.severity.as_str())
+                        .push_bind(e.title.as_str())
+                        .push_bind(e.description.as_deref())
+                        .push_bind(e.event_data.as_deref())
+                        .push_bind(e.trigger_date.0)
+                        .push_bind(e.trigger_date.0.date_naive())
+                        .push_bind(e.status.as_str())
+                        .push_bind(e.policy_id)
+                        .push_bind(e.user_id)
+                        .push_bind(e.trigger_date.0)
+                        .push_bind(e.source.as_deref())
+                        .push_bind(e.model_name.as_deref())
+                        .push_bind(e.prompt.as_deref())
+                        .push_bind(e.completion.as_deref())
+                        .push_bind(e.request_tokens)
+                        .push_bind(e.response_tokens)
+                        .push_bind(e.duration_ms)
+                        .push_bind(metadata.as_deref())
+                        .push_bind(e.decision.map(|d| d.as_str()));
+                });
+                q.build().execute(&mut *tx).await.map_err(db_err)?;
+            }
+            for chunk in violations.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO violations (violation_type, severity, status, title, description, details, \
+                     confidence_score, event_id, policy_id, created_at, legal_advice_score, \
+                     controversial_topics_score, code_prompt_score, safe_prompt_score, findings) ",
+                );
+                q.push_values(chunk, |mut row, (event_id, at, v, findings)| {
+                    let n = &v.violation;
+                    row.push_bind(n.violation_type.as_str())
+                        .push_bind(n.severity.as_str())
+                        .push_bind(v.status.as_str())
+                        .push_bind(n.title.as_deref())
+                        .push_bind(n.description.as_deref())
+                        .push_bind(n.details.as_deref())
+                        .push_bind(n.confidence_score)
+                        .push_bind(*event_id)
+                        .push_bind(n.policy_id)
+                        .push_bind(*at)
+                        .push_bind(n.legal_advice_score)
+                        .push_bind(n.controversial_topics_score)
+                        .push_bind(n.code_prompt_score)
+                        .push_bind(n.safe_prompt_score)
+                        .push_bind(findings.as_str());
+                });
+                q.build().execute(&mut *tx).await.map_err(db_err)?;
+            }
+            for ((day, severity), (n, sum, with_duration)) in delta.into_rows() {
+                sqlx::query(
+                    "INSERT INTO event_rollups (day, severity, events, duration_sum, duration_count) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, severity) DO UPDATE SET \
+                     events = event_rollups.events + excluded.events, \
+                     duration_sum = event_rollups.duration_sum + excluded.duration_sum, \
+                     duration_count = event_rollups.duration_count + excluded.duration_count",
+                )
+                .bind(day)
+                .bind(severity)
+                .bind(n)
+                .bind(sum)
+                .bind(with_duration)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok::<_, StoreError>(count)
         }
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO events (id, event_id, event_type, severity, title, description, event_data, \
-                 trigger_date, trigger_day, status, policy_id, user_id, created_at, source, model_name, \
-                 prompt, completion, request_tokens, response_tokens, duration_ms, metadata, decision) ",
-            );
-            q.push_values(chunk, |mut row, (id, e, metadata)| {
-                row.push_bind(*id)
-                    .push_bind(e.event_id.as_str())
-                    .push_bind(e.event_type.as_str())
-                    .push_bind(e.severity.as_str())
-                    .push_bind(e.title.as_str())
-                    .push_bind(e.description.as_deref())
-                    .push_bind(e.event_data.as_deref())
-                    .push_bind(e.trigger_date.0)
-                    .push_bind(e.trigger_date.0.date_naive())
-                    .push_bind(e.status.as_str())
-                    .push_bind(e.policy_id)
-                    .push_bind(e.user_id)
-                    .push_bind(e.trigger_date.0)
-                    .push_bind(e.source.as_deref())
-                    .push_bind(e.model_name.as_deref())
-                    .push_bind(e.prompt.as_deref())
-                    .push_bind(e.completion.as_deref())
-                    .push_bind(e.request_tokens)
-                    .push_bind(e.response_tokens)
-                    .push_bind(e.duration_ms)
-                    .push_bind(metadata.as_deref())
-                    .push_bind(e.decision.map(|d| d.as_str()));
-            });
-            q.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        for chunk in violations.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO violations (violation_type, severity, status, title, description, details, \
-                 confidence_score, event_id, policy_id, created_at, legal_advice_score, \
-                 controversial_topics_score, code_prompt_score, safe_prompt_score, findings) ",
-            );
-            q.push_values(chunk, |mut row, (event_id, at, v, findings)| {
-                let n = &v.violation;
-                row.push_bind(n.violation_type.as_str())
-                    .push_bind(n.severity.as_str())
-                    .push_bind(v.status.as_str())
-                    .push_bind(n.title.as_deref())
-                    .push_bind(n.description.as_deref())
-                    .push_bind(n.details.as_deref())
-                    .push_bind(n.confidence_score)
-                    .push_bind(*event_id)
-                    .push_bind(n.policy_id)
-                    .push_bind(*at)
-                    .push_bind(n.legal_advice_score)
-                    .push_bind(n.controversial_topics_score)
-                    .push_bind(n.code_prompt_score)
-                    .push_bind(n.safe_prompt_score)
-                    .push_bind(findings.as_str());
-            });
-            q.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        for ((day, severity), (n, sum, with_duration)) in delta.into_rows() {
-            sqlx::query(
-                "INSERT INTO event_rollups (day, severity, events, duration_sum, duration_count) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, severity) DO UPDATE SET \
-                 events = event_rollups.events + excluded.events, \
-                 duration_sum = event_rollups.duration_sum + excluded.duration_sum, \
-                 duration_count = event_rollups.duration_count + excluded.duration_count",
-            )
-            .bind(day)
-            .bind(severity)
-            .bind(n)
-            .bind(sum)
-            .bind(with_duration)
-            .execute(&mut *tx)
+        .await;
+        // Whatever happened, the connection must not go back to the pool without durability.
+        if sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
             .await
-            .map_err(db_err)?;
+            .is_err()
+        {
+            conn.detach();
         }
-        tx.commit().await.map_err(db_err)?;
-        Ok(count)
+        loaded
     }
 
     /// Refreshes the planner's statistics after a bulk load, so filters pick the most selective
