@@ -175,3 +175,60 @@ async fn plain_get_is_a_json_400() {
     assert!(body["detail"].is_string(), "{body}");
     assert_eq!(body["code"], "bad_request");
 }
+
+/// Policy changes, violations found by the engine and violation triage are pushed too.
+#[tokio::test]
+async fn policy_changes_violations_and_triage_are_pushed() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+
+    let res = app
+        .post(
+            "/api/policies/",
+            &json!({"name": "Cards", "definition": "request.prompt has sentinelai.pii(credit_card)",
+                    "category": "privacy", "severity": "critical"}),
+        )
+        .await;
+    let policy = id_of(&res.json().await.unwrap());
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "policy_changed");
+    assert_eq!(frame["policy"]["id"], policy);
+    assert_eq!(frame["policy"]["change"], "created");
+    app.put(
+        &format!("/api/policies/{policy}"),
+        &json!({"status": "open"}),
+    )
+    .await;
+    let frame = next_json(&mut ws).await;
+    assert_eq!(
+        (frame["type"].as_str(), frame["policy"]["status"].as_str()),
+        (Some("policy_changed"), Some("open"))
+    );
+
+    let event = app
+        .create_event("live-card", json!({"prompt": "card 4111 1111 1111 1111"}))
+        .await;
+    assert_eq!(next_json(&mut ws).await["type"], "new_event");
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "new_violation", "{frame}");
+    let violation = &frame["violation"];
+    assert_eq!(violation["event_id"], id_of(&event));
+    assert_eq!(violation["policy_id"], policy);
+    assert_eq!(violation["severity"], "critical");
+    assert_eq!(violation["violation_type"], "data_leak");
+
+    let violation_id = violation["id"].as_i64().unwrap();
+    let res = app
+        .put(
+            &format!("/api/violations/{violation_id}"),
+            &json!({"status": "acknowledged", "acknowledged_by": 2}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "violation_updated");
+    assert_eq!(
+        frame["violation"],
+        json!({"id": violation_id, "status": "acknowledged", "acknowledged_by": 2})
+    );
+}
