@@ -111,6 +111,19 @@ pub struct EventFilter {
     pub until: Option<Timestamp>,
 }
 
+impl EventFilter {
+    /// True when no filter is set: every event matches.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.severity.is_none()
+            && self.event_type.is_none()
+            && self.policy_id.is_none()
+            && self.source.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+}
+
 /// `GET /api/events/stats/summary`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventStats {

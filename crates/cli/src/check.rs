@@ -135,8 +135,9 @@ fn build_scope(pairs: &[(String, String)]) -> Scope {
     scope
 }
 
-/// Compiles the policies of the command line, failing with every compile error.
-fn policy_set(args: &CheckArgs) -> Result<PolicySet> {
+/// Compiles the policies of the command line, failing with every compile error. Returns the set
+/// and the name of each policy (policy `id` is at index `id - 1`).
+fn policy_set(args: &CheckArgs) -> Result<(PolicySet, Vec<String>)> {
     let mut definitions: Vec<(String, String)> = args
         .policies
         .iter()
@@ -183,7 +184,7 @@ fn policy_set(args: &CheckArgs) -> Result<PolicySet> {
         }
         bail!("invalid policy definition:\n{}", message.trim_end());
     }
-    Ok(set)
+    Ok((set, definitions.into_iter().map(|(name, _)| name).collect()))
 }
 
 #[derive(Serialize)]
@@ -250,7 +251,7 @@ fn unique_findings(findings: &[Finding]) -> Vec<&Finding> {
 }
 
 pub fn run_check(args: CheckArgs) -> Result<u8> {
-    let set = policy_set(&args)?;
+    let (set, names) = policy_set(&args)?;
     let scope = build_scope(&args.scope);
     if let Some(path) = &args.jsonl {
         return run_jsonl(&set, path, args.stage, &scope);
@@ -279,7 +280,7 @@ pub fn run_check(args: CheckArgs) -> Result<u8> {
             "decision": eval.decision.as_str(),
             "findings": findings,
             "violations": eval.hits.iter().map(|h| serde_json::json!({
-                "policy": set_name(&args, h.policy_id),
+                "policy": usize::try_from(h.policy_id - 1).ok().and_then(|i| names.get(i)),
                 "violation_type": h.violation_type.as_str(),
                 "confidence": h.confidence,
                 "explanation": h.explanation,
@@ -311,24 +312,6 @@ pub fn run_check(args: CheckArgs) -> Result<u8> {
         }
     }
     Ok(exit_code(eval.decision))
-}
-
-fn set_name(args: &CheckArgs, id: i64) -> String {
-    let given = args.policies.len() + args.policy_files.len();
-    let index = (id - 1) as usize;
-    if given == 0 {
-        DEFAULT_DETECTORS
-            .get(index)
-            .map(|d| format!("sentinelai.{d}"))
-            .unwrap_or_default()
-    } else if index < args.policies.len() {
-        args.policies[index].clone()
-    } else {
-        args.policy_files
-            .get(index - args.policies.len())
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    }
 }
 
 fn run_jsonl(set: &PolicySet, path: &Path, stage: StageArg, scope: &Scope) -> Result<u8> {

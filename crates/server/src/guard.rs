@@ -85,12 +85,24 @@ impl PolicyCounters {
 pub struct PolicyMeta {
     pub name: String,
     pub action: InterventionType,
+    /// The policy's live counters, shared with every generation it is part of.
+    counters: Arc<PolicyCounters>,
 }
 
-/// One immutable generation of the enforced policies.
+/// One immutable generation of the enforced policies: exactly those in `set`.
 pub struct Enforced {
     pub set: PolicySet,
     pub policies: HashMap<i64, PolicyMeta>,
+}
+
+impl Enforced {
+    /// Records one evaluation pass: every policy of this generation was evaluated, `hits` fired.
+    /// On the evaluation path: no allocation, no lookup outside the generation itself.
+    pub fn record(&self, elapsed_us: f64, hits: &[i64]) {
+        for (id, meta) in &self.policies {
+            meta.counters.record(elapsed_us, hits.contains(id));
+        }
+    }
 }
 
 /// The swap point plus the counters of every policy ever evaluated by this process.
@@ -157,24 +169,28 @@ impl Guard {
             .filter(|p| p.status == PolicyStatus::Open)
             .collect();
         let set = PolicySet::new(open.iter().map(|p| spec_of(p)).collect());
-        let meta = open
-            .iter()
-            .map(|p| {
-                (
-                    p.id,
-                    PolicyMeta {
-                        name: p.name.clone(),
-                        action: p.intervention_type,
-                    },
-                )
-            })
-            .collect();
         let mut counters = HashMap::clone(&self.counters.load());
         for p in policies {
             counters
                 .entry(p.id)
                 .or_insert_with(|| Arc::new(PolicyCounters::default()));
         }
+        let failed: Vec<i64> = set.errors().iter().map(|(id, _)| *id).collect();
+        let meta = open
+            .iter()
+            .filter(|p| !failed.contains(&p.id))
+            .filter_map(|p| {
+                let counters = counters.get(&p.id)?.clone();
+                Some((
+                    p.id,
+                    PolicyMeta {
+                        name: p.name.clone(),
+                        action: p.intervention_type,
+                        counters,
+                    },
+                ))
+            })
+            .collect();
         self.counters.store(Arc::new(counters));
         self.enforced.store(Arc::new(Enforced {
             set,
@@ -185,16 +201,6 @@ impl Guard {
     /// The generation in force now.
     pub fn current(&self) -> Arc<Enforced> {
         self.enforced.load_full()
-    }
-
-    /// Records one evaluation pass of `enforced`: every policy in it was evaluated, `hits` fired.
-    pub fn record(&self, enforced: &Enforced, elapsed_us: f64, hits: &[i64]) {
-        let counters = self.counters.load();
-        for id in enforced.set.policy_ids() {
-            if let Some(c) = counters.get(&id) {
-                c.record(elapsed_us, hits.contains(&id));
-            }
-        }
     }
 
     /// Records an evaluation of a single policy (a `/test`).

@@ -73,9 +73,7 @@ pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
     let evaluation = enforced.set.evaluate(&input);
     let elapsed = started.elapsed();
     let hits: Vec<i64> = evaluation.hits.iter().map(|h| h.policy_id).collect();
-    state
-        .guard
-        .record(&enforced, elapsed.as_secs_f64() * 1e6, &hits);
+    enforced.record(elapsed.as_secs_f64() * 1e6, &hits);
     Outcome {
         evaluation,
         elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),

@@ -172,29 +172,16 @@ pub async fn test_policy(
         (None, None) => (content.clone(), content),
         (p, c) => (p.or(content), c),
     };
-    let scope_map: Option<std::collections::BTreeMap<String, serde_json::Value>> =
-        req.scope.map(|m| m.into_iter().collect());
+    let scope_map: std::collections::BTreeMap<String, serde_json::Value> =
+        req.scope.unwrap_or_default().into_iter().collect();
+    let text = |key: &str| scope_map.get(key).and_then(|v| v.as_str());
     let mut s = scope(
-        scope_map
-            .as_ref()
-            .and_then(|m| m.get("app"))
-            .and_then(|v| v.as_str()),
-        scope_map
-            .as_ref()
-            .and_then(|m| m.get("user"))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
-        scope_map
-            .as_ref()
-            .and_then(|m| m.get("model"))
-            .and_then(|v| v.as_str()),
-        scope_map.as_ref(),
+        text("app"),
+        text("user").map(str::to_owned),
+        text("model"),
+        Some(&scope_map),
     );
-    if let Some(role) = scope_map
-        .as_ref()
-        .and_then(|m| m.get("user.role"))
-        .and_then(|v| v.as_str())
-    {
+    if let Some(role) = text("user.role") {
         s.user_role = Some(role.to_owned());
     }
     let input = Input {
