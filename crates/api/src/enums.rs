@@ -199,3 +199,11 @@ mod tests {
         assert_eq!(Severity::WIRE, ["low", "medium", "high", "critical"]);
     }
 }
+
+wire_enum!(
+    /// What an API key may do: `ingest` (guard and event ingestion) or `read` (every read route).
+    KeyScope {
+        Ingest => "ingest",
+        Read => "read",
+    }
+);

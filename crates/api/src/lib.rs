@@ -3,11 +3,13 @@
 //! This crate owns field names, enum wire values and datetime formats of CONTRACT.md. It holds no
 //! behaviour beyond parsing and formatting: no database, no HTTP framework, no policy evaluation.
 
+pub mod audit;
 pub mod dashboard;
 pub mod enums;
 pub mod error;
 pub mod event;
 pub mod guard;
+pub mod identity;
 pub mod live;
 pub mod page;
 pub mod patch;

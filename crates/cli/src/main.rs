@@ -1,6 +1,7 @@
 //! The `sentinel` binary: thin. It parses the command line and configuration, then calls into the
 //! server and store crates.
 
+mod admin;
 mod check;
 mod config;
 mod seed;
@@ -35,13 +36,13 @@ struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct StoreArgs {
     /// Directory for the SQLite database and other state.
-    #[arg(long, env = "SENTINEL_DATA_DIR")]
+    #[arg(long, env = "SENTINEL_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// sqlite://FILE or postgres://USER@HOST/DB (default: SQLite `sentinel.db` in the data dir).
-    #[arg(long, env = "SENTINEL_DATABASE_URL")]
+    #[arg(long, env = "SENTINEL_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// A TOML configuration file.
-    #[arg(long, env = "SENTINEL_CONFIG")]
+    #[arg(long, env = "SENTINEL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
 
@@ -82,6 +83,23 @@ enum Command {
         /// Events per transaction.
         #[arg(long, default_value_t = 50_000)]
         batch: usize,
+        /// Also create the four legacy demo users (`admin`/`2501`, the others `secret`).
+        #[arg(long)]
+        demo_users: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: admin::UserCommand,
+    },
+    /// Verify or export the audit trail.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: admin::AuditCommand,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -116,8 +134,7 @@ fn main() -> std::process::ExitCode {
                 .enable_all()
                 .build()
                 .context("starting the runtime")
-                .and_then(|runtime| runtime.block_on(run(online)))
-                .map(|()| 0),
+                .and_then(|runtime| runtime.block_on(run(online))),
             1,
         ),
     };
@@ -130,7 +147,20 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<()> {
+/// The audit actor of CLI commands: `cli:<login name>`.
+pub fn cli_actor() -> sentinel_store::AuditContext {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    sentinel_store::AuditContext {
+        actor: format!("cli:{who}"),
+        client_addr: Some("local".into()),
+        request_id: None,
+    }
+}
+
+/// Runs an online command; returns its exit status.
+async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Check(_) | Command::Policy { .. } => unreachable!("handled without a runtime"),
         Command::Openapi => {
@@ -140,7 +170,7 @@ async fn run(command: Command) -> Result<()> {
                 doc.to_pretty_json()
                     .context("serialising the OpenAPI document")?
             );
-            Ok(())
+            Ok(0)
         }
         Command::Migrate { store } => {
             let settings = Settings::load(&store, None, None)?;
@@ -148,18 +178,36 @@ async fn run(command: Command) -> Result<()> {
             let store = open_store(&settings).await?;
             tracing::info!("database is migrated");
             store.close().await?;
-            Ok(())
+            Ok(0)
         }
         Command::Seed {
             store,
             events,
             seed,
             batch,
+            demo_users,
         } => {
             let settings = Settings::load(&store, None, None)?;
             config::init_logging(settings.log_format);
             let store = open_store(&settings).await?;
-            seed::run(&store, events, seed, batch, true).await
+            seed::run(&store, events, seed, batch, true, demo_users).await?;
+            Ok(0)
+        }
+        Command::User { store, command } => {
+            let settings = Settings::load(&store, None, None)?;
+            config::init_logging(settings.log_format);
+            let store = open_store(&settings).await?;
+            admin::user(&store, command).await?;
+            store.close().await?;
+            Ok(0)
+        }
+        Command::Audit { store, command } => {
+            let settings = Settings::load(&store, None, None)?;
+            config::init_logging(settings.log_format);
+            let store = open_store(&settings).await?;
+            let code = admin::audit(&store, command).await?;
+            store.close().await?;
+            Ok(code)
         }
         Command::Serve {
             store,
@@ -170,7 +218,8 @@ async fn run(command: Command) -> Result<()> {
         } => {
             let settings = Settings::load(&store, bind, log_format)?;
             config::init_logging(settings.log_format);
-            serve(settings, demo, seed).await
+            serve(settings, demo, seed).await?;
+            Ok(0)
         }
     }
 }
@@ -187,10 +236,21 @@ async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
     if demo {
         if store.is_empty().await? {
             tracing::info!("loading demo data");
-            seed::run(&store, 2000, seed, 1000, false).await?;
+            seed::run(&store, 2000, seed, 1000, false, true).await?;
         } else {
             tracing::info!("the store already holds data; demo data not loaded");
         }
+    }
+    let admin_password = std::env::var("SENTINEL_ADMIN_PASSWORD").ok();
+    if sentinel_server::service::users::bootstrap_admin(&store, admin_password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the admin user: {e}"))?
+    {
+        tracing::info!("created the user `admin` from SENTINEL_ADMIN_PASSWORD");
+    } else if store.count_users().await? == 0 {
+        tracing::warn!(
+            "no users exist, so nobody can sign in: restart with SENTINEL_ADMIN_PASSWORD set to create `admin`, or run `sentinel user create NAME --email E --role admin` (password on standard input)"
+        );
     }
     let listener = TcpListener::bind(&settings.bind)
         .await
@@ -202,11 +262,20 @@ async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
         ServerConfig {
             body_limit: settings.body_limit,
             cors_origins: settings.cors_origins.clone(),
+            jwt_secret: sentinel_server::state::Secret(config::jwt_secret(&settings)?),
+            access_ttl: std::time::Duration::from_secs(settings.access_token_minutes * 60),
+            refresh_ttl: std::time::Duration::from_secs(settings.refresh_token_days * 86_400),
+            anonymous_role: settings.anonymous_role,
+            store_content: settings.store_content,
+            retention_days: settings.retention_days,
             ..ServerConfig::default()
         },
     )
     .await
-    .context("compiling the enforced policies")?;
+    .map_err(|e| anyhow::anyhow!("compiling the enforced policies: {e}"))?;
+    if let Some(days) = settings.retention_days {
+        sentinel_server::service::retention::spawn(state.clone(), days);
+    }
     sentinel_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving")?;

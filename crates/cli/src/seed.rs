@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sentinel_server::service::demo::{DemoTraffic, seed_catalogue};
-use sentinel_store::Store;
+use sentinel_store::{AuditChange, Store};
 
 pub async fn run(
     store: &Store,
@@ -13,9 +13,10 @@ pub async fn run(
     seed: u64,
     batch: usize,
     progress: bool,
+    demo_users: bool,
 ) -> Result<()> {
     let policy_ids = if store.is_empty().await? {
-        seed_catalogue(store)
+        seed_catalogue(store, demo_users)
             .await
             .context("loading users, templates and policies")?
     } else {
@@ -64,6 +65,16 @@ pub async fn run(
     if progress {
         println!("seeded {done} events in {secs:.2} s ({rate:.0} events/s)");
     }
+    store
+        .record_audit(
+            &crate::cli_actor(),
+            AuditChange::new("seed.events", "events").after(serde_json::json!({
+                "events": done,
+                "seed": seed,
+            })),
+        )
+        .await
+        .context("auditing the load")?;
     let analyzing = Instant::now();
     store
         .analyze()

@@ -178,62 +178,376 @@ fn migrate_and_seed_work_on_a_fresh_sqlite_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected sqlite://"));
 }
 
-/// `serve --demo` loads the demo data into an empty store, answers, and drains on SIGTERM.
-#[test]
-fn serve_demo_starts_with_data_and_stops_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read};
+/// A `sentinel serve` child process and its captured log lines.
+struct Server {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    addr: String,
+    log: String,
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
-        .args([
-            "serve",
-            "--demo",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
-        .env("SENTINEL_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if let Some(a) = entry["fields"]["addr"].as_str() {
-            addr = Some(a.to_owned());
-            break;
+impl Server {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sentinel"));
+        command
+            .arg("serve")
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("SENTINEL_LOG_FORMAT", "json")
+            .env_remove("SENTINEL_ADMIN_PASSWORD")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
         }
-        line.clear();
+        let mut child = command.spawn().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut log = String::new();
+        let mut line = String::new();
+        let mut addr = None;
+        while stderr.read_line(&mut line).unwrap() > 0 {
+            log.push_str(&line);
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(a) = entry["fields"]["addr"].as_str() {
+                addr = Some(a.to_owned());
+                break;
+            }
+            line.clear();
+        }
+        let addr = addr.unwrap_or_else(|| panic!("the server logs its address; log: {log}"));
+        Self {
+            child,
+            stderr,
+            addr,
+            log,
+        }
     }
-    let addr = addr.expect("the server logs its address");
-    let get = |path: &str| -> String {
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+
+    /// One HTTP/1.1 request; returns (status, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let body = body.unwrap_or("");
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .unwrap();
-        let mut body = String::new();
-        stream.read_to_string(&mut body).unwrap();
-        body
-    };
-    let stats = get("/api/dashboard/stats");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> serde_json::Value {
+        let (status, text) = self.request(method, path, token, body);
+        assert!(status < 300, "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    fn login(&self, username: &str, password: &str) -> serde_json::Value {
+        self.json(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(&format!(
+                r#"{{"username":"{username}","password":"{password}"}}"#
+            )),
+        )
+    }
+
+    /// Sends SIGTERM, waits for a clean exit, and returns every log line.
+    fn stop(mut self) -> String {
+        use std::io::Read;
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+        self.stderr.read_to_string(&mut self.log).unwrap();
+        assert!(self.log.contains("shut down cleanly"), "{}", self.log);
+        self.log
+    }
+}
+
+/// `serve --demo` loads the demo data (and the legacy demo users) into an empty store, answers,
+/// and drains on SIGTERM.
+#[test]
+fn serve_demo_starts_with_data_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--demo", "--data-dir", dir.path().to_str().unwrap()], &[]);
+    let (status, _) = server.request("GET", "/api/dashboard/stats", None, None);
+    assert_eq!(status, 401, "authentication is on by default");
+    let token = server.login("admin", "2501")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stats = server.json("GET", "/api/dashboard/stats", Some(&token), None);
+    assert_eq!(stats["total_policies"], 10);
+    assert_eq!(stats["total_events"], 2000);
+    server.stop();
+}
+
+/// Without `--demo` the legacy demo users do not exist; `SENTINEL_ADMIN_PASSWORD` creates `admin`
+/// on an empty store, and without it the log says how to create one.
+#[test]
+fn bootstrap_creates_admin_only_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(&["--data-dir", data], &[]);
     assert!(
-        stats.contains("\"total_policies\":10") && stats.contains("\"total_events\":2000"),
-        "{stats}"
+        server.log.contains("SENTINEL_ADMIN_PASSWORD"),
+        "{}",
+        server.log
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    assert!(rest.contains("shut down cleanly"), "{rest}");
+    let (status, _) = server.request(
+        "POST",
+        "/api/auth/login",
+        None,
+        Some(r#"{"username":"admin","password":"2501"}"#),
+    );
+    assert_eq!(status, 401);
+    server.stop();
+
+    let server = Server::start(
+        &["--data-dir", data],
+        &[("SENTINEL_ADMIN_PASSWORD", "first-admin-password")],
+    );
+    let token = server.login("admin", "first-admin-password")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = server.json("GET", "/api/auth/me", Some(&token), None);
+    assert_eq!(me["role"], "admin");
+    // The secret generated on first start is kept: a token survives a restart.
+    server.stop();
+    let server = Server::start(&["--data-dir", data], &[]);
+    let me = server.json("GET", "/api/auth/me", Some(&token), None);
+    assert_eq!(me["username"], "admin");
+    server.stop();
+}
+
+/// A full login / key / ingest / guard cycle at debug verbosity: no password, token, key or
+/// prompt text reaches the logs.
+#[test]
+fn logs_never_hold_secrets_or_prompt_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "pw-Zq81-never-logged";
+    let server = Server::start(
+        &["--demo", "--data-dir", dir.path().to_str().unwrap()],
+        &[
+            ("SENTINEL_ADMIN_PASSWORD", password),
+            ("SENTINEL_LOG", "debug"),
+        ],
+    );
+    let (status, _) = server.request(
+        "POST",
+        "/api/auth/login",
+        None,
+        Some(r#"{"username":"admin","password":"wrong-pw-Xy77-never-logged"}"#),
+    );
+    assert_eq!(status, 401);
+    let tokens = server.login("admin", "2501");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let key = server.json(
+        "POST",
+        "/api/keys/",
+        Some(&access),
+        Some(r#"{"name":"ci","scopes":["ingest"]}"#),
+    )["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let prompt = "secret-prompt-Kw93 mail me at leak.marker@example.com";
+    server.json(
+        "POST",
+        "/api/events/",
+        Some(&key),
+        Some(&format!(
+            r#"{{"event_id":"log-1","event_type":"llm_request","title":"t","trigger_date":"2026-11-20T10:00:00Z","prompt":"{prompt}"}}"#
+        )),
+    );
+    server.json(
+        "POST",
+        "/api/guard",
+        Some(&key),
+        Some(&format!(
+            r#"{{"text":"{prompt}","stage":"input","record":true}}"#
+        )),
+    );
+    let refreshed = server.json(
+        "POST",
+        "/api/auth/refresh",
+        None,
+        Some(&format!(r#"{{"refresh_token":"{refresh}"}}"#)),
+    );
+    let (status, _) = server.request("GET", &format!("/api/events/ws?token={access}"), None, None);
+    assert!(status == 400 || status == 426 || status == 101, "{status}");
+    let log = server.stop();
+    assert!(
+        log.contains("/api/auth/login"),
+        "the requests are logged: {log}"
+    );
+    for secret in [
+        password,
+        "2501\"",
+        "wrong-pw-Xy77",
+        access.as_str(),
+        refresh.as_str(),
+        refreshed["access_token"].as_str().unwrap(),
+        refreshed["refresh_token"].as_str().unwrap(),
+        key.as_str(),
+        &key[13..],
+        "secret-prompt-Kw93",
+        "leak.marker@example.com",
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret:?}:\n{log}");
+    }
+}
+
+/// `sentinel user …` manages users and `sentinel audit …` verifies and exports the trail; both
+/// audit their changes, and tampering makes `audit verify` exit 1 naming the entry.
+#[test]
+fn user_and_audit_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let ok = |out: &Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&sentinel(
+        &[
+            "user",
+            "create",
+            "ada",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+            "--data-dir",
+            data,
+        ],
+        Some("ada-password-1\n"),
+    ));
+    ok(&sentinel(
+        &[
+            "user",
+            "create",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "analyst",
+            "--data-dir",
+            data,
+        ],
+        Some("bob-password-1\n"),
+    ));
+    let short = sentinel(
+        &[
+            "user",
+            "create",
+            "cy",
+            "--email",
+            "cy@example.com",
+            "--data-dir",
+            data,
+        ],
+        Some("short\n"),
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("Password must be"));
+    let list = ok(&sentinel(&["user", "list", "--data-dir", data], None));
+    assert!(
+        list.contains("ada") && list.contains("analyst") && !list.contains("cy@"),
+        "{list}"
+    );
+    ok(&sentinel(
+        &["user", "set-password", "bob", "--data-dir", data],
+        Some("bob-password-2\n"),
+    ));
+    ok(&sentinel(
+        &["user", "disable", "bob", "--data-dir", data],
+        None,
+    ));
+    let last = sentinel(&["user", "disable", "ada", "--data-dir", data], None);
+    assert_eq!(last.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&last.stderr).contains("last active admin"));
+
+    let verify = ok(&sentinel(&["audit", "verify", "--data-dir", data], None));
+    assert!(verify.contains("intact: 4 entries"), "{verify}");
+    let export = ok(&sentinel(
+        &["audit", "export", "--format", "jsonl", "--data-dir", data],
+        None,
+    ));
+    let entries: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.create", "user.create", "user.update", "user.update"]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["actor"].as_str().unwrap().starts_with("cli:"))
+    );
+    assert!(!export.contains("argon2"), "no password hash in the trail");
+
+    // Edit an entry behind Sentinel's back.
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("sentinel.db").display()
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+            db.execute_unprepared("UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 2")
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+        });
+    let broken = sentinel(&["audit", "verify", "--data-dir", data], None);
+    assert_eq!(broken.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&broken.stdout);
+    assert!(text.contains("BROKEN at entry 2"), "{text}");
 }

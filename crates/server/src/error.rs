@@ -17,6 +17,13 @@ pub enum ApiError {
     Conflict { detail: String, code: &'static str },
     #[error("{0}")]
     BadRequest(String),
+    /// 401 with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("Not enough permissions")]
+    Forbidden,
+    #[error("Too many failed attempts; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("method not allowed")]
@@ -45,6 +52,9 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -60,6 +70,11 @@ impl ApiError {
             ApiError::Validation(_) => "validation_error".into(),
             ApiError::Conflict { code, .. } => (*code).into(),
             ApiError::BadRequest(_) => "bad_request".into(),
+            ApiError::Unauthorized("Incorrect username or password") => "bad_credentials".into(),
+            ApiError::Unauthorized("Not authenticated") => "not_authenticated".into(),
+            ApiError::Unauthorized(_) => "invalid_credentials".into(),
+            ApiError::Forbidden => "forbidden".into(),
+            ApiError::TooManyRequests { .. } => "too_many_attempts".into(),
             ApiError::PayloadTooLarge { .. } => "payload_too_large".into(),
             ApiError::MethodNotAllowed => "method_not_allowed".into(),
             ApiError::NotImplemented(_) => "not_implemented".into(),
@@ -99,6 +114,21 @@ impl IntoResponse for ApiError {
                 };
                 (status, [(header::RETRY_AFTER, "5")], Json(body)).into_response()
             }
+            ApiError::Unauthorized(detail) => {
+                let body = ErrorBody {
+                    detail: detail.into(),
+                    code,
+                };
+                (status, [(header::WWW_AUTHENTICATE, "Bearer")], Json(body)).into_response()
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                let body = ErrorBody {
+                    detail: format!("Too many failed attempts; retry in {retry_after} s"),
+                    code,
+                };
+                let retry = retry_after.to_string();
+                (status, [(header::RETRY_AFTER, retry)], Json(body)).into_response()
+            }
             other => {
                 let body = ErrorBody {
                     detail: other.to_string(),
@@ -128,6 +158,10 @@ impl From<StoreError> for ApiError {
                 format!("{field} refers to a {entity} that does not exist"),
                 "foreign_key",
             ),
+            StoreError::LastAdmin => ApiError::Conflict {
+                detail: "The last active admin cannot be deleted, disabled or demoted".into(),
+                code: "last_admin",
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

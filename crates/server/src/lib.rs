@@ -4,6 +4,7 @@
 //! the use cases (`service`) that join the store, the engine and the live stream. It holds no SQL
 //! (that is the store's) and no detection logic (that is the engine's).
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;

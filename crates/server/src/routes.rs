@@ -1,13 +1,17 @@
 //! The HTTP surface. Each resource module exports `router()`; this module only merges them and
 //! adds the cross-cutting layers.
 
+mod audit;
+mod auth;
 mod dashboard;
 mod docs;
 mod events;
 mod guard;
+mod keys;
 mod policies;
 mod slash;
 mod system;
+mod users;
 mod violations;
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -36,6 +40,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(violations::router())
         .merge(dashboard::router())
         .merge(guard::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(keys::router())
+        .merge(audit::router())
 }
 
 /// The OpenAPI document generated from the code.

@@ -1,12 +1,16 @@
 //! Use cases that join the store, the engine and the live stream. Plain async functions, callable
 //! from handlers, the CLI and tests.
 
+pub mod auth;
 pub mod demo;
 pub mod evaluate;
 pub mod events;
 pub mod guard;
+pub mod keys;
 pub mod passwords;
 pub mod policies;
+pub mod retention;
+pub mod users;
 pub mod violations;
 
 use sentinel_api::Patch;

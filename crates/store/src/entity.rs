@@ -1,8 +1,12 @@
 //! ORM entities. They stay private to the store: callers see `sentinel_api` records.
 
+pub(crate) mod api_key;
+pub(crate) mod audit_head;
+pub(crate) mod audit_log;
 pub(crate) mod event;
 pub(crate) mod event_rollup;
 pub(crate) mod policy;
 pub(crate) mod policy_template;
+pub(crate) mod refresh_token;
 pub(crate) mod user;
 pub(crate) mod violation;

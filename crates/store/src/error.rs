@@ -9,6 +9,9 @@ pub enum StoreError {
     /// A unique constraint refused the write; `field` names the column that clashed.
     #[error("{field} already exists")]
     Conflict { field: &'static str },
+    /// The change would leave no active admin.
+    #[error("the last active admin cannot be deleted, disabled or demoted")]
+    LastAdmin,
     /// A referenced row does not exist.
     #[error("{field} refers to a missing {entity}")]
     MissingReference {

@@ -10,8 +10,10 @@ use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::{FindingResponse, ViolationResponse};
 use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, ViolationType};
 
+use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::{event, policy, violation};
 use crate::rollups::RollupDelta;
+use crate::violations::triage_state;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// An event to insert, as validated by the caller.
@@ -260,13 +262,16 @@ impl Store {
 
     pub async fn update_event(
         &self,
+        ctx: &AuditContext,
         id: i64,
         change: Triage<EventStatus>,
     ) -> Result<EventResponse> {
+        let txn = audit::begin(&self.db).await?;
         let current = event::Entity::find_by_id(id)
-            .one(&self.db)
+            .one(&txn)
             .await?
             .ok_or(StoreError::NotFound { entity: "Event" })?;
+        let before = triage_state(&current.status, current.acknowledged_by);
         let mut model: event::ActiveModel = current.into();
         let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
@@ -277,7 +282,18 @@ impl Store {
             model.acknowledged_date = Set(Some(now));
         }
         model.updated_at = Set(Some(now));
-        convert::event(model.update(&self.db).await.map_err(StoreError::classify)?)
+        let updated = model.update(&txn).await.map_err(StoreError::classify)?;
+        audit::append(
+            &txn,
+            ctx,
+            AuditChange::new("event.update", "event")
+                .target(id)
+                .before(before)
+                .after(triage_state(&updated.status, updated.acknowledged_by)),
+        )
+        .await?;
+        txn.commit().await?;
+        convert::event(updated)
     }
 
     /// The violations of an existing event, oldest first.

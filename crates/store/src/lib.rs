@@ -5,27 +5,35 @@
 //! policy engine or the live stream. Both backends run the same code; the few places that differ
 //! are explicit and commented.
 
+pub mod audit;
 mod connect;
 mod convert;
 mod dashboard;
 mod entity;
 mod error;
 mod events;
+mod keys;
 pub mod migration;
 mod policies;
+mod retention;
 mod rollups;
 mod seed;
 mod templates;
+mod tokens;
 mod users;
 mod violations;
 
+pub use audit::{AuditChange, AuditContext};
 pub use connect::{Backend, Store, redact_url};
 pub use error::StoreError;
 pub use events::{NewEvent, NewViolation};
+pub use keys::{ApiKeyRecord, NewApiKey};
 pub use policies::{NewPolicy, PolicyChange};
+pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
 pub use templates::NewTemplate;
-pub use users::{NewUser, UserRecord};
+pub use tokens::{NewRefreshToken, RefreshOutcome};
+pub use users::{NewUser, UserChange, UserRecord};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

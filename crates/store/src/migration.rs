@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_event_rollups;
 mod m20261126_000003_event_filter_pairs;
+mod m20261126_000004_identity_audit;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_event_rollups::Migration),
             Box::new(m20261126_000003_event_filter_pairs::Migration),
+            Box::new(m20261126_000004_identity_audit::Migration),
         ]
     }
 }

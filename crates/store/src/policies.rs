@@ -1,8 +1,11 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::{PolicyFilter, PolicyResponse};
 use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, PolicyStatus, Severity};
 
+use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::policy;
 use crate::{Result, Store, StoreError, convert};
 
@@ -80,14 +83,14 @@ impl Store {
     }
 
     async fn find_live_policy(&self, id: i64) -> Result<policy::Model> {
-        policy::Entity::find_by_id(id)
-            .filter(policy::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-            .ok_or(StoreError::NotFound { entity: ENTITY })
+        find_live(&self.db, id).await
     }
 
-    pub async fn create_policy(&self, new: NewPolicy) -> Result<PolicyResponse> {
+    pub async fn create_policy(
+        &self,
+        ctx: &AuditContext,
+        new: NewPolicy,
+    ) -> Result<PolicyResponse> {
         let model = policy::ActiveModel {
             name: Set(new.name),
             definition: Set(new.definition),
@@ -105,12 +108,29 @@ impl Store {
             deleted_at: Set(None),
             ..Default::default()
         };
-        let inserted = model.insert(&self.db).await.map_err(StoreError::classify)?;
-        convert::policy(inserted)
+        let txn = audit::begin(&self.db).await?;
+        let inserted = convert::policy(model.insert(&txn).await.map_err(StoreError::classify)?)?;
+        audit::append(
+            &txn,
+            ctx,
+            AuditChange::new("policy.create", "policy")
+                .target(inserted.id)
+                .after(&inserted),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(inserted)
     }
 
-    pub async fn update_policy(&self, id: i64, change: PolicyChange) -> Result<PolicyResponse> {
-        let current = self.find_live_policy(id).await?;
+    pub async fn update_policy(
+        &self,
+        ctx: &AuditContext,
+        id: i64,
+        change: PolicyChange,
+    ) -> Result<PolicyResponse> {
+        let txn = audit::begin(&self.db).await?;
+        let current = find_live(&txn, id).await?;
+        let before = convert::policy(current.clone())?;
         let mut model: policy::ActiveModel = current.into();
         if let Some(v) = change.name {
             model.name = Set(v);
@@ -143,19 +163,47 @@ impl Store {
             model.estimated_latency_ms = Set(v);
         }
         model.updated_at = Set(Some(sentinel_api::Timestamp::now().0));
-        let updated = model.update(&self.db).await.map_err(StoreError::classify)?;
-        convert::policy(updated)
+        let updated = convert::policy(model.update(&txn).await.map_err(StoreError::classify)?)?;
+        audit::append(
+            &txn,
+            ctx,
+            AuditChange::new("policy.update", "policy")
+                .target(id)
+                .before(&before)
+                .after(&updated),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(updated)
     }
 
     /// Removes a policy from the API. Its row stays, so past events and violations keep their link.
-    pub async fn delete_policy(&self, id: i64) -> Result<PolicyResponse> {
-        let current = self.find_live_policy(id).await?;
+    pub async fn delete_policy(&self, ctx: &AuditContext, id: i64) -> Result<PolicyResponse> {
+        let txn = audit::begin(&self.db).await?;
+        let current = find_live(&txn, id).await?;
         let before = convert::policy(current.clone())?;
         let mut model: policy::ActiveModel = current.into();
         let now = sentinel_api::Timestamp::now().0;
         model.deleted_at = Set(Some(now));
         model.updated_at = Set(Some(now));
-        model.update(&self.db).await.map_err(StoreError::classify)?;
+        model.update(&txn).await.map_err(StoreError::classify)?;
+        audit::append(
+            &txn,
+            ctx,
+            AuditChange::new("policy.delete", "policy")
+                .target(id)
+                .before(&before),
+        )
+        .await?;
+        txn.commit().await?;
         Ok(before)
     }
+}
+
+async fn find_live<C: ConnectionTrait>(db: &C, id: i64) -> Result<policy::Model> {
+    policy::Entity::find_by_id(id)
+        .filter(policy::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: ENTITY })
 }

@@ -25,6 +25,16 @@ impl RollupDelta {
         }
     }
 
+    /// Takes a deleted event back out of the rollups.
+    pub(crate) fn subtract(&mut self, day: NaiveDate, severity: &str, duration_ms: Option<f64>) {
+        let entry = self.rows.entry((day, severity.to_owned())).or_default();
+        entry.0 -= 1;
+        if let Some(d) = duration_ms {
+            entry.1 -= d;
+            entry.2 -= 1;
+        }
+    }
+
     /// The accumulated rows: ((day, severity), (events, duration sum, events with a duration)).
     pub(crate) fn into_rows(self) -> impl Iterator<Item = ((NaiveDate, String), (i64, f64, i64))> {
         self.rows.into_iter()

@@ -5,6 +5,7 @@ use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::{ViolationFilter, ViolationResponse, ViolationStats};
 use sentinel_api::{Severity, ViolationStatus};
 
+use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::violation;
 use crate::{Result, Store, StoreError, Triage, convert};
 
@@ -58,15 +59,19 @@ impl Store {
 
     pub async fn update_violation(
         &self,
+        ctx: &AuditContext,
         id: i64,
         change: Triage<ViolationStatus>,
     ) -> Result<ViolationResponse> {
-        let current = violation::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "Violation",
-            })?;
+        let txn = audit::begin(&self.db).await?;
+        let current =
+            violation::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: "Violation",
+                })?;
+        let before = triage_state(&current.status, current.acknowledged_by);
         let mut model: violation::ActiveModel = current.into();
         let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
@@ -77,7 +82,18 @@ impl Store {
             model.acknowledged_date = Set(Some(now));
         }
         model.updated_at = Set(Some(now));
-        convert::violation(model.update(&self.db).await.map_err(StoreError::classify)?)
+        let updated = model.update(&txn).await.map_err(StoreError::classify)?;
+        audit::append(
+            &txn,
+            ctx,
+            AuditChange::new("violation.update", "violation")
+                .target(id)
+                .before(before)
+                .after(triage_state(&updated.status, updated.acknowledged_by)),
+        )
+        .await?;
+        txn.commit().await?;
+        convert::violation(updated)
     }
 
     pub async fn violation_stats(&self) -> Result<ViolationStats> {
@@ -102,4 +118,9 @@ impl Store {
             .count(&self.db)
             .await?)
     }
+}
+
+/// What a triage change touches, for the audit entry (never the event's text).
+pub(crate) fn triage_state(status: &str, acknowledged_by: Option<i64>) -> serde_json::Value {
+    serde_json::json!({ "status": status, "acknowledged_by": acknowledged_by })
 }

@@ -9,6 +9,7 @@ use sentinel_api::error::ValidationErrorBody;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Auth, Read};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -24,7 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(get, path = "/api/dashboard/stats", tag = "dashboard", responses((status = 200, body = DashboardStats)))]
-async fn dashboard_stats(State(state): State<AppState>) -> ApiResult<Json<DashboardStats>> {
+async fn dashboard_stats(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<DashboardStats>> {
     Ok(Json(state.store.dashboard_stats().await?))
 }
 
@@ -37,6 +41,8 @@ async fn dashboard_stats(State(state): State<AppState>) -> ApiResult<Json<Dashbo
     responses((status = 200, body = [TimelinePoint]), (status = 422, body = ValidationErrorBody))
 )]
 async fn events_timeline(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<TimelineParams>,
 ) -> ApiResult<Json<Vec<TimelinePoint>>> {
@@ -61,6 +67,8 @@ async fn events_timeline(
     responses((status = 200, body = [ActivityItem]), (status = 422, body = ValidationErrorBody))
 )]
 async fn recent_activity(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<RecentActivityParams>,
 ) -> ApiResult<Json<Vec<ActivityItem>>> {
@@ -76,7 +84,10 @@ async fn recent_activity(
 
 /// Average event duration and estimated cost and latency per performance mode.
 #[utoipa::path(get, path = "/api/dashboard/performance-metrics", tag = "dashboard", responses((status = 200, body = PerformanceMetrics)))]
-async fn performance_metrics(State(state): State<AppState>) -> ApiResult<Json<PerformanceMetrics>> {
+async fn performance_metrics(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<PerformanceMetrics>> {
     Ok(Json(PerformanceMetrics {
         avg_event_duration_ms: state.store.avg_event_duration_ms().await?,
         policy_performance: state.store.policy_performance().await?,
@@ -102,12 +113,17 @@ async fn performance_metrics(State(state): State<AppState>) -> ApiResult<Json<Pe
 
 #[utoipa::path(get, path = "/api/dashboard/violations/by-category", tag = "dashboard", responses((status = 200, body = [CategoryCount])))]
 async fn violations_by_category(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<CategoryCount>>> {
     Ok(Json(state.store.violations_by_category().await?))
 }
 
 #[utoipa::path(get, path = "/api/dashboard/policies/by-status", tag = "dashboard", responses((status = 200, body = [StatusCount])))]
-async fn policies_by_status(State(state): State<AppState>) -> ApiResult<Json<Vec<StatusCount>>> {
+async fn policies_by_status(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<StatusCount>>> {
     Ok(Json(state.store.policies_by_status().await?))
 }

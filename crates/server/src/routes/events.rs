@@ -11,6 +11,7 @@ use sentinel_api::violation::ViolationResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Analyst, Auth, Ingest, Read};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
 use crate::live::{Frame, run_session};
@@ -40,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_events(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<EventFilter>,
@@ -60,6 +63,8 @@ async fn list_events(
     )
 )]
 async fn create_event(
+    _auth: Auth<Ingest>,
+
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EventCreate>,
 ) -> ApiResult<Json<EventResponse>> {
@@ -79,6 +84,8 @@ async fn create_event(
     )
 )]
 async fn create_events_batch(
+    _auth: Auth<Ingest>,
+
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Vec<EventResponse>>> {
@@ -116,6 +123,8 @@ fn parse_batch(body: &[u8]) -> ApiResult<Vec<EventCreate>> {
     responses((status = 200, body = EventResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
 )]
 async fn get_event(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<EventResponse>> {
@@ -132,11 +141,15 @@ async fn get_event(
     responses((status = 200, body = EventResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
 )]
 async fn update_event(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<EventUpdate>,
 ) -> ApiResult<Json<EventResponse>> {
-    Ok(Json(service::events::update(&state, id, body).await?))
+    Ok(Json(
+        service::events::update(&state, &auth.audit, id, body).await?,
+    ))
 }
 
 /// The violations the event produced.
@@ -148,6 +161,8 @@ async fn update_event(
     responses((status = 200, body = [ViolationResponse]), (status = 404, body = ErrorBody))
 )]
 async fn event_violations(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<Vec<ViolationResponse>>> {
@@ -155,7 +170,10 @@ async fn event_violations(
 }
 
 #[utoipa::path(get, path = "/api/events/stats/summary", tag = "events", responses((status = 200, body = EventStats)))]
-async fn event_stats(State(state): State<AppState>) -> ApiResult<Json<EventStats>> {
+async fn event_stats(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<EventStats>> {
     Ok(Json(state.store.event_stats().await?))
 }
 
@@ -170,6 +188,8 @@ async fn event_stats(State(state): State<AppState>) -> ApiResult<Json<EventStats
     )
 )]
 async fn live_stream(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {

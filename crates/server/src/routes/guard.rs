@@ -5,6 +5,7 @@ use sentinel_api::guard::{GuardRequest, GuardResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Auth, Ingest};
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::service;
@@ -25,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = GuardResponse), (status = 422, body = ValidationErrorBody))
 )]
 async fn guard_text(
+    _auth: Auth<Ingest>,
+
     State(state): State<AppState>,
     ApiJson(body): ApiJson<GuardRequest>,
 ) -> ApiResult<Json<GuardResponse>> {

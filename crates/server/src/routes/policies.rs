@@ -10,6 +10,7 @@ use sentinel_api::policy::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Analyst, Auth, Read};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
 use crate::routes::Listed;
@@ -38,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_policies(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<PolicyFilter>,
@@ -56,10 +59,14 @@ async fn list_policies(
     responses((status = 200, body = PolicyResponse), (status = 422, body = ValidationErrorBody))
 )]
 async fn create_policy(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PolicyCreate>,
 ) -> ApiResult<Json<PolicyResponse>> {
-    Ok(Json(service::policies::create(&state, body, None).await?))
+    Ok(Json(
+        service::policies::create(&state, &auth.audit, body, auth.principal.user_id()).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -70,6 +77,8 @@ async fn create_policy(
     responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
 )]
 async fn get_policy(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<PolicyResponse>> {
@@ -86,11 +95,15 @@ async fn get_policy(
     responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
 )]
 async fn update_policy(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PolicyUpdate>,
 ) -> ApiResult<Json<PolicyResponse>> {
-    Ok(Json(service::policies::update(&state, id, body).await?))
+    Ok(Json(
+        service::policies::update(&state, &auth.audit, id, body).await?,
+    ))
 }
 
 /// Removes the policy from the API; its past violations keep referring to it.
@@ -102,10 +115,12 @@ async fn update_policy(
     responses((status = 200, body = MessageResponse), (status = 404, body = ErrorBody))
 )]
 async fn delete_policy(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::policies::delete(&state, id).await?;
+    service::policies::delete(&state, &auth.audit, id).await?;
     Ok(Json(MessageResponse {
         message: "Policy deleted successfully".into(),
     }))
@@ -126,6 +141,8 @@ async fn delete_policy(
     )
 )]
 async fn test_policy(
+    _auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PolicyTestRequest>,
@@ -142,6 +159,8 @@ async fn test_policy(
     responses((status = 200, body = [PolicyTemplateResponse], headers(("X-Total-Count" = u64))))
 )]
 async fn list_templates(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     Pagination(page): Pagination,
 ) -> ApiResult<Listed<PolicyTemplateResponse>> {
@@ -158,6 +177,8 @@ async fn list_templates(
     responses((status = 200, body = PolicyResponse), (status = 404, body = ErrorBody))
 )]
 async fn instantiate_template(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
     body: axum::body::Bytes,
@@ -168,7 +189,14 @@ async fn instantiate_template(
         crate::extract::parse_json_body(&body)?
     };
     Ok(Json(
-        service::policies::instantiate(&state, id, overrides, None).await?,
+        service::policies::instantiate(
+            &state,
+            &auth.audit,
+            id,
+            overrides,
+            auth.principal.user_id(),
+        )
+        .await?,
     ))
 }
 
@@ -181,7 +209,10 @@ async fn instantiate_template(
     request_body = ValidateRequest,
     responses((status = 200, body = ValidateResponse), (status = 422, body = ValidationErrorBody))
 )]
-async fn validate_policy(ApiJson(body): ApiJson<ValidateRequest>) -> Json<ValidateResponse> {
+async fn validate_policy(
+    _auth: Auth<Analyst>,
+    ApiJson(body): ApiJson<ValidateRequest>,
+) -> Json<ValidateResponse> {
     let v = sentinel_engine::validate(&body.definition);
     Json(ValidateResponse {
         valid: v.valid,

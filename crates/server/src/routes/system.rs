@@ -15,7 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// What this server is and where its documentation lives.
-#[utoipa::path(get, path = "/", tag = "system", responses((status = 200, body = RootResponse)))]
+#[utoipa::path(get, path = "/", tag = "system", security(()), responses((status = 200, body = RootResponse)))]
 async fn root() -> Json<RootResponse> {
     Json(RootResponse {
         message: "SentinelAI AI Governance Platform API".into(),
@@ -25,7 +25,7 @@ async fn root() -> Json<RootResponse> {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(get, path = "/health", tag = "system", security(()), responses((status = 200, body = HealthResponse)))]
 async fn health() -> Json<HealthResponse> {
     Json(HealthResponse {
         status: "healthy".into(),
@@ -37,6 +37,7 @@ async fn health() -> Json<HealthResponse> {
     get,
     path = "/ready",
     tag = "system",
+    security(()),
     responses((status = 200, body = ReadyResponse), (status = 503, body = ReadyResponse))
 )]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadyResponse>) {

@@ -8,6 +8,7 @@ use sentinel_api::violation::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{Analyst, Auth, Read};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
 use crate::routes::Listed;
@@ -33,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_violations(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<ViolationFilter>,
@@ -48,6 +51,8 @@ async fn list_violations(
     responses((status = 200, body = ViolationResponse), (status = 404, body = ErrorBody))
 )]
 async fn get_violation(
+    _auth: Auth<Read>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<ViolationResponse>> {
@@ -64,15 +69,22 @@ async fn get_violation(
     responses((status = 200, body = ViolationResponse), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody))
 )]
 async fn update_violation(
+    auth: Auth<Analyst>,
+
     State(state): State<AppState>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<ViolationUpdate>,
 ) -> ApiResult<Json<ViolationResponse>> {
-    Ok(Json(service::violations::update(&state, id, body).await?))
+    Ok(Json(
+        service::violations::update(&state, &auth.audit, id, body).await?,
+    ))
 }
 
 /// Counts; open = `detected` + `investigating`.
 #[utoipa::path(get, path = "/api/violations/stats/summary", tag = "violations", responses((status = 200, body = ViolationStats)))]
-async fn violation_stats(State(state): State<AppState>) -> ApiResult<Json<ViolationStats>> {
+async fn violation_stats(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<ViolationStats>> {
     Ok(Json(state.store.violation_stats().await?))
 }

@@ -10,7 +10,8 @@ use sentinel_api::{
     Severity, Timestamp, UserRole, ViolationStatus, ViolationType,
 };
 use sentinel_store::{
-    NewEvent, NewPolicy, NewTemplate, NewUser, NewViolation, SeedEvent, SeedViolation, Store,
+    AuditContext, NewEvent, NewPolicy, NewTemplate, NewUser, NewViolation, SeedEvent,
+    SeedViolation, Store,
 };
 
 use crate::service::passwords;
@@ -321,7 +322,7 @@ const MODELS: [&str; 4] = [
 const ENVIRONMENTS: [&str; 3] = ["production", "staging", "development"];
 
 /// Hashes the demo users' passwords; `admin` uses the legacy `2501`, the others `secret`.
-async fn seed_users(store: &Store) -> sentinel_store::Result<()> {
+async fn seed_users(store: &Store, ctx: &AuditContext) -> sentinel_store::Result<()> {
     let users = [
         ("admin", "admin@sentinelai.ai", UserRole::Admin, "2501"),
         (
@@ -350,21 +351,31 @@ async fn seed_users(store: &Store) -> sentinel_store::Result<()> {
                 value: e,
             })?;
         store
-            .create_user(NewUser {
-                username: username.into(),
-                email: email.into(),
-                full_name: None,
-                hashed_password,
-                role,
-            })
+            .create_user(
+                ctx,
+                NewUser {
+                    username: username.into(),
+                    email: email.into(),
+                    full_name: None,
+                    hashed_password,
+                    role,
+                },
+            )
             .await?;
     }
     Ok(())
 }
 
-/// Users, templates and the ten legacy policies. Returns the policy ids in legacy order.
-pub async fn seed_catalogue(store: &Store) -> sentinel_store::Result<Vec<i64>> {
-    seed_users(store).await?;
+/// Templates and the ten legacy policies, and with `users` the four legacy demo users (`admin` /
+/// `2501`, the others `secret`: for demos only). Returns the policy ids in legacy order.
+pub async fn seed_catalogue(store: &Store, users: bool) -> sentinel_store::Result<Vec<i64>> {
+    let ctx = AuditContext {
+        actor: "system:demo".into(),
+        ..AuditContext::default()
+    };
+    if users {
+        seed_users(store, &ctx).await?;
+    }
     for (name, category, description, code, severity, tags) in TEMPLATES {
         store
             .create_template(NewTemplate {
@@ -388,19 +399,22 @@ pub async fn seed_catalogue(store: &Store) -> sentinel_store::Result<Vec<i64>> {
             format!("response.completion has sentinelai.{detector} and scope.app is {app}");
         let (cost, latency) = estimate(&definition, mode);
         let policy = store
-            .create_policy(NewPolicy {
-                name: name.into(),
-                definition,
-                category,
-                status,
-                severity,
-                performance_mode: mode,
-                intervention_type: intervention,
-                intervention_config: None,
-                estimated_cost_per_event: cost,
-                estimated_latency_ms: latency,
-                created_by: Some(creator),
-            })
+            .create_policy(
+                &ctx,
+                NewPolicy {
+                    name: name.into(),
+                    definition,
+                    category,
+                    status,
+                    severity,
+                    performance_mode: mode,
+                    intervention_type: intervention,
+                    intervention_config: None,
+                    estimated_cost_per_event: cost,
+                    estimated_latency_ms: latency,
+                    created_by: Some(creator),
+                },
+            )
             .await?;
         ids.push(policy.id);
     }

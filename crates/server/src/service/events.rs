@@ -2,12 +2,13 @@ use sentinel_api::EventStatus;
 use sentinel_api::event::{EventCreate, EventResponse, EventUpdate};
 use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage, LiveViolation};
 use sentinel_api::violation::ViolationResponse;
+use sentinel_engine::{Finding, RedactStyle, Target};
 use sentinel_store::{NewEvent, NewViolation};
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::evaluate::{self, Interaction};
 use crate::service::triage;
-use crate::state::AppState;
+use crate::state::{AppState, StoreContent};
 
 /// The texts to evaluate: `prompt`/`completion`, or the same keys inside a JSON `event_data`.
 fn interaction(body: &EventCreate) -> Interaction {
@@ -33,20 +34,89 @@ fn interaction(body: &EventCreate) -> Interaction {
     }
 }
 
-/// Evaluates an incoming event against the enforced policies: its decision and violations.
-fn evaluate_event(
-    state: &AppState,
-    body: &EventCreate,
-) -> (Option<sentinel_api::Decision>, Vec<NewViolation>) {
-    let interaction = interaction(body);
+/// Evaluates an incoming event against the enforced policies and prepares it for storage: its
+/// decision, its violations, and its text as `store_content` allows.
+fn evaluate_event(state: &AppState, body: EventCreate) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
+    let interaction = interaction(&body);
     if interaction.is_empty() {
-        return (None, Vec::new());
+        let mut event = new_event(body, None)?;
+        keep_content(state.config.store_content, &mut event, &interaction, &[]);
+        return Ok((event, Vec::new()));
     }
     let outcome = evaluate::evaluate(state, &interaction);
-    (
-        Some(evaluate::decision(outcome.evaluation.decision)),
-        evaluate::violations(&outcome),
-    )
+    let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
+    keep_content(
+        state.config.store_content,
+        &mut event,
+        &interaction,
+        &outcome.evaluation.findings,
+    );
+    Ok((event, evaluate::violations(&outcome)))
+}
+
+/// Applies `store_content` to an event about to be stored: `full` keeps its text, `none` drops
+/// the prompt, the completion and `event_data`, and `redacted` replaces every value the enforced
+/// policies detected with a placeholder (`[EMAIL_1]`), in the fields and inside `event_data`.
+pub fn keep_content(
+    mode: StoreContent,
+    event: &mut NewEvent,
+    evaluated: &Interaction,
+    findings: &[Finding],
+) {
+    match mode {
+        StoreContent::Full => {}
+        StoreContent::None => {
+            event.prompt = None;
+            event.completion = None;
+            event.event_data = None;
+        }
+        StoreContent::Redacted => {
+            let redacted = |text: &str, target: Target| -> String {
+                let own: Vec<Finding> = findings
+                    .iter()
+                    .filter(|f| f.target == target)
+                    .cloned()
+                    .collect();
+                if own.is_empty() {
+                    text.to_owned()
+                } else {
+                    sentinel_engine::redact(text, &own, RedactStyle::Placeholder)
+                }
+            };
+            let prompt = evaluated
+                .prompt
+                .as_deref()
+                .map(|t| redacted(t, Target::Prompt));
+            let completion = evaluated
+                .completion
+                .as_deref()
+                .map(|t| redacted(t, Target::Completion));
+            if event.prompt.is_some() {
+                event.prompt.clone_from(&prompt);
+            }
+            if event.completion.is_some() {
+                event.completion.clone_from(&completion);
+            }
+            // `event_data` may carry the texts too: keep only their redacted form.
+            if let Some(data) = &event.event_data
+                && let Ok(mut map) =
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data)
+            {
+                for (key, evaluated_text, clean) in [
+                    ("prompt", &evaluated.prompt, &prompt),
+                    ("completion", &evaluated.completion, &completion),
+                ] {
+                    if let Some(value) = map.get_mut(key) {
+                        *value = match (value.as_str(), evaluated_text, clean) {
+                            (Some(v), Some(e), Some(c)) if v == e => c.clone().into(),
+                            _ => "[not stored]".into(),
+                        };
+                    }
+                }
+                event.event_data = Some(serde_json::Value::Object(map).to_string());
+            }
+        }
+    }
 }
 
 /// Largest accepted `/api/events/batch`.
@@ -118,11 +188,8 @@ pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[Vi
 
 /// Evaluates and stores one event with its violations (one transaction), then announces them.
 pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventResponse> {
-    let (decision, violations) = evaluate_event(state, &body);
-    let (event, stored) = state
-        .store
-        .create_event(new_event(body, decision)?, violations)
-        .await?;
+    let (event, violations) = evaluate_event(state, body)?;
+    let (event, stored) = state.store.create_event(event, violations).await?;
     announce_stored(state, &event, &stored);
     Ok(event)
 }
@@ -154,8 +221,7 @@ pub async fn create_batch(
                 code: "duplicate_event_id",
             });
         }
-        let (decision, violations) = evaluate_event(state, &body);
-        batch.push((new_event(body, decision)?, violations));
+        batch.push(evaluate_event(state, body)?);
     }
     let stored = state.store.create_events(batch).await?;
     for (event, violations) in &stored {
@@ -165,9 +231,14 @@ pub async fn create_batch(
 }
 
 /// Triage of an event; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
-pub async fn update(state: &AppState, id: i64, body: EventUpdate) -> ApiResult<EventResponse> {
+pub async fn update(
+    state: &AppState,
+    ctx: &sentinel_store::AuditContext,
+    id: i64,
+    body: EventUpdate,
+) -> ApiResult<EventResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
-    let event = state.store.update_event(id, change).await?;
+    let event = state.store.update_event(ctx, id, change).await?;
     state.live.publish(&LiveMessage::EventUpdated {
         event: LiveEventUpdate {
             id: event.id,

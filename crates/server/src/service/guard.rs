@@ -132,6 +132,13 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ApiResult<GuardRespon
             metadata: req.metadata.clone(),
             decision: Some(overall),
         };
+        let mut new_event = new_event;
+        crate::service::events::keep_content(
+            state.config.store_content,
+            &mut new_event,
+            &interaction,
+            &eval.findings,
+        );
         let (event, stored): (EventResponse, _) =
             state.store.create_event(new_event, new_violations).await?;
         for (v, s) in violations.iter_mut().zip(&stored) {

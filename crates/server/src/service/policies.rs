@@ -5,7 +5,7 @@ use sentinel_api::policy::{
 };
 use sentinel_api::{Patch, PerformanceMode, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
-use sentinel_store::{NewPolicy, PolicyChange};
+use sentinel_store::{AuditContext, NewPolicy, PolicyChange};
 
 use crate::error::{ApiError, ApiResult};
 use crate::guard::engine_mode;
@@ -124,6 +124,7 @@ fn reject_blank(field: &str, value: &str) -> ApiResult<()> {
 
 pub async fn create(
     state: &AppState,
+    ctx: &AuditContext,
     body: PolicyCreate,
     created_by: Option<i64>,
 ) -> ApiResult<PolicyResponse> {
@@ -133,25 +134,33 @@ pub async fn create(
     let (cost, latency) = estimate(&body.definition, body.performance_mode);
     let policy = state
         .store
-        .create_policy(NewPolicy {
-            name: body.name,
-            definition: body.definition,
-            category: body.category,
-            status: PolicyStatus::Draft,
-            severity: body.severity,
-            performance_mode: body.performance_mode,
-            intervention_type: body.intervention_type,
-            intervention_config: body.intervention_config,
-            estimated_cost_per_event: cost,
-            estimated_latency_ms: latency,
-            created_by,
-        })
+        .create_policy(
+            ctx,
+            NewPolicy {
+                name: body.name,
+                definition: body.definition,
+                category: body.category,
+                status: PolicyStatus::Draft,
+                severity: body.severity,
+                performance_mode: body.performance_mode,
+                intervention_type: body.intervention_type,
+                intervention_config: body.intervention_config,
+                estimated_cost_per_event: cost,
+                estimated_latency_ms: latency,
+                created_by,
+            },
+        )
         .await?;
     reload(state, policy.id, "created", Some(policy.status)).await?;
     Ok(decorate(state, policy))
 }
 
-pub async fn update(state: &AppState, id: i64, body: PolicyUpdate) -> ApiResult<PolicyResponse> {
+pub async fn update(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: i64,
+    body: PolicyUpdate,
+) -> ApiResult<PolicyResponse> {
     let nulled = body.nulled_required_fields();
     if !nulled.is_empty() {
         return Err(ApiError::Validation(
@@ -203,19 +212,20 @@ pub async fn update(state: &AppState, id: i64, body: PolicyUpdate) -> ApiResult<
         estimated_cost_per_event: cost,
         estimated_latency_ms: latency,
     };
-    let policy = state.store.update_policy(id, change).await?;
+    let policy = state.store.update_policy(ctx, id, change).await?;
     reload(state, policy.id, "updated", Some(policy.status)).await?;
     Ok(decorate(state, policy))
 }
 
-pub async fn delete(state: &AppState, id: i64) -> ApiResult<()> {
-    state.store.delete_policy(id).await?;
+pub async fn delete(state: &AppState, ctx: &AuditContext, id: i64) -> ApiResult<()> {
+    state.store.delete_policy(ctx, id).await?;
     reload(state, id, "deleted", None).await
 }
 
 /// Creates a draft policy from an active template, with optional overrides.
 pub async fn instantiate(
     state: &AppState,
+    ctx: &AuditContext,
     template_id: i64,
     overrides: TemplateInstantiate,
     created_by: Option<i64>,
@@ -234,5 +244,5 @@ pub async fn instantiate(
             .unwrap_or(template.default_intervention_type),
         intervention_config: overrides.intervention_config,
     };
-    create(state, body, created_by).await
+    create(state, ctx, body, created_by).await
 }

@@ -8,11 +8,12 @@ use crate::state::AppState;
 /// Triage of a violation; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
 pub async fn update(
     state: &AppState,
+    ctx: &sentinel_store::AuditContext,
     id: i64,
     body: ViolationUpdate,
 ) -> ApiResult<ViolationResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
-    let violation = state.store.update_violation(id, change).await?;
+    let violation = state.store.update_violation(ctx, id, change).await?;
     state.live.publish(&LiveMessage::ViolationUpdated {
         violation: LiveViolationUpdate {
             id: violation.id,

@@ -10,8 +10,16 @@ use tokio::sync::oneshot;
 /// A running server with its own database.
 pub struct TestApp {
     pub addr: String,
+    /// Signed in as `root`, an admin.
     pub client: Client,
+    /// No credentials.
+    pub anon: Client,
     pub store: Store,
+    pub state: AppState,
+    /// The admin's access token.
+    pub token: String,
+    /// The token-signing secret.
+    pub secret: Vec<u8>,
     _dir: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
@@ -53,27 +61,76 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(ServerConfig::default()).await
 }
 
-pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+/// The password of every user the tests create.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// An argon2id hash of [`PASSWORD`], computed once.
+pub fn password_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| sentinel_server::service::passwords::hash(PASSWORD).expect("hash"))
+        .clone()
+}
+
+/// Creates a user directly in the store; returns its id.
+pub async fn add_user(store: &Store, username: &str, role: sentinel_api::UserRole) -> i64 {
+    store
+        .create_user(
+            &sentinel_store::AuditContext::system(),
+            sentinel_store::NewUser {
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                full_name: None,
+                hashed_password: password_hash(),
+                role,
+            },
+        )
+        .await
+        .expect("create user")
+        .id
+}
+
+fn client_with(token: Option<&str>) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+    }
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(&dir).await;
     let store = Store::open(&url).await.expect("open store");
+    if config.jwt_secret.0.is_empty() {
+        config.jwt_secret.0 = b"test-secret-test-secret-test-secret!".to_vec();
+    }
+    let secret = config.jwt_secret.0.clone();
     let state = AppState::new(store.clone(), config).await.expect("state");
+    let root = add_user(&store, "root", sentinel_api::UserRole::Admin).await;
+    let token = state.auth.issue(root, "root").expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(sentinel_server::serve(listener, state, async {
+    tokio::spawn(sentinel_server::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
     TestApp {
         addr,
-        client,
+        client: client_with(Some(&token)),
+        anon: client_with(None),
         store,
+        state,
+        token,
+        secret,
         _dir: dir,
         _shutdown: tx,
     }
@@ -82,6 +139,22 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client signed in as a new user with `role`, and its token.
+    pub async fn client_as(
+        &self,
+        username: &str,
+        role: sentinel_api::UserRole,
+    ) -> (Client, String) {
+        let id = add_user(&self.store, username, role).await;
+        let token = self.state.auth.issue(id, username).expect("token");
+        (client_with(Some(&token)), token)
+    }
+
+    /// A client sending `token` as a bearer credential.
+    pub fn client_with_token(&self, token: &str) -> Client {
+        client_with(Some(token))
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -13,7 +13,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn connect(app: &TestApp) -> Client {
-    let url = format!("ws://{}/api/events/ws", app.addr);
+    let url = format!("ws://{}/api/events/ws?token={}", app.addr, app.token);
     let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
         .await
         .expect("connecting timed out")

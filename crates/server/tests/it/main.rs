@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod auth;
 mod dashboard;
 mod docs;
 mod engine;

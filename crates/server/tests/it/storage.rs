@@ -7,7 +7,7 @@ use sentinel_api::{
     EventStatus, EventType, InterventionType, PerformanceMode, PolicyCategory, PolicyStatus,
     Severity, ViolationStatus, ViolationType,
 };
-use sentinel_store::{NewPolicy, SeedEvent, SeedViolation, Store};
+use sentinel_store::{AuditContext, NewPolicy, SeedEvent, SeedViolation, Store};
 
 use crate::helpers::{fresh_database_url, new_event, new_violation};
 
@@ -38,7 +38,10 @@ fn new_policy(name: &str) -> NewPolicy {
 async fn opening_twice_migrates_idempotently_and_keeps_data() {
     let (store, url, _dir) = open().await;
     assert!(store.is_empty().await.unwrap());
-    let p = store.create_policy(new_policy("survivor")).await.unwrap();
+    let p = store
+        .create_policy(&AuditContext::system(), new_policy("survivor"))
+        .await
+        .unwrap();
     store.migrate().await.expect("migrating again is a no-op");
     // A second handle on the same database while the first is open, then a reopen after closing.
     let second = Store::open(&url).await.expect("second open");
@@ -57,7 +60,10 @@ async fn policy_defaults_and_round_trip() {
     let mut new = new_policy("defaults");
     new.intervention_config = Some("{\"redact\":\"placeholder\"}".into());
     new.created_by = Some(4);
-    let p = store.create_policy(new).await.unwrap();
+    let p = store
+        .create_policy(&AuditContext::system(), new)
+        .await
+        .unwrap();
     assert!(p.id > 0);
     assert_eq!(p.updated_at, None);
     assert!(p.definition_errors.is_empty());
@@ -76,7 +82,10 @@ async fn policy_defaults_and_round_trip() {
         serde_json::to_value(&p).unwrap()
     );
 
-    let deleted = store.delete_policy(p.id).await.unwrap();
+    let deleted = store
+        .delete_policy(&AuditContext::system(), p.id)
+        .await
+        .unwrap();
     assert_eq!(deleted.id, p.id);
     assert!(store.get_policy(p.id).await.is_err());
     let page = store
@@ -108,7 +117,10 @@ async fn every_policy_enum_value_round_trips() {
         new.performance_mode = PerformanceMode::ALL[i % PerformanceMode::ALL.len()];
         new.intervention_type = InterventionType::ALL[i % InterventionType::ALL.len()];
         new.category = PolicyCategory::ALL[i % PolicyCategory::ALL.len()];
-        let created = store.create_policy(new.clone()).await.unwrap();
+        let created = store
+            .create_policy(&AuditContext::system(), new.clone())
+            .await
+            .unwrap();
         let got = store.get_policy(created.id).await.unwrap();
         assert_eq!(got.status, new.status);
         assert_eq!(got.severity, new.severity);
@@ -134,7 +146,10 @@ async fn every_policy_enum_value_round_trips() {
 #[tokio::test]
 async fn every_event_and_violation_enum_value_round_trips() {
     let (store, _url, _dir) = open().await;
-    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let policy = store
+        .create_policy(&AuditContext::system(), new_policy("p"))
+        .await
+        .unwrap();
     let n = [
         EventType::ALL.len(),
         EventStatus::ALL.len(),
@@ -169,8 +184,14 @@ async fn every_event_and_violation_enum_value_round_trips() {
 #[tokio::test]
 async fn violations_link_to_their_event_and_policy() {
     let (store, _url, _dir) = open().await;
-    let p1 = store.create_policy(new_policy("p1")).await.unwrap();
-    let p2 = store.create_policy(new_policy("p2")).await.unwrap();
+    let p1 = store
+        .create_policy(&AuditContext::system(), new_policy("p1"))
+        .await
+        .unwrap();
+    let p2 = store
+        .create_policy(&AuditContext::system(), new_policy("p2"))
+        .await
+        .unwrap();
     let (event, stored) = store
         .create_event(
             new_event("linked", Utc::now()),
@@ -221,7 +242,10 @@ async fn violations_link_to_their_event_and_policy() {
 #[tokio::test]
 async fn seeded_ids_do_not_collide_with_new_rows() {
     let (store, _url, _dir) = open().await;
-    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let policy = store
+        .create_policy(&AuditContext::system(), new_policy("p"))
+        .await
+        .unwrap();
     let now = Utc::now();
     let batch: Vec<SeedEvent> = (0..5)
         .map(|i| SeedEvent {
@@ -303,7 +327,7 @@ async fn is_empty_tracks_policies_and_events() {
     let (other, _url2, _dir2) = open().await;
     assert!(other.is_empty().await.unwrap());
     other
-        .create_policy(new_policy("only-policy"))
+        .create_policy(&AuditContext::system(), new_policy("only-policy"))
         .await
         .unwrap();
     assert!(!other.is_empty().await.unwrap());
@@ -315,7 +339,10 @@ async fn is_empty_tracks_policies_and_events() {
 #[tokio::test]
 async fn seeded_rows_read_back_like_created_rows() {
     let (store, _url, _dir) = open().await;
-    let policy = store.create_policy(new_policy("p")).await.unwrap();
+    let policy = store
+        .create_policy(&AuditContext::system(), new_policy("p"))
+        .await
+        .unwrap();
     let at = sentinel_api::Timestamp::now().0 - Duration::hours(2);
     let full = |event_id: &str| {
         let mut e = new_event(event_id, at);

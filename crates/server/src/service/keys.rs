@@ -1,0 +1,71 @@
+//! API keys: generated here, shown once, stored as a hash and a visible prefix.
+
+use sentinel_api::error::ValidationIssue;
+use sentinel_api::identity::{ApiKeyCreate, ApiKeyCreated, ApiKeyResponse};
+use sentinel_store::{AuditContext, NewApiKey};
+
+use crate::auth::{new_api_key, secret_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub async fn create(
+    state: &AppState,
+    ctx: &AuditContext,
+    created_by: Option<i64>,
+    body: ApiKeyCreate,
+) -> ApiResult<ApiKeyCreated> {
+    let mut issues = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        issues.push(ValidationIssue::field(
+            "body",
+            "name",
+            "Name must be 1 to 100 characters",
+            "value_error",
+        ));
+    }
+    if body.scopes.is_empty() {
+        issues.push(ValidationIssue::field(
+            "body",
+            "scopes",
+            "Give at least one scope: ingest, read",
+            "value_error",
+        ));
+    }
+    if body.expires_at.is_some_and(|t| t.0 <= chrono::Utc::now()) {
+        issues.push(ValidationIssue::field(
+            "body",
+            "expires_at",
+            "Expiry must be in the future",
+            "value_error",
+        ));
+    }
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    let mut scopes = body.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let (key, prefix) = new_api_key()?;
+    let info = state
+        .store
+        .create_api_key(
+            ctx,
+            NewApiKey {
+                name: name.to_owned(),
+                prefix,
+                key_hash: secret_hash(&key),
+                scopes,
+                created_by,
+                expires_at: body.expires_at.map(|t| t.0),
+            },
+        )
+        .await?;
+    Ok(ApiKeyCreated { info, key })
+}
+
+pub async fn revoke(state: &AppState, ctx: &AuditContext, id: i64) -> ApiResult<ApiKeyResponse> {
+    let key = state.store.revoke_api_key(ctx, id).await?;
+    state.auth.forget_key(&key.prefix);
+    Ok(key)
+}
