@@ -110,8 +110,8 @@ fn fast_floors() {
             floor("pii", 0.96, 0.97, 0.96, 0.005),
             floor("secrets", 0.98, 0.98, 0.98, 0.005),
             // Rules only: low recall by design.
-            floor("prompt_injection", 0.73, 0.65, 0.84, 0.042),
-            floor("jailbreak", 0.60, 0.45, 0.88, 0.02),
+            floor("prompt_injection", 0.77, 0.65, 0.95, 0.005),
+            floor("jailbreak", 0.65, 0.51, 0.92, 0.015),
         ],
     );
 }
@@ -125,10 +125,10 @@ fn holdout_floors() {
     let records = eval::load(&files).unwrap_or_else(|e| panic!("{e}"));
     let rep = eval::measure(&records, Mode::Balanced);
     let mut failures = Vec::new();
-    // (row, min recall, max benign FPR); measured 0.893 / 1.85%, 0.829 / 0%, 1.0 / 0%.
+    // (row, min recall, max benign FPR); measured 0.893 / 1.85%, 0.914 / 0%, 1.0 / 0%.
     for (row, min_recall, max_fpr) in [
         ("prompt_injection", 0.87, 0.02),
-        ("jailbreak", 0.81, 0.01),
+        ("jailbreak", 0.89, 0.01),
         ("toxicity", 0.85, 0.01),
     ] {
         let c = rep.rows.get(row).copied().unwrap_or_default();

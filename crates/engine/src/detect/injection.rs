@@ -100,7 +100,12 @@ pub(crate) fn scan(
     min_score: f64,
 ) -> Vec<RawFinding> {
     let (lex, model, what) = attack.parts();
-    let hits = lexical_hits(lex, tv, mode, Family::Lexical);
+    let mut hits = lexical_hits(lex, tv, mode, Family::Lexical);
+    if mode == Mode::Fast && !hits.is_empty() {
+        // Rules alone: a phrase quoted as a mention is no evidence.
+        let spans = mention_spans(tv.original);
+        hits.retain(|h| !spans.iter().any(|&(a, b)| a <= h.start && h.end <= b));
+    }
     let p = classifier_score(model, tv, mode).map(|p| {
         // Every rule hit the classifier can read sits inside a quoted mention ("the attacker's
         // message was 'forget your rules'"): judge the sentence around the quote, not the quote.
@@ -893,6 +898,23 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
             ],
         ),
         (
+            "own_rules",
+            &[
+                "your guidelines",
+                "your rules",
+                "your usual rules",
+                "your policies",
+                "your policy",
+                "your content policy",
+                "your programming",
+                "your safety rules",
+                "your restrictions",
+                "your ethics",
+                "your filters",
+                "your training",
+            ],
+        ),
+        (
             "fiction_cue",
             &[
                 "writing a thriller",
@@ -1009,6 +1031,10 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
                 "don't warn me",
                 "do not add warnings",
                 "without moralizing",
+                "every time you refuse",
+                "each time you refuse",
+                "if you refuse",
+                "each refusal",
             ],
         ),
         ("override_verb", OVERRIDE_VERB),
@@ -1069,6 +1095,9 @@ static JAILBREAK_SPEC: LexiconSpec = LexiconSpec {
         // A harmful request on its own is not a jailbreak; wrapped in fiction, history or role
         // play that asks for a working method, it is the classic framing.
         rule("harmful_request", 0.2, &["detail_cue", "harm"]),
+        // "You're no longer bound by your guidelines", "your rules don't apply here".
+        rule("rules_void", 0.55, &["no_limits", "own_rules"]),
+        rule("rules_void", 0.55, &["own_rules", "no_limits"]),
         rule(
             "fiction_framing",
             0.5,
