@@ -1,27 +1,42 @@
 """Feature hashing shared by training and (mirrored in Rust) `crates/engine/src/detect/model.rs`.
 
 Keep the two in lock-step; `golden.json` (written by train.py) pins them together in a Rust test.
+The scheme is built so the Rust side is one pass over the bytes with no allocation per feature:
 
-1. Lowercase ASCII letters only (non-ASCII is kept as is, so Python and Rust agree exactly).
-2. Tokens are maximal runs of "word characters": ASCII letters and digits, or any code point at or
-   above U+0080. Everything else separates tokens. At most MAX_TOKENS tokens are used.
-3. Windows: texts of up to WINDOW tokens are one window; longer ones are split into windows of
-   WINDOW tokens every STRIDE tokens (the last window ends at the last token). The score of a text
-   is the maximum over its windows, so an injection buried in a long document is not diluted.
-4. Features of a window: each token (`w:tok`), each pair of adjacent tokens (`b:tok tok`), and
-   each character 3- and 4-gram (by code point) of " " + tokens joined by " " + " " (`c:gram`).
-5. Each feature string is hashed with 32-bit FNV-1a over its UTF-8 bytes; the low BITS bits are
-   the bucket, bit 16 is the sign (+1 if 0, -1 if 1). A window's vector is the sum of signed
-   occurrences per bucket, L2-normalised. Score = sigmoid(bias + w . x).
+1. The text is read as UTF-8 bytes. ASCII letters are lowercased. A *word byte* is an ASCII
+   letter or digit or any byte >= 0x80 (so non-ASCII text is kept, byte for byte). Maximal runs
+   of word bytes are tokens; at most MAX_TOKENS tokens are read.
+2. The *stream* is " " + tokens joined by " " + " ". Every byte pushed to the stream (after the
+   first) emits its character 3-gram and 4-gram (the last 3 / 4 stream bytes), once the stream is
+   that long. Each finished token emits a word feature (its 32-bit FNV-1a hash) and, if it has a
+   predecessor, a word-bigram feature. Every feature belongs to the token being read (a gram
+   ending in the space after a token belongs to that token).
+3. Feature keys are 64-bit integers (below) and go through `mix`; the top BITS bits of the mixed
+   value are the bucket and the bit under them the sign.
+4. A window is a run of at most WINDOW tokens; its score is
+   sigmoid(bias + sum(sign * w[bucket] over its features) / sqrt(number of its features)).
+   A text of up to WINDOW tokens is one window; a longer one is scored over the windows
+   [s, s + WINDOW) for s = 0, STRIDE, 2*STRIDE, ... while s + WINDOW < tokens, plus the last
+   WINDOW tokens. The text's score is its best window's, so an injection buried in a long
+   document is not diluted. A text without tokens scores 0.
 """
 
 import math
 
-BITS = 16
-BUCKETS = 1 << BITS
-WINDOW = 64
-STRIDE = 32
+WINDOW = 32
+STRIDE = 8
 MAX_TOKENS = 4096
+MASK64 = (1 << 64) - 1
+MUL = 0x9E3779B97F4A7C15
+TAG3 = 3 << 56
+TAG4 = 4 << 56
+TAGW = 1 << 56
+BIGRAM_ADD = 0x2545F4914F6CDD1D
+
+
+def mix(x: int) -> int:
+    x = (x * MUL) & MASK64
+    return x ^ (x >> 29)
 
 
 def fnv1a(data: bytes) -> int:
@@ -32,64 +47,92 @@ def fnv1a(data: bytes) -> int:
     return h
 
 
-def tokens(text: str):
-    out, cur = [], []
-    for ch in text:
-        o = ord(ch)
-        if o >= 0x80 or ch.isascii() and ch.isalnum():
-            cur.append(ch.lower() if o < 0x80 else ch)
-        elif cur:
-            out.append("".join(cur))
-            cur = []
-            if len(out) >= MAX_TOKENS:
-                return out
-    if cur and len(out) < MAX_TOKENS:
-        out.append("".join(cur))
+def is_word(b: int) -> bool:
+    return b >= 0x80 or 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122
+
+
+def token_features(text: str):
+    """Per token, the list of mixed feature hashes it owns."""
+    data = text.encode("utf-8")
+    toks = []  # list of lists of mixed hashes
+    reg = 0x20  # the leading space
+    slen = 1
+    cur = None  # features of the token being read
+    h = 0
+    prev = None
+
+    def push(byte, feats):
+        nonlocal reg, slen
+        reg = ((reg << 8) | byte) & MASK64
+        slen += 1
+        if slen >= 3:
+            feats.append(mix((reg & 0xFFFFFF) | TAG3))
+        if slen >= 4:
+            feats.append(mix((reg & 0xFFFFFFFF) | TAG4))
+
+    def finish(feats):
+        nonlocal prev
+        feats.append(mix(h | TAGW))
+        if prev is not None:
+            feats.append(mix((((prev << 32) | h) + BIGRAM_ADD) & MASK64))
+        prev = h
+        push(0x20, feats)
+        toks.append(feats)
+
+    for b in data:
+        if is_word(b):
+            if 65 <= b <= 90:
+                b += 32
+            if cur is None:
+                if len(toks) >= MAX_TOKENS:
+                    return toks
+                cur = []
+                h = 0x811C9DC5
+            push(b, cur)
+            h ^= b
+            h = (h * 0x01000193) & 0xFFFFFFFF
+        elif cur is not None:
+            finish(cur)
+            cur = None
+    if cur is not None:
+        finish(cur)
+    return toks
+
+
+def window_ranges(n):
+    if n <= WINDOW:
+        return [(0, n)]
+    out = []
+    s = 0
+    while s + WINDOW < n:
+        out.append((s, s + WINDOW))
+        s += STRIDE
+    out.append((n - WINDOW, n))
     return out
 
 
-def windows(toks):
-    if len(toks) <= WINDOW:
-        return [toks]
-    out = []
-    start = 0
-    while True:
-        end = min(start + WINDOW, len(toks))
-        out.append(toks[end - WINDOW:end])
-        if end == len(toks):
-            return out
-        start += STRIDE
+def split(m: int, bits: int):
+    """(bucket, sign) of a mixed hash."""
+    return m >> (64 - bits), (-1.0 if (m >> (63 - bits)) & 1 else 1.0)
 
 
-def window_vector(toks):
-    """Sparse L2-normalised {bucket: value}."""
-    acc = {}
-
-    def add(feat: str):
-        h = fnv1a(feat.encode("utf-8"))
-        b = h & (BUCKETS - 1)
-        s = -1.0 if (h >> 16) & 1 else 1.0
-        acc[b] = acc.get(b, 0.0) + s
-
-    for i, t in enumerate(toks):
-        add("w:" + t)
-        if i + 1 < len(toks):
-            add("b:" + t + " " + toks[i + 1])
-    joined = " " + " ".join(toks) + " "
-    for n in (3, 4):
-        for i in range(len(joined) - n + 1):
-            add("c:" + joined[i:i + n])
-    norm = math.sqrt(sum(v * v for v in acc.values()))
-    if norm == 0:
-        return {}
-    return {b: v / norm for b, v in acc.items() if v != 0}
-
-
-def text_vectors(text: str):
-    toks = tokens(text)
+def text_vectors(text: str, bits: int):
+    """Sparse {bucket: value} per window; value = signed count / sqrt(features in window)."""
+    toks = token_features(text)
     if not toks:
         return []
-    return [window_vector(w) for w in windows(toks)]
+    out = []
+    for a, b in window_ranges(len(toks)):
+        acc = {}
+        n = 0
+        for feats in toks[a:b]:
+            for m in feats:
+                k, s = split(m, bits)
+                acc[k] = acc.get(k, 0.0) + s
+                n += 1
+        r = 1.0 / math.sqrt(n)
+        out.append({k: v * r for k, v in acc.items() if v != 0})
+    return out
 
 
 def sigmoid(z):
@@ -99,8 +142,8 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-def score(weights, bias, text):
-    vecs = text_vectors(text)
+def score(weights, bias, bits, text):
+    vecs = text_vectors(text, bits)
     if not vecs:
         return 0.0  # nothing to classify
     return max(sigmoid(bias + sum(weights[b] * v for b, v in x.items())) for x in vecs)

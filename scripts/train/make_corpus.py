@@ -1218,6 +1218,18 @@ for group, templates, kind in (("chat", CHAT_TEMPLATES, "prompt"), ("chat_reply"
             seen.add(text)
             add("benign", f"{group}{ti}", kind, text, [])
 
+# ---- Broadened families ------------------------------------------------------------------------
+# Real-world attack phrasings (override, prompt leaks, delimiter and indirect injection, DAN and
+# developer-mode personas, fiction framing, refusal suppression, multilingual and encoded
+# payloads) and their hard negatives; see families.py. Own RNG, so the records above are unchanged.
+
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+import families  # noqa: E402
+
+families.extend(add, random.Random(SEED + 202))
+
 # ----------------------------------------------------------------------------------------------
 # Split and write
 # ----------------------------------------------------------------------------------------------

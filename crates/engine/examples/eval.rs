@@ -2,8 +2,12 @@
 //! benign texts, per detector and per performance mode.
 //!
 //! ```text
-//! cargo run -p sentinel-engine --example eval -- [FILES.jsonl ...] [--errors] [--entities]
+//! cargo run -p sentinel-engine --release --example eval -- [FILES.jsonl ...] [--errors] [--entities] [--cost]
 //! ```
+//!
+//! `--cost` also prints the median time per KiB of `prompt_injection` and `jailbreak` together
+//! (balanced mode, two policies, one realistic 1 KiB prompt), a quick figure beside the criterion
+//! benches.
 //!
 //! Without files it reads `crates/engine/testdata/corpus/test/*.jsonl` (the held-out split; the
 //! classifiers never train on it). Each record is `{"id", "kind", "text", "labels"}`; see
@@ -305,6 +309,44 @@ pub fn table(reports: &[Report], entities: bool) -> String {
     s
 }
 
+/// Median µs per KiB of the `prompt_injection` + `jailbreak` policies in balanced mode.
+pub fn attack_cost_per_kib() -> f64 {
+    let para = "Hi team, please review the attached quarterly report before Thursday. Revenue grew \
+        in every region, churn fell slightly and the new onboarding flow is live. Let me know if the \
+        numbers for the Lisbon office look right to you, and whether we should move the review call. ";
+    let mut text = String::new();
+    while text.len() < 1024 {
+        text.push_str(para);
+    }
+    text.truncate(1024);
+    let spec = |id: i64, det: &str| PolicySpec {
+        id,
+        name: det.to_owned(),
+        definition: format!("any.text has sentinelai.{det}"),
+        severity: Severity::Medium,
+        mode: Mode::Balanced,
+        action: Action::Notification,
+        intervention_config: None,
+    };
+    let set = PolicySet::new(vec![spec(0, "prompt_injection"), spec(1, "jailbreak")]);
+    let scope = Scope::default();
+    let input = Input {
+        prompt: Some(&text),
+        completion: None,
+        scope: &scope,
+    };
+    let mut samples = Vec::new();
+    for _ in 0..41 {
+        let started = std::time::Instant::now();
+        for _ in 0..200 {
+            std::hint::black_box(set.evaluate(std::hint::black_box(&input)));
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1e6 / 200.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 #[allow(dead_code)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -352,4 +394,10 @@ fn main() {
         reports.push(rep);
     }
     print!("{}", table(&reports, entities));
+    if args.iter().any(|a| a == "--cost") {
+        println!(
+            "\nprompt_injection + jailbreak, balanced, 1 KiB prompt: {:.1} µs per KiB (median)",
+            attack_cost_per_kib()
+        );
+    }
 }

@@ -27,7 +27,7 @@ use args::ArgReader;
 use bundle::Bundle;
 use code::CodeConfig;
 use custom::{RegexList, TermList};
-use injection::{HEURISTIC, Scorer};
+use injection::Scorer;
 use lexicon::{LazyLexicon, SignalHit};
 use pii::PiiConfig;
 use secrets::SecretsConfig;
@@ -161,15 +161,7 @@ impl Detector {
                 injection::scan(injection::Attack::Jailbreak, tv, mode, *min_score)
             }
             DetectorKind::Toxicity(c) => run_toxicity(&TOXICITY, c, tv, mode),
-            DetectorKind::Topic { topic, min_score } => lexical(
-                topic.lexicon(),
-                tv,
-                mode,
-                Family::Lexical,
-                *min_score,
-                topic.detector_name(),
-                &HEURISTIC,
-            ),
+            DetectorKind::Topic { topic, min_score } => topics::scan(*topic, tv, mode, *min_score),
             DetectorKind::Code(c) => code::scan(c, tv, mode),
             DetectorKind::InvisibleText { min_score } => invisible::scan(tv.original)
                 .into_iter()

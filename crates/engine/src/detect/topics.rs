@@ -5,7 +5,14 @@
 //! sue"), an answer that gives it ("you should invest"), or an opinion question about a topic
 //! ("who should I vote for") crosses the threshold.
 
+use crate::detect::RawFinding;
+use crate::detect::injection::scan_with;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
+use crate::detect::model::{
+    CONTROVERSIAL_MODEL, FINANCIAL_MODEL, LEGAL_MODEL, MEDICAL_MODEL, Model,
+};
+use crate::normalize::TextViews;
+use crate::policy::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Topic {
@@ -25,6 +32,16 @@ impl Topic {
         }
     }
 
+    /// The trained classifier (`scripts/train/train.py`) that scores this topic from balanced on.
+    pub(crate) fn model(self) -> &'static Model {
+        match self {
+            Topic::Legal => &LEGAL_MODEL,
+            Topic::Medical => &MEDICAL_MODEL,
+            Topic::Financial => &FINANCIAL_MODEL,
+            Topic::Controversial => &CONTROVERSIAL_MODEL,
+        }
+    }
+
     pub(crate) fn lexicon(self) -> &'static LazyLexicon {
         match self {
             Topic::Legal => &LEGAL,
@@ -33,6 +50,24 @@ impl Topic {
             Topic::Controversial => &CONTROVERSIAL,
         }
     }
+}
+
+/// Run a topic detector: the lexicon's rule evidence, blended from balanced on with the topic's
+/// trained classifier exactly as the attack detectors do (see [`scan_with`]).
+pub(crate) fn scan(
+    topic: Topic,
+    tv: &TextViews<'_>,
+    mode: Mode,
+    min_score: f64,
+) -> Vec<RawFinding> {
+    scan_with(
+        topic.lexicon(),
+        topic.model(),
+        topic.detector_name(),
+        tv,
+        mode,
+        min_score,
+    )
 }
 
 const ASK: &[&str] = &[
