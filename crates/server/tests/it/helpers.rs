@@ -15,6 +15,8 @@ pub struct TestApp {
     /// No credentials.
     pub anon: Client,
     pub store: Store,
+    /// The database URL, for tests that edit rows behind the server's back.
+    pub url: String,
     pub state: AppState,
     /// The admin's access token.
     pub token: String,
@@ -128,6 +130,7 @@ pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
         client: client_with(Some(&token)),
         anon: client_with(None),
         store,
+        url,
         state,
         token,
         secret,

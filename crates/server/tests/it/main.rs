@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod dashboard;
 mod docs;
@@ -12,6 +13,8 @@ mod engine;
 mod events;
 mod live;
 mod policies;
+mod privacy;
+mod rbac;
 mod storage;
 mod system;
 mod violations;

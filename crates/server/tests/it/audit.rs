@@ -1,0 +1,202 @@
+//! The audit trail: what is recorded, that it rolls back with a failed change, and that every
+//! kind of tampering is caught.
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id_of, spawn_app};
+
+async fn sql(app: &TestApp, statement: &str) {
+    let db = Database::connect(app.url.as_str()).await.unwrap();
+    db.execute_unprepared(statement).await.unwrap();
+    db.close().await.unwrap();
+}
+
+async fn verify(app: &TestApp) -> Value {
+    let res = app.get("/api/audit/verify").await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn entries(app: &TestApp, query: &str) -> Vec<Value> {
+    app.get(&format!("/api/audit/?limit=1000{query}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A few audited changes of different kinds; returns the policy id.
+async fn some_history(app: &TestApp) -> i64 {
+    let policy = app.create_policy("audited", "privacy").await;
+    let id = id_of(&policy);
+    let res = app
+        .put(&format!("/api/policies/{id}"), &json!({ "status": "open" }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let event = app
+        .create_event("a-1", json!({ "prompt": "write to jane@example.com" }))
+        .await;
+    let res = app
+        .put(
+            &format!("/api/events/{}", id_of(&event)),
+            &json!({ "status": "acknowledged", "acknowledged_by": 1 }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let violations: Vec<Value> = app
+        .get(&format!("/api/events/{}/violations", id_of(&event)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app
+        .put(
+            &format!("/api/violations/{}", id_of(&violations[0])),
+            &json!({ "status": "resolved" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.post("/api/keys/", &json!({ "name": "k", "scopes": ["read"] }))
+        .await;
+    id
+}
+
+#[tokio::test]
+async fn every_mutation_is_recorded_with_actor_address_and_request_id() {
+    let app = spawn_app().await;
+    let policy_id = some_history(&app).await;
+    let all = entries(&app, "").await;
+    let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    // Newest first; the root user was created directly in the store by the test set-up.
+    assert_eq!(
+        actions,
+        [
+            "key.create",
+            "violation.update",
+            "event.update",
+            "policy.update",
+            "policy.create",
+            "user.create"
+        ]
+    );
+    let update = &all[3];
+    assert_eq!(update["actor"], "user:root");
+    assert_eq!(update["target_type"], "policy");
+    assert_eq!(update["target_id"], policy_id.to_string());
+    assert_eq!(update["before"]["status"], "draft");
+    assert_eq!(update["after"]["status"], "open");
+    assert_eq!(update["client_addr"], "127.0.0.1");
+    assert!(update["request_id"].as_str().is_some_and(|r| r.len() >= 32));
+    // Triage entries hold the status, never the event's text.
+    let triage = &all[2];
+    assert_eq!(triage["after"]["status"], "acknowledged");
+    assert!(!triage.to_string().contains("jane@example.com"));
+    // The key entry never holds the key.
+    assert!(all[0]["after"].get("key").is_none());
+    // Chain links.
+    for pair in all.windows(2) {
+        assert_eq!(pair[0]["prev_hash"], pair[1]["hash"]);
+    }
+    // Filters.
+    let only = entries(&app, "&action=policy.update").await;
+    assert_eq!(only.len(), 1);
+    let by_target = entries(&app, &format!("&target_type=policy&target_id={policy_id}")).await;
+    assert_eq!(by_target.len(), 2);
+    assert_eq!(entries(&app, "&since=2999-01-01T00:00:00Z").await.len(), 0);
+    let res = app.get("/api/audit/?since=yesterday").await;
+    assert_eq!(res.status(), 422);
+
+    let report = verify(&app).await;
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(report["entries"], 6);
+}
+
+#[tokio::test]
+async fn edited_rows_are_caught() {
+    let app = spawn_app().await;
+    some_history(&app).await;
+    sql(
+        &app,
+        "UPDATE audit_log SET after = '{\"status\":\"closed\"}' WHERE id = 3",
+    )
+    .await;
+    let report = verify(&app).await;
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["first_bad_id"], 3);
+    assert!(
+        report["reason"].as_str().unwrap().contains("altered"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn deleted_rows_are_caught_in_the_middle_and_at_the_end() {
+    let app = spawn_app().await;
+    some_history(&app).await;
+    sql(&app, "DELETE FROM audit_log WHERE id = 4").await;
+    let report = verify(&app).await;
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["first_bad_id"], 4);
+    assert!(
+        report["reason"].as_str().unwrap().contains("missing"),
+        "{report}"
+    );
+
+    let app = spawn_app().await;
+    some_history(&app).await;
+    sql(&app, "DELETE FROM audit_log WHERE id = 6").await;
+    let report = verify(&app).await;
+    assert_eq!(report["intact"], false);
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("removed from the end"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn reordered_rows_are_caught() {
+    let app = spawn_app().await;
+    some_history(&app).await;
+    sql(&app, "UPDATE audit_log SET id = -1 WHERE id = 2").await;
+    sql(&app, "UPDATE audit_log SET id = 2 WHERE id = 3").await;
+    sql(&app, "UPDATE audit_log SET id = 3 WHERE id = -1").await;
+    let report = verify(&app).await;
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["first_bad_id"], 2);
+}
+
+#[tokio::test]
+async fn a_failed_audit_write_fails_the_change_and_leaves_the_data_alone() {
+    let app = spawn_app().await;
+    let policy = app.create_policy("guarded", "privacy").await;
+    let id = id_of(&policy);
+    let before: Vec<Value> = entries(&app, "").await;
+    sql(&app, "DELETE FROM audit_head").await;
+    let res = app
+        .put(
+            &format!("/api/policies/{id}"),
+            &json!({ "name": "renamed" }),
+        )
+        .await;
+    assert_eq!(res.status(), 500);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["detail"], "Internal server error");
+    let now: Value = app
+        .get(&format!("/api/policies/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["name"], "guarded", "the change was rolled back");
+    let res = app
+        .post("/api/keys/", &json!({ "name": "k", "scopes": ["read"] }))
+        .await;
+    assert_eq!(res.status(), 500);
+    let keys: Vec<Value> = app.get("/api/keys/").await.json().await.unwrap();
+    assert!(keys.is_empty(), "no key without its audit entry");
+    assert_eq!(entries(&app, "").await, before);
+}

@@ -1,0 +1,158 @@
+//! `store_content` and retention.
+
+use chrono::{Duration, Utc};
+use sentinel_server::ServerConfig;
+use sentinel_server::state::StoreContent;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id_of, new_event, new_violation, spawn_app, spawn_app_with};
+
+async fn app_storing(content: StoreContent) -> TestApp {
+    let app = spawn_app_with(ServerConfig {
+        store_content: content,
+        ..ServerConfig::default()
+    })
+    .await;
+    let policy = app.create_policy("emails", "privacy").await;
+    let res = app
+        .put(
+            &format!("/api/policies/{}", id_of(&policy)),
+            &json!({ "status": "open" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app
+}
+
+async fn violations_of(app: &TestApp, event: &Value) -> Vec<Value> {
+    app.get(&format!("/api/events/{}/violations", id_of(event)))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn store_content_none_keeps_no_text_but_keeps_the_findings() {
+    let app = app_storing(StoreContent::None).await;
+    let event = app
+        .create_event(
+            "n-1",
+            json!({ "prompt": "mail jane@example.com", "event_data": "{\"prompt\":\"x\"}" }),
+        )
+        .await;
+    assert!(event["prompt"].is_null());
+    assert!(event["event_data"].is_null());
+    let stored: Value = app
+        .get(&format!("/api/events/{}", id_of(&event)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(stored["prompt"].is_null());
+    let violations = violations_of(&app, &event).await;
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0]["findings"][0]["entity"], "email");
+}
+
+#[tokio::test]
+async fn store_content_redacted_replaces_detected_values() {
+    let app = app_storing(StoreContent::Redacted).await;
+    let event = app
+        .create_event("r-1", json!({ "prompt": "mail jane@example.com today" }))
+        .await;
+    assert_eq!(event["prompt"], "mail [EMAIL_1] today");
+    // Texts inside `event_data` are redacted too.
+    let event = app
+        .create_event(
+            "r-2",
+            json!({ "event_data": "{\"prompt\":\"mail bob@example.org\",\"app\":\"crm\"}" }),
+        )
+        .await;
+    let data: Value = serde_json::from_str(event["event_data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["prompt"], "mail [EMAIL_1]");
+    assert_eq!(data["app"], "crm");
+    assert_eq!(violations_of(&app, &event).await.len(), 1);
+    // The guard's recorded events as well.
+    let res = app
+        .post(
+            "/api/guard",
+            &json!({ "text": "reach me at eve@example.net", "stage": "input", "record": true }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let guard: Value = res.json().await.unwrap();
+    let stored: Value = app
+        .get(&format!("/api/events/{}", guard["event_id"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["prompt"], "reach me at [EMAIL_1]");
+}
+
+#[tokio::test]
+async fn store_content_full_is_the_default() {
+    let app = spawn_app().await;
+    let event = app
+        .create_event("f-1", json!({ "prompt": "mail jane@example.com" }))
+        .await;
+    assert_eq!(event["prompt"], "mail jane@example.com");
+}
+
+#[tokio::test]
+async fn retention_deletes_old_events_their_violations_and_rollups_and_is_audited() {
+    let app = spawn_app().await;
+    let policy = app.create_policy("p", "privacy").await;
+    let now = Utc::now();
+    for (i, age_days) in [45, 40, 31, 2, 0].into_iter().enumerate() {
+        app.store
+            .create_event(
+                new_event(&format!("e-{i}"), now - Duration::days(age_days)),
+                vec![new_violation(
+                    id_of(&policy),
+                    sentinel_api::ViolationType::DataLeak,
+                    sentinel_api::Severity::High,
+                )],
+            )
+            .await
+            .unwrap();
+    }
+    let purged = sentinel_server::service::retention::run_once(&app.state, 30)
+        .await
+        .unwrap();
+    assert_eq!((purged.events, purged.violations), (3, 3));
+    let stats: Value = app.get("/api/dashboard/stats").await.json().await.unwrap();
+    assert_eq!(
+        stats["total_events"], 2,
+        "the rollups lost the deleted events too"
+    );
+    let violations: Vec<Value> = app.get("/api/violations/").await.json().await.unwrap();
+    assert_eq!(violations.len(), 2);
+    let timeline: Vec<Value> = app
+        .get("/api/dashboard/events/timeline?days=60")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let total: u64 = timeline.iter().map(|d| d["total"].as_u64().unwrap()).sum();
+    assert_eq!(total, 2);
+
+    // A second run finds nothing and says so.
+    let again = sentinel_server::service::retention::run_once(&app.state, 30)
+        .await
+        .unwrap();
+    assert_eq!(again.events, 0);
+    let runs: Vec<Value> = app
+        .get("/api/audit/?action=retention.purge")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["after"]["events_deleted"], 3);
+    assert_eq!(runs[1]["actor"], "system:retention");
+    assert_eq!(runs[0]["after"]["events_deleted"], 0);
+    let report: Value = app.get("/api/audit/verify").await.json().await.unwrap();
+    assert_eq!(report["intact"], true);
+}
