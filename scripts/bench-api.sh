@@ -16,17 +16,23 @@ port=18080
 echo "# seed: $events events into ${url%%\?*}"
 "$bin" seed --database-url "$url" --events "$events" --seed 7
 
-"$bin" serve --database-url "$url" --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+SENTINEL_ADMIN_PASSWORD=bench-admin-password "$bin" serve --database-url "$url" --bind "127.0.0.1:$port" \
+  --data-dir "$work" >"$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+
+# Every API route needs a token: sign in as the bootstrap admin.
+TOKEN=$(curl -s "http://127.0.0.1:$port/api/auth/login" -H 'content-type: application/json' \
+  -d '{"username":"admin","password":"bench-admin-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+auth="Authorization: Bearer $TOKEN"
 
 rss() { awk '/VmRSS/ {print $2" "$3}' "/proc/$pid/status"; }
 echo "# idle RSS: $(rss)"
 
 median() {
   # wrk --latency prints the latency distribution; the 50% line is the median.
-  wrk -t1 -c1 -d5s --latency "http://127.0.0.1:$port$1" | awk -v p="$1" '/^ +50%/ {printf "%-55s median %s\n", p, $2} /Requests\/sec/ {print "    " $0}'
+  wrk -t1 -c1 -d5s --latency -H "$auth" "http://127.0.0.1:$port$1" | awk -v p="$1" '/^ +50%/ {printf "%-55s median %s\n", p, $2} /Requests\/sec/ {print "    " $0}'
 }
 for path in \
   "/api/events/?limit=100" \
@@ -49,7 +55,7 @@ for path in \
 done
 
 echo "# load: wrk -t2 -c64 -d10s /api/events/?limit=100"
-wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$port/api/events/?limit=100" >"$work/load.txt" &
+wrk -t2 -c64 -d10s --latency -H "$auth" "http://127.0.0.1:$port/api/events/?limit=100" >"$work/load.txt" &
 wrkpid=$!
 sleep 5
 echo "# RSS under load: $(rss)"

@@ -13,6 +13,12 @@ port=18081
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+# Sign in as the demo admin; the guard is called with an `ingest` API key, as an AI application would.
+TOKEN=$(curl -s "http://127.0.0.1:$port/api/auth/login" -H 'content-type: application/json' \
+  -d '{"username":"admin","password":"2501"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+auth="Authorization: Bearer $TOKEN"
+export GUARD_KEY=$(curl -s "http://127.0.0.1:$port/api/keys/" -H "$auth" -H 'content-type: application/json' \
+  -d '{"name":"bench","scopes":["ingest"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 run() {
   echo "# $1"
   echo "# wrk -t2 -c64 -d20s --latency -s scripts/guard.lua (POST /api/guard, record=false)"
@@ -22,13 +28,13 @@ run() {
 # response.completion) from SecureBot, so the data_leakage policy evaluates the text and the nine
 # others are skipped by their scope clause.
 for id in $(seq 1 10); do
-  curl -s -o /dev/null -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' -d '{"status": "open"}'
+  curl -s -o /dev/null -H "$auth" -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' -d '{"status": "open"}'
 done
 GUARD_SOURCE=SecureBot GUARD_STAGE=output run "ten demo policies, scoped (one in scope), stage output"
 # Scenario 2: the same ten bundles without their scope, so every detector runs on every request.
 for id in $(seq 1 10); do
-  def=$(curl -s "http://127.0.0.1:$port/api/policies/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin)["definition"]; print(d.split(" and scope.")[0].replace("response.completion","any.text"))')
-  curl -s -o /dev/null -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' \
+  def=$(curl -s -H "$auth" "http://127.0.0.1:$port/api/policies/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin)["definition"]; print(d.split(" and scope.")[0].replace("response.completion","any.text"))')
+  curl -s -o /dev/null -H "$auth" -X PUT "http://127.0.0.1:$port/api/policies/$id" -H 'content-type: application/json' \
     -d "{\"status\": \"open\", \"definition\": \"$def\"}"
 done
 run "ten bundles, every detector runs"

@@ -1,6 +1,7 @@
 -- wrk script: POST /api/guard without recording, with a realistic ~1 KiB prompt.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = os.getenv("GUARD_KEY") or ""
 local prompt = "Hi team, I'm preparing the quarterly review for the support organisation. " ..
   "Please summarise the attached notes into five bullet points, keep the tone neutral and avoid jargon. " ..
   "The notes cover ticket volumes, first-response times, the migration to the new help centre, " ..

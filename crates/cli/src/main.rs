@@ -247,6 +247,8 @@ async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("creating the admin user: {e}"))?
     {
         tracing::info!("created the user `admin` from SENTINEL_ADMIN_PASSWORD");
+    } else if admin_password.is_some() {
+        tracing::info!("SENTINEL_ADMIN_PASSWORD ignored: the store already has users");
     } else if store.count_users().await? == 0 {
         tracing::warn!(
             "no users exist, so nobody can sign in: restart with SENTINEL_ADMIN_PASSWORD set to create `admin`, or run `sentinel user create NAME --email E --role admin` (password on standard input)"

@@ -84,6 +84,15 @@ async fn token(
             "value_error",
         ));
     }
+    for (field, value) in [("username", &username), ("password", &password)] {
+        if value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(ApiError::invalid(
+                &["body", field],
+                "Text must not contain the NUL character (U+0000)",
+                "string_nul",
+            ));
+        }
+    }
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::invalid(
             &["body", "username"],

@@ -146,6 +146,16 @@ async fn oauth2_password_form_issues_tokens() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
+    // A NUL character is refused before it reaches the database (PostgreSQL rejects it in text).
+    let res = app
+        .anon
+        .post(app.url("/api/auth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=ro%00ot&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
 }
 
 #[tokio::test]
