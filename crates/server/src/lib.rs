@@ -5,6 +5,7 @@
 //! (that is the store's) and no detection logic (that is the engine's).
 
 pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub mod guard;

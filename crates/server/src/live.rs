@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use sentinel_api::live::LiveMessage;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// How long one frame may take to reach a client before it is considered stuck and dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -20,6 +20,8 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 pub struct LiveHub {
     tx: broadcast::Sender<Arc<str>>,
     closed: Arc<watch::Sender<bool>>,
+    /// Where published frames also go to reach other nodes (see `cluster.rs`).
+    relay: Arc<std::sync::OnceLock<mpsc::UnboundedSender<Arc<str>>>>,
 }
 
 impl LiveHub {
@@ -29,18 +31,34 @@ impl LiveHub {
         Self {
             tx,
             closed: Arc::new(closed),
+            relay: Arc::default(),
         }
     }
 
-    /// Sends `message` to every connected client. Never blocks; without clients it is dropped.
+    /// Sends `message` to every connected client of every node. Never blocks; without clients it
+    /// is dropped.
     pub fn publish(&self, message: &LiveMessage) {
         match serde_json::to_string(message) {
             Ok(text) => {
-                // An error only means nobody is listening.
-                let _ = self.tx.send(Arc::from(text));
+                let frame: Arc<str> = Arc::from(text);
+                if let Some(relay) = self.relay.get() {
+                    let _ = relay.send(frame.clone());
+                }
+                self.publish_local(frame);
             }
             Err(e) => tracing::error!(error = %e, "could not serialise a live message"),
         }
+    }
+
+    /// Sends a ready frame to this node's clients only (frames that came from another node).
+    pub fn publish_local(&self, frame: Arc<str>) {
+        // An error only means nobody is listening.
+        let _ = self.tx.send(frame);
+    }
+
+    /// From now on, every published frame is also handed to `relay`.
+    pub fn relay_to(&self, relay: mpsc::UnboundedSender<Arc<str>>) {
+        let _ = self.relay.set(relay);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {

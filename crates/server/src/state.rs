@@ -102,13 +102,15 @@ impl AppState {
             config.refresh_ttl,
             config.anonymous_role,
         ));
-        Ok(Self {
+        let state = Self {
             store,
             live,
             guard,
             auth,
             throttle: Arc::new(Throttle::default()),
             config: Arc::new(config),
-        })
+        };
+        crate::cluster::start(&state).await?;
+        Ok(state)
     }
 }
