@@ -71,7 +71,9 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
                     }
                 }
             }
-            state.live.publish_local(Arc::from(frame));
+            if let Some(frame) = crate::live::LiveFrame::parse(Arc::from(frame)) {
+                state.live.publish_local(frame);
+            }
         }
     });
     tracing::info!(%channel, "cluster: live messages and policy changes are shared through PostgreSQL");

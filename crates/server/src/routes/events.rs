@@ -177,7 +177,11 @@ async fn event_stats(
     Ok(Json(state.store.event_stats().await?))
 }
 
-/// WebSocket live stream: `new_event`, `event_updated` and `lagged` frames (JSON text).
+/// WebSocket live stream of JSON text frames: `new_event`, `event_updated`, `new_violation`,
+/// `violation_updated`, `policy_changed`, and `lagged` (`{"type":"lagged","missed":N}`) for a
+/// client that fell behind. Credentials go in `Authorization` or `?token=`. A client narrows what
+/// it receives by sending `{"type":"subscribe","types":[...],"min_severity":"high",
+/// "policy_ids":[...]}` (answered `{"type":"subscribed"}`); pings every 30 s.
 #[utoipa::path(
     get,
     path = "/api/events/ws",
