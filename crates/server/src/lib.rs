@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod service;

@@ -107,6 +107,8 @@ impl Filter {
 pub struct LiveHub {
     tx: broadcast::Sender<Arc<LiveFrame>>,
     closed: Arc<watch::Sender<bool>>,
+    /// Messages dropped for clients that fell behind, since start.
+    lagged: Arc<std::sync::atomic::AtomicU64>,
     /// Where published frames also go to reach other nodes (see `cluster.rs`).
     relay: Arc<std::sync::OnceLock<mpsc::UnboundedSender<Arc<str>>>>,
 }
@@ -119,7 +121,18 @@ impl LiveHub {
             tx,
             closed: Arc::new(closed),
             relay: Arc::default(),
+            lagged: Arc::default(),
         }
+    }
+
+    /// Messages dropped for clients that fell behind, since start.
+    pub fn lagged_total(&self) -> u64 {
+        self.lagged.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The counter sessions add their missed messages to.
+    pub fn lag_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.lagged.clone()
     }
 
     /// Sends `message` to every connected client of every node. Never blocks; without clients it
@@ -191,6 +204,7 @@ pub async fn run_session<S, R, E>(
     mut stream: R,
     mut rx: broadcast::Receiver<Arc<LiveFrame>>,
     mut closed: watch::Receiver<bool>,
+    lagged: Arc<std::sync::atomic::AtomicU64>,
 ) where
     S: Sink<Frame, Error = E> + Unpin,
     R: Stream<Item = Result<Frame, E>> + Unpin,
@@ -204,6 +218,7 @@ pub async fn run_session<S, R, E>(
                 Ok(frame) if filter.accepts(&frame) => Frame::Text(frame.text.to_string()),
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    lagged.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
                     match serde_json::to_string(&LiveMessage::Lagged { missed }) {
                         Ok(text) => Frame::Text(text),
                         Err(_) => continue,
@@ -280,6 +295,7 @@ mod tests {
             in_rx,
             rx,
             hub.closed(),
+            hub.lag_counter(),
         ));
         let first = sink_rx.next().await.unwrap();
         assert_eq!(
@@ -293,5 +309,6 @@ mod tests {
         );
         drop(in_tx);
         session.await.unwrap();
+        assert_eq!(hub.lagged_total(), 24);
     }
 }

@@ -78,6 +78,7 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     pub auth: Arc<Authenticator>,
     pub throttle: Arc<Throttle>,
+    pub http_metrics: crate::metrics::HttpMetrics,
     pub config: Arc<ServerConfig>,
 }
 
@@ -108,6 +109,7 @@ impl AppState {
             guard,
             auth,
             throttle: Arc::new(Throttle::default()),
+            http_metrics: crate::metrics::HttpMetrics::default(),
             config: Arc::new(config),
         };
         crate::cluster::start(&state).await?;

@@ -206,6 +206,7 @@ async fn live_stream(
     };
     let rx = state.live.subscribe();
     let closed = state.live.closed();
+    let lagged = state.live.lag_counter();
     upgrade.on_upgrade(move |socket: WebSocket| async move {
         let (sink, stream) = socket.split();
         let sink = sink.with(|frame: Frame| async move {
@@ -223,6 +224,6 @@ async fn live_stream(
                 _ => Frame::Other,
             })
         });
-        run_session(Box::pin(sink), Box::pin(stream), rx, closed).await;
+        run_session(Box::pin(sink), Box::pin(stream), rx, closed, lagged).await;
     })
 }

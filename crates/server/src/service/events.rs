@@ -122,6 +122,10 @@ pub fn keep_content(
 /// Largest accepted `/api/events/batch`.
 pub const MAX_BATCH: usize = 1000;
 
+/// Longest accepted `duration_ms`: 1,000 hours. Larger (or negative, or not finite) values are
+/// mistakes, and summed into the rollups they would overflow and skew every average.
+pub const MAX_DURATION_MS: f64 = 3_600_000_000.0;
+
 fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> ApiResult<NewEvent> {
     if body.event_id.trim().is_empty() {
         return Err(ApiError::invalid(
@@ -129,6 +133,28 @@ fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> Api
             "String should have at least 1 character",
             "string_too_short",
         ));
+    }
+    if body
+        .duration_ms
+        .is_some_and(|d| !d.is_finite() || !(0.0..=MAX_DURATION_MS).contains(&d))
+    {
+        return Err(ApiError::invalid(
+            &["body", "duration_ms"],
+            format!("duration_ms must be between 0 and {MAX_DURATION_MS}"),
+            "range",
+        ));
+    }
+    for (field, value) in [
+        ("request_tokens", body.request_tokens),
+        ("response_tokens", body.response_tokens),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(ApiError::invalid(
+                &["body", field],
+                format!("{field} must not be negative"),
+                "range",
+            ));
+        }
     }
     Ok(NewEvent {
         event_id: body.event_id,
