@@ -72,21 +72,69 @@ pub(crate) struct RawFinding {
     pub explanation: String,
 }
 
+/// At most this many findings are kept per detector and text. A text that matches more often is
+/// breached many times over; keeping every match would make merging quadratic and the answer
+/// enormous (1 MiB of `x` against `contains 'x'` is a million matches).
+pub const MAX_FINDINGS: usize = 1_000;
+
 /// Add `f`, merging it into an overlapping finding of the same entity (wider span, best score).
+/// Once [`MAX_FINDINGS`] are kept, a new finding only merges into the last one or is dropped, so
+/// the cost per match stays bounded.
 pub(crate) fn push_finding(out: &mut Vec<RawFinding>, f: RawFinding) {
-    // Spans first: comparing two integers is cheaper than comparing the entity names.
-    if let Some(x) = out
-        .iter_mut()
-        .find(|x| x.start < f.end && f.start < x.end && x.entity == f.entity)
-    {
+    let overlaps = |x: &RawFinding| x.start < f.end && f.start < x.end && x.entity == f.entity;
+    let found = if out.len() >= MAX_FINDINGS {
+        out.last_mut().filter(|x| overlaps(x))
+    } else {
+        // Newest first: matches usually arrive in text order, so an overlap is near the end.
+        out.iter_mut().rev().find(|x| overlaps(x))
+    };
+    if let Some(x) = found {
         if f.score > x.score {
             x.score = f.score;
             x.explanation = f.explanation;
         }
         x.start = x.start.min(f.start);
         x.end = x.end.max(f.end);
-    } else {
+    } else if out.len() < MAX_FINDINGS {
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn findings_are_capped_and_still_merge() {
+        let mut out = Vec::new();
+        for i in 0..5_000 {
+            push_finding(
+                &mut out,
+                RawFinding {
+                    entity: "x".into(),
+                    start: i * 2,
+                    end: i * 2 + 1,
+                    score: 0.5,
+                    explanation: String::new(),
+                },
+            );
+        }
+        assert_eq!(out.len(), MAX_FINDINGS);
+        // Overlapping the last kept finding still widens it.
+        let last_end = out[MAX_FINDINGS - 1].end;
+        push_finding(
+            &mut out,
+            RawFinding {
+                entity: "x".into(),
+                start: last_end - 1,
+                end: last_end + 5,
+                score: 0.9,
+                explanation: "wider".into(),
+            },
+        );
+        assert_eq!(out.len(), MAX_FINDINGS);
+        assert_eq!(out[MAX_FINDINGS - 1].end, last_end + 5);
+        assert_eq!(out[MAX_FINDINGS - 1].score, 0.9);
     }
 }
 

@@ -36,14 +36,17 @@ fn interaction(body: &EventCreate) -> Interaction {
 
 /// Evaluates an incoming event against the enforced policies and prepares it for storage: its
 /// decision, its violations, and its text as `store_content` allows.
-fn evaluate_event(state: &AppState, body: EventCreate) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
+async fn evaluate_event(
+    state: &AppState,
+    body: EventCreate,
+) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
     let interaction = interaction(&body);
     if interaction.is_empty() {
         let mut event = new_event(body, None)?;
         keep_content(state.config.store_content, &mut event, &interaction, &[]);
         return Ok((event, Vec::new()));
     }
-    let outcome = evaluate::evaluate(state, &interaction);
+    let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
     keep_content(
         state.config.store_content,
@@ -214,7 +217,7 @@ pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[Vi
 
 /// Evaluates and stores one event with its violations (one transaction), then announces them.
 pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventResponse> {
-    let (event, violations) = evaluate_event(state, body)?;
+    let (event, violations) = evaluate_event(state, body).await?;
     let (event, stored) = state.store.create_event(event, violations).await?;
     announce_stored(state, &event, &stored);
     Ok(event)
@@ -247,7 +250,7 @@ pub async fn create_batch(
                 code: "duplicate_event_id",
             });
         }
-        batch.push(evaluate_event(state, body)?);
+        batch.push(evaluate_event(state, body).await?);
     }
     let stored = state.store.create_events(batch).await?;
     for (event, violations) in &stored {
