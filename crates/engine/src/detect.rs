@@ -18,6 +18,7 @@ pub(crate) mod secrets;
 pub(crate) mod static_regex;
 pub(crate) mod topics;
 pub(crate) mod toxicity;
+pub(crate) mod windows;
 
 use crate::ast::DetectorCall;
 use crate::error::{CompileError, closest};
