@@ -14,7 +14,7 @@ use crate::ast::{ScopeField, ScopeOp, TargetSel};
 use crate::compile::{CExpr, CompiledPolicy, compile};
 use crate::detect::code::code_score;
 use crate::detect::topics::Topic;
-use crate::detect::{Detector, lexical_score, violation_type_of};
+use crate::detect::{Detector, SharedLexicons, lexical_score, violation_type_of};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
 use crate::policy::{Action, Decision, Mode, PolicySpec, Severity, ViolationType};
@@ -221,6 +221,9 @@ pub struct PolicySet {
     entries: Vec<Entry>,
     detectors: Vec<Detector>,
     errors: Vec<(i64, Vec<CompileError>)>,
+    /// The lexicons of `detectors` plus those of the score columns, when there are more than
+    /// the score columns' own: scanned together once per view list and evaluation.
+    lexicons: Option<std::sync::Arc<SharedLexicons>>,
 }
 
 impl PolicySet {
@@ -234,6 +237,13 @@ impl PolicySet {
                 Ok(p) => set.push(&spec, p),
                 Err(e) => set.errors.push((spec.id, e)),
             }
+        }
+        let mut lexicons = topic_lexicons().to_vec();
+        for d in &set.detectors {
+            d.lexicons(&mut lexicons);
+        }
+        if lexicons.len() > topic_lexicons().len() {
+            set.lexicons = Some(SharedLexicons::shared(lexicons));
         }
         set
     }
@@ -279,7 +289,12 @@ impl PolicySet {
 
     /// Evaluate every policy in the set.
     pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
-        evaluate_entries(self.entries.iter(), &self.detectors, input)
+        evaluate_entries(
+            self.entries.iter(),
+            &self.detectors,
+            self.lexicons.as_deref(),
+            input,
+        )
     }
 
     /// Evaluate one policy of the set; `None` if it is not in the set.
@@ -288,6 +303,7 @@ impl PolicySet {
         Some(evaluate_entries(
             std::iter::once(entry),
             &self.detectors,
+            self.lexicons.as_deref(),
             input,
         ))
     }
@@ -298,7 +314,7 @@ impl CompiledPolicy {
     /// `definition` is ignored), whatever the policy's status: what `/test` runs.
     pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
         let entry = Entry::new(spec, self.expr.clone());
-        evaluate_entries(std::iter::once(&entry), &self.detectors, input)
+        evaluate_entries(std::iter::once(&entry), &self.detectors, None, input)
     }
 }
 
@@ -529,6 +545,16 @@ fn eq_folded(a: &str, lower: &str) -> bool {
     }
 }
 
+/// The lexicons of the score columns: legal, controversial, code (in that order).
+fn topic_lexicons() -> &'static [&'static crate::detect::lexicon::LazyLexicon; 3] {
+    static L: [&crate::detect::lexicon::LazyLexicon; 3] = [
+        &crate::detect::topics::LEGAL,
+        &crate::detect::topics::CONTROVERSIAL,
+        &crate::detect::code::CODE,
+    ];
+    &L
+}
+
 fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
     use crate::detect::lexicon::Combined;
     use crate::normalize::ViewKind;
@@ -550,19 +576,25 @@ fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
         l.iter().map(|v| v.kind).eq(code)
     });
     if same_views {
-        let topics = TOPICS.get_or_init(|| {
-            Combined::new(&[
-                Topic::Legal.lexicon(),
-                Topic::Controversial.lexicon(),
-                &crate::detect::code::CODE,
-            ])
-        });
+        let topics = TOPICS.get_or_init(|| Combined::new(topic_lexicons()));
         let mut legal: f64 = 0.0;
         let mut controversial: f64 = 0.0;
         let mut code = None;
-        for l in &lexical {
-            let mut out = [Vec::new(), Vec::new(), Vec::new()];
-            topics.scan(l, &mut out);
+        for (tv, l) in views.iter().flatten().zip(&lexical) {
+            // The detectors' shared pass may already hold these views' hits (all-match sets);
+            // otherwise one pass of the three score lexicons.
+            let cached = topic_lexicons()
+                .iter()
+                .map(|lex| tv.cached_hits(lex, l))
+                .collect::<Option<Vec<_>>>();
+            let out = match cached {
+                Some(hits) => hits,
+                None => {
+                    let mut out = vec![Vec::new(), Vec::new(), Vec::new()];
+                    topics.scan(l, &mut out);
+                    out
+                }
+            };
             legal = legal.max(crate::detect::lexicon::combine(&out[0]));
             controversial = controversial.max(crate::detect::lexicon::combine(&out[1]));
             if code.is_none() {
@@ -625,13 +657,16 @@ fn round4(x: f64) -> f64 {
 fn evaluate_entries<'e>(
     entries: impl Iterator<Item = &'e Entry>,
     detectors: &[Detector],
+    lexicons: Option<&SharedLexicons>,
     input: &Input<'_>,
 ) -> Evaluation {
     let mut ctx = Ctx {
         scope: input.scope,
         views: [
-            input.prompt.map(TextViews::new),
-            input.completion.map(TextViews::new),
+            input.prompt.map(|t| TextViews::with_lexicons(t, lexicons)),
+            input
+                .completion
+                .map(|t| TextViews::with_lexicons(t, lexicons)),
         ],
         detectors,
         cache: vec![None; detectors.len() * 2 * MODES],

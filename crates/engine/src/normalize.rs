@@ -17,11 +17,13 @@
 //! - `decoded` (robust): base64, hex and Unicode-tag segments decoded; each decoded byte maps to
 //!   the whole encoded segment.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use base64::Engine as _;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::detect::SharedLexicons;
+use crate::detect::lexicon::SignalHit;
 use crate::detect::static_regex;
 use crate::policy::Mode;
 
@@ -107,9 +109,15 @@ pub(crate) enum Family {
     FoldingLexical,
 }
 
+/// Hits of every lexicon of a [`SharedLexicons`] over one list of views (named by their kinds).
+type LexiconHits = (Vec<ViewKind>, Vec<Vec<SignalHit>>);
+
 /// All views of one text, built on demand.
 pub(crate) struct TextViews<'a> {
     pub original: &'a str,
+    /// The lexicons the evaluation's detectors share, scanned together once per list of views.
+    shared: Option<&'a SharedLexicons>,
+    lexicon_hits: RefCell<Vec<LexiconHits>>,
     ascii: OnceCell<bool>,
     obfuscated: OnceCell<bool>,
     normalized: OnceCell<Option<Owned>>,
@@ -120,9 +128,17 @@ pub(crate) struct TextViews<'a> {
 }
 
 impl<'a> TextViews<'a> {
+    #[cfg(test)]
     pub(crate) fn new(original: &'a str) -> Self {
+        Self::with_lexicons(original, None)
+    }
+
+    /// Views whose lexicon scans go through `shared` (see [`TextViews::shared_hits`]).
+    pub(crate) fn with_lexicons(original: &'a str, shared: Option<&'a SharedLexicons>) -> Self {
         TextViews {
             original,
+            shared,
+            lexicon_hits: RefCell::new(Vec::new()),
             ascii: OnceCell::new(),
             obfuscated: OnceCell::new(),
             normalized: OnceCell::new(),
@@ -131,6 +147,41 @@ impl<'a> TextViews<'a> {
             rot13: OnceCell::new(),
             decoded: OnceCell::new(),
         }
+    }
+
+    /// The hits of lexicon number `index` of the shared lexicons over `views`; the first call for
+    /// a list of views scans it once for all of them. `None` without shared lexicons.
+    pub(crate) fn shared_hits(
+        &self,
+        lexicon: &crate::detect::lexicon::LazyLexicon,
+        views: &[View<'_>],
+    ) -> Option<Vec<SignalHit>> {
+        let shared = self.shared?;
+        let index = shared.index(lexicon)?;
+        let kinds: Vec<ViewKind> = views.iter().map(|v| v.kind).collect();
+        let mut cache = self.lexicon_hits.borrow_mut();
+        if let Some((_, hits)) = cache.iter().find(|(k, _)| *k == kinds) {
+            return hits.get(index).cloned();
+        }
+        let hits = shared.scan(views);
+        let found = hits.get(index).cloned();
+        cache.push((kinds, hits));
+        found
+    }
+
+    /// The hits of `lexicon` over `views` if some earlier scan of the shared lexicons already
+    /// covered exactly these views; never scans.
+    pub(crate) fn cached_hits(
+        &self,
+        lexicon: &crate::detect::lexicon::LazyLexicon,
+        views: &[View<'_>],
+    ) -> Option<Vec<SignalHit>> {
+        let index = self.shared?.index(lexicon)?;
+        let cache = self.lexicon_hits.borrow();
+        cache
+            .iter()
+            .find(|(k, _)| k.iter().copied().eq(views.iter().map(|v| v.kind)))
+            .and_then(|(_, hits)| hits.get(index).cloned())
     }
 
     /// Whether the original is pure ASCII (checked once).
@@ -212,11 +263,15 @@ impl<'a> TextViews<'a> {
         if let Some(n) = self.normalized() {
             out.push(n);
         }
-        let folded_now = (family == Family::FoldingLexical
+        // Folding only changes what a lexicon or the classifier sees when the text shows a sign
+        // of obfuscation (`may_be_obfuscated`): toxicity-style lexicons look from balanced on,
+        // everything lexical in robust. Plain text skips the view (and the classifier's second
+        // run over it); the letters-only and rot13 views below are still scanned in robust.
+        let folded_now = family != Family::Pattern
+            && (family == Family::FoldingLexical || mode == Mode::Robust)
             && *self
                 .obfuscated
-                .get_or_init(|| may_be_obfuscated(self.original)))
-            || (mode == Mode::Robust && family != Family::Pattern);
+                .get_or_init(|| may_be_obfuscated(self.original));
         if folded_now {
             let f = self.folded();
             if out.iter().all(|v| v.text != f.text) {
