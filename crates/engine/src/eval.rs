@@ -510,30 +510,51 @@ fn to_findings(
         .collect()
 }
 
-/// `findings` without repeated spans, first occurrence kept.
-fn dedup_spans<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<&'f Finding> {
-    let mut out: Vec<&Finding> = Vec::new();
-    let mut seen: std::collections::HashSet<(&str, &str, Target, usize, usize)> =
-        std::collections::HashSet::new();
-    for f in findings {
-        if out.len() < 16 && seen.is_empty() {
-            if out.iter().any(|x| x.same_span(f)) {
-                continue;
-            }
-            if out.len() == 15 {
-                seen.extend(out.iter().map(|x| span_key(x)));
-                seen.insert(span_key(f));
-            }
-            out.push(f);
-        } else if seen.insert(span_key(f)) {
-            out.push(f);
+/// Which of `findings` to keep so that no span repeats: the first occurrence of each
+/// (detector, entity, target, start, end). Few findings are compared pairwise; more are sorted
+/// by span (integers first), so a long document's thousands of findings cost `n log n`
+/// comparisons and no hashing.
+fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
+    let n = findings.len();
+    let mut keep = vec![true; n];
+    if n <= 16 {
+        for i in 1..n {
+            keep[i] = !findings[..i].iter().any(|x| x.same_span(findings[i]));
+        }
+        return keep;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (findings[a], findings[b]);
+        (x.start, x.end, x.target.index())
+            .cmp(&(y.start, y.end, y.target.index()))
+            .then_with(|| x.detector.cmp(&y.detector))
+            .then_with(|| x.entity.cmp(&y.entity))
+            .then(a.cmp(&b))
+    });
+    for w in order.windows(2) {
+        if findings[w[0]].same_span(findings[w[1]]) {
+            keep[w[1]] = false;
         }
     }
-    out
+    keep
 }
 
-fn span_key(f: &Finding) -> (&str, &str, Target, usize, usize) {
-    (&f.detector, &f.entity, f.target, f.start, f.end)
+/// `findings` without repeated spans, first occurrence kept.
+fn dedup_spans<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<&'f Finding> {
+    let all: Vec<&Finding> = findings.into_iter().collect();
+    let keep = first_of_each_span(&all);
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(f, k)| k.then_some(f))
+        .collect()
+}
+
+/// `findings` without repeated spans, first occurrence kept, in place.
+fn dedup_spans_owned(findings: &mut Vec<Finding>) {
+    let keep = first_of_each_span(&findings.iter().collect::<Vec<_>>());
+    let mut k = keep.into_iter();
+    findings.retain(|_| k.next().unwrap_or(true));
 }
 
 /// `a` equals the already-lowercased `lower`, ignoring case.
@@ -679,11 +700,10 @@ fn evaluate_entries<'e>(
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
         }
-        let findings: Vec<Finding> = if found.len() <= 1 {
-            found
-        } else {
-            dedup_spans(&found).into_iter().cloned().collect()
-        };
+        let mut findings = found;
+        if findings.len() > 1 {
+            dedup_spans_owned(&mut findings);
+        }
         let top = findings.iter().max_by(|a, b| a.score.total_cmp(&b.score));
         let confidence = top.map_or(1.0, |f| f.score);
         let violation_type = top.map_or(ViolationType::PolicyBreach, |f| {
@@ -759,5 +779,59 @@ fn evaluate_entries<'e>(
         findings,
         scores,
         block_message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(detector: &str, entity: &str, target: Target, start: usize, end: usize) -> Finding {
+        Finding {
+            detector: detector.to_owned(),
+            entity: entity.to_owned(),
+            target,
+            start,
+            end,
+            char_start: start,
+            char_end: end,
+            score: 0.5,
+            explanation: format!("{start}"),
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_the_first_of_each_span_in_order() {
+        // Enough findings for the sorting path, with repeats of every kind of key.
+        let mut all = Vec::new();
+        for i in 0..60usize {
+            let target = if i % 3 == 0 {
+                Target::Prompt
+            } else {
+                Target::Completion
+            };
+            let detector = ["pii", "secrets"][i % 2];
+            let entity = ["email", "phone", "email"][i % 3];
+            all.push(finding(detector, entity, target, i % 7, i % 7 + i % 5));
+        }
+        let naive: Vec<&Finding> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| !all[..*i].iter().any(|x| x.same_span(f)))
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(dedup_spans(&all), naive);
+        assert_eq!(dedup_spans(&all[..10]), {
+            let small: Vec<&Finding> = all[..10]
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| !all[..*i].iter().any(|x| x.same_span(f)))
+                .map(|(_, f)| f)
+                .collect();
+            small
+        });
+        let mut owned = all.clone();
+        dedup_spans_owned(&mut owned);
+        assert_eq!(owned.iter().collect::<Vec<_>>(), naive);
     }
 }

@@ -83,6 +83,10 @@ impl Owned {
 
     fn push(&mut self, c: char, s: usize, e: usize) {
         self.text.push(c);
+        if c.is_ascii() {
+            self.map.push((s, e));
+            return;
+        }
         for _ in 0..c.len_utf8() {
             self.map.push((s, e));
         }
@@ -213,15 +217,18 @@ impl<'a> TextViews<'a> {
 
     fn folded(&self) -> View<'_> {
         self.folded
-            .get_or_init(|| build_folded(self.original))
+            .get_or_init(|| fold(self.original))
             .view(ViewKind::Folded)
     }
 
     fn squashed(&self) -> View<'_> {
         self.squashed
             .get_or_init(|| {
-                let f = self.folded.get_or_init(|| build_folded(self.original));
-                let mut o = Owned::default();
+                let f = self.folded.get_or_init(|| fold(self.original));
+                let mut o = Owned {
+                    text: String::with_capacity(f.text.len()),
+                    map: Vec::with_capacity(f.text.len()),
+                };
                 for (i, c) in f.text.char_indices() {
                     if c.is_alphanumeric() {
                         let (s, e) = f.map.get(i).copied().unwrap_or((0, 0));
@@ -236,6 +243,16 @@ impl<'a> TextViews<'a> {
     fn rot13(&self) -> View<'_> {
         self.rot13
             .get_or_init(|| {
+                if self.is_ascii() {
+                    // Normalising ASCII only lowercases it; one byte per char.
+                    let text: String = self
+                        .original
+                        .bytes()
+                        .map(|b| char::from(rot13_byte(b.to_ascii_lowercase())))
+                        .collect();
+                    let map = (0..text.len()).map(|i| (i, i + 1)).collect();
+                    return Owned { text, map };
+                }
                 let chars = normalized_chars(self.original);
                 let rotated: Vec<(char, usize, usize)> = chars
                     .into_iter()
@@ -447,12 +464,126 @@ fn leet(c: char) -> Option<char> {
     })
 }
 
+fn rot13_byte(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+        b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+        other => other,
+    }
+}
+
 fn rot13(c: char) -> char {
     match c {
         'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
         'A'..='Z' => (((c as u8 - b'A') + 13) % 26 + b'A') as char,
         other => other,
     }
+}
+
+/// The folded view: [`build_folded`], or the same computed on bytes for ASCII text.
+fn fold(text: &str) -> Owned {
+    if text.is_ascii() {
+        fold_ascii(text.as_bytes())
+    } else {
+        build_folded(text)
+    }
+}
+
+fn leet_byte(c: u8) -> Option<u8> {
+    leet(char::from(c)).and_then(|l| u8::try_from(l).ok())
+}
+
+/// `build_folded` for ASCII text, step for step on bytes (ASCII has no marks, invisibles or
+/// homoglyphs, and `char::is_whitespace` / `is_alphanumeric` are their ASCII versions there).
+fn fold_ascii(text: &[u8]) -> Owned {
+    let ws = |c: u8| matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+    // 1. Lowercase.
+    let mut chars: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
+    let n = chars.len();
+    // 2. Leetspeak inside tokens that contain a letter.
+    let mut i = 0;
+    while i < n {
+        if ws(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && !ws(chars[i]) {
+            i += 1;
+        }
+        let token = &mut chars[start..i];
+        if token.iter().any(u8::is_ascii_alphabetic) {
+            for k in 0..token.len() {
+                let next_is_letter = token
+                    .get(k + 1)
+                    .is_some_and(|t| t.is_ascii_alphabetic() || leet_byte(*t).is_some());
+                let prev_is_letter = k > 0 && token[k - 1].is_ascii_alphabetic();
+                if let Some(l) = leet_byte(token[k]) {
+                    let edge_punct =
+                        matches!(token[k], b'!' | b'$' | b'+' | b'|' | b'@') && !next_is_letter;
+                    if (next_is_letter || prev_is_letter) && !edge_punct {
+                        token[k] = l;
+                    }
+                }
+            }
+        }
+    }
+    // 3. Join spaced-out letters: three or more single letters separated by one separator.
+    let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'_' | b'*' | b'/' | b',');
+    let alnum = |j: usize| chars.get(j).is_some_and(u8::is_ascii_alphanumeric);
+    let single_at = |j: usize| alnum(j) && (j == 0 || !alnum(j - 1)) && !alnum(j + 1);
+    let mut keep = vec![true; n];
+    let mut k = 0;
+    while k < n {
+        if !single_at(k) {
+            k += 1;
+            continue;
+        }
+        let mut count = 1;
+        let mut j = k;
+        while chars.get(j + 1).is_some_and(|c| is_sep(*c)) && single_at(j + 2) {
+            j += 2;
+            count += 1;
+        }
+        if count >= 3 {
+            let mut x = k;
+            while x < j {
+                keep[x + 1] = false;
+                x += 2;
+            }
+        }
+        k = j + 1;
+    }
+    // 4. Collapse runs of three or more of the same letter.
+    let kept: Vec<(u8, usize)> = chars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(i, c)| (*c, i))
+        .collect();
+    let mut out = Owned {
+        text: String::with_capacity(n),
+        map: Vec::with_capacity(n),
+    };
+    let mut i = 0;
+    while i < kept.len() {
+        let c = kept[i].0;
+        let mut j = i + 1;
+        while j < kept.len() && kept[j].0 == c {
+            j += 1;
+        }
+        if j - i >= 3 && c.is_ascii_alphabetic() {
+            out.text.push(char::from(c));
+            out.map.push((kept[i].1, kept[j - 1].1 + 1));
+        } else {
+            for &(c, at) in &kept[i..j] {
+                out.text.push(char::from(c));
+                out.map.push((at, at + 1));
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 fn build_folded(text: &str) -> Owned {
@@ -714,7 +845,64 @@ mod tests {
             ("call 555 1234!", "call 555 1234!"),
         ] {
             assert_eq!(build_folded(input).text, expected, "{input}");
+            assert_eq!(fold(input).text, expected, "{input}");
         }
+    }
+
+    type Folded = (String, Vec<(usize, usize)>);
+
+    fn folded_pair(text: &str) -> (Folded, Folded) {
+        let a = fold_ascii(text.as_bytes());
+        let b = build_folded(text);
+        ((a.text, a.map), (b.text, b.map))
+    }
+
+    #[test]
+    fn ascii_folding_equals_the_general_folding() {
+        for text in [
+            "",
+            "1gn0r3 pr3v10us",
+            "i g n o r e  this",
+            "f.u.c.k off",
+            "stuuuupid AAAbbb 111 !!!",
+            "what an @ss, $hit, a$$, p|ease, +rust, hi!",
+            "(INV-2024-0412). $1,250.00 at 10:30 a-b-c-d x_y_z",
+            "\tI D I O T\n\x0bi.d.i.o.t\x0c",
+        ] {
+            let (a, b) = folded_pair(text);
+            assert_eq!(a, b, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+        #[test]
+        fn ascii_folding_equals_the_general_folding_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "b", "I", "o", "O", "s", "0", "1", "3", "4", "5", "7", "8", "9", "2", "@",
+                "$", "!", "|", "+", "*", " ", "  ", ".", "-", "_", "/", ",", "\t", "\n", "\x0b",
+                "\x0c", "\r", "\x1c", "aaa", "ooo", "word", "x", "?", "#",
+            ][..]), 0..40)
+        ) {
+            let text = parts.concat();
+            let (a, b) = folded_pair(&text);
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn ascii_rot13_view_equals_the_general_one() {
+        let text = "Uryyb, Jbeyq! 123 ABC xyz";
+        let tv = TextViews::new(text);
+        let fast = tv.rot13();
+        let chars = normalized_chars(text);
+        let rotated: Vec<(char, usize, usize)> = chars
+            .into_iter()
+            .map(|(c, s, e)| (rot13(c), s, e))
+            .collect();
+        let general = Owned::from_chars(&rotated);
+        assert_eq!(fast.text, general.text);
+        assert_eq!(fast.map, Some(&general.map[..]));
     }
 
     #[test]

@@ -359,7 +359,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             Plan::of(text.as_bytes(), cfg)
         };
         if cfg.wants(Entity::Email) && !plan.email.is_empty() {
-            for m in find_in(EMAIL.get(), text, plan.email.get()) {
+            for m in find_in(EMAIL.get(), text, plan.email.get()).needing(|c| c == b'@') {
                 if !m.as_str().contains("..") && !in_url_authority(text, m.start()) {
                     scan.consider(
                         &view,
@@ -457,7 +457,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::UkNino) {
-            for m in find_in(NINO.get(), text, plan.nino.get()) {
+            for m in find_in(NINO.get(), text, plan.nino.get()).needing(is_digit) {
                 let prefix = m
                     .as_str()
                     .get(..2)
@@ -482,7 +482,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             continue;
         }
         if cfg.wants(Entity::Iban) {
-            for m in find_in(IBAN.get(), text, plan.iban.get()) {
+            for m in find_in(IBAN.get(), text, plan.iban.get()).needing(is_digit) {
                 if iban_valid(m.as_str()) {
                     scan.consider(
                         &view,
@@ -495,7 +495,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::CreditCard) {
-            for m in find_in(CARD.get(), text, plan.card.get()) {
+            for m in find_in(CARD.get(), text, plan.card.get()).needing(is_digit) {
                 // A run can hold several numbers; try windows of its digit groups (at most 19
                 // digits each), longest valid first, without overlaps.
                 let groups = digit_groups(m.as_str());
@@ -536,7 +536,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Ssn) {
-            for c in captures_in(SSN.get(), text, plan.ssn.get()) {
+            for c in captures_in(SSN.get(), text, plan.ssn.get()).needing(is_digit) {
                 let (Some(all), Some(a), Some(s1), Some(g), Some(s2), Some(n)) =
                     (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4), c.get(5))
                 else {
@@ -559,6 +559,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         let quads: Vec<(usize, usize)> = if cfg.wants(Entity::IpAddress) || cfg.wants(Entity::Phone)
         {
             find_in(IPV4.get(), text, plan.ipv4.get())
+                .needing(is_digit)
                 .map(|m| (m.start(), m.end()))
                 .collect()
         } else {
@@ -578,7 +579,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Phone) {
-            for m in find_in(PHONE.get(), text, plan.phone.get()) {
+            for m in find_in(PHONE.get(), text, plan.phone.get()).needing(is_digit) {
                 let groups = digit_groups(m.as_str());
                 let mut i = 0;
                 while i < groups.len() {
@@ -624,7 +625,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::DateOfBirth) {
-            for m in find_in(DATE.get(), text, plan.date.get()) {
+            for m in find_in(DATE.get(), text, plan.date.get()).needing(is_digit) {
                 if date_plausible(m.as_str()) {
                     scan.consider_with_required_context(
                         &view,
@@ -637,7 +638,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Passport) {
-            for m in find_in(PASSPORT.get(), text, plan.passport.get()) {
+            for m in find_in(PASSPORT.get(), text, plan.passport.get()).needing(is_digit) {
                 let s = m.as_str();
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
                 let us_or_uk = (digits == 9 && s.len() == 9) || (digits == 8 && s.len() == 9);
@@ -708,6 +709,10 @@ struct Plan {
     phone: Where,
     date: Where,
     passport: Where,
+}
+
+fn is_digit(c: u8) -> bool {
+    c.is_ascii_digit()
 }
 
 fn is_ascii_space(c: u8) -> bool {
@@ -838,11 +843,52 @@ impl Plan {
         } else {
             none()
         };
-        // Cards and SSNs: digits, spaces and hyphens; a reportable one has 13 / 9 digits.
+        // Phones: digits, `+()`, `.-` and whitespace. Cards and SSNs (digits, spaces, hyphens)
+        // and IPv4 addresses (digits, dots) use subsets of those bytes, so their maximal runs
+        // with a digit lie inside the phone runs and are found by scanning only those.
+        let numeric = [
+            Entity::CreditCard,
+            Entity::Ssn,
+            Entity::IpAddress,
+            Entity::Phone,
+        ]
+        .iter()
+        .any(|e| wants(*e));
+        let phone_runs = if numeric {
+            runs_around(b, starts(), |c| {
+                c.is_ascii_digit()
+                    || matches!(c, b'+' | b'(' | b')' | b'.' | b'-')
+                    || is_ascii_space(c)
+            })
+        } else {
+            Vec::new()
+        };
+        let sub_runs = |class: fn(u8) -> bool| {
+            let mut out = Vec::new();
+            for &(s, e) in &phone_runs {
+                let mut i = s;
+                while i < e {
+                    if !class(b[i]) {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    let mut digit = false;
+                    while i < e && class(b[i]) {
+                        digit |= b[i].is_ascii_digit();
+                        i += 1;
+                    }
+                    if digit {
+                        out.push((start, i));
+                    }
+                }
+            }
+            out
+        };
+        // A reportable card has 13 digits, an SSN 9, a phone number 8; an IPv4 address has
+        // three dots.
         let (card, ssn) = if wants(Entity::CreditCard) || wants(Entity::Ssn) {
-            let runs = runs_around(b, starts(), |c| {
-                c.is_ascii_digit() || c == b' ' || c == b'-'
-            });
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-');
             let min = |n: usize, wanted: bool| {
                 Where::Windows(if wanted {
                     runs.iter()
@@ -860,21 +906,15 @@ impl Plan {
         } else {
             (none(), none())
         };
-        // IPv4: digits and dots, three dots.
         let ipv4 = if wants(Entity::IpAddress) || wants(Entity::Phone) {
-            let mut w = runs_around(b, starts(), |c| c.is_ascii_digit() || c == b'.');
+            let mut w = sub_runs(|c| c.is_ascii_digit() || c == b'.');
             w.retain(|w| count(w, |c| *c == b'.') >= 3);
             Where::Windows(w)
         } else {
             none()
         };
-        // Phones: digits, `+()`, `.-` and whitespace; a reportable one has 8 digits.
         let phone = if wants(Entity::Phone) {
-            let mut w = runs_around(b, starts(), |c| {
-                c.is_ascii_digit()
-                    || matches!(c, b'+' | b'(' | b')' | b'.' | b'-')
-                    || is_ascii_space(c)
-            });
+            let mut w = phone_runs.clone();
             w.retain(|w| count(w, u8::is_ascii_digit) >= 8);
             Where::Windows(w)
         } else {

@@ -102,6 +102,9 @@ pub(crate) struct Found<'r, 't, 'w> {
     re: &'r Regex,
     text: &'t str,
     windows: Option<&'w [(usize, usize)]>,
+    /// A byte every match contains: the rest of a window without one is not searched (this
+    /// saves the search that would only confirm there is no further match).
+    needs: Option<fn(u8) -> bool>,
     next: usize,
     at: usize,
 }
@@ -115,12 +118,20 @@ pub(crate) fn find_in<'r, 't, 'w>(
         re,
         text,
         windows,
+        needs: None,
         next: 0,
         at: 0,
     }
 }
 
-impl<'t> Found<'_, 't, '_> {
+impl<'r, 't, 'w> Found<'r, 't, 'w> {
+    /// Skip the rest of a window unless it has a byte for which `byte` holds; `byte` must hold
+    /// for some byte of every match.
+    pub(crate) fn needing(mut self, byte: fn(u8) -> bool) -> Self {
+        self.needs = Some(byte);
+        self
+    }
+
     /// Run `search(haystack, from)` in the next window that still can hold a match; the
     /// haystack is the text up to one byte past the window.
     fn step<T>(
@@ -145,7 +156,11 @@ impl<'t> Found<'_, 't, '_> {
             let hay_end = (e + 1..=self.text.len())
                 .find(|&i| self.text.is_char_boundary(i))
                 .unwrap_or(self.text.len());
-            if from >= e {
+            if from >= e
+                || self
+                    .needs
+                    .is_some_and(|f| !self.text.as_bytes()[from..e].iter().any(|c| f(*c)))
+            {
                 self.next += 1;
                 continue;
             }
@@ -188,6 +203,13 @@ pub(crate) fn captures_in<'r, 't, 'w>(
     windows: Option<&'w [(usize, usize)]>,
 ) -> FoundCaptures<'r, 't, 'w> {
     FoundCaptures(find_in(re, text, windows))
+}
+
+impl<'r, 't, 'w> FoundCaptures<'r, 't, 'w> {
+    /// See [`Found::needing`].
+    pub(crate) fn needing(self, byte: fn(u8) -> bool) -> Self {
+        FoundCaptures(self.0.needing(byte))
+    }
 }
 
 impl<'t> Iterator for FoundCaptures<'_, 't, '_> {
