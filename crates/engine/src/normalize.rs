@@ -122,6 +122,10 @@ pub(crate) struct TextViews<'a> {
     /// The lexicons the evaluation's detectors share, scanned together once per list of views.
     shared: Option<&'a SharedLexicons>,
     lexicon_hits: RefCell<Vec<LexiconHits>>,
+    /// Findings of pattern detectors run on this text, by detector, arguments and mode: the
+    /// bundles `data_leakage`, `data_protection`, `data_minimization` and `incident_detection`
+    /// run the same `pii` / `secrets` scans.
+    memo: RefCell<Vec<(String, Vec<crate::detect::RawFinding>)>>,
     ascii: OnceCell<bool>,
     obfuscated: OnceCell<bool>,
     normalized: OnceCell<Option<Owned>>,
@@ -143,6 +147,7 @@ impl<'a> TextViews<'a> {
             original,
             shared,
             lexicon_hits: RefCell::new(Vec::new()),
+            memo: RefCell::new(Vec::new()),
             ascii: OnceCell::new(),
             obfuscated: OnceCell::new(),
             normalized: OnceCell::new(),
@@ -186,6 +191,21 @@ impl<'a> TextViews<'a> {
             .iter()
             .find(|(k, _)| k.iter().copied().eq(views.iter().map(|v| v.kind)))
             .and_then(|(_, hits)| hits.get(index).cloned())
+    }
+
+    /// `run()`'s findings, computed once per `key` for this text. `run` must be a pure function
+    /// of the text and whatever `key` names.
+    pub(crate) fn memo(
+        &self,
+        key: String,
+        run: impl FnOnce() -> Vec<crate::detect::RawFinding>,
+    ) -> Vec<crate::detect::RawFinding> {
+        if let Some((_, found)) = self.memo.borrow().iter().find(|(k, _)| *k == key) {
+            return found.clone();
+        }
+        let found = run();
+        self.memo.borrow_mut().push((key, found.clone()));
+        found
     }
 
     /// Whether the original is pure ASCII (checked once).
@@ -309,7 +329,65 @@ impl<'a> TextViews<'a> {
 /// A cheap single pass: could folding change what a lexicon sees? True for non-ASCII text,
 /// digits or leet symbols glued to letters, runs of single letters (`i d i o t`) and letters
 /// repeated three times. Plain prose skips building the folded view in balanced mode.
+///
+/// The same decision as the straightforward form kept in the tests
+/// (`may_be_obfuscated_reference`), with a letter (the common byte) handled first.
 fn may_be_obfuscated(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    let n = b.len();
+    let alnum = |i: usize| i < n && b[i].is_ascii_alphanumeric();
+    let mut single_run = 0;
+    for i in 0..n {
+        let c = b[i];
+        let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
+        if c.is_ascii_alphabetic() {
+            if i >= 2 && b[i - 1].eq_ignore_ascii_case(&c) && b[i - 2].eq_ignore_ascii_case(&c) {
+                return true;
+            }
+            if prev_alnum || alnum(i + 1) {
+                single_run = 0;
+                continue;
+            }
+            single_run += 1;
+            if single_run >= 3 {
+                return true;
+            }
+            continue;
+        }
+        let prev = if i > 0 { b[i - 1] } else { b' ' };
+        let next = if i + 1 < n { b[i + 1] } else { b' ' };
+        let glued_leet = match c {
+            b'0' | b'1' | b'3' | b'4' | b'5' | b'7' | b'8' | b'9' => {
+                prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
+            }
+            b'@' | b'$' | b'!' | b'|' | b'+' | b'*' => {
+                !prev.is_ascii_alphanumeric() && next.is_ascii_alphabetic()
+            }
+            _ => false,
+        };
+        if glued_leet {
+            return true;
+        }
+        if c.is_ascii_digit() {
+            if prev_alnum || alnum(i + 1) {
+                single_run = 0;
+            } else {
+                single_run += 1;
+                if single_run >= 3 {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The original, straightforward form of [`may_be_obfuscated`], kept to test it against.
+#[cfg(test)]
+fn may_be_obfuscated_reference(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
@@ -944,6 +1022,20 @@ mod tests {
             ("naïve", true),
         ] {
             assert_eq!(may_be_obfuscated(text), expected, "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1024, ..Default::default() })]
+        #[test]
+        fn obfuscation_check_equals_the_reference(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "b", "B", "c", "i", "d", "o", "t", "0", "1", "2", "3", "6", "@", "$", "!",
+                "|", "+", "*", "#", " ", ".", "-", "\n", "aa", "AA", "word", "é",
+            ][..]), 0..30)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(may_be_obfuscated(&text), may_be_obfuscated_reference(&text));
         }
     }
 

@@ -336,7 +336,8 @@ impl Scan<'_> {
 }
 
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    scan_views(cfg, tv, mode, false)
+    let key = format!("pii|{}|{}|{mode}", cfg.entities, cfg.min_score);
+    tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 
 /// `scan`, or with `whole` the reference behaviour that runs every regex over the whole text

@@ -652,7 +652,12 @@ fn candidates(text: &str, wanted: u32) -> Candidates {
 }
 
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    scan_views(cfg, tv, mode, false)
+    let key = format!(
+        "secrets|{}|{}|{mode}",
+        cfg.providers.join(","),
+        cfg.min_score
+    );
+    tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 
 /// `scan`, or with `whole` the reference behaviour that runs every wanted pattern over the
