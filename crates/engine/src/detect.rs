@@ -151,6 +151,22 @@ impl Detector {
         }
     }
 
+    /// Whether this detector runs the `pii` and the `secrets` scans (for the memo of
+    /// [`TextViews::memo`]).
+    pub(crate) fn pattern_scans(&self) -> (bool, bool) {
+        match &self.kind {
+            DetectorKind::Pii(_) => (true, false),
+            DetectorKind::Secrets(_) => (false, true),
+            DetectorKind::Bundle { bundle, .. } => match bundle {
+                Bundle::DataLeakage => (true, true),
+                Bundle::DataProtection | Bundle::DataMinimization => (true, false),
+                Bundle::IncidentDetection => (false, true),
+                _ => (false, false),
+            },
+            _ => (false, false),
+        }
+    }
+
     /// The built-in lexicons this detector scans (added to `out`).
     pub(crate) fn lexicons(&self, out: &mut Vec<&'static LazyLexicon>) {
         match &self.kind {

@@ -224,6 +224,11 @@ pub struct PolicySet {
     /// The lexicons of `detectors` plus those of the score columns, when there are more than
     /// the score columns' own: scanned together once per view list and evaluation.
     lexicons: Option<std::sync::Arc<SharedLexicons>>,
+    /// Per detector, how many text clauses of all policies read it.
+    uses: Vec<u32>,
+    /// Whether two detectors run the same pattern scan (`pii` in `data_leakage` and
+    /// `data_protection`, …), so that each text keeps its pattern findings for the next one.
+    repeated_scans: bool,
 }
 
 impl PolicySet {
@@ -242,6 +247,15 @@ impl PolicySet {
         for d in &set.detectors {
             d.lexicons(&mut lexicons);
         }
+        set.uses = vec![0; set.detectors.len()];
+        for e in &set.entries {
+            count_uses(&e.expr, &mut set.uses);
+        }
+        let (pii, secrets) = set.detectors.iter().fold((0, 0), |(p, s), d| {
+            let (dp, ds) = d.pattern_scans();
+            (p + usize::from(dp), s + usize::from(ds))
+        });
+        set.repeated_scans = pii > 1 || secrets > 1;
         if lexicons.len() > topic_lexicons().len() {
             set.lexicons = Some(SharedLexicons::shared(lexicons));
         }
@@ -289,12 +303,15 @@ impl PolicySet {
 
     /// Evaluate every policy in the set.
     pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
-        evaluate_entries(
-            self.entries.iter(),
-            &self.detectors,
-            self.lexicons.as_deref(),
-            input,
-        )
+        evaluate_entries(self.entries.iter(), &self.detectors, self.shared(), input)
+    }
+
+    fn shared(&self) -> Shared<'_> {
+        Shared {
+            lexicons: self.lexicons.as_deref(),
+            uses: Some(&self.uses),
+            repeated_scans: self.repeated_scans,
+        }
     }
 
     /// Evaluate one policy of the set; `None` if it is not in the set.
@@ -303,7 +320,7 @@ impl PolicySet {
         Some(evaluate_entries(
             std::iter::once(entry),
             &self.detectors,
-            self.lexicons.as_deref(),
+            self.shared(),
             input,
         ))
     }
@@ -314,7 +331,12 @@ impl CompiledPolicy {
     /// `definition` is ignored), whatever the policy's status: what `/test` runs.
     pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
         let entry = Entry::new(spec, self.expr.clone());
-        evaluate_entries(std::iter::once(&entry), &self.detectors, None, input)
+        let shared = Shared {
+            lexicons: None,
+            uses: None,
+            repeated_scans: true,
+        };
+        evaluate_entries(std::iter::once(&entry), &self.detectors, shared, input)
     }
 }
 
@@ -336,11 +358,35 @@ fn mode_index(m: Mode) -> usize {
     }
 }
 
+/// What a policy set shares with each of its evaluations.
+#[derive(Clone, Copy)]
+struct Shared<'s> {
+    lexicons: Option<&'s SharedLexicons>,
+    /// Per detector, how many text clauses read it (`None`: unknown).
+    uses: Option<&'s [u32]>,
+    repeated_scans: bool,
+}
+
+/// Count the text clauses reading each detector.
+fn count_uses(expr: &CExpr, uses: &mut [u32]) {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().for_each(|i| count_uses(i, uses)),
+        CExpr::Not(inner) => count_uses(inner, uses),
+        CExpr::Text { detector, .. } => {
+            if let Some(u) = uses.get_mut(*detector) {
+                *u += 1;
+            }
+        }
+        CExpr::Scope { .. } => {}
+    }
+}
+
 struct Ctx<'i> {
     scope: &'i Scope,
     views: [Option<TextViews<'i>>; 2],
     detectors: &'i [Detector],
     cache: Vec<Option<Vec<Finding>>>,
+    uses: Option<&'i [u32]>,
 }
 
 impl<'i> Ctx<'i> {
@@ -391,16 +437,28 @@ impl<'i> Ctx<'i> {
                     TargetSel::Completion => &[Target::Completion],
                     TargetSel::Any => &[Target::Prompt, Target::Completion],
                 };
+                // A detector read by this clause only hands its findings over instead of
+                // copying them: no other clause will ask for them.
+                let only_reader = self
+                    .uses
+                    .is_some_and(|u| u.get(*detector).is_some_and(|n| *n == 1));
                 let mut found = false;
                 for t in targets {
                     let f = self.findings(*detector, *t, mode);
-                    if !f.is_empty() {
-                        found = true;
-                        if collect {
-                            out.extend_from_slice(f);
-                        } else {
-                            break;
+                    if f.is_empty() {
+                        continue;
+                    }
+                    found = true;
+                    if !collect {
+                        break;
+                    }
+                    if only_reader {
+                        let slot = (*detector * 2 + t.index()) * MODES + mode_index(mode);
+                        if let Some(Some(v)) = self.cache.get_mut(slot) {
+                            out.append(v);
                         }
+                    } else {
+                        out.extend_from_slice(f);
                     }
                 }
                 found
@@ -678,17 +736,21 @@ fn round4(x: f64) -> f64 {
 fn evaluate_entries<'e>(
     entries: impl Iterator<Item = &'e Entry>,
     detectors: &[Detector],
-    lexicons: Option<&SharedLexicons>,
+    shared: Shared<'_>,
     input: &Input<'_>,
 ) -> Evaluation {
+    let views = |t| {
+        let tv = TextViews::with_lexicons(t, shared.lexicons);
+        if shared.repeated_scans {
+            tv
+        } else {
+            tv.without_memo()
+        }
+    };
     let mut ctx = Ctx {
         scope: input.scope,
-        views: [
-            input.prompt.map(|t| TextViews::with_lexicons(t, lexicons)),
-            input
-                .completion
-                .map(|t| TextViews::with_lexicons(t, lexicons)),
-        ],
+        views: [input.prompt.map(views), input.completion.map(views)],
+        uses: shared.uses,
         detectors,
         cache: vec![None; detectors.len() * 2 * MODES],
     };
@@ -797,6 +859,49 @@ mod tests {
             char_end: end,
             score: 0.5,
             explanation: format!("{start}"),
+        }
+    }
+
+    #[test]
+    fn findings_handed_over_or_copied_are_the_same() {
+        let spec = |id: i64, definition: &str| PolicySpec {
+            id,
+            name: format!("p{id}"),
+            definition: definition.to_owned(),
+            severity: Severity::Medium,
+            mode: Mode::Balanced,
+            action: Action::Notification,
+            intervention_config: None,
+        };
+        let defs = [
+            "any.text has sentinelai.pii",
+            "request.prompt has sentinelai.secrets or request.prompt has sentinelai.data_leakage",
+            "any.text has sentinelai.data_leakage and not request.prompt has sentinelai.toxicity",
+            "response.completion has sentinelai.data_protection",
+        ];
+        let scope = Scope::default();
+        let input = Input {
+            prompt: Some(
+                "mail jane.doe@example.com, key AKIAZ3MSJV4WWNKWW5FG, call (415) 555-2671",
+            ),
+            completion: Some("card 4111 1111 1111 1111 and ops@example.org"),
+            scope: &scope,
+        };
+        let set = PolicySet::new(
+            defs.iter()
+                .enumerate()
+                .map(|(i, d)| spec(i as i64, d))
+                .collect(),
+        );
+        assert!(set.errors().is_empty(), "{:?}", set.errors());
+        let all = set.evaluate(&input);
+        assert_eq!(all.hits.len(), defs.len());
+        for (i, d) in defs.iter().enumerate() {
+            let alone =
+                evaluate_spec(&spec(i as i64, d), &input).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(alone.hits, all.hits[i..=i], "{d}");
+            let one = set.evaluate_one(i as i64, &input);
+            assert_eq!(one.map(|e| e.hits), Some(alone.hits), "{d}");
         }
     }
 

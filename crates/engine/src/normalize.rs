@@ -126,6 +126,8 @@ pub(crate) struct TextViews<'a> {
     /// bundles `data_leakage`, `data_protection`, `data_minimization` and `incident_detection`
     /// run the same `pii` / `secrets` scans.
     memo: RefCell<Vec<(String, Vec<crate::detect::RawFinding>)>>,
+    /// Whether several detectors may ask for the same scan (else storing a copy is waste).
+    memo_on: bool,
     ascii: OnceCell<bool>,
     obfuscated: OnceCell<bool>,
     normalized: OnceCell<Option<Owned>>,
@@ -148,6 +150,7 @@ impl<'a> TextViews<'a> {
             shared,
             lexicon_hits: RefCell::new(Vec::new()),
             memo: RefCell::new(Vec::new()),
+            memo_on: true,
             ascii: OnceCell::new(),
             obfuscated: OnceCell::new(),
             normalized: OnceCell::new(),
@@ -193,6 +196,12 @@ impl<'a> TextViews<'a> {
             .and_then(|(_, hits)| hits.get(index).cloned())
     }
 
+    /// Turn the memo of [`TextViews::memo`] off: no scan will be asked for twice.
+    pub(crate) fn without_memo(mut self) -> Self {
+        self.memo_on = false;
+        self
+    }
+
     /// `run()`'s findings, computed once per `key` for this text. `run` must be a pure function
     /// of the text and whatever `key` names.
     pub(crate) fn memo(
@@ -200,6 +209,9 @@ impl<'a> TextViews<'a> {
         key: String,
         run: impl FnOnce() -> Vec<crate::detect::RawFinding>,
     ) -> Vec<crate::detect::RawFinding> {
+        if !self.memo_on {
+            return run();
+        }
         if let Some((_, found)) = self.memo.borrow().iter().find(|(k, _)| *k == key) {
             return found.clone();
         }
