@@ -579,9 +579,24 @@ fn fold(text: &str) -> Owned {
     }
 }
 
-fn leet_byte(c: u8) -> Option<u8> {
-    leet(char::from(c)).and_then(|l| u8::try_from(l).ok())
-}
+/// `leet` on bytes: the letter a byte stands for, or 0.
+const LEET: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'0' as usize] = b'o';
+    t[b'1' as usize] = b'i';
+    t[b'!' as usize] = b'i';
+    t[b'3' as usize] = b'e';
+    t[b'4' as usize] = b'a';
+    t[b'@' as usize] = b'a';
+    t[b'5' as usize] = b's';
+    t[b'$' as usize] = b's';
+    t[b'7' as usize] = b't';
+    t[b'+' as usize] = b't';
+    t[b'8' as usize] = b'b';
+    t[b'9' as usize] = b'g';
+    t[b'|' as usize] = b'l';
+    t
+};
 
 /// `build_folded` for ASCII text, step for step on bytes (ASCII has no marks, invisibles or
 /// homoglyphs, and `char::is_whitespace` / `is_alphanumeric` are their ASCII versions there).
@@ -590,7 +605,7 @@ fn fold_ascii(text: &[u8]) -> Owned {
     // 1. Lowercase.
     let mut chars: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
     let n = chars.len();
-    // 2. Leetspeak inside tokens that contain a letter.
+    // 2. Leetspeak inside tokens that contain a letter (only tokens with a leet byte change).
     let mut i = 0;
     while i < n {
         if ws(chars[i]) {
@@ -598,31 +613,38 @@ fn fold_ascii(text: &[u8]) -> Owned {
             continue;
         }
         let start = i;
+        let (mut letter, mut leet) = (false, false);
         while i < n && !ws(chars[i]) {
+            letter |= chars[i].is_ascii_alphabetic();
+            leet |= LEET[usize::from(chars[i])] != 0;
             i += 1;
         }
+        if !(letter && leet) {
+            continue;
+        }
         let token = &mut chars[start..i];
-        if token.iter().any(u8::is_ascii_alphabetic) {
-            for k in 0..token.len() {
-                let next_is_letter = token
-                    .get(k + 1)
-                    .is_some_and(|t| t.is_ascii_alphabetic() || leet_byte(*t).is_some());
-                let prev_is_letter = k > 0 && token[k - 1].is_ascii_alphabetic();
-                if let Some(l) = leet_byte(token[k]) {
-                    let edge_punct =
-                        matches!(token[k], b'!' | b'$' | b'+' | b'|' | b'@') && !next_is_letter;
-                    if (next_is_letter || prev_is_letter) && !edge_punct {
-                        token[k] = l;
-                    }
-                }
+        for k in 0..token.len() {
+            let l = LEET[usize::from(token[k])];
+            if l == 0 {
+                continue;
+            }
+            let next_is_letter = token
+                .get(k + 1)
+                .is_some_and(|t| t.is_ascii_alphabetic() || LEET[usize::from(*t)] != 0);
+            let prev_is_letter = k > 0 && token[k - 1].is_ascii_alphabetic();
+            let edge_punct =
+                matches!(token[k], b'!' | b'$' | b'+' | b'|' | b'@') && !next_is_letter;
+            if (next_is_letter || prev_is_letter) && !edge_punct {
+                token[k] = l;
             }
         }
     }
     // 3. Join spaced-out letters: three or more single letters separated by one separator.
     let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'_' | b'*' | b'/' | b',');
-    let alnum = |j: usize| chars.get(j).is_some_and(u8::is_ascii_alphanumeric);
+    let alnum = |j: usize| j < n && chars[j].is_ascii_alphanumeric();
     let single_at = |j: usize| alnum(j) && (j == 0 || !alnum(j - 1)) && !alnum(j + 1);
     let mut keep = vec![true; n];
+    let mut dropped = false;
     let mut k = 0;
     while k < n {
         if !single_at(k) {
@@ -631,7 +653,7 @@ fn fold_ascii(text: &[u8]) -> Owned {
         }
         let mut count = 1;
         let mut j = k;
-        while chars.get(j + 1).is_some_and(|c| is_sep(*c)) && single_at(j + 2) {
+        while j + 2 < n && is_sep(chars[j + 1]) && single_at(j + 2) {
             j += 2;
             count += 1;
         }
@@ -641,20 +663,23 @@ fn fold_ascii(text: &[u8]) -> Owned {
                 keep[x + 1] = false;
                 x += 2;
             }
+            dropped = true;
         }
         k = j + 1;
     }
     // 4. Collapse runs of three or more of the same letter.
-    let kept: Vec<(u8, usize)> = chars
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| keep[*i])
-        .map(|(i, c)| (*c, i))
-        .collect();
-    let mut out = Owned {
-        text: String::with_capacity(n),
-        map: Vec::with_capacity(n),
+    let kept: Vec<(u8, usize)> = if dropped {
+        chars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(|(i, c)| (*c, i))
+            .collect()
+    } else {
+        chars.iter().enumerate().map(|(i, c)| (*c, i)).collect()
     };
+    let mut text = Vec::with_capacity(kept.len());
+    let mut map = Vec::with_capacity(kept.len());
     let mut i = 0;
     while i < kept.len() {
         let c = kept[i].0;
@@ -663,17 +688,20 @@ fn fold_ascii(text: &[u8]) -> Owned {
             j += 1;
         }
         if j - i >= 3 && c.is_ascii_alphabetic() {
-            out.text.push(char::from(c));
-            out.map.push((kept[i].1, kept[j - 1].1 + 1));
+            text.push(c);
+            map.push((kept[i].1, kept[j - 1].1 + 1));
         } else {
             for &(c, at) in &kept[i..j] {
-                out.text.push(char::from(c));
-                out.map.push((at, at + 1));
+                text.push(c);
+                map.push((at, at + 1));
             }
         }
         i = j;
     }
-    out
+    Owned {
+        text: text.into_iter().map(char::from).collect(),
+        map,
+    }
 }
 
 fn build_folded(text: &str) -> Owned {
