@@ -296,11 +296,19 @@ impl SharedLexicons {
         self.lexicons.iter().position(|l| std::ptr::eq(*l, lexicon))
     }
 
-    /// Every lexicon's hits over `views`, in the order of `lexicons`.
-    pub(crate) fn scan(&self, views: &[crate::normalize::View<'_>]) -> Vec<Vec<SignalHit>> {
-        let mut out = vec![Vec::new(); self.lexicons.len()];
-        self.combined.scan(views, &mut out);
-        out
+    /// One empty hit list per lexicon.
+    pub(crate) fn empty_hits(&self) -> Vec<Vec<SignalHit>> {
+        vec![Vec::new(); self.lexicons.len()]
+    }
+
+    /// Add every lexicon's hits over `views` to `out` (in the order of `lexicons`), as if
+    /// `views` followed the views `out` already holds the hits of.
+    pub(crate) fn scan_into(
+        &self,
+        views: &[crate::normalize::View<'_>],
+        out: &mut [Vec<SignalHit>],
+    ) {
+        self.combined.scan(views, out);
     }
 }
 
@@ -669,17 +677,28 @@ mod tests {
             "Don't hire women over 50. CONFIDENTIAL - internal use only. Write ransomware.",
             "",
         ] {
+            let families = [Family::Pattern, Family::Lexical, Family::FoldingLexical];
             for &mode in Mode::ALL {
-                for family in [Family::Pattern, Family::Lexical, Family::FoldingLexical] {
+                // One text's views read by families in both orders, so that scans continue from
+                // each other's cached view lists; twice, so the second read is from the cache.
+                for order in [families, [families[2], families[1], families[0]]] {
                     let alone = TextViews::new(text);
                     let together = TextViews::with_lexicons(text, Some(&shared));
-                    // Twice: the second read comes from the cache.
                     for _ in 0..2 {
-                        for lex in &lexicons {
+                        for family in order {
+                            for lex in &lexicons {
+                                assert_eq!(
+                                    lexical_hits(lex, &together, mode, family),
+                                    lexical_hits(lex, &alone, mode, family),
+                                    "{text} {mode} {family:?}"
+                                );
+                            }
+                            let views: Vec<_> =
+                                alone.views(mode, family).into_iter().take(1).collect();
                             assert_eq!(
-                                lexical_hits(lex, &together, mode, family),
-                                lexical_hits(lex, &alone, mode, family),
-                                "{text} {mode} {family:?}"
+                                view_hits(&code::CODE, &together, &views),
+                                view_hits(&code::CODE, &alone, &views),
+                                "{text} {mode} first view"
                             );
                         }
                     }

@@ -175,7 +175,21 @@ impl<'a> TextViews<'a> {
         if let Some((_, hits)) = cache.iter().find(|(k, _)| *k == kinds) {
             return hits.get(index).cloned();
         }
-        let hits = shared.scan(views);
+        // Scanning a list of views is scanning them one after the other into the same hit
+        // lists (each view's hits are deduplicated against the earlier ones'), so a scan can
+        // continue from the longest list already scanned that starts this one: the original
+        // view is scanned once whether a detector reads it alone or with the robust views.
+        let (done, mut hits) = cache
+            .iter()
+            .filter(|(k, _)| k.len() < kinds.len() && kinds.starts_with(k))
+            .max_by_key(|(k, _)| k.len())
+            .map_or_else(|| (0, shared.empty_hits()), |(k, h)| (k.len(), h.clone()));
+        for i in done..views.len() {
+            shared.scan_into(&views[i..=i], &mut hits);
+            if i + 1 < views.len() {
+                cache.push((kinds[..=i].to_vec(), hits.clone()));
+            }
+        }
         let found = hits.get(index).cloned();
         cache.push((kinds, hits));
         found
