@@ -863,6 +863,13 @@ mod tests {
     }
 
     #[test]
+    fn policy_sets_are_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<PolicySet>();
+        send_sync::<CompiledPolicy>();
+    }
+
+    #[test]
     fn findings_handed_over_or_copied_are_the_same() {
         let spec = |id: i64, definition: &str| PolicySpec {
             id,
