@@ -48,12 +48,19 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    finish(api_router().split_for_parts().1)
+}
+
+fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    crate::openapi::CommonResponses.modify(&mut doc);
+    doc
 }
 
 /// The complete application.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
+    let doc = finish(doc);
     let request_id = HeaderName::from_static("x-request-id");
     let limit = state.config.body_limit;
     let metrics_state = state.clone();
