@@ -11,6 +11,7 @@ mod keys;
 mod policies;
 mod slash;
 mod system;
+mod ui;
 mod users;
 mod violations;
 
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
     let limit = state.config.body_limit;
     router
         .merge(docs::router(doc))
+        .merge(ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(slash::canonical_slash))
