@@ -33,9 +33,13 @@
     for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid instanceof Node ? kid : String(kid));
     return el;
   }
+  /** Like replaceChildren, skipping null/false (conditional children). */
+  const put = (el, ...kids) => el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
-  const label = (v) => (v === null || v === undefined || v === "" ? "—" : String(v).replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+  const label = (v) => (v === null || v === undefined || v === "" ? "—" : String(v).replace(/_/g, " ").replace(/^llm\b/, "LLM").replace(/^./, (c) => c.toUpperCase()));
+  const cost = (v) => "$" + (v >= 0.01 ? Number(v).toFixed(2) : String(Number(Number(v).toPrecision(2))));
+  const micros = (v) => (v ? (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${Number(v).toFixed(0)} µs`) : "—");
   const badge = (v, kind) => h("span", { class: `badge ${kind || "st"}-${v}` }, label(v));
   const sev = (v) => badge(v, "sev");
   const num = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString());
@@ -47,7 +51,7 @@
   function timeEl(ts) { return h("time", { class: "time", datetime: ts || "" }, fmtTime(ts)); }
   function td(lbl, ...kids) { return h("td", { "data-label": lbl }, ...kids); }
   function empty(tbody, cols, text) {
-    tbody.replaceChildren(h("tr", {}, h("td", { colspan: cols, class: "empty" }, text)));
+    put(tbody, h("tr", {}, h("td", { colspan: cols, class: "empty" }, text)));
   }
 
   let flashTimer = null;
@@ -198,7 +202,7 @@
   }
   function renderPager(nav, skip, limit, total, go) {
     if (!nav) return;
-    nav.replaceChildren();
+    put(nav);
     if (!total) return;
     const from = skip + 1;
     const to = Math.min(skip + limit, total);
@@ -316,11 +320,12 @@
     }
     return out;
   }
+  /** A round axis maximum that splits into four round steps. */
   function niceMax(v) {
-    if (v <= 4) return 4;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-    return 10 * p;
+    const raw = Math.max(1, v / 4);
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((x) => x >= raw);
+    return step * 4;
   }
   function drawTimeline(series) {
     const box = $("#timeline");
@@ -358,12 +363,12 @@
     });
     const total = series.reduce((a, d) => a + d.total, 0);
     box.setAttribute("aria-label", `Events per day by severity: ${total} events over ${series.length} days`);
-    box.replaceChildren(svg);
+    put(box, svg);
   }
   function bars(box, rows, emptyText) {
-    if (!rows.length) { box.replaceChildren(h("p", { class: "empty" }, emptyText)); return; }
+    if (!rows.length) { put(box, h("p", { class: "empty" }, emptyText)); return; }
     const max = Math.max(...rows.map((r) => r[1]), 1);
-    box.replaceChildren(...rows.map(([name, count, cls]) => {
+    put(box, ...rows.map(([name, count, cls]) => {
       const fill = h("span", { class: "bar-fill " + cls });
       fill.style.width = `${Math.max(2, (count / max) * 100)}%`;
       return h("div", { class: "bar-row" }, h("span", {}, label(name)), h("span", { class: "bar-track", "aria-hidden": "true" }, fill), h("span", { class: "bar-count" }, num(count)));
@@ -372,18 +377,18 @@
   function renderPerformance(perf) {
     const box = $("#performance");
     const rows = perf.policy_performance || [];
-    const table = h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Mode"), h("th", { scope: "col", class: "num" }, "Policies"), h("th", { scope: "col", class: "num" }, "Latency"), h("th", { scope: "col", class: "num" }, "Cost / event"))),
+    const table = h("table", { class: "table table-compact" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Mode"), h("th", { scope: "col", class: "num" }, "Policies"), h("th", { scope: "col", class: "num" }, "Latency"), h("th", { scope: "col", class: "num" }, "Cost"))),
       h("tbody", {}, rows.length ? rows.map((r) => h("tr", {},
         td("Mode", label(r.mode)), h("td", { class: "num", "data-label": "Policies" }, num(r.policy_count)),
         h("td", { class: "num", "data-label": "Latency" }, `${Number(r.avg_latency_ms).toFixed(2)} ms`),
-        h("td", { class: "num", "data-label": "Cost / event" }, `$${Number(r.avg_cost_per_event).toFixed(5)}`))) : h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No policies yet."))));
-    box.replaceChildren(table, h("p", { class: "muted small" }, `Average event duration: ${Number(perf.avg_event_duration_ms || 0).toFixed(1)} ms`));
+        h("td", { class: "num", "data-label": "Cost / event" }, cost(r.avg_cost_per_event)))) : h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No policies yet."))));
+    put(box, table, h("p", { class: "muted small" }, `Average event duration: ${Number(perf.avg_event_duration_ms || 0).toFixed(1)} ms`));
   }
   function renderRecent(items) {
     const list = $("#recent");
-    if (!items.length) { list.replaceChildren(h("li", { class: "empty" }, "No activity yet.")); return; }
-    list.replaceChildren(...items.map((a) => h("li", {},
+    if (!items.length) { put(list, h("li", { class: "empty" }, "No activity yet.")); return; }
+    put(list, ...items.map((a) => h("li", {},
       h("span", { class: a.type === "violation" ? "kind kind-violation" : "kind" }, a.type),
       h("a", { href: a.type === "event" ? `/events/${a.id}` : `/violations` }, a.title || `#${a.id}`),
       h("span", { class: "meta" }, fmtTime(a.timestamp), " · ", label(a.severity), " · ", label(a.status)))));
@@ -410,7 +415,7 @@
       pauseBtn.textContent = paused ? `Resume${buffered.length ? ` (${buffered.length})` : ""}` : "Pause";
       if (!paused) { buffered.forEach(add); buffered = []; }
     });
-    $("#live-clear").addEventListener("click", () => { feed.replaceChildren(); $("#feed-empty").hidden = false; });
+    $("#live-clear").addEventListener("click", () => { put(feed); $("#feed-empty").hidden = false; });
     function setStatus(text, on) { status.textContent = text; status.className = "conn " + (on ? "conn-on" : "conn-off"); }
     function item(msg) {
       const ts = new Date().toISOString();
@@ -450,7 +455,7 @@
       $("#count-violations").textContent = num(counts.violations);
       const tagClass = it.kind === "violation" ? "kind kind-violation" : it.kind === "policy" ? "kind kind-policy" : "kind";
       const li = h("li", { "data-kind": it.kind, id: it.id || null, class: "feed-" + msg.type },
-        timeEl(it.ts), h("span", {}, h("span", { class: tagClass }, it.tag)), h("span", { class: "feed-title" }, it.title), h("span", { class: "row-actions" }, it.right));
+        h("time", { class: "time", datetime: it.ts, title: fmtTime(it.ts) }, new Date(it.ts).toLocaleTimeString()), h("span", {}, h("span", { class: tagClass }, it.tag)), h("span", { class: "feed-title" }, it.title), h("span", { class: "row-actions" }, it.right));
       li.hidden = !shown().has(it.kind);
       feed.prepend(li);
       while (feed.children.length > 300) feed.lastElementChild.remove();
@@ -493,7 +498,7 @@
     async function load(skip) {
       const { data, total } = await api("GET", "/api/events/" + query({ ...formValues(form), skip, limit }));
       if (!data.length) empty(tbody, 7, "No events match these filters.");
-      else tbody.replaceChildren(...data.map((e) => h("tr", {},
+      else put(tbody, ...data.map((e) => h("tr", {},
         td("Time", timeEl(e.trigger_date)),
         h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/events/${e.id}` }, e.title)),
         td("Type", label(e.event_type)),
@@ -514,14 +519,14 @@
       event = await get(`/api/events/${id}`);
     } catch (ex) {
       $("#page-title").textContent = "Event not found";
-      $("#event-facts").replaceChildren(h("p", { class: "empty" }, ex.message));
+      put($("#event-facts"), h("p", { class: "empty" }, ex.message));
       return;
     }
     const violations = await get(`/api/events/${id}/violations`);
     $("#page-title").textContent = event.title;
     document.title = `${event.title} · Sentinel`;
     const fact = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
-    $("#event-facts").replaceChildren(
+    put($("#event-facts"), 
       fact("Event ID", h("code", {}, event.event_id)), fact("Type", label(event.event_type)), fact("Severity", sev(event.severity)),
       fact("Status", badge(event.status)), fact("Decision", event.decision ? badge(event.decision) : "—"), fact("Source", event.source || "—"),
       fact("Model", event.model_name || "—"), fact("Triggered", timeEl(event.trigger_date)),
@@ -540,14 +545,14 @@
     }
     const findings = violations.flatMap((v) => v.findings || []);
     const fill = (el, text, target) => {
-      if (!text) { el.replaceChildren(h("span", { class: "muted" }, "Not recorded.")); return; }
-      el.replaceChildren(...highlighted(text, findings.filter((f) => f.target === target)));
+      if (!text) { put(el, h("span", { class: "muted" }, "Not recorded.")); return; }
+      put(el, ...highlighted(text, findings.filter((f) => f.target === target)));
     };
     fill($("#event-prompt"), prompt, "prompt");
     fill($("#event-completion"), completion, "completion");
     const box = $("#event-violations");
-    if (!violations.length) box.replaceChildren(h("p", { class: "empty" }, "No policy was breached by this event."));
-    else box.replaceChildren(...violations.map((v) => h("article", { class: "violation-block" },
+    if (!violations.length) put(box, h("p", { class: "empty" }, "No policy was breached by this event."));
+    else put(box, ...violations.map((v) => h("article", { class: "violation-block" },
       h("header", {}, h("strong", {}, v.title || label(v.violation_type)), sev(v.severity), badge(v.status),
         h("span", { class: "muted small" }, `${label(v.violation_type)} · confidence ${(v.confidence_score * 100).toFixed(0)}%`),
         v.policy_id ? h("a", { class: "small", href: `/policies/${v.policy_id}` }, "Policy →") : null),
@@ -565,7 +570,13 @@
   }
 
   // ---------- Violations triage ----------
-  const TRIAGE = [["acknowledged", "Acknowledge"], ["investigating", "Investigate"], ["resolved", "Resolve"], ["false_positive", "False positive"]];
+  const TRIAGE = [
+    ["acknowledged", "Acknowledge", "M5 12l5 5L20 7"],
+    ["investigating", "Investigate", "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM16 16l5 5"],
+    ["resolved", "Resolve", "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM8 12l3 3 5-6"],
+    ["false_positive", "False positive", "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM5.6 5.6l12.8 12.8"],
+  ];
+  const svgIcon = (d) => s("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", class: "icon" }, s("path", { d }));
   function initViolations() {
     const form = $("#filters");
     const tbody = $("#violations-table tbody");
@@ -593,17 +604,17 @@
     async function load(from) {
       skip = from;
       const { data, total } = await api("GET", "/api/violations/" + query({ ...formValues(form), skip, limit }));
-      if (!data.length) empty(tbody, 8, "No violations match these filters.");
-      else tbody.replaceChildren(...data.map((v) => h("tr", { "data-id": v.id },
+      if (!data.length) empty(tbody, 6, "No violations match these filters.");
+      else put(tbody, ...data.map((v) => h("tr", { "data-id": v.id },
         h("td", { "data-label": "Select" }, h("input", { type: "checkbox", class: "pick", value: v.id, "aria-label": `Select violation ${v.id}`, onchange: syncBulk })),
         td("Detected", timeEl(v.created_at)),
-        h("td", { class: "title", "data-label": "Violation" }, v.event_id ? h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)) : (v.title || label(v.violation_type))),
-        td("Type", label(v.violation_type)),
+        h("td", { class: "title", "data-label": "Violation" },
+          v.event_id ? h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)) : (v.title || label(v.violation_type)),
+          h("div", { class: "muted small" }, `${label(v.violation_type)} · ${(v.confidence_score * 100).toFixed(0)}% confidence`)),
         td("Severity", sev(v.severity)),
-        h("td", { class: "num", "data-label": "Confidence" }, `${(v.confidence_score * 100).toFixed(0)}%`),
         td("Status", badge(v.status)),
-        td("Actions", h("span", { class: "row-actions" }, TRIAGE.filter(([st]) => st !== v.status).map(([st, text]) =>
-          h("button", { type: "button", class: "btn btn-sm", "data-action": st, "aria-label": `${text} violation ${v.id}`, onclick: () => setStatus([v.id], st) }, text)))))));
+        td("Actions", h("span", { class: "row-actions icon-actions" }, TRIAGE.map(([st, text, icon]) =>
+          h("button", { type: "button", class: "btn btn-icon", "data-action": st, disabled: st === v.status, title: text, "aria-label": `${text}: violation ${v.id}`, onclick: () => setStatus([v.id], st) }, svgIcon(icon))))))));
       renderPager($(".pager"), skip, limit, total, load);
       syncBulk();
     }
@@ -628,7 +639,7 @@
     async function load(skip) {
       const { data, total } = await api("GET", "/api/policies/" + query({ ...formValues(form), skip, limit }));
       if (!data.length) empty(tbody, 8, "No policies yet. Create one or start from a template.");
-      else tbody.replaceChildren(...data.map((p) => h("tr", { "data-id": p.id },
+      else put(tbody, ...data.map((p) => h("tr", { "data-id": p.id },
         h("td", { class: "title", "data-label": "Name" }, h("a", { href: `/policies/${p.id}` }, p.name), p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
         td("Category", label(p.category)),
         td("Severity", sev(p.severity)),
@@ -657,7 +668,7 @@
     let errorLines = new Set();
     function drawGutter() {
       const lines = def.value.split("\n").length;
-      gutter.replaceChildren(...Array.from({ length: Math.max(lines, 1) }, (_, i) => h("div", { class: errorLines.has(i + 1) ? "err" : null }, String(i + 1))));
+      put(gutter, ...Array.from({ length: Math.max(lines, 1) }, (_, i) => h("div", { class: errorLines.has(i + 1) ? "err" : null }, String(i + 1))));
       gutter.scrollTop = def.scrollTop;
     }
     def.addEventListener("scroll", () => { gutter.scrollTop = def.scrollTop; });
@@ -665,7 +676,7 @@
     let timer = null;
     async function validate() {
       const mine = ++seq;
-      if (!def.value.trim()) { validation.replaceChildren(h("span", { class: "muted" }, "Write a definition, e.g. request.prompt has sentinelai.pii(email)")); errorLines = new Set(); drawGutter(); return; }
+      if (!def.value.trim()) { put(validation, h("span", { class: "muted" }, "Write a definition, e.g. request.prompt has sentinelai.pii(email)")); errorLines = new Set(); drawGutter(); return; }
       try {
         const { data } = await api("POST", "/api/policies/validate", { definition: def.value });
         if (mine !== seq) return;
@@ -673,15 +684,15 @@
         drawGutter();
         if (data.valid) {
           validation.dataset.state = "valid";
-          validation.replaceChildren(h("span", { class: "ok" }, "✓ Valid definition"),
+          put(validation, h("span", { class: "ok" }, "✓ Valid definition"),
             data.detectors.length ? h("div", { class: "detectors" }, h("span", { class: "muted small" }, "Detectors:"), data.detectors.map((d) => h("span", { class: "badge" }, d))) : null);
         } else {
           validation.dataset.state = "invalid";
-          validation.replaceChildren(h("ul", {}, data.errors.map((e) => h("li", { class: "def-error" },
+          put(validation, h("ul", {}, data.errors.map((e) => h("li", { class: "def-error" },
             h("span", { class: "pos" }, `Line ${e.line}, column ${e.column}`), e.message, e.hint ? h("span", { class: "muted" }, ` — ${e.hint}`) : null))));
         }
       } catch (ex) {
-        if (mine === seq) validation.replaceChildren(h("span", { class: "muted" }, `Could not validate: ${ex.message}`));
+        if (mine === seq) put(validation, h("span", { class: "muted" }, `Could not validate: ${ex.message}`));
       }
     }
     def.addEventListener("input", () => { drawGutter(); clearTimeout(timer); timer = setTimeout(validate, 250); });
@@ -706,10 +717,10 @@
       $("#test-hint").textContent = "Runs the engine on the text against this policy, whatever its status.";
       const m = p.metrics || {};
       const fact = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
-      $("#policy-metrics").replaceChildren(
-        fact("Est. latency", `${Number(p.estimated_latency_ms).toFixed(2)} ms`), fact("Est. cost / event", `$${Number(p.estimated_cost_per_event).toFixed(5)}`),
+      put($("#policy-metrics"), 
+        fact("Est. latency", `${Number(p.estimated_latency_ms).toFixed(2)} ms`), fact("Est. cost / event", cost(p.estimated_cost_per_event)),
         fact("Evaluations", num(m.evaluations)), fact("Hits", num(m.hits)),
-        fact("p50", m.p50_evaluation_us ? `${Number(m.p50_evaluation_us).toFixed(0)} µs` : "—"), fact("p95", m.p95_evaluation_us ? `${Number(m.p95_evaluation_us).toFixed(0)} µs` : "—"));
+        fact("p50", micros(m.p50_evaluation_us)), fact("p95", micros(m.p95_evaluation_us)));
       drawGutter();
       validate();
     }
@@ -760,7 +771,7 @@
       try {
         const { data } = await api("POST", `/api/policies/${policy.id}/test`, completion ? { prompt, completion } : { prompt });
         const f = data.findings || [];
-        out.replaceChildren(
+        put(out, 
           h("div", { class: "result-head" }, badge(data.decision), h("strong", {}, data.test_passed ? "No violation" : "Violation detected"),
             h("span", { class: "muted small" }, `confidence ${(data.confidence_score * 100).toFixed(0)}% · ${Number(data.evaluation_time_ms).toFixed(2)} ms`)),
           data.errors && data.errors.length ? h("div", { class: "alert alert-error" }, data.details) : null,
@@ -769,7 +780,7 @@
           findingList(f),
           data.redacted ? h("div", {}, h("label", {}, "Redacted prompt"), h("pre", { class: "text-block", id: "test-redacted" }, data.redacted)) : null,
           data.redacted_completion ? h("div", {}, h("label", {}, "Redacted completion"), h("pre", { class: "text-block" }, data.redacted_completion)) : null);
-      } catch (ex) { out.replaceChildren(h("div", { class: "alert alert-error" }, ex.message)); }
+      } catch (ex) { put(out, h("div", { class: "alert alert-error" }, ex.message)); }
     });
 
     if (pageId) {
@@ -785,8 +796,8 @@
   async function initTemplates() {
     const grid = $("#template-grid");
     const items = await get("/api/policies/templates/");
-    if (!items.length) { grid.replaceChildren(h("p", { class: "empty" }, "No templates.")); return; }
-    grid.replaceChildren(...items.map((t) => h("article", { class: "card tpl" },
+    if (!items.length) { put(grid, h("p", { class: "empty" }, "No templates.")); return; }
+    put(grid, ...items.map((t) => h("article", { class: "card tpl" },
       h("div", { class: "card-head" }, h("h2", {}, t.name), badge(t.category, "kind")),
       h("p", {}, t.description || ""),
       h("pre", {}, t.template_code),
@@ -814,7 +825,7 @@
     const tbody = $("#users-table tbody");
     async function load() {
       const users = await get("/api/users/?limit=1000");
-      tbody.replaceChildren(...users.map((u) => {
+      put(tbody, ...users.map((u) => {
         const role = h("select", { "aria-label": `Role of ${u.username}`, disabled: u.id === me.id }, ["viewer", "analyst", "admin"].map((r) => h("option", { value: r, selected: r === u.role }, r)));
         role.addEventListener("change", () => update(u, { role: role.value }));
         return h("tr", {},
@@ -857,7 +868,7 @@
     async function load() {
       const keys = await get("/api/keys/?limit=1000");
       if (!keys.length) { empty(tbody, 7, "No API keys yet."); return; }
-      tbody.replaceChildren(...keys.map((k) => {
+      put(tbody, ...keys.map((k) => {
         const revoked = Boolean(k.revoked_at);
         const expired = k.expires_at && new Date(k.expires_at) < new Date();
         return h("tr", {},
@@ -898,7 +909,7 @@
     async function load(skip) {
       const { data, total } = await api("GET", "/api/audit/" + query({ ...formValues(form), skip, limit }));
       if (!data.length) empty(tbody, 6, "No audit entries match.");
-      else tbody.replaceChildren(...data.map((a) => h("tr", {},
+      else put(tbody, ...data.map((a) => h("tr", {},
         td("Time", timeEl(a.created_at)), td("Actor", h("code", {}, a.actor)), td("Action", h("strong", {}, a.action)),
         td("Target", `${a.target_type}${a.target_id ? " #" + a.target_id : ""}`), td("From", a.client_addr || "—"),
         td("Change", a.before || a.after ? h("details", {}, h("summary", {}, "Before / after"),
@@ -910,10 +921,10 @@
       const box = $("#verify-result");
       try {
         const v = await get("/api/audit/verify");
-        box.replaceChildren(v.intact
+        put(box, v.intact
           ? h("div", { class: "alert alert-success", id: "verify-ok" }, h("strong", {}, "Chain intact. "), `${num(v.entries)} entries verified; head #${v.head_id} `, h("code", {}, v.head_hash.slice(0, 16) + "…"))
           : h("div", { class: "alert alert-error", id: "verify-bad" }, h("strong", {}, "Chain broken. "), `First bad entry: #${v.first_bad_id}. ${v.reason || ""}`));
-      } catch (ex) { box.replaceChildren(h("div", { class: "alert alert-error" }, ex.message)); }
+      } catch (ex) { put(box, h("div", { class: "alert alert-error" }, ex.message)); }
     });
     bindFilters(form, load);
     return load(0);
