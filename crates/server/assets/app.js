@@ -608,9 +608,9 @@
       else put(tbody, ...data.map((v) => h("tr", { "data-id": v.id },
         h("td", { "data-label": "Select" }, h("input", { type: "checkbox", class: "pick", value: v.id, "aria-label": `Select violation ${v.id}`, onchange: syncBulk })),
         td("Detected", timeEl(v.created_at)),
-        h("td", { class: "title", "data-label": "Violation" },
+        h("td", { class: "title", "data-label": "Violation" }, h("span", { class: "cell-stack" },
           v.event_id ? h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)) : (v.title || label(v.violation_type)),
-          h("div", { class: "muted small" }, `${label(v.violation_type)} · ${(v.confidence_score * 100).toFixed(0)}% confidence`)),
+          h("span", { class: "muted small" }, `${label(v.violation_type)} · ${(v.confidence_score * 100).toFixed(0)}% confidence`))),
         td("Severity", sev(v.severity)),
         td("Status", badge(v.status)),
         td("Actions", h("span", { class: "row-actions icon-actions" }, TRIAGE.map(([st, text, icon]) =>

@@ -134,7 +134,9 @@ impl Ui {
     /// Polls a JavaScript condition (lookups do not wait by themselves).
     async fn wait_for(&self, condition: &str, timeout: Duration, what: &str) -> Duration {
         let started = Instant::now();
-        let js = format!("(() => {{ try {{ return Boolean({condition}); }} catch (_) {{ return false; }} }})()");
+        let js = format!(
+            "(() => {{ try {{ return Boolean({condition}); }} catch (_) {{ return false; }} }})()"
+        );
         loop {
             if let Ok(result) = self.page.evaluate(js.as_str()).await
                 && result.into_value::<bool>().unwrap_or(false)
@@ -209,6 +211,15 @@ impl Ui {
         let path = self.shots.join(format!("{name}.png"));
         self.page
             .save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    }
+
+    /// Only what fits on the screen (phone screenshots).
+    async fn shot_screen(&self, name: &str) {
+        let path = self.shots.join(format!("{name}.png"));
+        self.page
+            .save_screenshot(ScreenshotParams::builder().build(), &path)
             .await
             .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
     }
@@ -330,13 +341,21 @@ async fn dashboard_end_to_end() {
             .text(&format!("[data-stat={key}] .stat-value"))
             .await
             .replace([',', '.', '\u{a0}', ' '], "");
-        assert_eq!(shown, stats[key].as_u64().unwrap().to_string(), "stat {key}");
+        assert_eq!(
+            shown,
+            stats[key].as_u64().unwrap().to_string(),
+            "stat {key}"
+        );
     }
     assert!(stats["total_events"].as_u64().unwrap() >= 240);
     // The timeline is an SVG chart with bars.
-    let bars: u64 = ui.eval("document.querySelectorAll('#timeline svg rect').length").await;
+    let bars: u64 = ui
+        .eval("document.querySelectorAll('#timeline svg rect').length")
+        .await;
     assert!(bars > 0, "the timeline draws bars");
-    let recent: u64 = ui.eval("document.querySelectorAll('#recent li a').length").await;
+    let recent: u64 = ui
+        .eval("document.querySelectorAll('#recent li a').length")
+        .await;
     assert!(recent > 0, "recent activity is listed");
     ui.shot("overview").await;
 
@@ -377,9 +396,33 @@ async fn dashboard_end_to_end() {
     let elapsed = posted.elapsed();
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
     assert!(
-        ui.text("#feed").await.contains("Support bot asked to mail a customer record"),
+        ui.text("#feed")
+            .await
+            .contains("Support bot asked to mail a customer record"),
         "the new event is in the feed too"
     );
+    // A clean interaction shows up as an event only.
+    let res = app
+        .post(
+            "/api/events/",
+            &json!({
+                "event_id": "browser-e2e-2",
+                "event_type": "llm_request",
+                "title": "Summarise the quarterly report",
+                "trigger_date": sentinel_api::Timestamp::now(),
+                "source": "DocBot",
+                "prompt": "Summarise the attached quarterly report in five bullet points.",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    ui.wait_for(
+        "document.querySelector('#feed').textContent.includes('Summarise the quarterly report')",
+        Duration::from_secs(2),
+        "the clean event in the live feed",
+    )
+    .await;
+    assert_eq!(ui.text("#count-events").await, "2");
     assert_eq!(ui.text("#count-violations").await, "1");
     ui.shot("live").await;
 
@@ -402,7 +445,8 @@ async fn dashboard_end_to_end() {
     )
     .await;
     ui.shot("violations").await;
-    ui.click(&format!("{row} button[data-action=acknowledged]")).await;
+    ui.click(&format!("{row} button[data-action=acknowledged]"))
+        .await;
     ui.wait_for(
         "document.querySelector('#flash') && !document.querySelector('#flash').hidden",
         Duration::from_secs(5),
@@ -427,8 +471,12 @@ async fn dashboard_end_to_end() {
         )
         .await;
     if picked > 0 {
-        ui.wait_for("!document.querySelector('#bulk').hidden", Duration::from_secs(2), "the bulk bar")
-            .await;
+        ui.wait_for(
+            "!document.querySelector('#bulk').hidden",
+            Duration::from_secs(2),
+            "the bulk bar",
+        )
+        .await;
         ui.shot("violations-bulk").await;
         let ids: Vec<i64> = ui
             .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
@@ -453,7 +501,9 @@ async fn dashboard_end_to_end() {
 
     // The events explorer and the event's detail, with the finding highlighted in place.
     ui.open("/events").await;
-    let rows: u64 = ui.eval("document.querySelectorAll('#events-table tbody a').length").await;
+    let rows: u64 = ui
+        .eval("document.querySelectorAll('#events-table tbody a').length")
+        .await;
     assert_eq!(rows, 25, "the first page of events");
     ui.shot("events").await;
     ui.open(&format!("/events/{event_id}")).await;
@@ -481,7 +531,10 @@ async fn dashboard_end_to_end() {
     )
     .await;
     let error = ui.text("#p-validation .def-error").await;
-    assert!(error.contains("Line 3"), "the error names its line: {error}");
+    assert!(
+        error.contains("Line 3"),
+        "the error names its line: {error}"
+    );
     ui.shot("policy-error").await;
     // A broken draft may be saved; it cannot be enabled until it compiles.
     ui.click("#policy-save").await;
@@ -518,11 +571,17 @@ async fn dashboard_end_to_end() {
         .unwrap();
     assert_eq!(policy["status"], "open");
     assert_eq!(policy["definition_errors"], json!([]));
-    assert!(policy["definition"].as_str().unwrap().ends_with("[SupportBot]"));
+    assert!(
+        policy["definition"]
+            .as_str()
+            .unwrap()
+            .ends_with("[SupportBot]")
+    );
 
     // Test a text against the e-mail policy: the finding and the redaction are shown.
     ui.open(&format!("/policies/{pii_policy}")).await;
-    ui.type_into("#t-prompt", "Forward it to jane.doe@example.com please").await;
+    ui.type_into("#t-prompt", "Forward it to jane.doe@example.com please")
+        .await;
     ui.click("#test-run").await;
     ui.wait_for(
         "document.querySelector('#test-redacted')",
@@ -531,7 +590,10 @@ async fn dashboard_end_to_end() {
     )
     .await;
     let redacted = ui.text("#test-redacted").await;
-    assert!(!redacted.contains("jane.doe@example.com"), "redacted: {redacted}");
+    assert!(
+        !redacted.contains("jane.doe@example.com"),
+        "redacted: {redacted}"
+    );
     ui.shot("policy").await;
 
     // The other pages load and show their data.
@@ -543,6 +605,17 @@ async fn dashboard_end_to_end() {
     ui.shot("templates").await;
     ui.open("/users").await;
     assert!(ui.text("#users-table").await.contains("root"));
+    ui.type_into("#u-username", "sarah").await;
+    ui.type_into("#u-email", "sarah@example.com").await;
+    ui.type_into("#u-full", "Sarah Chen").await;
+    ui.type_into("#u-password", "a long enough password").await;
+    ui.click("#user-form button[type=submit]").await;
+    ui.wait_for(
+        "document.querySelector('#users-table').textContent.includes('Sarah Chen')",
+        Duration::from_secs(10),
+        "the new user in the list",
+    )
+    .await;
     ui.shot("users").await;
     ui.open("/keys").await;
     ui.type_into("#k-name", "support-bot ingest").await;
@@ -572,13 +645,25 @@ async fn dashboard_end_to_end() {
         .eval("getComputedStyle(document.querySelector('.nav-toggle')).display !== 'none'")
         .await;
     assert!(toggle_visible, "the menu button shows at phone width");
+    let nav_hidden: bool = ui
+        .eval("getComputedStyle(document.querySelector('#nav')).display === 'none'")
+        .await;
+    assert!(nav_hidden, "the navigation is folded at phone width");
     let overflow: bool = ui
         .eval("document.documentElement.scrollWidth > window.innerWidth + 1")
         .await;
     assert!(!overflow, "no horizontal scrolling at phone width");
-    ui.shot("overview-phone").await;
+    ui.shot_screen("overview-phone").await;
+    ui.click(".nav-toggle").await;
+    let expanded: String = ui
+        .eval("document.querySelector('.nav-toggle').getAttribute('aria-expanded')")
+        .await;
+    assert_eq!(expanded, "true", "the menu button opens the navigation");
+    ui.shot_screen("menu-phone").await;
     ui.open("/violations").await;
-    ui.shot("violations-phone").await;
+    ui.shot_screen("violations-phone").await;
+    ui.open(&format!("/policies/{new_id}")).await;
+    ui.shot_screen("policy-phone").await;
     ui.set_width(WIDTH, HEIGHT, false).await;
 
     // Signing out forgets the tokens and returns to the sign-in page.
@@ -617,13 +702,18 @@ async fn browsers_get_the_dashboard_and_clients_the_json() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(res.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("default-src 'self'"));
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
     let html = res.text().await.unwrap();
     assert!(html.contains("data-page=\"overview\""));
-    assert!(!html.contains("http://") && !html.contains("https://"), "no CDN");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
 
     for accept in [None, Some("*/*"), Some("application/json")] {
         let mut req = app.anon.get(app.url("/"));

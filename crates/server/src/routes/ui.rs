@@ -90,30 +90,88 @@ page!(NotFoundPage, "not_found.html");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(|| shell(LoginPage { view: View::new("Sign in", "login") })))
-        .route("/live", get(|| shell(LivePage { view: View::new("Live feed", "live") })))
-        .route("/events", get(|| shell(EventsPage { view: View::new("Events", "events") })))
+        .route(
+            "/login",
+            get(|| {
+                shell(LoginPage {
+                    view: View::new("Sign in", "login"),
+                })
+            }),
+        )
+        .route(
+            "/live",
+            get(|| {
+                shell(LivePage {
+                    view: View::new("Live feed", "live"),
+                })
+            }),
+        )
+        .route(
+            "/events",
+            get(|| {
+                shell(EventsPage {
+                    view: View::new("Events", "events"),
+                })
+            }),
+        )
         .route("/events/{id}", get(event_page))
         .route(
             "/violations",
-            get(|| shell(ViolationsPage { view: View::new("Violations", "violations") })),
+            get(|| {
+                shell(ViolationsPage {
+                    view: View::new("Violations", "violations"),
+                })
+            }),
         )
         .route(
             "/policies",
-            get(|| shell(PoliciesPage { view: View::new("Policies", "policies") })),
+            get(|| {
+                shell(PoliciesPage {
+                    view: View::new("Policies", "policies"),
+                })
+            }),
         )
         .route(
             "/policies/new",
-            get(|| shell(PolicyPage { view: View::new("New policy", "policies") })),
+            get(|| {
+                shell(PolicyPage {
+                    view: View::new("New policy", "policies"),
+                })
+            }),
         )
         .route("/policies/{id}", get(policy_page))
         .route(
             "/templates",
-            get(|| shell(TemplatesPage { view: View::new("Templates", "templates") })),
+            get(|| {
+                shell(TemplatesPage {
+                    view: View::new("Templates", "templates"),
+                })
+            }),
         )
-        .route("/users", get(|| shell(UsersPage { view: View::new("Users", "users") })))
-        .route("/keys", get(|| shell(KeysPage { view: View::new("API keys", "keys") })))
-        .route("/audit", get(|| shell(AuditPage { view: View::new("Audit log", "audit") })))
+        .route(
+            "/users",
+            get(|| {
+                shell(UsersPage {
+                    view: View::new("Users", "users"),
+                })
+            }),
+        )
+        .route(
+            "/keys",
+            get(|| {
+                shell(KeysPage {
+                    view: View::new("API keys", "keys"),
+                })
+            }),
+        )
+        .route(
+            "/audit",
+            get(|| {
+                shell(AuditPage {
+                    view: View::new("Audit log", "audit"),
+                })
+            }),
+        )
         .route("/assets/{name}", get(asset))
 }
 
@@ -131,10 +189,7 @@ pub fn overview() -> Response {
 /// Whether the `Accept` header prefers HTML to JSON: a browser's navigation does
 /// (`text/html,…,*/*;q=0.8`); `*/*`, no header, or JSON first keep the legacy JSON.
 pub fn prefers_html(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     // (quality, specificity) of the best range matching each type.
@@ -251,7 +306,10 @@ mod tests {
     #[test]
     fn browsers_get_html_and_api_clients_json() {
         for (value, html) in [
-            ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true),
+            (
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                true,
+            ),
             ("text/html", true),
             ("text/html;q=0.9, application/json;q=0.5", true),
             ("*/*", false),
