@@ -497,12 +497,13 @@
     const limit = 25;
     async function load(skip) {
       const { data, total } = await api("GET", "/api/events/" + query({ ...formValues(form), skip, limit }));
-      if (!data.length) empty(tbody, 7, "No events match these filters.");
+      if (!data.length) empty(tbody, 6, "No events match these filters.");
       else put(tbody, ...data.map((e) => h("tr", {},
         td("Time", timeEl(e.trigger_date)),
-        h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/events/${e.id}` }, e.title)),
-        td("Type", label(e.event_type)),
-        td("Source", e.source || "—"),
+        h("td", { class: "title", "data-label": "Event" }, h("span", { class: "cell-stack" },
+          h("a", { href: `/events/${e.id}` }, e.title),
+          h("span", { class: "muted small" }, [e.source, e.model_name].filter(Boolean).join(" · ") || "No source"))),
+        h("td", { class: "nowrap", "data-label": "Type" }, label(e.event_type)),
         td("Severity", sev(e.severity)),
         td("Decision", e.decision ? badge(e.decision) : "—"),
         td("Status", badge(e.status)))));
@@ -638,16 +639,16 @@
     }
     async function load(skip) {
       const { data, total } = await api("GET", "/api/policies/" + query({ ...formValues(form), skip, limit }));
-      if (!data.length) empty(tbody, 8, "No policies yet. Create one or start from a template.");
+      if (!data.length) empty(tbody, 6, "No policies yet. Create one or start from a template.");
       else put(tbody, ...data.map((p) => h("tr", { "data-id": p.id },
-        h("td", { class: "title", "data-label": "Name" }, h("a", { href: `/policies/${p.id}` }, p.name), p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
-        td("Category", label(p.category)),
+        h("td", { class: "title", "data-label": "Policy" }, h("span", { class: "cell-stack" },
+          h("span", {}, h("a", { href: `/policies/${p.id}` }, p.name), p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
+          h("span", { class: "muted small" }, `${label(p.category)} · ${label(p.performance_mode)} mode`))),
         td("Severity", sev(p.severity)),
-        td("Mode", label(p.performance_mode)),
         td("Action", label(p.intervention_type)),
         h("td", { class: "num", "data-label": "Hits / evaluations" }, `${num(p.metrics.hits)} / ${num(p.metrics.evaluations)}`),
         td("Status", badge(p.status)),
-        td("Actions", h("span", { class: "row-actions" },
+        td("Actions", h("span", { class: "row-actions icon-actions" },
           p.status === "open"
             ? h("button", { type: "button", class: "btn btn-sm", onclick: () => setStatus(p, "acknowledged") }, "Pause")
             : p.status !== "closed" ? h("button", { type: "button", class: "btn btn-sm btn-success", disabled: p.definition_errors.length > 0, onclick: () => setStatus(p, "open") }, "Enable") : null,

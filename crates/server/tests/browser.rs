@@ -287,6 +287,8 @@ async fn dashboard_end_to_end() {
     .await;
     assert_eq!(ui.path().await, "/login?next=%2F");
 
+    ui.shot("login").await;
+
     // A wrong password is refused with the API's message.
     ui.type_into("#username", "root").await;
     ui.type_into("#password", "wrong password").await;
@@ -302,7 +304,7 @@ async fn dashboard_end_to_end() {
             .await
             .contains("Incorrect username or password")
     );
-    ui.shot("login").await;
+    ui.shot("login-error").await;
 
     // Log in through the form, with the keyboard.
     ui.fill("#password", "").await;
@@ -358,6 +360,41 @@ async fn dashboard_end_to_end() {
         .await;
     assert!(recent > 0, "recent activity is listed");
     ui.shot("overview").await;
+
+    // An access token about to expire is refreshed before the next call (the refresh token rotates).
+    let before: String = ui.eval("sessionStorage.getItem('sentinel.refresh')").await;
+    let _: bool = ui
+        .eval("(sessionStorage.setItem('sentinel.expires', String(Date.now() + 5000)), true)")
+        .await;
+    ui.click("#refresh").await;
+    ui.wait_for(
+        &format!(
+            "sessionStorage.getItem('sentinel.refresh') !== {}",
+            json!(before)
+        ),
+        Duration::from_secs(5),
+        "the token refresh",
+    )
+    .await;
+    let expires_in: f64 = ui
+        .eval("Number(sessionStorage.getItem('sentinel.expires')) - Date.now()")
+        .await;
+    assert!(
+        expires_in > 600_000.0,
+        "a fresh access token: {expires_in} ms left"
+    );
+    // A rejected access token is refreshed and the call retried, without leaving the page.
+    let _: bool = ui
+        .eval("(sessionStorage.setItem('sentinel.access', 'not-a-token'), true)")
+        .await;
+    ui.click("#refresh").await;
+    ui.wait_for(
+        "sessionStorage.getItem('sentinel.access') !== 'not-a-token'",
+        Duration::from_secs(5),
+        "the refresh after a 401",
+    )
+    .await;
+    assert_eq!(ui.path().await, "/");
 
     // The live feed shows a new violation within 2 s of the event being posted through the API.
     ui.open("/live").await;
@@ -679,6 +716,22 @@ async fn dashboard_end_to_end() {
         .eval("sessionStorage.getItem('sentinel.access') === null")
         .await;
     assert!(signed_out, "signing out forgets the access token");
+
+    // Credentials that no refresh can cure send the browser back to the sign-in page.
+    let _: bool = ui
+        .eval(
+            "(sessionStorage.setItem('sentinel.access', 'bad'), sessionStorage.setItem('sentinel.refresh', 'bad'), \
+             sessionStorage.setItem('sentinel.expires', String(Date.now() + 600000)), true)",
+        )
+        .await;
+    ui.goto("/events").await;
+    ui.wait_for(
+        "location.pathname === '/login'",
+        Duration::from_secs(5),
+        "the sign-in page after a 401",
+    )
+    .await;
+    assert_eq!(ui.path().await, "/login?next=%2Fevents");
     ui.close().await;
 }
 
