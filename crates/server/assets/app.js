@@ -49,6 +49,13 @@
     return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
   function timeEl(ts) { return h("time", { class: "time", datetime: ts || "" }, fmtTime(ts)); }
+  /** Time of day for today, a short date otherwise (the live feed's narrow column). */
+  function feedTime(ts) {
+    const d = new Date(ts);
+    const today = d.toDateString() === new Date().toDateString();
+    const text = today ? d.toLocaleTimeString() : d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " + d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    return h("time", { class: "time", datetime: ts, title: fmtTime(ts) }, text);
+  }
   function td(lbl, ...kids) { return h("td", { "data-label": lbl }, ...kids); }
   function empty(tbody, cols, text) {
     put(tbody, h("tr", {}, h("td", { colspan: cols, class: "empty" }, text)));
@@ -171,6 +178,8 @@
       });
     }
     me = await get("/api/auth/me");
+    // Viewers read; controls that change things are hidden from them (the API refuses anyway).
+    document.body.dataset.role = me.role;
     $("#me-name").textContent = me.username;
     const role = $("#me-role");
     role.textContent = me.role;
@@ -455,7 +464,7 @@
       $("#count-violations").textContent = num(counts.violations);
       const tagClass = it.kind === "violation" ? "kind kind-violation" : it.kind === "policy" ? "kind kind-policy" : "kind";
       const li = h("li", { "data-kind": it.kind, id: it.id || null, class: "feed-" + msg.type },
-        h("time", { class: "time", datetime: it.ts, title: fmtTime(it.ts) }, new Date(it.ts).toLocaleTimeString()), h("span", {}, h("span", { class: tagClass }, it.tag)), h("span", { class: "feed-title" }, it.title), h("span", { class: "row-actions" }, it.right));
+        feedTime(it.ts), h("span", {}, h("span", { class: tagClass }, it.tag)), h("span", { class: "feed-title" }, it.title), h("span", { class: "row-actions" }, it.right));
       li.hidden = !shown().has(it.kind);
       feed.prepend(li);
       while (feed.children.length > 300) feed.lastElementChild.remove();
@@ -487,6 +496,19 @@
         setTimeout(connect, Math.min(15000, 500 * 2 ** Math.min(failures, 5)));
       });
     }
+    // The latest activity, as context until live messages arrive.
+    get("/api/dashboard/recent-activity?limit=10").then((items) => {
+      for (const a of items) {
+        const kind = a.type === "violation" ? "violation" : "event";
+        const li = h("li", { "data-kind": kind, class: "feed-history" },
+          feedTime(a.timestamp), h("span", {}, h("span", { class: kind === "violation" ? "kind kind-violation" : "kind" }, a.type)),
+          h("span", { class: "feed-title" }, h("a", { href: a.type === "event" ? `/events/${a.id}` : "/violations" }, a.title || `#${a.id}`)),
+          h("span", { class: "row-actions" }, sev(a.severity), badge(a.status)));
+        li.hidden = !shown().has(kind);
+        feed.append(li);
+      }
+      if (items.length) $("#feed-empty").hidden = true;
+    }).catch(() => {});
     connect();
   }
 
@@ -614,7 +636,7 @@
           h("span", { class: "muted small" }, `${label(v.violation_type)} · ${(v.confidence_score * 100).toFixed(0)}% confidence`))),
         td("Severity", sev(v.severity)),
         td("Status", badge(v.status)),
-        td("Actions", h("span", { class: "row-actions icon-actions" }, TRIAGE.map(([st, text, icon]) =>
+        h("td", { class: "analyst-only", "data-label": "Triage" }, h("span", { class: "row-actions icon-actions" }, TRIAGE.map(([st, text, icon]) =>
           h("button", { type: "button", class: "btn btn-icon", "data-action": st, disabled: st === v.status, title: text, "aria-label": `${text}: violation ${v.id}`, onclick: () => setStatus([v.id], st) }, svgIcon(icon))))))));
       renderPager($(".pager"), skip, limit, total, load);
       syncBulk();
@@ -650,8 +672,8 @@
         td("Status", badge(p.status)),
         td("Actions", h("span", { class: "row-actions icon-actions" },
           p.status === "open"
-            ? h("button", { type: "button", class: "btn btn-sm", onclick: () => setStatus(p, "acknowledged") }, "Pause")
-            : p.status !== "closed" ? h("button", { type: "button", class: "btn btn-sm btn-success", disabled: p.definition_errors.length > 0, onclick: () => setStatus(p, "open") }, "Enable") : null,
+            ? h("button", { type: "button", class: "btn btn-sm analyst-only", onclick: () => setStatus(p, "acknowledged") }, "Pause")
+            : p.status !== "closed" ? h("button", { type: "button", class: "btn btn-sm btn-success analyst-only", disabled: p.definition_errors.length > 0, onclick: () => setStatus(p, "open") }, "Enable") : null,
           h("a", { class: "btn btn-sm btn-ghost", href: `/policies/${p.id}` }, "Edit"))))));
       renderPager($(".pager"), skip, limit, total, load);
     }
@@ -805,7 +827,7 @@
       h("div", { class: "tags" }, sev(t.default_severity), h("span", { class: "badge" }, label(t.default_performance_mode)), h("span", { class: "badge" }, label(t.default_intervention_type)),
         (t.tags || "").split(",").map((x) => x.trim()).filter(Boolean).map((x) => h("span", { class: "badge" }, "#" + x))),
       h("footer", {}, h("span", {}),
-        h("button", { type: "button", class: "btn btn-primary btn-sm", onclick: async (e) => {
+        h("button", { type: "button", class: "btn btn-primary btn-sm analyst-only", onclick: async (e) => {
           e.target.disabled = true;
           try {
             const { data } = await api("POST", `/api/policies/templates/${t.id}/instantiate`, {});

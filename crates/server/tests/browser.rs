@@ -735,6 +735,52 @@ async fn dashboard_end_to_end() {
     ui.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_no_controls_they_cannot_use() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    helpers::add_user(&app.store, "vera", sentinel_api::UserRole::Viewer).await;
+    let ui = Ui::launch(&app).await;
+    ui.goto("/login?next=%2Fviolations").await;
+    ui.wait_for(
+        "document.querySelector('#login-form')",
+        Duration::from_secs(10),
+        "the sign-in form",
+    )
+    .await;
+    ui.type_into("#username", "vera").await;
+    ui.type_into("#password", PASSWORD).await;
+    ui.click("#login-submit").await;
+    ui.wait_for(
+        "location.pathname === '/violations'",
+        Duration::from_secs(10),
+        "the page asked for before signing in",
+    )
+    .await;
+    ui.wait_ready("the violations").await;
+    let rows: u64 = ui
+        .eval("document.querySelectorAll('#violations-table tbody tr[data-id]').length")
+        .await;
+    assert!(rows > 0, "viewers read violations");
+    let visible: u64 = ui
+        .eval(
+            "Array.from(document.querySelectorAll('.analyst-only, .admin-only'))\
+             .filter((e) => getComputedStyle(e).display !== 'none').length",
+        )
+        .await;
+    assert_eq!(
+        visible, 0,
+        "no triage, authoring or admin controls for a viewer"
+    );
+    ui.open("/users").await;
+    assert!(
+        ui.text("main")
+            .await
+            .contains("Only administrators can see this page.")
+    );
+    ui.close().await;
+}
+
 #[tokio::test]
 async fn browsers_get_the_dashboard_and_clients_the_json() {
     let app = spawn_app().await;
