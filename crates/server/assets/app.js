@@ -315,7 +315,14 @@
       renderRecent(recent);
     }
     await loadOverview(7);
-    setInterval(() => loadOverview(Number(days.value)).catch(() => {}), 30000);
+    // New activity refreshes the figures (at most once a second); a slow poll covers the rest.
+    let pending = null;
+    const soon = () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; loadOverview(Number(days.value)).catch(() => {}); }, 1000);
+    };
+    liveSocket((msg) => { if (msg.type !== "lagged") soon(); }, () => {});
+    setInterval(soon, 60000);
   }
   function fillDays(items, n) {
     const byDate = new Map(items.map((i) => [i.date, i]));
@@ -404,13 +411,41 @@
   }
 
   // ---------- Live feed ----------
+  /**
+   * Opens `/api/events/ws` with the access token (browsers cannot set headers on a WebSocket) and
+   * keeps it open: reconnects with backoff, with a fresh token when it is about to expire.
+   */
+  function liveSocket(onMessage, onState) {
+    let failures = 0;
+    async function connect() {
+      let t;
+      try { t = await token(); } catch (_) { return; }
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      const ws = new WebSocket(`${proto}//${location.host}/api/events/ws?token=${encodeURIComponent(t)}`);
+      ws.addEventListener("open", () => { failures = 0; onState(true); document.body.dataset.live = "open"; });
+      ws.addEventListener("message", (ev) => {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch (_) { return; }
+        onMessage(msg);
+      });
+      ws.addEventListener("close", async () => {
+        document.body.dataset.live = "closed";
+        failures++;
+        onState(false);
+        // A rejected token shows up as a failed upgrade: let the API decide whether to sign in again.
+        if (failures >= 3) { try { await get("/api/auth/me"); } catch (_) { return; } }
+        setTimeout(connect, Math.min(15000, 500 * 2 ** Math.min(failures, 5)));
+      });
+    }
+    connect();
+  }
+
   function initLive() {
     const feed = $("#feed");
     const status = $("#live-status");
     const pauseBtn = $("#live-pause");
     let paused = false;
     let buffered = [];
-    let failures = 0;
     const counts = { events: 0, violations: 0 };
     const shown = () => new Set($$(".live-filter").filter((c) => c.checked).map((c) => c.value));
     $$(".live-filter").forEach((c) => c.addEventListener("change", applyFilter));
@@ -470,32 +505,14 @@
       while (feed.children.length > 300) feed.lastElementChild.remove();
       $("#feed-empty").hidden = true;
     }
-    async function connect() {
-      setStatus(failures ? "Reconnecting…" : "Connecting…", false);
-      let t;
-      try { t = await token(); } catch (_) { return; }
-      const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const ws = new WebSocket(`${proto}//${location.host}/api/events/ws?token=${encodeURIComponent(t)}`);
-      ws.addEventListener("open", () => { failures = 0; setStatus("Live", true); document.body.dataset.live = "open"; });
-      ws.addEventListener("message", (ev) => {
-        let msg;
-        try { msg = JSON.parse(ev.data); } catch (_) { return; }
-        if (paused) {
-          buffered.push(msg);
-          pauseBtn.textContent = `Resume (${buffered.length})`;
-        } else {
-          add(msg);
-        }
-      });
-      ws.addEventListener("close", async () => {
-        document.body.dataset.live = "closed";
-        failures++;
-        setStatus("Reconnecting…", false);
-        // A rejected token shows up as a failed upgrade: let the API decide whether to sign in again.
-        if (failures >= 3) { try { await get("/api/auth/me"); } catch (_) { return; } }
-        setTimeout(connect, Math.min(15000, 500 * 2 ** Math.min(failures, 5)));
-      });
-    }
+    liveSocket((msg) => {
+      if (paused) {
+        buffered.push(msg);
+        pauseBtn.textContent = `Resume (${buffered.length})`;
+      } else {
+        add(msg);
+      }
+    }, (open) => setStatus(open ? "Live" : "Reconnecting…", open));
     // The latest activity, as context until live messages arrive.
     get("/api/dashboard/recent-activity?limit=10").then((items) => {
       for (const a of items) {
@@ -509,7 +526,6 @@
       }
       if (items.length) $("#feed-empty").hidden = true;
     }).catch(() => {});
-    connect();
   }
 
   // ---------- Events ----------

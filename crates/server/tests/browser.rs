@@ -361,6 +361,37 @@ async fn dashboard_end_to_end() {
     assert!(recent > 0, "recent activity is listed");
     ui.shot("overview").await;
 
+    // New activity updates the overview without a reload.
+    ui.wait_for(
+        "document.body.dataset.live === 'open'",
+        Duration::from_secs(10),
+        "the overview's live connection",
+    )
+    .await;
+    let total = stats["total_events"].as_u64().unwrap();
+    let res = app
+        .post(
+            "/api/events/",
+            &json!({
+                "event_id": "browser-e2e-0",
+                "event_type": "llm_request",
+                "title": "Translate the release notes",
+                "trigger_date": sentinel_api::Timestamp::now(),
+                "source": "DocBot",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    ui.wait_for(
+        &format!(
+            "document.querySelector('[data-stat=total_events] .stat-value').textContent.replace(/\\D/g, '') === '{}'",
+            total + 1
+        ),
+        Duration::from_secs(5),
+        "the event count to go up",
+    )
+    .await;
+
     // An access token about to expire is refreshed before the next call (the refresh token rotates).
     let before: String = ui.eval("sessionStorage.getItem('sentinel.refresh')").await;
     let _: bool = ui
