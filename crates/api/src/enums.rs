@@ -33,6 +33,10 @@ macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        // Every wire value is the variant's name in snake_case. The container attribute is what
+        // the OpenAPI schema reads (utoipa does not see the per-variant renames made through this
+        // macro); the per-variant renames keep serde tied to `$wire`. A test checks they agree.
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[serde(rename = $wire)] $variant),+
         }

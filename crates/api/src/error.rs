@@ -10,11 +10,21 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+/// One step of a `loc`: a part or field name, or an index into a list. (Schema only: `loc` is
+/// built as JSON values.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum LocItem {
+    Name(String),
+    Index(u64),
+}
+
 /// One problem found while validating a request (FastAPI-compatible shape).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ValidationIssue {
     /// Where: `["body","name"]`, `["query","limit"]`, `["path","policy_id"]`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<LocItem>)]
     pub loc: Vec<serde_json::Value>,
     pub msg: String,
     #[serde(rename = "type")]

@@ -79,3 +79,52 @@ pub enum LiveMessage {
         missed: u64,
     },
 }
+
+impl LiveMessage {
+    /// The `type` of the frame, its severity and its policy, where it has them: what
+    /// subscription filters look at.
+    pub fn meta(&self) -> (&'static str, Option<Severity>, Option<i64>) {
+        match self {
+            LiveMessage::NewEvent { event } => ("new_event", Some(event.severity), None),
+            LiveMessage::EventUpdated { .. } => ("event_updated", None, None),
+            LiveMessage::NewViolation { violation } => (
+                "new_violation",
+                Some(violation.severity),
+                Some(violation.policy_id),
+            ),
+            LiveMessage::ViolationUpdated { .. } => ("violation_updated", None, None),
+            LiveMessage::PolicyChanged { policy } => ("policy_changed", None, Some(policy.id)),
+            LiveMessage::Lagged { .. } => ("lagged", None, None),
+        }
+    }
+}
+
+/// A client → server message on the live stream: narrows what the client receives, replacing
+/// any earlier filter. Every field is optional; an empty filter receives everything.
+/// `{"type":"subscribe","types":["new_violation"],"min_severity":"high","policy_ids":[3]}`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSubscribe {
+    /// Always `subscribe`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Frame types to receive (`new_event`, `event_updated`, `new_violation`,
+    /// `violation_updated`, `policy_changed`); `lagged` is always sent.
+    #[serde(default)]
+    pub types: Option<Vec<String>>,
+    /// Frames that carry a severity (`new_event`, `new_violation`) must have at least this one.
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+    /// Frames that carry a policy (`new_violation`, `policy_changed`) must be about one of these.
+    #[serde(default)]
+    pub policy_ids: Option<Vec<i64>>,
+}
+
+/// The frame types a subscription may name.
+pub const LIVE_TYPES: [&str; 5] = [
+    "new_event",
+    "event_updated",
+    "new_violation",
+    "violation_updated",
+    "policy_changed",
+];

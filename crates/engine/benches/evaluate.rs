@@ -8,6 +8,9 @@
 //! - `fast_1k`, `balanced_1k`, `robust_1k`: the all-match policy set in each mode.
 //! - `fast_pii_secrets_1mib`: `pii` + `secrets` in fast mode over a 1 MiB document (throughput).
 //! - `bundle_<name>_balanced`: each all-match policy alone, to see where the time goes.
+//! - `balanced_1k_without_injection_model`, `robust_1k_without_injection_model`: the all-match
+//!   set less `prompt_injection`, the one bundle that runs the trained classifier: what the rest
+//!   of the engine costs.
 
 use std::time::Duration;
 
@@ -176,6 +179,17 @@ fn per_bundle(c: &mut Criterion) {
         completion: None,
         scope: &scope,
     };
+    for mode in [Mode::Balanced, Mode::Robust] {
+        let rest = set(
+            DEMO.iter()
+                .filter(|(_, det)| *det != "prompt_injection")
+                .map(|(_, det)| format!("any.text has sentinelai.{det}")),
+            mode,
+        );
+        c.bench_function(&format!("{mode}_1k_without_injection_model"), |b| {
+            b.iter(|| rest.evaluate(black_box(&input)))
+        });
+    }
     for (_, det) in DEMO {
         let one = set([format!("any.text has sentinelai.{det}")], Mode::Balanced);
         c.bench_function(&format!("bundle_{det}_balanced"), |b| {

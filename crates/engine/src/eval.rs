@@ -14,7 +14,7 @@ use crate::ast::{ScopeField, ScopeOp, TargetSel};
 use crate::compile::{CExpr, CompiledPolicy, compile};
 use crate::detect::code::code_score;
 use crate::detect::topics::Topic;
-use crate::detect::{Detector, lexical_score, violation_type_of};
+use crate::detect::{Detector, SharedLexicons, lexical_score, violation_type_of};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
 use crate::policy::{Action, Decision, Mode, PolicySpec, Severity, ViolationType};
@@ -221,6 +221,14 @@ pub struct PolicySet {
     entries: Vec<Entry>,
     detectors: Vec<Detector>,
     errors: Vec<(i64, Vec<CompileError>)>,
+    /// The lexicons of `detectors` plus those of the score columns, when there are more than
+    /// the score columns' own: scanned together once per view list and evaluation.
+    lexicons: Option<std::sync::Arc<SharedLexicons>>,
+    /// Per detector, how many text clauses of all policies read it.
+    uses: Vec<u32>,
+    /// Whether two detectors run the same pattern scan (`pii` in `data_leakage` and
+    /// `data_protection`, …), so that each text keeps its pattern findings for the next one.
+    repeated_scans: bool,
 }
 
 impl PolicySet {
@@ -234,6 +242,22 @@ impl PolicySet {
                 Ok(p) => set.push(&spec, p),
                 Err(e) => set.errors.push((spec.id, e)),
             }
+        }
+        let mut lexicons = topic_lexicons().to_vec();
+        for d in &set.detectors {
+            d.lexicons(&mut lexicons);
+        }
+        set.uses = vec![0; set.detectors.len()];
+        for e in &set.entries {
+            count_uses(&e.expr, &mut set.uses);
+        }
+        let (pii, secrets) = set.detectors.iter().fold((0, 0), |(p, s), d| {
+            let (dp, ds) = d.pattern_scans();
+            (p + usize::from(dp), s + usize::from(ds))
+        });
+        set.repeated_scans = pii > 1 || secrets > 1;
+        if lexicons.len() > topic_lexicons().len() {
+            set.lexicons = Some(SharedLexicons::shared(lexicons));
         }
         set
     }
@@ -279,7 +303,15 @@ impl PolicySet {
 
     /// Evaluate every policy in the set.
     pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
-        evaluate_entries(self.entries.iter(), &self.detectors, input)
+        evaluate_entries(self.entries.iter(), &self.detectors, self.shared(), input)
+    }
+
+    fn shared(&self) -> Shared<'_> {
+        Shared {
+            lexicons: self.lexicons.as_deref(),
+            uses: Some(&self.uses),
+            repeated_scans: self.repeated_scans,
+        }
     }
 
     /// Evaluate one policy of the set; `None` if it is not in the set.
@@ -288,6 +320,7 @@ impl PolicySet {
         Some(evaluate_entries(
             std::iter::once(entry),
             &self.detectors,
+            self.shared(),
             input,
         ))
     }
@@ -298,7 +331,12 @@ impl CompiledPolicy {
     /// `definition` is ignored), whatever the policy's status: what `/test` runs.
     pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
         let entry = Entry::new(spec, self.expr.clone());
-        evaluate_entries(std::iter::once(&entry), &self.detectors, input)
+        let shared = Shared {
+            lexicons: None,
+            uses: None,
+            repeated_scans: true,
+        };
+        evaluate_entries(std::iter::once(&entry), &self.detectors, shared, input)
     }
 }
 
@@ -320,11 +358,35 @@ fn mode_index(m: Mode) -> usize {
     }
 }
 
+/// What a policy set shares with each of its evaluations.
+#[derive(Clone, Copy)]
+struct Shared<'s> {
+    lexicons: Option<&'s SharedLexicons>,
+    /// Per detector, how many text clauses read it (`None`: unknown).
+    uses: Option<&'s [u32]>,
+    repeated_scans: bool,
+}
+
+/// Count the text clauses reading each detector.
+fn count_uses(expr: &CExpr, uses: &mut [u32]) {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().for_each(|i| count_uses(i, uses)),
+        CExpr::Not(inner) => count_uses(inner, uses),
+        CExpr::Text { detector, .. } => {
+            if let Some(u) = uses.get_mut(*detector) {
+                *u += 1;
+            }
+        }
+        CExpr::Scope { .. } => {}
+    }
+}
+
 struct Ctx<'i> {
     scope: &'i Scope,
     views: [Option<TextViews<'i>>; 2],
     detectors: &'i [Detector],
     cache: Vec<Option<Vec<Finding>>>,
+    uses: Option<&'i [u32]>,
 }
 
 impl<'i> Ctx<'i> {
@@ -375,16 +437,28 @@ impl<'i> Ctx<'i> {
                     TargetSel::Completion => &[Target::Completion],
                     TargetSel::Any => &[Target::Prompt, Target::Completion],
                 };
+                // A detector read by this clause only hands its findings over instead of
+                // copying them: no other clause will ask for them.
+                let only_reader = self
+                    .uses
+                    .is_some_and(|u| u.get(*detector).is_some_and(|n| *n == 1));
                 let mut found = false;
                 for t in targets {
                     let f = self.findings(*detector, *t, mode);
-                    if !f.is_empty() {
-                        found = true;
-                        if collect {
-                            out.extend_from_slice(f);
-                        } else {
-                            break;
+                    if f.is_empty() {
+                        continue;
+                    }
+                    found = true;
+                    if !collect {
+                        break;
+                    }
+                    if only_reader {
+                        let slot = (*detector * 2 + t.index()) * MODES + mode_index(mode);
+                        if let Some(Some(v)) = self.cache.get_mut(slot) {
+                            out.append(v);
                         }
+                    } else {
+                        out.extend_from_slice(f);
                     }
                 }
                 found
@@ -494,30 +568,51 @@ fn to_findings(
         .collect()
 }
 
-/// `findings` without repeated spans, first occurrence kept.
-fn dedup_spans<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<&'f Finding> {
-    let mut out: Vec<&Finding> = Vec::new();
-    let mut seen: std::collections::HashSet<(&str, &str, Target, usize, usize)> =
-        std::collections::HashSet::new();
-    for f in findings {
-        if out.len() < 16 && seen.is_empty() {
-            if out.iter().any(|x| x.same_span(f)) {
-                continue;
-            }
-            if out.len() == 15 {
-                seen.extend(out.iter().map(|x| span_key(x)));
-                seen.insert(span_key(f));
-            }
-            out.push(f);
-        } else if seen.insert(span_key(f)) {
-            out.push(f);
+/// Which of `findings` to keep so that no span repeats: the first occurrence of each
+/// (detector, entity, target, start, end). Few findings are compared pairwise; more are sorted
+/// by span (integers first), so a long document's thousands of findings cost `n log n`
+/// comparisons and no hashing.
+fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
+    let n = findings.len();
+    let mut keep = vec![true; n];
+    if n <= 16 {
+        for i in 1..n {
+            keep[i] = !findings[..i].iter().any(|x| x.same_span(findings[i]));
+        }
+        return keep;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (findings[a], findings[b]);
+        (x.start, x.end, x.target.index())
+            .cmp(&(y.start, y.end, y.target.index()))
+            .then_with(|| x.detector.cmp(&y.detector))
+            .then_with(|| x.entity.cmp(&y.entity))
+            .then(a.cmp(&b))
+    });
+    for w in order.windows(2) {
+        if findings[w[0]].same_span(findings[w[1]]) {
+            keep[w[1]] = false;
         }
     }
-    out
+    keep
 }
 
-fn span_key(f: &Finding) -> (&str, &str, Target, usize, usize) {
-    (&f.detector, &f.entity, f.target, f.start, f.end)
+/// `findings` without repeated spans, first occurrence kept.
+fn dedup_spans<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<&'f Finding> {
+    let all: Vec<&Finding> = findings.into_iter().collect();
+    let keep = first_of_each_span(&all);
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(f, k)| k.then_some(f))
+        .collect()
+}
+
+/// `findings` without repeated spans, first occurrence kept, in place.
+fn dedup_spans_owned(findings: &mut Vec<Finding>) {
+    let keep = first_of_each_span(&findings.iter().collect::<Vec<_>>());
+    let mut k = keep.into_iter();
+    findings.retain(|_| k.next().unwrap_or(true));
 }
 
 /// `a` equals the already-lowercased `lower`, ignoring case.
@@ -527,6 +622,16 @@ fn eq_folded(a: &str, lower: &str) -> bool {
     } else {
         a.chars().flat_map(char::to_lowercase).eq(lower.chars())
     }
+}
+
+/// The lexicons of the score columns: legal, controversial, code (in that order).
+fn topic_lexicons() -> &'static [&'static crate::detect::lexicon::LazyLexicon; 3] {
+    static L: [&crate::detect::lexicon::LazyLexicon; 3] = [
+        &crate::detect::topics::LEGAL,
+        &crate::detect::topics::CONTROVERSIAL,
+        &crate::detect::code::CODE,
+    ];
+    &L
 }
 
 fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
@@ -550,19 +655,25 @@ fn topic_scores(views: &[Option<TextViews<'_>>; 2]) -> (f64, f64, f64) {
         l.iter().map(|v| v.kind).eq(code)
     });
     if same_views {
-        let topics = TOPICS.get_or_init(|| {
-            Combined::new(&[
-                Topic::Legal.lexicon(),
-                Topic::Controversial.lexicon(),
-                &crate::detect::code::CODE,
-            ])
-        });
+        let topics = TOPICS.get_or_init(|| Combined::new(topic_lexicons()));
         let mut legal: f64 = 0.0;
         let mut controversial: f64 = 0.0;
         let mut code = None;
-        for l in &lexical {
-            let mut out = [Vec::new(), Vec::new(), Vec::new()];
-            topics.scan(l, &mut out);
+        for (tv, l) in views.iter().flatten().zip(&lexical) {
+            // The detectors' shared pass may already hold these views' hits (all-match sets);
+            // otherwise one pass of the three score lexicons.
+            let cached = topic_lexicons()
+                .iter()
+                .map(|lex| tv.cached_hits(lex, l))
+                .collect::<Option<Vec<_>>>();
+            let out = match cached {
+                Some(hits) => hits,
+                None => {
+                    let mut out = vec![Vec::new(), Vec::new(), Vec::new()];
+                    topics.scan(l, &mut out);
+                    out
+                }
+            };
             legal = legal.max(crate::detect::lexicon::combine(&out[0]));
             controversial = controversial.max(crate::detect::lexicon::combine(&out[1]));
             if code.is_none() {
@@ -625,14 +736,21 @@ fn round4(x: f64) -> f64 {
 fn evaluate_entries<'e>(
     entries: impl Iterator<Item = &'e Entry>,
     detectors: &[Detector],
+    shared: Shared<'_>,
     input: &Input<'_>,
 ) -> Evaluation {
+    let views = |t| {
+        let tv = TextViews::with_lexicons(t, shared.lexicons);
+        if shared.repeated_scans {
+            tv
+        } else {
+            tv.without_memo()
+        }
+    };
     let mut ctx = Ctx {
         scope: input.scope,
-        views: [
-            input.prompt.map(TextViews::new),
-            input.completion.map(TextViews::new),
-        ],
+        views: [input.prompt.map(views), input.completion.map(views)],
+        uses: shared.uses,
         detectors,
         cache: vec![None; detectors.len() * 2 * MODES],
     };
@@ -644,11 +762,10 @@ fn evaluate_entries<'e>(
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
         }
-        let findings: Vec<Finding> = if found.len() <= 1 {
-            found
-        } else {
-            dedup_spans(&found).into_iter().cloned().collect()
-        };
+        let mut findings = found;
+        if findings.len() > 1 {
+            dedup_spans_owned(&mut findings);
+        }
         let top = findings.iter().max_by(|a, b| a.score.total_cmp(&b.score));
         let confidence = top.map_or(1.0, |f| f.score);
         let violation_type = top.map_or(ViolationType::PolicyBreach, |f| {
@@ -724,5 +841,109 @@ fn evaluate_entries<'e>(
         findings,
         scores,
         block_message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(detector: &str, entity: &str, target: Target, start: usize, end: usize) -> Finding {
+        Finding {
+            detector: detector.to_owned(),
+            entity: entity.to_owned(),
+            target,
+            start,
+            end,
+            char_start: start,
+            char_end: end,
+            score: 0.5,
+            explanation: format!("{start}"),
+        }
+    }
+
+    #[test]
+    fn policy_sets_are_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<PolicySet>();
+        send_sync::<CompiledPolicy>();
+    }
+
+    #[test]
+    fn findings_handed_over_or_copied_are_the_same() {
+        let spec = |id: i64, definition: &str| PolicySpec {
+            id,
+            name: format!("p{id}"),
+            definition: definition.to_owned(),
+            severity: Severity::Medium,
+            mode: Mode::Balanced,
+            action: Action::Notification,
+            intervention_config: None,
+        };
+        let defs = [
+            "any.text has sentinelai.pii",
+            "request.prompt has sentinelai.secrets or request.prompt has sentinelai.data_leakage",
+            "any.text has sentinelai.data_leakage and not request.prompt has sentinelai.toxicity",
+            "response.completion has sentinelai.data_protection",
+        ];
+        let scope = Scope::default();
+        let input = Input {
+            prompt: Some(
+                "mail jane.doe@example.com, key AKIAZ3MSJV4WWNKWW5FG, call (415) 555-2671",
+            ),
+            completion: Some("card 4111 1111 1111 1111 and ops@example.org"),
+            scope: &scope,
+        };
+        let set = PolicySet::new(
+            defs.iter()
+                .enumerate()
+                .map(|(i, d)| spec(i as i64, d))
+                .collect(),
+        );
+        assert!(set.errors().is_empty(), "{:?}", set.errors());
+        let all = set.evaluate(&input);
+        assert_eq!(all.hits.len(), defs.len());
+        for (i, d) in defs.iter().enumerate() {
+            let alone =
+                evaluate_spec(&spec(i as i64, d), &input).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(alone.hits, all.hits[i..=i], "{d}");
+            let one = set.evaluate_one(i as i64, &input);
+            assert_eq!(one.map(|e| e.hits), Some(alone.hits), "{d}");
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_the_first_of_each_span_in_order() {
+        // Enough findings for the sorting path, with repeats of every kind of key.
+        let mut all = Vec::new();
+        for i in 0..60usize {
+            let target = if i % 3 == 0 {
+                Target::Prompt
+            } else {
+                Target::Completion
+            };
+            let detector = ["pii", "secrets"][i % 2];
+            let entity = ["email", "phone", "email"][i % 3];
+            all.push(finding(detector, entity, target, i % 7, i % 7 + i % 5));
+        }
+        let naive: Vec<&Finding> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| !all[..*i].iter().any(|x| x.same_span(f)))
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(dedup_spans(&all), naive);
+        assert_eq!(dedup_spans(&all[..10]), {
+            let small: Vec<&Finding> = all[..10]
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| !all[..*i].iter().any(|x| x.same_span(f)))
+                .map(|(_, f)| f)
+                .collect();
+            small
+        });
+        let mut owned = all.clone();
+        dedup_spans_owned(&mut owned);
+        assert_eq!(owned.iter().collect::<Vec<_>>(), naive);
     }
 }

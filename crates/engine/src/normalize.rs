@@ -17,11 +17,13 @@
 //! - `decoded` (robust): base64, hex and Unicode-tag segments decoded; each decoded byte maps to
 //!   the whole encoded segment.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use base64::Engine as _;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::detect::SharedLexicons;
+use crate::detect::lexicon::SignalHit;
 use crate::detect::static_regex;
 use crate::policy::Mode;
 
@@ -81,6 +83,10 @@ impl Owned {
 
     fn push(&mut self, c: char, s: usize, e: usize) {
         self.text.push(c);
+        if c.is_ascii() {
+            self.map.push((s, e));
+            return;
+        }
         for _ in 0..c.len_utf8() {
             self.map.push((s, e));
         }
@@ -107,9 +113,21 @@ pub(crate) enum Family {
     FoldingLexical,
 }
 
+/// Hits of every lexicon of a [`SharedLexicons`] over one list of views (named by their kinds).
+type LexiconHits = (Vec<ViewKind>, Vec<Vec<SignalHit>>);
+
 /// All views of one text, built on demand.
 pub(crate) struct TextViews<'a> {
     pub original: &'a str,
+    /// The lexicons the evaluation's detectors share, scanned together once per list of views.
+    shared: Option<&'a SharedLexicons>,
+    lexicon_hits: RefCell<Vec<LexiconHits>>,
+    /// Findings of pattern detectors run on this text, by detector, arguments and mode: the
+    /// bundles `data_leakage`, `data_protection`, `data_minimization` and `incident_detection`
+    /// run the same `pii` / `secrets` scans.
+    memo: RefCell<Vec<(String, Vec<crate::detect::RawFinding>)>>,
+    /// Whether several detectors may ask for the same scan (else storing a copy is waste).
+    memo_on: bool,
     ascii: OnceCell<bool>,
     obfuscated: OnceCell<bool>,
     normalized: OnceCell<Option<Owned>>,
@@ -120,9 +138,19 @@ pub(crate) struct TextViews<'a> {
 }
 
 impl<'a> TextViews<'a> {
+    #[cfg(test)]
     pub(crate) fn new(original: &'a str) -> Self {
+        Self::with_lexicons(original, None)
+    }
+
+    /// Views whose lexicon scans go through `shared` (see [`TextViews::shared_hits`]).
+    pub(crate) fn with_lexicons(original: &'a str, shared: Option<&'a SharedLexicons>) -> Self {
         TextViews {
             original,
+            shared,
+            lexicon_hits: RefCell::new(Vec::new()),
+            memo: RefCell::new(Vec::new()),
+            memo_on: true,
             ascii: OnceCell::new(),
             obfuscated: OnceCell::new(),
             normalized: OnceCell::new(),
@@ -131,6 +159,79 @@ impl<'a> TextViews<'a> {
             rot13: OnceCell::new(),
             decoded: OnceCell::new(),
         }
+    }
+
+    /// The hits of lexicon number `index` of the shared lexicons over `views`; the first call for
+    /// a list of views scans it once for all of them. `None` without shared lexicons.
+    pub(crate) fn shared_hits(
+        &self,
+        lexicon: &crate::detect::lexicon::LazyLexicon,
+        views: &[View<'_>],
+    ) -> Option<Vec<SignalHit>> {
+        let shared = self.shared?;
+        let index = shared.index(lexicon)?;
+        let kinds: Vec<ViewKind> = views.iter().map(|v| v.kind).collect();
+        let mut cache = self.lexicon_hits.borrow_mut();
+        if let Some((_, hits)) = cache.iter().find(|(k, _)| *k == kinds) {
+            return hits.get(index).cloned();
+        }
+        // Scanning a list of views is scanning them one after the other into the same hit
+        // lists (each view's hits are deduplicated against the earlier ones'), so a scan can
+        // continue from the longest list already scanned that starts this one: the original
+        // view is scanned once whether a detector reads it alone or with the robust views.
+        let (done, mut hits) = cache
+            .iter()
+            .filter(|(k, _)| k.len() < kinds.len() && kinds.starts_with(k))
+            .max_by_key(|(k, _)| k.len())
+            .map_or_else(|| (0, shared.empty_hits()), |(k, h)| (k.len(), h.clone()));
+        for i in done..views.len() {
+            shared.scan_into(&views[i..=i], &mut hits);
+            if i + 1 < views.len() {
+                cache.push((kinds[..=i].to_vec(), hits.clone()));
+            }
+        }
+        let found = hits.get(index).cloned();
+        cache.push((kinds, hits));
+        found
+    }
+
+    /// The hits of `lexicon` over `views` if some earlier scan of the shared lexicons already
+    /// covered exactly these views; never scans.
+    pub(crate) fn cached_hits(
+        &self,
+        lexicon: &crate::detect::lexicon::LazyLexicon,
+        views: &[View<'_>],
+    ) -> Option<Vec<SignalHit>> {
+        let index = self.shared?.index(lexicon)?;
+        let cache = self.lexicon_hits.borrow();
+        cache
+            .iter()
+            .find(|(k, _)| k.iter().copied().eq(views.iter().map(|v| v.kind)))
+            .and_then(|(_, hits)| hits.get(index).cloned())
+    }
+
+    /// Turn the memo of [`TextViews::memo`] off: no scan will be asked for twice.
+    pub(crate) fn without_memo(mut self) -> Self {
+        self.memo_on = false;
+        self
+    }
+
+    /// `run()`'s findings, computed once per `key` for this text. `run` must be a pure function
+    /// of the text and whatever `key` names.
+    pub(crate) fn memo(
+        &self,
+        key: String,
+        run: impl FnOnce() -> Vec<crate::detect::RawFinding>,
+    ) -> Vec<crate::detect::RawFinding> {
+        if !self.memo_on {
+            return run();
+        }
+        if let Some((_, found)) = self.memo.borrow().iter().find(|(k, _)| *k == key) {
+            return found.clone();
+        }
+        let found = run();
+        self.memo.borrow_mut().push((key, found.clone()));
+        found
     }
 
     /// Whether the original is pure ASCII (checked once).
@@ -162,15 +263,18 @@ impl<'a> TextViews<'a> {
 
     fn folded(&self) -> View<'_> {
         self.folded
-            .get_or_init(|| build_folded(self.original))
+            .get_or_init(|| fold(self.original))
             .view(ViewKind::Folded)
     }
 
     fn squashed(&self) -> View<'_> {
         self.squashed
             .get_or_init(|| {
-                let f = self.folded.get_or_init(|| build_folded(self.original));
-                let mut o = Owned::default();
+                let f = self.folded.get_or_init(|| fold(self.original));
+                let mut o = Owned {
+                    text: String::with_capacity(f.text.len()),
+                    map: Vec::with_capacity(f.text.len()),
+                };
                 for (i, c) in f.text.char_indices() {
                     if c.is_alphanumeric() {
                         let (s, e) = f.map.get(i).copied().unwrap_or((0, 0));
@@ -185,6 +289,16 @@ impl<'a> TextViews<'a> {
     fn rot13(&self) -> View<'_> {
         self.rot13
             .get_or_init(|| {
+                if self.is_ascii() {
+                    // Normalising ASCII only lowercases it; one byte per char.
+                    let text: String = self
+                        .original
+                        .bytes()
+                        .map(|b| char::from(rot13_byte(b.to_ascii_lowercase())))
+                        .collect();
+                    let map = (0..text.len()).map(|i| (i, i + 1)).collect();
+                    return Owned { text, map };
+                }
                 let chars = normalized_chars(self.original);
                 let rotated: Vec<(char, usize, usize)> = chars
                     .into_iter()
@@ -212,11 +326,15 @@ impl<'a> TextViews<'a> {
         if let Some(n) = self.normalized() {
             out.push(n);
         }
-        let folded_now = (family == Family::FoldingLexical
+        // Folding only changes what a lexicon or the classifier sees when the text shows a sign
+        // of obfuscation (`may_be_obfuscated`): toxicity-style lexicons look from balanced on,
+        // everything lexical in robust. Plain text skips the view (and the classifier's second
+        // run over it); the letters-only and rot13 views below are still scanned in robust.
+        let folded_now = family != Family::Pattern
+            && (family == Family::FoldingLexical || mode == Mode::Robust)
             && *self
                 .obfuscated
-                .get_or_init(|| may_be_obfuscated(self.original)))
-            || (mode == Mode::Robust && family != Family::Pattern);
+                .get_or_init(|| may_be_obfuscated(self.original));
         if folded_now {
             let f = self.folded();
             if out.iter().all(|v| v.text != f.text) {
@@ -237,7 +355,65 @@ impl<'a> TextViews<'a> {
 /// A cheap single pass: could folding change what a lexicon sees? True for non-ASCII text,
 /// digits or leet symbols glued to letters, runs of single letters (`i d i o t`) and letters
 /// repeated three times. Plain prose skips building the folded view in balanced mode.
+///
+/// The same decision as the straightforward form kept in the tests
+/// (`may_be_obfuscated_reference`), with a letter (the common byte) handled first.
 fn may_be_obfuscated(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    let n = b.len();
+    let alnum = |i: usize| i < n && b[i].is_ascii_alphanumeric();
+    let mut single_run = 0;
+    for i in 0..n {
+        let c = b[i];
+        let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
+        if c.is_ascii_alphabetic() {
+            if i >= 2 && b[i - 1].eq_ignore_ascii_case(&c) && b[i - 2].eq_ignore_ascii_case(&c) {
+                return true;
+            }
+            if prev_alnum || alnum(i + 1) {
+                single_run = 0;
+                continue;
+            }
+            single_run += 1;
+            if single_run >= 3 {
+                return true;
+            }
+            continue;
+        }
+        let prev = if i > 0 { b[i - 1] } else { b' ' };
+        let next = if i + 1 < n { b[i + 1] } else { b' ' };
+        let glued_leet = match c {
+            b'0' | b'1' | b'3' | b'4' | b'5' | b'7' | b'8' | b'9' => {
+                prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
+            }
+            b'@' | b'$' | b'!' | b'|' | b'+' | b'*' => {
+                !prev.is_ascii_alphanumeric() && next.is_ascii_alphabetic()
+            }
+            _ => false,
+        };
+        if glued_leet {
+            return true;
+        }
+        if c.is_ascii_digit() {
+            if prev_alnum || alnum(i + 1) {
+                single_run = 0;
+            } else {
+                single_run += 1;
+                if single_run >= 3 {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The original, straightforward form of [`may_be_obfuscated`], kept to test it against.
+#[cfg(test)]
+fn may_be_obfuscated_reference(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
@@ -392,11 +568,153 @@ fn leet(c: char) -> Option<char> {
     })
 }
 
+fn rot13_byte(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+        b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+        other => other,
+    }
+}
+
 fn rot13(c: char) -> char {
     match c {
         'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
         'A'..='Z' => (((c as u8 - b'A') + 13) % 26 + b'A') as char,
         other => other,
+    }
+}
+
+/// The folded view: [`build_folded`], or the same computed on bytes for ASCII text.
+fn fold(text: &str) -> Owned {
+    if text.is_ascii() {
+        fold_ascii(text.as_bytes())
+    } else {
+        build_folded(text)
+    }
+}
+
+/// `leet` on bytes: the letter a byte stands for, or 0.
+const LEET: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'0' as usize] = b'o';
+    t[b'1' as usize] = b'i';
+    t[b'!' as usize] = b'i';
+    t[b'3' as usize] = b'e';
+    t[b'4' as usize] = b'a';
+    t[b'@' as usize] = b'a';
+    t[b'5' as usize] = b's';
+    t[b'$' as usize] = b's';
+    t[b'7' as usize] = b't';
+    t[b'+' as usize] = b't';
+    t[b'8' as usize] = b'b';
+    t[b'9' as usize] = b'g';
+    t[b'|' as usize] = b'l';
+    t
+};
+
+/// `build_folded` for ASCII text, step for step on bytes (ASCII has no marks, invisibles or
+/// homoglyphs, and `char::is_whitespace` / `is_alphanumeric` are their ASCII versions there).
+fn fold_ascii(text: &[u8]) -> Owned {
+    let ws = |c: u8| matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+    // 1. Lowercase.
+    let mut chars: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
+    let n = chars.len();
+    // 2. Leetspeak inside tokens that contain a letter (only tokens with a leet byte change).
+    let mut i = 0;
+    while i < n {
+        if ws(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut letter, mut leet) = (false, false);
+        while i < n && !ws(chars[i]) {
+            letter |= chars[i].is_ascii_alphabetic();
+            leet |= LEET[usize::from(chars[i])] != 0;
+            i += 1;
+        }
+        if !(letter && leet) {
+            continue;
+        }
+        let token = &mut chars[start..i];
+        for k in 0..token.len() {
+            let l = LEET[usize::from(token[k])];
+            if l == 0 {
+                continue;
+            }
+            let next_is_letter = token
+                .get(k + 1)
+                .is_some_and(|t| t.is_ascii_alphabetic() || LEET[usize::from(*t)] != 0);
+            let prev_is_letter = k > 0 && token[k - 1].is_ascii_alphabetic();
+            let edge_punct =
+                matches!(token[k], b'!' | b'$' | b'+' | b'|' | b'@') && !next_is_letter;
+            if (next_is_letter || prev_is_letter) && !edge_punct {
+                token[k] = l;
+            }
+        }
+    }
+    // 3. Join spaced-out letters: three or more single letters separated by one separator.
+    let is_sep = |c: u8| matches!(c, b' ' | b'.' | b'-' | b'_' | b'*' | b'/' | b',');
+    let alnum = |j: usize| j < n && chars[j].is_ascii_alphanumeric();
+    let single_at = |j: usize| alnum(j) && (j == 0 || !alnum(j - 1)) && !alnum(j + 1);
+    let mut keep = vec![true; n];
+    let mut dropped = false;
+    let mut k = 0;
+    while k < n {
+        if !single_at(k) {
+            k += 1;
+            continue;
+        }
+        let mut count = 1;
+        let mut j = k;
+        while j + 2 < n && is_sep(chars[j + 1]) && single_at(j + 2) {
+            j += 2;
+            count += 1;
+        }
+        if count >= 3 {
+            let mut x = k;
+            while x < j {
+                keep[x + 1] = false;
+                x += 2;
+            }
+            dropped = true;
+        }
+        k = j + 1;
+    }
+    // 4. Collapse runs of three or more of the same letter.
+    let kept: Vec<(u8, usize)> = if dropped {
+        chars
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(|(i, c)| (*c, i))
+            .collect()
+    } else {
+        chars.iter().enumerate().map(|(i, c)| (*c, i)).collect()
+    };
+    let mut text = Vec::with_capacity(kept.len());
+    let mut map = Vec::with_capacity(kept.len());
+    let mut i = 0;
+    while i < kept.len() {
+        let c = kept[i].0;
+        let mut j = i + 1;
+        while j < kept.len() && kept[j].0 == c {
+            j += 1;
+        }
+        if j - i >= 3 && c.is_ascii_alphabetic() {
+            text.push(c);
+            map.push((kept[i].1, kept[j - 1].1 + 1));
+        } else {
+            for &(c, at) in &kept[i..j] {
+                text.push(c);
+                map.push((at, at + 1));
+            }
+        }
+        i = j;
+    }
+    Owned {
+        text: text.into_iter().map(char::from).collect(),
+        map,
     }
 }
 
@@ -659,7 +977,64 @@ mod tests {
             ("call 555 1234!", "call 555 1234!"),
         ] {
             assert_eq!(build_folded(input).text, expected, "{input}");
+            assert_eq!(fold(input).text, expected, "{input}");
         }
+    }
+
+    type Folded = (String, Vec<(usize, usize)>);
+
+    fn folded_pair(text: &str) -> (Folded, Folded) {
+        let a = fold_ascii(text.as_bytes());
+        let b = build_folded(text);
+        ((a.text, a.map), (b.text, b.map))
+    }
+
+    #[test]
+    fn ascii_folding_equals_the_general_folding() {
+        for text in [
+            "",
+            "1gn0r3 pr3v10us",
+            "i g n o r e  this",
+            "f.u.c.k off",
+            "stuuuupid AAAbbb 111 !!!",
+            "what an @ss, $hit, a$$, p|ease, +rust, hi!",
+            "(INV-2024-0412). $1,250.00 at 10:30 a-b-c-d x_y_z",
+            "\tI D I O T\n\x0bi.d.i.o.t\x0c",
+        ] {
+            let (a, b) = folded_pair(text);
+            assert_eq!(a, b, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+        #[test]
+        fn ascii_folding_equals_the_general_folding_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "b", "I", "o", "O", "s", "0", "1", "3", "4", "5", "7", "8", "9", "2", "@",
+                "$", "!", "|", "+", "*", " ", "  ", ".", "-", "_", "/", ",", "\t", "\n", "\x0b",
+                "\x0c", "\r", "\x1c", "aaa", "ooo", "word", "x", "?", "#",
+            ][..]), 0..40)
+        ) {
+            let text = parts.concat();
+            let (a, b) = folded_pair(&text);
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn ascii_rot13_view_equals_the_general_one() {
+        let text = "Uryyb, Jbeyq! 123 ABC xyz";
+        let tv = TextViews::new(text);
+        let fast = tv.rot13();
+        let chars = normalized_chars(text);
+        let rotated: Vec<(char, usize, usize)> = chars
+            .into_iter()
+            .map(|(c, s, e)| (rot13(c), s, e))
+            .collect();
+        let general = Owned::from_chars(&rotated);
+        assert_eq!(fast.text, general.text);
+        assert_eq!(fast.map, Some(&general.map[..]));
     }
 
     #[test]
@@ -701,6 +1076,20 @@ mod tests {
             ("naïve", true),
         ] {
             assert_eq!(may_be_obfuscated(text), expected, "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1024, ..Default::default() })]
+        #[test]
+        fn obfuscation_check_equals_the_reference(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "b", "B", "c", "i", "d", "o", "t", "0", "1", "2", "3", "6", "@", "$", "!",
+                "|", "+", "*", "#", " ", ".", "-", "\n", "aa", "AA", "word", "é",
+            ][..]), 0..30)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(may_be_obfuscated(&text), may_be_obfuscated_reference(&text));
         }
     }
 

@@ -210,6 +210,18 @@ impl Guard {
         }
     }
 
+    /// The counters of every policy this process has evaluated, by id.
+    pub fn all_metrics(&self) -> Vec<(i64, PolicyMetrics)> {
+        let mut all: Vec<_> = self
+            .counters
+            .load()
+            .iter()
+            .map(|(id, c)| (*id, c.snapshot()))
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+
     pub fn metrics(&self, policy_id: i64) -> PolicyMetrics {
         self.counters
             .load()

@@ -5,10 +5,12 @@
 //! (that is the store's) and no detection logic (that is the engine's).
 
 pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod service;

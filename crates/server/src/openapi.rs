@@ -63,3 +63,60 @@ impl Modify for Security {
         ]);
     }
 }
+
+/// Applied to the finished document (after every route is merged in).
+/// Answers every operation can give besides its own: 401 and 403 on protected operations, 422
+/// wherever parameters or a body are parsed, 413 wherever a body is read. Declared once here so
+/// the document never under-states what a client must handle.
+pub struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let response = |description: &str, schema: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(schema)))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let public = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+                let responses = &mut op.responses.responses;
+                let mut add = |code: &str, description: &str, schema: &str| {
+                    responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| response(description, schema).into());
+                };
+                if !public {
+                    add("401", "Missing or invalid credentials", "ErrorBody");
+                    add("403", "The credentials lack the permission", "ErrorBody");
+                }
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if has_params || op.request_body.is_some() {
+                    add("422", "Invalid parameters or body", "ValidationErrorBody");
+                }
+                if op.request_body.is_some() {
+                    add("413", "The body is larger than the limit", "ErrorBody");
+                }
+            }
+        }
+    }
+}

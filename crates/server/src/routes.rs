@@ -49,16 +49,30 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    finish(api_router().split_for_parts().1)
+}
+
+fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    crate::openapi::CommonResponses.modify(&mut doc);
+    doc
 }
 
 /// The complete application.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
+    let doc = finish(doc);
     let request_id = HeaderName::from_static("x-request-id");
     let limit = state.config.body_limit;
+    let metrics_state = state.clone();
     router
         .merge(docs::router(doc))
+        .route("/metrics", axum::routing::get(crate::metrics::scrape))
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics_state,
+            crate::metrics::track,
+        ))
+        // After the metrics layer: the dashboard's page shells are not API traffic.
         .merge(ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -67,6 +81,10 @@ pub fn app(state: AppState) -> Router {
             state.config.body_limit,
         ))
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        // Inside the header layers, so the JSON 413 gets the security headers too.
+        .layer(axum::middleware::from_fn(move |req, next| {
+            problem_on_overflow(limit, req, next)
+        }))
         .layer(cors(&state.config.cors_origins))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -80,9 +98,6 @@ pub fn app(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            problem_on_overflow(limit, req, next)
-        }))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
                 // The path only: query strings may carry tokens.

@@ -78,6 +78,7 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     pub auth: Arc<Authenticator>,
     pub throttle: Arc<Throttle>,
+    pub http_metrics: crate::metrics::HttpMetrics,
     pub config: Arc<ServerConfig>,
 }
 
@@ -102,13 +103,16 @@ impl AppState {
             config.refresh_ttl,
             config.anonymous_role,
         ));
-        Ok(Self {
+        let state = Self {
             store,
             live,
             guard,
             auth,
             throttle: Arc::new(Throttle::default()),
+            http_metrics: crate::metrics::HttpMetrics::default(),
             config: Arc::new(config),
-        })
+        };
+        crate::cluster::start(&state).await?;
+        Ok(state)
     }
 }

@@ -87,6 +87,20 @@ impl Store {
     }
 
     /// True when the database answers a trivial query.
+    /// Open and idle connections of the pool.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match self.backend() {
+            Backend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Backend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
     }

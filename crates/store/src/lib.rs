@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod keys;
 pub mod migration;
+pub mod notify;
 mod policies;
 mod retention;
 mod rollups;

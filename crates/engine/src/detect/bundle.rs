@@ -53,6 +53,25 @@ impl Bundle {
         })
     }
 
+    /// The built-in lexicons [`run`] scans for this bundle.
+    pub(crate) fn lexicons(self) -> Vec<&'static LazyLexicon> {
+        match self {
+            Bundle::DataLeakage | Bundle::DataProtection | Bundle::DataMinimization => vec![],
+            Bundle::GovernancePolicy => vec![&JAILBREAK, &EVASION],
+            Bundle::IncidentDetection => vec![&INCIDENT, &INJECTION],
+            Bundle::LegalCompliance => vec![
+                Topic::Legal.lexicon(),
+                Topic::Medical.lexicon(),
+                Topic::Financial.lexicon(),
+            ],
+            Bundle::IpProtection => vec![&code::CODE, &IP],
+            Bundle::CsrCompliance => {
+                vec![&TOXICITY, &DISCRIMINATION, Topic::Controversial.lexicon()]
+            }
+            Bundle::SunshineAcceptableUse => vec![&TOXICITY],
+        }
+    }
+
     /// Relative cost, in the units of `estimate`.
     pub(crate) fn cost_units(self) -> f64 {
         match self {

@@ -372,9 +372,7 @@ fn hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
         .into_iter()
         .filter(|v| v.kind != crate::normalize::ViewKind::Decoded)
         .collect();
-    let mut out = Vec::new();
-    CODE.get().scan(&views, &mut out);
-    out
+    crate::detect::view_hits(&CODE, tv, &views)
 }
 
 /// The best language's score, for `code_prompt_score`.

@@ -12,6 +12,7 @@ use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::{ContextWords, standalone};
 use crate::detect::static_regex::Lazy;
+use crate::detect::windows::{captures_in, digit_runs, find_in, merge, runs_around};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
@@ -253,9 +254,23 @@ struct Scan<'c> {
     cfg: &'c PiiConfig,
     mode: Mode,
     out: Vec<RawFinding>,
+    /// Per entity, the largest end of its findings so far: a finding that starts there or
+    /// later overlaps none of them and is appended without the search `push_finding` does.
+    max_end: [usize; ALL.len()],
 }
 
 impl Scan<'_> {
+    fn push(&mut self, e: Entity, f: RawFinding) {
+        let max_end = &mut self.max_end[e as usize];
+        let fresh = f.start >= *max_end;
+        *max_end = (*max_end).max(f.end);
+        if fresh {
+            self.out.push(f);
+        } else {
+            push_finding(&mut self.out, f);
+        }
+    }
+
     /// Score a validated candidate and keep it if it reaches the threshold.
     /// Returns whether the candidate was kept.
     fn consider(
@@ -281,8 +296,8 @@ impl Scan<'_> {
         } else {
             why.to_owned()
         };
-        push_finding(
-            &mut self.out,
+        self.push(
+            e,
             RawFinding {
                 entity: e.name().to_owned(),
                 start: os,
@@ -307,8 +322,8 @@ impl Scan<'_> {
             return;
         }
         let (os, oe) = view.original_span(span.0, span.1);
-        push_finding(
-            &mut self.out,
+        self.push(
+            e,
             RawFinding {
                 entity: e.name().to_owned(),
                 start: os,
@@ -321,24 +336,31 @@ impl Scan<'_> {
 }
 
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
+    let key = format!("pii|{}|{}|{mode}", cfg.entities, cfg.min_score);
+    tv.memo(key, || scan_views(cfg, tv, mode, false))
+}
+
+/// `scan`, or with `whole` the reference behaviour that runs every regex over the whole text
+/// (the differential tests compare the two).
+fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> Vec<RawFinding> {
     let mut scan = Scan {
         cfg,
         mode,
         out: Vec::new(),
+        max_end: [0; ALL.len()],
     };
     for view in tv.views(mode, Family::Pattern) {
         let text = view.text;
-        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
-        // One pass over ASCII text says which candidate regexes can match at all; each gate
-        // is a property every match of that regex has. Non-ASCII text (Unicode `\d`, `\s`,
-        // case folding) runs every regex.
-        let f = if text.is_ascii() {
-            Features::of(text.as_bytes())
+        // ASCII text: each candidate regex runs only on the windows where its matches can be
+        // (see `detect::windows`). Other text (Unicode `\d`, `\s`, case folding) is scanned
+        // whole, behind the cheap whole-text gates.
+        let plan = if whole || !text.is_ascii() {
+            Plan::whole(text)
         } else {
-            Features::ALL
+            Plan::of(text.as_bytes(), cfg)
         };
-        if cfg.wants(Entity::Email) && text.contains('@') {
-            for m in EMAIL.get().find_iter(text) {
+        if cfg.wants(Entity::Email) && !plan.email.is_empty() {
+            for m in find_in(EMAIL.get(), text, plan.email.get()).needing(|c| c == b'@') {
                 if !m.as_str().contains("..") && !in_url_authority(text, m.start()) {
                     scan.consider(
                         &view,
@@ -350,7 +372,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Url) && f.url {
+        if cfg.wants(Entity::Url) && has_url_marker(text) {
             for m in URL.get().find_iter(text) {
                 let trimmed = m
                     .as_str()
@@ -364,8 +386,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 );
             }
         }
-        if cfg.wants(Entity::MacAddress) && f.mac {
-            for m in MAC.get().find_iter(text) {
+        if cfg.wants(Entity::MacAddress) && !plan.mac.is_empty() {
+            for m in find_in(MAC.get(), text, plan.mac.get()) {
                 let s = m.as_str();
                 let uniform = !(s.contains(':') && s.contains('-'));
                 if uniform {
@@ -379,8 +401,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::IpAddress) && text.contains(':') && f.colons >= 2 {
-            for m in IPV6.get().find_iter(text) {
+        if cfg.wants(Entity::IpAddress) && !plan.ipv6.is_empty() {
+            for m in find_in(IPV6.get(), text, plan.ipv6.get()) {
                 let s = m.as_str();
                 let groups = s.split(':').filter(|g| !g.is_empty()).count();
                 if groups >= 3
@@ -399,7 +421,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
             }
         }
         if cfg.wants(Entity::CryptoWallet) {
-            for m in BECH32.get().find_iter(text).filter(|_| f.bech32) {
+            for m in find_in(BECH32.get(), text, plan.bech32.get()) {
                 if bech32_valid(m.as_str()) {
                     scan.consider(
                         &view,
@@ -410,7 +432,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                     );
                 }
             }
-            for m in ETH.get().find_iter(text).filter(|_| f.eth) {
+            for m in find_in(ETH.get(), text, plan.eth.get()) {
                 scan.consider(
                     &view,
                     Entity::CryptoWallet,
@@ -419,7 +441,7 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                     "Ethereum address",
                 );
             }
-            for m in BASE58.get().find_iter(text).filter(|_| f.alnum_run >= 26) {
+            for m in find_in(BASE58.get(), text, plan.base58.get()) {
                 let s = m.as_str();
                 let mixed = s.bytes().any(|b| b.is_ascii_uppercase())
                     && s.bytes().any(|b| b.is_ascii_lowercase())
@@ -435,8 +457,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::UkNino) && f.nino && f.joined_digits >= 6 {
-            for m in NINO.get().find_iter(text) {
+        if cfg.wants(Entity::UkNino) {
+            for m in find_in(NINO.get(), text, plan.nino.get()).needing(is_digit) {
                 let prefix = m
                     .as_str()
                     .get(..2)
@@ -457,11 +479,11 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if !has_digit {
+        if !plan.any_digit {
             continue;
         }
-        if cfg.wants(Entity::Iban) && f.iban {
-            for m in IBAN.get().find_iter(text) {
+        if cfg.wants(Entity::Iban) {
+            for m in find_in(IBAN.get(), text, plan.iban.get()).needing(is_digit) {
                 if iban_valid(m.as_str()) {
                     scan.consider(
                         &view,
@@ -473,8 +495,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::CreditCard) && f.joined_digits >= 13 {
-            for m in CARD.get().find_iter(text) {
+        if cfg.wants(Entity::CreditCard) {
+            for m in find_in(CARD.get(), text, plan.card.get()).needing(is_digit) {
                 // A run can hold several numbers; try windows of its digit groups (at most 19
                 // digits each), longest valid first, without overlaps.
                 let groups = digit_groups(m.as_str());
@@ -514,8 +536,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Ssn) && f.joined_digits >= 9 {
-            for c in SSN.get().captures_iter(text) {
+        if cfg.wants(Entity::Ssn) {
+            for c in captures_in(SSN.get(), text, plan.ssn.get()).needing(is_digit) {
                 let (Some(all), Some(a), Some(s1), Some(g), Some(s2), Some(n)) =
                     (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4), c.get(5))
                 else {
@@ -534,38 +556,31 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 );
             }
         }
-        if cfg.wants(Entity::IpAddress) && f.dots_in_number >= 3 {
-            for m in IPV4.get().find_iter(text) {
-                if !standalone(text, m.start(), m.end())
-                    || context().near(text, m.start(), m.end(), 99)
-                {
+        // Dotted quads: IPv4 candidates, and never phone numbers.
+        let quads: Vec<(usize, usize)> = if cfg.wants(Entity::IpAddress) || cfg.wants(Entity::Phone)
+        {
+            find_in(IPV4.get(), text, plan.ipv4.get())
+                .needing(is_digit)
+                .map(|m| (m.start(), m.end()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if cfg.wants(Entity::IpAddress) {
+            for &(qs, qe) in &quads {
+                if !standalone(text, qs, qe) || context().near(text, qs, qe, 99) {
                     continue;
                 }
-                let base = if m.as_str().starts_with("0.") {
+                let base = if text[qs..qe].starts_with("0.") {
                     0.3
                 } else {
                     0.65
                 };
-                scan.consider(
-                    &view,
-                    Entity::IpAddress,
-                    (m.start(), m.end()),
-                    base,
-                    "IPv4 address",
-                );
+                scan.consider(&view, Entity::IpAddress, (qs, qe), base, "IPv4 address");
             }
         }
-        if cfg.wants(Entity::Phone) && f.phone_digits >= 8 {
-            // Dotted quads are IPv4 addresses (or versions), never phone numbers.
-            let quads: Vec<(usize, usize)> = if f.dots_in_number >= 3 {
-                IPV4.get()
-                    .find_iter(text)
-                    .map(|m| (m.start(), m.end()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            for m in PHONE.get().find_iter(text) {
+        if cfg.wants(Entity::Phone) {
+            for m in find_in(PHONE.get(), text, plan.phone.get()).needing(is_digit) {
                 let groups = digit_groups(m.as_str());
                 let mut i = 0;
                 while i < groups.len() {
@@ -610,8 +625,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::DateOfBirth) && f.year {
-            for m in DATE.get().find_iter(text) {
+        if cfg.wants(Entity::DateOfBirth) {
+            for m in find_in(DATE.get(), text, plan.date.get()).needing(is_digit) {
                 if date_plausible(m.as_str()) {
                     scan.consider_with_required_context(
                         &view,
@@ -623,8 +638,8 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
                 }
             }
         }
-        if cfg.wants(Entity::Passport) && f.digit_run >= 8 {
-            for m in PASSPORT.get().find_iter(text) {
+        if cfg.wants(Entity::Passport) {
+            for m in find_in(PASSPORT.get(), text, plan.passport.get()).needing(is_digit) {
                 let s = m.as_str();
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
                 let us_or_uk = (digits == 9 && s.len() == 9) || (digits == 8 && s.len() == 9);
@@ -643,188 +658,330 @@ pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFi
     scan.out
 }
 
-/// Cheap facts about an ASCII text, from one pass, that gate the candidate regexes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Features {
-    /// `://` or `www.` (any case).
-    url: bool,
-    /// `hh:hh:hh`, `hh-hh-hh` (either separator) or `hhhh.hhhh` with hex digits.
-    mac: bool,
-    colons: usize,
-    /// `bc1` (any case).
-    bech32: bool,
-    /// `0x`.
-    eth: bool,
-    /// Longest run of ASCII letters and digits.
-    alnum_run: usize,
-    /// Most digits in a run of digits joined by single spaces or hyphens.
-    joined_digits: usize,
-    /// Most digits in a run of digits joined by up to two of `\s.-()`.
-    phone_digits: usize,
-    /// Most dots in a run of digits and dots.
-    dots_in_number: usize,
-    /// Two letters followed by two digits.
-    iban: bool,
-    /// Two letters, an optional space and two digits.
-    nino: bool,
-    /// Four digits starting with 19 or 20.
-    year: bool,
-    /// Longest run of digits.
-    digit_run: usize,
+/// `://` or `www.` (any case): every URL match has one.
+fn has_url_marker(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memmem::find(b, b"://").is_some()
+        || memchr::memchr_iter(b'.', b).any(|i| {
+            i >= 3
+                && b.get(i - 3..i)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
+        })
 }
 
-impl Features {
-    const ALL: Features = Features {
-        url: true,
-        mac: true,
-        colons: usize::MAX,
-        bech32: true,
-        eth: true,
-        alnum_run: usize::MAX,
-        joined_digits: usize::MAX,
-        phone_digits: usize::MAX,
-        dots_in_number: usize::MAX,
-        iban: true,
-        nino: true,
-        year: true,
-        digit_run: usize::MAX,
-    };
+/// Where one candidate regex runs in one view.
+#[derive(Debug, Clone, PartialEq)]
+enum Where {
+    /// Over the whole text.
+    Everywhere,
+    /// Only in these windows (see `detect::windows`); none means the regex cannot match.
+    Windows(Vec<(usize, usize)>),
+}
 
-    fn of(b: &[u8]) -> Features {
-        let mut f = Features {
-            url: false,
-            mac: false,
-            colons: 0,
-            bech32: false,
-            eth: false,
-            alnum_run: 0,
-            joined_digits: 0,
-            phone_digits: 0,
-            dots_in_number: 0,
-            iban: false,
-            nino: false,
-            year: false,
-            digit_run: 0,
-        };
-        let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
-        let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
-        let phone_sep = |c: u8| {
-            matches!(
-                c,
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'.' | b'-' | b'(' | b')'
-            )
-        };
-        let (mut alnum, mut run) = (0usize, 0usize);
-        // Digits so far in the current joined / phone / dotted run, and non-digits since the
-        // last digit (`usize::MAX` when the run is broken).
-        let (mut joined, mut joined_gap) = (0usize, usize::MAX);
-        let (mut phone, mut phone_gap) = (0usize, usize::MAX);
-        let mut dots = 0usize;
-        for (i, &c) in b.iter().enumerate() {
-            if c.is_ascii_alphabetic() && !matches!(c, b'x' | b'c' | b'C') {
-                // The common case: a letter breaks every number run.
-                run = 0;
-                joined_gap = usize::MAX;
-                phone_gap = usize::MAX;
-                dots = 0;
-                alnum += 1;
-                f.alnum_run = f.alnum_run.max(alnum);
-                continue;
-            }
-            if c.is_ascii_digit() {
-                run += 1;
-                f.digit_run = f.digit_run.max(run);
-                joined = if joined_gap <= 1 { joined + 1 } else { 1 };
-                joined_gap = 0;
-                f.joined_digits = f.joined_digits.max(joined);
-                phone = if phone_gap <= 2 { phone + 1 } else { 1 };
-                phone_gap = 0;
-                f.phone_digits = f.phone_digits.max(phone);
-                if run == 4 && matches!(&b[i - 3..i - 1], b"19" | b"20") {
-                    f.year = true;
-                }
-                if run == 2 && alpha(i.wrapping_sub(2)) && alpha(i.wrapping_sub(3)) {
-                    f.iban = true;
-                    f.nino = true;
-                }
-                if run == 2
-                    && b.get(i.wrapping_sub(2)) == Some(&b' ')
-                    && alpha(i.wrapping_sub(3))
-                    && alpha(i.wrapping_sub(4))
-                {
-                    f.nino = true;
-                }
-            } else {
-                run = 0;
-                joined_gap = if matches!(c, b' ' | b'-') && joined_gap == 0 {
-                    1
-                } else {
-                    usize::MAX
-                };
-                phone_gap = if phone_sep(c) && phone_gap < 2 {
-                    phone_gap + 1
-                } else {
-                    usize::MAX
-                };
-                match c {
-                    b'.' => {
-                        if i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.') {
-                            dots += 1;
-                        } else {
-                            dots = 1;
-                        }
-                        f.dots_in_number = f.dots_in_number.max(dots);
-                        if !f.mac && (1..=4).all(|k| hex(i.wrapping_sub(k)) && hex(i + k)) {
-                            f.mac = true;
-                        }
-                        if !f.url
-                            && b.get(i.wrapping_sub(3)..i)
-                                .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
-                        {
-                            f.url = true;
-                        }
-                    }
-                    b':' | b'-' => {
-                        if c == b':' {
-                            f.colons += 1;
-                            if !f.url && b.get(i..i + 3) == Some(b"://") {
-                                f.url = true;
-                            }
-                        }
-                        if !f.mac
-                            && hex(i.wrapping_sub(1))
-                            && hex(i.wrapping_sub(2))
-                            && hex(i + 1)
-                            && hex(i + 2)
-                            && matches!(b.get(i + 3), Some(b':' | b'-'))
-                            && hex(i + 4)
-                            && hex(i + 5)
-                        {
-                            f.mac = true;
-                        }
-                    }
-                    b'x' if i > 0 && b[i - 1] == b'0' => f.eth = true,
-                    b'c' | b'C'
-                        if i > 0
-                            && b[i - 1].eq_ignore_ascii_case(&b'b')
-                            && b.get(i + 1) == Some(&b'1') =>
-                    {
-                        f.bech32 = true
-                    }
-                    _ => {}
-                }
-                if c != b'.' {
-                    dots = 0;
-                }
-            }
-            if c.is_ascii_alphanumeric() {
-                alnum += 1;
-                f.alnum_run = f.alnum_run.max(alnum);
-            } else {
-                alnum = 0;
-            }
+impl Where {
+    fn get(&self) -> Option<&[(usize, usize)]> {
+        match self {
+            Where::Everywhere => None,
+            Where::Windows(w) => Some(w),
         }
-        f
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Where::Windows(w) if w.is_empty())
+    }
+}
+
+/// Where each candidate regex runs in one view.
+#[derive(Debug)]
+struct Plan {
+    /// Whether the text has an ASCII digit (the digit-only patterns are skipped otherwise).
+    any_digit: bool,
+    email: Where,
+    mac: Where,
+    ipv6: Where,
+    bech32: Where,
+    eth: Where,
+    base58: Where,
+    nino: Where,
+    iban: Where,
+    card: Where,
+    ssn: Where,
+    ipv4: Where,
+    phone: Where,
+    date: Where,
+    passport: Where,
+}
+
+fn is_digit(c: u8) -> bool {
+    c.is_ascii_digit()
+}
+
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+impl Plan {
+    /// Every regex over the whole text, behind the whole-text gates of a non-ASCII text.
+    fn whole(text: &str) -> Plan {
+        let gate = |present: bool| {
+            if present {
+                Where::Everywhere
+            } else {
+                Where::Windows(Vec::new())
+            }
+        };
+        Plan {
+            any_digit: text.bytes().any(|b| b.is_ascii_digit()),
+            email: gate(text.contains('@')),
+            mac: Where::Everywhere,
+            ipv6: gate(text.bytes().filter(|b| *b == b':').nth(1).is_some()),
+            bech32: Where::Everywhere,
+            eth: Where::Everywhere,
+            base58: Where::Everywhere,
+            nino: Where::Everywhere,
+            iban: Where::Everywhere,
+            card: Where::Everywhere,
+            ssn: Where::Everywhere,
+            ipv4: Where::Everywhere,
+            phone: Where::Everywhere,
+            date: Where::Everywhere,
+            passport: Where::Everywhere,
+        }
+    }
+
+    /// The windows of an ASCII text. Each list is argued against its regex: the alphabet of a
+    /// run is every byte the regex can consume, a bounded window covers the longest match around
+    /// its seed.
+    fn of(b: &[u8], cfg: &PiiConfig) -> Plan {
+        let len = b.len();
+        let digits = digit_runs(b);
+        let starts = || digits.iter().map(|d| d.0);
+        let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
+        let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+        let count =
+            |w: &(usize, usize), f: fn(&u8) -> bool| b[w.0..w.1].iter().filter(|c| f(c)).count();
+        let none = || Where::Windows(Vec::new());
+        let wants = |e: Entity| cfg.wants(e);
+
+        // E-mail: `[a-z0-9._%+-]` around one `@` (case-insensitive).
+        let email = if wants(Entity::Email) {
+            Where::Windows(runs_around(b, memchr::memchr_iter(b'@', b), |c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'@')
+            }))
+        } else {
+            none()
+        };
+        // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
+        let mac = if wants(Entity::MacAddress) {
+            let seeds = memchr::memchr3_iter(b':', b'-', b'.', b)
+                .filter(|&i| i > 0 && hex(i - 1) && hex(i + 1));
+            let mut w = runs_around(b, seeds, |c| {
+                c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
+            });
+            w.retain(|w| w.1 - w.0 >= 14);
+            Where::Windows(w)
+        } else {
+            none()
+        };
+        // IPv6: hex digits and colons, at least two colons.
+        let ipv6 = if wants(Entity::IpAddress) {
+            let mut w = runs_around(b, memchr::memchr_iter(b':', b), |c| {
+                c.is_ascii_hexdigit() || c == b':'
+            });
+            w.retain(|w| b[w.0..w.1].iter().filter(|c| **c == b':').nth(1).is_some());
+            Where::Windows(w)
+        } else {
+            none()
+        };
+        // Wallets: letters and digits, with a digit in every match (`bc1`, `0x`, `[13]…`).
+        let (bech32, eth, base58) = if wants(Entity::CryptoWallet) {
+            let runs = runs_around(b, starts(), |c| c.is_ascii_alphanumeric());
+            let with = |min: usize, marker: fn(&[u8]) -> bool| {
+                Where::Windows(
+                    runs.iter()
+                        .copied()
+                        .filter(|w| w.1 - w.0 >= min && marker(&b[w.0..w.1]))
+                        .collect(),
+                )
+            };
+            (
+                with(14, |s| s.windows(3).any(|t| t.eq_ignore_ascii_case(b"bc1"))),
+                with(42, |s| s.windows(2).any(|t| t == b"0x")),
+                with(26, |_| true),
+            )
+        } else {
+            (none(), none(), none())
+        };
+        // NINO: its first digit starts a run after two letters and an optional space; the match
+        // is at most 3 bytes before and 10 from there.
+        let nino = if wants(Entity::UkNino) {
+            Where::Windows(merge(
+                digits
+                    .iter()
+                    .filter(|d| {
+                        let s = d.0;
+                        d.1 - s >= 2
+                            && s >= 2
+                            && ((alpha(s - 1) && alpha(s - 2))
+                                || (s >= 3 && b[s - 1] == b' ' && alpha(s - 2) && alpha(s - 3)))
+                    })
+                    .map(|d| (d.0.saturating_sub(3), (d.0 + 10).min(len)))
+                    .collect(),
+            ))
+        } else {
+            none()
+        };
+        // IBAN: two letters, then its first digits start a run; at most 43 bytes from the
+        // letters.
+        let iban = if wants(Entity::Iban) {
+            Where::Windows(merge(
+                digits
+                    .iter()
+                    .filter(|d| d.1 - d.0 >= 2 && d.0 >= 2 && alpha(d.0 - 1) && alpha(d.0 - 2))
+                    .map(|d| (d.0 - 2, (d.0 + 41).min(len)))
+                    .collect(),
+            ))
+        } else {
+            none()
+        };
+        // Phones: digits, `+()`, `.-` and whitespace. Cards and SSNs (digits, spaces, hyphens)
+        // and IPv4 addresses (digits, dots) use subsets of those bytes, so their maximal runs
+        // with a digit lie inside the phone runs and are found by scanning only those.
+        let numeric = [
+            Entity::CreditCard,
+            Entity::Ssn,
+            Entity::IpAddress,
+            Entity::Phone,
+        ]
+        .iter()
+        .any(|e| wants(*e));
+        let phone_runs = if numeric {
+            runs_around(b, starts(), |c| {
+                c.is_ascii_digit()
+                    || matches!(c, b'+' | b'(' | b')' | b'.' | b'-')
+                    || is_ascii_space(c)
+            })
+        } else {
+            Vec::new()
+        };
+        let sub_runs = |class: fn(u8) -> bool| {
+            let mut out = Vec::new();
+            for &(s, e) in &phone_runs {
+                let mut i = s;
+                while i < e {
+                    if !class(b[i]) {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    let mut digit = false;
+                    while i < e && class(b[i]) {
+                        digit |= b[i].is_ascii_digit();
+                        i += 1;
+                    }
+                    if digit {
+                        out.push((start, i));
+                    }
+                }
+            }
+            out
+        };
+        // A reportable card has 13 digits, an SSN 9, a phone number 8; an IPv4 address has
+        // three dots.
+        let (card, ssn) = if wants(Entity::CreditCard) || wants(Entity::Ssn) {
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-');
+            let min = |n: usize, wanted: bool| {
+                Where::Windows(if wanted {
+                    runs.iter()
+                        .copied()
+                        .filter(|w| count(w, u8::is_ascii_digit) >= n)
+                        .collect()
+                } else {
+                    Vec::new()
+                })
+            };
+            (
+                min(13, wants(Entity::CreditCard)),
+                min(9, wants(Entity::Ssn)),
+            )
+        } else {
+            (none(), none())
+        };
+        let ipv4 = if wants(Entity::IpAddress) || wants(Entity::Phone) {
+            let mut w = sub_runs(|c| c.is_ascii_digit() || c == b'.');
+            w.retain(|w| count(w, |c| *c == b'.') >= 3);
+            Where::Windows(w)
+        } else {
+            none()
+        };
+        let phone = if wants(Entity::Phone) {
+            let mut w = phone_runs.clone();
+            w.retain(|w| count(w, u8::is_ascii_digit) >= 8);
+            Where::Windows(w)
+        } else {
+            none()
+        };
+        // Dates: every match has one year, a run of exactly four digits `19xx`/`20xx`. Numeric
+        // forms reach 6 bytes either side of it; written forms (`4 March 2024`, `March 4th,
+        // 2024`) end at the year and start at most two words and their spaces and `.,` before.
+        let date = if wants(Entity::DateOfBirth) {
+            let skip_left = |mut i: usize, f: &dyn Fn(u8) -> bool, max: usize| {
+                let mut n = 0;
+                while i > 0 && n < max && f(b[i - 1]) {
+                    i -= 1;
+                    n += 1;
+                }
+                i
+            };
+            let word = |c: u8| c.is_ascii_alphanumeric();
+            let punct = |c: u8| c == b',' || c == b'.';
+            Where::Windows(merge(
+                digits
+                    .iter()
+                    .filter(|d| d.1 - d.0 == 4 && matches!(&b[d.0..d.0 + 2], b"19" | b"20"))
+                    .map(|d| {
+                        let mut i = skip_left(d.0, &is_ascii_space, usize::MAX);
+                        i = skip_left(i, &punct, 2);
+                        i = skip_left(i, &word, usize::MAX);
+                        i = skip_left(i, &is_ascii_space, usize::MAX);
+                        i = skip_left(i, &punct, 2);
+                        i = skip_left(i, &word, usize::MAX);
+                        (i.min(d.0.saturating_sub(6)), (d.1 + 6).min(len))
+                    })
+                    .collect(),
+            ))
+        } else {
+            none()
+        };
+        // Passports: an optional letter and a whole run of 8 or 9 digits.
+        let passport = if wants(Entity::Passport) {
+            Where::Windows(
+                digits
+                    .iter()
+                    .filter(|d| matches!(d.1 - d.0, 8 | 9))
+                    .map(|d| (d.0.saturating_sub(1), d.1))
+                    .collect(),
+            )
+        } else {
+            none()
+        };
+        Plan {
+            any_digit: !digits.is_empty(),
+            email,
+            mac,
+            ipv6,
+            bech32,
+            eth,
+            base58,
+            nino,
+            iban,
+            card,
+            ssn,
+            ipv4,
+            phone,
+            date,
+            passport,
+        }
     }
 }
 
@@ -1299,6 +1456,95 @@ mod tests {
         assert!(!bech32_valid("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5"));
         assert!(ssn_valid("536", "22", "1234"));
         assert!(!ssn_valid("900", "22", "1234"));
+    }
+
+    /// Every entity, url included.
+    fn every_entity() -> PiiConfig {
+        PiiConfig {
+            entities: ALL.iter().fold(0, |m, e| m | e.bit()),
+            min_score: 0.0,
+        }
+    }
+
+    /// The windowed scan finds exactly what scanning every regex over the whole text finds.
+    fn assert_same_as_whole(text: &str) {
+        for &mode in Mode::ALL {
+            let tv = TextViews::new(text);
+            for cfg in [every_entity(), PiiConfig::default_set()] {
+                let windowed = scan_views(&cfg, &tv, mode, false);
+                let whole = scan_views(&cfg, &tv, mode, true);
+                assert_eq!(windowed, whole, "{mode} {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn windows_find_what_the_whole_text_finds() {
+        for text in [
+            "",
+            "4111 1111 1111 1111",
+            "x4111 1111 1111 1111y",
+            "card 4111-1111-1111-1111, ssn 536-22-1234 and 536 22 1234 or 536221234",
+            "+44 20 7946 0958 4111 1111 1111 1111 (415) 555-2671 +1 (415) 555 2671",
+            "a@b.co jane.doe@example.com x@@y.org .a@b.cd a..b@c.de mail@example.c0m",
+            "https://token@github.com/o/r www.example.com/x?y=1 ftp://a.b",
+            "00:1A:2B:3C:4D:5E 00-1a-2b-3c-4d-5e dead.beef.cafe 001a.2b3c.4d5e",
+            "2001:db8:85a3::8a2e:370:7334 ::1 fe80::1%eth0 10:30 a:b:c",
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq 0x52908400098527886E0F7030069857D2E4169EE7",
+            "1BoatSLRHtKNngkdXEeobR76b53LETtpyT 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+            "NI number AB 12 34 56 C, ab123456c, QQ123456A, AB1234 56 C",
+            "IBAN DE89 3704 0044 0532 0130 00 GB82WEST12345698765432 gb82 west 1234 5698 7654 32",
+            "born 12/03/1985, 1985-03-12, 4th March 1990, March 4, 1990, Mar. 4th, 2001, 12th  of  May 2020",
+            "DOB:\n 4  March,  1990 and 2020/1/2 and 19/12/2019 and 2019",
+            "passport 123456789 C03005988 x123456789 1234567890 12345678",
+            "server 192.168.10.24 v1.2.3.4 1.2.3.4.5 256.1.1.1 0.0.0.0 212.55.100.24",
+            "call 212-555-0142 or 212.551.0024 or 020 7946 0958 or 07911 123456",
+            "amex card 3455 503491 06540, ref 3455 503491 06541",
+            "INV-2024-0412 $1,250.00 on 14 March at 10:30",
+            "9999999999999999999999 1 2 3 4 5 6 7 8 9 0 1 2 3 4",
+            "-1-2-3-4-5-6-7-8-9-0-1-2-3-4- --4111111111111111-- 4111111111111111x",
+        ] {
+            assert_same_as_whole(text);
+        }
+    }
+
+    #[test]
+    fn windows_find_what_the_whole_text_finds_in_the_corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
+        let mut n = 0;
+        for split in ["train", "test"] {
+            let Ok(entries) = std::fs::read_dir(format!("{dir}/{split}")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let body = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                for line in body.lines() {
+                    let v: serde_json::Value =
+                        serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
+                    if let Some(text) = v.get("text").and_then(|t| t.as_str()) {
+                        assert_same_as_whole(text);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 1000, "{n} corpus texts");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+        #[test]
+        fn windows_find_what_the_whole_text_finds_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "4111", "1111", "0412", "1985", "2020", "19", "20", "536", "22", "1234", " ",
+                "-", ".", ":", "/", "(", ")", "+", "+44", "@", "a", "b", "c", "x", "AB", "de",
+                "89", "GB82", "WEST", "bc1q", "0x", "ff", "March", "4th", ",", "\n", "\t",
+                "call", "ssn", "card", "born", "passport", "jane.doe", "example.com", "www.",
+                "://", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "00:1A:2B", "::", "é", "７",
+            ][..]), 0..40)
+        ) {
+            assert_same_as_whole(&parts.concat());
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::static_regex::Lazy;
+use crate::detect::windows::{captures_in, merge};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
@@ -336,33 +337,53 @@ fn jwt_header_ok(token: &str) -> bool {
         .is_some_and(|h| h.contains("\"alg\""))
 }
 
-/// Literals at least one of which every match of `PATTERNS[i]` contains: (case-sensitive,
-/// ASCII-case-insensitive). The second list is for the `(?i)` patterns.
-const TRIGGERS: [(&[&str], &[&str]); 21] = [
-    (&["AKIA", "ASIA", "ABIA", "ACCA"], &[]),
-    (&[], &["aws"]),
-    (&["AIza"], &[]),
-    (&["service_account"], &[]),
-    (&[], &["accountkey="]),
-    (&["Q~"], &[]),
-    (&[], &["sig="]),
+/// Where a pattern's trigger literals are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Anywhere in the text (case-sensitive).
+    Anywhere,
+    /// Inside a run of at least [`MIN_TOKEN`] key-shaped bytes `[A-Za-z0-9_-]`
+    /// (case-sensitive). Every match of these patterns is such a run's substring: it consists
+    /// of those bytes only and is at least [`MIN_TOKEN`] long (the shortest, a Slack token, is
+    /// `xoxb-` and ten more). The pattern then also runs only on those runs.
+    Token,
+    /// In the key before a `=` or `:` (ASCII-case-insensitive), or for
+    /// `"service_account"` (case-sensitive) right after a `:` and spaces: see [`candidates`].
+    Key,
+}
+
+/// The shortest match of a [`Seen::Token`] pattern.
+const MIN_TOKEN: usize = 15;
+
+/// Literals at least one of which every match of `PATTERNS[i]` contains, and where to look.
+const TRIGGERS: [(Seen, &[&str]); 21] = [
+    (Seen::Token, &["AKIA", "ASIA", "ABIA", "ACCA"]),
+    (Seen::Key, &["aws"]),
+    (Seen::Token, &["AIza"]),
+    (Seen::Key, &["\"service_account\""]),
+    (Seen::Key, &["accountkey="]),
+    (Seen::Anywhere, &["Q~"]),
+    (Seen::Key, &["sig="]),
     (
+        Seen::Token,
         &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
-        &[],
     ),
-    (&["glpat-"], &[]),
-    (&["xox"], &[]),
-    (&["hooks.slack.com/services/"], &[]),
-    (&["sk_live_", "sk_test_", "rk_live_", "rk_test_"], &[]),
-    (&["sk-ant-"], &[]),
-    (&["sk-"], &[]),
-    (&["SK"], &[]),
-    (&["SG."], &[]),
-    (&["-----BEGIN "], &[]),
-    (&["eyJ"], &[]),
-    (&["://"], &[]),
+    (Seen::Token, &["glpat-"]),
+    (Seen::Token, &["xox"]),
+    (Seen::Anywhere, &["://"]),
     (
-        &[],
+        Seen::Token,
+        &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
+    ),
+    (Seen::Token, &["sk-ant-"]),
+    (Seen::Token, &["sk-"]),
+    (Seen::Token, &["SK"]),
+    (Seen::Anywhere, &["SG."]),
+    (Seen::Anywhere, &["-----BEGIN "]),
+    (Seen::Anywhere, &["eyJ"]),
+    (Seen::Anywhere, &["://"]),
+    (
+        Seen::Key,
         &[
             "api",
             "secret",
@@ -375,90 +396,273 @@ const TRIGGERS: [(&[&str], &[&str]); 21] = [
             "credential",
         ],
     ),
-    (&["AC"], &[]),
+    (Seen::Token, &["AC"]),
 ];
 
-/// The combined prefilter: one pass of two Aho-Corasick automata over the text says which
-/// patterns can match at all.
+/// The trigger searches. Each `Anywhere` literal is its own `memmem` search, stopping at the
+/// first occurrence: a handful of vectorised passes that skip prose at memory speed. (One
+/// Aho-Corasick automaton over them, let alone over every literal, fell back to stepping byte
+/// by byte over ordinary prose and cost more than the rest of the scan.)
 struct Prefilter {
-    exact: aho_corasick::AhoCorasick,
-    exact_pattern: Vec<u32>,
-    folded: aho_corasick::AhoCorasick,
-    folded_pattern: Vec<u32>,
-    /// Patterns with a case-insensitive trigger.
-    folded_mask: u32,
+    anywhere: Vec<(memchr::memmem::Finder<'static>, u32)>,
+    token: Automaton,
+    key: Automaton,
+    /// Every case-sensitive literal, for non-ASCII text (scanned whole).
+    exact: Automaton,
+    /// Patterns of each kind.
+    token_mask: u32,
+    key_mask: u32,
 }
 
-#[expect(
-    clippy::expect_used,
-    reason = "static literals written in this crate; built by the unit tests"
-)]
+struct Automaton {
+    ac: aho_corasick::AhoCorasick,
+    pattern: Vec<u32>,
+}
+
+impl Automaton {
+    #[expect(
+        clippy::expect_used,
+        reason = "static literals written in this crate; built by the unit tests"
+    )]
+    fn new(kinds: &[Seen], folded: bool) -> Self {
+        let mut words = Vec::new();
+        let mut pattern = Vec::new();
+        for (i, (seen, lits)) in TRIGGERS.iter().enumerate() {
+            if kinds.contains(seen) {
+                for t in *lits {
+                    words.push(*t);
+                    pattern.push(i as u32);
+                }
+            }
+        }
+        let ac = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(folded)
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&words)
+            .expect("secret triggers build");
+        Automaton { ac, pattern }
+    }
+
+    /// Bits of the patterns whose literals occur in `hay`.
+    fn mask(&self, hay: &[u8], stop_at: u32) -> u32 {
+        let mut mask = 0u32;
+        for m in self.ac.find_overlapping_iter(hay) {
+            mask |= 1 << self.pattern[m.pattern().as_usize()];
+            if mask & stop_at == stop_at {
+                break;
+            }
+        }
+        mask
+    }
+}
+
 fn prefilter() -> &'static Prefilter {
     static P: std::sync::OnceLock<Prefilter> = std::sync::OnceLock::new();
     P.get_or_init(|| {
-        let mut exact = (Vec::new(), Vec::new());
-        let mut folded = (Vec::new(), Vec::new());
-        let mut folded_mask = 0;
-        for (i, (cs, ci)) in TRIGGERS.iter().enumerate() {
-            for t in *cs {
-                exact.0.push(*t);
-                exact.1.push(i as u32);
-            }
-            for t in *ci {
-                folded.0.push(*t);
-                folded.1.push(i as u32);
-                folded_mask |= 1 << i;
-            }
-        }
-        let build = |words: &[&str], ci: bool| {
-            aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(ci)
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .build(words)
-                .expect("secret triggers build")
+        let of = |kind: Seen| {
+            TRIGGERS
+                .iter()
+                .enumerate()
+                .filter(|(_, (k, _))| *k == kind)
+                .fold(0u32, |m, (i, _)| m | 1 << i)
         };
+        let anywhere = TRIGGERS
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, _))| *k == Seen::Anywhere)
+            .flat_map(|(i, (_, lits))| {
+                lits.iter()
+                    .map(move |l| (memchr::memmem::Finder::new(l.as_bytes()), i as u32))
+            })
+            .collect();
         Prefilter {
-            exact: build(&exact.0, false),
-            exact_pattern: exact.1,
-            folded: build(&folded.0, true),
-            folded_pattern: folded.1,
-            folded_mask,
+            anywhere,
+            token: Automaton::new(&[Seen::Token], false),
+            key: Automaton::new(&[Seen::Key], true),
+            exact: Automaton::new(&[Seen::Anywhere, Seen::Token], false),
+            token_mask: of(Seen::Token),
+            key_mask: of(Seen::Key),
         }
     })
 }
 
-/// Bit `i` set when `PATTERNS[i]` may match `text`.
-fn candidates(text: &str, wanted: u32) -> u32 {
-    let p = prefilter();
-    let mut mask = 0u32;
-    let exact_wanted = wanted & !p.folded_mask;
-    if exact_wanted != 0 {
-        for m in p.exact.find_overlapping_iter(text) {
-            mask |= 1 << p.exact_pattern[m.pattern().as_usize()];
-            if mask & exact_wanted == exact_wanted {
-                break;
-            }
+/// Index of `generic_secret` in `PATTERNS`.
+const GENERIC: usize = 19;
+/// Index of `gcp_service_account` (`"type": "service_account"`) in `PATTERNS`.
+const SERVICE_ACCOUNT: usize = 3;
+
+/// Which patterns may match a text, and where some of them run.
+struct Candidates {
+    /// Bit `i` set when `PATTERNS[i]` may match.
+    mask: u32,
+    /// Windows for `generic_secret` (`None`: the whole text).
+    generic: Option<Vec<(usize, usize)>>,
+    /// Windows for the [`Seen::Token`] patterns (`None`: the whole text).
+    tokens: Option<Vec<(usize, usize)>>,
+}
+
+/// Bytes of a key in `generic_secret` (`[a-z0-9_\-]`, any case), and of a vendor token.
+fn key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+/// Bytes of a value in `generic_secret` (`[^\s"',;{}()\[\]<>]`), for ASCII text.
+fn value_byte(c: u8) -> bool {
+    !is_space(c)
+        && !matches!(
+            c,
+            b'"' | b'\'' | b',' | b';' | b'{' | b'}' | b'(' | b')' | b'[' | b']' | b'<' | b'>'
+        )
+}
+
+/// ASCII `\s`.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The maximal runs of [`key_byte`]s at least [`MIN_TOKEN`] long. Such a run covers a whole
+/// aligned 8-byte word, and a word of key bytes has no byte below `-` (0x2D), which a SWAR test
+/// checks 8 bytes at a time; prose fails it at almost every word, so only the rare long words
+/// are looked at byte by byte.
+fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (k, chunk) in b.chunks_exact(8).enumerate() {
+        let at = k * 8;
+        if out.last().is_some_and(|r| at + 8 <= r.1) {
+            continue;
+        }
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        // Non-zero exactly when some byte is below 0x2D.
+        if (x.wrapping_sub(0x2D * L) & !x & H) != 0 || !chunk.iter().all(|c| key_byte(*c)) {
+            continue;
+        }
+        let mut s = at;
+        while s > 0 && key_byte(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = at + 8;
+        while e < b.len() && key_byte(b[e]) {
+            e += 1;
+        }
+        if e - s >= MIN_TOKEN {
+            out.push((s, e));
         }
     }
-    let folded_wanted = wanted & p.folded_mask;
-    if folded_wanted != 0 {
-        if text.is_ascii() {
-            // `(?i)` in Unicode mode also folds `K` (Kelvin) and `ſ` to ASCII letters, so the
-            // ASCII-folding automaton is only exact on ASCII text.
-            for m in p.folded.find_overlapping_iter(text) {
-                mask |= 1 << p.folded_pattern[m.pattern().as_usize()];
-                if mask & folded_wanted == folded_wanted {
-                    break;
+    out
+}
+
+/// The candidate patterns of `text`.
+///
+/// On ASCII text: the `Anywhere` literals come from one automaton pass; the `Token` literals
+/// are looked for only in long key-shaped runs ([`long_tokens`]), which are also those
+/// patterns' windows; every `Key` pattern (`aws…secret = …`, `AccountKey=`, `sig=`,
+/// `api_key: …`) has a `=` or `:` in each match with its trigger word in the key just before
+/// it, so those triggers are looked for only there: from each separator (found with `memchr`)
+/// back over spaces, one `]`, one quote and the key's `[A-Za-z0-9_-]` run. That same key start
+/// and the end of the value after the separator (`=>`, spaces, one quote, the value's run)
+/// bound every `generic_secret` match using the separator, so the generic rule runs only on
+/// those windows (see `detect::windows`; a window whose key has no trigger word cannot hold a
+/// match and is left out).
+///
+/// Non-ASCII text is scanned whole: `(?i)` in Unicode mode also folds `K` (Kelvin) and `ſ` to
+/// ASCII letters, so the ASCII-folding automaton would not be exact.
+fn candidates(text: &str, wanted: u32) -> Candidates {
+    let p = prefilter();
+    let b = text.as_bytes();
+    if !text.is_ascii() {
+        let mut mask = wanted & p.key_mask;
+        let exact = wanted & !p.key_mask;
+        if exact != 0 {
+            mask |= p.exact.mask(b, exact);
+        }
+        return Candidates {
+            mask: mask & wanted,
+            generic: None,
+            tokens: None,
+        };
+    }
+    let mut mask = 0u32;
+    let anywhere = wanted & !p.key_mask & !p.token_mask;
+    for (finder, i) in &p.anywhere {
+        if anywhere & (1 << i) != 0 && mask & (1 << i) == 0 && finder.find(b).is_some() {
+            mask |= 1 << i;
+        }
+    }
+    let mut tokens = Vec::new();
+    if wanted & p.token_mask != 0 {
+        tokens = long_tokens(b);
+        for &(s, e) in &tokens {
+            mask |= p.token.mask(&b[s..e], wanted & p.token_mask);
+        }
+    }
+    let mut generic = Vec::new();
+    if wanted & p.key_mask != 0 {
+        for sep in memchr::memchr2_iter(b'=', b':', b) {
+            let mut start = sep;
+            while start > 0 && is_space(b[start - 1]) {
+                start -= 1;
+            }
+            if start > 0 && b[start - 1] == b']' {
+                start -= 1;
+            }
+            if start > 0 && matches!(b[start - 1], b'"' | b'\'') {
+                start -= 1;
+            }
+            while start > 0 && key_byte(b[start - 1]) {
+                start -= 1;
+            }
+            let mut found = p.key.mask(&b[start..=sep], u32::MAX);
+            if b[sep] == b':' {
+                let mut v = sep + 1;
+                while v < b.len() && is_space(b[v]) {
+                    v += 1;
+                }
+                if b[v..].starts_with(b"\"service_account\"") {
+                    found |= 1 << SERVICE_ACCOUNT;
                 }
             }
-        } else {
-            mask |= folded_wanted;
+            if found & (1 << GENERIC) != 0 {
+                let mut end = sep + 1;
+                if b[sep] == b'=' && b.get(end) == Some(&b'>') {
+                    end += 1;
+                }
+                while end < b.len() && is_space(b[end]) {
+                    end += 1;
+                }
+                if end < b.len() && matches!(b[end], b'"' | b'\'') {
+                    end += 1;
+                }
+                while end < b.len() && value_byte(b[end]) {
+                    end += 1;
+                }
+                generic.push((start, end));
+            }
+            mask |= found;
         }
     }
-    mask & wanted
+    Candidates {
+        mask: mask & wanted,
+        generic: Some(merge(generic)),
+        tokens: Some(tokens),
+    }
 }
 
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
+    let key = format!(
+        "secrets|{}|{}|{mode}",
+        cfg.providers.join(","),
+        cfg.min_score
+    );
+    tv.memo(key, || scan_views(cfg, tv, mode, false))
+}
+
+/// `scan`, or with `whole` the reference behaviour that runs every wanted pattern over the
+/// whole text (the differential tests compare the two).
+fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> Vec<RawFinding> {
     let mut out = Vec::new();
     let wanted = PATTERNS
         .iter()
@@ -467,15 +671,30 @@ pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<R
         .fold(0u32, |m, (i, _)| m | 1 << i);
     for view in tv.views(mode, Family::Pattern) {
         let text = view.text;
-        let mask = candidates(text, wanted);
-        if mask == 0 {
+        let cands = if whole {
+            Candidates {
+                mask: wanted,
+                generic: None,
+                tokens: None,
+            }
+        } else {
+            candidates(text, wanted)
+        };
+        if cands.mask == 0 {
             continue;
         }
         for (i, p) in PATTERNS.iter().enumerate() {
-            if mask & (1 << i) == 0 {
+            if cands.mask & (1 << i) == 0 {
                 continue;
             }
-            for caps in p.regex.get().captures_iter(text) {
+            let windows = if i == GENERIC {
+                cands.generic.as_deref()
+            } else if TRIGGERS[i].0 == Seen::Token {
+                cands.tokens.as_deref()
+            } else {
+                None
+            };
+            for caps in captures_in(p.regex.get(), text, windows) {
                 let Some(m) = caps.get(p.group).or_else(|| caps.get(0)) else {
                     continue;
                 };
@@ -734,12 +953,118 @@ mod tests {
         }
     }
 
+    fn assert_same_as_whole(text: &str) {
+        for &mode in Mode::ALL {
+            let tv = TextViews::new(text);
+            let cfg = SecretsConfig {
+                providers: PROVIDERS.to_vec(),
+                min_score: 0.0,
+            };
+            assert_eq!(
+                scan_views(&cfg, &tv, mode, false),
+                scan_views(&cfg, &tv, mode, true),
+                "{mode} {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefilter_and_windows_find_what_the_whole_text_finds() {
+        assert_eq!(PATTERNS[GENERIC].entity, "generic_secret");
+        assert_eq!(PATTERNS[SERVICE_ACCOUNT].entity, "gcp_service_account");
+        for text in [
+            "",
+            "api_key = \"q8Zr2Lx9Vb4Nm7Kp1Ws6Td3\" and token: abcdef1234567890XYZ",
+            "config['api_key'] = 'q8Zr2Lx9Vb4Nm7Kp1Ws6Td3'; x = 1; password=>hunter2hunter",
+            "a=pwd=secret123 token = next_token() MY_SECRET_TOKEN:\t\"Zx9vQ2mL8kP4nR7tW1yB\"",
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mXp0",
+            "AWS-SK: \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mXp0\"",
+            "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=\
+             Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;",
+            "https://acct.blob.core.windows.net/c?sv=2020&sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%2B",
+            "postgres://app:s3cr3tP4ss@db.internal:5432/prod",
+            "token ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5, sk-ant-api03-Ab3De5Fg7Hj9Kl1Mn3Pq5Rs7Tu9Vw1Xy3",
+            "credentials]  :  'Xk9#mQ2v!Lr7' private-key=\"-----BEGIN RSA PRIVATE KEY-----\nMIIE\"",
+            "apiKey:\n\n   abc:def=ghi123456 SECRET=:=:=== = token ==> x",
+            "passwd=été123456 token: ＡＢＣ123456789",
+            "{\"type\":  \"service_account\", \"x\": 1} \"type\"\n:\t\"service_account\"",
+            "tenant 8Q~abcdefghijklmnopqrstuvwxyz0123456 and Q~ alone",
+        ] {
+            assert_same_as_whole(text);
+        }
+    }
+
+    #[test]
+    fn prefilter_and_windows_find_what_the_whole_text_finds_in_the_corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
+        let mut n = 0;
+        for split in ["train", "test"] {
+            let Ok(entries) = std::fs::read_dir(format!("{dir}/{split}")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let body = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                for line in body.lines() {
+                    let v: serde_json::Value =
+                        serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
+                    if let Some(text) = v.get("text").and_then(|t| t.as_str()) {
+                        assert_same_as_whole(text);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 1000, "{n} corpus texts");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+        #[test]
+        fn prefilter_and_windows_find_what_the_whole_text_finds_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "api", "_key", "token", "secret", "passw", "ord", "pwd", "auth", "access",
+                "private", "credential", "aws", "AccountKey", "sig", "?", "&", "=", ":", "=>",
+                " ", "\t", "\n", "\"", "'", "]", "[", ",", ";", "{", "(", "q8Zr2Lx9Vb4N",
+                "m7Kp1Ws6Td3", "hunter2", "ghp_", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+                "sk-", "ant-", "AKIA", "Z3MSJV4WWNKWW5FG", "://", "@", "/", "-", "_", "x",
+                "é", "K", "SK2f8a9c0b1d3e4f5a6b7c8d9e0f1a2b3c", "AC", "0123456789abcdef",
+                "3Q~", "abc", "service_account", "\"type\"", "eyJ", "-----BEGIN ", "glpat-",
+            ][..]), 0..30)
+        ) {
+            assert_same_as_whole(&parts.concat());
+        }
+    }
+
     #[test]
     fn every_pattern_has_a_trigger() {
-        for (i, (cs, ci)) in TRIGGERS.iter().enumerate() {
-            assert!(!cs.is_empty() || !ci.is_empty(), "{i}");
+        for (i, (_, lits)) in TRIGGERS.iter().enumerate() {
+            assert!(!lits.is_empty(), "{i}");
         }
         let _ = prefilter();
+    }
+
+    #[test]
+    fn long_tokens_are_the_long_key_shaped_runs() {
+        let text = "short words only, then ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 and \
+                    abcdefghijklmn abcdefghijklmno x-y_z-0123456789ab";
+        let b = text.as_bytes();
+        let mut plain = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if key_byte(b[i]) {
+                let s = i;
+                while i < b.len() && key_byte(b[i]) {
+                    i += 1;
+                }
+                if i - s >= MIN_TOKEN {
+                    plain.push((s, i));
+                }
+            } else {
+                i += 1;
+            }
+        }
+        assert_eq!(long_tokens(b), plain);
+        assert_eq!(plain.len(), 3);
     }
 
     #[test]

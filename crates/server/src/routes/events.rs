@@ -177,7 +177,11 @@ async fn event_stats(
     Ok(Json(state.store.event_stats().await?))
 }
 
-/// WebSocket live stream: `new_event`, `event_updated` and `lagged` frames (JSON text).
+/// WebSocket live stream of JSON text frames: `new_event`, `event_updated`, `new_violation`,
+/// `violation_updated`, `policy_changed`, and `lagged` (`{"type":"lagged","missed":N}`) for a
+/// client that fell behind. Credentials go in `Authorization` or `?token=`. A client narrows what
+/// it receives by sending `{"type":"subscribe","types":[...],"min_severity":"high",
+/// "policy_ids":[...]}` (answered `{"type":"subscribed"}`); pings every 30 s.
 #[utoipa::path(
     get,
     path = "/api/events/ws",
@@ -202,6 +206,7 @@ async fn live_stream(
     };
     let rx = state.live.subscribe();
     let closed = state.live.closed();
+    let lagged = state.live.lag_counter();
     upgrade.on_upgrade(move |socket: WebSocket| async move {
         let (sink, stream) = socket.split();
         let sink = sink.with(|frame: Frame| async move {
@@ -219,6 +224,6 @@ async fn live_stream(
                 _ => Frame::Other,
             })
         });
-        run_session(Box::pin(sink), Box::pin(stream), rx, closed).await;
+        run_session(Box::pin(sink), Box::pin(stream), rx, closed, lagged).await;
     })
 }

@@ -61,6 +61,39 @@ pub struct Outcome {
     pub enforced: std::sync::Arc<Enforced>,
 }
 
+/// Texts up to this size are evaluated on the async worker; larger ones go to the blocking pool,
+/// so a long evaluation never stalls other requests (or the shutdown).
+pub const INLINE_BYTES: usize = 16 * 1024;
+
+/// Runs `f` inline when `bytes` is small, else on the blocking pool.
+pub async fn off_runtime<T, F>(bytes: usize, f: F) -> crate::error::ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    if bytes <= INLINE_BYTES {
+        return Ok(f());
+    }
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::error::ApiError::Internal(format!("evaluation task: {e}")))
+}
+
+/// [`evaluate`], off the async workers when the texts are large; hands the interaction back.
+pub async fn evaluate_owned(
+    state: &AppState,
+    interaction: Interaction,
+) -> crate::error::ApiResult<(Outcome, Interaction)> {
+    let bytes = interaction.prompt.as_ref().map_or(0, String::len)
+        + interaction.completion.as_ref().map_or(0, String::len);
+    let state = state.clone();
+    off_runtime(bytes, move || {
+        let outcome = evaluate(&state, &interaction);
+        (outcome, interaction)
+    })
+    .await
+}
+
 /// Evaluates `interaction` against every enforced policy and records the live metrics.
 pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
     let enforced = state.guard.current();

@@ -36,14 +36,17 @@ fn interaction(body: &EventCreate) -> Interaction {
 
 /// Evaluates an incoming event against the enforced policies and prepares it for storage: its
 /// decision, its violations, and its text as `store_content` allows.
-fn evaluate_event(state: &AppState, body: EventCreate) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
+async fn evaluate_event(
+    state: &AppState,
+    body: EventCreate,
+) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
     let interaction = interaction(&body);
     if interaction.is_empty() {
         let mut event = new_event(body, None)?;
         keep_content(state.config.store_content, &mut event, &interaction, &[]);
         return Ok((event, Vec::new()));
     }
-    let outcome = evaluate::evaluate(state, &interaction);
+    let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
     keep_content(
         state.config.store_content,
@@ -122,6 +125,10 @@ pub fn keep_content(
 /// Largest accepted `/api/events/batch`.
 pub const MAX_BATCH: usize = 1000;
 
+/// Longest accepted `duration_ms`: 1,000 hours. Larger (or negative, or not finite) values are
+/// mistakes, and summed into the rollups they would overflow and skew every average.
+pub const MAX_DURATION_MS: f64 = 3_600_000_000.0;
+
 fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> ApiResult<NewEvent> {
     if body.event_id.trim().is_empty() {
         return Err(ApiError::invalid(
@@ -129,6 +136,28 @@ fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> Api
             "String should have at least 1 character",
             "string_too_short",
         ));
+    }
+    if body
+        .duration_ms
+        .is_some_and(|d| !d.is_finite() || !(0.0..=MAX_DURATION_MS).contains(&d))
+    {
+        return Err(ApiError::invalid(
+            &["body", "duration_ms"],
+            format!("duration_ms must be between 0 and {MAX_DURATION_MS}"),
+            "range",
+        ));
+    }
+    for (field, value) in [
+        ("request_tokens", body.request_tokens),
+        ("response_tokens", body.response_tokens),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(ApiError::invalid(
+                &["body", field],
+                format!("{field} must not be negative"),
+                "range",
+            ));
+        }
     }
     Ok(NewEvent {
         event_id: body.event_id,
@@ -188,7 +217,7 @@ pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[Vi
 
 /// Evaluates and stores one event with its violations (one transaction), then announces them.
 pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventResponse> {
-    let (event, violations) = evaluate_event(state, body)?;
+    let (event, violations) = evaluate_event(state, body).await?;
     let (event, stored) = state.store.create_event(event, violations).await?;
     announce_stored(state, &event, &stored);
     Ok(event)
@@ -221,7 +250,7 @@ pub async fn create_batch(
                 code: "duplicate_event_id",
             });
         }
-        batch.push(evaluate_event(state, body)?);
+        batch.push(evaluate_event(state, body).await?);
     }
     let stored = state.store.create_events(batch).await?;
     for (event, violations) in &stored {

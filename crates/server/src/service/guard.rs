@@ -60,7 +60,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ApiResult<GuardRespon
             s
         },
     };
-    let outcome = evaluate::evaluate(state, &interaction);
+    let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let eval = &outcome.evaluation;
     let overall = decision(eval.decision);
     let text = match req.stage {
@@ -191,14 +191,19 @@ pub async fn test_policy(
     if let Some(role) = text("user.role") {
         s.user_role = Some(role.to_owned());
     }
-    let input = Input {
-        prompt: prompt.as_deref(),
-        completion: completion.as_deref(),
-        scope: &s,
-    };
-    let started = Instant::now();
-    let result = sentinel_engine::evaluate_spec(&spec_of(&policy), &input);
-    let elapsed = started.elapsed();
+    let spec = spec_of(&policy);
+    let bytes = prompt.as_ref().map_or(0, String::len) + completion.as_ref().map_or(0, String::len);
+    let (result, elapsed) = evaluate::off_runtime(bytes, move || {
+        let input = Input {
+            prompt: prompt.as_deref(),
+            completion: completion.as_deref(),
+            scope: &s,
+        };
+        let started = Instant::now();
+        let result = sentinel_engine::evaluate_spec(&spec, &input);
+        (result, started.elapsed())
+    })
+    .await?;
     let evaluation_time_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
     match result {
         Err(errors) => Ok(PolicyTestResponse {

@@ -50,3 +50,34 @@ async fn swagger_and_redoc_are_served_from_the_binary() {
     assert_eq!(res.status(), 200);
     assert!(res.bytes().await.unwrap().len() > 500_000);
 }
+
+/// The enums of the OpenAPI document list the wire values clients must send (CONTRACT.md §7).
+#[tokio::test]
+async fn openapi_enums_are_the_wire_values() {
+    use sentinel_api::*;
+    let app = crate::helpers::spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for (name, wire) in [
+        ("PolicyCategory", PolicyCategory::WIRE),
+        ("PolicyStatus", PolicyStatus::WIRE),
+        ("Severity", Severity::WIRE),
+        ("PerformanceMode", PerformanceMode::WIRE),
+        ("InterventionType", InterventionType::WIRE),
+        ("EventType", EventType::WIRE),
+        ("EventStatus", EventStatus::WIRE),
+        ("ViolationType", ViolationType::WIRE),
+        ("ViolationStatus", ViolationStatus::WIRE),
+        ("UserRole", UserRole::WIRE),
+        ("Decision", Decision::WIRE),
+        ("KeyScope", KeyScope::WIRE),
+    ] {
+        let listed: Vec<&str> = schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, wire, "{name}");
+    }
+}

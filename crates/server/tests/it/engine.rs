@@ -460,3 +460,38 @@ async fn live_metrics_count_evaluations_and_hits() {
         .clone();
     assert_eq!(entry["evaluations"], 3);
 }
+
+/// A text that matches a million times is answered with at most 1,000 findings per detector, in
+/// linear time (the merge used to be quadratic and a 1 MiB text could stall the server).
+#[tokio::test]
+async fn a_text_that_matches_everywhere_is_capped() {
+    let app = crate::helpers::spawn_app().await;
+    let res = app
+        .post(
+            "/api/policies/",
+            &serde_json::json!({"name": "x", "definition": "any.text contains 'x'", "category": "governance"}),
+        )
+        .await;
+    let id = crate::helpers::id_of(&res.json().await.unwrap());
+    app.put(
+        &format!("/api/policies/{id}"),
+        &serde_json::json!({"status": "open"}),
+    )
+    .await;
+    let text = "x ".repeat(450_000);
+    let guard = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        app.post(
+            "/api/guard",
+            &serde_json::json!({"text": text, "stage": "input", "record": true}),
+        ),
+    )
+    .await
+    .expect("the guard answers");
+    assert_eq!(guard.status(), 200);
+    let body: serde_json::Value = guard.json().await.unwrap();
+    assert_eq!(body["decision"], "notify");
+    assert_eq!(body["findings"].as_array().unwrap().len(), 1_000);
+    // The server still answers other requests.
+    assert_eq!(app.get("/health").await.status(), 200);
+}

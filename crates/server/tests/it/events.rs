@@ -674,3 +674,25 @@ async fn extreme_trigger_dates_never_produce_a_500() {
         200
     );
 }
+
+/// Durations are bounded: a huge one would overflow the rollup sums on PostgreSQL and skew every
+/// average on both backends.
+#[tokio::test]
+async fn out_of_range_durations_and_token_counts_are_422() {
+    let app = crate::helpers::spawn_app().await;
+    for (field, value) in [
+        ("duration_ms", serde_json::json!(1e308)),
+        ("duration_ms", serde_json::json!(-1.0)),
+        ("request_tokens", serde_json::json!(-5)),
+    ] {
+        let mut body = serde_json::json!({
+            "event_id": format!("bad-{field}-{value}"), "event_type": "llm_request", "title": "t",
+            "trigger_date": "2026-11-20T10:00:00Z"
+        });
+        body[field] = value;
+        crate::helpers::assert_422_at(app.post("/api/events/", &body).await, &["body", field])
+            .await;
+    }
+    let stats = app.get("/api/dashboard/performance-metrics").await;
+    assert_eq!(stats.status(), 200);
+}

@@ -106,16 +106,46 @@ fn client_with(token: Option<&str>) -> Client {
         .expect("client")
 }
 
-pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(&dir).await;
+    start_node(dir, url, config, true).await
+}
+
+/// A second node on the same database as `app` (PostgreSQL), with the same signing secret, so
+/// `app.token` works on both.
+pub async fn spawn_second_node(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = ServerConfig {
+        jwt_secret: sentinel_server::state::Secret(app.secret.clone()),
+        ..ServerConfig::default()
+    };
+    start_node(dir, app.url.clone(), config, false).await
+}
+
+async fn start_node(
+    dir: tempfile::TempDir,
+    url: String,
+    mut config: ServerConfig,
+    first: bool,
+) -> TestApp {
     let store = Store::open(&url).await.expect("open store");
     if config.jwt_secret.0.is_empty() {
         config.jwt_secret.0 = b"test-secret-test-secret-test-secret!".to_vec();
     }
     let secret = config.jwt_secret.0.clone();
     let state = AppState::new(store.clone(), config).await.expect("state");
-    let root = add_user(&store, "root", sentinel_api::UserRole::Admin).await;
+    let root = if first {
+        add_user(&store, "root", sentinel_api::UserRole::Admin).await
+    } else {
+        store
+            .find_user_by_username("root")
+            .await
+            .expect("find root")
+            .expect("root exists")
+            .user
+            .id
+    };
     let token = state.auth.issue(root, "root").expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -232,3 +232,82 @@ async fn policy_changes_violations_and_triage_are_pushed() {
         json!({"id": violation_id, "status": "acknowledged", "acknowledged_by": 2})
     );
 }
+
+async fn enforced_policy(app: &TestApp, name: &str, entity: &str, severity: &str) -> i64 {
+    let res = app
+        .post(
+            "/api/policies/",
+            &json!({"name": name, "definition": format!("request.prompt has sentinelai.pii({entity})"),
+                    "category": "privacy", "severity": severity}),
+        )
+        .await;
+    let policy = id_of(&res.json().await.unwrap());
+    app.put(
+        &format!("/api/policies/{policy}"),
+        &json!({"status": "open"}),
+    )
+    .await;
+    policy
+}
+
+#[tokio::test]
+async fn subscription_filters_by_type_severity_and_policy() {
+    use futures::SinkExt;
+    let app = spawn_app().await;
+    let cards = enforced_policy(&app, "Cards", "credit_card", "critical").await;
+    let emails = enforced_policy(&app, "Emails", "email", "high").await;
+    let _phones = enforced_policy(&app, "Phones", "phone", "low").await;
+    let mut ws = connect(&app).await;
+
+    // A bad subscription is answered with an error and changes nothing.
+    ws.send(Message::text(
+        r#"{"type":"subscribe","types":["everything"]}"#,
+    ))
+    .await
+    .unwrap();
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "error");
+    assert!(frame["detail"].as_str().unwrap().contains("everything"));
+
+    ws.send(Message::text(
+        json!({"type": "subscribe", "types": ["new_violation"], "min_severity": "high",
+               "policy_ids": [emails, cards]})
+        .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "subscribed");
+
+    // Low severity: filtered out. Then a high one of a listed policy: delivered, and no
+    // new_event frames at all.
+    app.create_event("f-phone", json!({"prompt": "call +1 415 555 0100"}))
+        .await;
+    app.create_event("f-mail", json!({"prompt": "mail jane@example.com"}))
+        .await;
+    let frame = next_json(&mut ws).await;
+    assert_eq!(frame["type"], "new_violation", "{frame}");
+    assert_eq!(frame["violation"]["policy_id"], emails);
+
+    // Narrow to one policy: the email policy's violations stop arriving.
+    ws.send(Message::text(
+        json!({"type": "subscribe", "policy_ids": [cards]}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "subscribed");
+    app.create_event("f-mail-2", json!({"prompt": "mail bob@example.com"}))
+        .await;
+    app.create_event("f-card", json!({"prompt": "card 4111 1111 1111 1111"}))
+        .await;
+    // Every type again, but only the card policy's violation among the violations.
+    let mut seen = Vec::new();
+    loop {
+        let frame = next_json(&mut ws).await;
+        if frame["type"] == "new_violation" {
+            assert_eq!(frame["violation"]["policy_id"], cards, "{frame}");
+            break;
+        }
+        seen.push(frame["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["new_event", "new_event"]);
+}

@@ -7,6 +7,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod cluster;
 mod dashboard;
 mod docs;
 mod engine;

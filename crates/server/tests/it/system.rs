@@ -68,6 +68,8 @@ async fn oversized_bodies_are_413_and_security_headers_are_set() {
     let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
     let res = app.post_raw("/api/policies/", big).await;
     assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "payload_too_large");
     let res = app.get("/health").await;
@@ -82,4 +84,52 @@ async fn oversized_bodies_are_413_and_security_headers_are_set() {
         .await
         .unwrap();
     assert!(!res.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_policies_streams_and_the_pool() {
+    let app = crate::helpers::spawn_app().await;
+    let policy = app.create_policy("emails", "privacy").await;
+    let id = crate::helpers::id_of(&policy);
+    app.put(
+        &format!("/api/policies/{id}"),
+        &serde_json::json!({"status": "open"}),
+    )
+    .await;
+    app.post(
+        "/api/guard",
+        &serde_json::json!({"text": "mail jane@example.com", "stage": "input", "record": false}),
+    )
+    .await;
+    assert_eq!(app.get(&format!("/api/policies/{id}")).await.status(), 200);
+    assert_eq!(
+        app.anon
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("openmetrics")
+    );
+    let text = res.text().await.unwrap();
+    for needle in [
+        r#"sentinel_http_requests_total{method="GET",route="/api/policies/{policy_id}",status="200"} 1"#,
+        r#"sentinel_http_request_duration_seconds_count{method="POST",route="/api/guard"} 1"#,
+        &format!(r#"sentinel_policy_evaluations_total{{policy_id="{id}",policy="emails"}} 1"#),
+        &format!(r#"sentinel_policy_violations_total{{policy_id="{id}",policy="emails"}} 1"#),
+        "sentinel_policies_enforced 1",
+        "sentinel_websocket_clients 0",
+        "sentinel_websocket_lagged_messages_total 0",
+        "sentinel_db_pool_connections ",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
 }

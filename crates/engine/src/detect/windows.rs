@@ -1,0 +1,275 @@
+//! Running a built-in regex only on small windows of an ASCII text instead of over all of it.
+//!
+//! A window list for a regex `R` is a sorted list of disjoint byte ranges such that **every
+//! string the body of `R` can match (ignoring `\b`), anywhere in the text, lies inside one
+//! window**. Two ways of building one are used, each argued where it is built:
+//!
+//! - maximal runs of `R`'s alphabet (the bytes any match can consist of) that contain a seed
+//!   every match must contain (an `@`, a digit, two colons …), from [`runs_around`];
+//! - bounded windows around such a seed when every match has a bounded extent from it (an IBAN
+//!   is at most 43 bytes from its first digit), merged with [`merge`].
+//!
+//! Under that property [`Found`] yields exactly what `R.find_iter(text)` yields: no match crosses
+//! a window edge, the search in a window starts at the later of its start and the previous
+//! match's end (as `find_iter` does), look-behind (`\b`) sees the real text before the window
+//! because `find_at` is given the text from 0, and look-ahead sees the real byte after the window
+//! because the haystack keeps it (and no match can end beyond the window, so that byte is never
+//! the haystack's end when it matters). Matches are never empty for the patterns that use this.
+//! A window that cannot hold a *reportable* match (too few digits for a card) may be left out: it
+//! holds its matches only, so leaving it out changes no other window's matches.
+//!
+//! Only for ASCII text: the alphabets are byte sets, and Unicode `\d`, `\s` and case folding
+//! reach beyond ASCII. Non-ASCII text is scanned whole.
+
+use regex::{Captures, Match, Regex};
+
+/// Byte ranges `[start, end)` of the maximal runs of ASCII digits, from a SWAR scan 8 bytes at a
+/// time (prose is mostly free of digits, so most words are skipped whole).
+pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut push = |i: usize| match out.last_mut() {
+        Some(last) if last.1 == i => last.1 = i + 1,
+        _ => out.push((i, i + 1)),
+    };
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        // `y` is below 10 exactly for the digits; the high bit of each byte of `lt10` is set
+        // when that byte of `y` is below 10 (the subtraction cannot borrow across bytes because
+        // every byte has its high bit set first).
+        let y = u64::from_le_bytes(w) ^ (0x30 * L);
+        let mut mask = !((y | H) - 10 * L) & !y & H;
+        while mask != 0 {
+            let i = base + (mask.trailing_zeros() / 8) as usize;
+            push(i);
+            mask &= mask - 1;
+        }
+        base += 8;
+    }
+    for (k, c) in chunks.remainder().iter().enumerate() {
+        if c.is_ascii_digit() {
+            push(base + k);
+        }
+    }
+    out
+}
+
+/// The maximal runs of bytes in `alphabet` that contain one of `seeds` (ascending positions;
+/// seeds outside the alphabet are ignored). Sorted and disjoint.
+pub(crate) fn runs_around(
+    b: &[u8],
+    seeds: impl IntoIterator<Item = usize>,
+    alphabet: impl Fn(u8) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for s in seeds {
+        if out.last().is_some_and(|w| s < w.1) || !b.get(s).is_some_and(|c| alphabet(*c)) {
+            continue;
+        }
+        let mut start = s;
+        while start > 0 && alphabet(b[start - 1]) {
+            start -= 1;
+        }
+        let mut end = s + 1;
+        while end < b.len() && alphabet(b[end]) {
+            end += 1;
+        }
+        out.push((start, end));
+    }
+    out
+}
+
+/// Sort and merge overlapping or touching windows.
+pub(crate) fn merge(mut w: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    w.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(w.len());
+    for (s, e) in w {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// The matches of `re` in `text`, over the whole text (`windows` is `None`) or only inside the
+/// windows; the same sequence either way (see the module docs).
+pub(crate) struct Found<'r, 't, 'w> {
+    re: &'r Regex,
+    text: &'t str,
+    windows: Option<&'w [(usize, usize)]>,
+    /// A byte every match contains: the rest of a window without one is not searched (this
+    /// saves the search that would only confirm there is no further match).
+    needs: Option<fn(u8) -> bool>,
+    next: usize,
+    at: usize,
+}
+
+pub(crate) fn find_in<'r, 't, 'w>(
+    re: &'r Regex,
+    text: &'t str,
+    windows: Option<&'w [(usize, usize)]>,
+) -> Found<'r, 't, 'w> {
+    Found {
+        re,
+        text,
+        windows,
+        needs: None,
+        next: 0,
+        at: 0,
+    }
+}
+
+impl<'r, 't, 'w> Found<'r, 't, 'w> {
+    /// Skip the rest of a window unless it has a byte for which `byte` holds; `byte` must hold
+    /// for some byte of every match.
+    pub(crate) fn needing(mut self, byte: fn(u8) -> bool) -> Self {
+        self.needs = Some(byte);
+        self
+    }
+
+    /// Run `search(haystack, from)` in the next window that still can hold a match; the
+    /// haystack is the text up to one byte past the window.
+    fn step<T>(
+        &mut self,
+        search: impl Fn(&'t str, usize) -> Option<T>,
+        span: impl Fn(&T) -> (usize, usize),
+    ) -> Option<T> {
+        let Some(windows) = self.windows else {
+            if self.at > self.text.len() {
+                return None;
+            }
+            let found = search(self.text, self.at);
+            match &found {
+                Some(m) => self.at = span(m).1.max(span(m).0 + 1),
+                None => self.at = self.text.len() + 1,
+            }
+            return found;
+        };
+        while let Some(&(s, e)) = windows.get(self.next) {
+            let from = self.at.max(s);
+            // The window and the whole character after it.
+            let hay_end = (e + 1..=self.text.len())
+                .find(|&i| self.text.is_char_boundary(i))
+                .unwrap_or(self.text.len());
+            if from >= e
+                || self
+                    .needs
+                    .is_some_and(|f| !self.text.as_bytes()[from..e].iter().any(|c| f(*c)))
+            {
+                self.next += 1;
+                continue;
+            }
+            let hay = &self.text[..hay_end];
+            match search(hay, from) {
+                Some(m) if span(&m).0 < e => {
+                    let (ms, me) = span(&m);
+                    if me > e {
+                        // Cannot happen for a correct window list; stay exact regardless by
+                        // taking the match the whole text gives at this point.
+                        let full = search(self.text, ms)?;
+                        self.at = span(&full).1.max(ms + 1);
+                        return Some(full);
+                    }
+                    self.at = me.max(ms + 1);
+                    return Some(m);
+                }
+                _ => self.next += 1,
+            }
+        }
+        None
+    }
+}
+
+impl<'t> Iterator for Found<'_, 't, '_> {
+    type Item = Match<'t>;
+
+    fn next(&mut self) -> Option<Match<'t>> {
+        let re = self.re;
+        self.step(|hay, from| re.find_at(hay, from), |m| (m.start(), m.end()))
+    }
+}
+
+/// Like [`find_in`], with capture groups.
+pub(crate) struct FoundCaptures<'r, 't, 'w>(Found<'r, 't, 'w>);
+
+pub(crate) fn captures_in<'r, 't, 'w>(
+    re: &'r Regex,
+    text: &'t str,
+    windows: Option<&'w [(usize, usize)]>,
+) -> FoundCaptures<'r, 't, 'w> {
+    FoundCaptures(find_in(re, text, windows))
+}
+
+impl<'r, 't, 'w> FoundCaptures<'r, 't, 'w> {
+    /// See [`Found::needing`].
+    pub(crate) fn needing(self, byte: fn(u8) -> bool) -> Self {
+        FoundCaptures(self.0.needing(byte))
+    }
+}
+
+impl<'t> Iterator for FoundCaptures<'_, 't, '_> {
+    type Item = Captures<'t>;
+
+    fn next(&mut self) -> Option<Captures<'t>> {
+        let re = self.0.re;
+        self.0.step(
+            |hay, from| re.captures_at(hay, from),
+            |c| c.get(0).map_or((0, 0), |m| (m.start(), m.end())),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs_match_a_plain_scan() {
+        let text = "a1 22 333x4444444444 5-6 0123456789abcdefghij9";
+        let mut plain: Vec<(usize, usize)> = Vec::new();
+        for (i, c) in text.bytes().enumerate() {
+            if c.is_ascii_digit() {
+                match plain.last_mut() {
+                    Some(l) if l.1 == i => l.1 += 1,
+                    _ => plain.push((i, i + 1)),
+                }
+            }
+        }
+        assert_eq!(digit_runs(text.as_bytes()), plain);
+        // Every byte value, including the neighbours of the digits and high bytes.
+        let all: Vec<u8> = (0..=255u8).collect();
+        let runs = digit_runs(&all);
+        assert_eq!(runs, vec![(48, 58)]);
+    }
+
+    #[test]
+    fn windows_give_the_same_matches_as_the_whole_text() {
+        let re = Regex::new(r"\b\d(?:[ \-]?\d)*\b").unwrap_or_else(|e| panic!("{e}"));
+        let text = "x 12 34-5 ab1 2 9z 77 8";
+        let b = text.as_bytes();
+        let seeds: Vec<usize> = digit_runs(b).into_iter().map(|r| r.0).collect();
+        let w = runs_around(b, seeds, |c| c.is_ascii_digit() || c == b' ' || c == b'-');
+        let whole: Vec<(usize, usize)> = re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+        let windowed: Vec<(usize, usize)> = find_in(&re, text, Some(&w))
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        assert_eq!(whole, windowed);
+        let all: Vec<(usize, usize)> = find_in(&re, text, None)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        assert_eq!(whole, all);
+    }
+
+    #[test]
+    fn merge_joins_overlaps() {
+        assert_eq!(
+            merge(vec![(5, 9), (0, 3), (2, 4), (9, 10)]),
+            vec![(0, 4), (5, 10)]
+        );
+    }
+}
