@@ -11,6 +11,7 @@ mod keys;
 mod policies;
 mod slash;
 mod system;
+mod ui;
 mod users;
 mod violations;
 
@@ -71,6 +72,8 @@ pub fn app(state: AppState) -> Router {
             metrics_state,
             crate::metrics::track,
         ))
+        // After the metrics layer: the dashboard's page shells are not API traffic.
+        .merge(ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(slash::canonical_slash))

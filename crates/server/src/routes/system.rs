@@ -1,6 +1,7 @@
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use sentinel_api::system::{HealthResponse, ReadyResponse, RootResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,12 +17,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// What this server is and where its documentation lives.
 #[utoipa::path(get, path = "/", tag = "system", security(()), responses((status = 200, body = RootResponse)))]
-async fn root() -> Json<RootResponse> {
-    Json(RootResponse {
+async fn root(headers: HeaderMap) -> Response {
+    // A browser navigating here gets the dashboard; every other client the legacy JSON.
+    if super::ui::prefers_html(&headers) {
+        return super::ui::overview();
+    }
+    let mut response = Json(RootResponse {
         message: "SentinelAI AI Governance Platform API".into(),
         version: crate::VERSION.into(),
         docs: "/docs".into(),
     })
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("Accept"),
+    );
+    response
 }
 
 /// The process is up.

@@ -1,0 +1,992 @@
+// Sentinel dashboard: plain JavaScript over the authenticated JSON API. No framework, no build step.
+// The access token lives in sessionStorage and is refreshed with the refresh token before it
+// expires; any 401 that a refresh cannot cure sends the browser to the sign-in page.
+"use strict";
+
+(() => {
+  const store = window.sessionStorage;
+  const K = { access: "sentinel.access", refresh: "sentinel.refresh", expires: "sentinel.expires" };
+  const page = document.body.dataset.page;
+  const pageId = document.body.dataset.id ? Number(document.body.dataset.id) : null;
+  let me = null;
+
+  // ---------- DOM helpers ----------
+  function h(tag, attrs, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") el.className = v;
+      else if (k === "text") el.textContent = v;
+      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    for (const kid of kids.flat()) {
+      if (kid === null || kid === undefined || kid === false) continue;
+      el.append(kid instanceof Node ? kid : String(kid));
+    }
+    return el;
+  }
+  const SVG = "http://www.w3.org/2000/svg";
+  function s(tag, attrs, ...kids) {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
+    for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid instanceof Node ? kid : String(kid));
+    return el;
+  }
+  /** Like replaceChildren, skipping null/false (conditional children). */
+  const put = (el, ...kids) => el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const label = (v) => (v === null || v === undefined || v === "" ? "—" : String(v).replace(/_/g, " ").replace(/^llm\b/, "LLM").replace(/^./, (c) => c.toUpperCase()));
+  const cost = (v) => "$" + (v >= 0.01 ? Number(v).toFixed(2) : String(Number(Number(v).toPrecision(2))));
+  const micros = (v) => (v ? (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${Number(v).toFixed(0)} µs`) : "—");
+  const badge = (v, kind) => h("span", { class: `badge ${kind || "st"}-${v}` }, label(v));
+  const sev = (v) => badge(v, "sev");
+  const num = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString());
+  function fmtTime(ts) {
+    if (!ts) return "—";
+    const d = new Date(ts);
+    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+  function timeEl(ts) { return h("time", { class: "time", datetime: ts || "" }, fmtTime(ts)); }
+  /** Time of day for today, a short date otherwise (the live feed's narrow column). */
+  function feedTime(ts) {
+    const d = new Date(ts);
+    const today = d.toDateString() === new Date().toDateString();
+    const text = today ? d.toLocaleTimeString() : d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " + d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    return h("time", { class: "time", datetime: ts, title: fmtTime(ts) }, text);
+  }
+  function td(lbl, ...kids) { return h("td", { "data-label": lbl }, ...kids); }
+  function empty(tbody, cols, text) {
+    put(tbody, h("tr", {}, h("td", { colspan: cols, class: "empty" }, text)));
+  }
+
+  let flashTimer = null;
+  function flash(text, isError) {
+    const el = $("#flash");
+    if (!el) return;
+    el.textContent = text;
+    el.className = isError ? "flash flash-error" : "flash";
+    el.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { el.hidden = true; }, isError ? 7000 : 3500);
+  }
+
+  // ---------- Authentication ----------
+  function toLogin() {
+    store.removeItem(K.access);
+    store.removeItem(K.refresh);
+    store.removeItem(K.expires);
+    if (page !== "login") {
+      location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+  }
+  function saveTokens(t) {
+    store.setItem(K.access, t.access_token);
+    store.setItem(K.refresh, t.refresh_token);
+    store.setItem(K.expires, String(Date.now() + (t.expires_in || 900) * 1000));
+    scheduleRefresh();
+  }
+  let refreshing = null;
+  function refresh() {
+    if (refreshing) return refreshing;
+    const rt = store.getItem(K.refresh);
+    if (!rt) { toLogin(); return Promise.reject(new Error("signed out")); }
+    refreshing = fetch("/api/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: rt }),
+    }).then(async (res) => {
+      if (!res.ok) { toLogin(); throw new Error("session expired"); }
+      saveTokens(await res.json());
+    }).finally(() => { refreshing = null; });
+    return refreshing;
+  }
+  let refreshTimer = null;
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    const exp = Number(store.getItem(K.expires) || 0);
+    if (!exp) return;
+    // One minute before expiry, or at once when less than that remains.
+    refreshTimer = setTimeout(() => { refresh().catch(() => {}); }, Math.max(0, exp - Date.now() - 60000));
+  }
+  async function token() {
+    if (!store.getItem(K.access)) { toLogin(); throw new Error("signed out"); }
+    if (Number(store.getItem(K.expires) || 0) - Date.now() < 60000) await refresh();
+    return store.getItem(K.access);
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super(describe(body) || `HTTP ${status}`);
+      this.status = status;
+      this.body = body;
+    }
+  }
+  function describe(body) {
+    if (!body) return "";
+    if (typeof body.detail === "string") return body.detail;
+    if (Array.isArray(body.detail)) {
+      return body.detail.map((d) => `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`).join("; ");
+    }
+    return "";
+  }
+
+  /** Calls the JSON API with the bearer token; answers `{data, total}`. */
+  async function api(method, path, body, retried) {
+    const headers = { Authorization: "Bearer " + (await token()), Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status === 401 && !retried) {
+      await refresh();
+      return api(method, path, body, true);
+    }
+    if (res.status === 401) { toLogin(); throw new ApiError(401, null); }
+    let data = null;
+    const text = await res.text();
+    if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
+    if (!res.ok) throw new ApiError(res.status, data);
+    const total = res.headers.get("x-total-count");
+    return { data, total: total === null ? null : Number(total) };
+  }
+  const get = async (path) => (await api("GET", path)).data;
+  function query(params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") q.set(k, v);
+    const str = q.toString();
+    return str ? "?" + str : "";
+  }
+
+  // ---------- Shared page furniture ----------
+  async function initChrome() {
+    const toggle = $(".nav-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", () => {
+        const open = $(".sidebar").classList.toggle("open");
+        toggle.setAttribute("aria-expanded", String(open));
+      });
+    }
+    const logout = $("#logout");
+    if (logout) {
+      logout.addEventListener("click", async () => {
+        const rt = store.getItem(K.refresh);
+        try {
+          await fetch("/api/auth/logout", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: rt }) });
+        } catch (_) { /* signed out locally anyway */ }
+        store.clear();
+        location.href = "/login";
+      });
+    }
+    me = await get("/api/auth/me");
+    // Viewers read; controls that change things are hidden from them (the API refuses anyway).
+    document.body.dataset.role = me.role;
+    $("#me-name").textContent = me.username;
+    const role = $("#me-role");
+    role.textContent = me.role;
+    if (me.role === "admin") $$(".admin-only").forEach((el) => { el.hidden = false; });
+  }
+
+  /** Filters kept in the address bar so a filtered view can be linked and reloaded. */
+  function bindFilters(form, load) {
+    const q = new URLSearchParams(location.search);
+    for (const el of form.elements) if (el.name && q.has(el.name)) el.value = q.get(el.name);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const p = new URLSearchParams();
+      for (const el of form.elements) if (el.name && el.value) p.set(el.name, el.value);
+      const str = p.toString();
+      history.replaceState(null, "", str ? "?" + str : location.pathname);
+      load(0);
+    });
+    form.addEventListener("reset", () => setTimeout(() => form.requestSubmit(), 0));
+  }
+  function formValues(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || !el.value) continue;
+      if (el.type === "date") out[el.name] = el.value + (el.name === "until" ? "T23:59:59Z" : "T00:00:00Z");
+      else out[el.name] = el.value;
+    }
+    return out;
+  }
+  function renderPager(nav, skip, limit, total, go) {
+    if (!nav) return;
+    put(nav);
+    if (!total) return;
+    const from = skip + 1;
+    const to = Math.min(skip + limit, total);
+    const prev = h("button", { type: "button", class: "btn btn-sm", disabled: skip === 0, onclick: () => go(Math.max(0, skip - limit)) }, "← Previous");
+    const next = h("button", { type: "button", class: "btn btn-sm", disabled: to >= total, onclick: () => go(skip + limit) }, "Next →");
+    nav.append(h("span", {}, `${from}–${to} of ${num(total)}`), h("div", {}, prev, next));
+  }
+
+  // ---------- Text with findings highlighted in place ----------
+  /** `findings` carry char_start/char_end in Unicode scalar values, so index code points. */
+  function highlighted(text, findings) {
+    const chars = Array.from(text || "");
+    const spans = findings
+      .filter((f) => f.char_end > f.char_start && f.char_end <= chars.length)
+      .sort((a, b) => a.char_start - b.char_start || b.char_end - a.char_end);
+    const out = [];
+    let at = 0;
+    for (const f of spans) {
+      if (f.char_start < at) continue; // overlapping: the earlier, longer span wins
+      if (f.char_start > at) out.push(chars.slice(at, f.char_start).join(""));
+      out.push(h("mark", { "data-entity": f.entity || f.detector, title: `${f.detector} · ${f.entity} · score ${Number(f.score).toFixed(2)}` }, chars.slice(f.char_start, f.char_end).join("")));
+      at = f.char_end;
+    }
+    if (at < chars.length) out.push(chars.slice(at).join(""));
+    return out;
+  }
+  function findingList(findings) {
+    if (!findings.length) return h("p", { class: "muted small" }, "No findings.");
+    return h("ul", { class: "finding-list" }, findings.map((f) => h("li", {},
+      h("span", { class: "kind" }, f.target),
+      h("strong", {}, f.entity || f.detector),
+      h("span", { class: "muted" }, `${f.detector} · characters ${f.char_start}–${f.char_end} · score ${Number(f.score).toFixed(2)}`),
+      f.explanation ? h("span", {}, f.explanation) : null)));
+  }
+
+  // ---------- Login ----------
+  function initLogin() {
+    const form = $("#login-form");
+    const err = $("#login-error");
+    if (store.getItem(K.access) && Number(store.getItem(K.expires) || 0) > Date.now()) {
+      location.replace(nextUrl());
+      return;
+    }
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      err.hidden = true;
+      const button = $("#login-submit");
+      button.disabled = true;
+      try {
+        const res = await fetch("/api/auth/login", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ username: $("#username").value.trim(), password: $("#password").value }),
+        });
+        const body = await res.json().catch(() => null);
+        if (!res.ok) throw new Error(describe(body) || `Sign-in failed (HTTP ${res.status})`);
+        saveTokens(body);
+        location.replace(nextUrl());
+      } catch (ex) {
+        err.textContent = ex.message;
+        err.hidden = false;
+        $("#password").select();
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+  function nextUrl() {
+    const next = new URLSearchParams(location.search).get("next") || "/";
+    // Only same-site paths: never an open redirect.
+    return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  }
+
+  // ---------- Overview ----------
+  async function initOverview() {
+    const days = $("#timeline-days");
+    days.addEventListener("change", () => loadTimeline(Number(days.value)));
+    $("#refresh").addEventListener("click", () => loadOverview(Number(days.value)));
+    let lastSeries = null;
+    window.addEventListener("resize", () => { if (lastSeries) drawTimeline(lastSeries); });
+    async function loadTimeline(n) {
+      const items = await get(`/api/dashboard/events/timeline?days=${n}`);
+      lastSeries = fillDays(items, n);
+      drawTimeline(lastSeries);
+    }
+    async function loadOverview(n) {
+      const [stats, byCat, byStatus, perf, recent] = await Promise.all([
+        get("/api/dashboard/stats"),
+        get("/api/dashboard/violations/by-category"),
+        get("/api/dashboard/policies/by-status"),
+        get("/api/dashboard/performance-metrics"),
+        get("/api/dashboard/recent-activity?limit=8"),
+        loadTimeline(n),
+      ]);
+      for (const card of $$("[data-stat]")) {
+        $(".stat-value", card).textContent = num(stats[card.dataset.stat]);
+      }
+      bars($("#by-category"), byCat.map((c) => [c.category, c.count, ""]), "No violations yet.");
+      bars($("#by-status"), byStatus.map((c) => [c.status, c.count, "st-" + c.status]), "No policies yet.");
+      renderPerformance(perf);
+      renderRecent(recent);
+    }
+    await loadOverview(7);
+    // New activity refreshes the figures (at most once a second); a slow poll covers the rest.
+    let pending = null;
+    const soon = () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; loadOverview(Number(days.value)).catch(() => {}); }, 1000);
+    };
+    liveSocket((msg) => { if (msg.type !== "lagged") soon(); }, () => {});
+    setInterval(soon, 60000);
+  }
+  function fillDays(items, n) {
+    const byDate = new Map(items.map((i) => [i.date, i]));
+    const out = [];
+    const today = new Date();
+    for (let i = n - 1; i >= 0; i--) {
+      const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));
+      const key = d.toISOString().slice(0, 10);
+      const item = byDate.get(key);
+      out.push({ date: key, total: item ? item.total : 0, b: item ? item.severity_breakdown : { low: 0, medium: 0, high: 0, critical: 0 } });
+    }
+    return out;
+  }
+  /** A round axis maximum that splits into four round steps. */
+  function niceMax(v) {
+    const raw = Math.max(1, v / 4);
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((x) => x >= raw);
+    return step * 4;
+  }
+  function drawTimeline(series) {
+    const box = $("#timeline");
+    const W = Math.max(280, box.clientWidth);
+    const H = 240;
+    const pad = { l: 36, r: 8, t: 10, b: 26 };
+    const max = niceMax(Math.max(1, ...series.map((d) => d.total)));
+    const iw = W - pad.l - pad.r;
+    const ih = H - pad.t - pad.b;
+    const step = iw / series.length;
+    const bw = Math.max(3, Math.min(36, step * 0.62));
+    const y = (v) => pad.t + ih - (v / max) * ih;
+    const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H });
+    for (let i = 0; i <= 4; i++) {
+      const v = (max / 4) * i;
+      svg.append(s("line", { class: i === 0 ? "axis" : "grid-line", x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
+      svg.append(s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, num(Math.round(v))));
+    }
+    const every = Math.ceil(series.length / Math.max(1, Math.floor(iw / 56)));
+    series.forEach((d, i) => {
+      const x = pad.l + step * i + (step - bw) / 2;
+      let acc = 0;
+      for (const level of ["low", "medium", "high", "critical"]) {
+        const v = d.b[level] || 0;
+        if (!v) continue;
+        const rect = s("rect", { class: "seg-" + level, x, width: bw, y: y(acc + v), height: Math.max(1, y(acc) - y(acc + v)), rx: 2 });
+        rect.append(s("title", {}, `${d.date}: ${v} ${level}`));
+        svg.append(rect);
+        acc += v;
+      }
+      if (i % every === 0 || i === series.length - 1) {
+        const [, m, dd] = d.date.split("-");
+        svg.append(s("text", { x: pad.l + step * i + step / 2, y: H - 8, "text-anchor": "middle" }, `${Number(dd)}/${Number(m)}`));
+      }
+    });
+    const total = series.reduce((a, d) => a + d.total, 0);
+    box.setAttribute("aria-label", `Events per day by severity: ${total} events over ${series.length} days`);
+    put(box, svg);
+  }
+  function bars(box, rows, emptyText) {
+    if (!rows.length) { put(box, h("p", { class: "empty" }, emptyText)); return; }
+    const max = Math.max(...rows.map((r) => r[1]), 1);
+    put(box, ...rows.map(([name, count, cls]) => {
+      const fill = h("span", { class: "bar-fill " + cls });
+      fill.style.width = `${Math.max(2, (count / max) * 100)}%`;
+      return h("div", { class: "bar-row" }, h("span", {}, label(name)), h("span", { class: "bar-track", "aria-hidden": "true" }, fill), h("span", { class: "bar-count" }, num(count)));
+    }));
+  }
+  function renderPerformance(perf) {
+    const box = $("#performance");
+    const rows = perf.policy_performance || [];
+    const table = h("table", { class: "table table-compact" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Mode"), h("th", { scope: "col", class: "num" }, "Policies"), h("th", { scope: "col", class: "num" }, "Latency"), h("th", { scope: "col", class: "num" }, "Cost"))),
+      h("tbody", {}, rows.length ? rows.map((r) => h("tr", {},
+        td("Mode", label(r.mode)), h("td", { class: "num", "data-label": "Policies" }, num(r.policy_count)),
+        h("td", { class: "num", "data-label": "Latency" }, `${Number(r.avg_latency_ms).toFixed(2)} ms`),
+        h("td", { class: "num", "data-label": "Cost / event" }, cost(r.avg_cost_per_event)))) : h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No policies yet."))));
+    put(box, table, h("p", { class: "muted small" }, `Average event duration: ${Number(perf.avg_event_duration_ms || 0).toFixed(1)} ms`));
+  }
+  function renderRecent(items) {
+    const list = $("#recent");
+    if (!items.length) { put(list, h("li", { class: "empty" }, "No activity yet.")); return; }
+    put(list, ...items.map((a) => h("li", {},
+      h("span", { class: a.type === "violation" ? "kind kind-violation" : "kind" }, a.type),
+      h("a", { href: a.type === "event" ? `/events/${a.id}` : `/violations` }, a.title || `#${a.id}`),
+      h("span", { class: "meta" }, fmtTime(a.timestamp), " · ", label(a.severity), " · ", label(a.status)))));
+  }
+
+  // ---------- Live feed ----------
+  /**
+   * Opens `/api/events/ws` with the access token (browsers cannot set headers on a WebSocket) and
+   * keeps it open: reconnects with backoff, with a fresh token when it is about to expire.
+   */
+  function liveSocket(onMessage, onState) {
+    let failures = 0;
+    async function connect() {
+      let t;
+      try { t = await token(); } catch (_) { return; }
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      const ws = new WebSocket(`${proto}//${location.host}/api/events/ws?token=${encodeURIComponent(t)}`);
+      ws.addEventListener("open", () => { failures = 0; onState(true); document.body.dataset.live = "open"; });
+      ws.addEventListener("message", (ev) => {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch (_) { return; }
+        onMessage(msg);
+      });
+      ws.addEventListener("close", async () => {
+        document.body.dataset.live = "closed";
+        failures++;
+        onState(false);
+        // A rejected token shows up as a failed upgrade: let the API decide whether to sign in again.
+        if (failures >= 3) { try { await get("/api/auth/me"); } catch (_) { return; } }
+        setTimeout(connect, Math.min(15000, 500 * 2 ** Math.min(failures, 5)));
+      });
+    }
+    connect();
+  }
+
+  function initLive() {
+    const feed = $("#feed");
+    const status = $("#live-status");
+    const pauseBtn = $("#live-pause");
+    let paused = false;
+    let buffered = [];
+    const counts = { events: 0, violations: 0 };
+    const shown = () => new Set($$(".live-filter").filter((c) => c.checked).map((c) => c.value));
+    $$(".live-filter").forEach((c) => c.addEventListener("change", applyFilter));
+    function applyFilter() {
+      const on = shown();
+      for (const li of feed.children) li.hidden = !on.has(li.dataset.kind);
+    }
+    pauseBtn.addEventListener("click", () => {
+      paused = !paused;
+      pauseBtn.setAttribute("aria-pressed", String(paused));
+      pauseBtn.textContent = paused ? `Resume${buffered.length ? ` (${buffered.length})` : ""}` : "Pause";
+      if (!paused) { buffered.forEach(add); buffered = []; }
+    });
+    $("#live-clear").addEventListener("click", () => { put(feed); $("#feed-empty").hidden = false; });
+    function setStatus(text, on) { status.textContent = text; status.className = "conn " + (on ? "conn-on" : "conn-off"); }
+    function item(msg) {
+      const ts = new Date().toISOString();
+      switch (msg.type) {
+        case "new_event": {
+          const e = msg.event;
+          counts.events++;
+          return { kind: "event", id: `event-${e.id}`, ts: e.trigger_date || ts, tag: "Event", title: h("a", { href: `/events/${e.id}` }, e.title), right: [sev(e.severity), badge(e.status)] };
+        }
+        case "event_updated": {
+          const e = msg.event;
+          return { kind: "event", ts, tag: "Event", title: h("a", { href: `/events/${e.id}` }, `Event #${e.id} is now ${label(e.status).toLowerCase()}`), right: [badge(e.status)] };
+        }
+        case "new_violation": {
+          const v = msg.violation;
+          counts.violations++;
+          return { kind: "violation", id: `violation-${v.id}`, ts: v.created_at || ts, tag: "Violation", title: h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)), right: [sev(v.severity), badge(v.status), h("a", { class: "btn btn-sm", href: "/violations?status=detected" }, "Triage")] };
+        }
+        case "violation_updated": {
+          const v = msg.violation;
+          return { kind: "violation", ts, tag: "Violation", title: `Violation #${v.id} is now ${label(v.status).toLowerCase()}`, right: [badge(v.status)] };
+        }
+        case "policy_changed": {
+          const p = msg.policy;
+          return { kind: "policy", ts, tag: "Policy", title: h("a", { href: `/policies/${p.id}` }, `Policy #${p.id}: ${label(p.change).toLowerCase()}`), right: [p.status ? badge(p.status) : null] };
+        }
+        case "lagged":
+          return { kind: "event", ts, tag: "Notice", title: `Missed ${msg.missed} messages while the connection was slow.`, right: [] };
+        default:
+          return null;
+      }
+    }
+    function add(msg) {
+      const it = item(msg);
+      if (!it) return;
+      $("#count-events").textContent = num(counts.events);
+      $("#count-violations").textContent = num(counts.violations);
+      const tagClass = it.kind === "violation" ? "kind kind-violation" : it.kind === "policy" ? "kind kind-policy" : "kind";
+      const li = h("li", { "data-kind": it.kind, id: it.id || null, class: "feed-" + msg.type },
+        feedTime(it.ts), h("span", {}, h("span", { class: tagClass }, it.tag)), h("span", { class: "feed-title" }, it.title), h("span", { class: "row-actions" }, it.right));
+      li.hidden = !shown().has(it.kind);
+      feed.prepend(li);
+      while (feed.children.length > 300) feed.lastElementChild.remove();
+      $("#feed-empty").hidden = true;
+    }
+    liveSocket((msg) => {
+      if (paused) {
+        buffered.push(msg);
+        pauseBtn.textContent = `Resume (${buffered.length})`;
+      } else {
+        add(msg);
+      }
+    }, (open) => setStatus(open ? "Live" : "Reconnecting…", open));
+    // The latest activity, as context until live messages arrive.
+    get("/api/dashboard/recent-activity?limit=10").then((items) => {
+      for (const a of items) {
+        const kind = a.type === "violation" ? "violation" : "event";
+        const li = h("li", { "data-kind": kind, class: "feed-history" },
+          feedTime(a.timestamp), h("span", {}, h("span", { class: kind === "violation" ? "kind kind-violation" : "kind" }, a.type)),
+          h("span", { class: "feed-title" }, h("a", { href: a.type === "event" ? `/events/${a.id}` : "/violations" }, a.title || `#${a.id}`)),
+          h("span", { class: "row-actions" }, sev(a.severity), badge(a.status)));
+        li.hidden = !shown().has(kind);
+        feed.append(li);
+      }
+      if (items.length) $("#feed-empty").hidden = true;
+    }).catch(() => {});
+  }
+
+  // ---------- Events ----------
+  function initEvents() {
+    const form = $("#filters");
+    const tbody = $("#events-table tbody");
+    const limit = 25;
+    async function load(skip) {
+      const { data, total } = await api("GET", "/api/events/" + query({ ...formValues(form), skip, limit }));
+      if (!data.length) empty(tbody, 6, "No events match these filters.");
+      else put(tbody, ...data.map((e) => h("tr", {},
+        td("Time", timeEl(e.trigger_date)),
+        h("td", { class: "title", "data-label": "Event" }, h("span", { class: "cell-stack" },
+          h("a", { href: `/events/${e.id}` }, e.title),
+          h("span", { class: "muted small" }, [e.source, e.model_name].filter(Boolean).join(" · ") || "No source"))),
+        h("td", { class: "nowrap", "data-label": "Type" }, label(e.event_type)),
+        td("Severity", sev(e.severity)),
+        td("Decision", e.decision ? badge(e.decision) : "—"),
+        td("Status", badge(e.status)))));
+      renderPager($(".pager"), skip, limit, total, load);
+    }
+    bindFilters(form, load);
+    return load(0);
+  }
+
+  async function initEvent() {
+    const id = pageId;
+    let event;
+    try {
+      event = await get(`/api/events/${id}`);
+    } catch (ex) {
+      $("#page-title").textContent = "Event not found";
+      put($("#event-facts"), h("p", { class: "empty" }, ex.message));
+      return;
+    }
+    const violations = await get(`/api/events/${id}/violations`);
+    $("#page-title").textContent = event.title;
+    document.title = `${event.title} · Sentinel`;
+    const fact = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
+    put($("#event-facts"), 
+      fact("Event ID", h("code", {}, event.event_id)), fact("Type", label(event.event_type)), fact("Severity", sev(event.severity)),
+      fact("Status", badge(event.status)), fact("Decision", event.decision ? badge(event.decision) : "—"), fact("Source", event.source || "—"),
+      fact("Model", event.model_name || "—"), fact("Triggered", timeEl(event.trigger_date)),
+      fact("Tokens", event.request_tokens || event.response_tokens ? `${num(event.request_tokens)} in / ${num(event.response_tokens)} out` : "—"),
+      fact("Duration", event.duration_ms ? `${Number(event.duration_ms).toFixed(0)} ms` : "—"),
+      fact("Acknowledged", event.acknowledged_date ? timeEl(event.acknowledged_date) : "—"),
+      event.description ? fact("Description", event.description) : null);
+    let prompt = event.prompt;
+    let completion = event.completion;
+    if ((!prompt || !completion) && event.event_data) {
+      try {
+        const data = JSON.parse(event.event_data);
+        if (!prompt && typeof data.prompt === "string") prompt = data.prompt;
+        if (!completion && typeof data.completion === "string") completion = data.completion;
+      } catch (_) { /* not JSON */ }
+    }
+    const findings = violations.flatMap((v) => v.findings || []);
+    const fill = (el, text, target) => {
+      if (!text) { put(el, h("span", { class: "muted" }, "Not recorded.")); return; }
+      put(el, ...highlighted(text, findings.filter((f) => f.target === target)));
+    };
+    fill($("#event-prompt"), prompt, "prompt");
+    fill($("#event-completion"), completion, "completion");
+    const box = $("#event-violations");
+    if (!violations.length) put(box, h("p", { class: "empty" }, "No policy was breached by this event."));
+    else put(box, ...violations.map((v) => h("article", { class: "violation-block" },
+      h("header", {}, h("strong", {}, v.title || label(v.violation_type)), sev(v.severity), badge(v.status),
+        h("span", { class: "muted small" }, `${label(v.violation_type)} · confidence ${(v.confidence_score * 100).toFixed(0)}%`),
+        v.policy_id ? h("a", { class: "small", href: `/policies/${v.policy_id}` }, "Policy →") : null),
+      v.description ? h("p", { class: "small" }, v.description) : null,
+      findingList(v.findings || []))));
+    const update = async (status) => {
+      try {
+        await api("PUT", `/api/events/${id}`, { status, acknowledged_by: me ? me.id : null });
+        flash(`Event ${label(status).toLowerCase()}.`);
+        initEvent();
+      } catch (ex) { flash(ex.message, true); }
+    };
+    $("#event-ack").onclick = () => update("acknowledged");
+    $("#event-resolve").onclick = () => update("resolved");
+  }
+
+  // ---------- Violations triage ----------
+  const TRIAGE = [
+    ["acknowledged", "Acknowledge", "M5 12l5 5L20 7"],
+    ["investigating", "Investigate", "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM16 16l5 5"],
+    ["resolved", "Resolve", "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM8 12l3 3 5-6"],
+    ["false_positive", "False positive", "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM5.6 5.6l12.8 12.8"],
+  ];
+  const svgIcon = (d) => s("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", class: "icon" }, s("path", { d }));
+  function initViolations() {
+    const form = $("#filters");
+    const tbody = $("#violations-table tbody");
+    const all = $("#select-all");
+    const bulk = $("#bulk");
+    const limit = 25;
+    let skip = 0;
+    const selected = () => $$("input.pick:checked", tbody).map((c) => Number(c.value));
+    function syncBulk() {
+      const n = selected().length;
+      bulk.hidden = n === 0;
+      $("#bulk-count").textContent = String(n);
+      const boxes = $$("input.pick", tbody);
+      all.checked = boxes.length > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    }
+    async function setStatus(ids, status) {
+      const body = status === "acknowledged" ? { status, acknowledged_by: me ? me.id : null } : { status };
+      const results = await Promise.allSettled(ids.map((id) => api("PUT", `/api/violations/${id}`, body)));
+      const failed = results.filter((r) => r.status === "rejected");
+      if (failed.length) flash(`${failed.length} of ${ids.length} could not be updated: ${failed[0].reason.message}`, true);
+      else flash(`${ids.length} violation${ids.length > 1 ? "s" : ""} marked ${label(status).toLowerCase()}.`);
+      await load(skip);
+    }
+    async function load(from) {
+      skip = from;
+      const { data, total } = await api("GET", "/api/violations/" + query({ ...formValues(form), skip, limit }));
+      if (!data.length) empty(tbody, 6, "No violations match these filters.");
+      else put(tbody, ...data.map((v) => h("tr", { "data-id": v.id },
+        h("td", { "data-label": "Select" }, h("input", { type: "checkbox", class: "pick", value: v.id, "aria-label": `Select violation ${v.id}`, onchange: syncBulk })),
+        td("Detected", timeEl(v.created_at)),
+        h("td", { class: "title", "data-label": "Violation" }, h("span", { class: "cell-stack" },
+          v.event_id ? h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)) : (v.title || label(v.violation_type)),
+          h("span", { class: "muted small" }, `${label(v.violation_type)} · ${(v.confidence_score * 100).toFixed(0)}% confidence`))),
+        td("Severity", sev(v.severity)),
+        td("Status", badge(v.status)),
+        h("td", { class: "analyst-only", "data-label": "Triage" }, h("span", { class: "row-actions icon-actions" }, TRIAGE.map(([st, text, icon]) =>
+          h("button", { type: "button", class: "btn btn-icon", "data-action": st, disabled: st === v.status, title: text, "aria-label": `${text}: violation ${v.id}`, onclick: () => setStatus([v.id], st) }, svgIcon(icon))))))));
+      renderPager($(".pager"), skip, limit, total, load);
+      syncBulk();
+    }
+    all.addEventListener("change", () => { $$("input.pick", tbody).forEach((c) => { c.checked = all.checked; }); syncBulk(); });
+    $$("[data-bulk]", bulk).forEach((b) => b.addEventListener("click", () => setStatus(selected(), b.dataset.bulk)));
+    bindFilters(form, load);
+    return load(0);
+  }
+
+  // ---------- Policies ----------
+  function initPolicies() {
+    const form = $("#filters");
+    const tbody = $("#policies-table tbody");
+    const limit = 50;
+    async function setStatus(p, status) {
+      try {
+        await api("PUT", `/api/policies/${p.id}`, { status });
+        flash(`${p.name} ${status === "open" ? "enabled" : "paused"}.`);
+      } catch (ex) { flash(ex.message, true); }
+      load(0);
+    }
+    async function load(skip) {
+      const { data, total } = await api("GET", "/api/policies/" + query({ ...formValues(form), skip, limit }));
+      if (!data.length) empty(tbody, 6, "No policies yet. Create one or start from a template.");
+      else put(tbody, ...data.map((p) => h("tr", { "data-id": p.id },
+        h("td", { class: "title", "data-label": "Policy" }, h("span", { class: "cell-stack" },
+          h("span", {}, h("a", { href: `/policies/${p.id}` }, p.name), p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
+          h("span", { class: "muted small" }, `${label(p.category)} · ${label(p.performance_mode)} mode`))),
+        td("Severity", sev(p.severity)),
+        td("Action", label(p.intervention_type)),
+        h("td", { class: "num", "data-label": "Hits / evaluations" }, `${num(p.metrics.hits)} / ${num(p.metrics.evaluations)}`),
+        td("Status", badge(p.status)),
+        td("Actions", h("span", { class: "row-actions icon-actions" },
+          p.status === "open"
+            ? h("button", { type: "button", class: "btn btn-sm analyst-only", onclick: () => setStatus(p, "acknowledged") }, "Pause")
+            : p.status !== "closed" ? h("button", { type: "button", class: "btn btn-sm btn-success analyst-only", disabled: p.definition_errors.length > 0, onclick: () => setStatus(p, "open") }, "Enable") : null,
+          h("a", { class: "btn btn-sm btn-ghost", href: `/policies/${p.id}` }, "Edit"))))));
+      renderPager($(".pager"), skip, limit, total, load);
+    }
+    bindFilters(form, load);
+    return load(0);
+  }
+
+  async function initPolicy() {
+    let policy = null;
+    const form = $("#policy-form");
+    const def = $("#p-definition");
+    const gutter = $("#p-gutter");
+    const validation = $("#p-validation");
+    const formError = $("#p-form-error");
+    let errorLines = new Set();
+    function drawGutter() {
+      const lines = def.value.split("\n").length;
+      put(gutter, ...Array.from({ length: Math.max(lines, 1) }, (_, i) => h("div", { class: errorLines.has(i + 1) ? "err" : null }, String(i + 1))));
+      gutter.scrollTop = def.scrollTop;
+    }
+    def.addEventListener("scroll", () => { gutter.scrollTop = def.scrollTop; });
+    let seq = 0;
+    let timer = null;
+    async function validate() {
+      const mine = ++seq;
+      if (!def.value.trim()) { put(validation, h("span", { class: "muted" }, "Write a definition, e.g. request.prompt has sentinelai.pii(email)")); errorLines = new Set(); drawGutter(); return; }
+      try {
+        const { data } = await api("POST", "/api/policies/validate", { definition: def.value });
+        if (mine !== seq) return;
+        errorLines = new Set(data.errors.map((e) => e.line));
+        drawGutter();
+        if (data.valid) {
+          validation.dataset.state = "valid";
+          put(validation, h("span", { class: "ok" }, "✓ Valid definition"),
+            data.detectors.length ? h("div", { class: "detectors" }, h("span", { class: "muted small" }, "Detectors:"), data.detectors.map((d) => h("span", { class: "badge" }, d))) : null);
+        } else {
+          validation.dataset.state = "invalid";
+          put(validation, h("ul", {}, data.errors.map((e) => h("li", { class: "def-error" },
+            h("span", { class: "pos" }, `Line ${e.line}, column ${e.column}`), e.message, e.hint ? h("span", { class: "muted" }, ` — ${e.hint}`) : null))));
+        }
+      } catch (ex) {
+        if (mine === seq) put(validation, h("span", { class: "muted" }, `Could not validate: ${ex.message}`));
+      }
+    }
+    def.addEventListener("input", () => { drawGutter(); clearTimeout(timer); timer = setTimeout(validate, 250); });
+
+    function fill(p) {
+      policy = p;
+      $("#p-name").value = p.name;
+      $("#p-category").value = p.category;
+      $("#p-severity").value = p.severity;
+      $("#p-mode").value = p.performance_mode;
+      $("#p-intervention").value = p.intervention_type;
+      $("#p-config").value = p.intervention_config || "";
+      def.value = p.definition;
+      $("#page-title").textContent = p.name;
+      document.title = `${p.name} · Sentinel`;
+      const st = $("#policy-status");
+      st.className = `badge st-${p.status}`;
+      st.textContent = label(p.status);
+      $("#policy-enable").hidden = p.status === "open" || p.status === "closed";
+      $("#policy-pause").hidden = p.status !== "open";
+      $("#test-run").disabled = false;
+      $("#test-hint").textContent = "Runs the engine on the text against this policy, whatever its status.";
+      const m = p.metrics || {};
+      const fact = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
+      put($("#policy-metrics"), 
+        fact("Est. latency", `${Number(p.estimated_latency_ms).toFixed(2)} ms`), fact("Est. cost / event", cost(p.estimated_cost_per_event)),
+        fact("Evaluations", num(m.evaluations)), fact("Hits", num(m.hits)),
+        fact("p50", micros(m.p50_evaluation_us)), fact("p95", micros(m.p95_evaluation_us)));
+      drawGutter();
+      validate();
+    }
+    function body() {
+      const config = $("#p-config").value.trim();
+      return {
+        name: $("#p-name").value.trim(), category: $("#p-category").value, severity: $("#p-severity").value,
+        performance_mode: $("#p-mode").value, intervention_type: $("#p-intervention").value,
+        intervention_config: config || null, definition: def.value,
+      };
+    }
+    function showError(ex) {
+      formError.textContent = ex.message;
+      formError.hidden = false;
+    }
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError.hidden = true;
+      if (!$("#p-name").value.trim()) { showError(new Error("A name is required.")); $("#p-name").focus(); return; }
+      try {
+        if (policy) {
+          const { data } = await api("PUT", `/api/policies/${policy.id}`, body());
+          fill(data);
+          flash("Policy saved.");
+        } else {
+          const { data } = await api("POST", "/api/policies/", body());
+          history.replaceState(null, "", `/policies/${data.id}`);
+          fill(data);
+          flash("Policy created as a draft.");
+        }
+      } catch (ex) { showError(ex); }
+    });
+    async function setStatus(status) {
+      formError.hidden = true;
+      try {
+        const { data } = await api("PUT", `/api/policies/${policy.id}`, { ...body(), status });
+        fill(data);
+        flash(status === "open" ? "Policy enabled: it is now enforced." : "Policy paused.");
+      } catch (ex) { showError(ex); }
+    }
+    $("#policy-enable").addEventListener("click", () => setStatus("open"));
+    $("#policy-pause").addEventListener("click", () => setStatus("acknowledged"));
+
+    $("#test-run").addEventListener("click", async () => {
+      const out = $("#test-result");
+      const prompt = $("#t-prompt").value;
+      const completion = $("#t-completion").value;
+      try {
+        const { data } = await api("POST", `/api/policies/${policy.id}/test`, completion ? { prompt, completion } : { prompt });
+        const f = data.findings || [];
+        put(out, 
+          h("div", { class: "result-head" }, badge(data.decision), h("strong", {}, data.test_passed ? "No violation" : "Violation detected"),
+            h("span", { class: "muted small" }, `confidence ${(data.confidence_score * 100).toFixed(0)}% · ${Number(data.evaluation_time_ms).toFixed(2)} ms`)),
+          data.errors && data.errors.length ? h("div", { class: "alert alert-error" }, data.details) : null,
+          h("pre", { class: "text-block" }, highlighted(prompt, f.filter((x) => x.target === "prompt"))),
+          completion ? h("pre", { class: "text-block" }, highlighted(completion, f.filter((x) => x.target === "completion"))) : null,
+          findingList(f),
+          data.redacted ? h("div", {}, h("label", {}, "Redacted prompt"), h("pre", { class: "text-block", id: "test-redacted" }, data.redacted)) : null,
+          data.redacted_completion ? h("div", {}, h("label", {}, "Redacted completion"), h("pre", { class: "text-block" }, data.redacted_completion)) : null);
+      } catch (ex) { put(out, h("div", { class: "alert alert-error" }, ex.message)); }
+    });
+
+    if (pageId) {
+      try { fill(await get(`/api/policies/${pageId}`)); } catch (ex) { showError(ex); }
+    } else {
+      $("#test-run").disabled = true;
+      drawGutter();
+      validate();
+    }
+  }
+
+  // ---------- Templates ----------
+  async function initTemplates() {
+    const grid = $("#template-grid");
+    const items = await get("/api/policies/templates/");
+    if (!items.length) { put(grid, h("p", { class: "empty" }, "No templates.")); return; }
+    put(grid, ...items.map((t) => h("article", { class: "card tpl" },
+      h("div", { class: "card-head" }, h("h2", {}, t.name), badge(t.category, "kind")),
+      h("p", {}, t.description || ""),
+      h("pre", {}, t.template_code),
+      h("div", { class: "tags" }, sev(t.default_severity), h("span", { class: "badge" }, label(t.default_performance_mode)), h("span", { class: "badge" }, label(t.default_intervention_type)),
+        (t.tags || "").split(",").map((x) => x.trim()).filter(Boolean).map((x) => h("span", { class: "badge" }, "#" + x))),
+      h("footer", {}, h("span", {}),
+        h("button", { type: "button", class: "btn btn-primary btn-sm analyst-only", onclick: async (e) => {
+          e.target.disabled = true;
+          try {
+            const { data } = await api("POST", `/api/policies/templates/${t.id}/instantiate`, {});
+            location.href = `/policies/${data.id}`;
+          } catch (ex) { flash(ex.message, true); e.target.disabled = false; }
+        } }, "Use template")))));
+  }
+
+  // ---------- Users ----------
+  function adminOnly() {
+    if (me && me.role === "admin") return true;
+    $("main").append(h("div", { class: "alert alert-info" }, "Only administrators can see this page."));
+    $$("main .card, main .grid").forEach((el) => { el.hidden = true; });
+    return false;
+  }
+  async function initUsers() {
+    if (!adminOnly()) return;
+    const tbody = $("#users-table tbody");
+    async function load() {
+      const users = await get("/api/users/?limit=1000");
+      put(tbody, ...users.map((u) => {
+        const role = h("select", { "aria-label": `Role of ${u.username}`, disabled: u.id === me.id }, ["viewer", "analyst", "admin"].map((r) => h("option", { value: r, selected: r === u.role }, r)));
+        role.addEventListener("change", () => update(u, { role: role.value }));
+        return h("tr", {},
+          td("User", h("strong", {}, u.username), u.full_name ? h("div", { class: "muted small" }, u.full_name) : null),
+          td("Email", u.email), td("Role", role),
+          td("Status", u.is_active ? h("span", { class: "badge st-open" }, "Active") : h("span", { class: "badge st-closed" }, "Disabled")),
+          td("Created", timeEl(u.created_at)),
+          td("Actions", u.id === me.id ? h("span", { class: "muted small" }, "You") : h("span", { class: "row-actions" },
+            h("button", { type: "button", class: "btn btn-sm", onclick: () => update(u, { is_active: !u.is_active }) }, u.is_active ? "Disable" : "Enable"),
+            h("button", { type: "button", class: "btn btn-sm btn-danger", onclick: async () => {
+              if (!confirm(`Delete ${u.username}?`)) return;
+              try { await api("DELETE", `/api/users/${u.id}`); flash(`${u.username} deleted.`); } catch (ex) { flash(ex.message, true); }
+              load();
+            } }, "Delete"))));
+      }));
+    }
+    async function update(u, patch) {
+      try { await api("PUT", `/api/users/${u.id}`, patch); flash(`${u.username} updated.`); } catch (ex) { flash(ex.message, true); }
+      load();
+    }
+    $("#user-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const err = $("#u-error");
+      err.hidden = true;
+      const f = e.target;
+      try {
+        await api("POST", "/api/users/", { username: f.username.value.trim(), email: f.email.value.trim(), full_name: f.full_name.value.trim() || null, role: f.role.value, password: f.password.value });
+        flash(`${f.username.value} added.`);
+        f.reset();
+        load();
+      } catch (ex) { err.textContent = ex.message; err.hidden = false; }
+    });
+    return load();
+  }
+
+  // ---------- API keys ----------
+  async function initKeys() {
+    if (!adminOnly()) return;
+    const tbody = $("#keys-table tbody");
+    async function load() {
+      const keys = await get("/api/keys/?limit=1000");
+      if (!keys.length) { empty(tbody, 7, "No API keys yet."); return; }
+      put(tbody, ...keys.map((k) => {
+        const revoked = Boolean(k.revoked_at);
+        const expired = k.expires_at && new Date(k.expires_at) < new Date();
+        return h("tr", {},
+          td("Name", h("strong", {}, k.name)), td("Prefix", h("code", {}, k.prefix)),
+          td("Scopes", h("span", { class: "row-actions" }, k.scopes.map((x) => h("span", { class: "badge" }, x)))),
+          td("Created", timeEl(k.created_at)), td("Last used", k.last_used_at ? timeEl(k.last_used_at) : "Never"),
+          td("Status", revoked ? h("span", { class: "badge st-closed" }, "Revoked") : expired ? h("span", { class: "badge st-acknowledged" }, "Expired") : h("span", { class: "badge st-open" }, "Active")),
+          td("Actions", revoked ? "" : h("button", { type: "button", class: "btn btn-sm btn-danger", onclick: async () => {
+            if (!confirm(`Revoke ${k.name}? Clients using it stop working at once.`)) return;
+            try { await api("DELETE", `/api/keys/${k.id}`); flash(`${k.name} revoked.`); } catch (ex) { flash(ex.message, true); }
+            load();
+          } }, "Revoke")));
+      }));
+    }
+    $("#key-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const err = $("#k-error");
+      err.hidden = true;
+      const f = e.target;
+      const scopes = $$("input[name=scope]:checked", f).map((c) => c.value);
+      try {
+        const { data } = await api("POST", "/api/keys/", { name: f.elements.namedItem("name").value.trim(), scopes, expires_at: f.expires_at.value ? f.expires_at.value + "T23:59:59Z" : null });
+        $("#new-key-value").textContent = data.key;
+        $("#new-key").hidden = false;
+        f.reset();
+        load();
+      } catch (ex) { err.textContent = ex.message; err.hidden = false; }
+    });
+    return load();
+  }
+
+  // ---------- Audit log ----------
+  function initAudit() {
+    if (!adminOnly()) return;
+    const form = $("#filters");
+    const tbody = $("#audit-table tbody");
+    const limit = 50;
+    async function load(skip) {
+      const { data, total } = await api("GET", "/api/audit/" + query({ ...formValues(form), skip, limit }));
+      if (!data.length) empty(tbody, 6, "No audit entries match.");
+      else put(tbody, ...data.map((a) => h("tr", {},
+        td("Time", timeEl(a.created_at)), td("Actor", h("code", {}, a.actor)), td("Action", h("strong", {}, a.action)),
+        td("Target", `${a.target_type}${a.target_id ? " #" + a.target_id : ""}`), td("From", a.client_addr || "—"),
+        td("Change", a.before || a.after ? h("details", {}, h("summary", {}, "Before / after"),
+          a.before ? h("pre", {}, "before: " + JSON.stringify(a.before, null, 2)) : null,
+          a.after ? h("pre", {}, "after: " + JSON.stringify(a.after, null, 2)) : null) : "—"))));
+      renderPager($(".pager"), skip, limit, total, load);
+    }
+    $("#audit-verify").addEventListener("click", async () => {
+      const box = $("#verify-result");
+      try {
+        const v = await get("/api/audit/verify");
+        put(box, v.intact
+          ? h("div", { class: "alert alert-success", id: "verify-ok" }, h("strong", {}, "Chain intact. "), `${num(v.entries)} entries verified; head #${v.head_id} `, h("code", {}, v.head_hash.slice(0, 16) + "…"))
+          : h("div", { class: "alert alert-error", id: "verify-bad" }, h("strong", {}, "Chain broken. "), `First bad entry: #${v.first_bad_id}. ${v.reason || ""}`));
+      } catch (ex) { put(box, h("div", { class: "alert alert-error" }, ex.message)); }
+    });
+    bindFilters(form, load);
+    return load(0);
+  }
+
+  // ---------- Boot ----------
+  const PAGES = {
+    overview: initOverview, live: initLive, events: initEvents, event: initEvent, violations: initViolations,
+    policies: initPolicies, policy: initPolicy, templates: initTemplates, users: initUsers, keys: initKeys, audit: initAudit,
+  };
+  async function boot() {
+    if (page === "login") { initLogin(); return; }
+    if (!store.getItem(K.access)) { toLogin(); return; }
+    scheduleRefresh();
+    try {
+      await initChrome();
+      if (PAGES[page]) await PAGES[page]();
+      document.body.dataset.ready = "true";
+    } catch (ex) {
+      if (ex instanceof ApiError && ex.status === 401) return;
+      flash(ex.message || String(ex), true);
+      document.body.dataset.ready = "error";
+    }
+  }
+  boot();
+})();

@@ -1,0 +1,901 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Browser end-to-end tests of the dashboard: the real server on port 0 and a real headless
+//! Chromium (Debian's `chromium` package, `/usr/bin/chromium`, or `$SENTINEL_CHROMIUM`), driven
+//! over the DevTools protocol with chromiumoxide.
+//!
+//! A screenshot of every page is written to `$SENTINEL_SCREENSHOTS` (default: the target's tmp
+//! dir, `screenshots/`); `scripts/screenshots.sh` copies them to `docs/screenshots/`.
+
+#[allow(dead_code)]
+#[path = "it/helpers.rs"]
+mod helpers;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use helpers::{PASSWORD, TestApp, spawn_app};
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 860;
+
+/// A headless Chromium with one tab, pointed at a running server.
+struct Ui {
+    browser: Browser,
+    page: Page,
+    base: String,
+    shots: PathBuf,
+    handler: tokio::task::JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+fn chromium_path() -> PathBuf {
+    let path = PathBuf::from(
+        std::env::var("SENTINEL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+    );
+    assert!(
+        path.exists(),
+        "Chromium is not installed at {}: the browser tests need it. Install it with \
+         `apt-get install -y chromium` (CI does), or point SENTINEL_CHROMIUM at a Chromium binary.",
+        path.display()
+    );
+    path
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("SENTINEL_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
+    std::fs::create_dir_all(&dir).expect("create the screenshot directory");
+    dir
+}
+
+impl Ui {
+    async fn launch(app: &TestApp) -> Ui {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let config = BrowserConfig::builder()
+            .chrome_executable(chromium_path())
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .window_size(WIDTH, HEIGHT)
+            .viewport(Viewport {
+                width: WIDTH,
+                height: HEIGHT,
+                device_scale_factor: Some(1.0),
+                ..Viewport::default()
+            })
+            .args(["disable-gpu", "disable-dev-shm-usage", "lang=en-US"])
+            .build()
+            .expect("browser config");
+        let (browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
+        // Keep draining the DevTools connection; some events fail to parse and that is harmless.
+        let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let page = browser.new_page("about:blank").await.expect("new tab");
+        Ui {
+            browser,
+            page,
+            base: format!("http://{}", app.addr),
+            shots: screenshot_dir(),
+            handler,
+            _profile: profile,
+        }
+    }
+
+    async fn close(mut self) {
+        self.browser.close().await.ok();
+        self.browser.wait().await.ok();
+        self.handler.abort();
+    }
+
+    async fn goto(&self, path: &str) {
+        self.page
+            .goto(format!("{}{}", self.base, path))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// Opens a dashboard page and waits until its script has loaded its data.
+    async fn open(&self, path: &str) {
+        self.goto(path).await;
+        self.wait_ready(path).await;
+    }
+
+    async fn wait_ready(&self, what: &str) {
+        self.wait_for(
+            "document.body && document.body.dataset.ready !== undefined",
+            Duration::from_secs(10),
+            &format!("{what} to load"),
+        )
+        .await;
+        let state: String = self.eval("document.body.dataset.ready").await;
+        let flash: String = self
+            .eval("(document.querySelector('#flash') || {}).textContent || ''")
+            .await;
+        assert_eq!(state, "true", "{what} failed to load: {flash}");
+    }
+
+    async fn eval<T: DeserializeOwned>(&self, js: &str) -> T {
+        self.page
+            .evaluate(js)
+            .await
+            .unwrap_or_else(|e| panic!("evaluate `{js}`: {e}"))
+            .into_value()
+            .unwrap_or_else(|e| panic!("result of `{js}`: {e}"))
+    }
+
+    /// Polls a JavaScript condition (lookups do not wait by themselves).
+    async fn wait_for(&self, condition: &str, timeout: Duration, what: &str) -> Duration {
+        let started = Instant::now();
+        let js = format!(
+            "(() => {{ try {{ return Boolean({condition}); }} catch (_) {{ return false; }} }})()"
+        );
+        loop {
+            if let Ok(result) = self.page.evaluate(js.as_str()).await
+                && result.into_value::<bool>().unwrap_or(false)
+            {
+                return started.elapsed();
+            }
+            if started.elapsed() > timeout {
+                let url = self.page.url().await.ok().flatten().unwrap_or_default();
+                // What the page said, to explain the failure.
+                let said: String = self
+                    .eval(
+                        "Array.from(document.querySelectorAll('.alert:not([hidden]), #flash:not([hidden])'))\
+                         .map((e) => e.textContent.trim()).join(' | ')",
+                    )
+                    .await;
+                panic!(
+                    "timed out after {timeout:?} waiting for {what} (`{condition}`) on {url}; \
+                     the page says: {said:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn click(&self, selector: &str) {
+        self.page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|e| panic!("find {selector}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) {
+        self.page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|e| panic!("find {selector}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("focus {selector}: {e}"))
+            .type_str(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
+    }
+
+    /// Replaces a field's value as a paste would, firing `input` like typing does.
+    async fn fill(&self, selector: &str, text: &str) {
+        let js = format!(
+            "(() => {{ const el = document.querySelector({sel}); el.focus(); el.value = {val}; \
+             el.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()",
+            sel = json!(selector),
+            val = json!(text)
+        );
+        let _: bool = self.eval(&js).await;
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        self.eval(&format!(
+            "(document.querySelector({}) || {{}}).textContent || ''",
+            json!(selector)
+        ))
+        .await
+    }
+
+    async fn path(&self) -> String {
+        self.eval("location.pathname + location.search").await
+    }
+
+    async fn shot(&self, name: &str) {
+        let path = self.shots.join(format!("{name}.png"));
+        self.page
+            .save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    }
+
+    /// Only what fits on the screen (phone screenshots).
+    async fn shot_screen(&self, name: &str) {
+        let path = self.shots.join(format!("{name}.png"));
+        self.page
+            .save_screenshot(ScreenshotParams::builder().build(), &path)
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    }
+
+    async fn set_width(&self, width: u32, height: u32, mobile: bool) {
+        self.page
+            .execute(SetDeviceMetricsOverrideParams::new(
+                i64::from(width),
+                i64::from(height),
+                1.0,
+                mobile,
+            ))
+            .await
+            .expect("resize the viewport");
+    }
+}
+
+/// Templates, the legacy policies and a month of deterministic demo traffic, so every page has
+/// something to show; plus an enforced policy that catches e-mail addresses in prompts.
+async fn seed(app: &TestApp) -> i64 {
+    let ids = sentinel_server::service::demo::seed_catalogue(&app.store, false)
+        .await
+        .expect("seed the catalogue");
+    let mut traffic =
+        sentinel_server::service::demo::DemoTraffic::new(7, 240, ids, chrono::Utc::now());
+    app.store
+        .seed_events(traffic.batch(240))
+        .await
+        .expect("seed events");
+    let res = app
+        .post(
+            "/api/policies/",
+            &json!({
+                "name": "E-mail addresses in prompts",
+                "definition": "request.prompt has sentinelai.pii(email)",
+                "category": "privacy",
+                "severity": "high",
+                "intervention_type": "redact",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let policy: Value = res.json().await.unwrap();
+    let id = policy["id"].as_i64().unwrap();
+    let res = app
+        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
+        .await;
+    assert_eq!(res.status(), 200, "enable the e-mail policy");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_end_to_end() {
+    let app = spawn_app().await;
+    let pii_policy = seed(&app).await;
+    let ui = Ui::launch(&app).await;
+
+    // Without a session every page sends the browser to the sign-in form, remembering where.
+    ui.goto("/").await;
+    ui.wait_for(
+        "location.pathname === '/login' && document.querySelector('#login-form')",
+        Duration::from_secs(10),
+        "the redirect to the sign-in page",
+    )
+    .await;
+    assert_eq!(ui.path().await, "/login?next=%2F");
+
+    ui.shot("login").await;
+
+    // A wrong password is refused with the API's message.
+    ui.type_into("#username", "root").await;
+    ui.type_into("#password", "wrong password").await;
+    ui.click("#login-submit").await;
+    ui.wait_for(
+        "!document.querySelector('#login-error').hidden",
+        Duration::from_secs(10),
+        "the sign-in error",
+    )
+    .await;
+    assert!(
+        ui.text("#login-error")
+            .await
+            .contains("Incorrect username or password")
+    );
+    ui.shot("login-error").await;
+
+    // Log in through the form, with the keyboard.
+    ui.fill("#password", "").await;
+    ui.type_into("#password", PASSWORD).await;
+    ui.page
+        .find_element("#password")
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    ui.wait_for(
+        "location.pathname === '/' && document.body.dataset.page === 'overview'",
+        Duration::from_secs(10),
+        "the overview after signing in",
+    )
+    .await;
+    ui.wait_ready("the overview").await;
+    let token_len: u64 = ui
+        .eval("(sessionStorage.getItem('sentinel.access') || '').length")
+        .await;
+    assert!(token_len > 20, "the access token is kept in sessionStorage");
+    assert_eq!(ui.text("#me-name").await, "root");
+
+    // The stat cards show the API's figures.
+    let stats: Value = app.get("/api/dashboard/stats").await.json().await.unwrap();
+    for key in [
+        "total_events",
+        "events_last_24h",
+        "open_violations",
+        "critical_violations",
+        "active_policies",
+        "total_policies",
+    ] {
+        let shown = ui
+            .text(&format!("[data-stat={key}] .stat-value"))
+            .await
+            .replace([',', '.', '\u{a0}', ' '], "");
+        assert_eq!(
+            shown,
+            stats[key].as_u64().unwrap().to_string(),
+            "stat {key}"
+        );
+    }
+    assert!(stats["total_events"].as_u64().unwrap() >= 240);
+    // The timeline is an SVG chart with bars.
+    let bars: u64 = ui
+        .eval("document.querySelectorAll('#timeline svg rect').length")
+        .await;
+    assert!(bars > 0, "the timeline draws bars");
+    let recent: u64 = ui
+        .eval("document.querySelectorAll('#recent li a').length")
+        .await;
+    assert!(recent > 0, "recent activity is listed");
+    ui.shot("overview").await;
+
+    // New activity updates the overview without a reload.
+    ui.wait_for(
+        "document.body.dataset.live === 'open'",
+        Duration::from_secs(10),
+        "the overview's live connection",
+    )
+    .await;
+    let total = stats["total_events"].as_u64().unwrap();
+    let res = app
+        .post(
+            "/api/events/",
+            &json!({
+                "event_id": "browser-e2e-0",
+                "event_type": "llm_request",
+                "title": "Translate the release notes",
+                "trigger_date": sentinel_api::Timestamp::now(),
+                "source": "DocBot",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    ui.wait_for(
+        &format!(
+            "document.querySelector('[data-stat=total_events] .stat-value').textContent.replace(/\\D/g, '') === '{}'",
+            total + 1
+        ),
+        Duration::from_secs(5),
+        "the event count to go up",
+    )
+    .await;
+
+    // An access token about to expire is refreshed before the next call (the refresh token rotates).
+    let before: String = ui.eval("sessionStorage.getItem('sentinel.refresh')").await;
+    let _: bool = ui
+        .eval("(sessionStorage.setItem('sentinel.expires', String(Date.now() + 5000)), true)")
+        .await;
+    ui.click("#refresh").await;
+    ui.wait_for(
+        &format!(
+            "sessionStorage.getItem('sentinel.refresh') !== {}",
+            json!(before)
+        ),
+        Duration::from_secs(5),
+        "the token refresh",
+    )
+    .await;
+    let expires_in: f64 = ui
+        .eval("Number(sessionStorage.getItem('sentinel.expires')) - Date.now()")
+        .await;
+    assert!(
+        expires_in > 600_000.0,
+        "a fresh access token: {expires_in} ms left"
+    );
+    // A rejected access token is refreshed and the call retried, without leaving the page.
+    let _: bool = ui
+        .eval("(sessionStorage.setItem('sentinel.access', 'not-a-token'), true)")
+        .await;
+    ui.click("#refresh").await;
+    ui.wait_for(
+        "sessionStorage.getItem('sentinel.access') !== 'not-a-token'",
+        Duration::from_secs(5),
+        "the refresh after a 401",
+    )
+    .await;
+    assert_eq!(ui.path().await, "/");
+
+    // The live feed shows a new violation within 2 s of the event being posted through the API.
+    ui.open("/live").await;
+    ui.wait_for(
+        "document.body.dataset.live === 'open'",
+        Duration::from_secs(10),
+        "the live feed to connect",
+    )
+    .await;
+    let posted = Instant::now();
+    let res = app
+        .post(
+            "/api/events/",
+            &json!({
+                "event_id": "browser-e2e-1",
+                "event_type": "llm_request",
+                "severity": "high",
+                "title": "Support bot asked to mail a customer record",
+                "trigger_date": sentinel_api::Timestamp::now(),
+                "source": "SupportBot",
+                "model_name": "gpt-4o",
+                "prompt": "Please send the full record to jane.doe@example.com today.",
+                "completion": "I can't share customer records by e-mail.",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let event: Value = res.json().await.unwrap();
+    let event_id = event["id"].as_i64().unwrap();
+    ui.wait_for(
+        "document.querySelector('#feed li.feed-new_violation')",
+        Duration::from_secs(2),
+        "the violation in the live feed",
+    )
+    .await;
+    let elapsed = posted.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert!(
+        ui.text("#feed")
+            .await
+            .contains("Support bot asked to mail a customer record"),
+        "the new event is in the feed too"
+    );
+    // A clean interaction shows up as an event only.
+    let res = app
+        .post(
+            "/api/events/",
+            &json!({
+                "event_id": "browser-e2e-2",
+                "event_type": "llm_request",
+                "title": "Summarise the quarterly report",
+                "trigger_date": sentinel_api::Timestamp::now(),
+                "source": "DocBot",
+                "prompt": "Summarise the attached quarterly report in five bullet points.",
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    ui.wait_for(
+        "document.querySelector('#feed').textContent.includes('Summarise the quarterly report')",
+        Duration::from_secs(2),
+        "the clean event in the live feed",
+    )
+    .await;
+    assert_eq!(ui.text("#count-events").await, "2");
+    assert_eq!(ui.text("#count-violations").await, "1");
+    ui.shot("live").await;
+
+    // The violation, found through the API, is acknowledged in triage.
+    let violations: Value = app
+        .get(&format!("/api/violations/?event_id={event_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let violation = &violations[0];
+    assert_eq!(violation["policy_id"], pii_policy);
+    let vid = violation["id"].as_i64().unwrap();
+    ui.open("/violations?status=detected").await;
+    let row = format!("#violations-table tr[data-id='{vid}']");
+    ui.wait_for(
+        &format!("document.querySelector(\"{row}\")"),
+        Duration::from_secs(5),
+        "the violation's row",
+    )
+    .await;
+    ui.shot("violations").await;
+    ui.click(&format!("{row} button[data-action=acknowledged]"))
+        .await;
+    ui.wait_for(
+        "document.querySelector('#flash') && !document.querySelector('#flash').hidden",
+        Duration::from_secs(5),
+        "the acknowledgement",
+    )
+    .await;
+    let after: Value = app
+        .get(&format!("/api/violations/{vid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "acknowledged");
+    assert!(after["acknowledged_by"].as_i64().is_some());
+    assert!(after["acknowledged_date"].is_string());
+
+    // Bulk actions: select two detected violations and mark them as being investigated.
+    let picked: u64 = ui
+        .eval(
+            "(() => { const boxes = Array.from(document.querySelectorAll('input.pick')).slice(0, 2); \
+             boxes.forEach((b) => b.click()); return boxes.length; })()",
+        )
+        .await;
+    if picked > 0 {
+        ui.wait_for(
+            "!document.querySelector('#bulk').hidden",
+            Duration::from_secs(2),
+            "the bulk bar",
+        )
+        .await;
+        ui.shot("violations-bulk").await;
+        let ids: Vec<i64> = ui
+            .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
+            .await;
+        ui.click("#bulk [data-bulk=investigating]").await;
+        ui.wait_for(
+            "document.querySelector('#bulk').hidden",
+            Duration::from_secs(5),
+            "the bulk update",
+        )
+        .await;
+        for id in ids {
+            let v: Value = app
+                .get(&format!("/api/violations/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(v["status"], "investigating", "violation {id}");
+        }
+    }
+
+    // The events explorer and the event's detail, with the finding highlighted in place.
+    ui.open("/events").await;
+    let rows: u64 = ui
+        .eval("document.querySelectorAll('#events-table tbody a').length")
+        .await;
+    assert_eq!(rows, 25, "the first page of events");
+    ui.shot("events").await;
+    ui.open(&format!("/events/{event_id}")).await;
+    ui.wait_for(
+        "document.querySelector('#event-prompt mark')",
+        Duration::from_secs(5),
+        "the highlighted finding",
+    )
+    .await;
+    assert_eq!(ui.text("#event-prompt mark").await, "jane.doe@example.com");
+    ui.shot("event").await;
+
+    // A policy with a syntax error shows the error with its line; fixed, it can be enabled.
+    ui.open("/policies/new").await;
+    ui.type_into("#p-name", "Secrets in completions").await;
+    ui.fill(
+        "#p-definition",
+        "# Block credentials the model repeats\nresponse.completion has sentinelai.secrets\n  and scope.app in [SupportBot",
+    )
+    .await;
+    ui.wait_for(
+        "document.querySelector('#p-validation .def-error')",
+        Duration::from_secs(5),
+        "the validation error",
+    )
+    .await;
+    let error = ui.text("#p-validation .def-error").await;
+    assert!(
+        error.contains("Line 3"),
+        "the error names its line: {error}"
+    );
+    ui.shot("policy-error").await;
+    // A broken draft may be saved; it cannot be enabled until it compiles.
+    ui.click("#policy-save").await;
+    ui.wait_for(
+        "/^\\/policies\\/\\d+$/.test(location.pathname)",
+        Duration::from_secs(5),
+        "the saved draft",
+    )
+    .await;
+    let new_id: i64 = ui.eval("Number(location.pathname.split('/').pop())").await;
+    ui.fill(
+        "#p-definition",
+        "# Block credentials the model repeats\nresponse.completion has sentinelai.secrets\n  and scope.app in [SupportBot]",
+    )
+    .await;
+    ui.wait_for(
+        "document.querySelector('#p-validation').dataset.state === 'valid'",
+        Duration::from_secs(5),
+        "the definition to validate",
+    )
+    .await;
+    ui.click("#policy-enable").await;
+    ui.wait_for(
+        "document.querySelector('#policy-status').textContent === 'Open'",
+        Duration::from_secs(5),
+        "the policy to be enabled",
+    )
+    .await;
+    let policy: Value = app
+        .get(&format!("/api/policies/{new_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["status"], "open");
+    assert_eq!(policy["definition_errors"], json!([]));
+    assert!(
+        policy["definition"]
+            .as_str()
+            .unwrap()
+            .ends_with("[SupportBot]")
+    );
+
+    // Test a text against the e-mail policy: the finding and the redaction are shown.
+    ui.open(&format!("/policies/{pii_policy}")).await;
+    ui.type_into("#t-prompt", "Forward it to jane.doe@example.com please")
+        .await;
+    ui.click("#test-run").await;
+    ui.wait_for(
+        "document.querySelector('#test-redacted')",
+        Duration::from_secs(5),
+        "the test result",
+    )
+    .await;
+    let redacted = ui.text("#test-redacted").await;
+    assert!(
+        !redacted.contains("jane.doe@example.com"),
+        "redacted: {redacted}"
+    );
+    ui.shot("policy").await;
+
+    // The other pages load and show their data.
+    ui.open("/policies").await;
+    ui.shot("policies").await;
+    ui.open("/templates").await;
+    let cards: u64 = ui.eval("document.querySelectorAll('.tpl').length").await;
+    assert!(cards > 0, "templates are listed");
+    ui.shot("templates").await;
+    ui.open("/users").await;
+    assert!(ui.text("#users-table").await.contains("root"));
+    ui.type_into("#u-username", "sarah").await;
+    ui.type_into("#u-email", "sarah@example.com").await;
+    ui.type_into("#u-full", "Sarah Chen").await;
+    ui.type_into("#u-password", "a long enough password").await;
+    ui.click("#user-form button[type=submit]").await;
+    ui.wait_for(
+        "document.querySelector('#users-table').textContent.includes('Sarah Chen')",
+        Duration::from_secs(10),
+        "the new user in the list",
+    )
+    .await;
+    ui.shot("users").await;
+    ui.open("/keys").await;
+    ui.type_into("#k-name", "support-bot ingest").await;
+    ui.click("#key-form button[type=submit]").await;
+    ui.wait_for(
+        "!document.querySelector('#new-key').hidden",
+        Duration::from_secs(5),
+        "the new key",
+    )
+    .await;
+    assert!(ui.text("#new-key-value").await.starts_with("snl_"));
+    ui.shot("keys").await;
+    ui.open("/audit").await;
+    ui.click("#audit-verify").await;
+    ui.wait_for(
+        "document.querySelector('#verify-ok')",
+        Duration::from_secs(5),
+        "the audit verification",
+    )
+    .await;
+    ui.shot("audit").await;
+
+    // Phone width: the navigation collapses behind a button and tables stack.
+    ui.set_width(390, 844, true).await;
+    ui.open("/").await;
+    let toggle_visible: bool = ui
+        .eval("getComputedStyle(document.querySelector('.nav-toggle')).display !== 'none'")
+        .await;
+    assert!(toggle_visible, "the menu button shows at phone width");
+    let nav_hidden: bool = ui
+        .eval("getComputedStyle(document.querySelector('#nav')).display === 'none'")
+        .await;
+    assert!(nav_hidden, "the navigation is folded at phone width");
+    let overflow: bool = ui
+        .eval("document.documentElement.scrollWidth > window.innerWidth + 1")
+        .await;
+    assert!(!overflow, "no horizontal scrolling at phone width");
+    ui.shot_screen("overview-phone").await;
+    ui.click(".nav-toggle").await;
+    let expanded: String = ui
+        .eval("document.querySelector('.nav-toggle').getAttribute('aria-expanded')")
+        .await;
+    assert_eq!(expanded, "true", "the menu button opens the navigation");
+    ui.shot_screen("menu-phone").await;
+    ui.open("/violations").await;
+    ui.shot_screen("violations-phone").await;
+    ui.open(&format!("/policies/{new_id}")).await;
+    ui.shot_screen("policy-phone").await;
+    ui.set_width(WIDTH, HEIGHT, false).await;
+
+    // Signing out forgets the tokens and returns to the sign-in page.
+    ui.open("/").await;
+    ui.click("#logout").await;
+    ui.wait_for(
+        "location.pathname === '/login'",
+        Duration::from_secs(5),
+        "the sign-in page after signing out",
+    )
+    .await;
+    let signed_out: bool = ui
+        .eval("sessionStorage.getItem('sentinel.access') === null")
+        .await;
+    assert!(signed_out, "signing out forgets the access token");
+
+    // Credentials that no refresh can cure send the browser back to the sign-in page.
+    let _: bool = ui
+        .eval(
+            "(sessionStorage.setItem('sentinel.access', 'bad'), sessionStorage.setItem('sentinel.refresh', 'bad'), \
+             sessionStorage.setItem('sentinel.expires', String(Date.now() + 600000)), true)",
+        )
+        .await;
+    ui.goto("/events").await;
+    ui.wait_for(
+        "location.pathname === '/login'",
+        Duration::from_secs(5),
+        "the sign-in page after a 401",
+    )
+    .await;
+    assert_eq!(ui.path().await, "/login?next=%2Fevents");
+    ui.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_no_controls_they_cannot_use() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    helpers::add_user(&app.store, "vera", sentinel_api::UserRole::Viewer).await;
+    let ui = Ui::launch(&app).await;
+    ui.goto("/login?next=%2Fviolations").await;
+    ui.wait_for(
+        "document.querySelector('#login-form')",
+        Duration::from_secs(10),
+        "the sign-in form",
+    )
+    .await;
+    ui.type_into("#username", "vera").await;
+    ui.type_into("#password", PASSWORD).await;
+    ui.click("#login-submit").await;
+    ui.wait_for(
+        "location.pathname === '/violations'",
+        Duration::from_secs(10),
+        "the page asked for before signing in",
+    )
+    .await;
+    ui.wait_ready("the violations").await;
+    let rows: u64 = ui
+        .eval("document.querySelectorAll('#violations-table tbody tr[data-id]').length")
+        .await;
+    assert!(rows > 0, "viewers read violations");
+    let visible: u64 = ui
+        .eval(
+            "Array.from(document.querySelectorAll('.analyst-only, .admin-only'))\
+             .filter((e) => getComputedStyle(e).display !== 'none').length",
+        )
+        .await;
+    assert_eq!(
+        visible, 0,
+        "no triage, authoring or admin controls for a viewer"
+    );
+    ui.open("/users").await;
+    assert!(
+        ui.text("main")
+            .await
+            .contains("Only administrators can see this page.")
+    );
+    ui.close().await;
+}
+
+#[tokio::test]
+async fn browsers_get_the_dashboard_and_clients_the_json() {
+    let app = spawn_app().await;
+    let res = app
+        .anon
+        .get(app.url("/"))
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-page=\"overview\""));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
+
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let mut req = app.anon.get(app.url("/"));
+        if let Some(accept) = accept {
+            req = req.header("accept", accept);
+        }
+        let res = req.send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["docs"], "/docs", "Accept: {accept:?}");
+    }
+
+    // Pages are public shells; assets are embedded; unknown ids and assets are HTML 404s.
+    for path in [
+        "/login",
+        "/live",
+        "/events",
+        "/events/1",
+        "/violations",
+        "/policies",
+        "/policies/new",
+        "/policies/3",
+        "/templates",
+        "/users",
+        "/keys",
+        "/audit",
+    ] {
+        let res = app.anon.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("/assets/app.js"), "{path}");
+    }
+    for (path, mime) in [
+        ("/assets/app.js", "application/javascript"),
+        ("/assets/app.css", "text/css"),
+        ("/assets/logo.svg", "image/svg+xml"),
+    ] {
+        let res = app.anon.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(mime)
+        );
+    }
+    for path in ["/events/abc", "/policies/0", "/assets/nope.js"] {
+        let res = app.anon.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    // The API keeps its JSON 404.
+    let res = app.anon.get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["detail"], "Not Found");
+}
