@@ -124,6 +124,13 @@ impl Finding {
 }
 
 /// The violation's score columns.
+///
+/// `legal_advice`, `controversial_topics` and `code_prompt` are advisory: they come from one
+/// lexicon pass over the whole of every text, whatever the policies ask for. They are computed
+/// when at least one policy of the evaluation runs in `balanced` or `robust` mode. When every
+/// policy of the evaluation is in `fast` mode (one prefilter pass and cheap validators, DESIGN.md
+/// §5) that pass is skipped and the three columns stay `0.0`; `safe_prompt` is then
+/// `1 - confidence` (`1 - max(confidence)` at evaluation level, `1.0` when nothing breached).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Scores {
     pub legal_advice: f64,
@@ -757,7 +764,13 @@ fn evaluate_entries<'e>(
     let mut hits: Vec<PolicyHit> = Vec::new();
     let mut styles: Vec<(Severity, RedactStyle)> = Vec::new();
     let mut block_message = None;
+    // Whether every policy of this evaluation is in fast mode (and there is one): then the
+    // advisory score columns are not computed (see [`Scores`]).
+    let mut all_fast = true;
+    let mut any_entry = false;
     for entry in entries {
+        any_entry = true;
+        all_fast &= entry.mode == Mode::Fast;
         let mut found = Vec::new();
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
@@ -789,7 +802,11 @@ fn evaluate_entries<'e>(
         });
     }
 
-    let (legal, controversial, code) = topic_scores(&ctx.views);
+    let (legal, controversial, code) = if any_entry && all_fast {
+        (0.0, 0.0, 0.0)
+    } else {
+        topic_scores(&ctx.views)
+    };
     let base_risk = legal.max(controversial);
     let mut max_conf: f64 = 0.0;
     for h in &mut hits {
