@@ -588,19 +588,28 @@ fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
         }
         return keep;
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (findings[a], findings[b]);
-        (x.start, x.end, x.target.index())
-            .cmp(&(y.start, y.end, y.target.index()))
-            .then_with(|| x.detector.cmp(&y.detector))
-            .then_with(|| x.entity.cmp(&y.entity))
-            .then(a.cmp(&b))
-    });
-    for w in order.windows(2) {
-        if findings[w[0]].same_span(findings[w[1]]) {
-            keep[w[1]] = false;
+    // Sort plain integer keys (span, target, index); only findings with the same span and
+    // target (a handful at most) are compared by detector and entity, lower index first.
+    let mut order: Vec<(usize, usize, usize, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.start, f.end, f.target.index(), i))
+        .collect();
+    order.sort_unstable();
+    let mut g = 0;
+    while g < order.len() {
+        let key = (order[g].0, order[g].1, order[g].2);
+        let mut h = g + 1;
+        while h < order.len() && (order[h].0, order[h].1, order[h].2) == key {
+            h += 1;
         }
+        for j in g + 1..h {
+            let fj = findings[order[j].3];
+            if order[g..j].iter().any(|o| findings[o.3].same_span(fj)) {
+                keep[order[j].3] = false;
+            }
+        }
+        g = h;
     }
     keep
 }
