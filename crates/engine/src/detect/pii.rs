@@ -626,7 +626,9 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::DateOfBirth) {
-            for m in find_in(DATE.get(), text, plan.date.get()).needing(is_digit) {
+            // Reported only next to context words: a window without any cannot hold one.
+            let windows = with_context(text, plan.date, Entity::DateOfBirth);
+            for m in find_in(DATE.get(), text, windows.get()).needing(is_digit) {
                 if date_plausible(m.as_str()) {
                     scan.consider_with_required_context(
                         &view,
@@ -639,7 +641,8 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Passport) {
-            for m in find_in(PASSPORT.get(), text, plan.passport.get()).needing(is_digit) {
+            let windows = with_context(text, plan.passport, Entity::Passport);
+            for m in find_in(PASSPORT.get(), text, windows.get()).needing(is_digit) {
                 let s = m.as_str();
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
                 let us_or_uk = (digits == 9 && s.len() == 9) || (digits == 8 && s.len() == 9);
@@ -656,6 +659,19 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         }
     }
     scan.out
+}
+
+/// The windows of `w` around which a context word of `e` may be (see
+/// `ContextWords::may_be_near`): the others cannot hold a match that
+/// `consider_with_required_context` keeps.
+fn with_context(text: &str, w: Where, e: Entity) -> Where {
+    match w {
+        Where::Everywhere => Where::Everywhere,
+        Where::Windows(mut w) => {
+            w.retain(|&(s, end)| context().may_be_near(text, s, end, e as u32));
+            Where::Windows(w)
+        }
+    }
 }
 
 /// `://` or `www.` (any case): every URL match has one.
@@ -773,8 +789,11 @@ impl Plan {
         };
         // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
         let mac = if wants(Entity::MacAddress) {
+            // Every separator of a match has two hex digits either side (`aa:bb`), four for
+            // the dotted form (`aabb.ccdd`).
+            let around = |i: usize, n: usize| i >= n && (i - n..i).chain(i + 1..=i + n).all(hex);
             let seeds = memchr::memchr3_iter(b':', b'-', b'.', b)
-                .filter(|&i| i > 0 && hex(i - 1) && hex(i + 1));
+                .filter(|&i| around(i, if b[i] == b'.' { 4 } else { 2 }));
             let mut w = runs_around(b, seeds, |c| {
                 c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
             });
@@ -914,9 +933,14 @@ impl Plan {
         } else {
             none()
         };
+        // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15
+        // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
         let phone = if wants(Entity::Phone) {
             let mut w = phone_runs.clone();
-            w.retain(|w| count(w, u8::is_ascii_digit) >= 8);
+            w.retain(|w| {
+                let d = count(w, u8::is_ascii_digit);
+                d >= 10 || (d >= 8 && b[w.0..w.1].contains(&b'+'))
+            });
             Where::Windows(w)
         } else {
             none()
@@ -935,10 +959,22 @@ impl Plan {
             };
             let word = |c: u8| c.is_ascii_alphanumeric();
             let punct = |c: u8| c == b',' || c == b'.';
+            // Next to the year, every alternative has: `d[/.-]` before it (`4/3/2024`),
+            // `[/.-]` and one or two digits and `[/.-]` after it (`2024-03-04`), or whitespace
+            // before it (the written forms).
+            let sep = |i: usize| b.get(i).is_some_and(|c| matches!(c, b'/' | b'.' | b'-'));
+            let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+            let shaped = |d: &(usize, usize)| {
+                let (s, e) = *d;
+                (s >= 2 && sep(s - 1) && digit(s - 2))
+                    || (s >= 1 && is_ascii_space(b[s - 1]))
+                    || (sep(e) && digit(e + 1) && (sep(e + 2) || (digit(e + 2) && sep(e + 3))))
+            };
             Where::Windows(merge(
                 digits
                     .iter()
                     .filter(|d| d.1 - d.0 == 4 && matches!(&b[d.0..d.0 + 2], b"19" | b"20"))
+                    .filter(|d| shaped(d))
                     .map(|d| {
                         let mut i = skip_left(d.0, &is_ascii_space, usize::MAX);
                         i = skip_left(i, &punct, 2);
@@ -1503,6 +1539,11 @@ mod tests {
             "INV-2024-0412 $1,250.00 on 14 March at 10:30",
             "9999999999999999999999 1 2 3 4 5 6 7 8 9 0 1 2 3 4",
             "-1-2-3-4-5-6-7-8-9-0-1-2-3-4- --4111111111111111-- 4111111111111111x",
+            "date of birth 1-2-1990 01.02.1990 x1/2/1990 1990-1-2x 1990-12-3 1990-123-4 1990.1.2",
+            "birthday:1990-01-02 born\t4 Mar 1990 dob 1990/01/02/03 age 3 May,1990 May 3 1990",
+            "+1 555 0100 +44 7911 123 +4479 1112 3456 +12 345 678 90 12345678 (0) 4155552671",
+            "aa:bb:cc:dd:ee:ff A1-B2-C3-D4-E5-F6 aabb.ccdd.eeff ab.cdef.0123 abcd.ef01.23456",
+            "passport no: C03005988; ppt 123456789 next to passport",
         ] {
             assert_same_as_whole(text);
         }
