@@ -124,6 +124,13 @@ impl Finding {
 }
 
 /// The violation's score columns.
+///
+/// `legal_advice`, `controversial_topics` and `code_prompt` are advisory: they come from one
+/// lexicon pass over the whole of every text, whatever the policies ask for. They are computed
+/// when at least one policy of the evaluation runs in `balanced` or `robust` mode. When every
+/// policy of the evaluation is in `fast` mode (one prefilter pass and cheap validators, DESIGN.md
+/// §5) that pass is skipped and the three columns stay `0.0`; `safe_prompt` is then
+/// `1 - confidence` (`1 - max(confidence)` at evaluation level, `1.0` when nothing breached).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Scores {
     pub legal_advice: f64,
@@ -581,19 +588,28 @@ fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
         }
         return keep;
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (findings[a], findings[b]);
-        (x.start, x.end, x.target.index())
-            .cmp(&(y.start, y.end, y.target.index()))
-            .then_with(|| x.detector.cmp(&y.detector))
-            .then_with(|| x.entity.cmp(&y.entity))
-            .then(a.cmp(&b))
-    });
-    for w in order.windows(2) {
-        if findings[w[0]].same_span(findings[w[1]]) {
-            keep[w[1]] = false;
+    // Sort plain integer keys (span, target, index); only findings with the same span and
+    // target (a handful at most) are compared by detector and entity, lower index first.
+    let mut order: Vec<(usize, usize, usize, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.start, f.end, f.target.index(), i))
+        .collect();
+    order.sort_unstable();
+    let mut g = 0;
+    while g < order.len() {
+        let key = (order[g].0, order[g].1, order[g].2);
+        let mut h = g + 1;
+        while h < order.len() && (order[h].0, order[h].1, order[h].2) == key {
+            h += 1;
         }
+        for j in g + 1..h {
+            let fj = findings[order[j].3];
+            if order[g..j].iter().any(|o| findings[o.3].same_span(fj)) {
+                keep[order[j].3] = false;
+            }
+        }
+        g = h;
     }
     keep
 }
@@ -757,7 +773,13 @@ fn evaluate_entries<'e>(
     let mut hits: Vec<PolicyHit> = Vec::new();
     let mut styles: Vec<(Severity, RedactStyle)> = Vec::new();
     let mut block_message = None;
+    // Whether every policy of this evaluation is in fast mode (and there is one): then the
+    // advisory score columns are not computed (see [`Scores`]).
+    let mut all_fast = true;
+    let mut any_entry = false;
     for entry in entries {
+        any_entry = true;
+        all_fast &= entry.mode == Mode::Fast;
         let mut found = Vec::new();
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
@@ -789,7 +811,11 @@ fn evaluate_entries<'e>(
         });
     }
 
-    let (legal, controversial, code) = topic_scores(&ctx.views);
+    let (legal, controversial, code) = if any_entry && all_fast {
+        (0.0, 0.0, 0.0)
+    } else {
+        topic_scores(&ctx.views)
+    };
     let base_risk = legal.max(controversial);
     let mut max_conf: f64 = 0.0;
     for h in &mut hits {

@@ -68,6 +68,22 @@ impl ContextWords {
     }
 }
 
+impl ContextWords {
+    /// Whether a word of `group` occurs anywhere (word boundaries not checked) within the
+    /// context window around `[s, e)`. Implied by [`near`](ContextWords::near) for every match
+    /// inside `[s, e)`: their context windows lie inside this one.
+    pub(crate) fn may_be_near(&self, text: &str, s: usize, e: usize, group: u32) -> bool {
+        let from = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+        let to = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER));
+        let Some(window) = text.get(from..to) else {
+            return false;
+        };
+        self.ac
+            .find_overlapping_iter(window)
+            .any(|m| self.groups.get(m.pattern().as_usize()) == Some(&group))
+    }
+}
+
 /// Shannon entropy in bits per character.
 pub(crate) fn shannon_entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];

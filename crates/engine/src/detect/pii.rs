@@ -626,7 +626,9 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::DateOfBirth) {
-            for m in find_in(DATE.get(), text, plan.date.get()).needing(is_digit) {
+            // Reported only next to context words: a window without any cannot hold one.
+            let windows = with_context(text, plan.date, Entity::DateOfBirth);
+            for m in find_in(DATE.get(), text, windows.get()).needing(is_digit) {
                 if date_plausible(m.as_str()) {
                     scan.consider_with_required_context(
                         &view,
@@ -639,7 +641,8 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Passport) {
-            for m in find_in(PASSPORT.get(), text, plan.passport.get()).needing(is_digit) {
+            let windows = with_context(text, plan.passport, Entity::Passport);
+            for m in find_in(PASSPORT.get(), text, windows.get()).needing(is_digit) {
                 let s = m.as_str();
                 let digits = s.bytes().filter(u8::is_ascii_digit).count();
                 let us_or_uk = (digits == 9 && s.len() == 9) || (digits == 8 && s.len() == 9);
@@ -658,14 +661,33 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
     scan.out
 }
 
+/// The windows of `w` around which a context word of `e` may be (see
+/// `ContextWords::may_be_near`): the others cannot hold a match that
+/// `consider_with_required_context` keeps.
+fn with_context(text: &str, w: Where, e: Entity) -> Where {
+    match w {
+        Where::Everywhere => Where::Everywhere,
+        Where::Windows(mut w) => {
+            w.retain(|&(s, end)| context().may_be_near(text, s, end, e as u32));
+            Where::Windows(w)
+        }
+    }
+}
+
 /// `://` or `www.` (any case): every URL match has one.
 fn has_url_marker(text: &str) -> bool {
     let b = text.as_bytes();
+    // A `www.` starts with one of the four case forms of `ww`: four vectorised searches for a
+    // rare pair, instead of stopping at every `.` of the prose. The searches do not report
+    // overlapping pairs, so a `www.` may start one byte before or after a reported pair.
+    let www_at = |i: usize| {
+        b.get(i..i + 4)
+            .is_some_and(|w| w[..3].eq_ignore_ascii_case(b"www") && w[3] == b'.')
+    };
     memchr::memmem::find(b, b"://").is_some()
-        || memchr::memchr_iter(b'.', b).any(|i| {
-            i >= 3
-                && b.get(i - 3..i)
-                    .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
+        || [&b"ww"[..], b"wW", b"Ww", b"WW"].iter().any(|pair| {
+            memchr::memmem::find_iter(b, pair)
+                .any(|j| www_at(j) || www_at(j + 1) || j.checked_sub(1).is_some_and(www_at))
         })
 }
 
@@ -773,8 +795,11 @@ impl Plan {
         };
         // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
         let mac = if wants(Entity::MacAddress) {
+            // Every separator of a match has two hex digits either side (`aa:bb`), four for
+            // the dotted form (`aabb.ccdd`).
+            let around = |i: usize, n: usize| i >= n && (i - n..i).chain(i + 1..=i + n).all(hex);
             let seeds = memchr::memchr3_iter(b':', b'-', b'.', b)
-                .filter(|&i| i > 0 && hex(i - 1) && hex(i + 1));
+                .filter(|&i| around(i, if b[i] == b'.' { 4 } else { 2 }));
             let mut w = runs_around(b, seeds, |c| {
                 c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
             });
@@ -914,9 +939,14 @@ impl Plan {
         } else {
             none()
         };
+        // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15
+        // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
         let phone = if wants(Entity::Phone) {
             let mut w = phone_runs.clone();
-            w.retain(|w| count(w, u8::is_ascii_digit) >= 8);
+            w.retain(|w| {
+                let d = count(w, u8::is_ascii_digit);
+                d >= 10 || (d >= 8 && b[w.0..w.1].contains(&b'+'))
+            });
             Where::Windows(w)
         } else {
             none()
@@ -935,10 +965,22 @@ impl Plan {
             };
             let word = |c: u8| c.is_ascii_alphanumeric();
             let punct = |c: u8| c == b',' || c == b'.';
+            // Next to the year, every alternative has: `d[/.-]` before it (`4/3/2024`),
+            // `[/.-]` and one or two digits and `[/.-]` after it (`2024-03-04`), or whitespace
+            // before it (the written forms).
+            let sep = |i: usize| b.get(i).is_some_and(|c| matches!(c, b'/' | b'.' | b'-'));
+            let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+            let shaped = |d: &(usize, usize)| {
+                let (s, e) = *d;
+                (s >= 2 && sep(s - 1) && digit(s - 2))
+                    || (s >= 1 && is_ascii_space(b[s - 1]))
+                    || (sep(e) && digit(e + 1) && (sep(e + 2) || (digit(e + 2) && sep(e + 3))))
+            };
             Where::Windows(merge(
                 digits
                     .iter()
                     .filter(|d| d.1 - d.0 == 4 && matches!(&b[d.0..d.0 + 2], b"19" | b"20"))
+                    .filter(|d| shaped(d))
                     .map(|d| {
                         let mut i = skip_left(d.0, &is_ascii_space, usize::MAX);
                         i = skip_left(i, &punct, 2);
@@ -1155,11 +1197,26 @@ fn nanp_ok(d: &[u8]) -> bool {
 
 /// A phone candidate's base score, by numbering plan.
 fn phone_score(s: &str) -> Option<(f64, &'static str)> {
-    let digits: Vec<u8> = s
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect();
+    // Candidates have at most 15 digits: no allocation for them.
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b - b'0';
+        }
+        n += 1;
+    }
+    let heap: Vec<u8>;
+    let digits: &[u8] = if n <= buf.len() {
+        &buf[..n]
+    } else {
+        heap = s
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        &heap
+    };
     let formatted = s.contains([' ', '-', '.', '(']);
     let n = digits.len();
     if s.starts_with('+') {
@@ -1181,7 +1238,7 @@ fn phone_score(s: &str) -> Option<(f64, &'static str)> {
         return Some((0.65, "international phone number (E.164 length)"));
     }
     if n == 10 || (n == 11 && digits[0] == 1) {
-        let local = if n == 11 { &digits[1..] } else { &digits[..] };
+        let local = if n == 11 { &digits[1..] } else { digits };
         if nanp_ok(local) {
             return Some(if formatted {
                 (0.55, "phone number (valid North American numbering plan)")
@@ -1446,6 +1503,33 @@ mod tests {
     }
 
     #[test]
+    fn url_marker_is_found_in_every_case_and_run_of_ws() {
+        let naive = |t: &str| {
+            t.contains("://")
+                || t.as_bytes()
+                    .windows(4)
+                    .any(|w| w[..3].eq_ignore_ascii_case(b"www") && w[3] == b'.')
+        };
+        for t in [
+            "www.x",
+            "wwww.x",
+            "wwwww.x",
+            "wWww.x",
+            "WwWw.x",
+            "xWWW.x",
+            "ww.x",
+            "w.w.w.x",
+            "wwwwwwx",
+            "a://b",
+            "wwW",
+            "wW wWw.",
+            "wwwwwwwwww.",
+        ] {
+            assert_eq!(has_url_marker(t), naive(t), "{t}");
+        }
+    }
+
+    #[test]
     fn validators() {
         assert!(luhn_valid(&[
             4, 5, 3, 9, 1, 4, 8, 8, 0, 3, 4, 3, 6, 4, 6, 7
@@ -1503,6 +1587,11 @@ mod tests {
             "INV-2024-0412 $1,250.00 on 14 March at 10:30",
             "9999999999999999999999 1 2 3 4 5 6 7 8 9 0 1 2 3 4",
             "-1-2-3-4-5-6-7-8-9-0-1-2-3-4- --4111111111111111-- 4111111111111111x",
+            "date of birth 1-2-1990 01.02.1990 x1/2/1990 1990-1-2x 1990-12-3 1990-123-4 1990.1.2",
+            "birthday:1990-01-02 born\t4 Mar 1990 dob 1990/01/02/03 age 3 May,1990 May 3 1990",
+            "+1 555 0100 +44 7911 123 +4479 1112 3456 +12 345 678 90 12345678 (0) 4155552671",
+            "aa:bb:cc:dd:ee:ff A1-B2-C3-D4-E5-F6 aabb.ccdd.eeff ab.cdef.0123 abcd.ef01.23456",
+            "passport no: C03005988; ppt 123456789 next to passport",
         ] {
             assert_same_as_whole(text);
         }

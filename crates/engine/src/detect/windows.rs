@@ -33,16 +33,39 @@ pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
         Some(last) if last.1 == i => last.1 = i + 1,
         _ => out.push((i, i + 1)),
     };
-    let mut chunks = b.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
+    // `y` is below 10 exactly for the digits; the high bit of each byte of the mask is set
+    // when that byte of `y` is below 10 (the subtraction cannot borrow across bytes because
+    // every byte has its high bit set first).
+    let digits = |chunk: &[u8]| -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        // `y` is below 10 exactly for the digits; the high bit of each byte of `lt10` is set
-        // when that byte of `y` is below 10 (the subtraction cannot borrow across bytes because
-        // every byte has its high bit set first).
         let y = u64::from_le_bytes(w) ^ (0x30 * L);
-        let mut mask = !((y | H) - 10 * L) & !y & H;
+        !((y | H) - 10 * L) & !y & H
+    };
+    let mut base = 0;
+    // 32 bytes at a time: most blocks of prose have no digit and are skipped after one test.
+    let mut blocks = b.chunks_exact(32);
+    for block in &mut blocks {
+        let m = [
+            digits(&block[0..8]),
+            digits(&block[8..16]),
+            digits(&block[16..24]),
+            digits(&block[24..32]),
+        ];
+        if m[0] | m[1] | m[2] | m[3] != 0 {
+            for (k, mut mask) in m.into_iter().enumerate() {
+                while mask != 0 {
+                    let i = base + 8 * k + (mask.trailing_zeros() / 8) as usize;
+                    push(i);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        base += 32;
+    }
+    let mut chunks = blocks.remainder().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut mask = digits(chunk);
         while mask != 0 {
             let i = base + (mask.trailing_zeros() / 8) as usize;
             push(i);
