@@ -86,7 +86,11 @@ struct ClientStats {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let base = args.get(1).expect("base URL").trim_end_matches('/').to_owned();
+    let base = args
+        .get(1)
+        .expect("base URL")
+        .trim_end_matches('/')
+        .to_owned();
     let token = args.get(2).expect("token").clone();
     let clients: usize = args.get(3).map_or(1000, |a| a.parse().unwrap());
     let rate: u64 = args.get(4).map_or(5000, |a| a.parse().unwrap());

@@ -70,9 +70,21 @@ impl Default for ServerConfig {
     }
 }
 
-/// Everything a handler can reach. Cheap to clone.
+/// Everything a handler can reach: one `Arc`, so the per-request clones axum makes (one per
+/// `State` extractor and middleware) cost a single atomic increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub live: LiveHub,
     pub guard: Arc<Guard>,
@@ -103,7 +115,7 @@ impl AppState {
             config.refresh_ttl,
             config.anonymous_role,
         ));
-        let state = Self {
+        let state = Self(Arc::new(Shared {
             store,
             live,
             guard,
@@ -111,7 +123,7 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             http_metrics: crate::metrics::HttpMetrics::default(),
             config: Arc::new(config),
-        };
+        }));
         crate::cluster::start(&state).await?;
         Ok(state)
     }
