@@ -1,6 +1,28 @@
 //! Shared fixtures and cross-module tests: the design examples, the legacy definitions, mode
 //! comparisons and property tests.
 
+/// Every `text` of the train and test corpus files, for tests that compare two ways of scanning.
+pub(crate) fn corpus_texts() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
+    let mut texts = Vec::new();
+    for split in ["train", "test"] {
+        let Ok(entries) = std::fs::read_dir(format!("{dir}/{split}")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let body = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in body.lines() {
+                let v: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
+                if let Some(text) = v.get("text").and_then(|t| t.as_str()) {
+                    texts.push(text.to_owned());
+                }
+            }
+        }
+    }
+    texts
+}
+
 pub(crate) const DESIGN_EXAMPLES: &[&str] = &[
     "response.completion has sentinelai.data_leakage and scope.app is DataApp",
     "request.prompt has sentinelai.prompt_injection",

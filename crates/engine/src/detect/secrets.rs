@@ -996,25 +996,11 @@ mod tests {
 
     #[test]
     fn prefilter_and_windows_find_what_the_whole_text_finds_in_the_corpus() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
-        let mut n = 0;
-        for split in ["train", "test"] {
-            let Ok(entries) = std::fs::read_dir(format!("{dir}/{split}")) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let body = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                for line in body.lines() {
-                    let v: serde_json::Value =
-                        serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
-                    if let Some(text) = v.get("text").and_then(|t| t.as_str()) {
-                        assert_same_as_whole(text);
-                        n += 1;
-                    }
-                }
-            }
+        let texts = crate::tests_support::corpus_texts();
+        for text in &texts {
+            assert_same_as_whole(text);
         }
-        assert!(n > 1000, "{n} corpus texts");
+        assert!(texts.len() > 1000, "{} corpus texts", texts.len());
     }
 
     proptest::proptest! {
