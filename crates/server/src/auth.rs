@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Unauthorized};
 use crate::state::AppState;
 
 /// Visible start of every API key.
@@ -134,11 +134,51 @@ impl Requirement for AnyUser {
     }
 }
 
-/// An authenticated, authorized caller, with the audit context of the request.
+/// Where a request came from: what its audit entries record besides the actor. Cheap to take
+/// (an address and a reference-counted header), so read-only requests pay nothing for auditing.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    client: Option<IpAddr>,
+    request_id: Option<axum::http::HeaderValue>,
+}
+
+impl Origin {
+    fn of(parts: &Parts) -> Self {
+        Self {
+            client: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+            request_id: parts.headers.get("x-request-id").cloned(),
+        }
+    }
+
+    /// The audit context of a change made by `actor` in this request.
+    pub fn audit(&self, actor: String) -> AuditContext {
+        AuditContext {
+            actor,
+            client_addr: self.client.map(|ip| ip.to_string()),
+            request_id: self
+                .request_id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// An authenticated, authorized caller and where the request came from.
 pub struct Auth<R: Requirement> {
     pub principal: Principal,
-    pub audit: AuditContext,
+    origin: Origin,
     _requirement: PhantomData<R>,
+}
+
+impl<R: Requirement> Auth<R> {
+    /// The audit context of a change this caller makes.
+    pub fn audit(&self) -> AuditContext {
+        self.origin.audit(self.principal.actor())
+    }
 }
 
 impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
@@ -149,18 +189,9 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
         if !R::allows(&principal) {
             return Err(ApiError::Forbidden);
         }
-        let audit = AuditContext {
-            actor: principal.actor(),
-            client_addr: client_addr(parts),
-            request_id: parts
-                .headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        };
         Ok(Self {
             principal,
-            audit,
+            origin: Origin::of(parts),
             _requirement: PhantomData,
         })
     }
@@ -173,23 +204,8 @@ impl FromRequestParts<AppState> for RequestContext {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        Ok(Self(AuditContext {
-            actor: "anonymous".into(),
-            client_addr: client_addr(parts),
-            request_id: parts
-                .headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        }))
+        Ok(Self(Origin::of(parts).audit("anonymous".into())))
     }
-}
-
-fn client_addr(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
 /// The claims of an access token.
@@ -243,11 +259,11 @@ impl std::fmt::Debug for Authenticator {
 }
 
 fn unauthenticated() -> ApiError {
-    ApiError::Unauthorized("Not authenticated")
+    ApiError::Unauthorized(Unauthorized::NotAuthenticated)
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::Unauthorized("Could not validate credentials")
+    ApiError::Unauthorized(Unauthorized::InvalidCredentials)
 }
 
 impl Authenticator {

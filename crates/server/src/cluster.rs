@@ -63,7 +63,10 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
             if from == node {
                 continue;
             }
-            if frame.starts_with(r#"{"type":"policy_changed""#) {
+            let Some(frame) = crate::live::LiveFrame::parse(Arc::from(frame)) else {
+                continue;
+            };
+            if frame.kind == "policy_changed" {
                 match state.store.all_policies().await {
                     Ok(policies) => state.guard.reload(&policies),
                     Err(e) => {
@@ -71,9 +74,7 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
                     }
                 }
             }
-            if let Some(frame) = crate::live::LiveFrame::parse(Arc::from(frame)) {
-                state.live.publish_local(frame);
-            }
+            state.live.publish_local(frame);
         }
     });
     tracing::info!(%channel, "cluster: live messages and policy changes are shared through PostgreSQL");

@@ -6,6 +6,35 @@ use axum::response::{IntoResponse, Response};
 use sentinel_api::error::{ErrorBody, ValidationErrorBody, ValidationIssue};
 use sentinel_store::StoreError;
 
+/// Why a request is refused with 401; each reason has its contract wording and stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unauthorized {
+    /// No credentials at all.
+    NotAuthenticated,
+    /// A token or key that does not verify, has expired, or belongs to a disabled user.
+    InvalidCredentials,
+    /// A failed sign-in.
+    BadLogin,
+}
+
+impl Unauthorized {
+    pub fn detail(self) -> &'static str {
+        match self {
+            Unauthorized::NotAuthenticated => "Not authenticated",
+            Unauthorized::InvalidCredentials => "Could not validate credentials",
+            Unauthorized::BadLogin => "Incorrect username or password",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Unauthorized::NotAuthenticated => "not_authenticated",
+            Unauthorized::InvalidCredentials => "invalid_credentials",
+            Unauthorized::BadLogin => "bad_credentials",
+        }
+    }
+}
+
 /// What a handler can fail with. 5xx bodies are opaque; their cause is logged once, here.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -18,8 +47,8 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     /// 401 with `WWW-Authenticate: Bearer`.
-    #[error("{0}")]
-    Unauthorized(&'static str),
+    #[error("{}", .0.detail())]
+    Unauthorized(Unauthorized),
     #[error("Not enough permissions")]
     Forbidden,
     #[error("Too many failed attempts; retry in {retry_after} s")]
@@ -70,9 +99,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_error".into(),
             ApiError::Conflict { code, .. } => (*code).into(),
             ApiError::BadRequest(_) => "bad_request".into(),
-            ApiError::Unauthorized("Incorrect username or password") => "bad_credentials".into(),
-            ApiError::Unauthorized("Not authenticated") => "not_authenticated".into(),
-            ApiError::Unauthorized(_) => "invalid_credentials".into(),
+            ApiError::Unauthorized(why) => why.code().into(),
             ApiError::Forbidden => "forbidden".into(),
             ApiError::TooManyRequests { .. } => "too_many_attempts".into(),
             ApiError::PayloadTooLarge { .. } => "payload_too_large".into(),
@@ -114,9 +141,9 @@ impl IntoResponse for ApiError {
                 };
                 (status, [(header::RETRY_AFTER, "5")], Json(body)).into_response()
             }
-            ApiError::Unauthorized(detail) => {
+            ApiError::Unauthorized(why) => {
                 let body = ErrorBody {
-                    detail: detail.into(),
+                    detail: why.detail().into(),
                     code,
                 };
                 (status, [(header::WWW_AUTHENTICATE, "Bearer")], Json(body)).into_response()

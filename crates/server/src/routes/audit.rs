@@ -29,12 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_audit(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> ApiResult<Listed<AuditEntry>> {
-    let _ = auth;
     Ok(Listed(state.store.list_audit(&filter, page).await?))
 }
 
@@ -46,9 +45,8 @@ async fn list_audit(
     responses((status = 200, body = AuditVerification), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 async fn verify_audit(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
 ) -> ApiResult<Json<AuditVerification>> {
-    let _ = auth;
     Ok(Json(state.store.verify_audit().await?))
 }

@@ -148,7 +148,7 @@ async fn update_event(
     ApiJson(body): ApiJson<EventUpdate>,
 ) -> ApiResult<Json<EventResponse>> {
     Ok(Json(
-        service::events::update(&state, &auth.audit, id, body).await?,
+        service::events::update(&state, &auth.audit(), id, body).await?,
     ))
 }
 

@@ -30,11 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_keys(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
     Pagination(page): Pagination,
 ) -> ApiResult<Listed<ApiKeyResponse>> {
-    let _ = auth;
     Ok(Listed(state.store.list_api_keys(page).await?))
 }
 
@@ -56,7 +55,7 @@ async fn create_key(
     ApiJson(body): ApiJson<ApiKeyCreate>,
 ) -> ApiResult<Json<ApiKeyCreated>> {
     Ok(Json(
-        service::keys::create(&state, &auth.audit, auth.principal.user_id(), body).await?,
+        service::keys::create(&state, &auth.audit(), auth.principal.user_id(), body).await?,
     ))
 }
 
@@ -68,11 +67,10 @@ async fn create_key(
     responses((status = 200, body = ApiKeyResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 async fn get_key(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<ApiKeyResponse>> {
-    let _ = auth;
     Ok(Json(state.store.get_api_key(id).await?))
 }
 
@@ -89,5 +87,7 @@ async fn revoke_key(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<ApiKeyResponse>> {
-    Ok(Json(service::keys::revoke(&state, &auth.audit, id).await?))
+    Ok(Json(
+        service::keys::revoke(&state, &auth.audit(), id).await?,
+    ))
 }

@@ -65,7 +65,7 @@ async fn create_policy(
     ApiJson(body): ApiJson<PolicyCreate>,
 ) -> ApiResult<Json<PolicyResponse>> {
     Ok(Json(
-        service::policies::create(&state, &auth.audit, body, auth.principal.user_id()).await?,
+        service::policies::create(&state, &auth.audit(), body, auth.principal.user_id()).await?,
     ))
 }
 
@@ -102,7 +102,7 @@ async fn update_policy(
     ApiJson(body): ApiJson<PolicyUpdate>,
 ) -> ApiResult<Json<PolicyResponse>> {
     Ok(Json(
-        service::policies::update(&state, &auth.audit, id, body).await?,
+        service::policies::update(&state, &auth.audit(), id, body).await?,
     ))
 }
 
@@ -120,7 +120,7 @@ async fn delete_policy(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::policies::delete(&state, &auth.audit, id).await?;
+    service::policies::delete(&state, &auth.audit(), id).await?;
     Ok(Json(MessageResponse {
         message: "Policy deleted successfully".into(),
     }))
@@ -191,7 +191,7 @@ async fn instantiate_template(
     Ok(Json(
         service::policies::instantiate(
             &state,
-            &auth.audit,
+            &auth.audit(),
             id,
             overrides,
             auth.principal.user_id(),

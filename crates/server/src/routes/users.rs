@@ -30,11 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn list_users(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
     Pagination(page): Pagination,
 ) -> ApiResult<Listed<UserResponse>> {
-    let _ = auth;
     Ok(Listed(state.store.list_users(page).await?))
 }
 
@@ -55,7 +54,7 @@ async fn create_user(
     ApiJson(body): ApiJson<UserCreate>,
 ) -> ApiResult<Json<UserResponse>> {
     Ok(Json(
-        service::users::create(&state.store, &auth.audit, body).await?,
+        service::users::create(&state.store, &auth.audit(), body).await?,
     ))
 }
 
@@ -67,11 +66,10 @@ async fn create_user(
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 async fn get_user(
-    auth: Auth<Admin>,
+    _auth: Auth<Admin>,
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<UserResponse>> {
-    let _ = auth;
     Ok(Json(state.store.get_user(id).await?.user))
 }
 
@@ -94,7 +92,7 @@ async fn update_user(
     PathId(id): PathId,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> ApiResult<Json<UserResponse>> {
-    let user = service::users::update(&state.store, &auth.audit, id, body).await?;
+    let user = service::users::update(&state.store, &auth.audit(), id, body).await?;
     state.auth.forget_user(id);
     Ok(Json(user))
 }
@@ -112,7 +110,7 @@ async fn delete_user(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<MessageResponse>> {
-    state.store.delete_user(&auth.audit, id).await?;
+    state.store.delete_user(&auth.audit(), id).await?;
     state.auth.forget_user(id);
     Ok(Json(MessageResponse {
         message: "User deleted successfully".into(),

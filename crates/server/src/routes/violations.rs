@@ -76,7 +76,7 @@ async fn update_violation(
     ApiJson(body): ApiJson<ViolationUpdate>,
 ) -> ApiResult<Json<ViolationResponse>> {
     Ok(Json(
-        service::violations::update(&state, &auth.audit, id, body).await?,
+        service::violations::update(&state, &auth.audit(), id, body).await?,
     ))
 }
 

@@ -6,11 +6,9 @@ use sentinel_api::identity::{TokenResponse, UserResponse};
 use sentinel_store::{AuditChange, AuditContext, NewRefreshToken, RefreshOutcome, Store};
 
 use crate::auth::{random_token, secret_hash};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Unauthorized};
 use crate::service::passwords;
 use crate::state::AppState;
-
-const BAD_LOGIN: &str = "Incorrect username or password";
 
 /// Verified against when the username is unknown, so that both failures take as long.
 static DUMMY_HASH: LazyLock<String> =
@@ -63,7 +61,7 @@ pub async fn login(
                         .after(serde_json::json!({ "username": username })),
                 )
                 .await?;
-            return Err(ApiError::Unauthorized(BAD_LOGIN));
+            return Err(ApiError::Unauthorized(Unauthorized::BadLogin));
         }
     };
     state.throttle.succeed(&user_key);
@@ -132,11 +130,11 @@ pub async fn refresh(
         )
         .await?;
     let RefreshOutcome::Rotated { user_id } = outcome else {
-        return Err(ApiError::Unauthorized("Could not validate credentials"));
+        return Err(ApiError::Unauthorized(Unauthorized::InvalidCredentials));
     };
     let user = state.store.get_user(user_id).await?.user;
     if !user.is_active {
-        return Err(ApiError::Unauthorized("Could not validate credentials"));
+        return Err(ApiError::Unauthorized(Unauthorized::InvalidCredentials));
     }
     issue_tokens(state, &user, Some(next)).await
 }
