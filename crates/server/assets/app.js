@@ -693,6 +693,11 @@
           h("a", { class: "btn btn-sm btn-ghost", href: `/policies/${p.id}` }, "Edit"))))));
       renderPager($(".pager"), skip, limit, total, load);
     }
+    const deleted = new URLSearchParams(location.search).get("deleted");
+    if (deleted) {
+      flash(`${deleted} deleted.`);
+      history.replaceState(null, "", "/policies");
+    }
     bindFilters(form, load);
     return load(0);
   }
@@ -752,6 +757,7 @@
       st.textContent = label(p.status);
       $("#policy-enable").hidden = p.status === "open" || p.status === "closed";
       $("#policy-pause").hidden = p.status !== "open";
+      $("#policy-delete").hidden = false;
       $("#test-run").disabled = false;
       $("#test-hint").textContent = "Runs the engine on the text against this policy, whatever its status.";
       const m = p.metrics || {};
@@ -802,6 +808,14 @@
     }
     $("#policy-enable").addEventListener("click", () => setStatus("open"));
     $("#policy-pause").addEventListener("click", () => setStatus("acknowledged"));
+    $("#policy-delete").addEventListener("click", async () => {
+      if (!confirm(`Delete ${policy.name}? It stops being enforced at once; its violations are kept.`)) return;
+      formError.hidden = true;
+      try {
+        await api("DELETE", `/api/policies/${policy.id}`);
+        location.assign("/policies?deleted=" + encodeURIComponent(policy.name));
+      } catch (ex) { showError(ex); }
+    });
 
     $("#test-run").addEventListener("click", async () => {
       const out = $("#test-result");

@@ -1,8 +1,9 @@
 //! Several nodes on one PostgreSQL: live messages and policy changes cross nodes through
 //! `LISTEN`/`NOTIFY`.
 //!
-//! Every frame a node publishes locally is also sent, in order, by one relay task as a
-//! notification `<node id>\n<frame>`. Each node listens on the channel of its database and schema,
+//! Every frame a node publishes locally is also sent, in order, by one relay task: the frames
+//! waiting at that moment are packed into as few notifications as fit, each
+//! `<node id>\n<frame>\n<frame>...` (a JSON frame never contains a raw line break). Each node listens on the channel of its database and schema,
 //! skips its own notifications, hands the others' frames to its local clients, and reloads its
 //! enforced policies when a `policy_changed` frame arrives. SQLite has a single node: nothing
 //! starts.
@@ -31,18 +32,14 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
     let store = state.store.clone();
     let (relay_node, relay_channel) = (node.clone(), channel.clone());
     tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            let payload = format!("{relay_node}\n{frame}");
-            if payload.len() > MAX_PAYLOAD {
-                tracing::warn!(
-                    bytes = payload.len(),
-                    "live frame too large to cross nodes; sent locally only"
-                );
-                continue;
+        let mut frames = Vec::new();
+        while rx.recv_many(&mut frames, 256).await > 0 {
+            for payload in pack(&relay_node, &frames) {
+                if let Err(e) = store.notify(&relay_channel, &payload).await {
+                    tracing::warn!(error = %e, "could not relay live frames to the other nodes");
+                }
             }
-            if let Err(e) = store.notify(&relay_channel, &payload).await {
-                tracing::warn!(error = %e, "could not relay a live frame to the other nodes");
-            }
+            frames.clear();
         }
     });
 
@@ -57,16 +54,17 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
                     continue;
                 }
             };
-            let Some((from, frame)) = payload.split_once('\n') else {
+            let Some((from, frames)) = payload.split_once('\n') else {
                 continue;
             };
             if from == node {
                 continue;
             }
-            let Some(frame) = crate::live::LiveFrame::parse(Arc::from(frame)) else {
-                continue;
-            };
-            if frame.kind == "policy_changed" {
+            let frames: Vec<_> = frames
+                .split('\n')
+                .filter_map(crate::live::LiveFrame::parse)
+                .collect();
+            if frames.iter().any(|f| f.kind == "policy_changed") {
                 match state.store.all_policies().await {
                     Ok(policies) => state.guard.reload(&policies),
                     Err(e) => {
@@ -74,9 +72,76 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
                     }
                 }
             }
-            state.live.publish_local(frame);
+            for frame in frames {
+                state.live.publish_local(frame);
+            }
         }
     });
     tracing::info!(%channel, "cluster: live messages and policy changes are shared through PostgreSQL");
     Ok(())
+}
+
+/// Packs `frames` in order into notification payloads of at most [`MAX_PAYLOAD`] bytes, each
+/// starting with the sender's `node` id. A frame too large for any payload is left out (and
+/// logged): it still reaches this node's own clients.
+fn pack(node: &str, frames: &[Arc<str>]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::new();
+    for frame in frames {
+        if node.len() + 1 + frame.len() > MAX_PAYLOAD {
+            tracing::warn!(
+                bytes = frame.len(),
+                "live frame too large to cross nodes; sent locally only"
+            );
+            continue;
+        }
+        if !current.is_empty() && current.len() + 1 + frame.len() > MAX_PAYLOAD {
+            payloads.push(std::mem::take(&mut current));
+        }
+        if current.is_empty() {
+            current.push_str(node);
+        }
+        current.push('\n');
+        current.push_str(frame);
+    }
+    if !current.is_empty() {
+        payloads.push(current);
+    }
+    payloads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_packed_in_order_into_payloads_that_fit() {
+        let small: Vec<Arc<str>> = (0..100)
+            .map(|i| {
+                Arc::from(format!(
+                    r#"{{"type":"new_event","n":{i},"pad":"{}"}}"#,
+                    "x".repeat(200)
+                ))
+            })
+            .collect();
+        let mut frames = small.clone();
+        frames.insert(50, Arc::from("y".repeat(MAX_PAYLOAD)));
+        let payloads = pack("node1", &frames);
+        assert!(
+            payloads.len() > 1,
+            "100 frames of ~230 bytes need several payloads"
+        );
+        let mut unpacked = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() <= MAX_PAYLOAD, "{} bytes", payload.len());
+            let (from, rest) = payload.split_once('\n').unwrap();
+            assert_eq!(from, "node1");
+            unpacked.extend(rest.split('\n').map(Arc::<str>::from));
+        }
+        assert_eq!(
+            unpacked, small,
+            "every frame but the oversized one, in order"
+        );
+        assert!(pack("node1", &[]).is_empty());
+    }
 }

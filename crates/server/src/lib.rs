@@ -15,9 +15,11 @@ pub mod openapi;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod ws;
 
 use std::future::Future;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use state::{AppState, ServerConfig};
@@ -32,6 +34,13 @@ where
 {
     let app = routes::app(state.clone());
     let live = state.live.clone();
+    // Small writes (live frames, short answers) go out at once instead of waiting for the
+    // previous segment's acknowledgement (Nagle's algorithm with delayed ACKs).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -734,6 +734,28 @@ async fn dashboard_end_to_end() {
     ui.shot_screen("policy-phone").await;
     ui.set_width(WIDTH, HEIGHT, false).await;
 
+    // Deleting a policy (after confirming) returns to the list, which no longer shows it.
+    ui.open(&format!("/policies/{new_id}")).await;
+    let _: bool = ui.eval("(window.confirm = () => true, true)").await;
+    ui.click("#policy-delete").await;
+    ui.wait_for(
+        "location.pathname === '/policies' && !!document.querySelector('#policies-table tbody tr[data-id]')",
+        Duration::from_secs(5),
+        "the policy list after the deletion",
+    )
+    .await;
+    assert!(
+        !ui.text("#policies-table")
+            .await
+            .contains("Secrets in completions"),
+        "the deleted policy is no longer listed"
+    );
+    assert_eq!(
+        app.get(&format!("/api/policies/{new_id}")).await.status(),
+        404,
+        "the policy is gone"
+    );
+
     // Signing out forgets the tokens and returns to the sign-in page.
     ui.open("/").await;
     ui.click("#logout").await;

@@ -1,8 +1,7 @@
 use axum::Json;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use futures::{SinkExt, StreamExt};
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::event::{EventCreate, EventFilter, EventResponse, EventStats, EventUpdate};
 use sentinel_api::live::LiveMessage;
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{Analyst, Auth, Ingest, Read};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
-use crate::live::{Frame, run_session};
+use crate::live::run_session;
 use crate::routes::Listed;
 use crate::service;
 use crate::state::AppState;
@@ -191,39 +190,15 @@ async fn event_stats(
         (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request"),
     )
 )]
-async fn live_stream(
-    _auth: Auth<Read>,
-
-    State(state): State<AppState>,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Response {
-    let upgrade = match upgrade {
-        Ok(u) => u,
-        Err(e) => {
-            return ApiError::BadRequest(format!("This route expects a WebSocket upgrade: {e}"))
-                .into_response();
-        }
-    };
-    let rx = state.live.subscribe();
+async fn live_stream(_auth: Auth<Read>, State(state): State<AppState>, req: Request) -> Response {
+    let subscription = state.live.subscribe();
     let closed = state.live.closed();
     let lagged = state.live.lag_counter();
-    upgrade.on_upgrade(move |socket: WebSocket| async move {
-        let (sink, stream) = socket.split();
-        let sink = sink.with(|frame: Frame| async move {
-            Ok::<_, axum::Error>(match frame {
-                Frame::Text(text) => Message::Text(text.into()),
-                Frame::Ping => Message::Ping(Default::default()),
-                Frame::Close | Frame::Other => Message::Close(None),
-            })
-        });
-        let stream = stream.map(|msg| {
-            msg.map(|m| match m {
-                Message::Text(t) => Frame::Text(t.to_string()),
-                Message::Close(_) => Frame::Close,
-                Message::Ping(_) => Frame::Ping,
-                _ => Frame::Other,
-            })
-        });
-        run_session(Box::pin(sink), Box::pin(stream), rx, closed, lagged).await;
+    crate::ws::upgrade(req, move |socket| {
+        run_session(socket, subscription, closed, lagged)
+    })
+    .unwrap_or_else(|reason| {
+        ApiError::BadRequest(format!("This route expects a WebSocket upgrade: {reason}"))
+            .into_response()
     })
 }

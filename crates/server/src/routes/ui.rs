@@ -35,9 +35,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-/// Only our own scripts, styles and API; no inline script, no framing.
+/// Only our own scripts, styles and API; no inline script, no framing. `connect-src 'self'` also
+/// covers the live stream's `ws:`/`wss:` URL of the same host (CSP Level 3), and no other host.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// What every page shell knows: its title, the navigation entry to highlight and, for detail
 /// pages, the id of the object it shows (the data itself is fetched by the browser).
