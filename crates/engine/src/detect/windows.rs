@@ -25,33 +25,87 @@ use regex::{Captures, Match, Regex};
 
 /// Byte ranges `[start, end)` of the maximal runs of ASCII digits, from a SWAR scan 8 bytes at a
 /// time (prose is mostly free of digits, so most words are skipped whole).
+#[cfg(test)]
 pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
+    scan_bytes(b).digits
+}
+
+/// What one SWAR pass over a text finds (see [`scan_bytes`]).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ByteScan {
+    /// The maximal runs of ASCII digits, ascending.
+    pub digits: Vec<(usize, usize)>,
+    /// Ascending, disjoint ranges such that every run of at least [`DENSE_RUN`] bytes in
+    /// `0x2D..=0x66` (`-./0-9:;<=>?@A-Z[\]^_`a-f`) has a byte in one of them.
+    pub dense: Vec<(usize, usize)>,
+}
+
+/// The run length [`ByteScan::dense`] is for: the shortest MAC address (`aabb.ccdd.eeff`).
+pub(crate) const DENSE_RUN: usize = 14;
+
+/// The digit runs and the dense ranges of `b`, 8 bytes at a time.
+///
+/// Dense ranges: a run of 14 bytes that starts at `8k + r` covers the aligned word `k` (`r = 0`)
+/// or `k + 1` (`r >= 2`, as `8 - r + 8 <= 14`), or, for `r = 1`, bytes 1..8 of word `k` and
+/// bytes 0..7 of word `k + 1`. So each aligned word whose bytes are all in the range is a dense
+/// range, and so are bytes 1..15 of two words when those are; the last partial word and the
+/// two words before it are always one (the test there is not worth making exact).
+pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut push = |i: usize| match out.last_mut() {
+    let mut digits: Vec<(usize, usize)> = Vec::new();
+    let mut dense: Vec<(usize, usize)> = Vec::new();
+    let mut push = |i: usize| match digits.last_mut() {
         Some(last) if last.1 == i => last.1 = i + 1,
-        _ => out.push((i, i + 1)),
+        _ => digits.push((i, i + 1)),
+    };
+    let word = |chunk: &[u8]| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        u64::from_le_bytes(w)
     };
     // `y` is below 10 exactly for the digits; the high bit of each byte of the mask is set
     // when that byte of `y` is below 10 (the subtraction cannot borrow across bytes because
     // every byte has its high bit set first).
-    let digits = |chunk: &[u8]| -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let y = u64::from_le_bytes(w) ^ (0x30 * L);
+    let digit_mask = |x: u64| -> u64 {
+        let y = x ^ (0x30 * L);
         !((y | H) - 10 * L) & !y & H
+    };
+    // High bit set for each byte outside `0x2D..=0x66` (the subtractions and additions stay
+    // within each byte), or non-ASCII.
+    let outside = |x: u64| -> u64 {
+        // Each byte of `t` is 0x80 plus its byte (less the high bit) less 0x2D: its high bit is
+        // clear below 0x2D, and its low seven bits exceed 0x39 above 0x66.
+        let t = (x | H) - 0x2D * L;
+        (!t | ((t & !H) + 0x46 * L) | x) & H
+    };
+    // The outside-mask of the previous word (all set before the first).
+    let mut prev_out = H;
+    let mut dense_word = |k: usize, out: u64, prev_out: u64| {
+        let at = k * 8;
+        if out == 0 {
+            match dense.last_mut() {
+                Some(last) if last.1 >= at => last.1 = at + 8,
+                _ => dense.push((at, at + 8)),
+            }
+        } else if out << 8 == 0 && prev_out >> 8 == 0 && at >= 8 {
+            match dense.last_mut() {
+                Some(last) if last.1 >= at - 7 => last.1 = last.1.max(at + 7),
+                _ => dense.push((at - 7, at + 7)),
+            }
+        }
     };
     let mut base = 0;
     // 32 bytes at a time: most blocks of prose have no digit and are skipped after one test.
     let mut blocks = b.chunks_exact(32);
     for block in &mut blocks {
-        let m = [
-            digits(&block[0..8]),
-            digits(&block[8..16]),
-            digits(&block[16..24]),
-            digits(&block[24..32]),
+        let x = [
+            word(&block[0..8]),
+            word(&block[8..16]),
+            word(&block[16..24]),
+            word(&block[24..32]),
         ];
+        let m = x.map(digit_mask);
         if m[0] | m[1] | m[2] | m[3] != 0 {
             for (k, mut mask) in m.into_iter().enumerate() {
                 while mask != 0 {
@@ -61,11 +115,22 @@ pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
                 }
             }
         }
+        let o = x.map(outside);
+        // Prose has a space or a letter above `f` in almost every word.
+        // A dense word, or the second of a dense pair, has its low seven bytes inside.
+        if (o[0] << 8) == 0 || (o[1] << 8) == 0 || (o[2] << 8) == 0 || (o[3] << 8) == 0 {
+            for (k, out) in o.into_iter().enumerate() {
+                dense_word(base / 8 + k, out, prev_out);
+                prev_out = out;
+            }
+        } else {
+            prev_out = o[3];
+        }
         base += 32;
     }
     let mut chunks = blocks.remainder().chunks_exact(8);
     for chunk in &mut chunks {
-        let mut mask = digits(chunk);
+        let mut mask = digit_mask(word(chunk));
         while mask != 0 {
             let i = base + (mask.trailing_zeros() / 8) as usize;
             push(i);
@@ -78,7 +143,15 @@ pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
             push(base + k);
         }
     }
-    out
+    // The words after the last whole block, and the two before them.
+    let tail = (b.len() / 32 * 32).saturating_sub(16);
+    if tail < b.len() {
+        match dense.last_mut() {
+            Some(last) if last.1 >= tail => last.1 = b.len(),
+            _ => dense.push((tail, b.len())),
+        }
+    }
+    ByteScan { digits, dense }
 }
 
 /// The maximal runs of bytes in `alphabet` that contain one of `seeds` (ascending positions;
@@ -268,6 +341,72 @@ mod tests {
         let all: Vec<u8> = (0..=255u8).collect();
         let runs = digit_runs(&all);
         assert_eq!(runs, vec![(48, 58)]);
+    }
+
+    /// Every run of at least `DENSE_RUN` bytes in `0x2D..=0x66` has a byte in a dense range.
+    fn assert_dense_covers(b: &[u8]) {
+        let scan = scan_bytes(b);
+        let inside = |c: u8| (0x2D..=0x66).contains(&c);
+        let mut i = 0;
+        while i < b.len() {
+            if !inside(b[i]) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && inside(b[i]) {
+                i += 1;
+            }
+            if i - s >= DENSE_RUN {
+                assert!(
+                    scan.dense.iter().any(|&(ds, de)| ds < i && s < de),
+                    "run {s}..{i} of {:?} not covered by {:?}",
+                    String::from_utf8_lossy(b),
+                    scan.dense
+                );
+            }
+        }
+        assert!(
+            scan.dense.windows(2).all(|w| w[0].1 < w[1].0),
+            "{:?}",
+            scan.dense
+        );
+    }
+
+    #[test]
+    fn dense_ranges_cover_every_long_run() {
+        let prose = "The shipment left the depot at 10:30 and arrives on Thursday, as planned. ";
+        for start in 0..40 {
+            for len in [13, 14, 15, 17, 22, 30] {
+                let mut t = prose.repeat(3).into_bytes();
+                for (k, c) in t.iter_mut().skip(start).take(len).enumerate() {
+                    *c = b"0a:1b-2c.3d"[k % 11];
+                }
+                assert_dense_covers(&t);
+                assert_dense_covers(&t[..start + len]);
+                assert_dense_covers(&t[start..]);
+            }
+        }
+        // Every byte value next to a run.
+        for c in 0..=255u8 {
+            let mut t = vec![b' '; 24];
+            t.extend_from_slice(b"aabb.ccdd.eeff");
+            t.push(c);
+            t.extend_from_slice(&[b' '; 40]);
+            assert_dense_covers(&t);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dense_ranges_cover_every_long_run_on_noise(
+            bytes in proptest::collection::vec(proptest::sample::select(&[
+                b' ', b'a', b'f', b'g', b'z', b'0', b'9', b':', b'-', b'.', b'A', b'F', b'G',
+                b',', b'/', b'@', b'\n', 0x2C, 0x2D, 0x66, 0x67, 0x80, 0xFF,
+            ][..]), 0..200)
+        ) {
+            assert_dense_covers(&bytes);
+        }
     }
 
     #[test]
