@@ -591,25 +591,27 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                     .map(|m| (m.start(), m.end()))
                     .collect(),
             };
+            let mut groups = Vec::new();
             for (ms, me) in spans {
                 let m = Span {
                     start: ms,
                     text: &text[ms..me],
                 };
-                let groups = digit_groups(m.text);
+                digit_groups_into(m.text, &mut groups);
                 let mut i = 0;
                 while i < groups.len() {
                     let mut taken = None;
-                    let mut ends = Vec::new();
+                    // The groups from `i` on with at most 15 digits in all: `i..last`.
+                    let mut last = i;
                     let mut n = 0;
-                    for (j, g) in groups.iter().enumerate().skip(i) {
+                    for g in &groups[i..] {
                         n += g.1 - g.0;
                         if n > 15 {
                             break;
                         }
-                        ends.push(j);
+                        last += 1;
                     }
-                    for j in ends.into_iter().rev() {
+                    for j in (i..last).rev() {
                         let mut s = m.start + groups[i].0;
                         let e = m.start + groups[j].1;
                         // Keep a leading `+` or `(` that belongs to the number.
@@ -795,8 +797,6 @@ impl Plan {
         let digits = scanned.digits;
         let starts = || digits.iter().map(|d| d.0);
         let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
-        let count =
-            |w: &(usize, usize), f: fn(&u8) -> bool| b[w.0..w.1].iter().filter(|c| f(c)).count();
         let none = || Where::Windows(Vec::new());
         let wants = |e: Entity| cfg.wants(e);
 
@@ -840,12 +840,23 @@ impl Plan {
                 w.retain(|w| w.1 - w.0 >= min);
                 Where::Windows(w)
             };
+            // From its seed a match has at least 12 (`1` and 11 after it), 42 and 26 letters
+            // and digits.
+            let alnum = |s: usize, n: usize| {
+                b.get(s..s + n)
+                    .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
+            };
             (
                 with(14, &|s| {
-                    b[s] == b'1' && s >= 2 && b[s - 2..s].eq_ignore_ascii_case(b"bc")
+                    b[s] == b'1'
+                        && s >= 2
+                        && b[s - 2..s].eq_ignore_ascii_case(b"bc")
+                        && alnum(s, 12)
                 }),
-                with(42, &|s| b[s] == b'0' && b.get(s + 1) == Some(&b'x')),
-                with(26, &|s| matches!(b[s], b'1' | b'3')),
+                with(42, &|s| {
+                    b[s] == b'0' && b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40)
+                }),
+                with(26, &|s| matches!(b[s], b'1' | b'3') && alnum(s, 26)),
             )
         } else {
             (none(), none(), none())
@@ -924,8 +935,9 @@ impl Plan {
         };
         // The sub-runs of the phone runs that have at least `min` digits (fewer cannot hold
         // a sub-run with more).
+        // With each sub-run, its digits and dots.
         let sub_runs = |class: fn(u8) -> bool, min: usize| {
-            let mut out = Vec::new();
+            let mut out: Vec<(usize, usize, usize, usize)> = Vec::new();
             for &(s, e, _) in phone_runs.iter().filter(|r| r.2 >= min) {
                 let mut i = s;
                 while i < e {
@@ -934,13 +946,14 @@ impl Plan {
                         continue;
                     }
                     let start = i;
-                    let mut digit = false;
+                    let (mut digits, mut dots) = (0, 0);
                     while i < e && class(b[i]) {
-                        digit |= b[i].is_ascii_digit();
+                        digits += usize::from(b[i].is_ascii_digit());
+                        dots += usize::from(b[i] == b'.');
                         i += 1;
                     }
-                    if digit {
-                        out.push((start, i));
+                    if digits > 0 {
+                        out.push((start, i, digits, dots));
                     }
                 }
             }
@@ -954,8 +967,8 @@ impl Plan {
             let min = |n: usize, wanted: bool| {
                 Where::Windows(if wanted {
                     runs.iter()
-                        .copied()
-                        .filter(|w| count(w, u8::is_ascii_digit) >= n)
+                        .filter(|w| w.2 >= n)
+                        .map(|w| (w.0, w.1))
                         .collect()
                 } else {
                     Vec::new()
@@ -970,9 +983,13 @@ impl Plan {
         };
         let ipv4 = if wants(Entity::IpAddress) || wants(Entity::Phone) {
             // A dotted quad has four digits.
-            let mut w = sub_runs(|c| c.is_ascii_digit() || c == b'.', 4);
-            w.retain(|w| count(w, |c| *c == b'.') >= 3);
-            Where::Windows(w)
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b'.', 4);
+            Where::Windows(
+                runs.iter()
+                    .filter(|w| w.3 >= 3)
+                    .map(|w| (w.0, w.1))
+                    .collect(),
+            )
         } else {
             none()
         };
@@ -1292,6 +1309,13 @@ fn phone_runs(b: &[u8], digits: &[(usize, usize)]) -> Vec<(usize, usize, usize)>
 /// Byte ranges of the digit runs in `s` (`"(415) 555-2671"` → three groups).
 fn digit_groups(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    digit_groups_into(s, &mut out);
+    out
+}
+
+/// [`digit_groups`] into `out` (cleared first), to reuse one list for many matches.
+fn digit_groups_into(s: &str, out: &mut Vec<(usize, usize)>) {
+    out.clear();
     let mut start = None;
     for (i, b) in s.bytes().enumerate() {
         match (b.is_ascii_digit(), start) {
@@ -1306,7 +1330,6 @@ fn digit_groups(s: &str) -> Vec<(usize, usize)> {
     if let Some(st) = start {
         out.push((st, s.len()));
     }
-    out
 }
 
 /// Whether the e-mail-shaped match at `start` is the user-info part of a URL

@@ -404,6 +404,7 @@ const TRIGGERS: [(Seen, &[&str]); 21] = [
 /// Aho-Corasick automaton over them, let alone over every literal, fell back to stepping byte
 /// by byte over ordinary prose and cost more than the rest of the scan.)
 struct Prefilter {
+    /// Each distinct `Anywhere` literal, with the bits of the patterns it triggers.
     anywhere: Vec<(memchr::memmem::Finder<'static>, u32)>,
     token: Automaton,
     key: Automaton,
@@ -466,15 +467,23 @@ fn prefilter() -> &'static Prefilter {
                 .filter(|(_, (k, _))| *k == kind)
                 .fold(0u32, |m, (i, _)| m | 1 << i)
         };
-        let anywhere = TRIGGERS
-            .iter()
-            .enumerate()
-            .filter(|(_, (k, _))| *k == Seen::Anywhere)
-            .flat_map(|(i, (_, lits))| {
-                lits.iter()
-                    .map(move |l| (memchr::memmem::Finder::new(l.as_bytes()), i as u32))
-            })
-            .collect();
+        // One search per distinct literal (`://` triggers two patterns), with the patterns it
+        // triggers.
+        let mut anywhere: Vec<(memchr::memmem::Finder<'static>, u32)> = Vec::new();
+        for (i, (kind, lits)) in TRIGGERS.iter().enumerate() {
+            if *kind != Seen::Anywhere {
+                continue;
+            }
+            for l in *lits {
+                match anywhere
+                    .iter_mut()
+                    .find(|(f, _)| f.needle() == l.as_bytes())
+                {
+                    Some((_, m)) => *m |= 1 << i,
+                    None => anywhere.push((memchr::memmem::Finder::new(l.as_bytes()), 1 << i)),
+                }
+            }
+        }
         Prefilter {
             anywhere,
             token: Automaton::new(&[Seen::Token], false),
@@ -520,24 +529,41 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// The maximal runs of [`key_byte`]s at least [`MIN_TOKEN`] long. Such a run covers a whole
-/// aligned 8-byte word, and a word of key bytes has no byte below `-` (0x2D), which a SWAR test
-/// checks 8 bytes at a time; prose fails it at almost every word, so only the rare long words
-/// are looked at byte by byte.
+/// The maximal runs of [`key_byte`]s at least [`MIN_TOKEN`] long, in an ASCII text.
+///
+/// Such a run covers a whole aligned 8-byte word; take the first one it covers: fewer than 8 of
+/// its bytes are before that word and at least 7 lie outside it, so 4 of them lie on one side:
+/// the top 4 bytes of the word before or the low 4 of the word after are key bytes too. A key
+/// byte is at least `-` (0x2D), which a SWAR test checks 8 bytes at a time (exactly per byte);
+/// prose fails it at almost every word, and at its neighbours for nearly all the rest, so only
+/// the rare long tokens are looked at byte by byte.
 fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for (k, chunk) in b.chunks_exact(8).enumerate() {
-        let at = k * 8;
-        if out.last().is_some_and(|r| at + 8 <= r.1) {
-            continue;
-        }
+    let words = b.len() / 8;
+    // The high bit of each byte below 0x2D or above 0x7F (no borrow crosses a byte: each has
+    // its high bit set before the subtraction). A missing word passes (a run may reach into
+    // the last partial word).
+    let low = |k: usize| -> u64 {
+        let Some(chunk) = b.get(k * 8..k * 8 + 8) else {
+            return 0;
+        };
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let x = u64::from_le_bytes(w);
-        // Non-zero exactly when some byte is below 0x2D.
-        if (x.wrapping_sub(0x2D * L) & !x & H) != 0 || !chunk.iter().all(|c| key_byte(*c)) {
+        (!((x | H) - 0x2D * L) & !x & H) | (x & H)
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let (mut prev, mut cur) = (0, low(0));
+    for k in 0..words {
+        let next = low(k + 1);
+        let at = k * 8;
+        let candidate = cur == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0);
+        (prev, cur) = (cur, next);
+        if !candidate
+            || out.last().is_some_and(|r| at + 8 <= r.1)
+            || !b[at..at + 8].iter().all(|c| key_byte(*c))
+        {
             continue;
         }
         let mut s = at;
@@ -587,9 +613,10 @@ fn candidates(text: &str, wanted: u32) -> Candidates {
     }
     let mut mask = 0u32;
     let anywhere = wanted & !p.key_mask & !p.token_mask;
-    for (finder, i) in &p.anywhere {
-        if anywhere & (1 << i) != 0 && mask & (1 << i) == 0 && finder.find(b).is_some() {
-            mask |= 1 << i;
+    for (finder, patterns) in &p.anywhere {
+        let open = anywhere & patterns & !mask;
+        if open != 0 && finder.find(b).is_some() {
+            mask |= open;
         }
     }
     let mut tokens = Vec::new();
@@ -1029,11 +1056,7 @@ mod tests {
         let _ = prefilter();
     }
 
-    #[test]
-    fn long_tokens_are_the_long_key_shaped_runs() {
-        let text = "short words only, then ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 and \
-                    abcdefghijklmn abcdefghijklmno x-y_z-0123456789ab";
-        let b = text.as_bytes();
+    fn plain_long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         let mut plain = Vec::new();
         let mut i = 0;
         while i < b.len() {
@@ -1049,8 +1072,42 @@ mod tests {
                 i += 1;
             }
         }
-        assert_eq!(long_tokens(b), plain);
-        assert_eq!(plain.len(), 3);
+        plain
+    }
+
+    #[test]
+    fn long_tokens_are_the_long_key_shaped_runs() {
+        let text = "short words only, then ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 and \
+                    abcdefghijklmn abcdefghijklmno x-y_z-0123456789ab";
+        let b = text.as_bytes();
+        assert_eq!(long_tokens(b), plain_long_tokens(b));
+        assert_eq!(plain_long_tokens(b).len(), 3);
+        // Every alignment and a length around the limit, at the start, middle and end.
+        for pad in 0..17 {
+            for len in 12..20 {
+                let token = "aZ9_-".repeat(4)[..len].to_owned();
+                for text in [
+                    format!("{}{token}", " ".repeat(pad)),
+                    format!("{}{token} is it.", "x ".repeat(pad)),
+                    format!("{}{token}", "x.".repeat(pad)),
+                ] {
+                    let b = text.as_bytes();
+                    assert_eq!(long_tokens(b), plain_long_tokens(b), "{text:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn long_tokens_are_the_long_key_shaped_runs_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "Z", "9", "_", "-", " ", ".", "/", ",", "abcdefg", "0123456789", "\n",
+            ][..]), 0..80)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(long_tokens(text.as_bytes()), plain_long_tokens(text.as_bytes()));
+        }
     }
 
     #[test]
