@@ -618,8 +618,10 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                         if s > 0 && matches!(text.as_bytes()[s - 1], b'+' | b'(') {
                             s -= 1;
                         }
-                        if !standalone(text, s, e) || quads.iter().any(|&(qs, qe)| qs < e && s < qe)
-                        {
+                        // The quads are in text order and disjoint, so their ends rise too: the
+                        // first that ends after `s` is the only one that can overlap.
+                        let quad = quads.partition_point(|q| q.1 <= s);
+                        if !standalone(text, s, e) || quads.get(quad).is_some_and(|q| q.0 < e) {
                             continue;
                         }
                         // Part of a longer run of digit groups (`3455 503491 06540`, an Amex
@@ -795,7 +797,6 @@ impl Plan {
         let len = b.len();
         let scanned = scan_bytes(b);
         let digits = scanned.digits;
-        let starts = || digits.iter().map(|d| d.0);
         let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
         let none = || Where::Windows(Vec::new());
         let wants = |e: Entity| cfg.wants(e);
@@ -833,31 +834,34 @@ impl Plan {
         // of `bc1` (after a `c`), or the first byte of `\b0x…` and `\b[13]…` (a digit after a
         // non-word byte). Every match lies in the run around its seed.
         let (bech32, eth, base58) = if wants(Entity::CryptoWallet) {
-            let with = |min: usize, seed: &dyn Fn(usize) -> bool| {
-                let mut w = runs_around(b, starts().filter(|&s| seed(s)), |c| {
-                    c.is_ascii_alphanumeric()
-                });
-                w.retain(|w| w.1 - w.0 >= min);
-                Where::Windows(w)
-            };
             // From its seed a match has at least 12 (`1` and 11 after it), 42 and 26 letters
             // and digits.
             let alnum = |s: usize, n: usize| {
                 b.get(s..s + n)
                     .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
             };
-            (
-                with(14, &|s| {
-                    b[s] == b'1'
-                        && s >= 2
-                        && b[s - 2..s].eq_ignore_ascii_case(b"bc")
-                        && alnum(s, 12)
-                }),
-                with(42, &|s| {
-                    b[s] == b'0' && b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40)
-                }),
-                with(26, &|s| matches!(b[s], b'1' | b'3') && alnum(s, 26)),
-            )
+            let (mut bech, mut eth, mut b58) = (Vec::new(), Vec::new(), Vec::new());
+            for &(s, _) in &digits {
+                match b[s] {
+                    b'1' => {
+                        if s >= 2 && b[s - 2..s].eq_ignore_ascii_case(b"bc") && alnum(s, 12) {
+                            bech.push(s);
+                        }
+                        if alnum(s, 26) {
+                            b58.push(s);
+                        }
+                    }
+                    b'3' if alnum(s, 26) => b58.push(s),
+                    b'0' if b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40) => eth.push(s),
+                    _ => {}
+                }
+            }
+            let with = |min: usize, seeds: Vec<usize>| {
+                let mut w = runs_around(b, seeds, |c| c.is_ascii_alphanumeric());
+                w.retain(|w| w.1 - w.0 >= min);
+                Where::Windows(w)
+            };
+            (with(14, bech), with(42, eth), with(26, b58))
         } else {
             (none(), none(), none())
         };

@@ -12,7 +12,7 @@ use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::static_regex::Lazy;
-use crate::detect::windows::{captures_in, merge};
+use crate::detect::windows::{captures_in, find_in, merge};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
@@ -721,11 +721,24 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
             } else {
                 None
             };
-            for caps in captures_in(p.regex.get(), text, windows) {
-                let Some(m) = caps.get(p.group).or_else(|| caps.get(0)) else {
-                    continue;
-                };
-                let value = m.as_str();
+            // The value's span and, for `generic_secret`, the key's. A pattern whose value is
+            // the whole match is searched without capture groups (the same matches, found by
+            // the faster engines).
+            let found: Vec<((usize, usize), &str)> = if p.group == 0 {
+                find_in(p.regex.get(), text, windows)
+                    .map(|m| ((m.start(), m.end()), ""))
+                    .collect()
+            } else {
+                captures_in(p.regex.get(), text, windows)
+                    .filter_map(|caps| {
+                        let m = caps.get(p.group).or_else(|| caps.get(0))?;
+                        let key = caps.get(1).map_or("", |k| k.as_str());
+                        Some(((m.start(), m.end()), key))
+                    })
+                    .collect()
+            };
+            for ((ms, me), key) in found {
+                let value = &text[ms..me];
                 let (score, why): (f64, String) = match p.entity {
                     "openai_key" if value.starts_with("sk-ant-") => continue,
                     "jwt" => {
@@ -745,7 +758,7 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                         )
                     }
                     "generic_secret" => {
-                        let key = caps.get(1).map_or("", |k| k.as_str()).to_ascii_lowercase();
+                        let key = key.to_ascii_lowercase();
                         if is_placeholder(value) || looks_like_code(value) {
                             continue;
                         }
@@ -793,7 +806,7 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                 if score < cfg.min_score {
                     continue;
                 }
-                let (s, e) = view.original_span(m.start(), m.end());
+                let (s, e) = view.original_span(ms, me);
 
                 push_finding(
                     &mut out,

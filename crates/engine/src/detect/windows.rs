@@ -71,13 +71,15 @@ pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
         let y = x ^ (0x30 * L);
         !((y | H) - 10 * L) & !y & H
     };
-    // High bit set for each byte outside `0x2D..=0x66` (the subtractions and additions stay
-    // within each byte), or non-ASCII.
+    // High bit set for each ASCII byte outside `0x2D..=0x66`, clear for each inside (the
+    // subtractions and additions stay within each byte).
     let outside = |x: u64| -> u64 {
-        // Each byte of `t` is 0x80 plus its byte (less the high bit) less 0x2D: its high bit is
-        // clear below 0x2D, and its low seven bits exceed 0x39 above 0x66.
+        // Each byte of `t` is 0x80 plus its low seven bits less 0x2D, so its low seven bits are
+        // `v - 0x2D` (at most 0x39 inside the range, above it from 0x67 on) or, below 0x2D,
+        // `v + 0x53`; adding 0x46 to them sets the high bit exactly outside the range. A
+        // non-ASCII byte may or may not be flagged: only the bytes in the range matter.
         let t = (x | H) - 0x2D * L;
-        (!t | ((t & !H) + 0x46 * L) | x) & H
+        ((t & !H) + 0x46 * L) & H
     };
     // The outside-mask of the previous word (all set before the first).
     let mut prev_out = H;
