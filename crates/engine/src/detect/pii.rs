@@ -822,9 +822,17 @@ impl Plan {
         };
         // IPv6: hex digits and colons, at least two colons.
         let ipv6 = if wants(Entity::IpAddress) {
-            let mut w = runs_around(b, memchr::memchr_iter(b':', b), |c| {
-                c.is_ascii_hexdigit() || c == b':'
-            });
+            // Every match has two colons with at most four hex digits between them
+            // (`(?::[0-9a-f]{0,4}){2,7}`): only the first of such a pair is a seed.
+            let paired = |i: usize| {
+                b[i + 1..(i + 6).min(len)]
+                    .iter()
+                    .take_while(|c| c.is_ascii_hexdigit() || **c == b':')
+                    .position(|c| *c == b':')
+                    .is_some()
+            };
+            let seeds = memchr::memchr_iter(b':', b).filter(|&i| paired(i));
+            let mut w = runs_around(b, seeds, |c| c.is_ascii_hexdigit() || c == b':');
             w.retain(|w| b[w.0..w.1].iter().filter(|c| **c == b':').nth(1).is_some());
             Where::Windows(w)
         } else {
@@ -937,12 +945,12 @@ impl Plan {
         } else {
             Vec::new()
         };
-        // The sub-runs of the phone runs that have at least `min` digits (fewer cannot hold
-        // a sub-run with more).
+        // The sub-runs of the phone runs for which `run` holds (each filter below only drops
+        // runs without enough digits or dots for a sub-run to have them).
         // With each sub-run, its digits and dots.
-        let sub_runs = |class: fn(u8) -> bool, min: usize| {
+        let sub_runs = |class: fn(u8) -> bool, run: &dyn Fn(&(usize, usize, usize)) -> bool| {
             let mut out: Vec<(usize, usize, usize, usize)> = Vec::new();
-            for &(s, e, _) in phone_runs.iter().filter(|r| r.2 >= min) {
+            for &(s, e, _) in phone_runs.iter().filter(|r| run(r)) {
                 let mut i = s;
                 while i < e {
                     if !class(b[i]) {
@@ -967,7 +975,9 @@ impl Plan {
         // three dots.
         let (card, ssn) = if wants(Entity::CreditCard) || wants(Entity::Ssn) {
             let min_digits = if wants(Entity::Ssn) { 9 } else { 13 };
-            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-', min_digits);
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-', &|r| {
+                r.2 >= min_digits
+            });
             let min = |n: usize, wanted: bool| {
                 Where::Windows(if wanted {
                     runs.iter()
@@ -986,8 +996,10 @@ impl Plan {
             (none(), none())
         };
         let ipv4 = if wants(Entity::IpAddress) || wants(Entity::Phone) {
-            // A dotted quad has four digits.
-            let runs = sub_runs(|c| c.is_ascii_digit() || c == b'.', 4);
+            // A dotted quad has four digits and three dots.
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b'.', &|r| {
+                r.2 >= 4 && b[r.0..r.1].iter().filter(|c| **c == b'.').count() >= 3
+            });
             Where::Windows(
                 runs.iter()
                     .filter(|w| w.3 >= 3)

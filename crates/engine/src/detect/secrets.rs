@@ -276,7 +276,12 @@ impl SecretsConfig {
 }
 
 fn is_placeholder(v: &str) -> bool {
-    let l = v.to_ascii_lowercase();
+    let l = v.as_bytes();
+    // `v.to_ascii_lowercase().contains(m)` for the lowercase ASCII markers, without the copy.
+    let contains = |m: &str| {
+        let m = m.as_bytes();
+        l.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m))
+    };
     const MARKERS: [&str; 22] = [
         "xxxx",
         "****",
@@ -301,12 +306,11 @@ fn is_placeholder(v: &str) -> bool {
         "null",
         "undefined",
     ];
-    MARKERS.iter().any(|m| l.contains(m))
-        || matches!(
-            l.as_str(),
-            "password" | "true" | "false" | "secret" | "token"
-        )
-        || l.bytes().all(|b| b == l.as_bytes()[0])
+    MARKERS.iter().any(|m| contains(m))
+        || ["password", "true", "false", "secret", "token"]
+            .iter()
+            .any(|w| l.eq_ignore_ascii_case(w.as_bytes()))
+        || l.iter().all(|b| b.eq_ignore_ascii_case(&l[0]))
 }
 
 /// A vendor-shaped key that is a documentation example (`AKIAIOSFODNN7EXAMPLE`,
@@ -1067,6 +1071,83 @@ mod tests {
             assert!(!lits.is_empty(), "{i}");
         }
         let _ = prefilter();
+    }
+
+    /// `is_placeholder` as first written, over a lowercased copy.
+    fn is_placeholder_by_copy(v: &str) -> bool {
+        let l = v.to_ascii_lowercase();
+        [
+            "xxxx",
+            "****",
+            "your",
+            "<",
+            "${",
+            "{{",
+            "%s",
+            "example",
+            "placeholder",
+            "changeme",
+            "redacted",
+            "dummy",
+            "process.env",
+            "getenv",
+            "environ",
+            "env(",
+            "env.",
+            "secret_here",
+            "token_here",
+            "none",
+            "null",
+            "undefined",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+            || matches!(
+                l.as_str(),
+                "password" | "true" | "false" | "secret" | "token"
+            )
+            || l.bytes().all(|b| b == l.as_bytes()[0])
+    }
+
+    #[test]
+    fn placeholder_test_equals_the_copying_one() {
+        for v in [
+            "",
+            "a",
+            "aA",
+            "AAAA",
+            "Password",
+            "TRUE",
+            "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3",
+            "YOUR_KEY",
+            "x${HOME}",
+            "Process.Env.KEY",
+            "NULLABLE",
+            "séCRET",
+            "xxx",
+            "XxXx",
+            "<redacted>",
+            "hunter2",
+            "Undefined1",
+            "token_HERE",
+            "é",
+            "ÉÉ",
+        ] {
+            assert_eq!(is_placeholder(v), is_placeholder_by_copy(v), "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn placeholder_test_equals_the_copying_one_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "x", "X", "*", "Y", "our", "<", "$", "{", "%", "s", "EXAMPLE", "env", ".", "(",
+                "none", "NULL", "true", "a", "9", "é", "_here", "secret", "token", "Pass", "word",
+            ][..]), 0..8)
+        ) {
+            let v = parts.concat();
+            proptest::prop_assert_eq!(is_placeholder(&v), is_placeholder_by_copy(&v));
+        }
     }
 
     fn plain_long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
