@@ -4,7 +4,8 @@
 //!
 //! `cargo run -p sentinel-engine --release --example profile -- <case> <N>`, with case one of
 //! `fast_1mib` (pii + secrets, fast, the 1 MiB document), `fast_1k`, `balanced_1k`, `robust_1k`
-//! (the ten all-match bundles on the 1 KiB text).
+//! (the ten all-match bundles on the 1 KiB text), `scoped_1k` (the ten demo policies, one in
+//! scope, on the 1 KiB completion).
 
 use std::hint::black_box;
 
@@ -81,7 +82,32 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let case = args.get(1).map_or("fast_1mib", String::as_str);
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let mut scope = Scope::default();
     let (set, text) = match case {
+        "scoped_1k" => {
+            // The bench's `balanced_1k_ten_policies_scoped`: the ten demo policies, one in scope.
+            const APPS: [&str; 10] = [
+                "Sunshine",
+                "LegalBot",
+                "SecurityBot",
+                "ChatBot",
+                "PolicyBot",
+                "ContentBot",
+                "DataBot",
+                "SecureBot",
+                "CSRBot",
+                "MinimalBot",
+            ];
+            scope.app = Some("SecureBot".into());
+            let defs: Vec<String> = BUNDLES
+                .iter()
+                .zip(APPS)
+                .map(|(b, app)| {
+                    format!("response.completion has sentinelai.{b} and scope.app is {app}")
+                })
+                .collect();
+            (set(&defs, Mode::Balanced), realistic(1024))
+        }
         "fast_1mib" => (
             set(
                 &[
@@ -105,11 +131,18 @@ fn main() {
             (set(&defs, mode), realistic(1024))
         }
     };
-    let scope = Scope::default();
-    let input = Input {
-        prompt: Some(&text),
-        completion: None,
-        scope: &scope,
+    let input = if case == "scoped_1k" {
+        Input {
+            prompt: None,
+            completion: Some(&text),
+            scope: &scope,
+        }
+    } else {
+        Input {
+            prompt: Some(&text),
+            completion: None,
+            scope: &scope,
+        }
     };
     // One evaluation outside the measured function builds the lazily compiled regexes and
     // automata, so `--toggle-collect=profile::measured` counts evaluations only.

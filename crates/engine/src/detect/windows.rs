@@ -55,10 +55,14 @@ pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
     const H: u64 = 0x8080_8080_8080_8080;
     let mut digits: Vec<(usize, usize)> = Vec::new();
     let mut dense: Vec<(usize, usize)> = Vec::new();
-    let mut push = |i: usize| match digits.last_mut() {
-        Some(last) if last.1 == i => last.1 = i + 1,
-        _ => digits.push((i, i + 1)),
+    let mut push = |s: usize, e: usize| match digits.last_mut() {
+        Some(last) if last.1 == s => last.1 = e,
+        _ => digits.push((s, e)),
     };
+    // The high bit of each byte of `w`, gathered into 8 bits (byte `j` to bit `j`): after the
+    // shift the bits are 8 apart, and the multiplier moves bit `8j` to bit `56 + j` with no
+    // two partial products meeting below bit 64 in the top byte.
+    let gather = |w: u64| (w >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
     let word = |chunk: &[u8]| -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
@@ -109,12 +113,14 @@ pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
         ];
         let m = x.map(digit_mask);
         if m[0] | m[1] | m[2] | m[3] != 0 {
-            for (k, mut mask) in m.into_iter().enumerate() {
-                while mask != 0 {
-                    let i = base + 8 * k + (mask.trailing_zeros() / 8) as usize;
-                    push(i);
-                    mask &= mask - 1;
-                }
+            // One bit per byte of the block; each run of set bits is a run of digits.
+            let mut bits =
+                gather(m[0]) | gather(m[1]) << 8 | gather(m[2]) << 16 | gather(m[3]) << 24;
+            while bits != 0 {
+                let s = bits.trailing_zeros();
+                let len = (!(bits >> s)).trailing_zeros();
+                push(base + s as usize, base + (s + len) as usize);
+                bits &= !(((1u64 << len) - 1) << s);
             }
         }
         let o = x.map(outside);
@@ -135,14 +141,14 @@ pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
         let mut mask = digit_mask(word(chunk));
         while mask != 0 {
             let i = base + (mask.trailing_zeros() / 8) as usize;
-            push(i);
+            push(i, i + 1);
             mask &= mask - 1;
         }
         base += 8;
     }
     for (k, c) in chunks.remainder().iter().enumerate() {
         if c.is_ascii_digit() {
-            push(base + k);
+            push(base + k, base + k + 1);
         }
     }
     // The words after the last whole block, and the two before them.
@@ -326,11 +332,9 @@ impl<'t> Iterator for FoundCaptures<'_, 't, '_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn digit_runs_match_a_plain_scan() {
-        let text = "a1 22 333x4444444444 5-6 0123456789abcdefghij9";
+    fn plain_digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
         let mut plain: Vec<(usize, usize)> = Vec::new();
-        for (i, c) in text.bytes().enumerate() {
+        for (i, c) in b.iter().enumerate() {
             if c.is_ascii_digit() {
                 match plain.last_mut() {
                     Some(l) if l.1 == i => l.1 += 1,
@@ -338,7 +342,27 @@ mod tests {
                 }
             }
         }
-        assert_eq!(digit_runs(text.as_bytes()), plain);
+        plain
+    }
+
+    #[test]
+    fn digit_runs_match_a_plain_scan() {
+        let text = "a1 22 333x4444444444 5-6 0123456789abcdefghij9";
+        assert_eq!(
+            digit_runs(text.as_bytes()),
+            plain_digit_runs(text.as_bytes())
+        );
+        // Runs across block and word edges, and a block of digits only.
+        for pad in 0..40 {
+            for len in [1, 7, 8, 9, 31, 32, 33, 70] {
+                let t = format!("{}{}x1", " ".repeat(pad), "7".repeat(len));
+                assert_eq!(
+                    digit_runs(t.as_bytes()),
+                    plain_digit_runs(t.as_bytes()),
+                    "{t:?}"
+                );
+            }
+        }
         // Every byte value, including the neighbours of the digits and high bytes.
         let all: Vec<u8> = (0..=255u8).collect();
         let runs = digit_runs(&all);
@@ -400,6 +424,15 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn digit_runs_match_a_plain_scan_on_noise(
+            bytes in proptest::collection::vec(proptest::sample::select(&[
+                b'0', b'5', b'9', b'/', b':', b' ', b'a', 0x80, 0xB0, 0xFF,
+            ][..]), 0..200)
+        ) {
+            proptest::prop_assert_eq!(digit_runs(&bytes), plain_digit_runs(&bytes));
+        }
+
         #[test]
         fn dense_ranges_cover_every_long_run_on_noise(
             bytes in proptest::collection::vec(proptest::sample::select(&[
