@@ -797,6 +797,7 @@ impl Plan {
         let len = b.len();
         let scanned = scan_bytes(b);
         let digits = scanned.digits;
+        let seeds = DigitSeeds::of(b, &digits);
         let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
         let none = || Where::Windows(Vec::new());
         let wants = |e: Entity| cfg.wants(e);
@@ -842,34 +843,16 @@ impl Plan {
         // of `bc1` (after a `c`), or the first byte of `\b0x…` and `\b[13]…` (a digit after a
         // non-word byte). Every match lies in the run around its seed.
         let (bech32, eth, base58) = if wants(Entity::CryptoWallet) {
-            // From its seed a match has at least 12 (`1` and 11 after it), 42 and 26 letters
-            // and digits.
-            let alnum = |s: usize, n: usize| {
-                b.get(s..s + n)
-                    .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
-            };
-            let (mut bech, mut eth, mut b58) = (Vec::new(), Vec::new(), Vec::new());
-            for &(s, _) in &digits {
-                match b[s] {
-                    b'1' => {
-                        if s >= 2 && b[s - 2..s].eq_ignore_ascii_case(b"bc") && alnum(s, 12) {
-                            bech.push(s);
-                        }
-                        if alnum(s, 26) {
-                            b58.push(s);
-                        }
-                    }
-                    b'3' if alnum(s, 26) => b58.push(s),
-                    b'0' if b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40) => eth.push(s),
-                    _ => {}
-                }
-            }
             let with = |min: usize, seeds: Vec<usize>| {
                 let mut w = runs_around(b, seeds, |c| c.is_ascii_alphanumeric());
                 w.retain(|w| w.1 - w.0 >= min);
                 Where::Windows(w)
             };
-            (with(14, bech), with(42, eth), with(26, b58))
+            (
+                with(14, seeds.bech),
+                with(42, seeds.eth),
+                with(26, seeds.b58),
+            )
         } else {
             (none(), none(), none())
         };
@@ -900,14 +883,13 @@ impl Plan {
         };
         let nino = if wants(Entity::UkNino) {
             Where::Windows(merge(
-                digits
+                seeds
+                    .lettered
                     .iter()
                     .filter(|d| {
                         let s = d.0;
-                        d.1 - s >= 2
-                            && s >= 2
-                            && ((alpha(s - 1) && alpha(s - 2))
-                                || (s >= 3 && b[s - 1] == b' ' && alpha(s - 2) && alpha(s - 3)))
+                        ((alpha(s - 1) && alpha(s - 2))
+                            || (s >= 3 && b[s - 1] == b' ' && alpha(s - 2) && alpha(s - 3)))
                             && nino_shape(s)
                     })
                     .map(|d| (d.0.saturating_sub(3), (d.0 + 10).min(len)))
@@ -920,9 +902,10 @@ impl Plan {
         // letters.
         let iban = if wants(Entity::Iban) {
             Where::Windows(merge(
-                digits
+                seeds
+                    .lettered
                     .iter()
-                    .filter(|d| d.1 - d.0 >= 2 && d.0 >= 2 && alpha(d.0 - 1) && alpha(d.0 - 2))
+                    .filter(|d| alpha(d.0 - 1) && alpha(d.0 - 2))
                     .map(|d| (d.0 - 2, (d.0 + 41).min(len)))
                     .collect(),
             ))
@@ -1048,9 +1031,9 @@ impl Plan {
                     || (sep(e) && digit(e + 1) && (sep(e + 2) || (digit(e + 2) && sep(e + 3))))
             };
             Where::Windows(merge(
-                digits
+                seeds
+                    .years
                     .iter()
-                    .filter(|d| d.1 - d.0 == 4 && matches!(&b[d.0..d.0 + 2], b"19" | b"20"))
                     .filter(|d| shaped(d))
                     .map(|d| {
                         let mut i = skip_left(d.0, &is_ascii_space, usize::MAX);
@@ -1069,9 +1052,9 @@ impl Plan {
         // Passports: an optional letter and a whole run of 8 or 9 digits.
         let passport = if wants(Entity::Passport) {
             Where::Windows(
-                digits
+                seeds
+                    .long
                     .iter()
-                    .filter(|d| matches!(d.1 - d.0, 8 | 9))
                     .map(|d| (d.0.saturating_sub(1), d.1))
                     .collect(),
             )
@@ -1275,6 +1258,63 @@ fn phone_at(b: &[u8], s: usize) -> Option<usize> {
         }
     }
     after_prefix(s)
+}
+
+/// The digit runs that the seeded windows of [`Plan::of`] start from, sorted out in one pass.
+#[derive(Debug, Default)]
+struct DigitSeeds {
+    /// Wallet seeds: the `1` of `bc1`, the `0` of `0x`, the first digit of `[13]…`, each with
+    /// the letters and digits its match has from there (12, 42, 26).
+    bech: Vec<usize>,
+    eth: Vec<usize>,
+    b58: Vec<usize>,
+    /// Runs of two digits or more after a letter, or after a space and a letter: where a NINO
+    /// (`AB 12…`, `AB12…`) or an IBAN (`GB82…`) has its first digits.
+    lettered: Vec<(usize, usize)>,
+    /// Runs of exactly four digits `19xx` or `20xx` (years).
+    years: Vec<(usize, usize)>,
+    /// Runs of 8 or 9 digits (passport numbers).
+    long: Vec<(usize, usize)>,
+}
+
+impl DigitSeeds {
+    fn of(b: &[u8], digits: &[(usize, usize)]) -> Self {
+        let alnum = |s: usize, n: usize| {
+            b.get(s..s + n)
+                .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
+        };
+        let mut out = DigitSeeds::default();
+        for &(s, e) in digits {
+            match b[s] {
+                b'1' => {
+                    if s >= 2 && b[s - 2..s].eq_ignore_ascii_case(b"bc") && alnum(s, 12) {
+                        out.bech.push(s);
+                    }
+                    if alnum(s, 26) {
+                        out.b58.push(s);
+                    }
+                }
+                b'3' if alnum(s, 26) => out.b58.push(s),
+                b'0' if b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40) => out.eth.push(s),
+                _ => {}
+            }
+            let n = e - s;
+            if n >= 2
+                && s >= 2
+                && (b[s - 1].is_ascii_alphabetic()
+                    || (b[s - 1] == b' ' && b[s - 2].is_ascii_alphabetic()))
+            {
+                out.lettered.push((s, e));
+            }
+            if n == 4 && matches!(&b[s..s + 2], b"19" | b"20") {
+                out.years.push((s, e));
+            }
+            if matches!(n, 8 | 9) {
+                out.long.push((s, e));
+            }
+        }
+        out
+    }
 }
 
 /// Bytes of a phone number: digits, `+()`, `.-` and whitespace.
