@@ -593,6 +593,9 @@ fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
         }
         return keep;
     }
+    if spans_rise_per_kind(findings) {
+        return keep;
+    }
     // Sort plain integer keys (span, target, index); only findings with the same span and
     // target (a handful at most) are compared by detector and entity, lower index first. The
     // key is packed into one `u128` (offsets below 2^48, ordered as the tuple would be) when
@@ -629,6 +632,35 @@ fn first_of_each_span(findings: &[&Finding]) -> Vec<bool> {
         &mut keep,
     );
     keep
+}
+
+/// Whether, for each (detector, entity, target), the spans of `findings` rise strictly in list
+/// order: then no span repeats (a repeat is the same span for the same three), and nothing
+/// needs sorting. A detector's findings of one entity usually come in text order; with more
+/// than a few kinds, or any span that does not rise, the answer is `false` and the caller
+/// sorts.
+fn spans_rise_per_kind(findings: &[&Finding]) -> bool {
+    let mut last: Vec<(&Finding, (usize, usize))> = Vec::new();
+    // The kind of the previous finding, tried first: findings of a kind come in runs.
+    let mut recent = 0;
+    for f in findings {
+        let span = (f.start, f.end);
+        let same =
+            |k: &Finding| k.target == f.target && k.detector == f.detector && k.entity == f.entity;
+        let kind = if last.get(recent).is_some_and(|(k, _)| same(k)) {
+            Some(recent)
+        } else {
+            last.iter().position(|(k, _)| same(k))
+        };
+        recent = kind.unwrap_or(last.len());
+        match kind {
+            Some(k) if last[k].1 < span => last[k].1 = span,
+            Some(_) => return false,
+            None if last.len() < 32 => last.push((f, span)),
+            None => return false,
+        }
+    }
+    true
 }
 
 /// In `order` (sorted by span, target, then index), clear `keep` for every finding whose
@@ -1047,6 +1079,42 @@ mod tests {
         let mut owned = all.clone();
         dedup_spans_owned(&mut owned);
         assert_eq!(owned.iter().collect::<Vec<_>>(), naive);
+    }
+
+    #[test]
+    fn dedup_of_rising_spans_keeps_all_and_still_finds_a_late_repeat() {
+        let naive = |all: &[Finding]| -> Vec<Finding> {
+            all.iter()
+                .enumerate()
+                .filter(|(i, f)| !all[..*i].iter().any(|x| x.same_span(f)))
+                .map(|(_, f)| f.clone())
+                .collect()
+        };
+        // Interleaved kinds, each with rising spans (some spans shared across kinds).
+        let mut all = Vec::new();
+        for i in 0..80usize {
+            let target = [Target::Prompt, Target::Completion][i % 2];
+            let entity = ["email", "phone", "card"][i % 3];
+            all.push(finding("pii", entity, target, i / 3, i / 3 + 1 + i % 2));
+        }
+        assert!(spans_rise_per_kind(&all.iter().collect::<Vec<_>>()));
+        let kept: Vec<Finding> = dedup_spans(&all).into_iter().cloned().collect();
+        assert_eq!(kept, naive(&all));
+        assert_eq!(kept.len(), all.len());
+        // A repeat, or a span that falls back, sends it to the sort.
+        for extra in [
+            all[5].clone(),
+            finding("pii", "email", Target::Prompt, 0, 1),
+        ] {
+            let mut more = all.clone();
+            more.push(extra);
+            assert!(!spans_rise_per_kind(&more.iter().collect::<Vec<_>>()));
+            let kept: Vec<Finding> = dedup_spans(&more).into_iter().cloned().collect();
+            assert_eq!(kept, naive(&more));
+            let mut owned = more.clone();
+            dedup_spans_owned(&mut owned);
+            assert_eq!(owned, naive(&more));
+        }
     }
 
     #[test]
