@@ -275,38 +275,62 @@ impl SecretsConfig {
     }
 }
 
+/// Lowercase ASCII substrings that mark a placeholder value.
+const PLACEHOLDER_MARKERS: [&str; 22] = [
+    "xxxx",
+    "****",
+    "your",
+    "<",
+    "${",
+    "{{",
+    "%s",
+    "example",
+    "placeholder",
+    "changeme",
+    "redacted",
+    "dummy",
+    "process.env",
+    "getenv",
+    "environ",
+    "env(",
+    "env.",
+    "secret_here",
+    "token_here",
+    "none",
+    "null",
+    "undefined",
+];
+
+/// For each byte, the markers that start with it (bit `i` for `PLACEHOLDER_MARKERS[i]`).
+const MARKERS_BY_FIRST_BYTE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < PLACEHOLDER_MARKERS.len() {
+        t[PLACEHOLDER_MARKERS[i].as_bytes()[0] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
 fn is_placeholder(v: &str) -> bool {
     let l = v.as_bytes();
-    // `v.to_ascii_lowercase().contains(m)` for the lowercase ASCII markers, without the copy.
-    let contains = |m: &str| {
-        let m = m.as_bytes();
-        l.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m))
-    };
-    const MARKERS: [&str; 22] = [
-        "xxxx",
-        "****",
-        "your",
-        "<",
-        "${",
-        "{{",
-        "%s",
-        "example",
-        "placeholder",
-        "changeme",
-        "redacted",
-        "dummy",
-        "process.env",
-        "getenv",
-        "environ",
-        "env(",
-        "env.",
-        "secret_here",
-        "token_here",
-        "none",
-        "null",
-        "undefined",
-    ];
-    MARKERS.iter().any(|m| contains(m))
+    // `v.to_ascii_lowercase().contains(m)` for the lowercase ASCII markers, without the copy:
+    // at each byte, only the markers starting with its lowercase form are compared.
+    let marked = (0..l.len()).any(|i| {
+        let mut m = MARKERS_BY_FIRST_BYTE[usize::from(l[i].to_ascii_lowercase())];
+        while m != 0 {
+            let marker = PLACEHOLDER_MARKERS[m.trailing_zeros() as usize].as_bytes();
+            if l[i..]
+                .get(..marker.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+            {
+                return true;
+            }
+            m &= m - 1;
+        }
+        false
+    });
+    marked
         || ["password", "true", "false", "secret", "token"]
             .iter()
             .any(|w| l.eq_ignore_ascii_case(w.as_bytes()))
@@ -605,17 +629,11 @@ fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         (!((x | H) - 0x2D * L) & !x & H) | (x & H)
     };
     let mut out: Vec<(usize, usize)> = Vec::new();
-    let (mut prev, mut cur) = (0, low(0));
-    for k in 0..words {
-        let next = low(k + 1);
+    let look = |k: usize, out: &mut Vec<(usize, usize)>| {
         let at = k * 8;
-        let candidate = cur == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0);
-        (prev, cur) = (cur, next);
-        if !candidate
-            || out.last().is_some_and(|r| at + 8 <= r.1)
-            || !b[at..at + 8].iter().all(|c| key_byte(*c))
+        if out.last().is_some_and(|r| at + 8 <= r.1) || !b[at..at + 8].iter().all(|c| key_byte(*c))
         {
-            continue;
+            return;
         }
         let mut s = at;
         while s > 0 && key_byte(b[s - 1]) {
@@ -628,6 +646,34 @@ fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         if e - s >= MIN_TOKEN {
             out.push((s, e));
         }
+    };
+    // Four words at a time: in prose each has a byte below `-` (a space), and the block is
+    // passed after one test; `prev` carries the last word's mask to the next block.
+    let mut prev = 0;
+    let mut k = 0;
+    while k + 4 <= words {
+        let l = [low(k), low(k + 1), low(k + 2), low(k + 3)];
+        if l[0] != 0 && l[1] != 0 && l[2] != 0 && l[3] != 0 {
+            prev = l[3];
+            k += 4;
+            continue;
+        }
+        for j in 0..4 {
+            let next = if j < 3 { l[j + 1] } else { low(k + 4) };
+            if l[j] == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0) {
+                look(k + j, &mut out);
+            }
+            prev = l[j];
+        }
+        k += 4;
+    }
+    while k < words {
+        let cur = low(k);
+        if cur == 0 && (prev >> 32 == 0 || low(k + 1) & 0xFFFF_FFFF == 0) {
+            look(k, &mut out);
+        }
+        prev = cur;
+        k += 1;
     }
     out
 }
