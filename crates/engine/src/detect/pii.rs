@@ -12,7 +12,7 @@ use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::{ContextWords, standalone};
 use crate::detect::static_regex::Lazy;
-use crate::detect::windows::{captures_in, digit_runs, find_in, merge, runs_around};
+use crate::detect::windows::{DENSE_RUN, captures_in, find_in, merge, runs_around, scan_bytes};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
@@ -354,21 +354,25 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         // ASCII text: each candidate regex runs only on the windows where its matches can be
         // (see `detect::windows`). Other text (Unicode `\d`, `\s`, case folding) is scanned
         // whole, behind the cheap whole-text gates.
-        let plan = if whole || !text.is_ascii() {
-            Plan::whole(text)
-        } else {
+        let windowed = !whole && text.is_ascii();
+        let plan = if windowed {
             Plan::of(text.as_bytes(), cfg)
+        } else {
+            Plan::whole(text)
         };
         if cfg.wants(Entity::Email) && !plan.email.is_empty() {
-            for m in find_in(EMAIL.get(), text, plan.email.get()).needing(|c| c == b'@') {
-                if !m.as_str().contains("..") && !in_url_authority(text, m.start()) {
-                    scan.consider(
-                        &view,
-                        Entity::Email,
-                        (m.start(), m.end()),
-                        0.9,
-                        "email address",
-                    );
+            let spans: Vec<(usize, usize)> = if windowed {
+                email_spans(text.as_bytes())
+            } else {
+                EMAIL
+                    .get()
+                    .find_iter(text)
+                    .map(|m| (m.start(), m.end()))
+                    .collect()
+            };
+            for (s, e) in spans {
+                if !text[s..e].contains("..") && !in_url_authority(text, s) {
+                    scan.consider(&view, Entity::Email, (s, e), 0.9, "email address");
                 }
             }
         }
@@ -580,29 +584,44 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             }
         }
         if cfg.wants(Entity::Phone) {
-            for m in find_in(PHONE.get(), text, plan.phone.get()).needing(is_digit) {
-                let groups = digit_groups(m.as_str());
+            let spans: Vec<(usize, usize)> = match plan.phone.get() {
+                Some(windows) if windowed => phone_spans(text.as_bytes(), windows),
+                windows => find_in(PHONE.get(), text, windows)
+                    .needing(is_digit)
+                    .map(|m| (m.start(), m.end()))
+                    .collect(),
+            };
+            let mut groups = Vec::new();
+            for (ms, me) in spans {
+                let m = Span {
+                    start: ms,
+                    text: &text[ms..me],
+                };
+                digit_groups_into(m.text, &mut groups);
                 let mut i = 0;
                 while i < groups.len() {
                     let mut taken = None;
-                    let mut ends = Vec::new();
+                    // The groups from `i` on with at most 15 digits in all: `i..last`.
+                    let mut last = i;
                     let mut n = 0;
-                    for (j, g) in groups.iter().enumerate().skip(i) {
+                    for g in &groups[i..] {
                         n += g.1 - g.0;
                         if n > 15 {
                             break;
                         }
-                        ends.push(j);
+                        last += 1;
                     }
-                    for j in ends.into_iter().rev() {
-                        let mut s = m.start() + groups[i].0;
-                        let e = m.start() + groups[j].1;
+                    for j in (i..last).rev() {
+                        let mut s = m.start + groups[i].0;
+                        let e = m.start + groups[j].1;
                         // Keep a leading `+` or `(` that belongs to the number.
                         if s > 0 && matches!(text.as_bytes()[s - 1], b'+' | b'(') {
                             s -= 1;
                         }
-                        if !standalone(text, s, e) || quads.iter().any(|&(qs, qe)| qs < e && s < qe)
-                        {
+                        // The quads are in text order and disjoint, so their ends rise too: the
+                        // first that ends after `s` is the only one that can overlap.
+                        let quad = quads.partition_point(|q| q.1 <= s);
+                        if !standalone(text, s, e) || quads.get(quad).is_some_and(|q| q.0 < e) {
                             continue;
                         }
                         // Part of a longer run of digit groups (`3455 503491 06540`, an Amex
@@ -776,79 +795,102 @@ impl Plan {
     /// its seed.
     fn of(b: &[u8], cfg: &PiiConfig) -> Plan {
         let len = b.len();
-        let digits = digit_runs(b);
-        let starts = || digits.iter().map(|d| d.0);
+        let scanned = scan_bytes(b);
+        let digits = scanned.digits;
+        let seeds = DigitSeeds::of(b, &digits);
         let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
-        let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
-        let count =
-            |w: &(usize, usize), f: fn(&u8) -> bool| b[w.0..w.1].iter().filter(|c| f(c)).count();
         let none = || Where::Windows(Vec::new());
         let wants = |e: Entity| cfg.wants(e);
 
-        // E-mail: `[a-z0-9._%+-]` around one `@` (case-insensitive).
+        // E-mail: found by `email_spans`, not by the regex.
         let email = if wants(Entity::Email) {
-            Where::Windows(runs_around(b, memchr::memchr_iter(b'@', b), |c| {
-                c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'@')
-            }))
+            Where::Everywhere
         } else {
             none()
         };
         // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
         let mac = if wants(Entity::MacAddress) {
-            // Every separator of a match has two hex digits either side (`aa:bb`), four for
-            // the dotted form (`aabb.ccdd`).
-            let around = |i: usize, n: usize| i >= n && (i - n..i).chain(i + 1..=i + n).all(hex);
-            let seeds = memchr::memchr3_iter(b':', b'-', b'.', b)
-                .filter(|&i| around(i, if b[i] == b'.' { 4 } else { 2 }));
+            // A match is at least `DENSE_RUN` bytes of hex digits and `:-.`, all in the byte
+            // range of the dense ranges: each match has a byte in one of them.
+            let seeds = scanned.dense.iter().flat_map(|&(s, e)| s..e);
             let mut w = runs_around(b, seeds, |c| {
                 c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
             });
-            w.retain(|w| w.1 - w.0 >= 14);
+            w.retain(|w| w.1 - w.0 >= DENSE_RUN);
             Where::Windows(w)
         } else {
             none()
         };
         // IPv6: hex digits and colons, at least two colons.
         let ipv6 = if wants(Entity::IpAddress) {
-            let mut w = runs_around(b, memchr::memchr_iter(b':', b), |c| {
-                c.is_ascii_hexdigit() || c == b':'
-            });
+            // Every match has two colons with at most four hex digits between them
+            // (`(?::[0-9a-f]{0,4}){2,7}`): only the first of such a pair is a seed.
+            let paired = |i: usize| {
+                b[i + 1..(i + 6).min(len)]
+                    .iter()
+                    .take_while(|c| c.is_ascii_hexdigit() || **c == b':')
+                    .position(|c| *c == b':')
+                    .is_some()
+            };
+            let seeds = memchr::memchr_iter(b':', b).filter(|&i| paired(i));
+            let mut w = runs_around(b, seeds, |c| c.is_ascii_hexdigit() || c == b':');
             w.retain(|w| b[w.0..w.1].iter().filter(|c| **c == b':').nth(1).is_some());
             Where::Windows(w)
         } else {
             none()
         };
-        // Wallets: letters and digits, with a digit in every match (`bc1`, `0x`, `[13]…`).
+        // Wallets: runs of letters and digits around a digit that starts a digit run: the `1`
+        // of `bc1` (after a `c`), or the first byte of `\b0x…` and `\b[13]…` (a digit after a
+        // non-word byte). Every match lies in the run around its seed.
         let (bech32, eth, base58) = if wants(Entity::CryptoWallet) {
-            let runs = runs_around(b, starts(), |c| c.is_ascii_alphanumeric());
-            let with = |min: usize, marker: fn(&[u8]) -> bool| {
-                Where::Windows(
-                    runs.iter()
-                        .copied()
-                        .filter(|w| w.1 - w.0 >= min && marker(&b[w.0..w.1]))
-                        .collect(),
-                )
+            let with = |min: usize, seeds: Vec<usize>| {
+                let mut w = runs_around(b, seeds, |c| c.is_ascii_alphanumeric());
+                w.retain(|w| w.1 - w.0 >= min);
+                Where::Windows(w)
             };
             (
-                with(14, |s| s.windows(3).any(|t| t.eq_ignore_ascii_case(b"bc1"))),
-                with(42, |s| s.windows(2).any(|t| t == b"0x")),
-                with(26, |_| true),
+                with(14, seeds.bech),
+                with(42, seeds.eth),
+                with(26, seeds.b58),
             )
         } else {
             (none(), none(), none())
         };
         // NINO: its first digit starts a run after two letters and an optional space; the match
-        // is at most 3 bytes before and 10 from there.
+        // is at most 3 bytes before and 10 from there, and from that digit has the shape
+        // `dd ?dd ?dd ?[a-d]` (each optional space is taken only when digits follow it, so the
+        // shape is read without backtracking).
+        let nino_shape = |s: usize| {
+            let digit2 = |i: usize| {
+                b.get(i..i + 2)
+                    .is_some_and(|p| p.iter().all(u8::is_ascii_digit))
+            };
+            let mut i = s;
+            for k in 0..3 {
+                if k > 0 && b.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                if !digit2(i) {
+                    return false;
+                }
+                i += 2;
+            }
+            if b.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            b.get(i)
+                .is_some_and(|c| matches!(c.to_ascii_lowercase(), b'a'..=b'd'))
+        };
         let nino = if wants(Entity::UkNino) {
             Where::Windows(merge(
-                digits
+                seeds
+                    .lettered
                     .iter()
                     .filter(|d| {
                         let s = d.0;
-                        d.1 - s >= 2
-                            && s >= 2
-                            && ((alpha(s - 1) && alpha(s - 2))
-                                || (s >= 3 && b[s - 1] == b' ' && alpha(s - 2) && alpha(s - 3)))
+                        ((alpha(s - 1) && alpha(s - 2))
+                            || (s >= 3 && b[s - 1] == b' ' && alpha(s - 2) && alpha(s - 3)))
+                            && nino_shape(s)
                     })
                     .map(|d| (d.0.saturating_sub(3), (d.0 + 10).min(len)))
                     .collect(),
@@ -860,9 +902,10 @@ impl Plan {
         // letters.
         let iban = if wants(Entity::Iban) {
             Where::Windows(merge(
-                digits
+                seeds
+                    .lettered
                     .iter()
-                    .filter(|d| d.1 - d.0 >= 2 && d.0 >= 2 && alpha(d.0 - 1) && alpha(d.0 - 2))
+                    .filter(|d| alpha(d.0 - 1) && alpha(d.0 - 2))
                     .map(|d| (d.0 - 2, (d.0 + 41).min(len)))
                     .collect(),
             ))
@@ -881,17 +924,16 @@ impl Plan {
         .iter()
         .any(|e| wants(*e));
         let phone_runs = if numeric {
-            runs_around(b, starts(), |c| {
-                c.is_ascii_digit()
-                    || matches!(c, b'+' | b'(' | b')' | b'.' | b'-')
-                    || is_ascii_space(c)
-            })
+            phone_runs(b, &digits)
         } else {
             Vec::new()
         };
-        let sub_runs = |class: fn(u8) -> bool| {
-            let mut out = Vec::new();
-            for &(s, e) in &phone_runs {
+        // The sub-runs of the phone runs for which `run` holds (each filter below only drops
+        // runs without enough digits or dots for a sub-run to have them).
+        // With each sub-run, its digits and dots.
+        let sub_runs = |class: fn(u8) -> bool, run: &dyn Fn(&(usize, usize, usize)) -> bool| {
+            let mut out: Vec<(usize, usize, usize, usize)> = Vec::new();
+            for &(s, e, _) in phone_runs.iter().filter(|r| run(r)) {
                 let mut i = s;
                 while i < e {
                     if !class(b[i]) {
@@ -899,13 +941,14 @@ impl Plan {
                         continue;
                     }
                     let start = i;
-                    let mut digit = false;
+                    let (mut digits, mut dots) = (0, 0);
                     while i < e && class(b[i]) {
-                        digit |= b[i].is_ascii_digit();
+                        digits += usize::from(b[i].is_ascii_digit());
+                        dots += usize::from(b[i] == b'.');
                         i += 1;
                     }
-                    if digit {
-                        out.push((start, i));
+                    if digits > 0 {
+                        out.push((start, i, digits, dots));
                     }
                 }
             }
@@ -914,12 +957,15 @@ impl Plan {
         // A reportable card has 13 digits, an SSN 9, a phone number 8; an IPv4 address has
         // three dots.
         let (card, ssn) = if wants(Entity::CreditCard) || wants(Entity::Ssn) {
-            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-');
+            let min_digits = if wants(Entity::Ssn) { 9 } else { 13 };
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b' ' || c == b'-', &|r| {
+                r.2 >= min_digits
+            });
             let min = |n: usize, wanted: bool| {
                 Where::Windows(if wanted {
                     runs.iter()
-                        .copied()
-                        .filter(|w| count(w, u8::is_ascii_digit) >= n)
+                        .filter(|w| w.2 >= n)
+                        .map(|w| (w.0, w.1))
                         .collect()
                 } else {
                     Vec::new()
@@ -933,21 +979,29 @@ impl Plan {
             (none(), none())
         };
         let ipv4 = if wants(Entity::IpAddress) || wants(Entity::Phone) {
-            let mut w = sub_runs(|c| c.is_ascii_digit() || c == b'.');
-            w.retain(|w| count(w, |c| *c == b'.') >= 3);
-            Where::Windows(w)
+            // A dotted quad has four digits and three dots.
+            let runs = sub_runs(|c| c.is_ascii_digit() || c == b'.', &|r| {
+                r.2 >= 4 && b[r.0..r.1].iter().filter(|c| **c == b'.').count() >= 3
+            });
+            Where::Windows(
+                runs.iter()
+                    .filter(|w| w.3 >= 3)
+                    .map(|w| (w.0, w.1))
+                    .collect(),
+            )
         } else {
             none()
         };
         // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15
         // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
         let phone = if wants(Entity::Phone) {
-            let mut w = phone_runs.clone();
-            w.retain(|w| {
-                let d = count(w, u8::is_ascii_digit);
-                d >= 10 || (d >= 8 && b[w.0..w.1].contains(&b'+'))
-            });
-            Where::Windows(w)
+            Where::Windows(
+                phone_runs
+                    .iter()
+                    .filter(|w| w.2 >= 10 || (w.2 >= 8 && b[w.0..w.1].contains(&b'+')))
+                    .map(|w| (w.0, w.1))
+                    .collect(),
+            )
         } else {
             none()
         };
@@ -977,9 +1031,9 @@ impl Plan {
                     || (sep(e) && digit(e + 1) && (sep(e + 2) || (digit(e + 2) && sep(e + 3))))
             };
             Where::Windows(merge(
-                digits
+                seeds
+                    .years
                     .iter()
-                    .filter(|d| d.1 - d.0 == 4 && matches!(&b[d.0..d.0 + 2], b"19" | b"20"))
                     .filter(|d| shaped(d))
                     .map(|d| {
                         let mut i = skip_left(d.0, &is_ascii_space, usize::MAX);
@@ -998,9 +1052,9 @@ impl Plan {
         // Passports: an optional letter and a whole run of 8 or 9 digits.
         let passport = if wants(Entity::Passport) {
             Where::Windows(
-                digits
+                seeds
+                    .long
                     .iter()
-                    .filter(|d| matches!(d.1 - d.0, 8 | 9))
                     .map(|d| (d.0.saturating_sub(1), d.1))
                     .collect(),
             )
@@ -1027,9 +1081,297 @@ impl Plan {
     }
 }
 
+/// The matches of [`EMAIL`] in an ASCII text, in order, without running the regex: the same
+/// spans as `EMAIL.find_iter(text)` (differential tests below).
+///
+/// Why they are the same. The regex is `\b L @ D` with the local part
+/// `L = [a-z0-9](?:[a-z0-9._%+-]{0,62}[a-z0-9])?` and the domain
+/// `D = (?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b`, case-insensitive (on ASCII
+/// text `(?i)` only adds the capitals; `\b` sees ASCII word bytes `[A-Za-z0-9_]`).
+/// - `L` cannot contain `@`, so a match starting at `s` uses the first `@` after `s`, at `a`:
+///   `s` is in `(previous @, a)`, every byte of `s..a` is in `L`'s class, `b[s]` and `b[a - 1]`
+///   are alphanumeric, `a - s <= 64`, and `\b` holds at `s` (`b[s - 1]` is not a word byte).
+///   Nothing of `L` depends on what follows the `@`, and nothing of `D` on `s`.
+/// - `find_iter` reports the leftmost start at or after the end of the previous match, so for
+///   each `@` in turn the smallest valid `s` wins, if `D` matches after that `@`.
+/// - `D`: a label cannot contain `.` and must end with one, so from each position the label is
+///   forced (up to the next byte outside `[a-z0-9-]`, which must be `.`, with alphanumeric
+///   first and last bytes and 1 to 63 bytes). The greedy `+` takes as many labels as there
+///   are, and on failure gives them back one at a time: the top-level domain is tried after
+///   the last label first. `[a-z]{2,24}\b` at `t` succeeds exactly when the run of letters at
+///   `t` has 2 to 24 bytes and is not followed by a digit or `_` (a shorter take is followed by
+///   a letter, so `\b` fails; a longer run cannot be taken). So the match ends after the
+///   letters of the last label position where that holds: the one found last walking forward.
+/// - No `@` can be inside a previous match's domain, so every `@` after the first is looked at.
+fn email_spans(b: &[u8]) -> Vec<(usize, usize)> {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
+    let mut out = Vec::new();
+    // Where the next match may start: after the previous match and after the previous `@`.
+    let mut from = 0;
+    for a in memchr::memchr_iter(b'@', b) {
+        let lo = from.max(a.saturating_sub(64));
+        from = from.max(a + 1);
+        if a == 0 || a <= lo || !b[a - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let mut run = a;
+        while run > lo && local(b[run - 1]) {
+            run -= 1;
+        }
+        let Some(s) =
+            (run..a).find(|&s| b[s].is_ascii_alphanumeric() && (s == 0 || !word(b[s - 1])))
+        else {
+            continue;
+        };
+        if let Some(e) = email_domain_end(b, a + 1) {
+            out.push((s, e));
+            from = e;
+        }
+    }
+    out
+}
+
+/// Where the domain part of [`EMAIL`] that starts at `p` ends, if it matches (see
+/// [`email_spans`]).
+fn email_domain_end(b: &[u8], mut p: usize) -> Option<usize> {
+    let tld_end = |t: usize| {
+        let letters = b[t.min(b.len())..]
+            .iter()
+            .take(25)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        let after = b.get(t + letters);
+        ((2..=24).contains(&letters)
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_'))
+        .then_some(t + letters)
+    };
+    let mut end = None;
+    loop {
+        let mut q = p;
+        while q < b.len() && (b[q].is_ascii_alphanumeric() || b[q] == b'-') {
+            q += 1;
+        }
+        let label = q > p
+            && q - p <= 63
+            && b.get(q) == Some(&b'.')
+            && b[p].is_ascii_alphanumeric()
+            && b[q - 1].is_ascii_alphanumeric();
+        if !label {
+            return end;
+        }
+        p = q + 1;
+        if let Some(e) = tld_end(p) {
+            end = Some(e);
+        }
+    }
+}
+
+/// A match's start and text.
+struct Span<'t> {
+    start: usize,
+    text: &'t str,
+}
+
+/// The matches of [`PHONE`] in the windows of an ASCII text (maximal runs of [`phone_byte`]s,
+/// or any ranges that hold every match), in order: the spans `PHONE.find_iter(text)` gives
+/// there (differential tests below).
+///
+/// Why they are the same: every byte a match can consume is a phone byte, so no match crosses a
+/// window's edge, and in each window `find_iter`'s matches are, from its start and then from
+/// each match's end, the leftmost start with a match and there the match that the regex's
+/// preference order (greedy quantifiers, leftmost-first alternation) picks first.
+/// [`phone_at`] tries the choices of the pattern in exactly that order.
+fn phone_spans(b: &[u8], windows: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for &(ws, we) in windows {
+        let w = &b[..we];
+        let mut at = ws;
+        while at < we {
+            match (at..we).find_map(|s| phone_at(w, s).map(|e| (s, e))) {
+                Some((s, e)) => {
+                    out.push((s, e));
+                    at = e;
+                }
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// Where the first-preferred match of
+/// `(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4})+` starting at `s`
+/// ends, on ASCII bytes, by trying its choices in the regex's order of preference: an optional
+/// group present before absent, a counted repeat longest first, and a later choice before an
+/// earlier one is revisited. Nothing follows the final `+` group, so once its first repetition
+/// matched every later repetition is the first choice that fits, and no later failure can send
+/// the search back into it.
+fn phone_at(b: &[u8], s: usize) -> Option<usize> {
+    let digits = |p: usize, n: usize| {
+        b.get(p..p + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let sep = |p: usize| {
+        b.get(p)
+            .is_some_and(|c| matches!(c, b'.' | b'-') || is_ascii_space(*c))
+    };
+    // `[\s.\-]?` after position `p`: with the separator first, then without.
+    let opt_sep = |p: usize| [sep(p).then_some(p + 1), Some(p)].into_iter().flatten();
+    // `\d{2,4}(?:[\s.\-]?\d{2,4})+` at `p`.
+    let tail = |p: usize| -> Option<usize> {
+        let next = |q: usize| {
+            opt_sep(q).find_map(|r| (2..=4).rev().find(|&n| digits(r, n)).map(|n| r + n))
+        };
+        let first = (2..=4)
+            .rev()
+            .filter(|&n| digits(p, n))
+            .find_map(|n| next(p + n))?;
+        let mut end = first;
+        while let Some(e) = next(end) {
+            end = e;
+        }
+        Some(end)
+    };
+    // `(?:\(\d{1,4}\)[\s.\-]?)?` then the tail, at `p`.
+    let after_prefix = |p: usize| -> Option<usize> {
+        if b.get(p) == Some(&b'(') {
+            for n in (1..=4).rev() {
+                if digits(p + 1, n)
+                    && b.get(p + 1 + n) == Some(&b')')
+                    && let Some(e) = opt_sep(p + 2 + n).find_map(tail)
+                {
+                    return Some(e);
+                }
+            }
+        }
+        tail(p)
+    };
+    // `(?:\+\d{1,3}[\s.\-]?)?`.
+    if b.get(s) == Some(&b'+') {
+        for n in (1..=3).rev() {
+            if digits(s + 1, n)
+                && let Some(e) = opt_sep(s + 1 + n).find_map(after_prefix)
+            {
+                return Some(e);
+            }
+        }
+    }
+    after_prefix(s)
+}
+
+/// The digit runs that the seeded windows of [`Plan::of`] start from, sorted out in one pass.
+#[derive(Debug, Default)]
+struct DigitSeeds {
+    /// Wallet seeds: the `1` of `bc1`, the `0` of `0x`, the first digit of `[13]…`, each with
+    /// the letters and digits its match has from there (12, 42, 26).
+    bech: Vec<usize>,
+    eth: Vec<usize>,
+    b58: Vec<usize>,
+    /// Runs of two digits or more after a letter, or after a space and a letter: where a NINO
+    /// (`AB 12…`, `AB12…`) or an IBAN (`GB82…`) has its first digits.
+    lettered: Vec<(usize, usize)>,
+    /// Runs of exactly four digits `19xx` or `20xx` (years).
+    years: Vec<(usize, usize)>,
+    /// Runs of 8 or 9 digits (passport numbers).
+    long: Vec<(usize, usize)>,
+}
+
+impl DigitSeeds {
+    fn of(b: &[u8], digits: &[(usize, usize)]) -> Self {
+        let alnum = |s: usize, n: usize| {
+            b.get(s..s + n)
+                .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
+        };
+        let mut out = DigitSeeds::default();
+        for &(s, e) in digits {
+            match b[s] {
+                b'1' => {
+                    if s >= 2 && b[s - 2..s].eq_ignore_ascii_case(b"bc") && alnum(s, 12) {
+                        out.bech.push(s);
+                    }
+                    if alnum(s, 26) {
+                        out.b58.push(s);
+                    }
+                }
+                b'3' if alnum(s, 26) => out.b58.push(s),
+                b'0' if b.get(s + 1) == Some(&b'x') && alnum(s + 2, 40) => out.eth.push(s),
+                _ => {}
+            }
+            let n = e - s;
+            if n >= 2
+                && s >= 2
+                && (b[s - 1].is_ascii_alphabetic()
+                    || (b[s - 1] == b' ' && b[s - 2].is_ascii_alphabetic()))
+            {
+                out.lettered.push((s, e));
+            }
+            if n == 4 && matches!(&b[s..s + 2], b"19" | b"20") {
+                out.years.push((s, e));
+            }
+            if matches!(n, 8 | 9) {
+                out.long.push((s, e));
+            }
+        }
+        out
+    }
+}
+
+/// Bytes of a phone number: digits, `+()`, `.-` and whitespace.
+fn phone_byte(c: u8) -> bool {
+    c.is_ascii_digit() || matches!(c, b'+' | b'(' | b')' | b'.' | b'-') || is_ascii_space(c)
+}
+
+/// The maximal runs of [`phone_byte`]s that hold a digit, with their number of digits, from the
+/// text's digit runs (`digits`, ascending): consecutive digit runs are in the same phone run
+/// exactly when every byte between them is a phone byte, and a run reaches over phone bytes
+/// before its first digit run and after its last. Equal to `runs_around` over the digit runs'
+/// starts (unit-tested), without scanning each run again to count its digits.
+fn phone_runs(b: &[u8], digits: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
+    let mut out: Vec<(usize, usize, usize)> = Vec::new();
+    // The open run: its start, the end of its last digit run, its digits.
+    let mut open: Option<(usize, usize, usize)> = None;
+    let close = |(s, e, n): (usize, usize, usize), out: &mut Vec<(usize, usize, usize)>| {
+        let mut end = e;
+        while end < b.len() && phone_byte(b[end]) {
+            end += 1;
+        }
+        out.push((s, end, n));
+    };
+    for &(s, e) in digits {
+        match open.as_mut() {
+            Some(run) if b[run.1..s].iter().all(|c| phone_byte(*c)) => {
+                run.1 = e;
+                run.2 += e - s;
+            }
+            _ => {
+                if let Some(run) = open.take() {
+                    close(run, &mut out);
+                }
+                let mut start = s;
+                while start > 0 && phone_byte(b[start - 1]) {
+                    start -= 1;
+                }
+                open = Some((start, e, e - s));
+            }
+        }
+    }
+    if let Some(run) = open {
+        close(run, &mut out);
+    }
+    out
+}
+
 /// Byte ranges of the digit runs in `s` (`"(415) 555-2671"` → three groups).
 fn digit_groups(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    digit_groups_into(s, &mut out);
+    out
+}
+
+/// [`digit_groups`] into `out` (cleared first), to reuse one list for many matches.
+fn digit_groups_into(s: &str, out: &mut Vec<(usize, usize)>) {
+    out.clear();
     let mut start = None;
     for (i, b) in s.bytes().enumerate() {
         match (b.is_ascii_digit(), start) {
@@ -1044,7 +1386,6 @@ fn digit_groups(s: &str) -> Vec<(usize, usize)> {
     if let Some(st) = start {
         out.push((st, s.len()));
     }
-    out
 }
 
 /// Whether the e-mail-shaped match at `start` is the user-info part of a URL
@@ -1526,6 +1867,150 @@ mod tests {
             "wwwwwwwwww.",
         ] {
             assert_eq!(has_url_marker(t), naive(t), "{t}");
+        }
+    }
+
+    fn email_regex_spans(text: &str) -> Vec<(usize, usize)> {
+        EMAIL
+            .get()
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    }
+
+    #[test]
+    fn email_matcher_equals_the_regex() {
+        let long = |c: char, n: usize| c.to_string().repeat(n);
+        let mut texts: Vec<String> = [
+            "a@b.co jane.doe@example.com x@@y.org .a@b.cd a..b@c.de mail@example.c0m",
+            "a@b.co.x@c.de a@b.co@x.de a@b.co.uk. a@b.com-x a@b.com_x a@b.c a@-b.co a@b-.co",
+            "_a@b.co a_b@c.de %a@b.co +a@b.co a.@b.co a@b..co a@.b.co @b.co a@ a@b. a@b.co9",
+            "A@B.CO x.y+z%w@MAIL.Example.ORG.  q@w.e.r.t.yy.z 1@2.34 1@2.ab 1@2.3.ab",
+            "postgres://user:pass@db.example.com/x https://token@github.com/o/r",
+            "ab@cd.ef@gh.ij @@ a@@b.co a@b@c.de a-@b.co a@b.co- é",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Length limits: 64-byte local parts, 63-byte labels, 24-letter top-level domains.
+        for n in [62, 63, 64, 65, 66] {
+            texts.push(format!("{}@b.co", long('a', n)));
+            texts.push(format!("x.{}@b.co", long('a', n)));
+            texts.push(format!("a@{}.co", long('b', n)));
+        }
+        for n in [1, 2, 23, 24, 25, 26] {
+            texts.push(format!("a@b.{}", long('c', n)));
+            texts.push(format!("a@b.{}.de", long('c', n)));
+            texts.push(format!("a@b.de.{} x", long('c', n)));
+        }
+        for text in &texts {
+            assert_eq!(
+                email_spans(text.as_bytes()),
+                email_regex_spans(text),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+        #[test]
+        fn email_matcher_equals_the_regex_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "b", "Z", "q", "x", "co", "de", "com", "org", "1", "9", "0", "@", "@", ".",
+                ".", "-", "_", "%", "+", " ", "\n", "/", ":", "//", "..", "jane.doe", "example",
+                "mail", "abcdefghijklmnopqrstuvwxy", "0123456789abcdefghijklmnopqrstuvwxyz0123",
+            ][..]), 0..30)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(email_spans(text.as_bytes()), email_regex_spans(&text));
+        }
+    }
+
+    /// `phone_spans` over the maximal phone-byte runs against the regex over the whole text.
+    fn assert_phone_matcher_equals_the_regex(text: &str) {
+        let b = text.as_bytes();
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if !phone_byte(b[i]) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && phone_byte(b[i]) {
+                i += 1;
+            }
+            runs.push((s, i));
+        }
+        let regex: Vec<(usize, usize)> = PHONE
+            .get()
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        assert_eq!(phone_spans(b, &runs), regex, "{text:?}");
+    }
+
+    #[test]
+    fn phone_matcher_equals_the_regex() {
+        for text in [
+            "",
+            "12",
+            "123",
+            "1234",
+            "12345",
+            "123456789",
+            "12345 67",
+            "1234 5 67",
+            "(415) 555-2671",
+            "+44 20 7946 0958",
+            "+1 (415) 555 2671",
+            "+12345 (12345) 12",
+            "+(12) 34 56",
+            "++1 22 33",
+            "(1)(2) 33 44",
+            "( 12) 34 56",
+            "1-2-3-4-5-6",
+            "12--34..56  78\t\n90",
+            "INV-2024-0412) 3455 503491 06540 212.551.0024",
+            "+1234 56 78 (0) 4155552671 .12.34 -12 +-12 34",
+        ] {
+            assert_phone_matcher_equals_the_regex(text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+        #[test]
+        fn phone_matcher_equals_the_regex_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "1", "2", "9", "0", "12", "345", "4567", "+", "+1", "+44", "(", ")", "(415)",
+                " ", " ", "-", ".", "\t", "\n", "x", "ab", "+(", ")-",
+            ][..]), 0..30)
+        ) {
+            assert_phone_matcher_equals_the_regex(&parts.concat());
+        }
+    }
+
+    #[test]
+    fn phone_runs_are_the_runs_around_digits() {
+        for text in [
+            "",
+            "x",
+            "1",
+            " (415) 555-2671 if +44 20 7946 0958, 1 2 3 4.5 x9y 10:30 (((( 7 ))))",
+            "12 34\n\t56 a 78-90 b 1.2.3.4 c +1 (555) 010-0000.",
+            "a1b2c3 -- 4 -- 5",
+        ] {
+            let b = text.as_bytes();
+            let scanned = scan_bytes(b);
+            let digits = scanned.digits;
+            let plain: Vec<(usize, usize, usize)> =
+                runs_around(b, digits.iter().map(|d| d.0), phone_byte)
+                    .into_iter()
+                    .map(|(s, e)| (s, e, b[s..e].iter().filter(|c| c.is_ascii_digit()).count()))
+                    .collect();
+            assert_eq!(phone_runs(b, &digits), plain, "{text:?}");
         }
     }
 

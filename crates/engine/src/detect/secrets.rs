@@ -12,7 +12,7 @@ use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::static_regex::Lazy;
-use crate::detect::windows::{captures_in, merge};
+use crate::detect::windows::{captures_in, find_in, merge};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews};
@@ -275,38 +275,66 @@ impl SecretsConfig {
     }
 }
 
+/// Lowercase ASCII substrings that mark a placeholder value.
+const PLACEHOLDER_MARKERS: [&str; 22] = [
+    "xxxx",
+    "****",
+    "your",
+    "<",
+    "${",
+    "{{",
+    "%s",
+    "example",
+    "placeholder",
+    "changeme",
+    "redacted",
+    "dummy",
+    "process.env",
+    "getenv",
+    "environ",
+    "env(",
+    "env.",
+    "secret_here",
+    "token_here",
+    "none",
+    "null",
+    "undefined",
+];
+
+/// For each byte, the markers that start with it (bit `i` for `PLACEHOLDER_MARKERS[i]`).
+const MARKERS_BY_FIRST_BYTE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < PLACEHOLDER_MARKERS.len() {
+        t[PLACEHOLDER_MARKERS[i].as_bytes()[0] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
 fn is_placeholder(v: &str) -> bool {
-    let l = v.to_ascii_lowercase();
-    const MARKERS: [&str; 22] = [
-        "xxxx",
-        "****",
-        "your",
-        "<",
-        "${",
-        "{{",
-        "%s",
-        "example",
-        "placeholder",
-        "changeme",
-        "redacted",
-        "dummy",
-        "process.env",
-        "getenv",
-        "environ",
-        "env(",
-        "env.",
-        "secret_here",
-        "token_here",
-        "none",
-        "null",
-        "undefined",
-    ];
-    MARKERS.iter().any(|m| l.contains(m))
-        || matches!(
-            l.as_str(),
-            "password" | "true" | "false" | "secret" | "token"
-        )
-        || l.bytes().all(|b| b == l.as_bytes()[0])
+    let l = v.as_bytes();
+    // `v.to_ascii_lowercase().contains(m)` for the lowercase ASCII markers, without the copy:
+    // at each byte, only the markers starting with its lowercase form are compared.
+    let marked = (0..l.len()).any(|i| {
+        let mut m = MARKERS_BY_FIRST_BYTE[usize::from(l[i].to_ascii_lowercase())];
+        while m != 0 {
+            let marker = PLACEHOLDER_MARKERS[m.trailing_zeros() as usize].as_bytes();
+            if l[i..]
+                .get(..marker.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+            {
+                return true;
+            }
+            m &= m - 1;
+        }
+        false
+    });
+    marked
+        || ["password", "true", "false", "secret", "token"]
+            .iter()
+            .any(|w| l.eq_ignore_ascii_case(w.as_bytes()))
+        || l.iter().all(|b| b.eq_ignore_ascii_case(&l[0]))
 }
 
 /// A vendor-shaped key that is a documentation example (`AKIAIOSFODNN7EXAMPLE`,
@@ -404,6 +432,7 @@ const TRIGGERS: [(Seen, &[&str]); 21] = [
 /// Aho-Corasick automaton over them, let alone over every literal, fell back to stepping byte
 /// by byte over ordinary prose and cost more than the rest of the scan.)
 struct Prefilter {
+    /// Each distinct `Anywhere` literal, with the bits of the patterns it triggers.
     anywhere: Vec<(memchr::memmem::Finder<'static>, u32)>,
     token: Automaton,
     key: Automaton,
@@ -466,15 +495,23 @@ fn prefilter() -> &'static Prefilter {
                 .filter(|(_, (k, _))| *k == kind)
                 .fold(0u32, |m, (i, _)| m | 1 << i)
         };
-        let anywhere = TRIGGERS
-            .iter()
-            .enumerate()
-            .filter(|(_, (k, _))| *k == Seen::Anywhere)
-            .flat_map(|(i, (_, lits))| {
-                lits.iter()
-                    .map(move |l| (memchr::memmem::Finder::new(l.as_bytes()), i as u32))
-            })
-            .collect();
+        // One search per distinct literal (`://` triggers two patterns), with the patterns it
+        // triggers.
+        let mut anywhere: Vec<(memchr::memmem::Finder<'static>, u32)> = Vec::new();
+        for (i, (kind, lits)) in TRIGGERS.iter().enumerate() {
+            if *kind != Seen::Anywhere {
+                continue;
+            }
+            for l in *lits {
+                match anywhere
+                    .iter_mut()
+                    .find(|(f, _)| f.needle() == l.as_bytes())
+                {
+                    Some((_, m)) => *m |= 1 << i,
+                    None => anywhere.push((memchr::memmem::Finder::new(l.as_bytes()), 1 << i)),
+                }
+            }
+        }
         Prefilter {
             anywhere,
             token: Automaton::new(&[Seen::Token], false),
@@ -484,6 +521,53 @@ fn prefilter() -> &'static Prefilter {
             key_mask: of(Seen::Key),
         }
     })
+}
+
+/// The key (group 1) and value (group 2) of the `generic_secret` match `ms..me` of an ASCII
+/// text, read from the match instead of running the capture engines: the same groups
+/// (differential tests below).
+///
+/// Why: after the key come `["']?\]?\s*(?:=|:|=>)`, none of them a key byte, so the key is the
+/// run of key bytes `[a-z0-9_-]` (any case) at the start of the match. Then each optional quote
+/// or `]` is taken when present and the spaces all taken (giving one back leaves a byte that
+/// nothing after it can match); the separators are tried in the regex's order, `=`, `:`, `=>`,
+/// each followed by spaces, an optional quote (taken when present, as before) and a value of at
+/// least 6 value bytes running to the match's end (the value's class has neither spaces nor
+/// quotes, and its greedy repeat ends where the match does). `None` if the reading fails, which
+/// cannot happen for a match.
+fn generic_groups(b: &[u8], ms: usize, me: usize) -> Option<((usize, usize), (usize, usize))> {
+    let b = b.get(..me)?;
+    let mut k = ms;
+    while k < me && key_byte(b[k]) {
+        k += 1;
+    }
+    let mut p = k;
+    if p < me && matches!(b[p], b'"' | b'\'') {
+        p += 1;
+    }
+    if p < me && b[p] == b']' {
+        p += 1;
+    }
+    while p < me && is_space(b[p]) {
+        p += 1;
+    }
+    for sep in [&b"="[..], b":", b"=>"] {
+        if !b[p..].starts_with(sep) {
+            continue;
+        }
+        let mut v = p + sep.len();
+        while v < me && is_space(b[v]) {
+            v += 1;
+        }
+        if v < me && matches!(b[v], b'"' | b'\'') {
+            v += 1;
+        }
+        let run = b[v..].iter().take_while(|c| value_byte(**c)).count();
+        if run >= 6 && v + run == me {
+            return Some(((ms, k), (v, me)));
+        }
+    }
+    None
 }
 
 /// Index of `generic_secret` in `PATTERNS`.
@@ -520,25 +604,36 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// The maximal runs of [`key_byte`]s at least [`MIN_TOKEN`] long. Such a run covers a whole
-/// aligned 8-byte word, and a word of key bytes has no byte below `-` (0x2D), which a SWAR test
-/// checks 8 bytes at a time; prose fails it at almost every word, so only the rare long words
-/// are looked at byte by byte.
+/// The maximal runs of [`key_byte`]s at least [`MIN_TOKEN`] long, in an ASCII text.
+///
+/// Such a run covers a whole aligned 8-byte word; take the first one it covers: fewer than 8 of
+/// its bytes are before that word and at least 7 lie outside it, so 4 of them lie on one side:
+/// the top 4 bytes of the word before or the low 4 of the word after are key bytes too. A key
+/// byte is at least `-` (0x2D), which a SWAR test checks 8 bytes at a time (exactly per byte);
+/// prose fails it at almost every word, and at its neighbours for nearly all the rest, so only
+/// the rare long tokens are looked at byte by byte.
 fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for (k, chunk) in b.chunks_exact(8).enumerate() {
-        let at = k * 8;
-        if out.last().is_some_and(|r| at + 8 <= r.1) {
-            continue;
-        }
+    let words = b.len() / 8;
+    // The high bit of each byte below 0x2D or above 0x7F (no borrow crosses a byte: each has
+    // its high bit set before the subtraction). A missing word passes (a run may reach into
+    // the last partial word).
+    let low = |k: usize| -> u64 {
+        let Some(chunk) = b.get(k * 8..k * 8 + 8) else {
+            return 0;
+        };
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let x = u64::from_le_bytes(w);
-        // Non-zero exactly when some byte is below 0x2D.
-        if (x.wrapping_sub(0x2D * L) & !x & H) != 0 || !chunk.iter().all(|c| key_byte(*c)) {
-            continue;
+        (!((x | H) - 0x2D * L) & !x & H) | (x & H)
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let look = |k: usize, out: &mut Vec<(usize, usize)>| {
+        let at = k * 8;
+        if out.last().is_some_and(|r| at + 8 <= r.1) || !b[at..at + 8].iter().all(|c| key_byte(*c))
+        {
+            return;
         }
         let mut s = at;
         while s > 0 && key_byte(b[s - 1]) {
@@ -551,6 +646,34 @@ fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         if e - s >= MIN_TOKEN {
             out.push((s, e));
         }
+    };
+    // Four words at a time: in prose each has a byte below `-` (a space), and the block is
+    // passed after one test; `prev` carries the last word's mask to the next block.
+    let mut prev = 0;
+    let mut k = 0;
+    while k + 4 <= words {
+        let l = [low(k), low(k + 1), low(k + 2), low(k + 3)];
+        if l[0] != 0 && l[1] != 0 && l[2] != 0 && l[3] != 0 {
+            prev = l[3];
+            k += 4;
+            continue;
+        }
+        for j in 0..4 {
+            let next = if j < 3 { l[j + 1] } else { low(k + 4) };
+            if l[j] == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0) {
+                look(k + j, &mut out);
+            }
+            prev = l[j];
+        }
+        k += 4;
+    }
+    while k < words {
+        let cur = low(k);
+        if cur == 0 && (prev >> 32 == 0 || low(k + 1) & 0xFFFF_FFFF == 0) {
+            look(k, &mut out);
+        }
+        prev = cur;
+        k += 1;
     }
     out
 }
@@ -587,9 +710,10 @@ fn candidates(text: &str, wanted: u32) -> Candidates {
     }
     let mut mask = 0u32;
     let anywhere = wanted & !p.key_mask & !p.token_mask;
-    for (finder, i) in &p.anywhere {
-        if anywhere & (1 << i) != 0 && mask & (1 << i) == 0 && finder.find(b).is_some() {
-            mask |= 1 << i;
+    for (finder, patterns) in &p.anywhere {
+        let open = anywhere & patterns & !mask;
+        if open != 0 && finder.find(b).is_some() {
+            mask |= open;
         }
     }
     let mut tokens = Vec::new();
@@ -694,11 +818,38 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
             } else {
                 None
             };
-            for caps in captures_in(p.regex.get(), text, windows) {
-                let Some(m) = caps.get(p.group).or_else(|| caps.get(0)) else {
-                    continue;
-                };
-                let value = m.as_str();
+            // The value's span and, for `generic_secret`, the key's. A pattern whose value is
+            // the whole match is searched without capture groups (the same matches, found by
+            // the faster engines).
+            let found: Vec<((usize, usize), &str)> = if p.group == 0 {
+                find_in(p.regex.get(), text, windows)
+                    .map(|m| ((m.start(), m.end()), ""))
+                    .collect()
+            } else if i == GENERIC && text.is_ascii() {
+                find_in(p.regex.get(), text, windows)
+                    .filter_map(|m| {
+                        if let Some((key, value)) =
+                            generic_groups(text.as_bytes(), m.start(), m.end())
+                        {
+                            return Some((value, &text[key.0..key.1]));
+                        }
+                        // Not reached (see `generic_groups`); the capture engines decide.
+                        let caps = p.regex.get().captures_at(text, m.start())?;
+                        let (key, value) = (caps.get(1)?, caps.get(2)?);
+                        Some(((value.start(), value.end()), key.as_str()))
+                    })
+                    .collect()
+            } else {
+                captures_in(p.regex.get(), text, windows)
+                    .filter_map(|caps| {
+                        let m = caps.get(p.group).or_else(|| caps.get(0))?;
+                        let key = caps.get(1).map_or("", |k| k.as_str());
+                        Some(((m.start(), m.end()), key))
+                    })
+                    .collect()
+            };
+            for ((ms, me), key) in found {
+                let value = &text[ms..me];
                 let (score, why): (f64, String) = match p.entity {
                     "openai_key" if value.starts_with("sk-ant-") => continue,
                     "jwt" => {
@@ -718,7 +869,7 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                         )
                     }
                     "generic_secret" => {
-                        let key = caps.get(1).map_or("", |k| k.as_str()).to_ascii_lowercase();
+                        let key = key.to_ascii_lowercase();
                         if is_placeholder(value) || looks_like_code(value) {
                             continue;
                         }
@@ -766,7 +917,7 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                 if score < cfg.min_score {
                     continue;
                 }
-                let (s, e) = view.original_span(m.start(), m.end());
+                let (s, e) = view.original_span(ms, me);
 
                 push_finding(
                     &mut out,
@@ -1029,11 +1180,136 @@ mod tests {
         let _ = prefilter();
     }
 
+    /// `generic_groups` against the capture groups of every `generic_secret` match of `text`.
+    fn assert_generic_groups(text: &str) {
+        let re = PATTERNS[GENERIC].regex.get();
+        for caps in re.captures_iter(text) {
+            let (Some(all), Some(key), Some(value)) = (caps.get(0), caps.get(1), caps.get(2))
+            else {
+                panic!("{text:?}: a match without its groups");
+            };
+            assert_eq!(
+                generic_groups(text.as_bytes(), all.start(), all.end()),
+                Some(((key.start(), key.end()), (value.start(), value.end()))),
+                "{text:?}"
+            );
+        }
+    }
+
     #[test]
-    fn long_tokens_are_the_long_key_shaped_runs() {
-        let text = "short words only, then ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 and \
-                    abcdefghijklmn abcdefghijklmno x-y_z-0123456789ab";
-        let b = text.as_bytes();
+    fn generic_groups_equal_the_capture_groups() {
+        for text in [
+            "api_key = \"q8Zr2Lx9Vb4Nm7Kp1Ws6Td3\"",
+            "config['api_key'] = 'q8Zr2Lx9Vb4Nm7Kp1Ws6Td3'",
+            "config[\"password\"] = \"Xk9#mQ2v!Lr7\"",
+            "password: hunter2hunter",
+            "token==abcdef123 secret=>abcdefgh PWD:  'x:y=z>12' my-token := aaaaaaa",
+            "auth_key\t=\t\"\"abcdef\"\" client-secret = :abcdefg apikey=>=>=>aaa",
+            "SECRET=123456 secret = 12345 credentials: \"'abcdef'\" access-key ]= abcdefgh",
+        ] {
+            assert_generic_groups(text);
+        }
+        for text in crate::tests_support::corpus_texts() {
+            if text.is_ascii() {
+                assert_generic_groups(&text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, ..Default::default() })]
+        #[test]
+        fn generic_groups_equal_the_capture_groups_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "api_key", "token", "secret", "PWD", "x", "-", "_", "9", " ", "\t", "=", ":",
+                "=>", ">", "\"", "'", "]", "[", "abcdef", "Q1w2E3r4", "/", ";", "(", "é",
+            ][..]), 0..16)
+        ) {
+            let text = parts.concat();
+            if text.is_ascii() {
+                assert_generic_groups(&text);
+            }
+        }
+    }
+
+    /// `is_placeholder` as first written, over a lowercased copy.
+    fn is_placeholder_by_copy(v: &str) -> bool {
+        let l = v.to_ascii_lowercase();
+        [
+            "xxxx",
+            "****",
+            "your",
+            "<",
+            "${",
+            "{{",
+            "%s",
+            "example",
+            "placeholder",
+            "changeme",
+            "redacted",
+            "dummy",
+            "process.env",
+            "getenv",
+            "environ",
+            "env(",
+            "env.",
+            "secret_here",
+            "token_here",
+            "none",
+            "null",
+            "undefined",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+            || matches!(
+                l.as_str(),
+                "password" | "true" | "false" | "secret" | "token"
+            )
+            || l.bytes().all(|b| b == l.as_bytes()[0])
+    }
+
+    #[test]
+    fn placeholder_test_equals_the_copying_one() {
+        for v in [
+            "",
+            "a",
+            "aA",
+            "AAAA",
+            "Password",
+            "TRUE",
+            "q8Zr2Lx9Vb4Nm7Kp1Ws6Td3",
+            "YOUR_KEY",
+            "x${HOME}",
+            "Process.Env.KEY",
+            "NULLABLE",
+            "séCRET",
+            "xxx",
+            "XxXx",
+            "<redacted>",
+            "hunter2",
+            "Undefined1",
+            "token_HERE",
+            "é",
+            "ÉÉ",
+        ] {
+            assert_eq!(is_placeholder(v), is_placeholder_by_copy(v), "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn placeholder_test_equals_the_copying_one_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "x", "X", "*", "Y", "our", "<", "$", "{", "%", "s", "EXAMPLE", "env", ".", "(",
+                "none", "NULL", "true", "a", "9", "é", "_here", "secret", "token", "Pass", "word",
+            ][..]), 0..8)
+        ) {
+            let v = parts.concat();
+            proptest::prop_assert_eq!(is_placeholder(&v), is_placeholder_by_copy(&v));
+        }
+    }
+
+    fn plain_long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         let mut plain = Vec::new();
         let mut i = 0;
         while i < b.len() {
@@ -1049,8 +1325,42 @@ mod tests {
                 i += 1;
             }
         }
-        assert_eq!(long_tokens(b), plain);
-        assert_eq!(plain.len(), 3);
+        plain
+    }
+
+    #[test]
+    fn long_tokens_are_the_long_key_shaped_runs() {
+        let text = "short words only, then ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 and \
+                    abcdefghijklmn abcdefghijklmno x-y_z-0123456789ab";
+        let b = text.as_bytes();
+        assert_eq!(long_tokens(b), plain_long_tokens(b));
+        assert_eq!(plain_long_tokens(b).len(), 3);
+        // Every alignment and a length around the limit, at the start, middle and end.
+        for pad in 0..17 {
+            for len in 12..20 {
+                let token = "aZ9_-".repeat(4)[..len].to_owned();
+                for text in [
+                    format!("{}{token}", " ".repeat(pad)),
+                    format!("{}{token} is it.", "x ".repeat(pad)),
+                    format!("{}{token}", "x.".repeat(pad)),
+                ] {
+                    let b = text.as_bytes();
+                    assert_eq!(long_tokens(b), plain_long_tokens(b), "{text:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn long_tokens_are_the_long_key_shaped_runs_on_noise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "Z", "9", "_", "-", " ", ".", "/", ",", "abcdefg", "0123456789", "\n",
+            ][..]), 0..80)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(long_tokens(text.as_bytes()), plain_long_tokens(text.as_bytes()));
+        }
     }
 
     #[test]

@@ -25,60 +25,141 @@ use regex::{Captures, Match, Regex};
 
 /// Byte ranges `[start, end)` of the maximal runs of ASCII digits, from a SWAR scan 8 bytes at a
 /// time (prose is mostly free of digits, so most words are skipped whole).
+#[cfg(test)]
 pub(crate) fn digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
+    scan_bytes(b).digits
+}
+
+/// What one SWAR pass over a text finds (see [`scan_bytes`]).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ByteScan {
+    /// The maximal runs of ASCII digits, ascending.
+    pub digits: Vec<(usize, usize)>,
+    /// Ascending, disjoint ranges such that every run of at least [`DENSE_RUN`] bytes in
+    /// `0x2D..=0x66` (`-./0-9:;<=>?@A-Z[\]^_`a-f`) has a byte in one of them.
+    pub dense: Vec<(usize, usize)>,
+}
+
+/// The run length [`ByteScan::dense`] is for: the shortest MAC address (`aabb.ccdd.eeff`).
+pub(crate) const DENSE_RUN: usize = 14;
+
+/// The digit runs and the dense ranges of `b`, 8 bytes at a time.
+///
+/// Dense ranges: a run of 14 bytes that starts at `8k + r` covers the aligned word `k` (`r = 0`)
+/// or `k + 1` (`r >= 2`, as `8 - r + 8 <= 14`), or, for `r = 1`, bytes 1..8 of word `k` and
+/// bytes 0..7 of word `k + 1`. So each aligned word whose bytes are all in the range is a dense
+/// range, and so are bytes 1..15 of two words when those are; the last partial word and the
+/// two words before it are always one (the test there is not worth making exact).
+pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut push = |i: usize| match out.last_mut() {
-        Some(last) if last.1 == i => last.1 = i + 1,
-        _ => out.push((i, i + 1)),
+    let mut digits: Vec<(usize, usize)> = Vec::new();
+    let mut dense: Vec<(usize, usize)> = Vec::new();
+    let mut push = |s: usize, e: usize| match digits.last_mut() {
+        Some(last) if last.1 == s => last.1 = e,
+        _ => digits.push((s, e)),
+    };
+    // The high bit of each byte of `w`, gathered into 8 bits (byte `j` to bit `j`): after the
+    // shift the bits are 8 apart, and the multiplier moves bit `8j` to bit `56 + j` with no
+    // two partial products meeting below bit 64 in the top byte.
+    let gather = |w: u64| (w >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let word = |chunk: &[u8]| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        u64::from_le_bytes(w)
     };
     // `y` is below 10 exactly for the digits; the high bit of each byte of the mask is set
     // when that byte of `y` is below 10 (the subtraction cannot borrow across bytes because
     // every byte has its high bit set first).
-    let digits = |chunk: &[u8]| -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let y = u64::from_le_bytes(w) ^ (0x30 * L);
+    let digit_mask = |x: u64| -> u64 {
+        let y = x ^ (0x30 * L);
         !((y | H) - 10 * L) & !y & H
+    };
+    // High bit set for each ASCII byte outside `0x2D..=0x66`, clear for each inside (the
+    // subtractions and additions stay within each byte).
+    let outside = |x: u64| -> u64 {
+        // Each byte of `t` is 0x80 plus its low seven bits less 0x2D, so its low seven bits are
+        // `v - 0x2D` (at most 0x39 inside the range, above it from 0x67 on) or, below 0x2D,
+        // `v + 0x53`; adding 0x46 to them sets the high bit exactly outside the range. A
+        // non-ASCII byte may or may not be flagged: only the bytes in the range matter.
+        let t = (x | H) - 0x2D * L;
+        ((t & !H) + 0x46 * L) & H
+    };
+    // The outside-mask of the previous word (all set before the first).
+    let mut prev_out = H;
+    let mut dense_word = |k: usize, out: u64, prev_out: u64| {
+        let at = k * 8;
+        if out == 0 {
+            match dense.last_mut() {
+                Some(last) if last.1 >= at => last.1 = at + 8,
+                _ => dense.push((at, at + 8)),
+            }
+        } else if out << 8 == 0 && prev_out >> 8 == 0 && at >= 8 {
+            match dense.last_mut() {
+                Some(last) if last.1 >= at - 7 => last.1 = last.1.max(at + 7),
+                _ => dense.push((at - 7, at + 7)),
+            }
+        }
     };
     let mut base = 0;
     // 32 bytes at a time: most blocks of prose have no digit and are skipped after one test.
     let mut blocks = b.chunks_exact(32);
     for block in &mut blocks {
-        let m = [
-            digits(&block[0..8]),
-            digits(&block[8..16]),
-            digits(&block[16..24]),
-            digits(&block[24..32]),
+        let x = [
+            word(&block[0..8]),
+            word(&block[8..16]),
+            word(&block[16..24]),
+            word(&block[24..32]),
         ];
+        let m = x.map(digit_mask);
         if m[0] | m[1] | m[2] | m[3] != 0 {
-            for (k, mut mask) in m.into_iter().enumerate() {
-                while mask != 0 {
-                    let i = base + 8 * k + (mask.trailing_zeros() / 8) as usize;
-                    push(i);
-                    mask &= mask - 1;
-                }
+            // One bit per byte of the block; each run of set bits is a run of digits.
+            let mut bits =
+                gather(m[0]) | gather(m[1]) << 8 | gather(m[2]) << 16 | gather(m[3]) << 24;
+            while bits != 0 {
+                let s = bits.trailing_zeros();
+                let len = (!(bits >> s)).trailing_zeros();
+                push(base + s as usize, base + (s + len) as usize);
+                bits &= !(((1u64 << len) - 1) << s);
             }
+        }
+        let o = x.map(outside);
+        // Prose has a space or a letter above `f` in almost every word.
+        // A dense word, or the second of a dense pair, has its low seven bytes inside.
+        if (o[0] << 8) == 0 || (o[1] << 8) == 0 || (o[2] << 8) == 0 || (o[3] << 8) == 0 {
+            for (k, out) in o.into_iter().enumerate() {
+                dense_word(base / 8 + k, out, prev_out);
+                prev_out = out;
+            }
+        } else {
+            prev_out = o[3];
         }
         base += 32;
     }
     let mut chunks = blocks.remainder().chunks_exact(8);
     for chunk in &mut chunks {
-        let mut mask = digits(chunk);
+        let mut mask = digit_mask(word(chunk));
         while mask != 0 {
             let i = base + (mask.trailing_zeros() / 8) as usize;
-            push(i);
+            push(i, i + 1);
             mask &= mask - 1;
         }
         base += 8;
     }
     for (k, c) in chunks.remainder().iter().enumerate() {
         if c.is_ascii_digit() {
-            push(base + k);
+            push(base + k, base + k + 1);
         }
     }
-    out
+    // The words after the last whole block, and the two before them.
+    let tail = (b.len() / 32 * 32).saturating_sub(16);
+    if tail < b.len() {
+        match dense.last_mut() {
+            Some(last) if last.1 >= tail => last.1 = b.len(),
+            _ => dense.push((tail, b.len())),
+        }
+    }
+    ByteScan { digits, dense }
 }
 
 /// The maximal runs of bytes in `alphabet` that contain one of `seeds` (ascending positions;
@@ -251,11 +332,9 @@ impl<'t> Iterator for FoundCaptures<'_, 't, '_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn digit_runs_match_a_plain_scan() {
-        let text = "a1 22 333x4444444444 5-6 0123456789abcdefghij9";
+    fn plain_digit_runs(b: &[u8]) -> Vec<(usize, usize)> {
         let mut plain: Vec<(usize, usize)> = Vec::new();
-        for (i, c) in text.bytes().enumerate() {
+        for (i, c) in b.iter().enumerate() {
             if c.is_ascii_digit() {
                 match plain.last_mut() {
                     Some(l) if l.1 == i => l.1 += 1,
@@ -263,11 +342,106 @@ mod tests {
                 }
             }
         }
-        assert_eq!(digit_runs(text.as_bytes()), plain);
+        plain
+    }
+
+    #[test]
+    fn digit_runs_match_a_plain_scan() {
+        let text = "a1 22 333x4444444444 5-6 0123456789abcdefghij9";
+        assert_eq!(
+            digit_runs(text.as_bytes()),
+            plain_digit_runs(text.as_bytes())
+        );
+        // Runs across block and word edges, and a block of digits only.
+        for pad in 0..40 {
+            for len in [1, 7, 8, 9, 31, 32, 33, 70] {
+                let t = format!("{}{}x1", " ".repeat(pad), "7".repeat(len));
+                assert_eq!(
+                    digit_runs(t.as_bytes()),
+                    plain_digit_runs(t.as_bytes()),
+                    "{t:?}"
+                );
+            }
+        }
         // Every byte value, including the neighbours of the digits and high bytes.
         let all: Vec<u8> = (0..=255u8).collect();
         let runs = digit_runs(&all);
         assert_eq!(runs, vec![(48, 58)]);
+    }
+
+    /// Every run of at least `DENSE_RUN` bytes in `0x2D..=0x66` has a byte in a dense range.
+    fn assert_dense_covers(b: &[u8]) {
+        let scan = scan_bytes(b);
+        let inside = |c: u8| (0x2D..=0x66).contains(&c);
+        let mut i = 0;
+        while i < b.len() {
+            if !inside(b[i]) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && inside(b[i]) {
+                i += 1;
+            }
+            if i - s >= DENSE_RUN {
+                assert!(
+                    scan.dense.iter().any(|&(ds, de)| ds < i && s < de),
+                    "run {s}..{i} of {:?} not covered by {:?}",
+                    String::from_utf8_lossy(b),
+                    scan.dense
+                );
+            }
+        }
+        assert!(
+            scan.dense.windows(2).all(|w| w[0].1 < w[1].0),
+            "{:?}",
+            scan.dense
+        );
+    }
+
+    #[test]
+    fn dense_ranges_cover_every_long_run() {
+        let prose = "The shipment left the depot at 10:30 and arrives on Thursday, as planned. ";
+        for start in 0..40 {
+            for len in [13, 14, 15, 17, 22, 30] {
+                let mut t = prose.repeat(3).into_bytes();
+                for (k, c) in t.iter_mut().skip(start).take(len).enumerate() {
+                    *c = b"0a:1b-2c.3d"[k % 11];
+                }
+                assert_dense_covers(&t);
+                assert_dense_covers(&t[..start + len]);
+                assert_dense_covers(&t[start..]);
+            }
+        }
+        // Every byte value next to a run.
+        for c in 0..=255u8 {
+            let mut t = vec![b' '; 24];
+            t.extend_from_slice(b"aabb.ccdd.eeff");
+            t.push(c);
+            t.extend_from_slice(&[b' '; 40]);
+            assert_dense_covers(&t);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn digit_runs_match_a_plain_scan_on_noise(
+            bytes in proptest::collection::vec(proptest::sample::select(&[
+                b'0', b'5', b'9', b'/', b':', b' ', b'a', 0x80, 0xB0, 0xFF,
+            ][..]), 0..200)
+        ) {
+            proptest::prop_assert_eq!(digit_runs(&bytes), plain_digit_runs(&bytes));
+        }
+
+        #[test]
+        fn dense_ranges_cover_every_long_run_on_noise(
+            bytes in proptest::collection::vec(proptest::sample::select(&[
+                b' ', b'a', b'f', b'g', b'z', b'0', b'9', b':', b'-', b'.', b'A', b'F', b'G',
+                b',', b'/', b'@', b'\n', 0x2C, 0x2D, 0x66, 0x67, 0x80, 0xFF,
+            ][..]), 0..200)
+        ) {
+            assert_dense_covers(&bytes);
+        }
     }
 
     #[test]
