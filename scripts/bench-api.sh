@@ -34,13 +34,29 @@ median() {
   # wrk --latency prints the latency distribution; the 50% line is the median.
   wrk -t1 -c1 -d5s --latency -H "$auth" "http://127.0.0.1:$port$1" | awk -v p="$1" '/^ +50%/ {printf "%-55s median %s\n", p, $2} /Requests\/sec/ {print "    " $0}'
 }
+# Time windows relative to now (the seed spreads its traffic over the last 30 days).
+since="$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)"
+until="$(date -u -d '-7 days' +%Y-%m-%dT%H:%M:%SZ)"
+# The first page of every list, unfiltered, with each filter the API offers on its own, and with
+# the pairs dashboards use.
 for path in \
   "/api/events/?limit=100" \
-  "/api/events/?limit=100&severity=high" \
-  "/api/events/?limit=100&status=open&source=ChatBot" \
   "/api/events/?limit=100&skip=5000" \
+  "/api/events/?limit=100&status=open" \
+  "/api/events/?limit=100&severity=high" \
+  "/api/events/?limit=100&event_type=policy_violation" \
+  "/api/events/?limit=100&policy_id=3" \
+  "/api/events/?limit=100&source=ChatBot" \
+  "/api/events/?limit=100&since=$since" \
+  "/api/events/?limit=100&until=$until" \
+  "/api/events/?limit=100&status=open&severity=high" \
+  "/api/events/?limit=100&status=open&source=ChatBot" \
   "/api/violations/?limit=100" \
   "/api/violations/?limit=100&status=detected" \
+  "/api/violations/?limit=100&severity=critical" \
+  "/api/violations/?limit=100&policy_id=3" \
+  "/api/violations/?limit=100&event_id=999995" \
+  "/api/violations/?limit=100&violation_type=data_leak" \
   "/api/policies/" \
   "/api/dashboard/stats" \
   "/api/dashboard/events/timeline?days=7" \

@@ -45,24 +45,14 @@ impl Store {
         let start = now - Duration::days(i64::from(days));
         let first_day = start.date_naive();
         let mut rows = self.rollup_days_after(first_day).await?;
-        // The first, partial day: one count per severity over the (severity, trigger_date) index.
+        // The first, partial day: its whole hours from the hourly counters, the rest counted.
         let day_end = first_day
             .succ_opt()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|d| d.and_utc())
             .unwrap_or(start);
-        for severity in Severity::ALL {
-            let n = event::Entity::find()
-                .filter(event::Column::Severity.eq(severity.as_str()))
-                .filter(event::Column::TriggerDate.gte(start))
-                .filter(event::Column::TriggerDate.lt(day_end))
-                .count(&self.db)
-                .await?;
-            rows.push((
-                first_day,
-                severity.as_str().to_owned(),
-                i64::try_from(n).unwrap_or(i64::MAX),
-            ));
+        for (severity, n) in self.events_in_window(Some(start), Some(day_end)).await? {
+            rows.push((first_day, severity, i64::try_from(n).unwrap_or(i64::MAX)));
         }
         let mut by_day: BTreeMap<NaiveDate, SeverityBreakdown> = BTreeMap::new();
         for (day, severity, n) in rows {
@@ -164,22 +154,15 @@ impl Store {
             .collect()
     }
 
-    /// Violations per type, alphabetical by type.
+    /// Violations per type, alphabetical by type (from the maintained counters).
     pub async fn violations_by_category(&self) -> Result<Vec<CategoryCount>> {
-        let rows: Vec<(String, i64)> = violation::Entity::find()
-            .select_only()
-            .column(violation::Column::ViolationType)
-            .column_as(Expr::col(violation::Column::Id).count(), "n")
-            .group_by(violation::Column::ViolationType)
-            .order_by_asc(violation::Column::ViolationType)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|(t, n)| {
+        self.counted_violations_by_type()
+            .await?
+            .into_iter()
+            .map(|(t, count)| {
                 Ok(CategoryCount {
                     category: convert::parse("violations.violation_type", &t)?,
-                    count: u64::try_from(n).unwrap_or(0),
+                    count,
                 })
             })
             .collect()

@@ -8,6 +8,7 @@
 pub mod audit;
 mod connect;
 mod convert;
+mod counters;
 mod dashboard;
 mod entity;
 mod error;

@@ -7,6 +7,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_event_rollups;
 mod m20261126_000003_event_filter_pairs;
 mod m20261126_000004_identity_audit;
+mod m20261126_000005_counters;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_event_rollups::Migration),
             Box::new(m20261126_000003_event_filter_pairs::Migration),
             Box::new(m20261126_000004_identity_audit::Migration),
+            Box::new(m20261126_000005_counters::Migration),
         ]
     }
 }

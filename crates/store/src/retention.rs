@@ -1,12 +1,13 @@
-//! Retention: deleting old events, their violations and their share of the rollups, in audited
-//! batches.
+//! Retention: deleting old events, their violations and their share of the rollups and counters,
+//! in audited batches.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::audit::{self, AuditChange, AuditContext};
+use crate::counters::{Counters, EventDims};
 use crate::entity::{event, event_rollup, violation};
-use crate::rollups::RollupDelta;
 use crate::{Result, Store};
 
 /// What one retention batch removed.
@@ -27,12 +28,27 @@ impl Store {
         limit: u64,
     ) -> Result<Purged> {
         let txn = audit::begin(&self.db).await?;
-        let rows: Vec<(i64, NaiveDate, String, Option<f64>)> = event::Entity::find()
+        // Only what the counters need: never the events' text.
+        type Row = (
+            i64,
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            DateTime<Utc>,
+            Option<f64>,
+        );
+        let rows: Vec<Row> = event::Entity::find()
             .select_only()
             .columns([
                 event::Column::Id,
-                event::Column::TriggerDay,
+                event::Column::Status,
                 event::Column::Severity,
+                event::Column::EventType,
+                event::Column::PolicyId,
+                event::Column::Source,
+                event::Column::TriggerDate,
                 event::Column::DurationMs,
             ])
             .filter(event::Column::TriggerDate.lt(cutoff))
@@ -44,19 +60,47 @@ impl Store {
         if rows.is_empty() {
             return Ok(Purged::default());
         }
-        let mut delta = RollupDelta::default();
+        let mut counters = Counters::default();
         let mut ids = Vec::with_capacity(rows.len());
-        for (id, day, severity, duration) in rows {
-            delta.subtract(day, &severity, duration);
-            ids.push(id);
+        for (id, status, severity, event_type, policy_id, source, trigger_date, duration_ms) in
+            &rows
+        {
+            let dims = EventDims {
+                status,
+                severity,
+                event_type,
+                policy_id: *policy_id,
+                source: source.as_deref(),
+                trigger_date: *trigger_date,
+                duration_ms: *duration_ms,
+            };
+            counters.event(dims, -1);
+            ids.push(*id);
         }
         let mut purged = Purged::default();
         // Bounded IN lists: SQLite allows at most 32,766 parameters per statement.
         for chunk in ids.chunks(5_000) {
-            purged.violations += violation::Entity::find()
+            let gone: Vec<(String, String, String, i64, i64)> = violation::Entity::find()
+                .select_only()
+                .columns([
+                    violation::Column::Status,
+                    violation::Column::Severity,
+                    violation::Column::ViolationType,
+                    violation::Column::PolicyId,
+                ])
+                .column_as(Expr::cust("COUNT(*)"), "n")
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
-                .count(&txn)
+                .group_by(violation::Column::Status)
+                .group_by(violation::Column::Severity)
+                .group_by(violation::Column::ViolationType)
+                .group_by(violation::Column::PolicyId)
+                .into_tuple()
+                .all(&txn)
                 .await?;
+            for (status, severity, violation_type, policy_id, n) in gone {
+                counters.violations(&status, &severity, &violation_type, policy_id, -n);
+                purged.violations += u64::try_from(n).unwrap_or(0);
+            }
             violation::Entity::delete_many()
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
                 .exec(&txn)
@@ -67,7 +111,7 @@ impl Store {
                 .await?
                 .rows_affected;
         }
-        delta.apply(&txn).await?;
+        counters.apply(&txn).await?;
         event_rollup::Entity::delete_many()
             .filter(event_rollup::Column::Events.lte(0))
             .exec(&txn)

@@ -4,8 +4,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set, TransactionTrait};
 use sentinel_api::ViolationStatus;
 
+use crate::counters::{Counters, EventDims};
 use crate::entity::{event, violation};
-use crate::rollups::RollupDelta;
 use crate::{Backend, NewEvent, NewViolation, Result, Store, StoreError};
 
 /// A historical event with the violations it produced, written as if ingested at `trigger_date`.
@@ -26,6 +26,19 @@ pub struct SeedViolation {
 /// (and PostgreSQL's 65,535).
 const ROWS_PER_STATEMENT: usize = 1200;
 
+/// The counters' view of an event about to be loaded.
+fn new_event_dims(e: &NewEvent) -> EventDims<'_> {
+    EventDims {
+        status: e.status.as_str(),
+        severity: e.severity.as_str(),
+        event_type: e.event_type.as_str(),
+        policy_id: e.policy_id,
+        source: e.source.as_deref(),
+        trigger_date: e.trigger_date.0,
+        duration_ms: e.duration_ms,
+    }
+}
+
 impl Store {
     /// Inserts a batch of historical events in one transaction, with explicit ids so that their
     /// violations can be linked without reading ids back row by row.
@@ -45,20 +58,23 @@ impl Store {
             .await?;
         let first_id = max.flatten().unwrap_or(0) + 1;
         let count = batch.len() as u64;
-        let mut delta = RollupDelta::default();
+        let mut counters = Counters::default();
         let mut events = Vec::with_capacity(batch.len());
         let mut violations = Vec::new();
         for (id, item) in (first_id..).zip(batch) {
             let at = item.event.trigger_date.0;
-            delta.add(
-                at.date_naive(),
-                item.event.severity.as_str(),
-                item.event.duration_ms,
-            );
+            counters.event(new_event_dims(&item.event), 1);
             let mut row = item.event.into_active(at)?;
             row.id = Set(id);
             events.push(row);
             for v in item.violations {
+                counters.violations(
+                    v.status.as_str(),
+                    v.violation.severity.as_str(),
+                    v.violation.violation_type.as_str(),
+                    v.violation.policy_id,
+                    1,
+                );
                 let mut vrow = v.violation.into_active(id, at)?;
                 vrow.status = Set(v.status.as_str().to_owned());
                 violations.push(vrow);
@@ -70,13 +86,13 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
-        delta.apply(&txn).await?;
         while !violations.is_empty() {
             let rest = violations.split_off(violations.len().min(ROWS_PER_STATEMENT));
             violation::Entity::insert_many(std::mem::replace(&mut violations, rest))
                 .exec(&txn)
                 .await?;
         }
+        counters.apply(&txn).await?;
         // PostgreSQL only: explicit ids do not advance the serial sequence, so move it past them.
         // SQLite's AUTOINCREMENT tracks the largest id inserted by itself.
         if self.backend() == Backend::Postgres {
@@ -129,16 +145,12 @@ impl Store {
                 .await
                 .map_err(db_err)?;
             let count = batch.len() as u64;
-            let mut delta = RollupDelta::default();
+            let mut counters = Counters::default();
             let mut events = Vec::with_capacity(batch.len());
             let mut violations = Vec::new();
             for (id, item) in (max + 1..).zip(batch) {
                 let e = item.event;
-                delta.add(
-                    e.trigger_date.0.date_naive(),
-                    e.severity.as_str(),
-                    e.duration_ms,
-                );
+                counters.event(new_event_dims(&e), 1);
                 let metadata = e
                     .metadata
                     .as_ref()
@@ -149,6 +161,13 @@ impl Store {
                         value: err.to_string(),
                     })?;
                 for v in item.violations {
+                    counters.violations(
+                        v.status.as_str(),
+                        v.violation.severity.as_str(),
+                        v.violation.violation_type.as_str(),
+                        v.violation.policy_id,
+                        1,
+                    );
                     let findings = serde_json::to_string(&v.violation.findings).map_err(|err| {
                         StoreError::Corrupt {
                             column: "violations.findings",
@@ -217,7 +236,9 @@ impl Store {
                 });
                 q.build().execute(&mut *tx).await.map_err(db_err)?;
             }
-            for ((day, severity), (n, sum, with_duration)) in delta.into_rows() {
+            // The counters, as `Counters::apply` writes them (same statements, bound by hand).
+            let counters = counters.into_parts();
+            for ((day, severity), (n, sum, with_duration)) in counters.rollups.into_rows() {
                 sqlx::query(
                     "INSERT INTO event_rollups (day, severity, events, duration_sum, duration_count) \
                      VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, severity) DO UPDATE SET \
@@ -230,6 +251,52 @@ impl Store {
                 .bind(n)
                 .bind(sum)
                 .bind(with_duration)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            for row in counters.events {
+                sqlx::query(
+                    "INSERT INTO event_counts (dims, status, severity, event_type, policy_id, source, events) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dims) DO UPDATE SET \
+                     events = event_counts.events + excluded.events",
+                )
+                .bind(row.dims)
+                .bind(row.status)
+                .bind(row.severity)
+                .bind(row.event_type)
+                .bind(row.policy_id)
+                .bind(row.source)
+                .bind(row.events)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            for ((hour, severity), n) in counters.hours {
+                sqlx::query(
+                    "INSERT INTO event_hours (hour, severity, events) VALUES (?, ?, ?) \
+                     ON CONFLICT (hour, severity) DO UPDATE SET \
+                     events = event_hours.events + excluded.events",
+                )
+                .bind(hour)
+                .bind(severity)
+                .bind(n)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            for ((status, severity, violation_type, policy_id), n) in counters.violations {
+                sqlx::query(
+                    "INSERT INTO violation_counts \
+                     (status, severity, violation_type, policy_id, violations) VALUES (?, ?, ?, ?, ?) \
+                     ON CONFLICT (status, severity, violation_type, policy_id) DO UPDATE SET \
+                     violations = violation_counts.violations + excluded.violations",
+                )
+                .bind(status)
+                .bind(severity)
+                .bind(violation_type)
+                .bind(policy_id)
+                .bind(n)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -1,11 +1,13 @@
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::{ViolationFilter, ViolationResponse, ViolationStats};
 use sentinel_api::{Severity, ViolationStatus};
 
 use crate::audit::{self, AuditChange, AuditContext};
+use crate::counters::Counters;
 use crate::entity::violation;
 use crate::{Result, Store, StoreError, Triage, convert};
 
@@ -39,7 +41,16 @@ impl Store {
         let select = select
             .order_by_desc(violation::Column::CreatedAt)
             .order_by_desc(violation::Column::Id);
-        let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
+        // Exact totals from the counters; an `event_id` filter counts its few rows directly.
+        let total = match self.counted_violations(filter).await? {
+            Some(total) => total,
+            None => select.clone().count(&self.db).await?,
+        };
+        let rows = select
+            .offset(page.skip)
+            .limit(page.limit)
+            .all(&self.db)
+            .await?;
         let items = rows
             .into_iter()
             .map(convert::violation)
@@ -72,6 +83,16 @@ impl Store {
                     entity: "Violation",
                 })?;
         let before = triage_state(&current.status, current.acknowledged_by);
+        let mut counters = Counters::default();
+        if let Some(status) = change.status {
+            counters.violation_status(
+                &current.status,
+                status.as_str(),
+                &current.severity,
+                &current.violation_type,
+                current.policy_id,
+            );
+        }
         let mut model: violation::ActiveModel = current.into();
         let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
@@ -83,6 +104,7 @@ impl Store {
         }
         model.updated_at = Set(Some(now));
         let updated = model.update(&txn).await.map_err(StoreError::classify)?;
+        counters.apply(&txn).await?;
         audit::append(
             &txn,
             ctx,
@@ -98,7 +120,7 @@ impl Store {
 
     pub async fn violation_stats(&self) -> Result<ViolationStats> {
         Ok(ViolationStats {
-            total_violations: violation::Entity::find().count(&self.db).await?,
+            total_violations: self.counted_violations_in(None, None).await?,
             open_violations: self.open_violations().await?,
             critical_violations: self.violations_with_severity(Severity::Critical).await?,
             high_violations: self.violations_with_severity(Severity::High).await?,
@@ -106,17 +128,13 @@ impl Store {
     }
 
     pub(crate) async fn open_violations(&self) -> Result<u64> {
-        Ok(violation::Entity::find()
-            .filter(violation::Column::Status.is_in(OPEN_STATUSES.map(|s| s.as_str())))
-            .count(&self.db)
-            .await?)
+        self.counted_violations_in(Some(&OPEN_STATUSES.map(|s| s.as_str())), None)
+            .await
     }
 
     pub(crate) async fn violations_with_severity(&self, severity: Severity) -> Result<u64> {
-        Ok(violation::Entity::find()
-            .filter(violation::Column::Severity.eq(severity.as_str()))
-            .count(&self.db)
-            .await?)
+        self.counted_violations_in(None, Some(severity.as_str()))
+            .await
     }
 }
 

@@ -696,3 +696,63 @@ async fn out_of_range_durations_and_token_counts_are_422() {
     let stats = app.get("/api/dashboard/performance-metrics").await;
     assert_eq!(stats.status(), 200);
 }
+
+#[tokio::test]
+async fn batch_rows_and_their_violations_stay_with_their_events() {
+    let app = spawn_app().await;
+    let policy = app.create_policy("Emails", "privacy").await;
+    let id = policy["id"].as_i64().unwrap();
+    let res = app
+        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // Every third event leaks an address; the others are clean.
+    let body: Vec<Value> = (0..60)
+        .map(|i| {
+            let mut e = event_body(&format!("m{i:02}"));
+            let text = if i % 3 == 0 {
+                // The address starts at a different place in each event.
+                format!("{}write to user{i}@example.com", "x ".repeat(i))
+            } else {
+                format!("nothing to see {i}")
+            };
+            e["prompt"] = json!(text);
+            e["completion"] = json!(text);
+            e
+        })
+        .collect();
+    let res = app.post("/api/events/batch", &json!(body)).await;
+    assert_eq!(res.status(), 200);
+    let created: Vec<Value> = res.json().await.unwrap();
+    let expected: Vec<String> = (0..60).map(|i| format!("m{i:02}")).collect();
+    assert_eq!(event_ids(&created), expected, "answered in input order");
+    for (i, e) in created.iter().enumerate() {
+        let found: Vec<Value> = app
+            .get(&format!("/api/events/{}/violations", id_of(e)))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if i % 3 == 0 {
+            assert_eq!(found.len(), 1, "event {i}: {found:?}");
+            assert_eq!(found[0]["event_id"], e["id"]);
+            assert_eq!(
+                found[0]["findings"][0]["start"],
+                json!(9 + 2 * i),
+                "event {i}'s own finding: {found:?}"
+            );
+        } else {
+            assert!(found.is_empty(), "event {i}: {found:?}");
+        }
+    }
+
+    // A reference to a policy that does not exist fails the whole batch.
+    let mut bad = event_body("n2");
+    bad["policy_id"] = json!(99_999);
+    let res = app
+        .post("/api/events/batch", &json!([event_body("n1"), bad]))
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let (total, _) = list(&app, "").await;
+    assert_eq!(total, 60, "nothing of the failed batch was stored");
+}

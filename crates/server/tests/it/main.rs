@@ -8,6 +8,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cluster;
+mod counters;
 mod dashboard;
 mod docs;
 mod engine;
