@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of POST /api/guard (no recording) against the ten demo policies, all
-# enforced, with wrk from a second process: 64 connections, 2 threads, 20 s.
-# Usage: scripts/bench-guard.sh
+# enforced, with wrk from a second process: 64 connections, 2 threads (WRK_THREADS), 20 s.
+# Usage: [WRK_THREADS=1] scripts/bench-guard.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/sentinel-target}"
@@ -19,10 +19,12 @@ TOKEN=$(curl -s "http://127.0.0.1:$port/api/auth/login" -H 'content-type: applic
 auth="Authorization: Bearer $TOKEN"
 export GUARD_KEY=$(curl -s "http://127.0.0.1:$port/api/keys/" -H "$auth" -H 'content-type: application/json' \
   -d '{"name":"bench","scopes":["ingest"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+# wrk's threads share the server's two cores: WRK_THREADS=1 leaves the server more of them.
+threads="${WRK_THREADS:-2}"
 run() {
   echo "# $1"
-  echo "# wrk -t2 -c64 -d20s --latency -s scripts/guard.lua (POST /api/guard, record=false)"
-  wrk -t2 -c64 -d20s --latency -s scripts/guard.lua "http://127.0.0.1:$port/api/guard" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx"
+  echo "# wrk -t$threads -c64 -d20s --latency -s scripts/guard.lua (POST /api/guard, record=false)"
+  wrk -t"$threads" -c64 -d20s --latency -s scripts/guard.lua "http://127.0.0.1:$port/api/guard" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx"
 }
 # Scenario 1: the ten demo policies as shipped, all enforced; a completion (the demo policies read
 # response.completion) from SecureBot, so the data_leakage policy evaluates the text and the nine

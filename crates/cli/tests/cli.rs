@@ -285,7 +285,18 @@ impl Server {
             .status()
             .unwrap();
         assert!(status.success());
-        let exit = self.child.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.stderr.read_to_string(&mut self.log);
+                panic!("still running 30 s after SIGTERM; log: {}", self.log);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         assert!(exit.success(), "{exit:?}");
         self.stderr.read_to_string(&mut self.log).unwrap();
         assert!(self.log.contains("shut down cleanly"), "{}", self.log);
@@ -309,6 +320,29 @@ fn serve_demo_starts_with_data_and_stops_cleanly_on_sigterm() {
     assert_eq!(stats["total_policies"], 10);
     assert_eq!(stats["total_events"], 2000);
     server.stop();
+}
+
+/// On PostgreSQL the cluster listener holds a connection of its own; SIGTERM still ends the
+/// process (it used to keep retrying on the closed pool). Runs in the PostgreSQL pass of CI.
+#[test]
+fn serve_on_postgres_stops_cleanly_on_sigterm() {
+    let Ok(url) = std::env::var("SENTINEL_TEST_DATABASE_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--database-url",
+            &url,
+        ],
+        &[],
+    );
+    let (status, _) = server.request("GET", "/ready", None, None);
+    assert_eq!(status, 200);
+    let log = server.stop();
+    assert!(log.contains("cluster"), "the listener was running: {log}");
 }
 
 /// Without `--demo` the legacy demo users do not exist; `SENTINEL_ADMIN_PASSWORD` creates `admin`

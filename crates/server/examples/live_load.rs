@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use memchr::memmem;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 use tokio::io::AsyncReadExt;
+use tokio::sync::Mutex;
 use tokio_tungstenite::MaybeTlsStream;
 
 const BATCH: u64 = 50;
@@ -112,8 +112,14 @@ fn next_frame(buf: &[u8]) -> Option<(u8, std::ops::Range<usize>, usize)> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
     assert_eq!(b1 & 0x80, 0, "server frames are not masked");
     let (header, len) = match b1 & 0x7f {
-        126 => (4, u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize),
-        127 => (10, u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize),
+        126 => (
+            4,
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+        ),
+        127 => (
+            10,
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+        ),
         n => (2, n as usize),
     };
     (buf.len() >= header + len).then_some((b0 & 0x0f, header..header + len, header + len))

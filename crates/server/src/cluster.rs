@@ -44,14 +44,22 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
     });
 
     let state = state.clone();
+    // Ends at shutdown, giving its connection back so the pool can close.
+    let mut closed = state.live.closed();
     tokio::spawn(async move {
         loop {
-            let payload = match listener.recv().await {
+            let received = tokio::select! {
+                received = listener.recv() => received,
+                _ = closed.changed() => break,
+            };
+            let payload = match received {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the cluster listener; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        _ = closed.changed() => break,
+                    }
                 }
             };
             let Some((from, frames)) = payload.split_once('\n') else {
