@@ -1235,32 +1235,7 @@ mod tests {
     /// `is_placeholder` as first written, over a lowercased copy.
     fn is_placeholder_by_copy(v: &str) -> bool {
         let l = v.to_ascii_lowercase();
-        [
-            "xxxx",
-            "****",
-            "your",
-            "<",
-            "${",
-            "{{",
-            "%s",
-            "example",
-            "placeholder",
-            "changeme",
-            "redacted",
-            "dummy",
-            "process.env",
-            "getenv",
-            "environ",
-            "env(",
-            "env.",
-            "secret_here",
-            "token_here",
-            "none",
-            "null",
-            "undefined",
-        ]
-        .iter()
-        .any(|m| l.contains(m))
+        PLACEHOLDER_MARKERS.iter().any(|m| l.contains(m))
             || matches!(
                 l.as_str(),
                 "password" | "true" | "false" | "secret" | "token"
