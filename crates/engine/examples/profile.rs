@@ -9,74 +9,11 @@
 
 use std::hint::black_box;
 
-use sentinel_engine::{Action, Input, Mode, PolicySet, PolicySpec, Scope, Severity};
+use sentinel_engine::{Input, Mode, PolicySet, Scope};
 
-/// The bench's 1 KiB support reply (benches/evaluate.rs), cut to `len` bytes.
-fn realistic(len: usize) -> String {
-    let base = "Thanks for reaching out about your account. I have reviewed the ticket you opened \
-        on Monday and the invoice for March (INV-2024-0412). The customer, Jane Doe, can be \
-        reached at jane.doe@example.com or on (415) 555-2671 if the finance team needs more \
-        detail. The payment of $1,250.00 was received on 14 March and applied to the balance, \
-        so nothing is outstanding. For the delivery schedule, the warehouse in Lisbon will \
-        ship the remaining items next week; tracking numbers follow once the carrier confirms \
-        the pickup. Please summarise this for the board in three short bullet points, keep the \
-        tone friendly, and mention that the new office opens in June. If anything looks wrong, \
-        reply to this message and we will correct it before the quarterly report goes out. \
-        Our records show the shipment left the depot at 10:30 and arrives on Thursday.\n";
-    let mut s = base.repeat(len / base.len() + 1);
-    s.truncate(len);
-    s
-}
-
-/// The bench's 1 MiB document (benches/evaluate.rs).
-fn document_1mib() -> String {
-    let filler = realistic(4000);
-    let extras = [
-        "Card on file: 4111 1111 1111 1111 (exp 12/29).\n",
-        "config: api_key = \"q8Zr2Lx9Vb4Nm7Kp1Ws6Td3\"\n",
-        "Server 192.168.10.24 restarted; contact ops@example.org.\n",
-        "Note: deploy token ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 rotated.\n",
-    ];
-    let mut s = String::with_capacity(1 << 20);
-    let mut i = 0;
-    while s.len() < (1 << 20) {
-        s.push_str(&filler);
-        s.push_str(extras[i % extras.len()]);
-        i += 1;
-    }
-    s.truncate(1 << 20);
-    s
-}
-
-const BUNDLES: [&str; 10] = [
-    "sunshine_acceptable_use_violation",
-    "legal_compliance",
-    "incident_detection",
-    "prompt_injection",
-    "governance_policy",
-    "ip_protection",
-    "data_protection",
-    "data_leakage",
-    "csr_compliance",
-    "data_minimization",
-];
-
-fn set(definitions: &[String], mode: Mode) -> PolicySet {
-    let specs = definitions
-        .iter()
-        .enumerate()
-        .map(|(i, d)| PolicySpec {
-            id: i as i64,
-            name: format!("p{i}"),
-            definition: d.clone(),
-            severity: Severity::Medium,
-            mode,
-            action: Action::Notification,
-            intervention_config: None,
-        })
-        .collect();
-    PolicySet::new(specs)
-}
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+use workload::{all_match_set, document_1mib, realistic, scoped_set, set};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -86,31 +23,12 @@ fn main() {
     let (set, text) = match case {
         "scoped_1k" => {
             // The bench's `balanced_1k_ten_policies_scoped`: the ten demo policies, one in scope.
-            const APPS: [&str; 10] = [
-                "Sunshine",
-                "LegalBot",
-                "SecurityBot",
-                "ChatBot",
-                "PolicyBot",
-                "ContentBot",
-                "DataBot",
-                "SecureBot",
-                "CSRBot",
-                "MinimalBot",
-            ];
             scope.app = Some("SecureBot".into());
-            let defs: Vec<String> = BUNDLES
-                .iter()
-                .zip(APPS)
-                .map(|(b, app)| {
-                    format!("response.completion has sentinelai.{b} and scope.app is {app}")
-                })
-                .collect();
-            (set(&defs, Mode::Balanced), realistic(1024))
+            (scoped_set(Mode::Balanced), realistic(1024))
         }
         "fast_1mib" => (
             set(
-                &[
+                [
                     "any.text has sentinelai.pii".to_owned(),
                     "any.text has sentinelai.secrets".to_owned(),
                 ],
@@ -124,11 +42,7 @@ fn main() {
                 "balanced_1k" => Mode::Balanced,
                 _ => Mode::Robust,
             };
-            let defs: Vec<String> = BUNDLES
-                .iter()
-                .map(|b| format!("any.text has sentinelai.{b}"))
-                .collect();
-            (set(&defs, mode), realistic(1024))
+            (all_match_set(mode), realistic(1024))
         }
     };
     let input = if case == "scoped_1k" {
