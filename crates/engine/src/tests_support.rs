@@ -23,6 +23,16 @@ pub(crate) fn corpus_texts() -> Vec<String> {
     texts
 }
 
+/// Runs `check` on every corpus text; the corpus must be there (over 1,000 texts), so that a
+/// missing test-data directory cannot make such a test pass vacuously.
+pub(crate) fn check_corpus_texts(check: impl Fn(&str)) {
+    let texts = corpus_texts();
+    for text in &texts {
+        check(text);
+    }
+    assert!(texts.len() > 1000, "{} corpus texts", texts.len());
+}
+
 pub(crate) const DESIGN_EXAMPLES: &[&str] = &[
     "response.completion has sentinelai.data_leakage and scope.app is DataApp",
     "request.prompt has sentinelai.prompt_injection",

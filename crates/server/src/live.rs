@@ -323,8 +323,8 @@ pub struct Subscription {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     Text(String),
-    Ping,
     Close,
+    /// Anything else (pings are answered by the WebSocket library).
     Other,
 }
 
@@ -468,6 +468,7 @@ mod tests {
     use super::*;
     use sentinel_api::EventStatus;
     use sentinel_api::live::LiveEventUpdate;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::Control;
 
     fn update(id: i64) -> LiveMessage {
         LiveMessage::EventUpdated {
@@ -515,30 +516,20 @@ mod tests {
     impl Written {
         fn frames(&self) -> Vec<String> {
             let bytes = self.0.lock().unwrap().0.clone();
+            let mut cursor = std::io::Cursor::new(&bytes[..]);
             let mut frames = Vec::new();
-            let mut at = 0;
-            while at < bytes.len() {
-                assert_eq!(bytes[at] & 0x80, 0x80, "final frame");
-                let opcode = bytes[at] & 0x0f;
-                assert_eq!(bytes[at + 1] & 0x80, 0, "server frames are not masked");
-                let (len, header) = match bytes[at + 1] & 0x7f {
-                    126 => (
-                        u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize,
-                        4,
-                    ),
-                    127 => (
-                        u64::from_be_bytes(bytes[at + 2..at + 10].try_into().unwrap()) as usize,
-                        10,
-                    ),
-                    n => (n as usize, 2),
-                };
-                let payload = &bytes[at + header..at + header + len];
-                frames.push(match opcode {
-                    1 => String::from_utf8(payload.to_vec()).unwrap(),
-                    9 => "PING".to_owned(),
+            while (cursor.position() as usize) < bytes.len() {
+                let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+                assert!(header.is_final, "final frame");
+                assert_eq!(header.mask, None, "server frames are not masked");
+                let at = cursor.position() as usize;
+                let payload = &bytes[at..at + len as usize];
+                frames.push(match header.opcode {
+                    OpCode::Data(Data::Text) => String::from_utf8(payload.to_vec()).unwrap(),
+                    OpCode::Control(Control::Ping) => "PING".to_owned(),
                     other => panic!("unexpected opcode {other}"),
                 });
-                at += header + len;
+                cursor.set_position((at + len as usize) as u64);
             }
             frames
         }

@@ -103,7 +103,6 @@ impl Stream for WsConnection {
                 msg.map(|m| match m {
                     Message::Text(text) => Frame::Text(text.as_str().to_owned()),
                     Message::Close(_) => Frame::Close,
-                    Message::Ping(_) => Frame::Ping,
                     _ => Frame::Other,
                 })
             })

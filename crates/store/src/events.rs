@@ -131,53 +131,6 @@ impl NewViolation {
     }
 }
 
-/// Inserts one event and its violations on `conn` (a transaction), and adds them to `counters`,
-/// which the caller applies once its rows are written.
-async fn insert_event<C: ConnectionTrait>(
-    conn: &C,
-    counters: &mut Counters,
-    new: NewEvent,
-    violations: Vec<NewViolation>,
-) -> Result<(EventResponse, Vec<ViolationResponse>)> {
-    if let Some(policy_id) = new.policy_id {
-        let exists = policy::Entity::find_by_id(policy_id)
-            .filter(policy::Column::DeletedAt.is_null())
-            .count(conn)
-            .await?
-            > 0;
-        if !exists {
-            return Err(StoreError::MissingReference {
-                field: "policy_id",
-                entity: "policy",
-            });
-        }
-    }
-    let now = sentinel_api::Timestamp::now().0;
-    let inserted = new
-        .into_active(now)?
-        .insert(conn)
-        .await
-        .map_err(StoreError::classify)?;
-    counters.event(EventDims::of(&inserted), 1);
-    let mut stored = Vec::with_capacity(violations.len());
-    for v in violations {
-        let row = v
-            .into_active(inserted.id, now)?
-            .insert(conn)
-            .await
-            .map_err(StoreError::classify)?;
-        counters.violations(
-            &row.status,
-            &row.severity,
-            &row.violation_type,
-            row.policy_id,
-            1,
-        );
-        stored.push(convert::violation(row)?);
-    }
-    Ok((convert::event(inserted)?, stored))
-}
-
 /// Rows per multi-row `INSERT`: well under the bind-parameter limits of SQLite (32,766) and
 /// PostgreSQL (65,535) with the events table's two dozen columns.
 const INSERT_CHUNK: usize = 500;
@@ -342,12 +295,11 @@ impl Store {
         new: NewEvent,
         violations: Vec<NewViolation>,
     ) -> Result<(EventResponse, Vec<ViolationResponse>)> {
-        let txn = self.db.begin().await?;
-        let mut counters = Counters::default();
-        let out = insert_event(&txn, &mut counters, new, violations).await?;
-        counters.apply(&txn).await?;
-        txn.commit().await?;
-        Ok(out)
+        let mut stored = self.create_events(vec![(new, violations)]).await?;
+        stored.pop().ok_or(StoreError::Corrupt {
+            column: "events.id",
+            value: "the inserted event was not returned".into(),
+        })
     }
 
     /// Stores many events with their violations: all of them, or none. The rows go in with a

@@ -2084,11 +2084,7 @@ mod tests {
 
     #[test]
     fn windows_find_what_the_whole_text_finds_in_the_corpus() {
-        let texts = crate::tests_support::corpus_texts();
-        for text in &texts {
-            assert_same_as_whole(text);
-        }
-        assert!(texts.len() > 1000, "{} corpus texts", texts.len());
+        crate::tests_support::check_corpus_texts(assert_same_as_whole);
     }
 
     proptest::proptest! {

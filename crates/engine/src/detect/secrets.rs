@@ -1147,11 +1147,7 @@ mod tests {
 
     #[test]
     fn prefilter_and_windows_find_what_the_whole_text_finds_in_the_corpus() {
-        let texts = crate::tests_support::corpus_texts();
-        for text in &texts {
-            assert_same_as_whole(text);
-        }
-        assert!(texts.len() > 1000, "{} corpus texts", texts.len());
+        crate::tests_support::check_corpus_texts(assert_same_as_whole);
     }
 
     proptest::proptest! {
