@@ -300,3 +300,26 @@ def prf_row(name: str, c: Counts) -> list:
 
 
 PRF_HEADER = ["", "gold", "precision", "recall", "F1"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Floors: the figures CI holds. A task's `evaluate()` records its headline metrics with `record`;
+# its module may declare `FLOORS = {"balanced": {"metric": minimum, ...}, ...}`, and
+# `eval.py --check-floors` fails when a recorded figure is under its floor (or was not recorded).
+
+METRICS: dict[str, float] = {}
+
+
+def record(task: str, metric: str, value: float) -> None:
+    METRICS[f"{task}.{metric}"] = value
+
+
+def check_floors(task: str, floors: dict[str, float]) -> list[str]:
+    failures = []
+    for metric, floor in sorted(floors.items()):
+        got = METRICS.get(f"{task}.{metric}")
+        if got is None:
+            failures.append(f"{task}.{metric}: not measured (floor {floor})")
+        elif got < floor:
+            failures.append(f"{task}.{metric}: {got:.3f} is under its floor {floor}")
+    return failures

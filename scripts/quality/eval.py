@@ -17,6 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import common  # noqa: E402
 from fetch import tasks  # noqa: E402
 
 
@@ -26,18 +27,28 @@ def main() -> int:
     ap.add_argument("tasks", nargs="*", help=f"tasks to evaluate (default: all of {sorted(all_tasks)})")
     ap.add_argument("--mode", default="balanced", choices=["fast", "balanced", "robust"])
     ap.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ap.add_argument("--check-floors", action="store_true",
+                    help="exit 1 when a figure is under the floor its task declares (CI)")
     args = ap.parse_args()
     chosen = args.tasks or list(all_tasks)
     for name in chosen:
         if name not in all_tasks:
             ap.error(f"unknown task {name}")
     print(f"# Sentinel quality: {args.split} split, {args.mode} mode\n")
+    failures = []
     for name in chosen:
         started = time.time()
-        for table in all_tasks[name].evaluate(args.mode, args.split):
+        module = all_tasks[name]
+        for table in module.evaluate(args.mode, args.split):
             print(table.render())
         print(f"_{name}: evaluated in {time.time() - started:.1f} s_\n", flush=True)
-    return 0
+        if args.check_floors:
+            floors = getattr(module, "FLOORS", {}).get(args.mode, {})
+            failures += common.check_floors(name, floors)
+            print(f"_{name}: {len(floors)} floors checked_\n")
+    for f in failures:
+        print(f"FLOOR FAILED: {f}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
