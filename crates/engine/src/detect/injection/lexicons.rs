@@ -151,6 +151,9 @@ mod tests {
             }
         }
         let parsed = parse_classes("# c\n[class a]\nx y\n[/inst]\n\n[class b]\nz\n");
-        assert_eq!(parsed, vec![("a", vec!["x y", "[/inst]"]), ("b", vec!["z"])]);
+        assert_eq!(
+            parsed,
+            vec![("a", vec!["x y", "[/inst]"]), ("b", vec!["z"])]
+        );
     }
 }

@@ -197,12 +197,19 @@ pub(crate) fn scan(
         let spans = mention_spans(tv.original);
         hits.retain(|h| !spans.iter().any(|&(a, b)| a <= h.start && h.end <= b));
     }
+    // Words of the view the classifier liked best (an encoded segment is one "word" as written).
+    let mut words = tv.original.split_whitespace().count();
     let p = (mode != Mode::Fast).then(|| {
-        let p = views
-            .iter()
-            .filter(|v| attack_classifier_reads(v.kind))
-            .map(|v| model.score(v.text))
-            .fold(0.0, f64::max);
+        let (p, best_words) = classifier_views(&views)
+            .map(|v| (model.score(v.text), v.text))
+            .fold((0.0, words), |(bp, bw), (p, text)| {
+                if p > bp {
+                    (p, text.split_whitespace().count())
+                } else {
+                    (bp, bw)
+                }
+            });
+        words = best_words;
         // Every rule hit the classifier can read sits inside a quoted mention ("the attacker's
         // message was 'forget your rules'"): judge the sentence around the quote, not the quote.
         let mut seen = hits
@@ -220,7 +227,29 @@ pub(crate) fn scan(
             p
         }
     });
-    decide(hits, p, what, tv, min_score, attack_classifier_reads)
+    decide(hits, p, what, tv, min_score, attack_classifier_reads, words)
+}
+
+/// The views the attack classifier scores: of the original, normalised and folded views only
+/// the most cleaned-up one present (the classifier misreads text still full of zero-width
+/// characters or spaced-out letters, benign or not; the rules read them all), then every
+/// decoded and rot13 view. Never the letters-only view, whose words run together.
+fn classifier_views<'v, 't>(views: &'v [View<'t>]) -> impl Iterator<Item = &'v View<'t>> {
+    let rank = |k: ViewKind| match k {
+        ViewKind::Original => 1,
+        ViewKind::Normalized => 2,
+        ViewKind::Folded => 3,
+        _ => 0,
+    };
+    let cleanest = views.iter().map(|v| rank(v.kind)).max().unwrap_or(0);
+    views.iter().filter(move |v| {
+        let r = rank(v.kind);
+        if r > 0 {
+            r == cleanest
+        } else {
+            attack_classifier_reads(v.kind)
+        }
+    })
 }
 
 /// Rule evidence from `lex` blended with `model` (from balanced on): findings for each rule hit,
@@ -236,7 +265,8 @@ pub(crate) fn scan_with(
 ) -> Vec<RawFinding> {
     let hits = lexical_hits(lex, tv, mode, Family::Lexical);
     let p = classifier_score(model, tv, mode);
-    decide(hits, p, what, tv, min_score, classifier_reads)
+    let words = tv.original.split_whitespace().count();
+    decide(hits, p, what, tv, min_score, classifier_reads, words)
 }
 
 /// Blend rule hits with the classifier probability `p` (`None` in fast mode) into findings.
@@ -247,6 +277,7 @@ fn decide(
     tv: &TextViews<'_>,
     min_score: f64,
     reads: fn(ViewKind) -> bool,
+    words: usize,
 ) -> Vec<RawFinding> {
     let score = match p {
         None => combine(&hits),
@@ -271,8 +302,8 @@ fn decide(
         return hits_to_findings(&hits, score, what);
     }
     // The classifier alone: a very short text gives it too few features to outweigh its prior,
-    // so a verdict without any rule evidence needs a few words (`min_score` was checked above).
-    let words = tv.original.split_whitespace().count();
+    // so a verdict without any rule evidence needs a few words (`min_score` was checked above):
+    // `words` counts those of the view the classifier read (a decoded segment's, say).
     if words < CLASSIFIER_ONLY_MIN_WORDS {
         return Vec::new();
     }
