@@ -200,7 +200,8 @@ pub(crate) fn scan(
     // Words of the view the classifier liked best (an encoded segment is one "word" as written).
     let mut words = tv.original.split_whitespace().count();
     let p = (mode != Mode::Fast).then(|| {
-        let (p, best_words) = classifier_views(&views)
+        let rot13_ok = looks_rot13(tv.original);
+        let (p, best_words) = classifier_views(&views, rot13_ok)
             .map(|v| (model.score(v.text), v.text))
             .fold((0.0, words), |(bp, bw), (p, text)| {
                 if p > bp {
@@ -233,8 +234,13 @@ pub(crate) fn scan(
 /// The views the attack classifier scores: of the original, normalised and folded views only
 /// the most cleaned-up one present (the classifier misreads text still full of zero-width
 /// characters or spaced-out letters, benign or not; the rules read them all), then every
-/// decoded and rot13 view. Never the letters-only view, whose words run together.
-fn classifier_views<'v, 't>(views: &'v [View<'t>]) -> impl Iterator<Item = &'v View<'t>> {
+/// decoded view, and the rot13 view only when the text reads like rot13 (`rot13_ok`): rot13 of
+/// ordinary text is gibberish, which the jailbreak model, knowing none of its features, may score
+/// near its bias. Never the letters-only view, whose words run together.
+fn classifier_views<'v, 't>(
+    views: &'v [View<'t>],
+    rot13_ok: bool,
+) -> impl Iterator<Item = &'v View<'t>> {
     let rank = |k: ViewKind| match k {
         ViewKind::Original => 1,
         ViewKind::Normalized => 2,
@@ -246,6 +252,8 @@ fn classifier_views<'v, 't>(views: &'v [View<'t>]) -> impl Iterator<Item = &'v V
         let r = rank(v.kind);
         if r > 0 {
             r == cleanest
+        } else if v.kind == ViewKind::Rot13 {
+            rot13_ok
         } else {
             attack_classifier_reads(v.kind)
         }
