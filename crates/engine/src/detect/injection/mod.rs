@@ -119,11 +119,13 @@ fn attack_views<'t>(tv: &'t TextViews<'_>, mode: Mode) -> Vec<View<'t>> {
     }
 }
 
-/// The views the attack classifier scores: all but the letters-only one (whose words run
-/// together). Unlike the topic classifiers it reads rot13 too: rot13 of ordinary text is
-/// gibberish to it, rot13 of an attack is the attack.
-fn attack_classifier_reads(kind: ViewKind) -> bool {
-    kind != ViewKind::Squashed
+/// Rule hits the attack classifier may overrule (blend, at most [`RULE_LIFT`] above its
+/// probability): hits in every view, the letters-only and rot13 ones included. Unlike the topic
+/// detectors, no view's rule hits count in full: in long ordinary documents the letters-only
+/// view matches phrases across word boundaries, and the classifier reads each de-obfuscated form
+/// of an attack (folded, decoded, rot13) itself.
+fn attack_classifier_reads(_kind: ViewKind) -> bool {
+    true
 }
 
 /// Rot13 forms of frequent English words ("the", "you", "and", "ignore" ...), one per line.
@@ -255,7 +257,7 @@ fn classifier_views<'v, 't>(
         } else if v.kind == ViewKind::Rot13 {
             rot13_ok
         } else {
-            attack_classifier_reads(v.kind)
+            v.kind != ViewKind::Squashed
         }
     })
 }
