@@ -67,9 +67,6 @@ pub(super) fn without_spans(text: &str, spans: &[(usize, usize)]) -> String {
     out
 }
 
-/// Rule evidence from `lex` blended with `model` (from balanced on): findings for each rule hit,
-/// or one finding over the whole text when only the classifier fired. Shared by the attack and
-
 /// Whether byte `at` of `text` lies inside a quotation on its line: after an unclosed `"`, `“`,
 /// `«` or an opening `'`/`‘` (one not preceded by a letter or digit, so apostrophes in "don't"
 /// do not count).
