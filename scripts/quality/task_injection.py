@@ -176,13 +176,13 @@ def evaluate(mode: str, split: str) -> list[Table]:
     t1.add("all sources", overall.tp + overall.fn, len(neg), overall.precision, overall.recall,
            overall.f1, fpr, times[len(times) // 2] if times else 0,
            times[int(len(times) * 0.99)] if times else 0)
-    undervived = [r for r in rows if not r.get("derived")]
+    underived = [r for r in rows if not r.get("derived")]
     c = Counts()
-    for r in undervived:
+    for r in underived:
         c.tp += fired[r["id"]] and r["label"]
         c.fp += fired[r["id"]] and not r["label"]
         c.fn += (not fired[r["id"]]) and r["label"]
-    n_neg = sum(1 for r in undervived if not r["label"])
+    n_neg = sum(1 for r in underived if not r["label"])
     t1.add("without derived obfuscations", c.tp + c.fn, n_neg, c.precision, c.recall, c.f1,
            c.fp / max(n_neg, 1), "", "")
 
