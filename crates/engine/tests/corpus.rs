@@ -99,9 +99,10 @@ fn robust_floors() {
         &[
             floor("pii", 0.97, 0.98, 0.96, 0.005),
             floor("secrets", 0.98, 0.98, 0.98, 0.005),
-            // Measured 0.801/0.690/0.742 and 0.678/0.572/0.620 at 2.0% (see balanced_floors).
-            floor("prompt_injection", 0.71, 0.66, 0.77, 0.015),
-            floor("jailbreak", 0.59, 0.54, 0.65, 0.025),
+            // Measured P/R/F1 0.842/0.662/0.741 at 0.29% and 0.664/0.538/0.595 at 1.96% (see
+            // balanced_floors).
+            floor("prompt_injection", 0.71, 0.64, 0.80, 0.015),
+            floor("jailbreak", 0.57, 0.51, 0.63, 0.025),
         ],
     );
 }
