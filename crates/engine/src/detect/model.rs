@@ -1,6 +1,8 @@
 //! The trained text classifiers behind `prompt_injection`, `jailbreak` and the four topic
-//! detectors: logistic regression over hashed features, trained by `scripts/train/train.py` on
-//! the train split of `testdata/corpus` only.
+//! detectors: logistic regression over hashed features. The attack models are trained by
+//! `scripts/train/train_attacks.py` on the train split of third-party data (the `injection`
+//! quality task; see docs/QUALITY.md), the topic models by `scripts/train/train.py` on the train
+//! split of `testdata/corpus`.
 //!
 //! The weights are compiled in (`include_str!`) and decoded once, on first use, into a fixed-size
 //! `i16` array. Scoring is one pass over the text's bytes: no allocation per feature, no string

@@ -5,18 +5,18 @@
 //! ordinary word reaches the default threshold (0.5); a direct override or two independent weaker
 //! signals do.
 //!
-//! From `balanced` on, a logistic-regression classifier ([`crate::detect::model`], trained on the
-//! project's labelled corpus by `scripts/train/train.py`) scores the text too, and the two are
+//! From `balanced` on, a logistic-regression classifier ([`crate::detect::model`], trained on
+//! third-party data by `scripts/train/train_attacks.py`) scores the text too, and the two are
 //! combined by [`blend`]: the classifier's probability `p`, raised by the rule score `r` by at
 //! most [`RULE_LIFT`] — `max(p, min(r, p + RULE_LIFT))`. So a confident classifier fires on a
 //! paraphrase no rule knows, and a rule hit fires unless the classifier is confident the text is
 //! benign (an article *about* "ignore previous instructions" attacks). Modes:
 //! - `fast`: rules only, on the text as written.
-//! - `balanced`: rules and the classifier on the text as written and its normalised view.
-//! - `robust`: the same, with both also run over the de-obfuscated views (folded leetspeak and
-//!   homoglyphs, decoded base64/hex); rules also see the letters-only and rot13 views, and rule
-//!   hits found only there count in full (the classifier cannot read those views, so it cannot
-//!   overrule them).
+//! - `balanced`: rules and the classifier on the text as written, its normalised view and, when
+//!   cheap checks find them, its folded (homoglyphs, leetspeak, spaced letters), decoded
+//!   (base64, hex, tag characters) and rot13 views (see [`attack_views`]).
+//! - `robust`: the same, with the folded, letters-only and rot13 views always scanned by the
+//!   rules. Every rule hit blends with the classifier (see [`attack_classifier_reads`]).
 
 mod lexicons;
 mod quotes;
