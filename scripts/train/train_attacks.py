@@ -19,7 +19,8 @@ detect/model.rs), logistic regression fitted full-batch with Adam (numpy). Windo
   and the model is refitted (MIL_ROUNDS times).
 
 Calibration: the bias is shifted so that a window score of 0.5 sits at VAL_FPR of val's benign
-texts (scored like the engine does: best window), the balanced detectors' default threshold.
+texts (scored like the engine does: best window), the balanced detectors' default threshold,
+then raised by BIAS_LIFT (chosen on val with both detectors and the rules running).
 """
 
 import base64
@@ -46,9 +47,15 @@ OUT = os.path.join(ROOT, "crates", "engine", "src", "detect", "model")
 BITS = 18
 NEG_WINDOWS = 12
 MIL_ROUNDS = 1
-ITERS = int(os.environ.get("ITERS", "150"))
+ITERS = int(os.environ.get("ITERS", "100"))
 LR = 0.1
-L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6,1e-5").split(",")]
+# The committed weights used the single value 1e-6 (a fit takes minutes on the shared machine);
+# set L2_GRID="1e-6,1e-5,1e-4" to let val choose.
+L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6").split(",")]
+# Added to each model's bias after calibration: with both detectors running, 0.8% each fired on
+# 1.4% of val's benign texts; +0.25 brings the pair to ~1.8% (measured with
+# `cargo run -p sentinel-engine --release --example attack_scores` over val.jsonl).
+BIAS_LIFT = 0.25
 # Target benign false-positive rate of the classifier alone on val at score 0.5.
 VAL_FPR = float(os.environ.get("VAL_FPR", "0.008"))
 # Weight of the team's template rows relative to a third-party row.
@@ -262,7 +269,7 @@ def main():
         s = dval.text_scores(deq, b)[vkeep]
         _, thr = recall_at(s, vlab[vkeep], VAL_FPR)
         # Shift so the val threshold lands on margin 0 (score 0.5); a finite threshold only.
-        bias = round(float(b - thr if np.isfinite(thr) else b), 6)
+        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT, 6)
         s = dval.text_scores(deq, bias)[vkeep]
         vfpr = float((s[vlab[vkeep] == 0] > 0).mean())
         vrec = float((s[vlab[vkeep] == 1] > 0).mean())
