@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Train Sentinel's text classifiers (pure Python, stdlib only): prompt injection, jailbreak and
-the four topic detectors (legal, medical and financial advice, controversial topics).
+"""Train Sentinel's topic classifiers (pure Python, stdlib only): legal, medical and financial
+advice and controversial topics. The prompt-injection and jailbreak models are trained on
+third-party data by train_attacks.py instead; this script writes golden.json for all six.
 
     python3 scripts/train/make_corpus.py     # (re)generate the corpus, if it changed
     python3 scripts/train/train.py           # writes crates/engine/src/detect/model/*.json
+    python3 scripts/train/train.py --golden  # only rewrite golden.json from the model files
 
 Reads ONLY crates/engine/testdata/corpus/train/*.jsonl. Logistic regression over hashed word,
 word-bigram and character 3/4-gram features (see features.py, mirrored in detect/model.rs),
@@ -56,8 +58,6 @@ CALIBRATION_WEIGHT = 0.5
 
 # name -> (label, hash bits)
 MODELS = {
-    "injection": ("prompt_injection", 16),
-    "jailbreak": ("jailbreak", 16),
     "legal_advice": ("legal_advice", 15),
     "medical_advice": ("medical_advice", 15),
     "financial_advice": ("financial_advice", 15),
@@ -175,6 +175,9 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {"texts": GOLDEN_TEXTS}
     only = set(sys.argv[1:])
+    if only == {"--golden"}:
+        write_golden(golden)
+        return
     keys = template_keys()
     for name, (label, bits) in sorted(MODELS.items()):
         if only and name not in only:
@@ -241,8 +244,17 @@ def main():
         with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as f:
             json.dump(model, f, separators=(",", ":"))
             f.write("\n")
-    # Golden scores from the files as written (so a partial retrain stays consistent).
-    for name, (label, bits) in sorted(MODELS.items()):
+    write_golden(golden)
+
+
+# Every model golden.json pins (the attack models come from train_attacks.py).
+GOLDEN_MODELS = ["controversial_topics", "financial_advice", "injection", "jailbreak",
+                 "legal_advice", "medical_advice"]
+
+
+def write_golden(golden):
+    """Golden scores from the model files as written (so a partial retrain stays consistent)."""
+    for name in GOLDEN_MODELS:
         path = os.path.join(OUT, f"{name}.json")
         if not os.path.exists(path):
             continue

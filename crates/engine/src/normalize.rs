@@ -286,7 +286,7 @@ impl<'a> TextViews<'a> {
             .view(ViewKind::Squashed)
     }
 
-    fn rot13(&self) -> View<'_> {
+    pub(crate) fn rot13(&self) -> View<'_> {
         self.rot13
             .get_or_init(|| {
                 if self.is_ascii() {
@@ -309,7 +309,7 @@ impl<'a> TextViews<'a> {
             .view(ViewKind::Rot13)
     }
 
-    fn decoded(&self) -> impl Iterator<Item = View<'_>> {
+    pub(crate) fn decoded(&self) -> impl Iterator<Item = View<'_>> {
         self.decoded
             .get_or_init(|| build_decoded(self.original))
             .iter()

@@ -66,22 +66,43 @@ pub(crate) struct Lexicon {
     rules: Vec<Vec<u16>>,
 }
 
+/// Where a lazy lexicon's spec comes from.
+enum SpecSource {
+    /// A spec written in code.
+    Static(&'static LexiconSpec),
+    /// A spec built on first use (from word lists in data files).
+    Built(fn() -> &'static LexiconSpec),
+}
+
 /// A lexicon built on first use.
 pub(crate) struct LazyLexicon {
-    spec: &'static LexiconSpec,
+    spec: SpecSource,
     cell: OnceLock<Lexicon>,
 }
 
 impl LazyLexicon {
     pub(crate) const fn new(spec: &'static LexiconSpec) -> Self {
         LazyLexicon {
-            spec,
+            spec: SpecSource::Static(spec),
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// A lexicon whose spec `build` makes on first use (its word lists parsed from data files).
+    pub(crate) const fn built(build: fn() -> &'static LexiconSpec) -> Self {
+        LazyLexicon {
+            spec: SpecSource::Built(build),
             cell: OnceLock::new(),
         }
     }
 
     pub(crate) fn get(&self) -> &Lexicon {
-        self.cell.get_or_init(|| Lexicon::build(self.spec))
+        self.cell.get_or_init(|| {
+            Lexicon::build(match self.spec {
+                SpecSource::Static(spec) => spec,
+                SpecSource::Built(build) => build(),
+            })
+        })
     }
 }
 

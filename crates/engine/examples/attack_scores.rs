@@ -1,0 +1,80 @@
+//! Raw `prompt_injection` / `jailbreak` scores for JSON lines, for tuning on a validation split
+//! without building the CLI (the reported figures come from `sentinel check --jsonl`, see
+//! `scripts/quality/task_injection.py`).
+//!
+//! ```text
+//! cargo run -p sentinel-engine --release --example attack_scores -- balanced < val.jsonl
+//! ```
+//!
+//! Reads `{"id", "text", ...}` per line; writes `{"id", "raw", "fired"}`: the best score of the
+//! two detectors at `min_score=0`, and whether either fires at its default threshold.
+
+use std::io::{BufRead, Write};
+
+use sentinel_engine::{Action, Input, Mode, PolicySet, PolicySpec, Scope, Severity};
+
+fn set(mode: Mode, defs: &[&str]) -> PolicySet {
+    let specs = defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| PolicySpec {
+            id: i64::try_from(i).unwrap_or(0) + 1,
+            name: format!("p{i}"),
+            definition: (*d).to_owned(),
+            severity: Severity::Medium,
+            mode,
+            action: Action::Notification,
+            intervention_config: None,
+        })
+        .collect();
+    let set = PolicySet::new(specs);
+    assert!(set.errors().is_empty(), "{:?}", set.errors());
+    set
+}
+
+fn main() {
+    let mode = match std::env::args().nth(1).as_deref() {
+        Some("fast") => Mode::Fast,
+        Some("robust") => Mode::Robust,
+        _ => Mode::Balanced,
+    };
+    let raw = set(
+        mode,
+        &[
+            "any.text has sentinelai.prompt_injection(min_score=0)",
+            "any.text has sentinelai.jailbreak(min_score=0)",
+        ],
+    );
+    let default = set(
+        mode,
+        &[
+            "any.text has sentinelai.prompt_injection",
+            "any.text has sentinelai.jailbreak",
+        ],
+    );
+    let scope = Scope::default();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let Ok(row) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let text = row["text"].as_str().unwrap_or("");
+        let input = Input {
+            prompt: Some(text),
+            completion: None,
+            scope: &scope,
+        };
+        let best = raw
+            .evaluate(&input)
+            .findings
+            .iter()
+            .map(|f| f.score)
+            .fold(0.0, f64::max);
+        let fired = !default.evaluate(&input).findings.is_empty();
+        let result = serde_json::json!({"id": row["id"], "raw": best, "fired": fired});
+        if writeln!(out, "{result}").is_err() {
+            break;
+        }
+    }
+}
