@@ -35,7 +35,7 @@ SEED = 11
 L2_GRID = [1e-5, 1e-4]
 # Long benign documents (WritingBench) have dozens of windows; training reads at most this many
 # per text, spread evenly, so they do not swamp the short prompts (scoring still reads them all).
-MAX_TRAIN_WINDOWS = 4
+MAX_TRAIN_WINDOWS = 16
 # Model selection: recall on val at this benign FPR.
 VAL_FPR = 0.02
 MAX_BIAS_SHIFT = 2.0

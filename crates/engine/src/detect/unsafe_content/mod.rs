@@ -70,6 +70,12 @@ pub(crate) const RULE_LIFT: f64 = 0.35;
 const STANDALONE: f64 = 0.75;
 /// Rule evidence a category other than the primary one needs to be reported too.
 const SECONDARY: f64 = 0.5;
+/// Texts longer than this (bytes) are documents, not prompts: the classifier, trained mostly on
+/// short requests and scored there as its best window, gets many chances to misfire on them. In
+/// a long text it may not flag alone, and lifts rule evidence by at most [`LONG_LIFT`].
+const LONG_TEXT: usize = 1200;
+/// How far the classifier may lift rule evidence in a long text.
+const LONG_LIFT: f64 = 0.15;
 /// Words a text needs before the classifier alone may flag it.
 const CLASSIFIER_ONLY_MIN_WORDS: usize = 4;
 
@@ -336,6 +342,7 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
         // The classifier alone: no category atom, so no category to name.
         let Some(p) = p else { return out };
         if !cfg.everything()
+            || tv.original.len() > LONG_TEXT
             || p < cfg.min_score
             || p <= 0.0
             || tv.original.split_whitespace().count() < CLASSIFIER_ONLY_MIN_WORDS
@@ -355,6 +362,7 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
         });
         return out;
     };
+    let long = tv.original.len() > LONG_TEXT;
     for (c, name) in CATEGORIES.iter().enumerate() {
         if !cfg.categories.contains(name) {
             continue;
@@ -366,6 +374,7 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
         let score = match p {
             None => r,
             Some(_) if r >= STANDALONE => r,
+            Some(p) if long => p.max(r).min(r + LONG_LIFT),
             Some(p) if c == primary => p.max(r.min(p + RULE_LIFT)),
             Some(p) => r.min(p + RULE_LIFT),
         }
