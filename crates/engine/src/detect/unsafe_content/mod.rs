@@ -62,6 +62,8 @@ const REQUEST_LIFT: f64 = 0.15;
 const EVASION_LIFT: f64 = 0.3;
 /// Factor on harm evidence when the text has a safe-context cue and no evasion.
 const SAFE_DAMP: f64 = 0.5;
+/// Factor on the classifier's probability when the text has a safe-context cue and no evasion.
+const SAFE_CLASSIFIER_DAMP: f64 = 0.85;
 /// How far rule evidence may lift the score above the classifier's probability.
 pub(crate) const RULE_LIFT: f64 = 0.35;
 /// Rule evidence that stands on its own, whatever the classifier says: several strong atoms, or
@@ -322,7 +324,15 @@ fn gather(tv: &TextViews<'_>, mode: Mode) -> Evidence {
 /// Run the detector.
 pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
     let ev = gather(tv, mode);
-    let p = classifier_score(&MODEL, tv, mode);
+    // A safe-context cue (and no evasion) discounts the classifier a little too: it has seen few
+    // look-alikes, and an object word ("bath bomb") can carry it to the threshold on its own.
+    let p = classifier_score(&MODEL, tv, mode).map(|p| {
+        if ev.safe && !ev.evasion {
+            p * SAFE_CLASSIFIER_DAMP
+        } else {
+            p
+        }
+    });
     let rules: Vec<f64> = (0..CATEGORIES.len()).map(|c| ev.score(c)).collect();
     let primary = rules
         .iter()
