@@ -25,6 +25,7 @@ const DEFAULT_DETECTORS: &[&str] = &[
     "medical_advice",
     "financial_advice",
     "controversial_topics",
+    "unsafe_content",
     "invisible_text",
 ];
 

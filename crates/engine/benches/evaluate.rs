@@ -101,6 +101,13 @@ fn per_bundle(c: &mut Criterion) {
             b.iter(|| rest.evaluate(black_box(&input)))
         });
     }
+    // Not a demo policy: the unsafe-content detector alone, per mode, on the same KiB.
+    for mode in [Mode::Fast, Mode::Balanced, Mode::Robust] {
+        let one = set(["any.text has sentinelai.unsafe_content".to_owned()], mode);
+        c.bench_function(&format!("unsafe_content_{mode}_1k"), |b| {
+            b.iter(|| one.evaluate(black_box(&input)))
+        });
+    }
     for (_, det) in DEMO {
         let one = set([format!("any.text has sentinelai.{det}")], Mode::Balanced);
         c.bench_function(&format!("bundle_{det}_balanced"), |b| {

@@ -18,6 +18,7 @@ pub(crate) mod secrets;
 pub(crate) mod static_regex;
 pub(crate) mod topics;
 pub(crate) mod toxicity;
+pub(crate) mod unsafe_content;
 pub(crate) mod windows;
 
 use crate::ast::DetectorCall;
@@ -34,6 +35,7 @@ use pii::PiiConfig;
 use secrets::SecretsConfig;
 use topics::Topic;
 use toxicity::{TOXICITY, ToxicityConfig};
+use unsafe_content::UnsafeConfig;
 
 /// Every detector name accepted after `sentinelai.`.
 pub const DETECTOR_NAMES: &[&str] = &[
@@ -46,6 +48,7 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "medical_advice",
     "financial_advice",
     "controversial_topics",
+    "unsafe_content",
     "code",
     "invisible_text",
     "keywords",
@@ -154,6 +157,7 @@ pub(crate) enum DetectorKind {
         topic: Topic,
         min_score: f64,
     },
+    UnsafeContent(UnsafeConfig),
     Code(CodeConfig),
     InvisibleText {
         min_score: f64,
@@ -190,6 +194,8 @@ impl Detector {
             DetectorKind::PromptInjection { .. } | DetectorKind::Jailbreak { .. } => 1.5,
             DetectorKind::Toxicity(_) => 1.5,
             DetectorKind::Topic { .. } => 1.0,
+            // Its own automaton plus the classifier over each view it reads.
+            DetectorKind::UnsafeContent(_) => 1.5,
             DetectorKind::Code(_) => 1.0,
             DetectorKind::InvisibleText { .. } => 0.3,
             DetectorKind::Terms(t) => 0.5 + 0.002 * t.terms().len() as f64,
@@ -231,6 +237,7 @@ impl Detector {
             DetectorKind::Pii(_)
             | DetectorKind::Secrets(_)
             | DetectorKind::InvisibleText { .. }
+            | DetectorKind::UnsafeContent(_)
             | DetectorKind::Terms(_)
             | DetectorKind::Regex(_)
             | DetectorKind::Length { .. } => {}
@@ -249,6 +256,7 @@ impl Detector {
             }
             DetectorKind::Toxicity(c) => run_toxicity(&TOXICITY, c, tv, mode),
             DetectorKind::Topic { topic, min_score } => topics::scan(*topic, tv, mode, *min_score),
+            DetectorKind::UnsafeContent(c) => unsafe_content::scan(c, tv, mode),
             DetectorKind::Code(c) => code::scan(c, tv, mode),
             DetectorKind::InvisibleText { min_score } => invisible::scan(tv.original)
                 .into_iter()
@@ -274,6 +282,7 @@ pub(crate) fn violation_type_of(detector: &str) -> ViolationType {
         }
         "prompt_injection" | "jailbreak" | "governance_policy" => ViolationType::PromptInjection,
         "toxicity"
+        | "unsafe_content"
         | "controversial_topics"
         | "csr_compliance"
         | "sunshine_acceptable_use_violation" => ViolationType::ContentViolation,
@@ -510,6 +519,10 @@ pub(crate) fn build(call: &DetectorCall) -> Result<Detector, Vec<CompileError>> 
                 },
                 k,
             )
+        }
+        "unsafe_content" => {
+            let (c, k) = UnsafeConfig::from_call(call)?;
+            (DetectorKind::UnsafeContent(c), k)
         }
         "code" => {
             let (c, k) = CodeConfig::from_call(call)?;

@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Cost units were calibrated against the engine's own timings: `pii` and `secrets` 3 (a dozen
-//! validated patterns each), `prompt_injection`/`jailbreak`/`toxicity` 1.5, the topic detectors
-//! and `code` 1, `invisible_text` 0.3, `length` 0.1, term lists 0.5 (+0.002 per term), each
-//! regex 1 (+ its length / 200), `contains` 0.5, `matches` 1+, and each bundle the sum of its parts.
+//! validated patterns each), `prompt_injection`/`jailbreak`/`toxicity`/`unsafe_content` 1.5, the
+//! topic detectors and `code` 1, `invisible_text` 0.3, `length` 0.1, term lists 0.5 (+0.002 per
+//! term), each regex 1 (+ its length / 200), `contains` 0.5, `matches` 1+, and each bundle the
+//! sum of its parts.
 //! Because `L` and `C` strictly grow with the mode and `U > 0`, every estimate strictly grows from
 //! fast to balanced to robust. A definition that does not compile is estimated from the
 //! detectors it names (or the base alone if it does not parse).

@@ -54,6 +54,11 @@ impl Parser {
         &self.tokens[self.at.min(self.tokens.len() - 1)]
     }
 
+    /// The token `n` ahead of the next one (Eof past the end).
+    fn peek_at(&self, n: usize) -> &Token {
+        &self.tokens[(self.at + n).min(self.tokens.len() - 1)]
+    }
+
     fn bump(&mut self) -> Token {
         let tok = self.peek().clone();
         if tok.kind != TokKind::Eof {
@@ -285,7 +290,7 @@ impl Parser {
                 self.bump();
                 return Ok(call);
             }
-            call.args.push(self.parse_arg()?);
+            call.args.extend(self.parse_args()?);
             let sep = self.bump();
             match sep.kind {
                 TokKind::Comma => {}
@@ -302,6 +307,37 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// One argument, or several for `key=[a, b]` (one per list item, all with the key).
+    fn parse_args(&mut self) -> Result<Vec<Arg>, CompileError> {
+        let is_list = matches!(self.peek().kind, TokKind::Word(_))
+            && self.peek_at(1).kind == TokKind::Eq
+            && self.peek_at(2).kind == TokKind::LBracket;
+        if !is_list {
+            return Ok(vec![self.parse_arg()?]);
+        }
+        let tok = self.bump();
+        self.bump();
+        let key = match tok.kind {
+            TokKind::Word(w) => w.to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        let values = self.parse_list()?;
+        if values.is_empty() {
+            return Err(
+                CompileError::new(tok.pos, format!("`{key}=[]` lists nothing"))
+                    .with_hint(format!("e.g. `{key}=[a, b]`, or leave the argument out")),
+            );
+        }
+        Ok(values
+            .into_iter()
+            .map(|v| Arg {
+                key: Some(key.clone()),
+                value: ArgValue::Word(v),
+                pos: tok.pos,
+            })
+            .collect())
     }
 
     fn parse_arg(&mut self) -> Result<Arg, CompileError> {

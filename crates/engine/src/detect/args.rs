@@ -94,9 +94,21 @@ impl<'a> ArgReader<'a> {
         what: &str,
         alias: impl Fn(&str) -> Option<&'static str>,
     ) -> Vec<&'static str> {
+        self.keyed_names(&[], allowed, what, alias)
+    }
+
+    /// Names given positionally or under any of `keys` (`categories=[a, b]` arrives as one
+    /// argument per list item, all with the key), each one of `allowed` (after `alias`).
+    pub(crate) fn keyed_names(
+        &mut self,
+        keys: &[&str],
+        allowed: &[&'static str],
+        what: &str,
+        alias: impl Fn(&str) -> Option<&'static str>,
+    ) -> Vec<&'static str> {
         let mut out = Vec::new();
         for (i, arg) in self.call.args.iter().enumerate() {
-            if arg.key.is_some() {
+            if arg.key.as_deref().is_some_and(|k| !keys.contains(&k)) {
                 continue;
             }
             self.used[i] = true;

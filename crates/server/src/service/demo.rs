@@ -134,7 +134,7 @@ const POLICIES: [LegacyPolicy; 10] = [
     ),
 ];
 
-const TEMPLATES: [(&str, PolicyCategory, &str, &str, Severity, &str); 6] = [
+const TEMPLATES: [(&str, PolicyCategory, &str, &str, Severity, &str); 7] = [
     (
         "Prompt Injection Prevention",
         PolicyCategory::DataSecurity,
@@ -182,6 +182,17 @@ const TEMPLATES: [(&str, PolicyCategory, &str, &str, Severity, &str); 6] = [
         "response.completion has sentinelai.secrets",
         Severity::Critical,
         "secrets,credentials,keys",
+    ),
+    (
+        "Unsafe Content",
+        PolicyCategory::ContentFiltering,
+        "Flag harmful requests and answers by MLCommons hazard category: violent and non-violent \
+         crimes, weapons of mass harm (CBRNE), child sexual exploitation, self-harm, hate.",
+        "any.text has sentinelai.unsafe_content(categories=[violent_crimes, non_violent_crimes, \
+         sex_related_crimes, child_sexual_exploitation, indiscriminate_weapons, suicide_self_harm, \
+         hate])",
+        Severity::High,
+        "unsafe,harmful,mlcommons,weapons,self-harm",
     ),
 ];
 
@@ -642,5 +653,19 @@ impl DemoTraffic {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        for (name, _, _, code, _, _) in TEMPLATES {
+            let compiled = sentinel_engine::compile(code);
+            assert!(compiled.is_ok(), "{name}: {compiled:?}");
+        }
+        assert!(TEMPLATES.iter().any(|t| t.3.contains("unsafe_content")));
     }
 }
