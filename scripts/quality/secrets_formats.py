@@ -291,6 +291,7 @@ EXTRA = {
     "vault_legacy_token": lambda r: ("s." + rs(r, ALNUM, 24), "vault"),
     "private_key": pem("RSA"),
     "generic_secret": lambda r: (rs(r, ALNUM, 32), "generic"),
+    "cli_secret_flag": lambda r: (rs(r, ALNUM, 32), "cli"),
 }
 PROVIDER_NAME_FOR_KIND = {
     "aws_secret": "AWS_SECRET_ACCESS_KEY", "twilio_auth": "TWILIO_AUTH_TOKEN", "heroku": "HEROKU_API_KEY",
@@ -321,6 +322,8 @@ def example(rule: str, value: str, kind: str) -> tuple[str, str]:
         return f"<server><id>central</id><password>{value}</password></server>", value
     if kind == "pypirc":
         return f"[pypi]\nusername = __token__\npassword = {value}\n", value
+    if kind == "cli":
+        return f"deploy --api-key {value} --region eu-west-1", value
     if kind == "bearer":
         return f'curl -H "Authorization: Bearer {value}" https://api.example.org', value
     if rule == "gcp_service_account":

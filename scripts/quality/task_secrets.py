@@ -248,6 +248,8 @@ def place(rng, carriers, cache, provider, rule, value, kind):
     choices = ["rust_let", "toml", "json", "yaml", "env"]
     if kind == "token":
         choices += ["cmd", "prose", "prose"]
+    elif kind in ("generic", "password"):
+        choices += ["cmd"]
     carrier = rng.choice(choices)
     named = kind != "token" or rng.random() < 0.6
     if carrier == "env":
@@ -259,7 +261,11 @@ def place(rng, carriers, cache, provider, rule, value, kind):
     if carrier in ("cmd", "prose"):
         item, lines = pick(carrier)
         line = lines[item[1]].rstrip()
-        if carrier == "cmd":
+        if carrier == "cmd" and kind == "password":
+            glue = rng.choice([" --password ", " --db-password=", " -p --passwd "])
+        elif carrier == "cmd" and kind == "generic":
+            glue = rng.choice([" --token ", " --api-key=", " --client-secret ", " --secret "])
+        elif carrier == "cmd":
             glue = rng.choice([" --token ", " -H 'Authorization: Bearer ", " --api-key=", " --password "])
         else:
             glue = rng.choice([" Here is the key: ", " (token ", " Use ", " My API key is "])
@@ -328,7 +334,13 @@ def evaluate(mode: str, split: str):
     by_provider: dict[str, dict[str, common.Counts]] = {}
     by_source: dict[str, dict[str, common.Counts]] = {}
     fp_entities: dict[str, int] = {}
+    neg_rows: dict[str, list[int]] = {}
     for r in rows:
+        if not r["spans"]:
+            fired = int(bool(results[r["id"]]["findings"]))
+            neg_rows.setdefault(r["source"], [0, 0])
+            neg_rows[r["source"]][0] += fired
+            neg_rows[r["source"]][1] += 1
         preds = [{"start": f["start"], "end": f["end"], "type": "secret", "entity": f["entity"]}
                  for f in results[r["id"]]["findings"]]
         for how in ("overlap", "strict"):
@@ -358,4 +370,12 @@ def evaluate(mode: str, split: str):
     t4 = common.Table(f"secrets: false positives by reported entity ({split}, {mode})", ["entity", "FP spans"])
     for k, v in sorted(fp_entities.items(), key=lambda x: -x[1]):
         t4.add(k, v)
-    return [t1, t2, t3, t4]
+    t5 = common.Table(f"secrets: negative rows with any finding ({split}, {mode})",
+                      ["source", "rows", "flagged", "FPR"])
+    tot = [0, 0]
+    for k, (f, n) in sorted(neg_rows.items()):
+        t5.add(k, n, f, f / n if n else 0.0)
+        tot[0] += f
+        tot[1] += n
+    t5.add("all negatives", tot[1], tot[0], tot[0] / tot[1] if tot[1] else 0.0)
+    return [t1, t2, t3, t5, t4]

@@ -182,7 +182,7 @@ fn judge(rule: &rules::Rule, value: &str) -> Option<(f64, String)> {
             }
             (rule.base, "private key block".to_owned())
         }
-        Check::Generic => return None,
+        Check::Generic | Check::Flag => return None,
     };
     // `AKIAIOSFODNN7EXAMPLE` and friends: documentation keys, kept below the threshold.
     if is_example_key(value) {
@@ -253,6 +253,9 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                         let m = caps.get(rule.group).or_else(|| caps.get(0))?;
                         let key = if i == GENERIC {
                             caps.get(1).map_or("", |k| k.as_str())
+                        } else if rule.check == Check::Flag {
+                            // The flag, up to the value.
+                            caps.get(0).map_or("", |all| &text[all.start()..m.start()])
                         } else {
                             ""
                         };
@@ -262,7 +265,7 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
             };
             for ((ms, me), key) in found {
                 let value = &text[ms..me];
-                let judged = if i == GENERIC {
+                let judged = if i == GENERIC || rule.check == Check::Flag {
                     generic::score(
                         key,
                         value,

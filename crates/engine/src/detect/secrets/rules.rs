@@ -48,6 +48,8 @@ pub(crate) enum Check {
     PrivateKey,
     /// `key = value` with a secret-like key name (`super::generic`).
     Generic,
+    /// `--password value` on a command line: judged like [`Check::Generic`], the flag as key.
+    Flag,
 }
 
 /// One credential format.
@@ -147,7 +149,7 @@ const fn key(
 /// Index of `generic_secret` in [`RULES`] (checked by a test).
 pub(crate) const GENERIC: usize = RULES.len() - 1;
 
-pub(crate) static RULES: [Rule; 107] = [
+pub(crate) static RULES: [Rule; 108] = [
     // --- Version control and packages.
     tok("github_pat", "github_token", "github", &["ghp_"], r"\bghp_[A-Za-z0-9]{36}\b", 0.9,
         "`ghp_` + 36 base62 (CRC32 checksum)").check(Check::GithubCrc),
@@ -423,6 +425,10 @@ pub(crate) static RULES: [Rule; 107] = [
         r#"(?i)authorization["']?\s*[:=]\s*["']?(?:Bearer|Basic|token)\s+([A-Za-z0-9_\-.~+/]{16,}=*)"#,
         0.85, "`Authorization: Bearer …`/`Basic …` header values").entropy(3.5)
         .check(Check::ConfigValue),
+    tok("cli_secret_flag", "generic_secret", "generic", &["--"],
+        r#"--(?:[a-z0-9]+-)*(?:password|passwd|pwd|token|secret|api-key|apikey|access-key|client-secret|auth-token)[ =]["']?([^\s"']{6,})"#,
+        0.0, "`--password value`, `--api-key value`, `--token=value` on a command line")
+        .seen(Seen::Anywhere).group(1).entropy(0.0).check(Check::Flag),
     key("generic_secret", "generic_secret", "generic",
         &["api", "key", "secret", "token", "passw", "pwd", "access", "auth", "private", "credential"],
         r#"(?i)\b([a-z0-9_\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|access[_\-]?key|auth|key|client[_\-]?secret|private[_\-]?key|credentials?)[a-z0-9_\-]*)["']?\]?\s*(?:=|:|=>)\s*["']?([^\s"',;{}()\[\]<>]{6,})"#,
