@@ -337,10 +337,11 @@ def lookalike(rule: str, value: str, kind: str) -> str:
     if rule == "gcp_service_account":
         return '{"type": "service_account", "private_key_id": "' + "x" * 40 + '"}'
     prefix_len = 0
-    for sep in ("_", "-", "."):
-        if kind == "token" and sep in value[:16]:
-            prefix_len = value.index(sep, 0) + 1
-            break
+    if kind == "token":
+        # The prefix ends at the first separator (`glpat-`, `ghp_`, `dp.`).
+        seps = [value.index(c) for c in "_-." if c in value[:16]]
+        if seps:
+            prefix_len = min(seps) + 1
     masked = value[:prefix_len] + re.sub(r"[A-Za-z0-9+/]", "x", value[prefix_len:])
     if kind == "block":
         masked = re.sub(r"\n[A-Za-z0-9+/=\n]+\n(-----END|$)", r"\n\1", value)
