@@ -1,345 +1,188 @@
-//! `sentinelai.toxicity`: insults, threats, harassment, hate, sexual content and self-harm.
+//! `sentinelai.toxicity`: insults, threats, harassment, hate (identity attacks), profanity,
+//! sexual content and self-harm.
 //!
-//! Lexicon scoring over the folded view (leetspeak, homoglyphs, spaced and stretched letters are
-//! undone from balanced mode on), so `1d10t` and `s t u p i d` count. Each category has its own
-//! severity, expressed in its rule weights: threats, hate and self-harm weigh most, a bare insult
-//! word least (it needs to be aimed at someone — "you … idiot" — to reach the threshold).
+//! Two parts, scored together:
+//! - A sentence classifier (`model`): the `alt-profanity-check` 1.9.1 tf-idf + linear SVM,
+//!   trained by its authors on about 200k human-labelled tweets and Wikipedia comments, scored
+//!   over the whole text and over each sentence. It carries most of the recall on natural text.
+//!   Its probability is mapped onto the detector's score so that the operating point chosen on
+//!   the validation split (`TEXT_THRESHOLD`, `SENTENCE_THRESHOLD`) lands on the default
+//!   `min_score` of 0.5; a higher `min_score` is stricter, a lower one more sensitive, as before.
+//! - A phrase lexicon (`toxicity/lexicon.txt`) over the folded view (leetspeak, homoglyphs,
+//!   spaced and stretched letters undone from balanced mode on), so `1d10t` and `s t u p i d`
+//!   count. It names the category of a finding (threat, hate, self-harm …) and catches what a
+//!   profanity model does not see: "I know where you live", "… are vermin", "I want to end my life".
+//!
+//! The score of a text is the larger of the two. The classifier reads the original and the
+//! normalised view in balanced mode; robust mode adds the de-obfuscated (folded) and decoded
+//! views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
+
+mod model;
 
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
-use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
+use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, parse_spec};
+use crate::detect::{RawFinding, hits_to_findings, lexical_hits, lexicon, push_finding};
 use crate::error::CompileError;
+use crate::normalize::{Family, TextViews, ViewKind};
+use crate::policy::Mode;
 
 pub(crate) const CATEGORIES: &[&str] = &[
     "insult",
     "threat",
     "harassment",
     "hate",
+    "profanity",
     "sexual",
     "self_harm",
 ];
 
-const GROUPS: &[&str] = &[
-    "jews",
-    "muslims",
-    "christians",
-    "blacks",
-    "whites",
-    "asians",
-    "mexicans",
-    "immigrants",
-    "gays",
-    "lesbians",
-    "trans people",
-    "women",
-    "arabs",
-    "hindus",
-    "refugees",
-    "foreigners",
-    "black people",
-    "gay people",
-    "disabled people",
-    "roma",
-    "gypsies",
-    "latinos",
-    "trans women",
-    "chinese people",
-    "indians",
-    "africans",
-    "catholics",
-    "atheists",
-    "people of that religion",
-    "people like them",
-    "that race",
-];
+/// The category of a classifier finding that overlaps no lexicon evidence: the model was trained
+/// to tell profane and offensive language from clean text.
+const MODEL_CATEGORY: &str = "profanity";
 
-static SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "second_person",
-            &[
-                "you", "you're", "youre", "ur", "u r", "your", "you are", "ya",
-            ],
-        ),
-        (
-            "insult_word",
-            &[
-                "idiot",
-                "stupid",
-                "moron",
-                "dumb",
-                "loser",
-                "worthless",
-                "pathetic",
-                "imbecile",
-                "cretin",
-                "dumbass",
-                "jackass",
-                "clown",
-                "scum",
-                "trash",
-                "useless",
-                "ugly",
-                "fat",
-                "retard",
-                "retarded",
-                "fool",
-                "bitch",
-                "bastard",
-                "prick",
-                "twat",
-                "dickhead",
-                "asshole",
-                "jerk",
-                "creep",
-                "freak",
-                "scumbag",
-                "halfwit",
-                "numbskull",
-                "degenerate",
-                "garbage",
-                "dumbest",
-                "disgusting",
-                "waste of oxygen",
-                "waste of space",
-                "brain dead",
-                "braindead",
-                "dipshit",
-            ],
-        ),
-        (
-            "insult_strong",
-            &[
-                "fuck you",
-                "f*ck you",
-                "f**k you",
-                "fck you",
-                "piece of shit",
-                "piece of sh*t",
-                "stfu",
-                "shut the fuck up",
-                "go fuck yourself",
-                "son of a bitch",
-                "fucking idiot",
-                "f***ing",
-                "fucking moron",
-                "eat shit",
-                "screw you",
-                "you absolute",
-                "like you would",
-                "an idiot like you",
-                "a moron like you",
-                "dumbest person",
-                "dumbest thing",
-                "nobody asked you",
-                "nobody wants to hear from",
-            ],
-        ),
-        (
-            "threat",
-            &[
-                "i will kill you",
-                "i'll kill you",
-                "i am going to kill",
-                "i'm going to kill",
-                "gonna kill you",
-                "kill you",
-                "hurt you",
-                "beat you up",
-                "you will regret",
-                "watch your back",
-                "i know where you live",
-                "you're dead",
-                "you are dead",
-                "i will find you",
-                "shoot you",
-                "stab you",
-                "burn your house",
-                "i will hurt",
-                "i'll hurt",
-                "break your legs",
-                "make you pay",
-                "make you regret",
-                "coming for you",
-                "find where you live",
-                "put a bullet",
-                "sleep with one eye open",
-                "beat the crap out of",
-                "beat the shit out of",
-                "i'll end you",
-                "you'll pay for this",
-                "slit your throat",
-                "kick your ass",
-            ],
-        ),
-        (
-            "harassment",
-            &[
-                "nobody likes you",
-                "no one likes you",
-                "everyone hates you",
-                "you should die",
-                "go die",
-                "go to hell",
-                "kill yourself",
-                "kys",
-                "you are worthless",
-                "you're worthless",
-                "you disgust me",
-                "fat pig",
-                "nobody will ever love you",
-                "you deserve to suffer",
-                "spam her until",
-                "spam him until",
-                "report her account",
-                "report his account",
-                "post her nudes",
-                "leak her photos",
-                "dox",
-                "doxx",
-                "everyone laugh at",
-                "go crawl back",
-                "die in a fire",
-                "drop dead, ",
-                "nobody would miss you",
-                "no one would miss you",
-            ],
-        ),
-        (
-            "hate_phrase",
-            &[
-                "subhuman",
-                "inferior race",
-                "go back to your country",
-                "ethnic cleansing",
-                "white power",
-                "racial purity",
-                "master race",
-                "gas the",
-                "final solution",
-                "sieg heil",
-                "too dumb to lead",
-                "should be wiped out",
-                "wipe them out",
-                "would just disappear",
-                "get rid of them all",
-                "never hire",
-            ],
-        ),
-        ("group", GROUPS),
-        (
-            "dehumanizer",
-            &[
-                "are animals",
-                "are vermin",
-                "are parasites",
-                "are subhuman",
-                "should be exterminated",
-                "should be deported",
-                "should all die",
-                "should die",
-                "are inferior",
-                "don't deserve rights",
-                "are a disease",
-                "are scum",
-                "are cockroaches",
-                "are not human",
-                "are disgusting",
-                "are a plague",
-                "are ruining",
-                "should be wiped out",
-                "would just disappear",
-                "should disappear",
-                "are lazy",
-                "are too dumb",
-                "are criminals",
-                "should be thrown out",
-                "should be banned from",
-                "are a cancer",
-                "are dirty",
-                "are savages",
-            ],
-        ),
-        (
-            "sexual_strong",
-            &[
-                "porn",
-                "pornographic",
-                "explicit sex",
-                "sexual intercourse",
-                "blowjob",
-                "nudes",
-                "naked pictures",
-                "sex scene",
-                "hardcore sex",
-                "genitals",
-                "masturbate",
-                "masturbation",
-                "erotic roleplay",
-                "sexually explicit",
-                "explicit detail",
-                "graphic sex",
-                "sex story",
-                "naked body",
-                "send nudes",
-                "nude photos",
-                "dick pic",
-                "explicit story",
-            ],
-        ),
-        (
-            "sexual_weak",
-            &["nsfw", "erotic", "sexy", "naked", "orgasm", "horny", "lewd"],
-        ),
-        (
-            "self_harm",
-            &[
-                "kill myself",
-                "end my life",
-                "take my own life",
-                "cut myself",
-                "self harm",
-                "self-harm",
-                "want to die",
-                "hurt myself",
-                "slit my wrists",
-                "hang myself",
-                "no reason to live",
-                "better off dead",
-                "commit suicide",
-                "suicidal",
-                "end it all",
-                "don't want to be alive",
-                "take all the pills",
-                "pills would it take",
-                "no point of going on",
-                "don't see the point of going on",
-                "kill me",
-                "not want to live",
-                "don't want to live",
-                "wish i was dead",
-                "wish i were dead",
-                "want to disappear forever",
-            ],
-        ),
-        ("self_harm_weak", &["suicide", "overdose"]),
-    ],
-    rules: &[
-        rule("insult", 0.65, &["second_person", "insult_word"]),
-        rule("insult", 0.3, &["insult_word"]),
-        rule("insult", 0.65, &["insult_strong"]),
-        rule("threat", 0.85, &["threat"]),
-        rule("harassment", 0.7, &["harassment"]),
-        rule("hate", 0.85, &["hate_phrase"]),
-        rule("hate", 0.9, &["group", "dehumanizer"]),
-        rule("sexual", 0.6, &["sexual_strong"]),
-        rule("sexual", 0.3, &["sexual_weak"]),
-        rule("self_harm", 0.8, &["self_harm"]),
-        rule("self_harm", 0.35, &["self_harm_weak"]),
-    ],
-};
+/// The classifier's probability (whole text) that maps to the default `min_score` 0.5, chosen on
+/// the validation split (see docs/QUALITY.md).
+const TEXT_THRESHOLD: f64 = 0.75;
+/// The same for a single sentence of a longer text: higher, since a short sentence carries less
+/// evidence and a long prompt has many of them.
+const SENTENCE_THRESHOLD: f64 = 0.95;
 
-pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::new(&SPEC);
+fn spec() -> &'static LexiconSpec {
+    parse_spec(include_str!("toxicity/lexicon.txt"))
+}
+
+pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::from_data(spec);
+
+/// Map a probability onto the detector's score: `threshold` becomes 0.5, the rest piecewise
+/// linear, so the order of texts is the model's and `min_score` keeps its meaning.
+fn calibrated(p: f64, threshold: f64) -> f64 {
+    let p = p.clamp(0.0, 1.0);
+    if p < threshold {
+        0.5 * p / threshold
+    } else {
+        0.5 + 0.5 * (p - threshold) / (1.0 - threshold)
+    }
+}
+
+/// A stretch of text the classifier scored, in original bytes, with its detector score.
+struct ModelSpan {
+    start: usize,
+    end: usize,
+    p: f64,
+    score: f64,
+}
+
+/// The classifier over the views of `mode`: the whole text and each sentence, best first.
+fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
+    let mut out: Vec<ModelSpan> = Vec::new();
+    for view in tv.views(mode, Family::FoldingLexical) {
+        let wanted = match view.kind {
+            ViewKind::Original | ViewKind::Normalized => true,
+            ViewKind::Folded | ViewKind::Decoded => mode == Mode::Robust,
+            ViewKind::Squashed | ViewKind::Rot13 => false,
+        };
+        if !wanted {
+            continue;
+        }
+        let scored = model::MODEL.score(view.text);
+        let (s, e) = view.original_span(0, view.text.len());
+        out.push(ModelSpan {
+            start: s,
+            end: e,
+            p: scored.whole,
+            score: calibrated(scored.whole, TEXT_THRESHOLD),
+        });
+        // One sentence is the whole text: already scored above.
+        if scored.sentences.len() > 1 {
+            for sent in scored.sentences {
+                let (s, e) = view.original_span(sent.start, sent.end);
+                out.push(ModelSpan {
+                    start: s,
+                    end: e,
+                    p: sent.p,
+                    score: calibrated(sent.p, SENTENCE_THRESHOLD),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+/// Trim ASCII whitespace off a span of `text`.
+fn trimmed(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let piece = text.get(start..end).unwrap_or("");
+    let lead = piece.len() - piece.trim_start().len();
+    let trail = piece.len() - piece.trim_end().len();
+    if lead + trail >= piece.len() {
+        (start, end)
+    } else {
+        (start + lead, end - trail)
+    }
+}
+
+/// Run the detector: findings for the lexicon evidence and the classifier's toxic spans when the
+/// text's score reaches `min_score`, none otherwise.
+pub(crate) fn scan(
+    lex: &LazyLexicon,
+    cfg: &ToxicityConfig,
+    tv: &TextViews<'_>,
+    mode: Mode,
+) -> Vec<RawFinding> {
+    let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
+        .into_iter()
+        .filter(|h| cfg.categories.contains(&h.signal))
+        .collect();
+    let lex_score = lexicon::combine(&hits);
+    // The classifier only runs when a finding could follow from it.
+    let model = if mode == Mode::Fast {
+        Vec::new()
+    } else {
+        model_spans(tv, mode)
+    };
+    let category_of = |s: usize, e: usize| {
+        hits.iter()
+            .filter(|h| h.start < e && s < h.end)
+            .max_by(|a, b| a.weight.total_cmp(&b.weight))
+            .map_or(MODEL_CATEGORY, |h| h.signal)
+    };
+    let model_best = model
+        .iter()
+        .find(|m| cfg.categories.contains(&category_of(m.start, m.end)))
+        .map_or(0.0, |m| m.score);
+    let score = lex_score.max(model_best);
+    if score < cfg.min_score || (hits.is_empty() && model_best <= 0.0) {
+        return Vec::new();
+    }
+    let mut out = hits_to_findings(&hits, score, "toxicity");
+    // The classifier's spans that reach `min_score` on their own; a sentence inside an already
+    // reported span adds nothing.
+    for m in &model {
+        if m.score < cfg.min_score {
+            break;
+        }
+        let entity = category_of(m.start, m.end);
+        if !cfg.categories.contains(&entity) {
+            continue;
+        }
+        let (s, e) = trimmed(tv.original, m.start, m.end);
+        push_finding(
+            &mut out,
+            RawFinding {
+                entity: entity.to_owned(),
+                start: s,
+                end: e,
+                score,
+                explanation: format!(
+                    "toxicity: sentence classifier probability {:.2}; combined score {score:.2}",
+                    m.p
+                ),
+            },
+        );
+    }
+    out
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ToxicityConfig {
@@ -361,7 +204,8 @@ impl ToxicityConfig {
             "insults" => Some("insult"),
             "threats" | "violence" => Some("threat"),
             "bullying" => Some("harassment"),
-            "hate_speech" => Some("hate"),
+            "hate_speech" | "identity_attack" | "identity_attacks" => Some("hate"),
+            "profane" | "obscene" | "obscenity" | "swearing" => Some("profanity"),
             "sexual_content" | "nsfw" => Some("sexual"),
             "selfharm" | "self-harm" | "suicide" => Some("self_harm"),
             _ => None,
