@@ -67,6 +67,8 @@ fn calibrated(p: f64, threshold: f64) -> f64 {
 
 /// A stretch of text the classifier scored, in original bytes, with its detector score.
 struct ModelSpan {
+    /// The whole text (else one sentence of it).
+    whole: bool,
     start: usize,
     end: usize,
     p: f64,
@@ -74,7 +76,42 @@ struct ModelSpan {
 }
 
 /// The classifier over the views of `mode`: the whole text and each sentence, best first.
+/// Computed once per text and mode: `sunshine_acceptable_use_violation` and `csr_compliance`
+/// run toxicity with other categories over the same text (the memo keeps the spans as findings:
+/// entity `whole` or `sentence`, score the probability).
 fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
+    tv.memo(format!("toxicity-model|{mode:?}"), || {
+        model_spans_uncached(tv, mode)
+            .into_iter()
+            .map(|m| RawFinding {
+                entity: if m.whole { "whole" } else { "sentence" }.to_owned(),
+                start: m.start,
+                end: m.end,
+                score: m.p,
+                explanation: String::new(),
+            })
+            .collect()
+    })
+    .into_iter()
+    .map(|f| {
+        let whole = f.entity == "whole";
+        let threshold = if whole {
+            TEXT_THRESHOLD
+        } else {
+            SENTENCE_THRESHOLD
+        };
+        ModelSpan {
+            whole,
+            start: f.start,
+            end: f.end,
+            p: f.score,
+            score: calibrated(f.score, threshold),
+        }
+    })
+    .collect()
+}
+
+fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
     let mut out: Vec<ModelSpan> = Vec::new();
     for view in tv.views(mode, Family::FoldingLexical) {
         let wanted = match view.kind {
@@ -88,6 +125,7 @@ fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
         let scored = model::MODEL.score(view.text);
         let (s, e) = view.original_span(0, view.text.len());
         out.push(ModelSpan {
+            whole: true,
             start: s,
             end: e,
             p: scored.whole,
@@ -98,6 +136,7 @@ fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
             for sent in scored.sentences {
                 let (s, e) = view.original_span(sent.start, sent.end);
                 out.push(ModelSpan {
+                    whole: false,
                     start: s,
                     end: e,
                     p: sent.p,
@@ -156,11 +195,17 @@ pub(crate) fn scan(
         return Vec::new();
     }
     let mut out = hits_to_findings(&hits, score, "toxicity");
-    // The classifier's spans that reach `min_score` on their own; a sentence inside an already
-    // reported span adds nothing.
+    // The classifier's spans that reach `min_score` on their own: the sentences that do, or else
+    // the whole text.
+    let sentences_reach = model
+        .iter()
+        .any(|m| !m.whole && m.score >= cfg.min_score);
     for m in &model {
         if m.score < cfg.min_score {
             break;
+        }
+        if m.whole && sentences_reach {
+            continue;
         }
         let entity = category_of(m.start, m.end);
         if !cfg.categories.contains(&entity) {
@@ -229,10 +274,8 @@ impl ToxicityConfig {
 mod tests {
     use super::*;
     use crate::detect::lexical_score;
-    use crate::normalize::{Family, TextViews};
-    use crate::policy::Mode;
 
-    fn score(text: &str, mode: Mode) -> f64 {
+    fn lexicon_score(text: &str, mode: Mode) -> f64 {
         lexical_score(
             &TOXICITY,
             &TextViews::new(text),
@@ -241,8 +284,16 @@ mod tests {
         )
     }
 
+    fn run(text: &str, mode: Mode, cfg: &ToxicityConfig) -> Vec<RawFinding> {
+        scan(&TOXICITY, cfg, &TextViews::new(text), mode)
+    }
+
+    fn flagged(text: &str, mode: Mode) -> bool {
+        !run(text, mode, &ToxicityConfig::all()).is_empty()
+    }
+
     #[test]
-    fn table() {
+    fn lexicon_table() {
         for p in [
             "You are a stupid idiot.",
             "I will kill you tomorrow.",
@@ -253,7 +304,7 @@ mod tests {
             "you are an m o r o n",
             "go fuck yourself",
         ] {
-            assert!(score(p, Mode::Balanced) >= 0.5, "{p}");
+            assert!(lexicon_score(p, Mode::Balanced) >= 0.5, "{p}");
         }
         for n in [
             "This stupid bug took all day.",
@@ -261,7 +312,121 @@ mod tests {
             "Kill the process with SIGTERM.",
             "Thank you for your help!",
         ] {
-            assert!(score(n, Mode::Balanced) < 0.5, "{n}");
+            assert!(lexicon_score(n, Mode::Balanced) < 0.5, "{n}");
         }
+    }
+
+    #[test]
+    fn lexicon_data_file_parses() {
+        let spec = spec();
+        assert!(spec.classes.len() >= 10 && spec.rules.len() >= 10);
+        for r in spec.rules {
+            assert!(CATEGORIES.contains(&r.signal), "{}", r.signal);
+        }
+        assert!(
+            spec.classes
+                .iter()
+                .any(|(n, atoms)| *n == "threat" && atoms.contains(&"i know where you live"))
+        );
+    }
+
+    #[test]
+    fn insults_threats_and_profanity_are_flagged() {
+        for p in [
+            "You are a stupid idiot.",
+            "you're such a worthless piece of shit",
+            "Shut the fuck up, nobody cares what you think.",
+            "I know where you live and I will hurt you.",
+            "Go back to your country, you filthy animal.",
+            "fuck this shit",
+        ] {
+            assert!(flagged(p, Mode::Balanced), "{p}");
+        }
+    }
+
+    #[test]
+    fn safe_look_alikes_pass() {
+        for n in [
+            "How do I kill a Python process that hangs?",
+            "I live in Scunthorpe.",
+            "This bug is killing me.",
+            "Kill the process with SIGTERM.",
+            "The suicide prevention hotline is open.",
+            "Thank you for your help!",
+            "What is the history of the atomic bomb?",
+            "Please summarise this report in three bullet points.",
+        ] {
+            for mode in [Mode::Balanced, Mode::Robust] {
+                assert!(!flagged(n, mode), "{n} {mode:?}");
+            }
+        }
+    }
+
+    /// Profanity with no phrase in the lexicon is the classifier's alone: it is found, filed as
+    /// `profanity`, and `categories=` without profanity leaves it out.
+    #[test]
+    fn classifier_findings_and_categories() {
+        let text = "Thanks for the notes on the release. That was a fucking shitty move.";
+        let f = run(text, Mode::Balanced, &ToxicityConfig::all());
+        let model_finding = f
+            .iter()
+            .find(|f| f.explanation.contains("classifier"))
+            .unwrap_or_else(|| panic!("{f:?}"));
+        // The toxic sentence, not the whole text.
+        assert_eq!(
+            &text[model_finding.start..model_finding.end],
+            "That was a fucking shitty move."
+        );
+        assert_eq!(model_finding.entity, "profanity");
+        let threats_only = ToxicityConfig {
+            categories: vec!["threat"],
+            min_score: 0.5,
+        };
+        assert!(run(text, Mode::Balanced, &threats_only).is_empty());
+    }
+
+    /// `min_score` keeps its meaning: a stricter threshold drops a text the default keeps, and
+    /// `min_score=0` reports every text with its score (for operating points).
+    #[test]
+    fn min_score_orders_texts() {
+        let mild = "this is crap";
+        let at = |m: f64| {
+            run(
+                mild,
+                Mode::Balanced,
+                &ToxicityConfig {
+                    categories: CATEGORIES.to_vec(),
+                    min_score: m,
+                },
+            )
+        };
+        let all = at(0.0);
+        assert_eq!(all.len(), 1);
+        let s = all[0].score;
+        assert!(s > 0.0 && s < 1.0);
+        assert_eq!(at(s).len(), 1);
+        assert!(at((s + 0.01).min(1.0)).is_empty());
+        assert!((calibrated(TEXT_THRESHOLD, TEXT_THRESHOLD) - 0.5).abs() < 1e-12);
+        assert!(calibrated(0.2, 0.75) < calibrated(0.3, 0.75));
+        assert!((calibrated(1.0, 0.75) - 1.0).abs() < 1e-12);
+    }
+
+    /// Robust mode runs the classifier on the de-obfuscated view as well.
+    #[test]
+    fn robust_reads_obfuscated_profanity() {
+        let best = |text: &str, mode: Mode| {
+            model_spans(&TextViews::new(text), mode)
+                .first()
+                .map_or(0.0, |m| m.p)
+        };
+        let text = "this is sh1t, total bu11sh1t";
+        assert!(best(text, Mode::Balanced) < 0.5, "{}", best(text, Mode::Balanced));
+        assert!(best(text, Mode::Robust) > 0.9, "{}", best(text, Mode::Robust));
+    }
+
+    #[test]
+    fn fast_mode_uses_the_lexicon_only() {
+        assert!(!flagged("That was a fucking shitty move.", Mode::Fast));
+        assert!(flagged("I will kill you tomorrow.", Mode::Fast));
     }
 }

@@ -41,8 +41,9 @@ pub(crate) struct Model {
     /// `K` weights per word, premultiplied by the word's idf.
     weights: Vec<[f32; K]>,
     words: Vec<&'static str>,
-    /// Open addressing: `u32::MAX` is empty, else an index into `words`.
-    table: Vec<u32>,
+    /// Open addressing: (index into `words` or `u32::MAX` when empty, the word's hash's low 32
+    /// bits), so a probe that meets another word rarely compares bytes.
+    table: Vec<(u32, u32)>,
     mask: usize,
 }
 
@@ -97,14 +98,15 @@ fn load() -> Model {
     assert_eq!(classifiers.len(), K, "classifier count");
     let size = (words.len() * 2).next_power_of_two();
     let mask = size - 1;
-    let mut table = vec![u32::MAX; size];
+    let mut table = vec![(u32::MAX, 0u32); size];
     for (i, w) in words.iter().enumerate() {
         assert!(w.len() <= MAX_WORD, "vocabulary word length");
-        let mut slot = fnv1a(w.as_bytes()) as usize & mask;
-        while table[slot] != u32::MAX {
+        let h = fnv1a(w.as_bytes());
+        let mut slot = h as usize & mask;
+        while table[slot].0 != u32::MAX {
             slot = (slot + 1) & mask;
         }
-        table[slot] = u32::try_from(i).expect("vocabulary fits u32");
+        table[slot] = (u32::try_from(i).expect("vocabulary fits u32"), h as u32);
     }
     Model {
         classifiers,
@@ -118,55 +120,46 @@ fn load() -> Model {
 
 pub(crate) static MODEL: LazyLock<Model> = LazyLock::new(load);
 
-/// Running sums of one span of text (a sentence or the whole text).
-#[derive(Clone, Default)]
+/// The vocabulary words of a text in order, and the running dot products of the sentence being
+/// read. Sentence and whole-text sums come from the same list, so nothing is counted twice.
+#[derive(Default)]
 struct Sums {
+    words: Vec<u32>,
     dot: [f64; K],
-    /// (word, count) of the span's vocabulary words, for the norm.
-    counts: Vec<(u32, u32)>,
 }
 
 impl Sums {
     fn add(&mut self, m: &Model, word: u32) {
-        let i = word as usize;
-        if let Some(w) = m.weights.get(i) {
+        if let Some(w) = m.weights.get(word as usize) {
             for (d, x) in self.dot.iter_mut().zip(w) {
                 *d += f64::from(*x);
             }
         }
-        match self.counts.iter_mut().find(|(w, _)| *w == word) {
-            Some((_, c)) => *c += 1,
-            None => self.counts.push((word, 1)),
+        self.words.push(word);
+    }
+}
+
+impl Model {
+    /// The l2 norm of the tf-idf vector of `words` (sorted in place).
+    fn norm(&self, words: &mut [u32]) -> f64 {
+        words.sort_unstable();
+        let mut sq = 0.0;
+        let mut i = 0;
+        while let Some(&w) = words.get(i) {
+            let run = words[i..].iter().take_while(|&&x| x == w).count();
+            let v = run as f64 * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
+            sq += v * v;
+            i += run;
         }
+        sq.sqrt()
     }
 
-    fn merge(&mut self, other: &Sums) {
-        for (d, x) in self.dot.iter_mut().zip(&other.dot) {
-            *d += x;
-        }
-        for &(w, c) in &other.counts {
-            match self.counts.iter_mut().find(|(x, _)| *x == w) {
-                Some((_, n)) => *n += c,
-                None => self.counts.push((w, c)),
-            }
-        }
-    }
-
-    fn probability(&self, m: &Model) -> f64 {
-        let norm = self
-            .counts
-            .iter()
-            .map(|&(w, c)| {
-                let v = f64::from(c) * f64::from(m.idf.get(w as usize).copied().unwrap_or(0.0));
-                v * v
-            })
-            .sum::<f64>()
-            .sqrt();
+    fn probability_of(&self, dot: &[f64; K], norm: f64) -> f64 {
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        let total: f64 = m
+        let total: f64 = self
             .classifiers
             .iter()
-            .zip(&self.dot)
+            .zip(dot)
             .map(|(c, d)| 1.0 / (1.0 + (c.a * (d * inv + c.intercept) + c.b).exp()))
             .sum();
         total / K as f64
@@ -200,13 +193,16 @@ fn is_word(c: char) -> bool {
 
 impl Model {
     fn lookup(&self, token: &[u8]) -> Option<u32> {
-        let mut slot = fnv1a(token) as usize & self.mask;
+        let h = fnv1a(token);
+        let mut slot = h as usize & self.mask;
         loop {
-            let i = *self.table.get(slot)?;
+            let (i, fingerprint) = *self.table.get(slot)?;
             if i == u32::MAX {
                 return None;
             }
-            if self.words.get(i as usize).map(|w| w.as_bytes()) == Some(token) {
+            if fingerprint == h as u32
+                && self.words.get(i as usize).map(|w| w.as_bytes()) == Some(token)
+            {
                 return Some(i);
             }
             slot = (slot + 1) & self.mask;
@@ -273,26 +269,36 @@ impl Model {
         let mut sums = Sums::default();
         let mut buf = Vec::new();
         self.tokens(text, &mut sums, &mut buf);
-        sums.probability(self)
+        let norm = self.norm(&mut sums.words);
+        self.probability_of(&sums.dot, norm)
     }
 
     /// The text whole and by sentence.
     pub(crate) fn score(&self, text: &str) -> Scored {
-        let mut whole = Sums::default();
+        let mut sums = Sums::default();
+        let mut whole_dot = [0f64; K];
         let mut sentences = Vec::new();
         let mut buf = Vec::new();
-        let mut sums = Sums::default();
+        let mut scratch: Vec<u32> = Vec::new();
         let mut start = 0;
-        let mut finish = |start: usize, end: usize, sums: &mut Sums, whole: &mut Sums| {
-            if !sums.counts.is_empty() {
+        let mut first_word = 0;
+        let mut finish = |start: usize, end: usize, sums: &mut Sums, first_word: &mut usize| {
+            let words = sums.words.get(*first_word..).unwrap_or(&[]);
+            if !words.is_empty() {
+                scratch.clear();
+                scratch.extend_from_slice(words);
+                let norm = self.norm(&mut scratch);
                 sentences.push(Sentence {
                     start,
                     end,
-                    p: sums.probability(self),
+                    p: self.probability_of(&sums.dot, norm),
                 });
-                whole.merge(sums);
+                for (w, d) in whole_dot.iter_mut().zip(&sums.dot) {
+                    *w += d;
+                }
             }
-            *sums = Sums::default();
+            sums.dot = [0.0; K];
+            *first_word = sums.words.len();
         };
         for (i, c) in text.char_indices() {
             if is_sentence_end(c) {
@@ -300,16 +306,17 @@ impl Model {
                 if let Some(piece) = text.get(start..i) {
                     self.tokens(piece, &mut sums, &mut buf);
                 }
-                finish(start, end, &mut sums, &mut whole);
+                finish(start, end, &mut sums, &mut first_word);
                 start = end;
             }
         }
         if let Some(piece) = text.get(start..) {
             self.tokens(piece, &mut sums, &mut buf);
         }
-        finish(start, text.len(), &mut sums, &mut whole);
+        finish(start, text.len(), &mut sums, &mut first_word);
+        let norm = self.norm(&mut sums.words);
         Scored {
-            whole: whole.probability(self),
+            whole: self.probability_of(&whole_dot, norm),
             sentences,
         }
     }
