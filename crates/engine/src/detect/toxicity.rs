@@ -54,14 +54,21 @@ fn spec() -> &'static LexiconSpec {
 
 pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::from_data(spec);
 
+/// The highest score the classifier alone gives. Scores also carry severity (DESIGN §4): the
+/// lexicon's threats, hate and self-harm weigh 0.85–0.9, an insult 0.65, so
+/// `toxicity(min_score=0.8)` means "only the severe categories". Profanity and insults, which
+/// is what the classifier finds, stay below that however sure it is.
+const MODEL_MAX_SCORE: f64 = 0.75;
+
 /// Map a probability onto the detector's score: `threshold` becomes 0.5, the rest piecewise
-/// linear, so the order of texts is the model's and `min_score` keeps its meaning.
+/// linear (up to [`MODEL_MAX_SCORE`]), so the order of texts is the model's and `min_score`
+/// keeps its meaning.
 fn calibrated(p: f64, threshold: f64) -> f64 {
     let p = p.clamp(0.0, 1.0);
     if p < threshold {
         0.5 * p / threshold
     } else {
-        0.5 + 0.5 * (p - threshold) / (1.0 - threshold)
+        0.5 + (MODEL_MAX_SCORE - 0.5) * (p - threshold) / (1.0 - threshold)
     }
 }
 
@@ -408,7 +415,16 @@ mod tests {
         assert!(at((s + 0.01).min(1.0)).is_empty());
         assert!((calibrated(TEXT_THRESHOLD, TEXT_THRESHOLD) - 0.5).abs() < 1e-12);
         assert!(calibrated(0.2, 0.75) < calibrated(0.3, 0.75));
-        assert!((calibrated(1.0, 0.75) - 1.0).abs() < 1e-12);
+        assert!((calibrated(1.0, 0.75) - MODEL_MAX_SCORE).abs() < 1e-12);
+        // Only the severe categories reach 0.8: a sure insult does not, a threat does.
+        let strict = ToxicityConfig {
+            categories: CATEGORIES.to_vec(),
+            min_score: 0.8,
+        };
+        assert!(run("you idiot", Mode::Balanced, &strict).is_empty());
+        assert!(run("what a load of shit", Mode::Balanced, &strict).is_empty());
+        assert!(!run("what a load of shit", Mode::Balanced, &ToxicityConfig::all()).is_empty());
+        assert!(!run("I will kill you", Mode::Balanced, &strict).is_empty());
     }
 
     /// Robust mode runs the classifier on the de-obfuscated view as well.
