@@ -127,7 +127,10 @@ pub(crate) fn parse_spec(text: &'static str) -> &'static LexiconSpec {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        if let Some(name) = line.strip_prefix("[class ").and_then(|l| l.strip_suffix(']')) {
+        if let Some(name) = line
+            .strip_prefix("[class ")
+            .and_then(|l| l.strip_suffix(']'))
+        {
             classes.push((name, Vec::new()));
             in_rules = false;
         } else if line == "[rules]" {

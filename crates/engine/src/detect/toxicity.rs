@@ -204,9 +204,7 @@ pub(crate) fn scan(
     let mut out = hits_to_findings(&hits, score, "toxicity");
     // The classifier's spans that reach `min_score` on their own: the sentences that do, or else
     // the whole text.
-    let sentences_reach = model
-        .iter()
-        .any(|m| !m.whole && m.score >= cfg.min_score);
+    let sentences_reach = model.iter().any(|m| !m.whole && m.score >= cfg.min_score);
     for m in &model {
         if m.score < cfg.min_score {
             break;
@@ -423,7 +421,14 @@ mod tests {
         };
         assert!(run("you idiot", Mode::Balanced, &strict).is_empty());
         assert!(run("what a load of shit", Mode::Balanced, &strict).is_empty());
-        assert!(!run("what a load of shit", Mode::Balanced, &ToxicityConfig::all()).is_empty());
+        assert!(
+            !run(
+                "what a load of shit",
+                Mode::Balanced,
+                &ToxicityConfig::all()
+            )
+            .is_empty()
+        );
         assert!(!run("I will kill you", Mode::Balanced, &strict).is_empty());
     }
 
@@ -436,8 +441,16 @@ mod tests {
                 .map_or(0.0, |m| m.p)
         };
         let text = "this is sh1t, total bu11sh1t";
-        assert!(best(text, Mode::Balanced) < 0.5, "{}", best(text, Mode::Balanced));
-        assert!(best(text, Mode::Robust) > 0.9, "{}", best(text, Mode::Robust));
+        assert!(
+            best(text, Mode::Balanced) < 0.5,
+            "{}",
+            best(text, Mode::Balanced)
+        );
+        assert!(
+            best(text, Mode::Robust) > 0.9,
+            "{}",
+            best(text, Mode::Robust)
+        );
     }
 
     #[test]

@@ -357,7 +357,8 @@ mod tests {
 
     #[test]
     fn sentences_are_scored_apart() {
-        let text = "Thanks for the report on the quarterly numbers. You are a fucking idiot.\nSee you.";
+        let text =
+            "Thanks for the report on the quarterly numbers. You are a fucking idiot.\nSee you.";
         let s = MODEL.score(text);
         let worst = s
             .sentences
