@@ -48,8 +48,14 @@ const TEXT_THRESHOLD: f64 = 0.75;
 /// evidence and a long prompt has many of them.
 const SENTENCE_THRESHOLD: f64 = 0.95;
 
+/// The team's phrase lists and rules (`lexicon.txt`) and the single-word classes derived from
+/// rustrict's word list (`words.txt`, see scripts/train/export_rustrict_words.py).
 fn spec() -> &'static LexiconSpec {
-    parse_spec(include_str!("toxicity/lexicon.txt"))
+    parse_spec(concat!(
+        include_str!("toxicity/words.txt"),
+        "\n",
+        include_str!("toxicity/lexicon.txt")
+    ))
 }
 
 pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::from_data(spec);
