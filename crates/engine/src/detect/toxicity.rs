@@ -268,6 +268,8 @@ impl ToxicityConfig {
         });
         let min = r.number(&["min_score", "threshold"], 0.0, 1.0);
         r.finish(&["min_score", "threshold"])?;
+        // Load the classifier while the policy compiles, not on the first text it scores.
+        std::sync::LazyLock::force(&model::MODEL);
         let mut cfg = ToxicityConfig::all();
         if !names.is_empty() {
             cfg.categories = names;
@@ -339,6 +341,13 @@ mod tests {
                 .iter()
                 .any(|(n, atoms)| *n == "threat" && atoms.contains(&"i know where you live"))
         );
+        // The word classes derived from rustrict's list are there and used by a rule.
+        assert!(
+            spec.classes
+                .iter()
+                .any(|(n, atoms)| *n == "profane_word" && atoms.contains(&"motherfucker"))
+        );
+        assert!(spec.rules.iter().any(|r| r.seq == ["slur_word"]));
     }
 
     #[test]
@@ -377,7 +386,7 @@ mod tests {
     /// `profanity`, and `categories=` without profanity leaves it out.
     #[test]
     fn classifier_findings_and_categories() {
-        let text = "Thanks for the notes on the release. That was a fucking shitty move.";
+        let text = "Thanks for the notes on the release. This is crap and it sucks ass.";
         let f = run(text, Mode::Balanced, &ToxicityConfig::all());
         let model_finding = f
             .iter()
@@ -386,7 +395,7 @@ mod tests {
         // The toxic sentence, not the whole text.
         assert_eq!(
             &text[model_finding.start..model_finding.end],
-            "That was a fucking shitty move."
+            "This is crap and it sucks ass."
         );
         assert_eq!(model_finding.entity, "profanity");
         let threats_only = ToxicityConfig {
@@ -461,7 +470,8 @@ mod tests {
 
     #[test]
     fn fast_mode_uses_the_lexicon_only() {
-        assert!(!flagged("That was a fucking shitty move.", Mode::Fast));
+        assert!(!flagged("This is crap and it sucks ass.", Mode::Fast));
+        assert!(flagged("This is crap and it sucks ass.", Mode::Balanced));
         assert!(flagged("I will kill you tomorrow.", Mode::Fast));
     }
 }
