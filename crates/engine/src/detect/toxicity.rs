@@ -51,11 +51,27 @@ const SENTENCE_THRESHOLD: f64 = 0.95;
 /// The team's phrase lists and rules (`lexicon.txt`) and the single-word classes derived from
 /// rustrict's word list (`words.txt`, see scripts/train/export_rustrict_words.py).
 fn spec() -> &'static LexiconSpec {
-    parse_spec(concat!(
-        include_str!("toxicity/words.txt"),
-        "\n",
-        include_str!("toxicity/lexicon.txt")
-    ))
+    static SPEC: std::sync::OnceLock<&'static LexiconSpec> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        parse_spec(concat!(
+            include_str!("toxicity/words.txt"),
+            "\n",
+            include_str!("toxicity/lexicon.txt")
+        ))
+    })
+}
+
+/// Word classes that count only on word boundaries: in robust mode's letters-only view a slur or
+/// swear word turns up inside ordinary words run together ("...classic unto...").
+const BOUNDED_CLASSES: &[&str] = &["profane_word", "slur_word", "sexual_word"];
+
+/// Whether a hit is a single bounded word seen only in the letters-only view.
+fn unbounded_word_hit(h: &SignalHit) -> bool {
+    h.view == ViewKind::Squashed
+        && spec()
+            .rules
+            .get(h.rule)
+            .is_some_and(|r| r.seq.len() == 1 && r.seq.iter().all(|c| BOUNDED_CLASSES.contains(c)))
 }
 
 pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::from_data(spec);
@@ -184,7 +200,7 @@ pub(crate) fn scan(
 ) -> Vec<RawFinding> {
     let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
         .into_iter()
-        .filter(|h| cfg.categories.contains(&h.signal))
+        .filter(|h| cfg.categories.contains(&h.signal) && !unbounded_word_hit(h))
         .collect();
     let lex_score = lexicon::combine(&hits);
     // The classifier only runs when a finding could follow from it.
@@ -466,6 +482,16 @@ mod tests {
             "{}",
             best(text, Mode::Robust)
         );
+    }
+
+    /// A swear word hidden across word boundaries in the letters-only view does not count.
+    #[test]
+    fn robust_words_keep_word_boundaries() {
+        assert!(!flagged(
+            "The bigger commission came from triggering the assistant wats.",
+            Mode::Robust
+        ));
+        assert!(flagged("what a m o t h e r f u c k e r", Mode::Robust));
     }
 
     #[test]
