@@ -203,12 +203,14 @@ pub(crate) fn scan(
         .filter(|h| cfg.categories.contains(&h.signal) && !unbounded_word_hit(h))
         .collect();
     let lex_score = lexicon::combine(&hits);
-    // The classifier only runs when a finding could follow from it.
-    let model = if mode == Mode::Fast {
-        Vec::new()
-    } else {
-        model_spans(tv, mode)
-    };
+    // The classifier only runs when a finding could follow from it: its spans file under
+    // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
+    let model =
+        if mode == Mode::Fast || (hits.is_empty() && !cfg.categories.contains(&MODEL_CATEGORY)) {
+            Vec::new()
+        } else {
+            model_spans(tv, mode)
+        };
     let category_of = |s: usize, e: usize| {
         hits.iter()
             .filter(|h| h.start < e && s < h.end)
@@ -419,6 +421,20 @@ mod tests {
             min_score: 0.5,
         };
         assert!(run(text, Mode::Balanced, &threats_only).is_empty());
+        // Without `profanity`, the classifier still reports under the lexicon's category.
+        let insults_only = ToxicityConfig {
+            categories: vec!["insult"],
+            min_score: 0.5,
+        };
+        let f = run(
+            "Thanks. You are a stupid idiot, fuck off.",
+            Mode::Balanced,
+            &insults_only,
+        );
+        assert!(
+            !f.is_empty() && f.iter().all(|f| f.entity == "insult"),
+            "{f:?}"
+        );
     }
 
     /// `min_score` keeps its meaning: a stricter threshold drops a text the default keeps, and
