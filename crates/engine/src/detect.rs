@@ -460,15 +460,7 @@ pub(crate) fn run_toxicity(
     tv: &TextViews<'_>,
     mode: Mode,
 ) -> Vec<RawFinding> {
-    let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
-        .into_iter()
-        .filter(|h| cfg.categories.contains(&h.signal))
-        .collect();
-    let score = lexicon::combine(&hits);
-    if hits.is_empty() || score < cfg.min_score {
-        return Vec::new();
-    }
-    hits_to_findings(&hits, score, "toxicity")
+    toxicity::scan(lex, cfg, tv, mode)
 }
 
 /// Build a detector from `sentinelai.NAME(args)`, checking name and arguments.

@@ -11,7 +11,7 @@
 //! | `legal_compliance` | `legal_advice` + `medical_advice` + `financial_advice` |
 //! | `ip_protection` | `code` + confidentiality markers + licence headers |
 //! | `csr_compliance` | `toxicity(hate)` + discrimination phrases + `controversial_topics` |
-//! | `sunshine_acceptable_use_violation` | `toxicity` (insult, threat, harassment, hate, sexual, self_harm) |
+//! | `sunshine_acceptable_use_violation` | `toxicity` (insult, threat, harassment, hate, profanity, sexual, self_harm) |
 
 use crate::detect::code::{self, CodeConfig};
 use crate::detect::injection::{HEURISTIC, INJECTION, JAILBREAK};

@@ -106,6 +106,67 @@ impl LazyLexicon {
     }
 }
 
+/// Parse a lexicon data file (compiled in with `include_str!`), leaking the slices once: a
+/// built-in lexicon lives as long as the process.
+///
+/// Format: `#` starts a comment line; `[class NAME]` starts a class whose atoms follow, one per
+/// line; `[rules]` starts the rules, one per line: `SIGNAL WEIGHT CLASS...`.
+///
+/// # Panics
+/// On a malformed file: the files are written in this crate and every one is parsed by the unit
+/// tests.
+#[expect(
+    clippy::expect_used,
+    reason = "built-in data files, parsed by the unit tests"
+)]
+pub(crate) fn parse_spec(text: &'static str) -> &'static LexiconSpec {
+    let mut classes: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    let mut rules: Vec<RuleSpec> = Vec::new();
+    let mut in_rules = false;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("[class ")
+            .and_then(|l| l.strip_suffix(']'))
+        {
+            classes.push((name, Vec::new()));
+            in_rules = false;
+        } else if line == "[rules]" {
+            in_rules = true;
+        } else if in_rules {
+            let mut parts = line.split_whitespace();
+            let signal = parts.next().expect("rule signal");
+            let weight: f64 = parts
+                .next()
+                .and_then(|w| w.parse().ok())
+                .expect("rule weight");
+            let seq: Vec<&'static str> = parts.collect();
+            assert!(!seq.is_empty(), "rule without classes: {line}");
+            for c in &seq {
+                assert!(
+                    classes.iter().any(|(n, _)| n == c),
+                    "rule names unknown class {c}"
+                );
+            }
+            rules.push(rule(signal, weight, Vec::leak(seq)));
+        } else {
+            let (_, atoms) = classes.last_mut().expect("atom before any [class]");
+            atoms.push(line.trim());
+        }
+    }
+    let classes: Vec<(&'static str, &'static [&'static str])> = classes
+        .into_iter()
+        .map(|(n, a)| (n, &*Vec::leak(a)))
+        .collect();
+    Box::leak(Box::new(LexiconSpec {
+        classes: Vec::leak(classes),
+        rules: Vec::leak(rules),
+    }))
+}
+
 #[expect(
     clippy::expect_used,
     reason = "static word lists written in this crate, far below automaton limits; built by the unit tests"

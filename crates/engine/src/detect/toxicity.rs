@@ -1,345 +1,262 @@
-//! `sentinelai.toxicity`: insults, threats, harassment, hate, sexual content and self-harm.
+//! `sentinelai.toxicity`: insults, threats, harassment, hate (identity attacks), profanity,
+//! sexual content and self-harm.
 //!
-//! Lexicon scoring over the folded view (leetspeak, homoglyphs, spaced and stretched letters are
-//! undone from balanced mode on), so `1d10t` and `s t u p i d` count. Each category has its own
-//! severity, expressed in its rule weights: threats, hate and self-harm weigh most, a bare insult
-//! word least (it needs to be aimed at someone — "you … idiot" — to reach the threshold).
+//! Two parts, scored together:
+//! - A sentence classifier (`model`): the `alt-profanity-check` 1.9.1 tf-idf + linear SVM,
+//!   trained by its authors on about 200k human-labelled tweets and Wikipedia comments, scored
+//!   over the whole text and over each sentence. It carries most of the recall on natural text.
+//!   Its probability is mapped onto the detector's score so that the operating point chosen on
+//!   the validation split (`TEXT_THRESHOLD`, `SENTENCE_THRESHOLD`) lands on the default
+//!   `min_score` of 0.5; a higher `min_score` is stricter, a lower one more sensitive, as before.
+//! - A phrase lexicon (`toxicity/lexicon.txt`) over the folded view (leetspeak, homoglyphs,
+//!   spaced and stretched letters undone from balanced mode on), so `1d10t` and `s t u p i d`
+//!   count. It names the category of a finding (threat, hate, self-harm …) and catches what a
+//!   profanity model does not see: "I know where you live", "… are vermin", "I want to end my life".
+//!
+//! The score of a text is the larger of the two. The classifier reads the original and the
+//! normalised view in balanced mode; robust mode adds the de-obfuscated (folded) and decoded
+//! views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
+
+mod model;
 
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
-use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
+use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, parse_spec};
+use crate::detect::{RawFinding, hits_to_findings, lexical_hits, lexicon, push_finding};
 use crate::error::CompileError;
+use crate::normalize::{Family, TextViews, ViewKind};
+use crate::policy::Mode;
 
 pub(crate) const CATEGORIES: &[&str] = &[
     "insult",
     "threat",
     "harassment",
     "hate",
+    "profanity",
     "sexual",
     "self_harm",
 ];
 
-const GROUPS: &[&str] = &[
-    "jews",
-    "muslims",
-    "christians",
-    "blacks",
-    "whites",
-    "asians",
-    "mexicans",
-    "immigrants",
-    "gays",
-    "lesbians",
-    "trans people",
-    "women",
-    "arabs",
-    "hindus",
-    "refugees",
-    "foreigners",
-    "black people",
-    "gay people",
-    "disabled people",
-    "roma",
-    "gypsies",
-    "latinos",
-    "trans women",
-    "chinese people",
-    "indians",
-    "africans",
-    "catholics",
-    "atheists",
-    "people of that religion",
-    "people like them",
-    "that race",
-];
+/// The category of a classifier finding that overlaps no lexicon evidence: the model was trained
+/// to tell profane and offensive language from clean text.
+const MODEL_CATEGORY: &str = "profanity";
 
-static SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "second_person",
-            &[
-                "you", "you're", "youre", "ur", "u r", "your", "you are", "ya",
-            ],
-        ),
-        (
-            "insult_word",
-            &[
-                "idiot",
-                "stupid",
-                "moron",
-                "dumb",
-                "loser",
-                "worthless",
-                "pathetic",
-                "imbecile",
-                "cretin",
-                "dumbass",
-                "jackass",
-                "clown",
-                "scum",
-                "trash",
-                "useless",
-                "ugly",
-                "fat",
-                "retard",
-                "retarded",
-                "fool",
-                "bitch",
-                "bastard",
-                "prick",
-                "twat",
-                "dickhead",
-                "asshole",
-                "jerk",
-                "creep",
-                "freak",
-                "scumbag",
-                "halfwit",
-                "numbskull",
-                "degenerate",
-                "garbage",
-                "dumbest",
-                "disgusting",
-                "waste of oxygen",
-                "waste of space",
-                "brain dead",
-                "braindead",
-                "dipshit",
-            ],
-        ),
-        (
-            "insult_strong",
-            &[
-                "fuck you",
-                "f*ck you",
-                "f**k you",
-                "fck you",
-                "piece of shit",
-                "piece of sh*t",
-                "stfu",
-                "shut the fuck up",
-                "go fuck yourself",
-                "son of a bitch",
-                "fucking idiot",
-                "f***ing",
-                "fucking moron",
-                "eat shit",
-                "screw you",
-                "you absolute",
-                "like you would",
-                "an idiot like you",
-                "a moron like you",
-                "dumbest person",
-                "dumbest thing",
-                "nobody asked you",
-                "nobody wants to hear from",
-            ],
-        ),
-        (
-            "threat",
-            &[
-                "i will kill you",
-                "i'll kill you",
-                "i am going to kill",
-                "i'm going to kill",
-                "gonna kill you",
-                "kill you",
-                "hurt you",
-                "beat you up",
-                "you will regret",
-                "watch your back",
-                "i know where you live",
-                "you're dead",
-                "you are dead",
-                "i will find you",
-                "shoot you",
-                "stab you",
-                "burn your house",
-                "i will hurt",
-                "i'll hurt",
-                "break your legs",
-                "make you pay",
-                "make you regret",
-                "coming for you",
-                "find where you live",
-                "put a bullet",
-                "sleep with one eye open",
-                "beat the crap out of",
-                "beat the shit out of",
-                "i'll end you",
-                "you'll pay for this",
-                "slit your throat",
-                "kick your ass",
-            ],
-        ),
-        (
-            "harassment",
-            &[
-                "nobody likes you",
-                "no one likes you",
-                "everyone hates you",
-                "you should die",
-                "go die",
-                "go to hell",
-                "kill yourself",
-                "kys",
-                "you are worthless",
-                "you're worthless",
-                "you disgust me",
-                "fat pig",
-                "nobody will ever love you",
-                "you deserve to suffer",
-                "spam her until",
-                "spam him until",
-                "report her account",
-                "report his account",
-                "post her nudes",
-                "leak her photos",
-                "dox",
-                "doxx",
-                "everyone laugh at",
-                "go crawl back",
-                "die in a fire",
-                "drop dead, ",
-                "nobody would miss you",
-                "no one would miss you",
-            ],
-        ),
-        (
-            "hate_phrase",
-            &[
-                "subhuman",
-                "inferior race",
-                "go back to your country",
-                "ethnic cleansing",
-                "white power",
-                "racial purity",
-                "master race",
-                "gas the",
-                "final solution",
-                "sieg heil",
-                "too dumb to lead",
-                "should be wiped out",
-                "wipe them out",
-                "would just disappear",
-                "get rid of them all",
-                "never hire",
-            ],
-        ),
-        ("group", GROUPS),
-        (
-            "dehumanizer",
-            &[
-                "are animals",
-                "are vermin",
-                "are parasites",
-                "are subhuman",
-                "should be exterminated",
-                "should be deported",
-                "should all die",
-                "should die",
-                "are inferior",
-                "don't deserve rights",
-                "are a disease",
-                "are scum",
-                "are cockroaches",
-                "are not human",
-                "are disgusting",
-                "are a plague",
-                "are ruining",
-                "should be wiped out",
-                "would just disappear",
-                "should disappear",
-                "are lazy",
-                "are too dumb",
-                "are criminals",
-                "should be thrown out",
-                "should be banned from",
-                "are a cancer",
-                "are dirty",
-                "are savages",
-            ],
-        ),
-        (
-            "sexual_strong",
-            &[
-                "porn",
-                "pornographic",
-                "explicit sex",
-                "sexual intercourse",
-                "blowjob",
-                "nudes",
-                "naked pictures",
-                "sex scene",
-                "hardcore sex",
-                "genitals",
-                "masturbate",
-                "masturbation",
-                "erotic roleplay",
-                "sexually explicit",
-                "explicit detail",
-                "graphic sex",
-                "sex story",
-                "naked body",
-                "send nudes",
-                "nude photos",
-                "dick pic",
-                "explicit story",
-            ],
-        ),
-        (
-            "sexual_weak",
-            &["nsfw", "erotic", "sexy", "naked", "orgasm", "horny", "lewd"],
-        ),
-        (
-            "self_harm",
-            &[
-                "kill myself",
-                "end my life",
-                "take my own life",
-                "cut myself",
-                "self harm",
-                "self-harm",
-                "want to die",
-                "hurt myself",
-                "slit my wrists",
-                "hang myself",
-                "no reason to live",
-                "better off dead",
-                "commit suicide",
-                "suicidal",
-                "end it all",
-                "don't want to be alive",
-                "take all the pills",
-                "pills would it take",
-                "no point of going on",
-                "don't see the point of going on",
-                "kill me",
-                "not want to live",
-                "don't want to live",
-                "wish i was dead",
-                "wish i were dead",
-                "want to disappear forever",
-            ],
-        ),
-        ("self_harm_weak", &["suicide", "overdose"]),
-    ],
-    rules: &[
-        rule("insult", 0.65, &["second_person", "insult_word"]),
-        rule("insult", 0.3, &["insult_word"]),
-        rule("insult", 0.65, &["insult_strong"]),
-        rule("threat", 0.85, &["threat"]),
-        rule("harassment", 0.7, &["harassment"]),
-        rule("hate", 0.85, &["hate_phrase"]),
-        rule("hate", 0.9, &["group", "dehumanizer"]),
-        rule("sexual", 0.6, &["sexual_strong"]),
-        rule("sexual", 0.3, &["sexual_weak"]),
-        rule("self_harm", 0.8, &["self_harm"]),
-        rule("self_harm", 0.35, &["self_harm_weak"]),
-    ],
-};
+/// The classifier's probability (whole text) that maps to the default `min_score` 0.5, chosen on
+/// the validation split (see docs/QUALITY.md).
+const TEXT_THRESHOLD: f64 = 0.75;
+/// The same for a single sentence of a longer text: higher, since a short sentence carries less
+/// evidence and a long prompt has many of them.
+const SENTENCE_THRESHOLD: f64 = 0.95;
 
-pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::new(&SPEC);
+/// The team's phrase lists and rules (`lexicon.txt`) and the single-word classes derived from
+/// rustrict's word list (`words.txt`, see scripts/train/export_rustrict_words.py).
+fn spec() -> &'static LexiconSpec {
+    static SPEC: std::sync::OnceLock<&'static LexiconSpec> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        parse_spec(concat!(
+            include_str!("toxicity/words.txt"),
+            "\n",
+            include_str!("toxicity/lexicon.txt")
+        ))
+    })
+}
+
+/// Word classes that count only on word boundaries: in robust mode's letters-only view a slur or
+/// swear word turns up inside ordinary words run together ("...classic unto...").
+const BOUNDED_CLASSES: &[&str] = &["profane_word", "slur_word", "sexual_word"];
+
+/// Whether a hit is a single bounded word seen only in the letters-only view.
+fn unbounded_word_hit(h: &SignalHit) -> bool {
+    h.view == ViewKind::Squashed
+        && spec()
+            .rules
+            .get(h.rule)
+            .is_some_and(|r| r.seq.len() == 1 && r.seq.iter().all(|c| BOUNDED_CLASSES.contains(c)))
+}
+
+pub(crate) static TOXICITY: LazyLexicon = LazyLexicon::built(spec);
+
+/// The highest score the classifier alone gives. Scores also carry severity (DESIGN §4): the
+/// lexicon's threats, hate and self-harm weigh 0.85–0.9, an insult 0.65, so
+/// `toxicity(min_score=0.8)` means "only the severe categories". Profanity and insults, which
+/// is what the classifier finds, stay below that however sure it is.
+const MODEL_MAX_SCORE: f64 = 0.75;
+
+/// Map a probability onto the detector's score: `threshold` becomes 0.5, the rest piecewise
+/// linear (up to [`MODEL_MAX_SCORE`]), so the order of texts is the model's and `min_score`
+/// keeps its meaning.
+fn calibrated(p: f64, threshold: f64) -> f64 {
+    let p = p.clamp(0.0, 1.0);
+    if p < threshold {
+        0.5 * p / threshold
+    } else {
+        0.5 + (MODEL_MAX_SCORE - 0.5) * (p - threshold) / (1.0 - threshold)
+    }
+}
+
+/// A stretch of text the classifier scored, in original bytes, with its detector score.
+struct ModelSpan {
+    /// The whole text (else one sentence of it).
+    whole: bool,
+    start: usize,
+    end: usize,
+    p: f64,
+    score: f64,
+}
+
+/// The classifier over the views of `mode`: the whole text and each sentence, best first.
+/// Computed once per text and mode: `sunshine_acceptable_use_violation` and `csr_compliance`
+/// run toxicity with other categories over the same text (the memo keeps the spans as findings:
+/// entity `whole` or `sentence`, score the probability).
+fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
+    tv.memo(format!("toxicity-model|{mode:?}"), || {
+        model_spans_uncached(tv, mode)
+            .into_iter()
+            .map(|m| RawFinding {
+                entity: if m.whole { "whole" } else { "sentence" }.to_owned(),
+                start: m.start,
+                end: m.end,
+                score: m.p,
+                explanation: String::new(),
+            })
+            .collect()
+    })
+    .into_iter()
+    .map(|f| {
+        let whole = f.entity == "whole";
+        let threshold = if whole {
+            TEXT_THRESHOLD
+        } else {
+            SENTENCE_THRESHOLD
+        };
+        ModelSpan {
+            whole,
+            start: f.start,
+            end: f.end,
+            p: f.score,
+            score: calibrated(f.score, threshold),
+        }
+    })
+    .collect()
+}
+
+fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
+    let mut out: Vec<ModelSpan> = Vec::new();
+    for view in tv.views(mode, Family::FoldingLexical) {
+        let wanted = match view.kind {
+            ViewKind::Original | ViewKind::Normalized => true,
+            ViewKind::Folded | ViewKind::Decoded => mode == Mode::Robust,
+            ViewKind::Squashed | ViewKind::Rot13 => false,
+        };
+        if !wanted {
+            continue;
+        }
+        let scored = model::MODEL.score(view.text);
+        let (s, e) = view.original_span(0, view.text.len());
+        out.push(ModelSpan {
+            whole: true,
+            start: s,
+            end: e,
+            p: scored.whole,
+            score: calibrated(scored.whole, TEXT_THRESHOLD),
+        });
+        // One sentence is the whole text: already scored above.
+        if scored.sentences.len() > 1 {
+            for sent in scored.sentences {
+                let (s, e) = view.original_span(sent.start, sent.end);
+                out.push(ModelSpan {
+                    whole: false,
+                    start: s,
+                    end: e,
+                    p: sent.p,
+                    score: calibrated(sent.p, SENTENCE_THRESHOLD),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+/// Trim ASCII whitespace off a span of `text`.
+fn trimmed(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let piece = text.get(start..end).unwrap_or("");
+    let lead = piece.len() - piece.trim_start().len();
+    let trail = piece.len() - piece.trim_end().len();
+    if lead + trail >= piece.len() {
+        (start, end)
+    } else {
+        (start + lead, end - trail)
+    }
+}
+
+/// Run the detector: findings for the lexicon evidence and the classifier's toxic spans when the
+/// text's score reaches `min_score`, none otherwise.
+pub(crate) fn scan(
+    lex: &LazyLexicon,
+    cfg: &ToxicityConfig,
+    tv: &TextViews<'_>,
+    mode: Mode,
+) -> Vec<RawFinding> {
+    let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
+        .into_iter()
+        .filter(|h| cfg.categories.contains(&h.signal) && !unbounded_word_hit(h))
+        .collect();
+    let lex_score = lexicon::combine(&hits);
+    // The classifier only runs when a finding could follow from it: its spans file under
+    // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
+    let model =
+        if mode == Mode::Fast || (hits.is_empty() && !cfg.categories.contains(&MODEL_CATEGORY)) {
+            Vec::new()
+        } else {
+            model_spans(tv, mode)
+        };
+    let category_of = |s: usize, e: usize| {
+        hits.iter()
+            .filter(|h| h.start < e && s < h.end)
+            .max_by(|a, b| a.weight.total_cmp(&b.weight))
+            .map_or(MODEL_CATEGORY, |h| h.signal)
+    };
+    let model_best = model
+        .iter()
+        .find(|m| cfg.categories.contains(&category_of(m.start, m.end)))
+        .map_or(0.0, |m| m.score);
+    let score = lex_score.max(model_best);
+    if score < cfg.min_score || (hits.is_empty() && model_best <= 0.0) {
+        return Vec::new();
+    }
+    let mut out = hits_to_findings(&hits, score, "toxicity");
+    // The classifier's spans that reach `min_score` on their own: the sentences that do, or else
+    // the whole text.
+    let sentences_reach = model.iter().any(|m| !m.whole && m.score >= cfg.min_score);
+    for m in &model {
+        if m.score < cfg.min_score {
+            break;
+        }
+        if m.whole && sentences_reach {
+            continue;
+        }
+        let entity = category_of(m.start, m.end);
+        if !cfg.categories.contains(&entity) {
+            continue;
+        }
+        let (s, e) = trimmed(tv.original, m.start, m.end);
+        push_finding(
+            &mut out,
+            RawFinding {
+                entity: entity.to_owned(),
+                start: s,
+                end: e,
+                score,
+                explanation: format!(
+                    "toxicity: sentence classifier probability {:.2}; combined score {score:.2}",
+                    m.p
+                ),
+            },
+        );
+    }
+    out
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ToxicityConfig {
@@ -361,13 +278,16 @@ impl ToxicityConfig {
             "insults" => Some("insult"),
             "threats" | "violence" => Some("threat"),
             "bullying" => Some("harassment"),
-            "hate_speech" => Some("hate"),
+            "hate_speech" | "identity_attack" | "identity_attacks" => Some("hate"),
+            "profane" | "obscene" | "obscenity" | "swearing" => Some("profanity"),
             "sexual_content" | "nsfw" => Some("sexual"),
             "selfharm" | "self-harm" | "suicide" => Some("self_harm"),
             _ => None,
         });
         let min = r.number(&["min_score", "threshold"], 0.0, 1.0);
         r.finish(&["min_score", "threshold"])?;
+        // Load the classifier while the policy compiles, not on the first text it scores.
+        std::sync::LazyLock::force(&model::MODEL);
         let mut cfg = ToxicityConfig::all();
         if !names.is_empty() {
             cfg.categories = names;
@@ -385,10 +305,8 @@ impl ToxicityConfig {
 mod tests {
     use super::*;
     use crate::detect::lexical_score;
-    use crate::normalize::{Family, TextViews};
-    use crate::policy::Mode;
 
-    fn score(text: &str, mode: Mode) -> f64 {
+    fn lexicon_score(text: &str, mode: Mode) -> f64 {
         lexical_score(
             &TOXICITY,
             &TextViews::new(text),
@@ -397,8 +315,16 @@ mod tests {
         )
     }
 
+    fn run(text: &str, mode: Mode, cfg: &ToxicityConfig) -> Vec<RawFinding> {
+        scan(&TOXICITY, cfg, &TextViews::new(text), mode)
+    }
+
+    fn flagged(text: &str, mode: Mode) -> bool {
+        !run(text, mode, &ToxicityConfig::all()).is_empty()
+    }
+
     #[test]
-    fn table() {
+    fn lexicon_table() {
         for p in [
             "You are a stupid idiot.",
             "I will kill you tomorrow.",
@@ -409,7 +335,7 @@ mod tests {
             "you are an m o r o n",
             "go fuck yourself",
         ] {
-            assert!(score(p, Mode::Balanced) >= 0.5, "{p}");
+            assert!(lexicon_score(p, Mode::Balanced) >= 0.5, "{p}");
         }
         for n in [
             "This stupid bug took all day.",
@@ -417,7 +343,177 @@ mod tests {
             "Kill the process with SIGTERM.",
             "Thank you for your help!",
         ] {
-            assert!(score(n, Mode::Balanced) < 0.5, "{n}");
+            assert!(lexicon_score(n, Mode::Balanced) < 0.5, "{n}");
         }
+    }
+
+    #[test]
+    fn lexicon_data_file_parses() {
+        let spec = spec();
+        assert!(spec.classes.len() >= 10 && spec.rules.len() >= 10);
+        for r in spec.rules {
+            assert!(CATEGORIES.contains(&r.signal), "{}", r.signal);
+        }
+        assert!(
+            spec.classes
+                .iter()
+                .any(|(n, atoms)| *n == "threat" && atoms.contains(&"i know where you live"))
+        );
+        // The word classes derived from rustrict's list are there and used by a rule.
+        assert!(
+            spec.classes
+                .iter()
+                .any(|(n, atoms)| *n == "profane_word" && atoms.contains(&"motherfucker"))
+        );
+        assert!(spec.rules.iter().any(|r| r.seq == ["slur_word"]));
+    }
+
+    #[test]
+    fn insults_threats_and_profanity_are_flagged() {
+        for p in [
+            "You are a stupid idiot.",
+            "you're such a worthless piece of shit",
+            "Shut the fuck up, nobody cares what you think.",
+            "I know where you live and I will hurt you.",
+            "Go back to your country, you filthy animal.",
+            "fuck this shit",
+        ] {
+            assert!(flagged(p, Mode::Balanced), "{p}");
+        }
+    }
+
+    #[test]
+    fn safe_look_alikes_pass() {
+        for n in [
+            "How do I kill a Python process that hangs?",
+            "I live in Scunthorpe.",
+            "This bug is killing me.",
+            "Kill the process with SIGTERM.",
+            "The suicide prevention hotline is open.",
+            "Thank you for your help!",
+            "What is the history of the atomic bomb?",
+            "Please summarise this report in three bullet points.",
+        ] {
+            for mode in [Mode::Balanced, Mode::Robust] {
+                assert!(!flagged(n, mode), "{n} {mode:?}");
+            }
+        }
+    }
+
+    /// Profanity with no phrase in the lexicon is the classifier's alone: it is found, filed as
+    /// `profanity`, and `categories=` without profanity leaves it out.
+    #[test]
+    fn classifier_findings_and_categories() {
+        let text = "Thanks for the notes on the release. This is crap and it sucks ass.";
+        let f = run(text, Mode::Balanced, &ToxicityConfig::all());
+        let model_finding = f
+            .iter()
+            .find(|f| f.explanation.contains("classifier"))
+            .unwrap_or_else(|| panic!("{f:?}"));
+        // The toxic sentence, not the whole text.
+        assert_eq!(
+            &text[model_finding.start..model_finding.end],
+            "This is crap and it sucks ass."
+        );
+        assert_eq!(model_finding.entity, "profanity");
+        let threats_only = ToxicityConfig {
+            categories: vec!["threat"],
+            min_score: 0.5,
+        };
+        assert!(run(text, Mode::Balanced, &threats_only).is_empty());
+        // Without `profanity`, the classifier still reports under the lexicon's category.
+        let insults_only = ToxicityConfig {
+            categories: vec!["insult"],
+            min_score: 0.5,
+        };
+        let f = run(
+            "Thanks. You are a stupid idiot, fuck off.",
+            Mode::Balanced,
+            &insults_only,
+        );
+        assert!(
+            !f.is_empty() && f.iter().all(|f| f.entity == "insult"),
+            "{f:?}"
+        );
+    }
+
+    /// `min_score` keeps its meaning: a stricter threshold drops a text the default keeps, and
+    /// `min_score=0` reports every text with its score (for operating points).
+    #[test]
+    fn min_score_orders_texts() {
+        let mild = "this is crap";
+        let at = |m: f64| {
+            run(
+                mild,
+                Mode::Balanced,
+                &ToxicityConfig {
+                    categories: CATEGORIES.to_vec(),
+                    min_score: m,
+                },
+            )
+        };
+        let all = at(0.0);
+        assert_eq!(all.len(), 1);
+        let s = all[0].score;
+        assert!(s > 0.0 && s < 1.0);
+        assert_eq!(at(s).len(), 1);
+        assert!(at((s + 0.01).min(1.0)).is_empty());
+        assert!((calibrated(TEXT_THRESHOLD, TEXT_THRESHOLD) - 0.5).abs() < 1e-12);
+        assert!(calibrated(0.2, 0.75) < calibrated(0.3, 0.75));
+        assert!((calibrated(1.0, 0.75) - MODEL_MAX_SCORE).abs() < 1e-12);
+        // Only the severe categories reach 0.8: a sure insult does not, a threat does.
+        let strict = ToxicityConfig {
+            categories: CATEGORIES.to_vec(),
+            min_score: 0.8,
+        };
+        assert!(run("you idiot", Mode::Balanced, &strict).is_empty());
+        assert!(run("what a load of shit", Mode::Balanced, &strict).is_empty());
+        assert!(
+            !run(
+                "what a load of shit",
+                Mode::Balanced,
+                &ToxicityConfig::all()
+            )
+            .is_empty()
+        );
+        assert!(!run("I will kill you", Mode::Balanced, &strict).is_empty());
+    }
+
+    /// Robust mode runs the classifier on the de-obfuscated view as well.
+    #[test]
+    fn robust_reads_obfuscated_profanity() {
+        let best = |text: &str, mode: Mode| {
+            model_spans(&TextViews::new(text), mode)
+                .first()
+                .map_or(0.0, |m| m.p)
+        };
+        let text = "this is sh1t, total bu11sh1t";
+        assert!(
+            best(text, Mode::Balanced) < 0.5,
+            "{}",
+            best(text, Mode::Balanced)
+        );
+        assert!(
+            best(text, Mode::Robust) > 0.9,
+            "{}",
+            best(text, Mode::Robust)
+        );
+    }
+
+    /// A swear word hidden across word boundaries in the letters-only view does not count.
+    #[test]
+    fn robust_words_keep_word_boundaries() {
+        assert!(!flagged(
+            "The bigger commission came from triggering the assistant wats.",
+            Mode::Robust
+        ));
+        assert!(flagged("what a m o t h e r f u c k e r", Mode::Robust));
+    }
+
+    #[test]
+    fn fast_mode_uses_the_lexicon_only() {
+        assert!(!flagged("This is crap and it sucks ass.", Mode::Fast));
+        assert!(flagged("This is crap and it sucks ass.", Mode::Balanced));
+        assert!(flagged("I will kill you tomorrow.", Mode::Fast));
     }
 }
