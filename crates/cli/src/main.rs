@@ -61,6 +61,10 @@ enum Command {
         /// Seed of the demo data generator.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// With --demo: seconds between live demo events (about; jittered), sent through the
+        /// real ingestion path so the dashboard moves. 0 switches the live traffic off.
+        #[arg(long, default_value_t = 3.0, value_name = "SECONDS", value_parser = parse_demo_traffic)]
+        demo_traffic: f64,
         /// Log output format.
         #[arg(long, env = "SENTINEL_LOG_FORMAT", value_enum)]
         log_format: Option<LogFormat>,
@@ -86,6 +90,10 @@ enum Command {
         /// Also create the four legacy demo users (`admin`/`2501`, the others `secret`).
         #[arg(long)]
         demo_users: bool,
+        /// Instead of loading anything, delete every demo event (seeded or live: those whose
+        /// metadata holds `sentinel_demo: true`) with its violations.
+        #[arg(long, conflicts_with_all = ["events", "seed", "batch", "demo_users"])]
+        purge_demo: bool,
     },
     /// Manage users.
     User {
@@ -186,11 +194,17 @@ async fn run(command: Command) -> Result<u8> {
             seed,
             batch,
             demo_users,
+            purge_demo,
         } => {
             let settings = Settings::load(&store, None, None)?;
             config::init_logging(settings.log_format);
             let store = open_store(&settings).await?;
-            seed::run(&store, events, seed, batch, true, demo_users).await?;
+            if purge_demo {
+                seed::purge_demo(&store).await?;
+            } else {
+                seed::run(&store, events, seed, batch, true, demo_users).await?;
+            }
+            store.close().await?;
             Ok(0)
         }
         Command::User { store, command } => {
@@ -214,11 +228,14 @@ async fn run(command: Command) -> Result<u8> {
             bind,
             demo,
             seed,
+            demo_traffic,
             log_format,
         } => {
             let settings = Settings::load(&store, bind, log_format)?;
             config::init_logging(settings.log_format);
-            serve(settings, demo, seed).await?;
+            let live_demo = (demo && demo_traffic > 0.0)
+                .then(|| std::time::Duration::from_secs_f64(demo_traffic));
+            serve(settings, demo, seed, live_demo).await?;
             Ok(0)
         }
     }
@@ -231,7 +248,28 @@ async fn open_store(settings: &Settings) -> Result<Store> {
         .with_context(|| format!("opening the database {}", sentinel_store::redact_url(&url)))
 }
 
-async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
+/// `--demo-traffic`: a number of seconds, 0 (off) or from 0.05 to one day.
+fn parse_demo_traffic(raw: &str) -> Result<f64, String> {
+    let seconds: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got `{raw}`"))?;
+    if seconds == 0.0 || (0.05..=86_400.0).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "expected 0 (off) or 0.05 to 86400 seconds, got `{raw}`"
+        ))
+    }
+}
+
+/// `live_demo`: the mean interval of the live demo traffic, when it runs.
+async fn serve(
+    settings: Settings,
+    demo: bool,
+    seed: u64,
+    live_demo: Option<std::time::Duration>,
+) -> Result<()> {
     let store = open_store(&settings).await?;
     if demo {
         if store.is_empty().await? {
@@ -278,9 +316,18 @@ async fn serve(settings: Settings, demo: bool, seed: u64) -> Result<()> {
     if let Some(days) = settings.retention_days {
         sentinel_server::service::retention::spawn(state.clone(), days);
     }
-    sentinel_server::serve(listener, state, shutdown_signal())
-        .await
-        .context("serving")?;
+    let live_traffic = live_demo.map(|every| {
+        tracing::info!(
+            seconds = every.as_secs_f64(),
+            "live demo traffic on (--demo-traffic 0 switches it off)"
+        );
+        sentinel_server::service::demo::spawn_live_traffic(state.clone(), every, seed)
+    });
+    let served = sentinel_server::serve(listener, state, shutdown_signal()).await;
+    if let Some(task) = live_traffic {
+        task.abort();
+    }
+    served.context("serving")?;
     tracing::info!("shut down cleanly");
     store.close().await?;
     Ok(())

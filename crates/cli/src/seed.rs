@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use sentinel_server::service::demo::{DemoTraffic, seed_catalogue};
+use sentinel_server::service::demo::{DEMO_MARK, DemoTraffic, seed_catalogue};
 use sentinel_store::{AuditChange, Store};
 
 pub async fn run(
@@ -83,6 +83,29 @@ pub async fn run(
     tracing::info!(
         seconds = format!("{:.2}", analyzing.elapsed().as_secs_f64()),
         "planner statistics refreshed"
+    );
+    Ok(())
+}
+
+/// `sentinel seed --purge-demo`: deletes every event carrying the demo mark, with its
+/// violations, in audited batches; policies, users and real traffic stay.
+pub async fn purge_demo(store: &Store) -> Result<()> {
+    let ctx = crate::cli_actor();
+    let mut total = sentinel_store::Purged::default();
+    loop {
+        let purged = store
+            .purge_marked_events(&ctx, DEMO_MARK, 5_000)
+            .await
+            .context("deleting demo events")?;
+        if purged.events == 0 {
+            break;
+        }
+        total.events += purged.events;
+        total.violations += purged.violations;
+    }
+    println!(
+        "deleted {} demo events and {} violations",
+        total.events, total.violations
     );
     Ok(())
 }

@@ -921,3 +921,173 @@ async fn browsers_get_the_dashboard_and_clients_the_json() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["detail"], "Not Found");
 }
+
+/// Every request a page made, and every response status it got, as Chromium reports them.
+#[derive(Default)]
+struct NetworkLog {
+    requests: Vec<String>,
+    responses: Vec<(String, i64)>,
+}
+
+/// Records the tab's network traffic until the returned tasks are aborted.
+async fn record_network(
+    page: &Page,
+) -> (
+    std::sync::Arc<std::sync::Mutex<NetworkLog>>,
+    [tokio::task::JoinHandle<()>; 2],
+) {
+    use chromiumoxide::cdp::browser_protocol::network::{
+        EventRequestWillBeSent, EventResponseReceived,
+    };
+    let log = std::sync::Arc::new(std::sync::Mutex::new(NetworkLog::default()));
+    let mut requests = page
+        .event_listener::<EventRequestWillBeSent>()
+        .await
+        .expect("listen for requests");
+    let mut responses = page
+        .event_listener::<EventResponseReceived>()
+        .await
+        .expect("listen for responses");
+    let into = log.clone();
+    let r = tokio::spawn(async move {
+        while let Some(e) = requests.next().await {
+            into.lock().unwrap().requests.push(e.request.url.clone());
+        }
+    });
+    let into = log.clone();
+    let s = tokio::spawn(async move {
+        while let Some(e) = responses.next().await {
+            into.lock()
+                .unwrap()
+                .responses
+                .push((e.response.url.clone(), e.response.status));
+        }
+    });
+    (log, [r, s])
+}
+
+/// Issue 16: no page Sentinel serves (dashboard, Swagger UI, ReDoc, error pages) makes a request
+/// to another host, and none gets an error response that the test did not ask for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_requests_another_origin() {
+    let app = spawn_app().await;
+    let pii_policy = seed(&app).await;
+    let ui = Ui::launch(&app).await;
+    let (log, recorders) = record_network(&ui.page).await;
+
+    ui.goto("/login").await;
+    ui.wait_for(
+        "document.querySelector('#login-form')",
+        Duration::from_secs(10),
+        "the sign-in form",
+    )
+    .await;
+    ui.type_into("#username", "root").await;
+    ui.type_into("#password", PASSWORD).await;
+    ui.click("#login-submit").await;
+    ui.wait_for(
+        "location.pathname === '/' && document.body.dataset.page === 'overview'",
+        Duration::from_secs(10),
+        "the overview after signing in",
+    )
+    .await;
+    ui.wait_ready("the overview").await;
+
+    let dashboard = [
+        "/".to_owned(),
+        "/live".to_owned(),
+        "/events".to_owned(),
+        "/events/1".to_owned(),
+        "/violations".to_owned(),
+        "/policies".to_owned(),
+        "/policies/new".to_owned(),
+        format!("/policies/{pii_policy}"),
+        "/templates".to_owned(),
+        "/users".to_owned(),
+        "/keys".to_owned(),
+        "/audit".to_owned(),
+    ];
+    for path in &dashboard {
+        ui.open(path).await;
+    }
+    // The HTML 404 page, asked for on purpose.
+    ui.goto("/events/abc").await;
+    ui.wait_for(
+        "document.readyState === 'complete'",
+        Duration::from_secs(10),
+        "the 404 page",
+    )
+    .await;
+    ui.goto("/docs").await;
+    ui.wait_for(
+        "!!document.querySelector('.swagger-ui .info .title')",
+        Duration::from_secs(20),
+        "Swagger UI to render the document",
+    )
+    .await;
+    ui.goto("/redoc").await;
+    // The footer logo is the one image ReDoc loads; wait until it has loaded.
+    ui.wait_for(
+        "(() => { const i = document.querySelector('img[alt=\"redocly logo\"]'); \
+         return !!document.querySelector('.api-content') && !!i && i.complete && i.naturalWidth > 0; })()",
+        Duration::from_secs(20),
+        "ReDoc to render, footer logo included",
+    )
+    .await;
+    ui.goto("/favicon.ico").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for task in recorders {
+        task.abort();
+    }
+    ui.close().await;
+
+    let log = log.lock().unwrap();
+    let origin = format!("http://{}", app.addr);
+    let same_origin = |url: &str| {
+        url == origin
+            || url.starts_with(&format!("{origin}/"))
+            || url.starts_with("data:")
+            || url.starts_with("blob:")
+            || url == "about:blank"
+    };
+    assert!(
+        log.requests.len() > 20,
+        "the recorder saw only {} requests: is it listening?",
+        log.requests.len()
+    );
+    for path in dashboard
+        .iter()
+        .chain(["/docs".to_owned(), "/redoc".to_owned()].iter())
+    {
+        let url = format!("{origin}{path}");
+        assert!(
+            log.requests.contains(&url),
+            "{path} was not loaded: {:?}",
+            log.requests
+        );
+    }
+    assert!(
+        log.requests
+            .iter()
+            .any(|u| u.ends_with("/assets/logo.svg") || u.ends_with("/favicon.ico")),
+        "the ReDoc footer logo comes from our origin"
+    );
+    let foreign: Vec<&String> = log.requests.iter().filter(|u| !same_origin(u)).collect();
+    assert!(
+        foreign.is_empty(),
+        "requests to another origin: {foreign:?}"
+    );
+    let expected_errors = [format!("{origin}/events/abc")];
+    let errors: Vec<&(String, i64)> = log
+        .responses
+        .iter()
+        .filter(|(url, status)| *status >= 400 && !expected_errors.contains(url))
+        .collect();
+    assert!(errors.is_empty(), "unexpected error responses: {errors:?}");
+    assert!(
+        log.responses
+            .iter()
+            .any(|(url, status)| url == &expected_errors[0] && *status == 404),
+        "the 404 page was asked for on purpose and must be a 404"
+    );
+}

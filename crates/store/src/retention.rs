@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, event_rollup, violation};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// What one retention batch removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +26,50 @@ impl Store {
         ctx: &AuditContext,
         cutoff: DateTime<Utc>,
         limit: u64,
+    ) -> Result<Purged> {
+        self.purge_events_where(
+            ctx,
+            Condition::all().add(event::Column::TriggerDate.lt(cutoff)),
+            limit,
+            "retention.purge",
+            serde_json::json!({ "cutoff": sentinel_api::Timestamp(cutoff) }),
+        )
+        .await
+    }
+
+    /// Deletes up to `limit` of the oldest events whose metadata holds `mark: true` (the demo
+    /// traffic's mark), like [`Store::purge_events_before`]. Metadata is stored as compact JSON
+    /// written by this crate, so the mark has exactly one spelling.
+    pub async fn purge_marked_events(
+        &self,
+        ctx: &AuditContext,
+        mark: &str,
+        limit: u64,
+    ) -> Result<Purged> {
+        let needle = serde_json::to_string(mark).map_err(|e| StoreError::Corrupt {
+            column: "events.metadata",
+            value: e.to_string(),
+        })?;
+        self.purge_events_where(
+            ctx,
+            Condition::all().add(event::Column::Metadata.like(format!("%{needle}:true%"))),
+            limit,
+            "events.purge_marked",
+            serde_json::json!({ "mark": mark }),
+        )
+        .await
+    }
+
+    /// One audited batch: the oldest `limit` events matching `filter`, with their violations,
+    /// taken out of the counters and rollups in the same transaction. `after` is the audit
+    /// entry's description of the selection; the counts are added to it.
+    async fn purge_events_where(
+        &self,
+        ctx: &AuditContext,
+        filter: Condition,
+        limit: u64,
+        action: &'static str,
+        mut after: serde_json::Value,
     ) -> Result<Purged> {
         let txn = audit::begin(&self.db).await?;
         // Only what the counters need: never the events' text.
@@ -51,7 +95,7 @@ impl Store {
                 event::Column::TriggerDate,
                 event::Column::DurationMs,
             ])
-            .filter(event::Column::TriggerDate.lt(cutoff))
+            .filter(filter)
             .order_by_asc(event::Column::TriggerDate)
             .limit(limit)
             .into_tuple()
@@ -116,16 +160,11 @@ impl Store {
             .filter(event_rollup::Column::Events.lte(0))
             .exec(&txn)
             .await?;
-        audit::append(
-            &txn,
-            ctx,
-            AuditChange::new("retention.purge", "events").after(serde_json::json!({
-                "cutoff": sentinel_api::Timestamp(cutoff),
-                "events_deleted": purged.events,
-                "violations_deleted": purged.violations,
-            })),
-        )
-        .await?;
+        if let Some(map) = after.as_object_mut() {
+            map.insert("events_deleted".into(), purged.events.into());
+            map.insert("violations_deleted".into(), purged.violations.into());
+        }
+        audit::append(&txn, ctx, AuditChange::new(action, "events").after(after)).await?;
         txn.commit().await?;
         Ok(purged)
     }

@@ -1,7 +1,7 @@
 //! `/openapi.json`, Swagger UI at `/docs` and ReDoc at `/redoc`, all served from the binary so
 //! they render without any network access.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -15,12 +15,26 @@ use crate::state::AppState;
 
 const REDOC_JS: &[u8] = include_bytes!("../../../../vendor/redoc/redoc.standalone.js");
 
+/// The one address the unmodified ReDoc bundle loads from another host: the "API docs by
+/// Redocly" footer logo. It is served from our own origin instead, so the page makes no request
+/// to a third party (air-gapped browsers log no failure; open ones tell nobody who reads the docs).
+const REDOC_FOOTER_LOGO: &str = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+const LOCAL_FOOTER_LOGO: &str = "/assets/logo.svg";
+
+/// The bundle with [`REDOC_FOOTER_LOGO`] pointing at our origin, rewritten once.
+static REDOC_JS_LOCAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    String::from_utf8_lossy(REDOC_JS)
+        .replace(REDOC_FOOTER_LOGO, LOCAL_FOOTER_LOGO)
+        .into_bytes()
+});
+
 const REDOC_HTML: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>SentinelAI AI Governance Platform - ReDoc</title>
+<link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
 <style>body { margin: 0; padding: 0; }</style>
 </head>
 <body>
@@ -56,7 +70,7 @@ pub fn router(doc: OpenApi) -> Router<AppState> {
                         header::CONTENT_TYPE,
                         "application/javascript; charset=utf-8",
                     )],
-                    REDOC_JS,
+                    REDOC_JS_LOCAL.as_slice(),
                 )
             }),
         )
@@ -83,5 +97,21 @@ async fn swagger_file(config: Arc<Config<'static>>, rest: String, at_root: bool)
             tracing::error!(error = %e, "could not serve swagger ui");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_redoc_bundle_names_no_cdn() {
+        assert!(
+            String::from_utf8_lossy(REDOC_JS).contains(REDOC_FOOTER_LOGO),
+            "the vendored bundle changed: check what else it loads from other hosts"
+        );
+        let served = String::from_utf8_lossy(&REDOC_JS_LOCAL);
+        assert!(!served.contains("cdn.redoc.ly"));
+        assert!(served.contains(LOCAL_FOOTER_LOGO));
     }
 }

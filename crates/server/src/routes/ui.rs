@@ -33,6 +33,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "image/svg+xml",
         include_bytes!("../../assets/logo.svg"),
     ),
+    (
+        "favicon.ico",
+        "image/x-icon",
+        include_bytes!("../../assets/favicon.ico"),
+    ),
 ];
 
 /// Only our own scripts, styles and API; no inline script, no framing. `connect-src 'self'` also
@@ -174,6 +179,11 @@ pub fn router() -> Router<AppState> {
             }),
         )
         .route("/assets/{name}", get(asset))
+        // Browsers ask for it on every page that names no icon (Swagger UI, ReDoc, JSON).
+        .route(
+            "/favicon.ico",
+            get(|| asset(Path("favicon.ico".to_owned()))),
+        )
 }
 
 /// The overview, served at `/` to browsers (see `routes::system::root`).

@@ -720,3 +720,59 @@ async fn api_totals_and_summaries_stay_exact_through_api_writes() {
     assert_eq!(summary["events_last_24h"], 3);
     assert!(app.store.counter_drift().await.unwrap().is_empty());
 }
+
+/// `sentinel seed --purge-demo`: every event carrying the demo mark goes, with its violations and
+/// its share of every counter; an event without the mark stays.
+#[tokio::test]
+async fn purging_demo_events_keeps_the_counters_exact() {
+    use sentinel_server::service::demo::{DEMO_MARK, DemoTraffic, seed_catalogue};
+    let (store, raw, _dir) = open().await;
+    let ids = seed_catalogue(&store, false).await.unwrap();
+    let mut traffic = DemoTraffic::new(5, 120, ids, Utc::now());
+    store.seed_events(traffic.batch(120)).await.unwrap();
+    let mut real = event(
+        "real-1",
+        Utc::now(),
+        Severity::High,
+        EventStatus::Open,
+        None,
+        Some("billing"),
+    );
+    // Another key that merely contains the mark's name is not the mark.
+    real.metadata = Some(
+        [(format!("{DEMO_MARK}_note"), serde_json::Value::Bool(true))]
+            .into_iter()
+            .collect(),
+    );
+    store.create_event(real, Vec::new()).await.unwrap();
+    assert!(
+        count(&raw, "violations").await > 0,
+        "the demo traffic has violations"
+    );
+    assert_exact(&store, &raw, "before the purge").await;
+
+    let ctx = AuditContext::system();
+    let mut batches = 0;
+    let mut events = 0;
+    loop {
+        let purged = store
+            .purge_marked_events(&ctx, DEMO_MARK, 50)
+            .await
+            .unwrap();
+        if purged.events == 0 {
+            break;
+        }
+        batches += 1;
+        events += purged.events;
+    }
+    assert_eq!((batches, events), (3, 120), "batches of at most 50");
+    assert_eq!(count(&raw, "events").await, 1);
+    assert_eq!(count(&raw, "events WHERE event_id = 'real-1'").await, 1);
+    assert_eq!(count(&raw, "violations").await, 0);
+    assert_exact(&store, &raw, "after the purge").await;
+    assert_eq!(
+        count(&raw, "audit_log WHERE action = 'events.purge_marked'").await,
+        3,
+        "each batch is audited"
+    );
+}

@@ -81,3 +81,31 @@ async fn openapi_enums_are_the_wire_values() {
         assert_eq!(listed, wire, "{name}");
     }
 }
+
+#[tokio::test]
+async fn favicon_and_redoc_stay_on_our_origin() {
+    let app = spawn_app().await;
+    let res = app.anon.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/x-icon");
+    let icon = res.bytes().await.unwrap();
+    assert_eq!(&icon[..4], &[0, 0, 1, 0], "an ICO header");
+
+    let html = app.anon.get(app.url("/redoc")).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    assert!(html.contains("rel=\"icon\""));
+    let js = app
+        .anon
+        .get(app.url("/redoc/redoc.standalone.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !js.contains("cdn.redoc.ly"),
+        "the footer logo is served by us"
+    );
+    assert!(js.contains("src:\"/assets/logo.svg\""));
+}

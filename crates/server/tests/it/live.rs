@@ -12,7 +12,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-async fn connect(app: &TestApp) -> Client {
+pub(crate) async fn connect(app: &TestApp) -> Client {
     let url = format!("ws://{}/api/events/ws?token={}", app.addr, app.token);
     let (ws, res) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
         .await
@@ -23,7 +23,7 @@ async fn connect(app: &TestApp) -> Client {
 }
 
 /// The next text frame as JSON, skipping pings and pongs; fails after 5 s.
-async fn next_json(ws: &mut Client) -> Value {
+pub(crate) async fn next_json(ws: &mut Client) -> Value {
     loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
             .await

@@ -10,6 +10,7 @@ mod auth;
 mod cluster;
 mod counters;
 mod dashboard;
+mod demo;
 mod docs;
 mod engine;
 mod events;
