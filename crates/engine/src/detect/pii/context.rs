@@ -1,0 +1,76 @@
+//! Context words: words near a candidate that make it personal data (`call` before a phone
+//! number, `passport` before nine digits), read from `data/context_words.txt`.
+
+use std::sync::OnceLock;
+
+use super::Entity;
+use super::plan::Where;
+use crate::detect::context::ContextWords;
+
+/// The context group of the words that mark a dotted number as a version, not an IPv4 address.
+pub(super) const VERSION: u32 = 999;
+
+/// How much context adds to a base score.
+pub(super) const CONTEXT_BOOST: f64 = 0.3;
+
+const WORDS: &str = include_str!("data/context_words.txt");
+
+/// The groups of `data/context_words.txt`: each entity's index, or [`VERSION`].
+fn lists() -> Vec<(u32, Vec<&'static str>)> {
+    WORDS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, words) = l.split_once(':')?;
+            let group = match name.trim() {
+                "version" => VERSION,
+                n => Entity::from_name(n)? as u32,
+            };
+            Some((group, words.split(',').map(str::trim).collect()))
+        })
+        .collect()
+}
+
+pub(super) fn context() -> &'static ContextWords {
+    static CW: OnceLock<ContextWords> = OnceLock::new();
+    CW.get_or_init(|| {
+        let lists = lists();
+        let refs: Vec<(u32, &[&str])> = lists.iter().map(|(g, w)| (*g, w.as_slice())).collect();
+        ContextWords::new(&refs)
+    })
+}
+
+/// Whether a context word of `e` is near `[s, e)`.
+pub(super) fn near(text: &str, s: usize, end: usize, e: Entity) -> bool {
+    context().near(text, s, end, e as u32)
+}
+
+/// The windows of `w` around which a context word of `e` may be (see
+/// `ContextWords::may_be_near`): the others cannot hold a match that
+/// `consider_with_required_context` keeps.
+pub(super) fn with_context(text: &str, w: Where, e: Entity) -> Where {
+    match w {
+        Where::Everywhere => Where::Everywhere,
+        Where::Windows(mut w) => {
+            w.retain(|&(s, end)| context().may_be_near(text, s, end, e as u32));
+            Where::Windows(w)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_the_data_file_names_an_entity() {
+        let lines = WORDS
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
+        assert_eq!(lists().len(), lines, "a line names an unknown entity");
+        assert!(near("call me at 555", 11, 14, Entity::Phone));
+        assert!(!near("the value 555", 10, 13, Entity::Phone));
+    }
+}
