@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use super::Entity;
 use super::plan::Where;
-use crate::detect::context::ContextWords;
+use crate::detect::context::{
+    CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, ceil_boundary, floor_boundary,
+};
 
 /// The context group of the words that mark a dotted number as a version, not an IPv4 address.
 pub(super) const VERSION: u32 = 999;
@@ -43,7 +45,32 @@ pub(super) fn context() -> &'static ContextWords {
 
 /// Whether a context word of `e` is near `[s, e)`.
 pub(super) fn near(text: &str, s: usize, end: usize, e: Entity) -> bool {
-    context().near(text, s, end, e as u32)
+    context().near(text, s, end, e as u32) || unspaced_near(text, s, end, e)
+}
+
+/// Chinese and Japanese are written without spaces, so their context words have no word
+/// boundaries to check (`我的身份证号码是…`): they count anywhere in the context window.
+fn unspaced_near(text: &str, s: usize, end: usize, e: Entity) -> bool {
+    static UNSPACED: OnceLock<Vec<(u32, &'static str)>> = OnceLock::new();
+    let words = UNSPACED.get_or_init(|| {
+        let unspaced = |c: char| {
+            ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{3400}'..='\u{9fff}').contains(&c)
+        };
+        lists()
+            .into_iter()
+            .flat_map(|(g, w)| w.into_iter().map(move |w| (g, w)))
+            .filter(|(_, w)| w.chars().next().is_some_and(unspaced))
+            .collect()
+    });
+    if text.is_ascii() {
+        return false;
+    }
+    let from = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+    let to = ceil_boundary(text, end.saturating_add(CONTEXT_AFTER));
+    let window = &text[from..to];
+    words
+        .iter()
+        .any(|&(g, w)| g == e as u32 && window.contains(w))
 }
 
 /// The windows of `w` around which a context word of `e` may be (see
@@ -72,5 +99,9 @@ mod tests {
         assert_eq!(lists().len(), lines, "a line names an unknown entity");
         assert!(near("call me at 555", 11, 14, Entity::Phone));
         assert!(!near("the value 555", 10, 13, Entity::Phone));
+        let cn = "我的身份证号码是110101195103070125。";
+        let s = cn.find('1').unwrap_or(0);
+        assert!(near(cn, s, s + 18, Entity::CnResidentId));
+        assert!(!near(cn, s, s + 18, Entity::JpMyNumber));
     }
 }

@@ -41,3 +41,93 @@ pub(super) fn date_plausible(s: &str) -> bool {
         _ => false,
     }
 }
+
+const AGE_CUES: &str = include_str!("data/age_cues.txt");
+
+/// The cues of `data/age_cues.txt`: (after the number?, cue).
+fn age_cues() -> &'static [(bool, &'static str)] {
+    static CUES: std::sync::OnceLock<Vec<(bool, &'static str)>> = std::sync::OnceLock::new();
+    CUES.get_or_init(|| {
+        AGE_CUES
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                if let Some(c) = l.strip_prefix("after: ") {
+                    Some((true, c))
+                } else {
+                    l.strip_prefix("before: ").map(|c| (false, c))
+                }
+            })
+            .collect()
+    })
+}
+
+/// Whether `hay` starts (`at_start`) or ends with `cue`, ignoring ASCII case, on a word edge
+/// (CJK cues such as `歳` need none).
+fn cue_at(hay: &str, cue: &str, at_start: bool) -> bool {
+    let n = cue.len();
+    let edge = |c: Option<char>| !cue.is_ascii() || !c.is_some_and(char::is_alphanumeric);
+    if at_start {
+        hay.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(cue)) && edge(hay[n..].chars().next())
+    } else {
+        hay.len() >= n
+            && hay
+                .get(hay.len() - n..)
+                .is_some_and(|h| h.eq_ignore_ascii_case(cue))
+            && edge(hay[..hay.len() - n].chars().next_back())
+    }
+}
+
+/// Ages: a number from 1 to 120 with an age cue right after it ("42 years old", "42-year-old",
+/// "42歳") or right before it ("age: 42", "aged 42").
+pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
+    let text = view.text;
+    for &(s, e) in &plan.digits {
+        if e - s > 3 || !standalone_number(text, s, e) {
+            continue;
+        }
+        let Ok(n) = text[s..e].parse::<u32>() else {
+            continue;
+        };
+        if !(1..=120).contains(&n) {
+            continue;
+        }
+        let rest = &text[e..];
+        let spaced = rest.strip_prefix(' ');
+        let before = text[..s].trim_end_matches(' ');
+        let cued = age_cues().iter().any(|&(after, cue)| {
+            if !after {
+                cue_at(before, cue, false)
+            } else if cue.starts_with('-') || !cue.is_ascii() {
+                cue_at(rest, cue, true)
+            } else {
+                spaced.is_some_and(|h| cue_at(h, cue, true))
+            }
+        });
+        if cued {
+            scan.consider(
+                view,
+                Entity::Age,
+                (s, e),
+                0.8,
+                "age (number next to an age cue)",
+            );
+        }
+    }
+}
+
+/// Whether the digits at `[s, e)` are a whole number: no digit, letter, `.` or `,` glued to it
+/// (`3.5 years`, `v2`).
+fn standalone_number(text: &str, s: usize, e: usize) -> bool {
+    let before = text[..s].chars().next_back();
+    let after = text[e..].chars().next();
+    let bad = |c: Option<char>| {
+        c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == ',' || c == '_')
+    };
+    let after_bad = match after {
+        // `42-year-old` and CJK units are fine.
+        Some('-') => false,
+        c => bad(c) && !c.is_some_and(|c| !c.is_ascii()),
+    };
+    !bad(before) && !after_bad
+}

@@ -17,6 +17,7 @@ mod context;
 mod dates;
 mod financial;
 mod govid;
+mod natid;
 mod network;
 mod phone;
 mod plan;
@@ -32,51 +33,54 @@ use crate::policy::Mode;
 use context::CONTEXT_BOOST;
 use plan::Plan;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Entity {
-    Email,
-    Phone,
-    CreditCard,
-    Ssn,
-    Iban,
-    IpAddress,
-    MacAddress,
-    Url,
-    CryptoWallet,
-    DateOfBirth,
-    Passport,
-    UkNino,
+/// The entity registry: each variant with the name policies use (`sentinelai.pii(<name>)`), in
+/// one list so the enum, the names and `ALL` cannot drift apart. A new entity is one line here,
+/// context words in `data/context_words.txt`, and a scan function called from [`scan_views`].
+macro_rules! entities {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub(crate) enum Entity {
+            $($variant),*
+        }
+
+        pub(crate) const ENTITY_NAMES: &[&str] = &[$($name),*];
+
+        const ALL: &[Entity] = &[$(Entity::$variant),*];
+    };
 }
 
-pub(crate) const ENTITY_NAMES: &[&str] = &[
-    "email",
-    "phone",
-    "credit_card",
-    "ssn",
-    "iban",
-    "ip_address",
-    "mac_address",
-    "url",
-    "crypto_wallet",
-    "date_of_birth",
-    "passport",
-    "uk_nino",
-];
-
-const ALL: [Entity; 12] = [
-    Entity::Email,
-    Entity::Phone,
-    Entity::CreditCard,
-    Entity::Ssn,
-    Entity::Iban,
-    Entity::IpAddress,
-    Entity::MacAddress,
-    Entity::Url,
-    Entity::CryptoWallet,
-    Entity::DateOfBirth,
-    Entity::Passport,
-    Entity::UkNino,
-];
+entities! {
+    Email => "email",
+    Phone => "phone",
+    CreditCard => "credit_card",
+    Ssn => "ssn",
+    Iban => "iban",
+    IpAddress => "ip_address",
+    MacAddress => "mac_address",
+    Url => "url",
+    CryptoWallet => "crypto_wallet",
+    DateOfBirth => "date_of_birth",
+    Passport => "passport",
+    UkNino => "uk_nino",
+    UsItin => "us_itin",
+    DeTaxId => "de_tax_id",
+    FrNir => "fr_nir",
+    ItFiscalCode => "it_fiscal_code",
+    EsNif => "es_nif",
+    NlBsn => "nl_bsn",
+    BrCpf => "br_cpf",
+    BrCnpj => "br_cnpj",
+    InAadhaar => "in_aadhaar",
+    InPan => "in_pan",
+    CnResidentId => "cn_resident_id",
+    JpMyNumber => "jp_my_number",
+    KrRrn => "kr_rrn",
+    CaSin => "ca_sin",
+    AuTfn => "au_tfn",
+    MxCurp => "mx_curp",
+    DriverLicense => "driver_license",
+    Age => "age",
+}
 
 impl Entity {
     pub(crate) fn name(self) -> &'static str {
@@ -87,8 +91,8 @@ impl Entity {
         ALL.iter().copied().find(|e| e.name() == name)
     }
 
-    fn bit(self) -> u32 {
-        1 << (self as u32)
+    fn bit(self) -> u64 {
+        1 << (self as u64)
     }
 }
 
@@ -104,23 +108,40 @@ fn alias(name: &str) -> Option<&'static str> {
         "passport_number" | "us_passport" | "uk_passport" => "passport",
         "nino" | "national_insurance" | "national_insurance_number" => "uk_nino",
         "email_address" => "email",
+        "itin" => "us_itin",
+        "steuer_id" | "steueridentifikationsnummer" | "german_tax_id" => "de_tax_id",
+        "nir" | "insee" => "fr_nir",
+        "codice_fiscale" => "it_fiscal_code",
+        "dni" | "nie" | "nif" => "es_nif",
+        "bsn" => "nl_bsn",
+        "cpf" => "br_cpf",
+        "cnpj" => "br_cnpj",
+        "aadhaar" => "in_aadhaar",
+        "pan" => "in_pan",
+        "cn_id" | "resident_id" => "cn_resident_id",
+        "my_number" => "jp_my_number",
+        "rrn" => "kr_rrn",
+        "sin" => "ca_sin",
+        "tfn" => "au_tfn",
+        "curp" => "mx_curp",
+        "drivers_license" | "driver_licence" | "driving_licence" | "us_driver_license" => {
+            "driver_license"
+        }
+        "age_years" => "age",
         _ => return None,
     })
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PiiConfig {
-    entities: u32,
+    entities: u64,
     pub min_score: f64,
 }
 
 impl PiiConfig {
-    /// Every entity except `url`: links are rarely personal data and would drown the rest.
+    /// Every entity.
     pub(crate) fn default_set() -> Self {
-        let entities = ALL
-            .iter()
-            .filter(|e| **e != Entity::Url)
-            .fold(0, |m, e| m | e.bit());
+        let entities = ALL.iter().fold(0, |m, e| m | e.bit());
         PiiConfig {
             entities,
             min_score: DEFAULT_MIN_SCORE,
@@ -318,6 +339,11 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         }
         if cfg.wants(Entity::Passport) {
             govid::passports(&mut scan, view, &plan);
+        }
+        govid::numeric_ids(&mut scan, view, &plan);
+        govid::alnum_ids(&mut scan, view, &plan);
+        if cfg.wants(Entity::Age) {
+            dates::ages(&mut scan, view, &plan);
         }
     }
     scan.out

@@ -6,6 +6,8 @@ use crate::detect::context::standalone;
 use crate::detect::static_regex::Lazy;
 use crate::detect::windows::find_in;
 use crate::normalize::View;
+use crate::policy::Mode;
+use phonenumber::country::Id;
 
 pub(super) static PHONE: Lazy =
     Lazy::new(r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4})+");
@@ -67,7 +69,7 @@ pub(super) fn phones(
                 if inside && text.as_bytes()[s] != b'+' {
                     continue;
                 }
-                if let Some((base, why)) = phone_score(&text[s..e])
+                if let Some((base, why)) = score(&text[s..e], scan.mode)
                     && scan.consider(view, Entity::Phone, (s, e), base, why)
                 {
                     taken = Some(j);
@@ -239,4 +241,88 @@ pub(super) fn phone_score(s: &str) -> Option<(f64, &'static str)> {
         });
     }
     None
+}
+
+/// The regions tried for a national number with a trunk prefix `0` (`020 7946 0958`,
+/// `030 1234567`), largest economies first: the first where libphonenumber finds it valid wins.
+const TRUNK_ZERO_REGIONS: [Id; 16] = [
+    Id::GB,
+    Id::DE,
+    Id::FR,
+    Id::IT,
+    Id::JP,
+    Id::IN,
+    Id::CN,
+    Id::KR,
+    Id::AU,
+    Id::BR,
+    Id::NL,
+    Id::CH,
+    Id::SE,
+    Id::BE,
+    Id::IE,
+    Id::PL,
+];
+
+/// A phone candidate's base score. Fast mode: the numbering-plan rules of [`phone_score`].
+/// Balanced and robust: a number those rules do not already report is checked with
+/// libphonenumber's metadata (`phonenumber` crate), only here, on candidates the cheap
+/// prefilter kept: an international number (`+…` or `00…`) valid in the region of its country
+/// code, or a national number with a trunk `0` valid in one of [`TRUNK_ZERO_REGIONS`]. An
+/// international number that is not valid anywhere drops below the threshold (context can
+/// still raise it).
+pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
+    // Mixed `.` and `-` separators are an identifier's layout (`012.785.028-74`, a Brazilian
+    // CPF), not a phone number's.
+    let mixed = s.contains('.') && s.contains('-');
+    if mixed && !s.starts_with('+') {
+        return None;
+    }
+    let plan = phone_score(s);
+    if mode == Mode::Fast || plan.is_some_and(|p| p.0 >= 0.75) {
+        return plan;
+    }
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    let intl = if let Some(rest) = s.strip_prefix("00") {
+        Some(format!("+{rest}"))
+    } else if s.starts_with('+') {
+        Some(s.to_owned())
+    } else {
+        None
+    };
+    if let Some(intl) = intl {
+        if !(8..=15).contains(&digits) {
+            return plan;
+        }
+        return match phonenumber::parse(None, &intl) {
+            Ok(n) if phonenumber::is_valid(&n) => {
+                Some((0.8, "phone number valid in its region (libphonenumber)"))
+            }
+            _ => Some((0.4, "international number not valid in its region")),
+        };
+    }
+    if plan.is_some_and(|p| p.0 >= 0.5) {
+        return plan;
+    }
+    let national = s.trim_start_matches('(');
+    if national.starts_with('0') && (9..=12).contains(&digits) {
+        let formatted = s.contains([' ', '-', '.', '(']);
+        let valid = TRUNK_ZERO_REGIONS
+            .iter()
+            .any(|r| phonenumber::parse(Some(*r), s).is_ok_and(|n| phonenumber::is_valid(&n)));
+        if valid {
+            return Some(if formatted {
+                (
+                    0.55,
+                    "national phone number valid in a major region (libphonenumber)",
+                )
+            } else {
+                (
+                    0.35,
+                    "national phone number valid in a major region, unformatted",
+                )
+            });
+        }
+    }
+    plan
 }

@@ -31,6 +31,8 @@ impl Where {
 pub(super) struct Plan {
     /// Whether the text has an ASCII digit (the digit-only patterns are skipped otherwise).
     pub(super) any_digit: bool,
+    /// The runs of ASCII digits, ascending (the seeds of the national identifiers).
+    pub(super) digits: Vec<(usize, usize)>,
     pub(super) email: Where,
     pub(super) mac: Where,
     pub(super) ipv6: Where,
@@ -67,6 +69,7 @@ impl Plan {
         };
         Plan {
             any_digit: text.bytes().any(|b| b.is_ascii_digit()),
+            digits: scan_bytes(text.as_bytes()).digits,
             email: gate(text.contains('@')),
             mac: Where::Everywhere,
             ipv6: gate(text.bytes().filter(|b| *b == b':').nth(1).is_some()),
@@ -286,13 +289,18 @@ impl Plan {
         } else {
             none()
         };
-        // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15
+        // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15,
+        // or is a national number with a trunk `0` and 9 to 12 digits
         // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
         let phone = if wants(Entity::Phone) {
             Where::Windows(
                 phone_runs
                     .iter()
-                    .filter(|w| w.2 >= 10 || (w.2 >= 8 && b[w.0..w.1].contains(&b'+')))
+                    .filter(|w| {
+                        w.2 >= 10
+                            || (w.2 >= 8 && b[w.0..w.1].contains(&b'+'))
+                            || (w.2 >= 9 && b[w.0..w.1].contains(&b'0'))
+                    })
                     .map(|w| (w.0, w.1))
                     .collect(),
             )
@@ -357,6 +365,7 @@ impl Plan {
         };
         Plan {
             any_digit: !digits.is_empty(),
+            digits,
             email,
             mac,
             ipv6,
