@@ -129,6 +129,8 @@ BARE = ["{}", "({})", "- {}", "{} is the one."]
 CONTEXT_ONLY = {"date_of_birth", "age", "driver_license", "passport", "nl_bsn", "ca_sin", "au_tfn",
                 "jp_my_number", "in_aadhaar", "us_itin", "de_tax_id", "kr_rrn", "fr_nir"}
 
+DIGITS_NEED_CONTEXT = {"ssn", "br_cpf", "br_cnpj", "kr_rrn"}
+
 NEGATIVE_FRAMES = [
     "Upgrade to version {}.", "Order #{} has shipped.", "commit {}", "Build {} failed",
     "ts={}", "See RFC {}", "ISBN {}", "ticket {}", "The answer is {}.",
@@ -410,7 +412,10 @@ def build_rows() -> list[dict]:
     for ent, values in sorted(vals.items()):
         for v in values:
             src, car = pick()
-            frames = CONTEXT_FRAMES[ent] + ([] if ent in CONTEXT_ONLY else BARE)
+            # A bare run of digits is not identifiable as one id rather than another without
+            # a context word: such values get context frames only.
+            digits_only = v.isdigit() and ent in DIGITS_NEED_CONTEXT
+            frames = CONTEXT_FRAMES[ent] + ([] if ent in CONTEXT_ONLY or digits_only else BARE)
             text, start = insert(car, rng.choice(frames), v, rng)
             add(src, text, [{"start": start, "end": start + len(v), "type": ent}],
                 norm_group(ent, v), 1)
@@ -447,7 +452,8 @@ def prepare() -> None:
     common.write_splits("pii", rows, {"policy": POLICY})
 
 
-STRUCTURED = None  # every type counts as structured here (names and places are another task)
+# The structured types the independent evaluation of issue 11 scored (its "F1 0.79" row).
+ISSUE_SET = {"email", "phone", "credit_card", "iban", "ip_address", "ssn", "url"}
 
 
 def evaluate(mode: str, split: str) -> list[Table]:
@@ -457,6 +463,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
     overlap_t: dict[str, Counts] = defaultdict(Counts)
     by_src: dict[str, Counts] = defaultdict(Counts)
     total_s, total_o = Counts(), Counts()
+    issue_s, issue_o = Counts(), Counts()
     neg_rows = neg_flag = 0
     for r in rows:
         pred = [{"start": f["start"], "end": f["end"], "type": f["entity"]}
@@ -469,9 +476,13 @@ def evaluate(mode: str, split: str) -> list[Table]:
             strict_t[t].add(c)
             total_s.add(c)
             by_src[r["source"]].add(c)
+            if t in ISSUE_SET:
+                issue_s.add(c)
         for t, c in o.items():
             overlap_t[t].add(c)
             total_o.add(c)
+            if t in ISSUE_SET:
+                issue_o.add(c)
         if not r["spans"]:
             neg_rows += 1
             neg_flag += bool(pred)
@@ -481,6 +492,8 @@ def evaluate(mode: str, split: str) -> list[Table]:
     for t in sorted(set(strict_t) | set(overlap_t)):
         s, o = strict_t[t], overlap_t[t]
         t1.add(t, s.tp + s.fn, s.precision, s.recall, s.f1, o.precision, o.recall, o.f1)
+    t1.add("**issue-11 set**", issue_s.tp + issue_s.fn, issue_s.precision, issue_s.recall,
+           issue_s.f1, issue_o.precision, issue_o.recall, issue_o.f1)
     t1.add("**all**", total_s.tp + total_s.fn, total_s.precision, total_s.recall, total_s.f1,
            total_o.precision, total_o.recall, total_o.f1)
     t2 = Table(f"pii: per carrier source ({split}, {mode}; strict)", PRF_HEADER)

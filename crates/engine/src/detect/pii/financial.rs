@@ -60,11 +60,24 @@ pub(super) fn wallets(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
 pub(super) fn ibans(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     for m in find_in(IBAN.get(), text, plan.iban.get()).needing(is_digit) {
-        if iban_valid(m.as_str()) {
+        // The pattern's greedy groups can take a following word (`… 4593 What`, `… 7466 is`):
+        // the longest prefix that ends at a space and is valid is the IBAN.
+        let s = m.as_str();
+        let ends = s
+            .match_indices(' ')
+            .map(|(i, _)| i)
+            .chain(std::iter::once(s.len()));
+        let mut best = None;
+        for end in ends {
+            if end >= 15 && iban_valid(&s[..end]) {
+                best = Some(end);
+            }
+        }
+        if let Some(end) = best {
             scan.consider(
                 view,
                 Entity::Iban,
-                (m.start(), m.end()),
+                (m.start(), m.start() + end),
                 0.95,
                 "IBAN with a valid mod-97 checksum",
             );

@@ -10,7 +10,7 @@ use crate::policy::Mode;
 use phonenumber::country::Id;
 
 pub(super) static PHONE: Lazy =
-    Lazy::new(r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4})+");
+    Lazy::new(r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,4}(?:[\s.\-]?\d{1,4})+");
 
 pub(super) fn phones(
     scan: &mut Scan<'_>,
@@ -115,7 +115,7 @@ pub(super) fn phone_spans(b: &[u8], windows: &[(usize, usize)]) -> Vec<(usize, u
 }
 
 /// Where the first-preferred match of
-/// `(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4})+` starting at `s`
+/// `(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,4}(?:[\s.\-]?\d{1,4})+` starting at `s`
 /// ends, on ASCII bytes, by trying its choices in the regex's order of preference: an optional
 /// group present before absent, a counted repeat longest first, and a later choice before an
 /// earlier one is revisited. Nothing follows the final `+` group, so once its first repetition
@@ -132,12 +132,12 @@ pub(super) fn phone_at(b: &[u8], s: usize) -> Option<usize> {
     };
     // `[\s.\-]?` after position `p`: with the separator first, then without.
     let opt_sep = |p: usize| [sep(p).then_some(p + 1), Some(p)].into_iter().flatten();
-    // `\d{2,4}(?:[\s.\-]?\d{2,4})+` at `p`.
+    // `\d{1,4}(?:[\s.\-]?\d{1,4})+` at `p`.
     let tail = |p: usize| -> Option<usize> {
         let next = |q: usize| {
-            opt_sep(q).find_map(|r| (2..=4).rev().find(|&n| digits(r, n)).map(|n| r + n))
+            opt_sep(q).find_map(|r| (1..=4).rev().find(|&n| digits(r, n)).map(|n| r + n))
         };
-        let first = (2..=4)
+        let first = (1..=4)
             .rev()
             .filter(|&n| digits(p, n))
             .find_map(|n| next(p + n))?;

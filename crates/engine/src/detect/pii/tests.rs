@@ -188,30 +188,81 @@ fn negatives() {
 fn national_ids_and_cued_numbers() {
     let cases = [
         ("My ITIN is 902-85-0550.", "us_itin", "902-85-0550"),
-        ("Meine Steuer-ID ist 10 468 526 764.", "de_tax_id", "10 468 526 764"),
-        ("NIR 1 00 06 47 560 130 83", "fr_nir", "1 00 06 47 560 130 83"),
-        ("Il mio codice fiscale è RCCMNL83S18D969H.", "it_fiscal_code", "RCCMNL83S18D969H"),
+        (
+            "Meine Steuer-ID ist 10 468 526 764.",
+            "de_tax_id",
+            "10 468 526 764",
+        ),
+        (
+            "NIR 1 00 06 47 560 130 83",
+            "fr_nir",
+            "1 00 06 47 560 130 83",
+        ),
+        (
+            "Il mio codice fiscale è RCCMNL83S18D969H.",
+            "it_fiscal_code",
+            "RCCMNL83S18D969H",
+        ),
         ("Mi DNI es 00379362T.", "es_nif", "00379362T"),
         ("Mijn BSN is 001446617.", "nl_bsn", "001446617"),
         ("Meu CPF é 040.266.994-04 ok", "br_cpf", "040.266.994-04"),
-        ("CNPJ da empresa: 07.195.358/0001-66", "br_cnpj", "07.195.358/0001-66"),
-        ("My Aadhaar number is 2004 6643 4035.", "in_aadhaar", "2004 6643 4035"),
+        (
+            "CNPJ da empresa: 07.195.358/0001-66",
+            "br_cnpj",
+            "07.195.358/0001-66",
+        ),
+        (
+            "My Aadhaar number is 2004 6643 4035.",
+            "in_aadhaar",
+            "2004 6643 4035",
+        ),
         ("PAN card AAKFD7113K", "in_pan", "AAKFD7113K"),
-        ("我的身份证号码是110101195103070125。", "cn_resident_id", "110101195103070125"),
-        ("マイナンバーは0065 6841 3170です。", "jp_my_number", "0065 6841 3170"),
+        (
+            "我的身份证号码是110101195103070125。",
+            "cn_resident_id",
+            "110101195103070125",
+        ),
+        (
+            "マイナンバーは0065 6841 3170です。",
+            "jp_my_number",
+            "0065 6841 3170",
+        ),
         ("주민등록번호 880411-2238459", "kr_rrn", "880411-2238459"),
         ("My SIN is 121 260 335.", "ca_sin", "121 260 335"),
         ("tax file number 565051603", "au_tfn", "565051603"),
-        ("Mi CURP es HEGG560427MVZRRL04.", "mx_curp", "HEGG560427MVZRRL04"),
+        (
+            "Mi CURP es HEGG560427MVZRRL04.",
+            "mx_curp",
+            "HEGG560427MVZRRL04",
+        ),
         ("I am 42 years old.", "age", "42"),
         ("a 7-year-old patient", "age", "7"),
         ("age: 63", "age", "63"),
-        ("My driver's license number is A2009808.", "driver_license", "A2009808"),
+        (
+            "My driver's license number is A2009808.",
+            "driver_license",
+            "A2009808",
+        ),
         ("DL# A200-980-894-329", "driver_license", "A200-980-894-329"),
         ("passport no. 12AB34567", "passport", "12AB34567"),
         ("Passport: TK1234567", "passport", "TK1234567"),
-        ("see https://www.example.org/a/b.html.", "url", "https://www.example.org/a/b.html"),
+        (
+            "see https://www.example.org/a/b.html.",
+            "url",
+            "https://www.example.org/a/b.html",
+        ),
         ("Call +49 30 901820 now", "phone", "+49 30 901820"),
+        ("mobile +971 2 234 5678", "phone", "+971 2 234 5678"),
+        (
+            "- ES58 1465 0100 9719 0014 4593 What won",
+            "iban",
+            "ES58 1465 0100 9719 0014 4593",
+        ),
+        (
+            "SE45 5000 0000 0583 9825 7466 is the one",
+            "iban",
+            "SE45 5000 0000 0583 9825 7466",
+        ),
         ("Tel: 020 7946 0958", "phone", "020 7946 0958"),
         ("ring 0049 30 901820", "phone", "0049 30 901820"),
     ];
@@ -223,7 +274,11 @@ fn national_ids_and_cued_numbers() {
         );
     }
     // Without their context words, weak checksums are not enough.
-    for text in ["the code 001446617 again", "ref 565051603", "value 0099 0252 0012"] {
+    for text in [
+        "the code 001446617 again",
+        "ref 565051603",
+        "value 0099 0252 0012",
+    ] {
         let got = found(text, Mode::Balanced);
         assert!(got.is_empty(), "{text}: {got:?}");
     }
