@@ -570,3 +570,18 @@ fn fullwidth_digits_found_in_balanced_mapped_to_original() {
     );
     assert!(found(text, Mode::Fast).is_empty());
 }
+
+/// Every registered entity name and every alias is accepted as a `sentinelai.pii` argument.
+#[test]
+fn every_entity_name_and_alias_compiles() {
+    for name in ENTITY_NAMES {
+        let def = format!("any.text has sentinelai.pii({name})");
+        assert!(crate::compile::compile(&def).is_ok(), "{def}");
+    }
+    for name in ["itin", "steuer_id", "codice_fiscale", "dni", "cpf", "aadhaar", "curp", "tfn"] {
+        assert!(alias(name).is_some(), "{name}");
+        let def = format!("any.text has sentinelai.pii({name})");
+        assert!(crate::compile::compile(&def).is_ok(), "{def}");
+    }
+    assert!(crate::compile::compile("any.text has sentinelai.pii(not_an_entity)").is_err());
+}
