@@ -116,18 +116,16 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     }
 }
 
-/// Whether the digits at `[s, e)` are a whole number: no digit, letter, `.` or `,` glued to it
-/// (`3.5 years`, `v2`).
+/// Whether the digits at `[s, e)` are a whole number: no letter, digit or `_` glued to it, and
+/// no decimal part (`3.5 years`, `1,000 years`, `v2`). A sentence's final `.` is fine.
 fn standalone_number(text: &str, s: usize, e: usize) -> bool {
-    let before = text[..s].chars().next_back();
-    let after = text[e..].chars().next();
-    let bad = |c: Option<char>| {
-        c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == ',' || c == '_')
-    };
-    let after_bad = match after {
-        // `42-year-old` and CJK units are fine.
-        Some('-') => false,
-        c => bad(c) && !c.is_some_and(|c| !c.is_ascii()),
-    };
-    !bad(before) && !after_bad
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mark = |c: Option<char>| matches!(c, Some('.' | ','));
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    let mut before = text[..s].chars().rev();
+    let mut after = text[e..].chars();
+    let (b1, b2) = (before.next(), before.next());
+    let (a1, a2) = (after.next(), after.next());
+    let glued = word(b1) || word(a1) || (mark(b1) && digit(b2)) || (mark(a1) && digit(a2));
+    !glued
 }

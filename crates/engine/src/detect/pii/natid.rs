@@ -339,7 +339,12 @@ mod tests {
     /// values with one digit or letter changed.
     #[test]
     fn valid_and_invalid_checksums() {
-        let cases: &[(fn(&str) -> bool, &[&str], &[&str])] = &[
+        type Case = (
+            fn(&str) -> bool,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             (
                 us_itin,
                 &["902850550", "905805401"],

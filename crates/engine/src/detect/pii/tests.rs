@@ -238,6 +238,7 @@ fn national_ids_and_cued_numbers() {
         ("I am 42 years old.", "age", "42"),
         ("a 7-year-old patient", "age", "7"),
         ("age: 63", "age", "63"),
+        ("The patient, aged 71.", "age", "71"),
         (
             "My driver's license number is A2009808.",
             "driver_license",
@@ -578,7 +579,16 @@ fn every_entity_name_and_alias_compiles() {
         let def = format!("any.text has sentinelai.pii({name})");
         assert!(crate::compile::compile(&def).is_ok(), "{def}");
     }
-    for name in ["itin", "steuer_id", "codice_fiscale", "dni", "cpf", "aadhaar", "curp", "tfn"] {
+    for name in [
+        "itin",
+        "steuer_id",
+        "codice_fiscale",
+        "dni",
+        "cpf",
+        "aadhaar",
+        "curp",
+        "tfn",
+    ] {
         assert!(alias(name).is_some(), "{name}");
         let def = format!("any.text has sentinelai.pii({name})");
         assert!(crate::compile::compile(&def).is_ok(), "{def}");
