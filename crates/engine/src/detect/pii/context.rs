@@ -62,12 +62,13 @@ fn unspaced_near(text: &str, s: usize, end: usize, e: Entity) -> bool {
             .filter(|(_, w)| w.chars().next().is_some_and(unspaced))
             .collect()
     });
-    if text.is_ascii() {
-        return false;
-    }
     let from = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
     let to = ceil_boundary(text, end.saturating_add(CONTEXT_AFTER));
+    // Only the window is looked at: this runs once per candidate.
     let window = &text[from..to];
+    if window.is_ascii() {
+        return false;
+    }
     words
         .iter()
         .any(|&(g, w)| g == e as u32 && window.contains(w))

@@ -3,7 +3,7 @@
 
 use super::context::with_context;
 use super::natid;
-use super::plan::{Plan, is_digit};
+use super::plan::{Plan, after_country_code, is_digit};
 use super::{Entity, Scan};
 use crate::detect::static_regex::Lazy;
 use crate::detect::windows::{captures_in, find_in};
@@ -48,7 +48,10 @@ pub(super) fn ssns(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         else {
             continue;
         };
-        if s1.as_str() != s2.as_str() || !ssn_valid(a.as_str(), g.as_str(), n.as_str()) {
+        if s1.as_str() != s2.as_str()
+            || !ssn_valid(a.as_str(), g.as_str(), n.as_str())
+            || after_country_code(text.as_bytes(), all.start())
+        {
             continue;
         }
         let base = if s1.as_str().is_empty() { 0.25 } else { 0.65 };

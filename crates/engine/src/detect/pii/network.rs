@@ -1,6 +1,6 @@
 //! Network identifiers: IPv4 and IPv6 addresses, MAC addresses.
 
-use super::plan::{Plan, is_digit};
+use super::plan::{Plan, after_country_code, is_digit};
 use super::{Entity, Scan, context};
 use crate::detect::context::standalone;
 use crate::detect::static_regex::Lazy;
@@ -59,6 +59,7 @@ pub(super) fn ipv6s(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
 pub(super) fn quads(text: &str, plan: &Plan) -> Vec<(usize, usize)> {
     find_in(IPV4.get(), text, plan.ipv4.get())
         .needing(is_digit)
+        .filter(|m| !after_country_code(text.as_bytes(), m.start()))
         .map(|m| (m.start(), m.end()))
         .collect()
 }

@@ -264,6 +264,10 @@ const TRUNK_ZERO_REGIONS: [Id; 16] = [
     Id::PL,
 ];
 
+/// The regions tried for a national number written in groups without a trunk prefix
+/// (`912 34 56 78`, `(11) 2345-6789`).
+const NO_TRUNK_REGIONS: [Id; 6] = [Id::ES, Id::IT, Id::BR, Id::MX, Id::PL, Id::PT];
+
 /// A phone candidate's base score. Fast mode: the numbering-plan rules of [`phone_score`].
 /// Balanced and robust: a number those rules do not already report is checked with
 /// libphonenumber's metadata (`phonenumber` crate), only here, on candidates the cheap
@@ -305,24 +309,40 @@ pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
         return plan;
     }
     let national = s.trim_start_matches('(');
-    if national.starts_with('0') && (9..=12).contains(&digits) {
-        let formatted = s.contains([' ', '-', '.', '(']);
-        let valid = TRUNK_ZERO_REGIONS
+    let formatted = s.contains([' ', '-', '.', '(']);
+    let valid_in = |regions: &[Id]| {
+        regions
             .iter()
-            .any(|r| phonenumber::parse(Some(*r), s).is_ok_and(|n| phonenumber::is_valid(&n)));
-        if valid {
-            return Some(if formatted {
-                (
-                    0.55,
-                    "national phone number valid in a major region (libphonenumber)",
-                )
-            } else {
-                (
-                    0.35,
-                    "national phone number valid in a major region, unformatted",
-                )
-            });
-        }
+            .any(|r| phonenumber::parse(Some(*r), s).is_ok_and(|n| phonenumber::is_valid(&n)))
+    };
+    if national.starts_with('0') && (8..=12).contains(&digits) && valid_in(&TRUNK_ZERO_REGIONS) {
+        return Some(if formatted {
+            (
+                0.55,
+                "national phone number valid in a major region (libphonenumber)",
+            )
+        } else {
+            (
+                0.35,
+                "national phone number valid in a major region, unformatted",
+            )
+        });
+    }
+    // Numbering plans without a trunk prefix: only a number written in four groups or more, or
+    // with its area code in parentheses, is tried (`666-12-3456` is an SSN's layout).
+    let groups = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .count();
+    if !national.starts_with('0')
+        && (groups >= 4 || s.contains('('))
+        && (9..=11).contains(&digits)
+        && valid_in(&NO_TRUNK_REGIONS)
+    {
+        return Some((
+            0.5,
+            "national phone number valid in a major region (libphonenumber)",
+        ));
     }
     plan
 }

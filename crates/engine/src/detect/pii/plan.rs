@@ -290,17 +290,13 @@ impl Plan {
             none()
         };
         // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15,
-        // or is a national number with a trunk `0` and 9 to 12 digits
+        // or is a national number of 8 to 12 digits (libphonenumber, `phone::score`)
         // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
         let phone = if wants(Entity::Phone) {
             Where::Windows(
                 phone_runs
                     .iter()
-                    .filter(|w| {
-                        w.2 >= 10
-                            || (w.2 >= 8 && b[w.0..w.1].contains(&b'+'))
-                            || (w.2 >= 9 && b[w.0..w.1].contains(&b'0'))
-                    })
+                    .filter(|w| w.2 >= 10 || (w.2 >= 8 && b[w.0..w.1].contains(&b'+')) || w.2 >= 8)
                     .map(|w| (w.0, w.1))
                     .collect(),
             )
@@ -510,4 +506,19 @@ pub(super) fn digit_groups_into(s: &str, out: &mut Vec<(usize, usize)>) {
     if let Some(st) = start {
         out.push((st, s.len()));
     }
+}
+
+/// Whether the number at `s` follows a country code (`+47 21.23.45.67`, `+55 800-12-3456`): it
+/// is the rest of a phone number, not a dotted quad or an SSN.
+pub(super) fn after_country_code(b: &[u8], s: usize) -> bool {
+    let mut i = s;
+    if i > 0 && matches!(b[i - 1], b' ' | b'.' | b'-') {
+        i -= 1;
+    }
+    let mut n = 0;
+    while i > 0 && b[i - 1].is_ascii_digit() && n < 4 {
+        i -= 1;
+        n += 1;
+    }
+    (1..=3).contains(&n) && i > 0 && b[i - 1] == b'+'
 }

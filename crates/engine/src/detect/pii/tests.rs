@@ -266,6 +266,13 @@ fn national_ids_and_cued_numbers() {
         ),
         ("Tel: 020 7946 0958", "phone", "020 7946 0958"),
         ("ring 0049 30 901820", "phone", "0049 30 901820"),
+        (
+            "reach me at +47 21.23.45.67 after six",
+            "phone",
+            "+47 21.23.45.67",
+        ),
+        ("Tel: +55 800 12 3456 ok", "phone", "+55 800 12 3456"),
+        ("Llámame al 912 34 56 78.", "phone", "912 34 56 78"),
     ];
     for (text, entity, span) in cases {
         let got = found(text, Mode::Balanced);
