@@ -346,5 +346,17 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             dates::ages(&mut scan, view, &plan);
         }
     }
+    // One span, one entity: a phone number guessed on a span that an identifier with a checksum
+    // (a German tax id, a Canadian SIN …) covers exactly yields to it.
+    if scan.out.len() > 1 {
+        let ids: std::collections::HashSet<(usize, usize)> = scan
+            .out
+            .iter()
+            .filter(|f| f.entity != Entity::Phone.name())
+            .map(|f| (f.start, f.end))
+            .collect();
+        scan.out
+            .retain(|f| f.entity != Entity::Phone.name() || !ids.contains(&(f.start, f.end)));
+    }
     scan.out
 }

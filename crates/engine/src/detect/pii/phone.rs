@@ -50,8 +50,11 @@ pub(super) fn phones(
             for j in (i..last).rev() {
                 let mut s = m.start + groups[i].0;
                 let e = m.start + groups[j].1;
-                // Keep a leading `+` or `(` that belongs to the number.
-                if s > 0 && matches!(text.as_bytes()[s - 1], b'+' | b'(') {
+                // Keep a leading `+`, or a `(` closed inside the number, that belongs to it.
+                if s > 0
+                    && (text.as_bytes()[s - 1] == b'+'
+                        || (text.as_bytes()[s - 1] == b'(' && text[s..e].contains(')')))
+                {
                     s -= 1;
                 }
                 // The quads are in text order and disjoint, so their ends rise too: the
@@ -279,7 +282,16 @@ pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
     // Mixed `.` and `-` separators are an identifier's layout (`012.785.028-74`, a Brazilian
     // CPF), not a phone number's.
     let mixed = s.contains('.') && s.contains('-');
-    if mixed && !s.starts_with('+') {
+    // `ddd-dd-dddd` is an SSN's layout.
+    let ssn_layout = s.len() == 11
+        && s.bytes().enumerate().all(|(i, c)| {
+            if i == 3 || i == 6 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if (mixed || ssn_layout) && !s.starts_with('+') {
         return None;
     }
     let plan = phone_score(s);
@@ -335,7 +347,7 @@ pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
         .filter(|g| !g.is_empty())
         .count();
     if !national.starts_with('0')
-        && (groups >= 4 || s.contains('('))
+        && (groups >= 4 || s.contains(')'))
         && (9..=11).contains(&digits)
         && valid_in(&NO_TRUNK_REGIONS)
     {
