@@ -95,6 +95,15 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         let rest = &text[e..];
         let spaced = rest.strip_prefix(' ');
         let before = text[..s].trim_end_matches(' ');
+        // A cheap look at the bytes next to the number: every cue after it starts with a
+        // letter, `-` or a non-ASCII character; every cue before it ends with a letter or `:`.
+        let next = spaced.unwrap_or(rest).bytes().next();
+        let prev = before.bytes().next_back();
+        let may_follow = next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'-' || c >= 0x80);
+        let may_precede = prev.is_some_and(|c| c.is_ascii_alphabetic() || c == b':' || c >= 0x80);
+        if !may_follow && !may_precede {
+            continue;
+        }
         let cued = age_cues().iter().any(|&(after, cue)| {
             if !after {
                 cue_at(before, cue, false)

@@ -261,6 +261,13 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             j += 1;
         }
         let (start, mut end) = (runs[i].0, runs[j].1);
+        // Most clusters in prose are short (`2024`, `10`, `14`): no identifier has fewer than
+        // 8 digits, and nothing is built for them.
+        let count: usize = runs[i..=j].iter().map(|r| r.1 - r.0).sum();
+        if !(8..=18).contains(&count) && count != 17 {
+            i = j + 1;
+            continue;
+        }
         let mut digits = String::new();
         let mut layout = String::new();
         for (k, &(s, e)) in runs[i..=j].iter().enumerate() {
@@ -332,7 +339,8 @@ pub(super) fn alnum_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let mut last = usize::MAX;
     for &(s, e) in &plan.digits {
         let (ts, te) = token_around(b, s, e);
-        if ts == last || !free(text, ts, te) {
+        // Every identifier here has 7 to 18 characters and some hyphens at most.
+        if ts == last || !(7..=24).contains(&(te - ts)) || !free(text, ts, te) {
             continue;
         }
         last = ts;
