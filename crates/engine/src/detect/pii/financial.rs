@@ -85,6 +85,65 @@ pub(super) fn ibans(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     }
 }
 
+/// IBANs written with a space after the country code or with dots (`NO 19 4920 06 96270`,
+/// `NO07.8380.08.06006`), which the pattern does not take: from each upper-case country code
+/// before a digit run, the longest run of upper-case letters, digits and single spaces or dots
+/// that ends on a group and is a valid IBAN once compacted.
+pub(super) fn loose_ibans(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
+    let text = view.text;
+    let b = text.as_bytes();
+    for &(ds, _) in &plan.digits {
+        let start = if ds >= 3 && b[ds - 1] == b' ' {
+            ds - 3
+        } else if ds >= 2 {
+            ds - 2
+        } else {
+            continue;
+        };
+        let upper = |i: usize| b.get(i).is_some_and(u8::is_ascii_uppercase);
+        let loose = b[start + 2] == b' ' || b[ds..(ds + 34).min(b.len())].contains(&b'.');
+        if !loose || !upper(start) || !upper(start + 1) {
+            continue;
+        }
+        if start > 0 && b[start - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let mut compact = [0u8; 34];
+        let mut n = 0;
+        let mut best = None;
+        let mut i = start;
+        while i < b.len() && n < 34 {
+            let c = b[i];
+            if c.is_ascii_digit() || c.is_ascii_uppercase() {
+                compact[n] = c;
+                n += 1;
+                i += 1;
+                let group_end = !b.get(i).is_some_and(u8::is_ascii_alphanumeric);
+                if group_end && n >= 15 && std::str::from_utf8(&compact[..n]).is_ok_and(iban_valid)
+                {
+                    best = Some(i);
+                }
+            } else if matches!(c, b' ' | b'.')
+                && b.get(i + 1)
+                    .is_some_and(|d| d.is_ascii_digit() || d.is_ascii_uppercase())
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if let Some(end) = best {
+            scan.consider(
+                view,
+                Entity::Iban,
+                (start, end),
+                0.9,
+                "IBAN with a valid mod-97 checksum",
+            );
+        }
+    }
+}
+
 pub(super) fn cards(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     for m in find_in(CARD.get(), text, plan.card.get()).needing(is_digit) {

@@ -316,6 +316,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         }
         if cfg.wants(Entity::Iban) {
             financial::ibans(&mut scan, view, &plan);
+            financial::loose_ibans(&mut scan, view, &plan);
         }
         if cfg.wants(Entity::CreditCard) {
             financial::cards(&mut scan, view, &plan);

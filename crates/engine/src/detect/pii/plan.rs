@@ -289,14 +289,13 @@ impl Plan {
         } else {
             none()
         };
-        // A reported phone number has 10 or 11 digits, or starts with `+` and has 8 to 15,
-        // or is a national number of 8 to 12 digits (libphonenumber, `phone::score`)
-        // (`phone_score`); its `+` is in the same run. A run that has neither cannot hold one.
+        // A reported phone number has 8 digits or more (`phone::score`): a run with fewer
+        // cannot hold one.
         let phone = if wants(Entity::Phone) {
             Where::Windows(
                 phone_runs
                     .iter()
-                    .filter(|w| w.2 >= 10 || (w.2 >= 8 && b[w.0..w.1].contains(&b'+')) || w.2 >= 8)
+                    .filter(|w| w.2 >= 8)
                     .map(|w| (w.0, w.1))
                     .collect(),
             )
