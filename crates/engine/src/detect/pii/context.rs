@@ -34,18 +34,50 @@ fn lists() -> Vec<(u32, Vec<&'static str>)> {
         .collect()
 }
 
-pub(super) fn context() -> &'static ContextWords {
-    static CW: OnceLock<ContextWords> = OnceLock::new();
+/// One automaton per group (each entity, then [`VERSION`]): a candidate is checked against its
+/// own entity's few words only, so short words of other entities (`dl`, `pan`, `sin`) never
+/// cost it a match.
+fn groups() -> &'static [ContextWords] {
+    static CW: OnceLock<Vec<ContextWords>> = OnceLock::new();
     CW.get_or_init(|| {
         let lists = lists();
-        let refs: Vec<(u32, &[&str])> = lists.iter().map(|(g, w)| (*g, w.as_slice())).collect();
-        ContextWords::new(&refs)
+        (0..=super::ALL.len())
+            .map(|i| {
+                let g = if i == super::ALL.len() {
+                    VERSION
+                } else {
+                    i as u32
+                };
+                let refs: Vec<(u32, &[&str])> = lists
+                    .iter()
+                    .filter(|(lg, _)| *lg == g)
+                    .map(|(lg, w)| (*lg, w.as_slice()))
+                    .collect();
+                ContextWords::new(&refs)
+            })
+            .collect()
     })
+}
+
+/// The automaton of a group.
+fn group(g: u32) -> &'static ContextWords {
+    let all = groups();
+    let i = if g == VERSION {
+        all.len() - 1
+    } else {
+        g as usize
+    };
+    &all[i.min(all.len() - 1)]
+}
+
+/// Whether a version word (`version`, `release`, `build`) is near `[s, e)`.
+pub(super) fn version_near(text: &str, s: usize, end: usize) -> bool {
+    group(VERSION).near(text, s, end, VERSION)
 }
 
 /// Whether a context word of `e` is near `[s, e)`.
 pub(super) fn near(text: &str, s: usize, end: usize, e: Entity) -> bool {
-    context().near(text, s, end, e as u32) || unspaced_near(text, s, end, e)
+    group(e as u32).near(text, s, end, e as u32) || unspaced_near(text, s, end, e)
 }
 
 /// Chinese and Japanese are written without spaces, so their context words have no word
@@ -81,7 +113,7 @@ pub(super) fn with_context(text: &str, w: Where, e: Entity) -> Where {
     match w {
         Where::Everywhere => Where::Everywhere,
         Where::Windows(mut w) => {
-            w.retain(|&(s, end)| context().may_be_near(text, s, end, e as u32));
+            w.retain(|&(s, end)| group(e as u32).may_be_near(text, s, end, e as u32));
             Where::Windows(w)
         }
     }

@@ -62,6 +62,25 @@ fn age_cues() -> &'static [(bool, &'static str)] {
     })
 }
 
+/// The bytes a cue after a number starts with, and those a cue before a number ends with
+/// (lower case): a number with neither next to it has no cue, and the cue list is not read.
+fn cue_edges() -> &'static ([bool; 256], [bool; 256]) {
+    static EDGES: std::sync::OnceLock<([bool; 256], [bool; 256])> = std::sync::OnceLock::new();
+    EDGES.get_or_init(|| {
+        let (mut firsts, mut lasts) = ([false; 256], [false; 256]);
+        for &(after, cue) in age_cues() {
+            if after {
+                if let Some(c) = cue.bytes().next() {
+                    firsts[usize::from(c.to_ascii_lowercase())] = true;
+                }
+            } else if let Some(c) = cue.bytes().next_back() {
+                lasts[usize::from(c.to_ascii_lowercase())] = true;
+            }
+        }
+        (firsts, lasts)
+    })
+}
+
 /// Whether `hay` starts (`at_start`) or ends with `cue`, ignoring ASCII case, on a word edge
 /// (CJK cues such as `歳` need none).
 fn cue_at(hay: &str, cue: &str, at_start: bool) -> bool {
@@ -99,8 +118,9 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         // letter, `-` or a non-ASCII character; every cue before it ends with a letter or `:`.
         let next = spaced.unwrap_or(rest).bytes().next();
         let prev = before.bytes().next_back();
-        let may_follow = next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'-' || c >= 0x80);
-        let may_precede = prev.is_some_and(|c| c.is_ascii_alphabetic() || c == b':' || c >= 0x80);
+        let (firsts, lasts) = cue_edges();
+        let may_follow = next.is_some_and(|c| firsts[usize::from(c.to_ascii_lowercase())]);
+        let may_precede = prev.is_some_and(|c| lasts[usize::from(c.to_ascii_lowercase())]);
         if !may_follow && !may_precede {
             continue;
         }

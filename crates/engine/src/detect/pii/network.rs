@@ -67,7 +67,7 @@ pub(super) fn quads(text: &str, plan: &Plan) -> Vec<(usize, usize)> {
 pub(super) fn ipv4s(scan: &mut Scan<'_>, view: &View<'_>, quads: &[(usize, usize)]) {
     let text = view.text;
     for &(qs, qe) in quads {
-        if !standalone(text, qs, qe) || context::context().near(text, qs, qe, context::VERSION) {
+        if !standalone(text, qs, qe) || context::version_near(text, qs, qe) {
             continue;
         }
         let base = if text[qs..qe].starts_with("0.") {
