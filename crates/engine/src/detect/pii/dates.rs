@@ -1,0 +1,160 @@
+//! Dates of birth (a plausible date next to `born`, `DOB` …) and ages.
+
+use super::context::with_context;
+use super::plan::{Plan, is_digit};
+use super::{Entity, Scan};
+use crate::detect::static_regex::Lazy;
+use crate::detect::windows::find_in;
+use crate::normalize::View;
+
+pub(super) static DATE: Lazy = Lazy::new(
+    r"(?i)\b(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)\d{2}|(?:19|20)\d{2}[/.\-]\d{1,2}[/.\-]\d{1,2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2})\b",
+);
+
+pub(super) fn dates_of_birth(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
+    let text = view.text;
+    // Reported only next to context words: a window without any cannot hold one.
+    let windows = with_context(text, plan.date.clone(), Entity::DateOfBirth);
+    for m in find_in(DATE.get(), text, windows.get()).needing(is_digit) {
+        if date_plausible(m.as_str()) {
+            scan.consider_with_required_context(
+                view,
+                Entity::DateOfBirth,
+                (m.start(), m.end()),
+                0.85,
+                "date",
+            );
+        }
+    }
+}
+
+pub(super) fn date_plausible(s: &str) -> bool {
+    let nums: Vec<u32> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [y, m, d] if *y >= 1900 => (1..=12).contains(m) && (1..=31).contains(d),
+        [a, b, _y] => (1..=31).contains(a) && (1..=31).contains(b) && (*a <= 12 || *b <= 12),
+        [d, _y] => (1..=31).contains(d),
+        _ => false,
+    }
+}
+
+const AGE_CUES: &str = include_str!("data/age_cues.txt");
+
+/// The cues of `data/age_cues.txt`: (after the number?, cue).
+fn age_cues() -> &'static [(bool, &'static str)] {
+    static CUES: std::sync::OnceLock<Vec<(bool, &'static str)>> = std::sync::OnceLock::new();
+    CUES.get_or_init(|| {
+        AGE_CUES
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                if let Some(c) = l.strip_prefix("after: ") {
+                    Some((true, c))
+                } else {
+                    l.strip_prefix("before: ").map(|c| (false, c))
+                }
+            })
+            .collect()
+    })
+}
+
+/// The bytes a cue after a number starts with, and those a cue before a number ends with
+/// (lower case): a number with neither next to it has no cue, and the cue list is not read.
+fn cue_edges() -> &'static ([bool; 256], [bool; 256]) {
+    static EDGES: std::sync::OnceLock<([bool; 256], [bool; 256])> = std::sync::OnceLock::new();
+    EDGES.get_or_init(|| {
+        let (mut firsts, mut lasts) = ([false; 256], [false; 256]);
+        for &(after, cue) in age_cues() {
+            if after {
+                if let Some(c) = cue.bytes().next() {
+                    firsts[usize::from(c.to_ascii_lowercase())] = true;
+                }
+            } else if let Some(c) = cue.bytes().next_back() {
+                lasts[usize::from(c.to_ascii_lowercase())] = true;
+            }
+        }
+        (firsts, lasts)
+    })
+}
+
+/// Whether `hay` starts (`at_start`) or ends with `cue`, ignoring ASCII case, on a word edge
+/// (CJK cues such as `歳` need none).
+fn cue_at(hay: &str, cue: &str, at_start: bool) -> bool {
+    let n = cue.len();
+    let edge = |c: Option<char>| !cue.is_ascii() || !c.is_some_and(char::is_alphanumeric);
+    if at_start {
+        hay.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(cue)) && edge(hay[n..].chars().next())
+    } else {
+        hay.len() >= n
+            && hay
+                .get(hay.len() - n..)
+                .is_some_and(|h| h.eq_ignore_ascii_case(cue))
+            && edge(hay[..hay.len() - n].chars().next_back())
+    }
+}
+
+/// Ages: a number from 1 to 120 with an age cue right after it ("42 years old", "42-year-old",
+/// "42歳") or right before it ("age: 42", "aged 42").
+pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
+    let text = view.text;
+    for &(s, e) in &plan.digits {
+        if e - s > 3 || !standalone_number(text, s, e) {
+            continue;
+        }
+        let Ok(n) = text[s..e].parse::<u32>() else {
+            continue;
+        };
+        if !(1..=120).contains(&n) {
+            continue;
+        }
+        let rest = &text[e..];
+        let spaced = rest.strip_prefix(' ');
+        let before = text[..s].trim_end_matches(' ');
+        // A cheap look at the bytes next to the number: every cue after it starts with a
+        // letter, `-` or a non-ASCII character; every cue before it ends with a letter or `:`.
+        let next = spaced.unwrap_or(rest).bytes().next();
+        let prev = before.bytes().next_back();
+        let (firsts, lasts) = cue_edges();
+        let may_follow = next.is_some_and(|c| firsts[usize::from(c.to_ascii_lowercase())]);
+        let may_precede = prev.is_some_and(|c| lasts[usize::from(c.to_ascii_lowercase())]);
+        if !may_follow && !may_precede {
+            continue;
+        }
+        let cued = age_cues().iter().any(|&(after, cue)| {
+            if !after {
+                cue_at(before, cue, false)
+            } else if cue.starts_with('-') || !cue.is_ascii() {
+                cue_at(rest, cue, true)
+            } else {
+                spaced.is_some_and(|h| cue_at(h, cue, true))
+            }
+        });
+        if cued {
+            scan.consider(
+                view,
+                Entity::Age,
+                (s, e),
+                0.8,
+                "age (number next to an age cue)",
+            );
+        }
+    }
+}
+
+/// Whether the digits at `[s, e)` are a whole number: no letter, digit or `_` glued to it, and
+/// no decimal part (`3.5 years`, `1,000 years`, `v2`). A sentence's final `.` is fine.
+fn standalone_number(text: &str, s: usize, e: usize) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mark = |c: Option<char>| matches!(c, Some('.' | ','));
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    let mut before = text[..s].chars().rev();
+    let mut after = text[e..].chars();
+    let (b1, b2) = (before.next(), before.next());
+    let (a1, a2) = (after.next(), after.next());
+    let glued = word(b1) || word(a1) || (mark(b1) && digit(b2)) || (mark(a1) && digit(a2));
+    !glued
+}
