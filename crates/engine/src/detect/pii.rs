@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::{ContextWords, standalone};
+use crate::detect::ner;
 use crate::detect::static_regex::Lazy;
 use crate::detect::windows::{DENSE_RUN, captures_in, find_in, merge, runs_around, scan_bytes};
 use crate::detect::{RawFinding, push_finding};
@@ -32,6 +33,9 @@ pub(crate) enum Entity {
     DateOfBirth,
     Passport,
     UkNino,
+    Person,
+    Location,
+    Organization,
 }
 
 pub(crate) const ENTITY_NAMES: &[&str] = &[
@@ -47,9 +51,12 @@ pub(crate) const ENTITY_NAMES: &[&str] = &[
     "date_of_birth",
     "passport",
     "uk_nino",
+    "person",
+    "location",
+    "organization",
 ];
 
-const ALL: [Entity; 12] = [
+const ALL: [Entity; 15] = [
     Entity::Email,
     Entity::Phone,
     Entity::CreditCard,
@@ -62,6 +69,9 @@ const ALL: [Entity; 12] = [
     Entity::DateOfBirth,
     Entity::Passport,
     Entity::UkNino,
+    Entity::Person,
+    Entity::Location,
+    Entity::Organization,
 ];
 
 impl Entity {
@@ -90,6 +100,9 @@ fn alias(name: &str) -> Option<&'static str> {
         "passport_number" | "us_passport" | "uk_passport" => "passport",
         "nino" | "national_insurance" | "national_insurance_number" => "uk_nino",
         "email_address" => "email",
+        "name" | "names" | "person_name" | "per" => "person",
+        "place" | "places" | "address" | "street_address" | "loc" | "gpe" | "city" => "location",
+        "org" | "organisation" | "company" => "organization",
         _ => return None,
     })
 }
@@ -674,6 +687,33 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                         "US/UK passport number format",
                     );
                 }
+            }
+        }
+    }
+    // Names, places and organisations: a tagger over the original text (case is a feature),
+    // in balanced and robust modes only.
+    if mode != Mode::Fast
+        && (cfg.wants(Entity::Person)
+            || cfg.wants(Entity::Location)
+            || cfg.wants(Entity::Organization))
+    {
+        for n in ner::scan(tv.original().text, mode) {
+            let e = match n.kind {
+                ner::Kind::Person => Entity::Person,
+                ner::Kind::Location => Entity::Location,
+                ner::Kind::Organization => Entity::Organization,
+            };
+            if cfg.wants(e) && n.score >= cfg.min_score {
+                scan.push(
+                    e,
+                    RawFinding {
+                        entity: e.name().to_owned(),
+                        start: n.start,
+                        end: n.end,
+                        score: n.score,
+                        explanation: format!("{} (tagger)", e.name()),
+                    },
+                );
             }
         }
     }
