@@ -17,7 +17,9 @@ Two sources, reported separately:
   go in two ways: by substituting a generic phrase of the sentence ("the company" -> an
   organisation, "the city" -> a city, "someone" -> a person) and, for the rest, by a short
   team-written frame around the real sentence ("Dear {person}, ...", "{person} ({city}) asked: ...",
-  "Please ship it to {address}. ..."). Carriers left unchanged are hard negatives (their
+  "Please ship it to {address}. ..."); each frame belongs to one split by a stable hash, so
+  test rows are framed by contexts training never saw. 8% of placed rows are lowercased whole
+  (chat style; only robust mode looks at lower-case words). Carriers left unchanged are hard negatives (their
   capitalised first words, "May", "Will", product and tool names kept from the text).
   Values come from the gazetteers: first names from `gender-guesser` 0.4.0 (`nam_dict.txt`, names
   common in at least one country), last names from `philter-lite` 0.6.0 (`set.toml`, minus its
@@ -313,32 +315,59 @@ SUBST = [
                 r"the protagonist|the speaker)\b", re.I), "person"),
 ]
 
-# Team-written frames around a real sentence: `{x}` is the sentence.
+# Team-written frames around a real sentence: `{x}` is the sentence. Each frame belongs to one
+# split (by a stable hash of the frame), so the test split's frames are contexts the tagger never
+# trained on; the same prepositions come before every type, so no word alone gives the type away.
 FRAMES = [
-    ("Dear {person}, {x}", ["person"]),
-    ("Hi {person}! {x}", ["person"]),
-    ("{person} asked: {x}", ["person"]),
-    ("{person} ({location}) wrote: {x}", ["person", "location"]),
-    ("From {person} at {organization}: {x}", ["person", "organization"]),
-    ("{x} Thanks, {person}", ["person"]),
-    ("{x} Regards, {person}, {organization}", ["person", "organization"]),
-    ("I'm {person} and I live in {location}. {x}", ["person", "location"]),
-    ("My name is {person}. {x}", ["person"]),
-    ("I work at {organization} in {location}. {x}", ["organization", "location"]),
-    ("{x} Please send it to {address}.", ["address"]),
-    ("Our office is at {address}. {x}", ["address"]),
-    ("{x} Contact {person} of {organization} for details.", ["person", "organization"]),
-    ("We are based in {location}. {x}", ["location"]),
-    ("Note from Mr. {last}: {x}", ["last"]),
-    ("Dr. {person} said: {x}", ["person"]),
-    ("{x} (ref. {person}, {location})", ["person", "location"]),
-    ("Client: {organization}. {x}", ["organization"]),
-    ("Meeting with {person} tomorrow in {location}. {x}", ["person", "location"]),
-    ("{x} I moved to {location} last year.", ["location"]),
+    "Dear {person}, {x}",
+    "Hi {person}! {x}",
+    "{person} asked: {x}",
+    "{person} ({location}) wrote: {x}",
+    "From {person} at {organization}: {x}",
+    "{x} Thanks, {person}",
+    "{x} Regards, {person}, {organization}",
+    "I'm {person} and I live in {location}. {x}",
+    "My name is {person}. {x}",
+    "I work at {organization} in {location}. {x}",
+    "{x} Please send it to {address}.",
+    "Our office is at {address}. {x}",
+    "{x} Contact {person} of {organization} for details.",
+    "We are based in {location}. {x}",
+    "Note from Mr. {last}: {x}",
+    "Dr. {person} said: {x}",
+    "{x} (ref. {person}, {location})",
+    "Client: {organization}. {x}",
+    "Meeting with {person} tomorrow in {location}. {x}",
+    "{x} I moved to {location} last year.",
+    "Please forward this to {person} at {organization}. {x}",
+    "{person} flew from {location} to {location2} for this. {x}",
+    "{x} Send the draft to {organization} by Friday.",
+    "Yesterday I met {person} in {location}. {x}",
+    "{x} {person} from {organization} will review it.",
+    "Talk to {person} about it. {x}",
+    "{x} The invoice goes to {organization}, {address}.",
+    "Ms. {last} at {organization} wants this: {x}",
+    "{organization} hired {person} last month. {x}",
+    "{x} Ask {person} or {person2} if unsure.",
+    "Shipping address: {address}. {x}",
+    "{x} — {person}, {location}",
+    "Prepared for {organization} ({location}). {x}",
+    "{person} and {person2} from {location} wrote this: {x}",
+    "On behalf of {organization}: {x}",
+    "{x} Our partner {organization} agrees.",
+    "I grew up near {location}, and {x}",
+    "Reply to {person} with the answer. {x}",
+    "{x} We visited {location} and {location2} in spring.",
+    "According to {person}, {x}",
 ]
 
 
+def frame_kinds(frame: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", frame)
+
+
 def make(kind: str, p: Pools, split: str, r: random.Random) -> tuple[str, str]:
+    kind = kind.rstrip("2")
     if kind == "person":
         return person(p, split, r), "person"
     if kind == "last":
@@ -362,6 +391,10 @@ def placed_rows() -> list[dict]:
     p = Pools()
     sents = [s for s in writingbench_sentences() if carrier_ok(s, p.safe_caps)]
     log(f"names: {len(sents)} carrier sentences")
+    frames: dict[str, list[str]] = defaultdict(list)
+    for f in FRAMES:
+        frames[split_of(f"names-frame:{f}")].append(f)
+    log("names: frames per split " + ", ".join(f"{k} {len(v)}" for k, v in sorted(frames.items())))
     rows = []
     for i, s in enumerate(sents):
         split = split_of(f"names:sentence:{s}")
@@ -385,14 +418,15 @@ def placed_rows() -> list[dict]:
                 text = s[: m.start()] + value + s[m.end():]
                 spans.append({"start": m.start(), "end": m.start() + len(value), "type": typ})
             else:
-                frame, kinds = r.choice(FRAMES)
-                values = {k: make(k, p, split, r) for k in kinds}
+                frame = r.choice(frames[split])
+                values = {k: make(k, p, split, r) for k in frame_kinds(frame) if k != "x"}
                 out = ""
                 for part in re.split(r"(\{\w+\})", frame):
                     if not part:
                         continue
                     if part == "{x}":
-                        out += s
+                        out += s[0].lower() + s[1:] if frame.index("{x}") > 0 and \
+                            frame[frame.index("{x}") - 2] == "," else s
                     elif part.startswith("{"):
                         v, typ = values[part[1:-1]]
                         spans.append({"start": len(out), "end": len(out) + len(v), "type": typ})
@@ -400,6 +434,9 @@ def placed_rows() -> list[dict]:
                     else:
                         out += part
                 text = out
+            if r.random() < 0.08:
+                # Chat-style lower case: found in robust mode only.
+                text = text.lower() if len(text.lower()) == len(text) else text
             rows.append({"id": rid, "text": text, "source": "placed", "label": 1, "spans": spans,
                          "group": s, "split": split})
     return rows
