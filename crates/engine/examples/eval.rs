@@ -48,7 +48,9 @@ pub struct Row {
 pub const ROWS: &[Row] = &[
     Row {
         name: "pii",
-        definition: "any.text has sentinelai.pii",
+        // The structured entities: the corpus does not label names, places or organisations
+        // (its benign texts are full of them), which the names task of scripts/quality measures.
+        definition: "any.text has sentinelai.pii(email, phone, credit_card, ssn, iban, ip_address, mac_address, crypto_wallet, date_of_birth, passport, uk_nino)",
         gold: |l| l.starts_with("pii:") && l != "pii:url",
     },
     Row {
