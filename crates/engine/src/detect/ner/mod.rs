@@ -259,15 +259,18 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
         let tok = &t.list[i];
         let nxt_up = t.list.get(i + 1).is_some_and(|x| x.upper_start);
         let nxt_dig = t.list.get(i + 1).is_some_and(|x| x.digit_start);
-        let nxt_conn = t.list.get(i + 1).is_some_and(|_| {
-            let w = t.word(i + 1);
-            w.chars().all(char::is_alphabetic) && CONNECTORS.contains(&t.lw(i + 1))
-        });
+        // Only asked for digits: a lookup in CONNECTORS per token would cost more than the rest.
+        let nxt_conn = || {
+            t.list.get(i + 1).is_some_and(|_| {
+                let w = t.word(i + 1);
+                w.chars().all(char::is_alphabetic) && CONNECTORS.contains(&t.lw(i + 1))
+            })
+        };
         let prev = i > 0 && cand[i - 1];
         cand[i] = if tok.upper_start {
             true
         } else if tok.digit_start {
-            prev || nxt_up || nxt_conn
+            prev || nxt_up || nxt_conn()
         } else if t.word(i) == "."
             && prev
             && t.list[i - 1].upper_start
