@@ -8,6 +8,8 @@
 //! - `fast_1k`, `balanced_1k`, `robust_1k`: the all-match policy set in each mode.
 //! - `fast_pii_secrets_1mib`: `pii` + `secrets` in fast mode over a 1 MiB document (throughput).
 //! - `bundle_<name>_balanced`: each all-match policy alone, to see where the time goes.
+//! - `pii_1k_<mode>`: `sentinelai.pii` alone in each mode (balanced and robust run the name,
+//!   place and organisation tagger; fast does not).
 //! - `balanced_1k_without_injection_model`, `robust_1k_without_injection_model`: the all-match
 //!   set less `prompt_injection`, the one bundle that runs the trained classifier: what the rest
 //!   of the engine costs.
@@ -106,6 +108,14 @@ fn per_bundle(c: &mut Criterion) {
         let one = set(["any.text has sentinelai.unsafe_content".to_owned()], mode);
         c.bench_function(&format!("unsafe_content_{mode}_1k"), |b| {
             b.iter(|| one.evaluate(black_box(&input)))
+        });
+    }
+    // `pii` alone per mode: fast mode has no name/place/organisation tagger, so the difference
+    // to balanced is roughly what the tagger (and the context words) cost.
+    for mode in [Mode::Fast, Mode::Balanced, Mode::Robust] {
+        let pii = set(["any.text has sentinelai.pii".to_owned()], mode);
+        c.bench_function(&format!("pii_1k_{mode}"), |b| {
+            b.iter(|| pii.evaluate(black_box(&input)))
         });
     }
     for (_, det) in DEMO {

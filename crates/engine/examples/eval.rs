@@ -48,8 +48,10 @@ pub struct Row {
 pub const ROWS: &[Row] = &[
     Row {
         name: "pii",
-        definition: "any.text has sentinelai.pii",
-        // `url` is in the default entity set.
+        // The structured entities, `url` included: the corpus does not label names, places or
+        // organisations (its benign texts are full of them), which the names task of
+        // scripts/quality measures.
+        definition: "any.text has sentinelai.pii(email, phone, credit_card, ssn, iban, ip_address, mac_address, url, crypto_wallet, date_of_birth, passport, uk_nino)",
         gold: |l| l.starts_with("pii:"),
     },
     Row {

@@ -13,6 +13,7 @@ pub(crate) mod injection;
 pub(crate) mod invisible;
 pub(crate) mod lexicon;
 pub(crate) mod model;
+pub(crate) mod ner;
 pub(crate) mod pii;
 pub(crate) mod secrets;
 pub(crate) mod static_regex;

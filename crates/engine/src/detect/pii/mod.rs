@@ -26,6 +26,7 @@ mod tests;
 
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
+use crate::detect::ner;
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, TextViews, View};
@@ -80,6 +81,9 @@ entities! {
     MxCurp => "mx_curp",
     DriverLicense => "driver_license",
     Age => "age",
+    Person => "person",
+    Location => "location",
+    Organization => "organization",
 }
 
 impl Entity {
@@ -128,6 +132,9 @@ fn alias(name: &str) -> Option<&'static str> {
             "driver_license"
         }
         "age_years" => "age",
+        "name" | "names" | "person_name" | "per" => "person",
+        "place" | "places" | "address" | "street_address" | "loc" | "gpe" | "city" => "location",
+        "org" | "organisation" | "company" => "organization",
         _ => return None,
     })
 }
@@ -345,6 +352,33 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         govid::alnum_ids(&mut scan, view, &plan);
         if cfg.wants(Entity::Age) {
             dates::ages(&mut scan, view, &plan);
+        }
+    }
+    // Names, places and organisations: a tagger over the original text (case is a feature),
+    // in balanced and robust modes only.
+    if mode != Mode::Fast
+        && (cfg.wants(Entity::Person)
+            || cfg.wants(Entity::Location)
+            || cfg.wants(Entity::Organization))
+    {
+        for n in ner::scan(tv.original().text, mode) {
+            let e = match n.kind {
+                ner::Kind::Person => Entity::Person,
+                ner::Kind::Location => Entity::Location,
+                ner::Kind::Organization => Entity::Organization,
+            };
+            if cfg.wants(e) && n.score >= cfg.min_score {
+                scan.push(
+                    e,
+                    RawFinding {
+                        entity: e.name().to_owned(),
+                        start: n.start,
+                        end: n.end,
+                        score: n.score,
+                        explanation: format!("{} (tagger)", e.name()),
+                    },
+                );
+            }
         }
     }
     // One span, one entity: a phone number guessed on a span that an identifier with a checksum

@@ -1,0 +1,740 @@
+//! Names, places and organisations (`person`, `location`, `organization` in `sentinelai.pii`):
+//! a small learned sequence tagger over gazetteer and context features.
+//!
+//! An averaged perceptron with BIO tags, trained by `scripts/train/ner.py` on the train split
+//! of the `names` quality task only (real annotated tweets and real sentences with placed
+//! gazetteer values), tags tokens greedily left to right. Its features are the word, its shape,
+//! prefix and suffix, the two words either side, the gazetteer flags of the token and its
+//! neighbours (first and last names, common words, cities, countries and states, titles such
+//! as `Dr`, organisation suffixes such as `GmbH`, street types) and the previous tag. The lists
+//! and the weights are data files; `data/golden.json`, written by the training script, pins
+//! this file to the script's scoring in the tests.
+//!
+//! Cost: in balanced mode only candidates are scored: capitalised tokens, digits next to them
+//! (house numbers, postcodes) and connectors between them (`of`, `de`, `,`); everything else is
+//! `O` without a lookup, so ordinary prose costs little more than its tokenisation. Robust
+//! mode scores every token and so also finds lower-case names (`i met jenny in london`).
+//!
+//! The scheme (keep in lock-step with `scripts/train/ner.py`):
+//! 1. Tokens are maximal runs of alphanumeric characters, where an apostrophe or hyphen between
+//!    two alphanumerics stays inside (`O'Neill`, `Winston-Salem`) except a final `'s`; every
+//!    other non-space character is a token of its own.
+//! 2. A feature is a string hashed with FNV-1a 64; its bucket is the top `bits` bits of the hash
+//!    times [`MUL`]; a bucket holds one `i16` per tag, and a tag's score is the sum over the
+//!    token's features.
+
+mod fnv;
+pub(crate) mod gazetteer;
+
+use std::sync::LazyLock;
+
+use crate::policy::Mode;
+use fnv::Fnv;
+use gazetteer::{CITY, FLAG_NAMES, GAZETTEER, Gazetteer, PHRASE_BEGIN, PHRASE_INSIDE, REGION};
+
+const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+const MAX_TOKENS: usize = 4096;
+const MAX_PHRASE: usize = 4;
+const NTAGS: usize = 7;
+const TAGS: [&str; NTAGS] = [
+    "O",
+    "B-person",
+    "I-person",
+    "B-location",
+    "I-location",
+    "B-organization",
+    "I-organization",
+];
+
+/// What the tagger reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Person,
+    Location,
+    Organization,
+}
+
+/// One entity: byte offsets into the scanned text and a confidence in [0.5, 0.99].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entity {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub score: f64,
+}
+
+struct Model {
+    rows: Box<[[i16; NTAGS]]>,
+    shift: u32,
+    /// Integer score units per unit of the trained (float) weights.
+    scale: f64,
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "the weights are written by scripts/train/ner.py and compiled in; the unit tests load them"
+)]
+fn load_model(data: &[u8]) -> Model {
+    assert_eq!(data.get(..4), Some(&b"SNER"[..]), "ner model magic");
+    let word = |at: usize| {
+        u32::from_le_bytes(
+            data[at..at + 4]
+                .try_into()
+                .expect("a four-byte header field"),
+        )
+    };
+    let bits = word(4);
+    assert!((8..=24).contains(&bits), "ner model bits");
+    assert_eq!(word(8) as usize, NTAGS, "ner model tags");
+    let scale = f64::from(f32::from_bits(word(12)));
+    let body = &data[16..];
+    assert_eq!(body.len(), (1usize << bits) * NTAGS * 2, "ner model size");
+    let rows = body
+        .chunks_exact(NTAGS * 2)
+        .map(|c| {
+            let mut row = [0i16; NTAGS];
+            for (t, v) in row.iter_mut().enumerate() {
+                *v = i16::from_le_bytes([c[2 * t], c[2 * t + 1]]);
+            }
+            row
+        })
+        .collect();
+    Model {
+        rows,
+        shift: 64 - bits,
+        scale,
+    }
+}
+
+static MODEL: LazyLock<Model> = LazyLock::new(|| load_model(include_bytes!("data/model.bin")));
+
+/// One token: byte span in the text, its lowercased form in `Tokens::lower`, its shape.
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    start: usize,
+    end: usize,
+    lower: (usize, usize),
+    shape: [u8; 4],
+    shape_len: u8,
+    upper_start: bool,
+    digit_start: bool,
+}
+
+struct Tokens<'t> {
+    text: &'t str,
+    lower: String,
+    list: Vec<Token>,
+}
+
+impl Tokens<'_> {
+    fn lw(&self, i: usize) -> &str {
+        let (s, e) = self.list[i].lower;
+        &self.lower[s..e]
+    }
+
+    fn word(&self, i: usize) -> &str {
+        let t = &self.list[i];
+        &self.text[t.start..t.end]
+    }
+
+    fn shape(&self, i: usize) -> &[u8] {
+        let t = &self.list[i];
+        &t.shape[..usize::from(t.shape_len)]
+    }
+}
+
+fn shape_of(word: &str) -> ([u8; 4], u8) {
+    let mut out = [0u8; 4];
+    let mut n = 0usize;
+    for c in word.chars() {
+        let s = if c.is_ascii() {
+            if c.is_ascii_uppercase() {
+                b'X'
+            } else if c.is_ascii_lowercase() {
+                b'x'
+            } else if c.is_ascii_digit() {
+                b'd'
+            } else {
+                c as u8
+            }
+        } else if c.is_uppercase() {
+            b'X'
+        } else if c.is_lowercase() {
+            b'x'
+        } else {
+            b'o'
+        };
+        if n == 0 || out[n - 1] != s {
+            out[n] = s;
+            n += 1;
+            if n == 4 {
+                break;
+            }
+        }
+    }
+    (out, n as u8)
+}
+
+fn tokenize(text: &str) -> Tokens<'_> {
+    let mut list = Vec::new();
+    let mut lower = String::with_capacity(text.len());
+    let mut it = text.char_indices().peekable();
+    let push = |list: &mut Vec<Token>, lower: &mut String, s: usize, e: usize| {
+        let word = &text[s..e];
+        let ls = lower.len();
+        if word.is_ascii() {
+            lower.extend(word.bytes().map(|c| char::from(c.to_ascii_lowercase())));
+        } else {
+            lower.push_str(&word.to_lowercase());
+        }
+        let (shape, shape_len) = shape_of(word);
+        let first = word.chars().next().unwrap_or(' ');
+        list.push(Token {
+            start: s,
+            end: e,
+            lower: (ls, lower.len()),
+            shape,
+            shape_len,
+            upper_start: first.is_uppercase(),
+            digit_start: first.is_ascii_digit(),
+        });
+    };
+    while let Some((i, c)) = it.next() {
+        if list.len() >= MAX_TOKENS {
+            break;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        if !c.is_alphanumeric() {
+            push(&mut list, &mut lower, i, i + c.len_utf8());
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = it.peek() {
+            if d.is_alphanumeric() {
+                it.next();
+                end = j + d.len_utf8();
+                continue;
+            }
+            if matches!(d, '\'' | '’' | '-') {
+                let after = j + d.len_utf8();
+                let next = text[after..].chars().next();
+                if next.is_some_and(char::is_alphanumeric) {
+                    let n = next.unwrap_or(' ');
+                    let possessive = d != '-'
+                        && matches!(n, 's' | 'S')
+                        && !text[after + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(char::is_alphanumeric);
+                    if possessive {
+                        break;
+                    }
+                    it.next();
+                    it.next();
+                    end = after + n.len_utf8();
+                    continue;
+                }
+            }
+            break;
+        }
+        push(&mut list, &mut lower, i, end);
+    }
+    Tokens { text, lower, list }
+}
+
+const CONNECTORS: [&str; 30] = [
+    "of", "de", "la", "le", "du", "del", "da", "van", "von", "der", "den", "di", "y", "and", "&",
+    ",", ".", "-", "'", "rue", "in", "do", "dos", "das", "al", "el", "sur", "am", "upon", "on",
+];
+
+fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
+    let n = t.list.len();
+    if robust {
+        return vec![true; n];
+    }
+    let mut cand = vec![false; n];
+    for i in 0..n {
+        let tok = &t.list[i];
+        let nxt_up = t.list.get(i + 1).is_some_and(|x| x.upper_start);
+        let nxt_dig = t.list.get(i + 1).is_some_and(|x| x.digit_start);
+        // Only asked for digits: a lookup in CONNECTORS per token would cost more than the rest.
+        let nxt_conn = || {
+            t.list.get(i + 1).is_some_and(|_| {
+                let w = t.word(i + 1);
+                w.chars().all(char::is_alphabetic) && CONNECTORS.contains(&t.lw(i + 1))
+            })
+        };
+        let prev = i > 0 && cand[i - 1];
+        cand[i] = if tok.upper_start {
+            true
+        } else if tok.digit_start {
+            prev || nxt_up || nxt_conn()
+        } else if t.word(i) == "."
+            && prev
+            && t.list[i - 1].upper_start
+            && t.word(i - 1).chars().count() <= 5
+        {
+            // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
+            true
+        } else if prev && (nxt_up || nxt_dig) {
+            CONNECTORS.contains(&t.lw(i))
+        } else {
+            false
+        };
+    }
+    cand
+}
+
+fn flags(t: &Tokens<'_>, cand: &[bool], robust: bool, gaz: &Gazetteer) -> Vec<u16> {
+    let n = t.list.len();
+    let mut fl = vec![0u16; n];
+    for (i, f) in fl.iter_mut().enumerate() {
+        // Balanced mode looks up candidates only (a neighbour that is not one reads as 0):
+        // every lookup is a likely cache miss in a table of half a million entries.
+        if robust || cand[i] {
+            *f = gaz.get(Fnv::of(t.lw(i).as_bytes())) & !(PHRASE_BEGIN | PHRASE_INSIDE);
+        }
+    }
+    let mut i = 0;
+    while i < n {
+        if !(robust || cand[i]) {
+            i += 1;
+            continue;
+        }
+        let mut max = MAX_PHRASE.min(n - i);
+        if !robust {
+            // Balanced: a phrase lies within one run of candidates, so a capitalised word
+            // followed by prose costs no phrase lookup.
+            max = max.min(cand[i..].iter().take_while(|&&c| c).count());
+        }
+        let mut hashes = [0u64; MAX_PHRASE + 1];
+        let mut h = Fnv::new().bytes(t.lw(i).as_bytes());
+        for (k, slot) in hashes.iter_mut().enumerate().take(max + 1).skip(2) {
+            h = h.bytes(b" ").bytes(t.lw(i + k - 1).as_bytes());
+            *slot = h.0;
+        }
+        let mut hit = 0;
+        for k in (2..=max).rev() {
+            let f = gaz.get(hashes[k]) & (CITY | REGION);
+            if f != 0 {
+                hit = k;
+                fl[i] |= PHRASE_BEGIN | f;
+                for x in &mut fl[i + 1..i + k] {
+                    *x |= PHRASE_INSIDE | f;
+                }
+                break;
+            }
+        }
+        i += if hit > 0 { hit } else { 1 };
+    }
+    fl
+}
+
+/// Adds each feature's row to the tag scores.
+struct Scorer<'m> {
+    model: &'m Model,
+    scores: [i32; NTAGS],
+}
+
+impl Scorer<'_> {
+    #[inline]
+    fn add(&mut self, h: Fnv) {
+        let b = (h.0.wrapping_mul(MUL) >> self.model.shift) as usize;
+        if let Some(row) = self.model.rows.get(b) {
+            for (s, &w) in self.scores.iter_mut().zip(row) {
+                *s += i32::from(w);
+            }
+        }
+    }
+}
+
+const SENTENCE_END: [&str; 6] = [".", "!", "?", ":", "\"", "("];
+
+fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut n = 0;
+    let mut tmp = [0u8; 4];
+    loop {
+        tmp[n] = D[usize::from(v & 15)];
+        n += 1;
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    for k in 0..n {
+        out[k] = tmp[n - 1 - k];
+    }
+    &out[..n]
+}
+
+fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> [i32; NTAGS] {
+    let n = t.list.len();
+    let mut sc = Scorer {
+        model: m,
+        scores: [0; NTAGS],
+    };
+    let w = |j: isize| -> &[u8] {
+        if j < 0 {
+            b"<s>"
+        } else if j as usize >= n {
+            b"</s>"
+        } else {
+            t.lw(j as usize).as_bytes()
+        }
+    };
+    let s = |j: isize| -> &[u8] {
+        if j < 0 {
+            b"<s>"
+        } else if j as usize >= n {
+            b"</s>"
+        } else {
+            t.shape(j as usize)
+        }
+    };
+    let g = |j: isize| -> u16 {
+        if j < 0 || j as usize >= n {
+            0
+        } else {
+            fl[j as usize]
+        }
+    };
+    let ii = i as isize;
+    let lw = t.lw(i);
+    let f = Fnv::new();
+    sc.add(f.bytes(b"b"));
+    sc.add(f.bytes(b"w:").bytes(lw.as_bytes()));
+    sc.add(f.bytes(b"s:").bytes(s(ii)));
+    let head_end = lw.char_indices().nth(3).map_or(lw.len(), |(k, _)| k);
+    sc.add(f.bytes(b"p:").bytes(&lw.as_bytes()[..head_end]));
+    let chars = lw.chars().count();
+    let tail_start = lw
+        .char_indices()
+        .nth(chars.saturating_sub(3))
+        .map_or(0, |(k, _)| k);
+    sc.add(f.bytes(b"x:").bytes(&lw.as_bytes()[tail_start..]));
+    sc.add(f.bytes(b"w-1:").bytes(w(ii - 1)));
+    sc.add(f.bytes(b"w+1:").bytes(w(ii + 1)));
+    sc.add(f.bytes(b"w-2:").bytes(w(ii - 2)));
+    sc.add(f.bytes(b"w+2:").bytes(w(ii + 2)));
+    sc.add(f.bytes(b"s-1:").bytes(s(ii - 1)));
+    sc.add(f.bytes(b"s+1:").bytes(s(ii + 1)));
+    let mut buf = [0u8; 4];
+    sc.add(
+        f.bytes(b"gs:")
+            .bytes(s(ii))
+            .bytes(b":")
+            .bytes(hex(g(ii), &mut buf)),
+    );
+    let tag = TAGS[prev].as_bytes();
+    sc.add(f.bytes(b"t:").bytes(tag));
+    sc.add(f.bytes(b"tw:").bytes(tag).bytes(b":").bytes(s(ii)));
+    let (here, before, after) = (g(ii), g(ii - 1), g(ii + 1));
+    if here | before | after != 0 {
+        for (k, name) in FLAG_NAMES.iter().enumerate() {
+            let bit = 1u16 << k;
+            if here & bit != 0 {
+                sc.add(f.bytes(b"g:").bytes(name.as_bytes()));
+            }
+            if before & bit != 0 {
+                sc.add(f.bytes(b"g-1:").bytes(name.as_bytes()));
+            }
+            if after & bit != 0 {
+                sc.add(f.bytes(b"g+1:").bytes(name.as_bytes()));
+            }
+        }
+    }
+    if i == 0 || SENTENCE_END.contains(&t.word(i - 1)) {
+        sc.add(f.bytes(b"st"));
+    }
+    sc.scores
+}
+
+/// An I- tag that does not continue its type is read as B-.
+fn legal(prev: usize, tag: usize) -> usize {
+    if tag != 0 && tag.is_multiple_of(2) && prev != tag - 1 && prev != tag {
+        tag - 1
+    } else {
+        tag
+    }
+}
+
+/// Tags and per-token scores (empty for tokens that were not scored).
+fn decode(t: &Tokens<'_>, robust: bool, m: &Model, gaz: &Gazetteer) -> Vec<(usize, [i32; NTAGS])> {
+    let cand = candidates(t, robust);
+    let fl = flags(t, &cand, robust, gaz);
+    let mut out = Vec::with_capacity(t.list.len());
+    let mut prev = 0;
+    for (i, &c) in cand.iter().enumerate() {
+        if !c {
+            out.push((0, [0; NTAGS]));
+            prev = 0;
+            continue;
+        }
+        let sc = score_token(m, t, &fl, i, prev);
+        let mut best = 0;
+        for k in 1..NTAGS {
+            if sc[k] > sc[best] {
+                best = k;
+            }
+        }
+        let best = legal(prev, best);
+        out.push((best, sc));
+        prev = best;
+    }
+    out
+}
+
+fn kind_of(tag: usize) -> Kind {
+    match (tag - 1) / 2 {
+        0 => Kind::Person,
+        1 => Kind::Location,
+        _ => Kind::Organization,
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The names, places and organisations in `text`. Fast mode has no tagger: callers skip it.
+pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
+    if !text.chars().any(char::is_alphabetic) {
+        return Vec::new();
+    }
+    let robust = mode == Mode::Robust;
+    let t = tokenize(text);
+    if !robust && !t.list.iter().any(|x| x.upper_start) {
+        return Vec::new();
+    }
+    let m = &*MODEL;
+    let tags = decode(&t, robust, m, &GAZETTEER);
+    let mut out: Vec<Entity> = Vec::new();
+    // Running (kind, start token, sum of token confidences).
+    let mut cur: Option<(usize, usize, f64)> = None;
+    let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
+        if let Some((tag, s, sum)) = cur.take() {
+            let n = (end_tok - s + 1) as f64;
+            out.push(Entity {
+                kind: kind_of(tag),
+                start: t.list[s].start,
+                end: t.list[end_tok].end,
+                score: (sum / n).clamp(0.5, 0.99),
+            });
+        }
+    };
+    for (i, &(tag, sc)) in tags.iter().enumerate() {
+        let conf = if tag == 0 {
+            0.0
+        } else {
+            sigmoid(f64::from(sc[tag] - sc[0]) / m.scale)
+        };
+        let continues = tag != 0 && tag.is_multiple_of(2) && cur.is_some_and(|c| c.0 == tag - 1);
+        if continues {
+            if let Some(c) = cur.as_mut() {
+                c.2 += conf;
+            }
+            continue;
+        }
+        close(&mut cur, i.saturating_sub(1), &mut out);
+        if tag != 0 {
+            cur = Some((if tag.is_multiple_of(2) { tag - 1 } else { tag }, i, conf));
+        }
+    }
+    close(&mut cur, tags.len().saturating_sub(1), &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct ModeCase {
+        tags: Vec<usize>,
+        scores: Vec<Vec<i32>>,
+        flags: Vec<u16>,
+    }
+
+    #[derive(Deserialize)]
+    struct Case {
+        text: String,
+        tokens: Vec<(usize, usize)>,
+        balanced: ModeCase,
+        robust: ModeCase,
+    }
+
+    #[derive(Deserialize)]
+    struct Golden {
+        cases: Vec<Case>,
+    }
+
+    #[test]
+    fn agrees_with_the_training_script() {
+        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
+            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        assert!(g.cases.len() >= 8);
+        for case in &g.cases {
+            let t = tokenize(&case.text);
+            let spans: Vec<(usize, usize)> = t.list.iter().map(|x| (x.start, x.end)).collect();
+            assert_eq!(spans, case.tokens, "tokens of {:?}", case.text);
+            for (robust, want) in [(false, &case.balanced), (true, &case.robust)] {
+                let cand = candidates(&t, robust);
+                let fl = flags(&t, &cand, robust, &GAZETTEER);
+                assert_eq!(fl, want.flags, "flags of {:?}", case.text);
+                let got = decode(&t, robust, &MODEL, &GAZETTEER);
+                let tags: Vec<usize> = got.iter().map(|x| x.0).collect();
+                assert_eq!(tags, want.tags, "robust={robust} {:?}", case.text);
+                for (i, (x, w)) in got.iter().zip(&want.scores).enumerate() {
+                    if !w.is_empty() {
+                        assert_eq!(&x.1[..], &w[..], "scores of token {i} of {:?}", case.text);
+                    }
+                }
+            }
+        }
+    }
+
+    fn found(text: &str, mode: Mode) -> Vec<(Kind, &str)> {
+        scan(text, mode)
+            .into_iter()
+            .map(|e| (e.kind, &text[e.start..e.end]))
+            .collect()
+    }
+
+    #[test]
+    fn tokens_keep_names_whole() {
+        let t = tokenize("O'Neill's Winston-Salem office, Zoë's café — 12B");
+        let words: Vec<&str> = (0..t.list.len()).map(|i| t.word(i)).collect();
+        assert_eq!(
+            words,
+            [
+                "O'Neill",
+                "'",
+                "s",
+                "Winston-Salem",
+                "office",
+                ",",
+                "Zoë",
+                "'",
+                "s",
+                "café",
+                "—",
+                "12B"
+            ]
+        );
+        assert_eq!(t.lw(0), "o'neill");
+        assert_eq!(t.shape(0), b"X'Xx");
+        assert_eq!(t.shape(11), b"dX");
+    }
+
+    #[test]
+    fn finds_people_places_and_organisations() {
+        let text = "My name is Maria Gonzalez and I live in Buenos Aires.";
+        let got = found(text, Mode::Balanced);
+        assert!(got.contains(&(Kind::Person, "Maria Gonzalez")), "{got:?}");
+        assert!(got.contains(&(Kind::Location, "Buenos Aires")), "{got:?}");
+        let text = "Dr. Heinrich Albers works at Siemens AG in Munich.";
+        let got = found(text, Mode::Balanced);
+        assert!(got.contains(&(Kind::Person, "Heinrich Albers")), "{got:?}");
+        assert!(got.contains(&(Kind::Location, "Munich")), "{got:?}");
+        assert!(
+            got.iter()
+                .any(|(k, s)| *k == Kind::Organization && s.contains("Siemens")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_of_the_text() {
+        let text = "Zoë Brontë flew from São Paulo yesterday.";
+        for e in scan(text, Mode::Balanced) {
+            assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end));
+            assert!(e.start < e.end && (0.5..=0.99).contains(&e.score));
+        }
+        assert!(found(text, Mode::Balanced).contains(&(Kind::Location, "São Paulo")));
+    }
+
+    #[test]
+    fn plain_lower_case_prose_is_skipped_in_balanced_only() {
+        assert!(
+            scan(
+                "the python script crashed again, check the logs",
+                Mode::Balanced
+            )
+            .is_empty()
+        );
+        assert!(scan("", Mode::Robust).is_empty());
+        assert!(scan("12345 ... ???", Mode::Balanced).is_empty());
+        let got = found("yesterday i met jenny smith in london", Mode::Robust);
+        assert!(got.contains(&(Kind::Location, "london")), "{got:?}");
+        assert!(found("yesterday i met jenny smith in london", Mode::Balanced).is_empty());
+    }
+
+    /// The entities through the product path: `sentinelai.pii` by default and by name, in
+    /// balanced and robust modes, never in fast mode.
+    #[test]
+    fn pii_reports_them_in_balanced_and_robust_only() {
+        use crate::{Action, Input, PolicySet, PolicySpec, Scope, Severity};
+        let text = "Please forward this to Maria Gonzalez at Siemens AG in Munich.";
+        let entities = |definition: &str, mode: Mode| -> Vec<(String, String)> {
+            let set = PolicySet::new(vec![PolicySpec {
+                id: 1,
+                name: "p".into(),
+                definition: definition.into(),
+                severity: Severity::Medium,
+                mode,
+                action: Action::Notification,
+                intervention_config: None,
+            }]);
+            assert!(set.errors().is_empty(), "{:?}", set.errors());
+            let scope = Scope::default();
+            let input = Input {
+                prompt: Some(text),
+                completion: None,
+                scope: &scope,
+            };
+            set.evaluate(&input)
+                .findings
+                .into_iter()
+                .map(|f| (f.entity, text[f.start..f.end].to_owned()))
+                .collect()
+        };
+        for mode in [Mode::Balanced, Mode::Robust] {
+            let got = entities("any.text has sentinelai.pii", mode);
+            assert!(
+                got.contains(&("person".into(), "Maria Gonzalez".into())),
+                "{got:?}"
+            );
+            assert!(
+                got.contains(&("location".into(), "Munich".into())),
+                "{got:?}"
+            );
+            assert!(got.iter().any(|(e, _)| e == "organization"), "{got:?}");
+        }
+        let only = entities("any.text has sentinelai.pii(person)", Mode::Balanced);
+        assert!(
+            !only.is_empty() && only.iter().all(|(e, _)| e == "person"),
+            "{only:?}"
+        );
+        let alias = entities("any.text has sentinelai.pii(company)", Mode::Balanced);
+        assert!(
+            !alias.is_empty() && alias.iter().all(|(e, _)| e == "organization"),
+            "{alias:?}"
+        );
+        assert!(entities("any.text has sentinelai.pii", Mode::Fast).is_empty());
+    }
+
+    #[test]
+    fn hex_and_legal_tags() {
+        let mut b = [0u8; 4];
+        assert_eq!(hex(0, &mut b), b"0");
+        assert_eq!(hex(0x40c, &mut b), b"40c");
+        assert_eq!(legal(0, 2), 1);
+        assert_eq!(legal(1, 2), 2);
+        assert_eq!(legal(3, 6), 5);
+        assert_eq!(legal(0, 3), 3);
+    }
+}
