@@ -13,6 +13,7 @@ mod dashboard;
 mod docs;
 mod engine;
 mod events;
+mod keepalive;
 mod live;
 mod policies;
 mod privacy;
