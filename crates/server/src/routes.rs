@@ -153,24 +153,17 @@ async fn problem_on_overflow(
             .get(header::CONTENT_TYPE)
             .is_none_or(|v| v != "application/json")
     {
-        return ApiError::PayloadTooLarge { limit }.into_response();
+        return ApiError::payload_too_large(limit).into_response();
     }
     response
 }
 
 async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(sentinel_api::error::ErrorBody {
-            detail: "Not Found".into(),
-            code: "route_not_found".into(),
-        }),
-    )
-        .into_response()
+    ApiError::route_not_found().into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::MethodNotAllowed.into_response()
+    ApiError::method_not_allowed().into_response()
 }
 
 /// A list answer: a plain JSON array, with the total in `X-Total-Count`.
