@@ -10,7 +10,7 @@ use sentinel_api::Patch;
 use sentinel_api::UserRole;
 use sentinel_api::identity::{UserCreate, UserUpdate};
 use sentinel_api::page::PageParams;
-use sentinel_server::error::ApiError;
+use sentinel_server::service::ServiceError;
 use sentinel_server::service::users;
 use sentinel_store::Store;
 
@@ -73,19 +73,9 @@ fn read_password() -> Result<String> {
     Ok(password)
 }
 
-/// API errors read as sentences on a terminal.
-fn explain(e: ApiError) -> anyhow::Error {
-    match e {
-        ApiError::Validation(issues) => anyhow::anyhow!(
-            "{}",
-            issues
-                .iter()
-                .map(|i| i.msg.clone())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        other => anyhow::anyhow!("{other}"),
-    }
+/// A use case's failure, as the sentence it already is.
+fn explain(e: ServiceError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
 async fn user_id(store: &Store, username: &str) -> Result<i64> {

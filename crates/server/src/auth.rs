@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, Unauthorized};
+use crate::error::ApiError;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 /// Visible start of every API key.
@@ -187,7 +188,7 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = state.auth.authenticate(parts, &state.store).await?;
         if !R::allows(&principal) {
-            return Err(ApiError::Forbidden);
+            return Err(ApiError::forbidden());
         }
         Ok(Self {
             principal,
@@ -259,11 +260,11 @@ impl std::fmt::Debug for Authenticator {
 }
 
 fn unauthenticated() -> ApiError {
-    ApiError::Unauthorized(Unauthorized::NotAuthenticated)
+    ApiError::not_authenticated()
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::Unauthorized(Unauthorized::InvalidCredentials)
+    ApiError::invalid_credentials()
 }
 
 impl Authenticator {
@@ -290,7 +291,7 @@ impl Authenticator {
     }
 
     /// Signs an access token for a user.
-    pub fn issue(&self, user_id: i64, username: &str) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: i64, username: &str) -> Result<String, ServiceError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -299,7 +300,7 @@ impl Authenticator {
             exp: now + self.access_ttl.as_secs() as i64,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
+            .map_err(|e| ServiceError::Internal(format!("signing a token: {e}")))
     }
 
     /// Forgets what is cached about a user (after a change), so the next request asks the store.
@@ -488,18 +489,18 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// `n` random bytes from the operating system, as URL-safe base64 or lowercase letters and digits.
-pub fn random_token(bytes: usize) -> Result<String, ApiError> {
+pub fn random_token(bytes: usize) -> Result<String, ServiceError> {
     use base64::Engine;
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| ApiError::Internal(format!("randomness: {e}")))?;
+    getrandom::fill(&mut buf).map_err(|e| ServiceError::Internal(format!("randomness: {e}")))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// A new API key and its visible prefix: `snl_<8 chars>_<43 chars>`.
-pub fn new_api_key() -> Result<(String, String), ApiError> {
+pub fn new_api_key() -> Result<(String, String), ServiceError> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut id = [0u8; KEY_ID_LEN];
-    getrandom::fill(&mut id).map_err(|e| ApiError::Internal(format!("randomness: {e}")))?;
+    getrandom::fill(&mut id).map_err(|e| ServiceError::Internal(format!("randomness: {e}")))?;
     let id: String = id
         .iter()
         .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)

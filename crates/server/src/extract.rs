@@ -63,11 +63,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             .await
             .map_err(|e: BytesRejection| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge {
-                        limit: state.config.body_limit,
-                    }
+                    ApiError::payload_too_large(state.config.body_limit)
                 } else {
-                    ApiError::BadRequest(format!("Could not read the request body: {e}"))
+                    ApiError::bad_request(format!("Could not read the request body: {e}"))
                 }
             })?;
         parse_json_body(&bytes).map(ApiJson)
@@ -85,7 +83,7 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
         } else {
             format!("JSON decode error: {e}")
         };
-        ApiError::Validation(vec![ValidationIssue::new(
+        ApiError::validation(vec![ValidationIssue::new(
             vec!["body".into(), e.column().into()],
             msg,
             "json_invalid",
@@ -100,14 +98,14 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
     }
     if let Some(mut loc) = nul_location(&value) {
         loc.insert(0, "body".into());
-        return Err(ApiError::Validation(vec![ValidationIssue::new(
+        return Err(ApiError::validation(vec![ValidationIssue::new(
             loc,
             NUL_MESSAGE,
             "string_nul",
         )]));
     }
     serde_path_to_error::deserialize(value)
-        .map_err(|e| ApiError::Validation(vec![issue("body", e.path(), &e.inner().to_string())]))
+        .map_err(|e| ApiError::validation(vec![issue("body", e.path(), &e.inner().to_string())]))
 }
 
 const NUL_MESSAGE: &str = "Text must not contain the NUL character (U+0000)";
@@ -158,7 +156,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         .iter()
         .find(|(k, v)| k.contains('\0') || v.contains('\0'))
     {
-        return Err(ApiError::Validation(vec![ValidationIssue::new(
+        return Err(ApiError::validation(vec![ValidationIssue::new(
             vec!["query".into(), key.replace('\0', "").into()],
             NUL_MESSAGE,
             "string_nul",
@@ -174,7 +172,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         if let Some(field) = message.split('`').nth(1).filter(|_| found.loc.len() == 1) {
             found.loc.push(field.into());
         }
-        ApiError::Validation(vec![found])
+        ApiError::validation(vec![found])
     })
 }
 
@@ -221,9 +219,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let Some((name, value)) = params.iter().last() else {
-            return Err(ApiError::BadRequest("missing path parameter".into()));
+            return Err(ApiError::bad_request("missing path parameter"));
         };
         value.parse::<i64>().map(PathId).map_err(|_| {
             ApiError::invalid(
@@ -243,8 +241,9 @@ mod tests {
 
     fn detail(err: ApiError) -> Vec<ValidationIssue> {
         match err {
-            ApiError::Validation(d) => d,
-            other => panic!("expected 422, got {other:?}"),
+            err => err
+                .into_issues()
+                .unwrap_or_else(|other| panic!("expected 422, got {other:?}")),
         }
     }
 

@@ -163,7 +163,7 @@ pub async fn scrape(_auth: Auth<Read>, State(state): State<AppState>) -> ApiResu
 
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &registry)
-        .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("encoding metrics: {e}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,

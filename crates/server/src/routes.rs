@@ -12,6 +12,7 @@ mod policies;
 mod slash;
 mod system;
 mod ui;
+mod unread_body;
 mod users;
 mod violations;
 
@@ -27,6 +28,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+
+pub use unread_body::DRAIN_LIMIT;
 
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
@@ -106,6 +109,8 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outermost, so it also sees the bodies that the limit layers and extractors leave unread.
+        .layer(axum::middleware::from_fn(unread_body::drain_unread_body))
         .with_state(state)
 }
 
@@ -148,24 +153,17 @@ async fn problem_on_overflow(
             .get(header::CONTENT_TYPE)
             .is_none_or(|v| v != "application/json")
     {
-        return ApiError::PayloadTooLarge { limit }.into_response();
+        return ApiError::payload_too_large(limit).into_response();
     }
     response
 }
 
 async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(sentinel_api::error::ErrorBody {
-            detail: "Not Found".into(),
-            code: "route_not_found".into(),
-        }),
-    )
-        .into_response()
+    ApiError::route_not_found().into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::MethodNotAllowed.into_response()
+    ApiError::method_not_allowed().into_response()
 }
 
 /// A list answer: a plain JSON array, with the total in `X-Total-Count`.

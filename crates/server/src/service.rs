@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod demo;
+mod error;
 pub mod evaluate;
 pub mod events;
 pub mod guard;
@@ -16,13 +17,13 @@ pub mod violations;
 use sentinel_api::Patch;
 use sentinel_store::Triage;
 
-use crate::error::{ApiError, ApiResult};
+pub use error::{ServiceError, ServiceResult};
 
 /// The triage change of a `PUT` on an event or a violation: `status` may not be `null`, and
 /// `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
-pub fn triage<S>(status: Patch<S>, acknowledged_by: Patch<i64>) -> ApiResult<Triage<S>> {
+pub fn triage<S>(status: Patch<S>, acknowledged_by: Patch<i64>) -> ServiceResult<Triage<S>> {
     if matches!(status, Patch::Null) {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             &["body", "status"],
             "Input should not be null",
             "null_not_allowed",

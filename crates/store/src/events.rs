@@ -13,6 +13,7 @@ use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, Violat
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, policy, violation};
+use crate::error::Entity;
 use crate::violations::triage_state;
 use crate::{Result, Store, StoreError, Triage, convert};
 
@@ -153,8 +154,7 @@ async fn insert_events<C: ConnectionTrait>(
             .await?;
         if live != policy_ids.len() as u64 {
             return Err(StoreError::MissingReference {
-                field: "policy_id",
-                entity: "policy",
+                constraint: Some(&crate::constraint::FK_EVENTS_POLICY_ID),
             });
         }
     }
@@ -282,10 +282,13 @@ impl Store {
     }
 
     pub async fn get_event(&self, id: i64) -> Result<EventResponse> {
-        let row = event::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "Event" })?;
+        let row =
+            event::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: Entity::Event,
+                })?;
         convert::event(row)
     }
 
@@ -323,10 +326,13 @@ impl Store {
         change: Triage<EventStatus>,
     ) -> Result<EventResponse> {
         let txn = audit::begin(&self.db).await?;
-        let current = event::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "Event" })?;
+        let current =
+            event::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: Entity::Event,
+                })?;
         let before = triage_state(&current.status, current.acknowledged_by);
         let mut counters = Counters::default();
         if let Some(status) = change.status {
@@ -360,7 +366,9 @@ impl Store {
     /// The violations of an existing event, oldest first.
     pub async fn event_violations(&self, id: i64) -> Result<Vec<ViolationResponse>> {
         if event::Entity::find_by_id(id).count(&self.db).await? == 0 {
-            return Err(StoreError::NotFound { entity: "Event" });
+            return Err(StoreError::NotFound {
+                entity: Entity::Event,
+            });
         }
         violation::Entity::find()
             .filter(violation::Column::EventId.eq(id))

@@ -8,6 +8,7 @@ use sentinel_api::page::{Page, PageParams};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::api_key;
+use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert};
 
 /// A key to insert; the caller generated the key and hashed it.
@@ -36,7 +37,7 @@ impl std::fmt::Debug for ApiKeyRecord {
     }
 }
 
-const ENTITY: &str = "API key";
+const ENTITY: Entity = Entity::ApiKey;
 
 fn response(m: &api_key::Model) -> Result<ApiKeyResponse> {
     let scopes = m

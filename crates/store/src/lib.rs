@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod connect;
+pub mod constraint;
 mod convert;
 mod counters;
 mod dashboard;
@@ -27,7 +28,7 @@ mod violations;
 
 pub use audit::{AuditChange, AuditContext};
 pub use connect::{Backend, Store, redact_url};
-pub use error::StoreError;
+pub use error::{Entity, StoreError};
 pub use events::{NewEvent, NewViolation};
 pub use keys::{ApiKeyRecord, NewApiKey};
 pub use policies::{NewPolicy, PolicyChange};

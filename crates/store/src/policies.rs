@@ -7,6 +7,7 @@ use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, PolicyStat
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::policy;
+use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert};
 
 /// A policy to insert. The caller computes the estimates (they come from the engine).
@@ -41,7 +42,7 @@ pub struct PolicyChange {
     pub estimated_latency_ms: Option<f64>,
 }
 
-const ENTITY: &str = "Policy";
+const ENTITY: Entity = Entity::Policy;
 
 impl Store {
     /// Live (not deleted) policies in id order, filtered and paginated.

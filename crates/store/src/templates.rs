@@ -4,6 +4,7 @@ use sentinel_api::policy::PolicyTemplateResponse;
 use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, Severity};
 
 use crate::entity::policy_template;
+use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert};
 
 /// A template to insert.
@@ -39,7 +40,9 @@ impl Store {
             .filter(policy_template::Column::IsActive.eq(true))
             .one(&self.db)
             .await?
-            .ok_or(StoreError::NotFound { entity: "Template" })?;
+            .ok_or(StoreError::NotFound {
+                entity: Entity::Template,
+            })?;
         convert::template(row)
     }
 

@@ -8,6 +8,7 @@ use sentinel_api::{Timestamp, UserRole};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::user;
+use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert, tokens};
 
 /// A user to insert; the password is already hashed by the caller.
@@ -66,7 +67,7 @@ impl std::fmt::Debug for UserRecord {
     }
 }
 
-const ENTITY: &str = "User";
+const ENTITY: Entity = Entity::User;
 
 fn response(m: &user::Model) -> Result<UserResponse> {
     Ok(UserResponse {

@@ -9,6 +9,7 @@ use sentinel_api::{Severity, ViolationStatus};
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::Counters;
 use crate::entity::violation;
+use crate::error::Entity;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// `detected` and `investigating` count as open.
@@ -63,7 +64,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or(StoreError::NotFound {
-                entity: "Violation",
+                entity: Entity::Violation,
             })?;
         convert::violation(row)
     }
@@ -80,7 +81,7 @@ impl Store {
                 .one(&txn)
                 .await?
                 .ok_or(StoreError::NotFound {
-                    entity: "Violation",
+                    entity: Entity::Violation,
                 })?;
         let before = triage_state(&current.status, current.acknowledged_by);
         let mut counters = Counters::default();

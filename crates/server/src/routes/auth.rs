@@ -157,6 +157,6 @@ async fn logout(
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 async fn me(State(state): State<AppState>, auth: Auth<AnyUser>) -> ApiResult<Json<UserResponse>> {
-    let id = auth.principal.user_id().ok_or(ApiError::Forbidden)?;
+    let id = auth.principal.user_id().ok_or_else(ApiError::forbidden)?;
     Ok(Json(state.store.get_user(id).await?.user))
 }

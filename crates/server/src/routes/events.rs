@@ -99,19 +99,18 @@ fn parse_batch(body: &[u8]) -> ApiResult<Vec<EventCreate>> {
     struct Items {
         items: Vec<EventCreate>,
     }
-    match crate::extract::parse_json_body::<Items>(&wrapped) {
-        Ok(items) => Ok(items.items),
-        Err(ApiError::Validation(mut issues)) => {
-            // Report locations relative to the body, not to the wrapper.
-            for issue in &mut issues {
-                if issue.loc.get(1).and_then(|v| v.as_str()) == Some("items") {
-                    issue.loc.remove(1);
-                }
-            }
-            Err(ApiError::Validation(issues))
+    let err = match crate::extract::parse_json_body::<Items>(&wrapped) {
+        Ok(items) => return Ok(items.items),
+        Err(err) => err,
+    };
+    let mut issues = err.into_issues()?;
+    // Report locations relative to the body, not to the wrapper.
+    for issue in &mut issues {
+        if issue.loc.get(1).and_then(|v| v.as_str()) == Some("items") {
+            issue.loc.remove(1);
         }
-        Err(other) => Err(other),
     }
+    Err(ApiError::validation(issues))
 }
 
 #[utoipa::path(
@@ -198,7 +197,7 @@ async fn live_stream(_auth: Auth<Read>, State(state): State<AppState>, req: Requ
         run_session(socket, subscription, closed, lagged)
     })
     .unwrap_or_else(|reason| {
-        ApiError::BadRequest(format!("This route expects a WebSocket upgrade: {reason}"))
+        ApiError::bad_request(format!("This route expects a WebSocket upgrade: {reason}"))
             .into_response()
     })
 }

@@ -6,8 +6,8 @@ use sentinel_api::identity::{TokenResponse, UserResponse};
 use sentinel_store::{AuditChange, AuditContext, NewRefreshToken, RefreshOutcome, Store};
 
 use crate::auth::{random_token, secret_hash};
-use crate::error::{ApiError, ApiResult, Unauthorized};
 use crate::service::passwords;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// Verified against when the username is unknown, so that both failures take as long.
@@ -22,11 +22,11 @@ pub async fn verify_password(password: String, phc: String) -> bool {
 }
 
 /// Hashes a password off the async workers.
-pub async fn hash_password(password: String) -> ApiResult<String> {
+pub async fn hash_password(password: String) -> ServiceResult<String> {
     tokio::task::spawn_blocking(move || passwords::hash(&password))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::Internal)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(ServiceError::Internal)
 }
 
 /// Password sign-in. Failures are throttled per username and per client address, and audited.
@@ -35,14 +35,14 @@ pub async fn login(
     mut ctx: AuditContext,
     username: &str,
     password: String,
-) -> ApiResult<TokenResponse> {
+) -> ServiceResult<TokenResponse> {
     let user_key = format!("user:{}", username.to_lowercase());
     let keys = [
         user_key.clone(),
         format!("addr:{}", ctx.client_addr.as_deref().unwrap_or("unknown")),
     ];
     if let Some(retry_after) = state.throttle.retry_after(&keys) {
-        return Err(ApiError::TooManyRequests { retry_after });
+        return Err(ServiceError::TooManyAttempts { retry_after });
     }
     let record = state.store.find_user_by_username(username).await?;
     let phc = record
@@ -61,7 +61,7 @@ pub async fn login(
                         .after(serde_json::json!({ "username": username })),
                 )
                 .await?;
-            return Err(ApiError::Unauthorized(Unauthorized::BadLogin));
+            return Err(ServiceError::BadLogin);
         }
     };
     state.throttle.succeed(&user_key);
@@ -79,7 +79,7 @@ async fn issue_tokens(
     state: &AppState,
     user: &UserResponse,
     refresh: Option<String>,
-) -> ApiResult<TokenResponse> {
+) -> ServiceResult<TokenResponse> {
     let refresh_token = match refresh {
         Some(token) => token,
         None => {
@@ -114,7 +114,7 @@ pub async fn refresh(
     state: &AppState,
     ctx: &AuditContext,
     presented: &str,
-) -> ApiResult<TokenResponse> {
+) -> ServiceResult<TokenResponse> {
     let next = random_token(32)?;
     let outcome = state
         .store
@@ -130,17 +130,17 @@ pub async fn refresh(
         )
         .await?;
     let RefreshOutcome::Rotated { user_id } = outcome else {
-        return Err(ApiError::Unauthorized(Unauthorized::InvalidCredentials));
+        return Err(ServiceError::InvalidCredentials);
     };
     let user = state.store.get_user(user_id).await?.user;
     if !user.is_active {
-        return Err(ApiError::Unauthorized(Unauthorized::InvalidCredentials));
+        return Err(ServiceError::InvalidCredentials);
     }
     issue_tokens(state, &user, Some(next)).await
 }
 
 /// Revokes the refresh token's family. Unknown tokens change nothing.
-pub async fn logout(store: &Store, ctx: &AuditContext, presented: &str) -> ApiResult<()> {
+pub async fn logout(store: &Store, ctx: &AuditContext, presented: &str) -> ServiceResult<()> {
     store
         .revoke_refresh_token(ctx, &secret_hash(presented))
         .await?;

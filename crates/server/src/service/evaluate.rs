@@ -66,7 +66,7 @@ pub struct Outcome {
 pub const INLINE_BYTES: usize = 16 * 1024;
 
 /// Runs `f` inline when `bytes` is small, else on the blocking pool.
-pub async fn off_runtime<T, F>(bytes: usize, f: F) -> crate::error::ApiResult<T>
+pub async fn off_runtime<T, F>(bytes: usize, f: F) -> crate::service::ServiceResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -76,14 +76,14 @@ where
     }
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| crate::error::ApiError::Internal(format!("evaluation task: {e}")))
+        .map_err(|e| crate::service::ServiceError::Internal(format!("evaluation task: {e}")))
 }
 
 /// [`evaluate`], off the async workers when the texts are large; hands the interaction back.
 pub async fn evaluate_owned(
     state: &AppState,
     interaction: Interaction,
-) -> crate::error::ApiResult<(Outcome, Interaction)> {
+) -> crate::service::ServiceResult<(Outcome, Interaction)> {
     let bytes = interaction.prompt.as_ref().map_or(0, String::len)
         + interaction.completion.as_ref().map_or(0, String::len);
     let state = state.clone();

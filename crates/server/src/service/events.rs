@@ -5,9 +5,9 @@ use sentinel_api::violation::ViolationResponse;
 use sentinel_engine::{Finding, RedactStyle, Target};
 use sentinel_store::{NewEvent, NewViolation};
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::evaluate::{self, Interaction};
 use crate::service::triage;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::{AppState, StoreContent};
 
 /// The texts to evaluate: `prompt`/`completion`, or the same keys inside a JSON `event_data`.
@@ -39,7 +39,7 @@ fn interaction(body: &EventCreate) -> Interaction {
 async fn evaluate_event(
     state: &AppState,
     body: EventCreate,
-) -> ApiResult<(NewEvent, Vec<NewViolation>)> {
+) -> ServiceResult<(NewEvent, Vec<NewViolation>)> {
     let interaction = interaction(&body);
     if interaction.is_empty() {
         let mut event = new_event(body, None)?;
@@ -129,9 +129,12 @@ pub const MAX_BATCH: usize = 1000;
 /// mistakes, and summed into the rollups they would overflow and skew every average.
 pub const MAX_DURATION_MS: f64 = 3_600_000_000.0;
 
-fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> ApiResult<NewEvent> {
+fn new_event(
+    body: EventCreate,
+    decision: Option<sentinel_api::Decision>,
+) -> ServiceResult<NewEvent> {
     if body.event_id.trim().is_empty() {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             &["body", "event_id"],
             "String should have at least 1 character",
             "string_too_short",
@@ -141,7 +144,7 @@ fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> Api
         .duration_ms
         .is_some_and(|d| !d.is_finite() || !(0.0..=MAX_DURATION_MS).contains(&d))
     {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             &["body", "duration_ms"],
             format!("duration_ms must be between 0 and {MAX_DURATION_MS}"),
             "range",
@@ -152,7 +155,7 @@ fn new_event(body: EventCreate, decision: Option<sentinel_api::Decision>) -> Api
         ("response_tokens", body.response_tokens),
     ] {
         if value.is_some_and(|v| v < 0) {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 &["body", field],
                 format!("{field} must not be negative"),
                 "range",
@@ -216,7 +219,7 @@ pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[Vi
 }
 
 /// Evaluates and stores one event with its violations (one transaction), then announces them.
-pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventResponse> {
+pub async fn create(state: &AppState, body: EventCreate) -> ServiceResult<EventResponse> {
     let (event, violations) = evaluate_event(state, body).await?;
     let (event, stored) = state.store.create_event(event, violations).await?;
     announce_stored(state, &event, &stored);
@@ -227,9 +230,9 @@ pub async fn create(state: &AppState, body: EventCreate) -> ApiResult<EventRespo
 pub async fn create_batch(
     state: &AppState,
     bodies: Vec<EventCreate>,
-) -> ApiResult<Vec<EventResponse>> {
+) -> ServiceResult<Vec<EventResponse>> {
     if bodies.is_empty() || bodies.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             &["body"],
             format!(
                 "A batch holds 1 to {MAX_BATCH} events, got {}",
@@ -242,12 +245,9 @@ pub async fn create_batch(
     let mut batch = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.into_iter().enumerate() {
         if !seen.insert(body.event_id.clone()) {
-            return Err(ApiError::Conflict {
-                detail: format!(
-                    "event_id `{}` appears twice in the batch (item {i})",
-                    body.event_id
-                ),
-                code: "duplicate_event_id",
+            return Err(ServiceError::DuplicateInBatch {
+                event_id: body.event_id,
+                index: i,
             });
         }
         batch.push(evaluate_event(state, body).await?);
@@ -265,7 +265,7 @@ pub async fn update(
     ctx: &sentinel_store::AuditContext,
     id: i64,
     body: EventUpdate,
-) -> ApiResult<EventResponse> {
+) -> ServiceResult<EventResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
     let event = state.store.update_event(ctx, id, change).await?;
     state.live.publish(&LiveMessage::EventUpdated {

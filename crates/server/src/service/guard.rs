@@ -12,8 +12,8 @@ use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp};
 use sentinel_engine::{Evaluation, Input, Scores};
 use sentinel_store::NewEvent;
 
-use crate::error::ApiResult;
 use crate::guard::spec_of;
+use crate::service::ServiceResult;
 use crate::service::evaluate::{self, Interaction, decision, finding, scope};
 use crate::service::events::announce_stored;
 use crate::service::policies::definition_error;
@@ -36,7 +36,7 @@ fn guard_event_id() -> String {
 }
 
 /// Evaluates a text against every enforced policy in scope; records it when asked.
-pub async fn guard(state: &AppState, req: GuardRequest) -> ApiResult<GuardResponse> {
+pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardResponse> {
     let (prompt, completion) = match req.stage {
         Stage::Input => (Some(req.text.clone()), None),
         Stage::Output => (None, Some(req.text.clone())),
@@ -168,7 +168,7 @@ pub async fn test_policy(
     state: &AppState,
     policy_id: i64,
     req: PolicyTestRequest,
-) -> ApiResult<PolicyTestResponse> {
+) -> ServiceResult<PolicyTestResponse> {
     let policy = state.store.get_policy(policy_id).await?;
     let content = req.content.as_ref().map(|c| match c {
         serde_json::Value::String(s) => s.clone(),

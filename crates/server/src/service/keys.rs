@@ -5,7 +5,7 @@ use sentinel_api::identity::{ApiKeyCreate, ApiKeyCreated, ApiKeyResponse};
 use sentinel_store::{AuditContext, NewApiKey};
 
 use crate::auth::{new_api_key, secret_hash};
-use crate::error::{ApiError, ApiResult};
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 pub async fn create(
@@ -13,7 +13,7 @@ pub async fn create(
     ctx: &AuditContext,
     created_by: Option<i64>,
     body: ApiKeyCreate,
-) -> ApiResult<ApiKeyCreated> {
+) -> ServiceResult<ApiKeyCreated> {
     let mut issues = Vec::new();
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -41,7 +41,7 @@ pub async fn create(
         ));
     }
     if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+        return Err(ServiceError::Invalid(issues));
     }
     let mut scopes = body.scopes;
     scopes.sort();
@@ -64,7 +64,11 @@ pub async fn create(
     Ok(ApiKeyCreated { info, key })
 }
 
-pub async fn revoke(state: &AppState, ctx: &AuditContext, id: i64) -> ApiResult<ApiKeyResponse> {
+pub async fn revoke(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: i64,
+) -> ServiceResult<ApiKeyResponse> {
     let key = state.store.revoke_api_key(ctx, id).await?;
     state.auth.forget_key(&key.prefix);
     Ok(key)

@@ -7,8 +7,8 @@ use sentinel_api::{Patch, PerformanceMode, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
 use sentinel_store::{AuditContext, NewPolicy, PolicyChange};
 
-use crate::error::{ApiError, ApiResult};
 use crate::guard::engine_mode;
+use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// Cost and latency estimates of a policy, computed by the engine from the definition and the
@@ -42,7 +42,7 @@ pub async fn list(
     state: &AppState,
     filter: &PolicyFilter,
     page: PageParams,
-) -> ApiResult<Page<PolicyResponse>> {
+) -> ServiceResult<Page<PolicyResponse>> {
     let Page { items, total } = state.store.list_policies(filter, page).await?;
     Ok(Page {
         items: items.into_iter().map(|p| decorate(state, p)).collect(),
@@ -50,7 +50,7 @@ pub async fn list(
     })
 }
 
-pub async fn get(state: &AppState, id: i64) -> ApiResult<PolicyResponse> {
+pub async fn get(state: &AppState, id: i64) -> ServiceResult<PolicyResponse> {
     Ok(decorate(state, state.store.get_policy(id).await?))
 }
 
@@ -60,7 +60,7 @@ pub async fn reload(
     id: i64,
     change: &str,
     status: Option<PolicyStatus>,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let policies = state.store.all_policies().await?;
     state.guard.reload(&policies);
     state.live.publish(&LiveMessage::PolicyChanged {
@@ -74,7 +74,7 @@ pub async fn reload(
 }
 
 /// A policy with compile errors may be kept as a draft but never enforced.
-fn check_enforceable(definition: &str, status: PolicyStatus) -> ApiResult<()> {
+fn check_enforceable(definition: &str, status: PolicyStatus) -> ServiceResult<()> {
     if status != PolicyStatus::Open {
         return Ok(());
     }
@@ -82,7 +82,7 @@ fn check_enforceable(definition: &str, status: PolicyStatus) -> ApiResult<()> {
     if validation.valid {
         return Ok(());
     }
-    Err(ApiError::Validation(
+    Err(ServiceError::Invalid(
         validation
             .errors
             .iter()
@@ -98,11 +98,11 @@ fn check_enforceable(definition: &str, status: PolicyStatus) -> ApiResult<()> {
     ))
 }
 
-fn check_intervention_config(config: Option<&str>) -> ApiResult<()> {
+fn check_intervention_config(config: Option<&str>) -> ServiceResult<()> {
     match config.filter(|c| !c.trim().is_empty()) {
         None => Ok(()),
         Some(c) => InterventionConfig::parse(Some(c)).map(|_| ()).map_err(|e| {
-            ApiError::invalid(
+            ServiceError::invalid(
                 &["body", "intervention_config"],
                 format!("Invalid intervention_config: {e}"),
                 "value_error",
@@ -111,9 +111,9 @@ fn check_intervention_config(config: Option<&str>) -> ApiResult<()> {
     }
 }
 
-fn reject_blank(field: &str, value: &str) -> ApiResult<()> {
+fn reject_blank(field: &str, value: &str) -> ServiceResult<()> {
     if value.trim().is_empty() {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             &["body", field],
             "String should have at least 1 character",
             "string_too_short",
@@ -127,7 +127,7 @@ pub async fn create(
     ctx: &AuditContext,
     body: PolicyCreate,
     created_by: Option<i64>,
-) -> ApiResult<PolicyResponse> {
+) -> ServiceResult<PolicyResponse> {
     reject_blank("name", &body.name)?;
     reject_blank("definition", &body.definition)?;
     check_intervention_config(body.intervention_config.as_deref())?;
@@ -160,10 +160,10 @@ pub async fn update(
     ctx: &AuditContext,
     id: i64,
     body: PolicyUpdate,
-) -> ApiResult<PolicyResponse> {
+) -> ServiceResult<PolicyResponse> {
     let nulled = body.nulled_required_fields();
     if !nulled.is_empty() {
-        return Err(ApiError::Validation(
+        return Err(ServiceError::Invalid(
             nulled
                 .into_iter()
                 .map(|f| {
@@ -217,7 +217,7 @@ pub async fn update(
     Ok(decorate(state, policy))
 }
 
-pub async fn delete(state: &AppState, ctx: &AuditContext, id: i64) -> ApiResult<()> {
+pub async fn delete(state: &AppState, ctx: &AuditContext, id: i64) -> ServiceResult<()> {
     state.store.delete_policy(ctx, id).await?;
     reload(state, id, "deleted", None).await
 }
@@ -229,7 +229,7 @@ pub async fn instantiate(
     template_id: i64,
     overrides: TemplateInstantiate,
     created_by: Option<i64>,
-) -> ApiResult<PolicyResponse> {
+) -> ServiceResult<PolicyResponse> {
     let template = state.store.get_template(template_id).await?;
     let body = PolicyCreate {
         name: overrides.name.unwrap_or_else(|| template.name.clone()),

@@ -5,8 +5,8 @@ use sentinel_api::identity::{UserCreate, UserResponse, UserUpdate};
 use sentinel_api::{Patch, error::ValidationIssue};
 use sentinel_store::{AuditContext, NewUser, Store, UserChange};
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::auth::hash_password;
+use crate::service::{ServiceError, ServiceResult};
 
 /// The shortest password accepted through the API and the CLI.
 pub const MIN_PASSWORD: usize = 8;
@@ -54,11 +54,11 @@ fn check_password(password: &str, issues: &mut Vec<ValidationIssue>) {
     }
 }
 
-fn finish(issues: Vec<ValidationIssue>) -> ApiResult<()> {
+fn finish(issues: Vec<ValidationIssue>) -> ServiceResult<()> {
     if issues.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Validation(issues))
+        Err(ServiceError::Invalid(issues))
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn create(
     store: &Store,
     ctx: &AuditContext,
     body: UserCreate,
-) -> ApiResult<UserResponse> {
+) -> ServiceResult<UserResponse> {
     let mut issues = Vec::new();
     check_username(&body.username, &mut issues);
     check_email(&body.email, &mut issues);
@@ -92,7 +92,7 @@ pub async fn update(
     ctx: &AuditContext,
     id: i64,
     body: UserUpdate,
-) -> ApiResult<UserResponse> {
+) -> ServiceResult<UserResponse> {
     let mut issues = Vec::new();
     for (field, is_null) in [
         ("email", matches!(body.email, Patch::Null)),
@@ -137,7 +137,7 @@ pub async fn update(
 
 /// Creates `admin` on an empty store from `SENTINEL_ADMIN_PASSWORD` (any length: the operator
 /// chose it). Returns whether a user was created.
-pub async fn bootstrap_admin(store: &Store, password: Option<&str>) -> ApiResult<bool> {
+pub async fn bootstrap_admin(store: &Store, password: Option<&str>) -> ServiceResult<bool> {
     if store.count_users().await? > 0 {
         return Ok(false);
     }

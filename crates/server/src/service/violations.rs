@@ -1,7 +1,7 @@
 use sentinel_api::live::{LiveMessage, LiveViolationUpdate};
 use sentinel_api::violation::{ViolationResponse, ViolationUpdate};
 
-use crate::error::ApiResult;
+use crate::service::ServiceResult;
 use crate::service::triage;
 use crate::state::AppState;
 
@@ -11,7 +11,7 @@ pub async fn update(
     ctx: &sentinel_store::AuditContext,
     id: i64,
     body: ViolationUpdate,
-) -> ApiResult<ViolationResponse> {
+) -> ServiceResult<ViolationResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
     let violation = state.store.update_violation(ctx, id, change).await?;
     state.live.publish(&LiveMessage::ViolationUpdated {

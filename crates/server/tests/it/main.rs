@@ -14,6 +14,7 @@ mod demo;
 mod docs;
 mod engine;
 mod events;
+mod keepalive;
 mod live;
 mod policies;
 mod privacy;

@@ -435,3 +435,83 @@ async fn seeded_rows_read_back_like_created_rows() {
         2
     );
 }
+
+/// The constraint names the error mapping relies on are the ones the migrations created.
+#[tokio::test]
+async fn the_schema_carries_the_shared_constraint_names() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let (_store, url, _dir) = open().await;
+    let raw = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let backend = raw.get_database_backend();
+    let sql = match backend {
+        // Every constraint and index name of the schema.
+        sea_orm::DbBackend::Postgres => {
+            "SELECT conname::text AS s FROM pg_constraint \
+             WHERE connamespace = current_schema()::regnamespace \
+             UNION SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()"
+        }
+        // SQLite keeps the CREATE statements, which carry the names of explicit indexes. It
+        // keeps no name for a column-level UNIQUE or a foreign key (sea-query writes none), and
+        // reports neither by name: uniques are recognised by table and column instead.
+        _ => "SELECT sql AS s FROM sqlite_master WHERE sql IS NOT NULL",
+    };
+    let rows = raw
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "s").unwrap())
+        .collect();
+    for c in sentinel_store::constraint::ALL {
+        let named_in_sqlite =
+            c.kind == sentinel_store::constraint::Kind::Unique && !c.name.ends_with("_key");
+        if backend == sea_orm::DbBackend::Sqlite && !named_in_sqlite {
+            continue;
+        }
+        let found = if backend == sea_orm::DbBackend::Postgres {
+            texts.iter().any(|t| t == c.name)
+        } else {
+            texts.iter().any(|t| t.contains(c.name))
+        };
+        assert!(found, "constraint {} is not in the schema", c.name);
+    }
+}
+
+/// A clash on each unique user column is reported by that column, on both backends.
+#[tokio::test]
+async fn user_clashes_name_their_constraint() {
+    let (store, _url, _dir) = open().await;
+    let user = |name: &str, email: &str| sentinel_store::NewUser {
+        username: name.into(),
+        email: email.into(),
+        full_name: None,
+        hashed_password: "x".into(),
+        role: sentinel_api::UserRole::Viewer,
+    };
+    let ctx = AuditContext::system();
+    store
+        .create_user(&ctx, user("ada", "ada@example.com"))
+        .await
+        .unwrap();
+    let same_name = store
+        .create_user(&ctx, user("ada", "other@example.com"))
+        .await;
+    assert!(
+        matches!(
+            same_name,
+            Err(sentinel_store::StoreError::Conflict { field: "username" })
+        ),
+        "{same_name:?}"
+    );
+    let same_email = store
+        .create_user(&ctx, user("bob", "ada@example.com"))
+        .await;
+    assert!(
+        matches!(
+            same_email,
+            Err(sentinel_store::StoreError::Conflict { field: "email" })
+        ),
+        "{same_email:?}"
+    );
+}

@@ -7,6 +7,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::constraint;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -211,7 +213,7 @@ impl MigrationTrait for Migration {
                     .col(string_null(Events::Decision))
                     .foreign_key(
                         ForeignKey::create()
-                            .name("fk_events_policy_id")
+                            .name(constraint::FK_EVENTS_POLICY_ID.name)
                             .from(Events::Table, Events::PolicyId)
                             .to(Policies::Table, Policies::Id),
                     )
@@ -244,14 +246,14 @@ impl MigrationTrait for Migration {
                     .col(text_null(Violations::Findings))
                     .foreign_key(
                         ForeignKey::create()
-                            .name("fk_violations_event_id")
+                            .name(constraint::FK_VIOLATIONS_EVENT_ID.name)
                             .from(Violations::Table, Violations::EventId)
                             .to(Events::Table, Events::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
                         ForeignKey::create()
-                            .name("fk_violations_policy_id")
+                            .name(constraint::FK_VIOLATIONS_POLICY_ID.name)
                             .from(Violations::Table, Violations::PolicyId)
                             .to(Policies::Table, Policies::Id),
                     )
@@ -261,7 +263,7 @@ impl MigrationTrait for Migration {
 
         let indexes = [
             Index::create()
-                .name("uq_events_event_id")
+                .name(constraint::EVENTS_EVENT_ID.name)
                 .table(Events::Table)
                 .col(Events::EventId)
                 .unique()

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::audit::GENESIS;
+use crate::constraint;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -102,7 +103,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(RefreshTokens::RevokedAt))
                     .foreign_key(
                         ForeignKey::create()
-                            .name("fk_refresh_tokens_user_id")
+                            .name(constraint::FK_REFRESH_TOKENS_USER_ID.name)
                             .from(RefreshTokens::Table, RefreshTokens::UserId)
                             .to(Users::Table, Users::Id)
                             .on_delete(ForeignKeyAction::Cascade),
