@@ -44,6 +44,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import common  # noqa: E402
 from common import (QDIR, Counts, Table, fetch, log, operating_points, read_split,
                     run_check, stable_unit, write_splits)
 
@@ -187,6 +188,10 @@ def evaluate(mode: str, split: str) -> list[Table]:
            c.fp / max(n_neg, 1), "", "")
 
     ops = operating_points(scored)
+    common.record(TASK, "recall", overall.recall)
+    common.record(TASK, "precision", overall.precision)
+    common.record(TASK, "benign_specificity", 1.0 - fpr)
+    common.record(TASK, "recall_at_2pct_fpr", ops[0.02][0])
     t2 = Table(f"injection + jailbreak operating points ({split}, {mode}; max of the two "
                "detectors' raw scores)", ["benign FPR", "recall", "score threshold"])
     for rate, (rec, thr) in ops.items():
@@ -214,3 +219,8 @@ def evaluate(mode: str, split: str) -> list[Table]:
 
 if __name__ == "__main__":
     sys.exit("use scripts/quality/fetch.py injection / eval.py injection")
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"recall": 0.78, "precision": 0.97, "benign_specificity": 0.98,
+                       "recall_at_2pct_fpr": 0.82}}

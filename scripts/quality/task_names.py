@@ -473,6 +473,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
     for name, acc in (("strict", strict), ("overlap", loose)):
         t = Table(f"names ({mode}, {split}, {name} span match): per source and type",
                   ["source / type"] + PRF_HEADER[1:])
+        common.record("names", f"{name}_f1", acc["all"]["all"].f1)
         for source in sorted(acc, key=lambda s: (s != "all", s)):
             for typ in ("all",) + TYPES:
                 if typ in acc[source]:
@@ -486,3 +487,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
                                                              int(len(times) * 0.99))])
     tables.append(t)
     return tables
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"strict_f1": 0.74}}

@@ -492,6 +492,8 @@ def evaluate(mode: str, split: str) -> list[Table]:
     for t in sorted(set(strict_t) | set(overlap_t)):
         s, o = strict_t[t], overlap_t[t]
         t1.add(t, s.tp + s.fn, s.precision, s.recall, s.f1, o.precision, o.recall, o.f1)
+    common.record("pii", "issue11_strict_f1", issue_s.f1)
+    common.record("pii", "all_strict_f1", total_s.f1)
     t1.add("**issue-11 set**", issue_s.tp + issue_s.fn, issue_s.precision, issue_s.recall,
            issue_s.f1, issue_o.precision, issue_o.recall, issue_o.f1)
     t1.add("**all**", total_s.tp + total_s.fn, total_s.precision, total_s.recall, total_s.f1,
@@ -502,3 +504,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
     t3 = Table(f"pii: texts without PII ({split}, {mode})", ["texts", "flagged", "rate"])
     t3.add(neg_rows, neg_flag, neg_flag / neg_rows if neg_rows else 0.0)
     return [t1, t2, t3]
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"issue11_strict_f1": 0.95, "all_strict_f1": 0.95}}

@@ -378,4 +378,9 @@ def evaluate(mode: str, split: str):
         tot[0] += f
         tot[1] += n
     t5.add("all negatives", tot[1], tot[0], tot[0] / tot[1] if tot[1] else 0.0)
+    common.record(TASK, "strict_f1", overall["strict"].f1)
     return [t1, t2, t3, t5, t4]
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"strict_f1": 0.95}}

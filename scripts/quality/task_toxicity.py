@@ -31,6 +31,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+import common  # noqa: E402
 from common import (Counts, PRF_HEADER, Table, fetch, log, operating_points, prf_row,  # noqa: E402
                     read_split, run_check, stable_unit, write_splits)
 
@@ -241,6 +242,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
               ("third-party, all", [r for r in rows if r["source"] not in TEAM])]
     for name, sel in groups:
         t.add(*prf_row(f"**{name}**", counts(sel)), fpr(sel))
+    common.record(TASK, "sentences_f1", counts(groups[0][1]).f1)
     for s in sources:
         sel = [r for r in rows if r["source"] == s]
         t.add(*prf_row(s, counts(sel)), fpr(sel))
@@ -266,3 +268,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
 if __name__ == "__main__":
     prepare()
     log("done")
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"sentences_f1": 0.58}}

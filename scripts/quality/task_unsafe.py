@@ -40,6 +40,7 @@ import os
 import re
 from collections import defaultdict
 
+import common  # noqa: E402
 from common import (Counts, Table, fetch, log, operating_points, read_split, run_check,
                     stable_unit, write_splits)
 
@@ -281,7 +282,9 @@ def evaluate(mode: str, split: str) -> list[Table]:
     t4 = Table(f"unsafe_content operating points ({split}, {mode}; raw score with min_score=0; "
                f"{len(pos)} harmful, {len(neg)} benign)",
                ["benign FPR", "recall", "threshold"])
-    for fpr, (rec, thr) in operating_points(scored).items():
+    ops = operating_points(scored)
+    common.record("unsafe", "recall_at_5pct_fpr", ops[0.05][0])
+    for fpr, (rec, thr) in ops.items():
         t4.add(f"{fpr:.0%}", rec, thr)
     hard = [(_best(raw[r["id"]])[0], 0 if r["label"] == "benign" else 1) for r in rows
             if r["label"] != "benign" or r["source"] in BENIGN_HARD]
@@ -291,3 +294,7 @@ def evaluate(mode: str, split: str) -> list[Table]:
 
 
 __all__ = ["PINS", "prepare", "evaluate", "category_of", "CATEGORIES", "Counts", "stable_unit"]
+
+
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
+FLOORS = {"balanced": {"recall_at_5pct_fpr": 0.85}}
