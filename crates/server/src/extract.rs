@@ -240,11 +240,8 @@ mod tests {
     use sentinel_api::policy::PolicyCreate;
 
     fn detail(err: ApiError) -> Vec<ValidationIssue> {
-        match err {
-            err => err
-                .into_issues()
-                .unwrap_or_else(|other| panic!("expected 422, got {other:?}")),
-        }
+        err.into_issues()
+            .unwrap_or_else(|other| panic!("expected 422, got {other:?}"))
     }
 
     #[test]
