@@ -549,7 +549,17 @@ async fn dashboard_end_to_end() {
         let ids: Vec<i64> = ui
             .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
             .await;
-        ui.click("#bulk [data-bulk=investigating]").await;
+        // Checked and clicked in one script turn: a list refresh between a lookup and a CDP
+        // click can hide the bar again (seen under CI load).
+        let clicked: bool = ui
+            .eval(
+                "(() => { const bar = document.querySelector('#bulk'); \
+                 const b = bar && bar.querySelector('[data-bulk=investigating]'); \
+                 if (!b || bar.hidden || !document.querySelector('input.pick:checked')) return false; \
+                 b.click(); return true; })()",
+            )
+            .await;
+        assert!(clicked, "the bulk bar with its selection");
         ui.wait_for(
             "document.querySelector('#bulk').hidden",
             Duration::from_secs(5),
