@@ -171,6 +171,21 @@ impl Ui {
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }
 
+    /// Signs in through the form at `login_path` and waits until `landed` holds.
+    async fn sign_in(&self, login_path: &str, username: &str, landed: &str, what: &str) {
+        self.goto(login_path).await;
+        self.wait_for(
+            "document.querySelector('#login-form')",
+            Duration::from_secs(10),
+            "the sign-in form",
+        )
+        .await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", PASSWORD).await;
+        self.click("#login-submit").await;
+        self.wait_for(landed, Duration::from_secs(10), what).await;
+    }
+
     async fn type_into(&self, selector: &str, text: &str) {
         self.page
             .find_element(selector)
@@ -804,19 +819,10 @@ async fn viewers_see_no_controls_they_cannot_use() {
     seed(&app).await;
     helpers::add_user(&app.store, "vera", sentinel_api::UserRole::Viewer).await;
     let ui = Ui::launch(&app).await;
-    ui.goto("/login?next=%2Fviolations").await;
-    ui.wait_for(
-        "document.querySelector('#login-form')",
-        Duration::from_secs(10),
-        "the sign-in form",
-    )
-    .await;
-    ui.type_into("#username", "vera").await;
-    ui.type_into("#password", PASSWORD).await;
-    ui.click("#login-submit").await;
-    ui.wait_for(
+    ui.sign_in(
+        "/login?next=%2Fviolations",
+        "vera",
         "location.pathname === '/violations'",
-        Duration::from_secs(10),
         "the page asked for before signing in",
     )
     .await;
@@ -985,19 +991,10 @@ async fn no_page_requests_another_origin() {
     let ui = Ui::launch(&app).await;
     let (log, recorders) = record_network(&ui.page).await;
 
-    ui.goto("/login").await;
-    ui.wait_for(
-        "document.querySelector('#login-form')",
-        Duration::from_secs(10),
-        "the sign-in form",
-    )
-    .await;
-    ui.type_into("#username", "root").await;
-    ui.type_into("#password", PASSWORD).await;
-    ui.click("#login-submit").await;
-    ui.wait_for(
+    ui.sign_in(
+        "/login",
+        "root",
         "location.pathname === '/' && document.body.dataset.page === 'overview'",
-        Duration::from_secs(10),
         "the overview after signing in",
     )
     .await;
