@@ -623,9 +623,14 @@
     const bulk = $("#bulk");
     const limit = 25;
     let skip = 0;
-    const selected = () => $$("input.pick:checked", tbody).map((c) => Number(c.value));
+    // The selection outlives a reload of the list (a row action, a filter, a page change): ids
+    // still on the page stay checked; ids that left it, or were just updated, are dropped, and
+    // ids whose update failed stay selected for another try.
+    const picked = new Set();
+    const selected = () => [...picked];
+    const pick = (id, on) => { if (on) picked.add(id); else picked.delete(id); };
     function syncBulk() {
-      const n = selected().length;
+      const n = picked.size;
       bulk.hidden = n === 0;
       $("#bulk-count").textContent = String(n);
       const boxes = $$("input.pick", tbody);
@@ -638,14 +643,17 @@
       const failed = results.filter((r) => r.status === "rejected");
       if (failed.length) flash(`${failed.length} of ${ids.length} could not be updated: ${failed[0].reason.message}`, true);
       else flash(`${ids.length} violation${ids.length > 1 ? "s" : ""} marked ${label(status).toLowerCase()}.`);
+      ids.forEach((id, i) => { if (results[i].status === "fulfilled") picked.delete(id); });
       await load(skip);
     }
     async function load(from) {
       skip = from;
       const { data, total } = await api("GET", "/api/violations/" + query({ ...formValues(form), skip, limit }));
+      const shown = new Set(data.map((v) => v.id));
+      [...picked].filter((id) => !shown.has(id)).forEach((id) => picked.delete(id));
       if (!data.length) empty(tbody, 6, "No violations match these filters.");
       else put(tbody, ...data.map((v) => h("tr", { "data-id": v.id },
-        h("td", { "data-label": "Select" }, h("input", { type: "checkbox", class: "pick", value: v.id, "aria-label": `Select violation ${v.id}`, onchange: syncBulk })),
+        h("td", { "data-label": "Select" }, h("input", { type: "checkbox", class: "pick", value: v.id, checked: picked.has(v.id), "aria-label": `Select violation ${v.id}`, onchange: (e) => { pick(v.id, e.target.checked); syncBulk(); } })),
         td("Detected", timeEl(v.created_at)),
         h("td", { class: "title", "data-label": "Violation" }, h("span", { class: "cell-stack" },
           v.event_id ? h("a", { href: `/events/${v.event_id}` }, v.title || label(v.violation_type)) : (v.title || label(v.violation_type)),
@@ -657,7 +665,7 @@
       renderPager($(".pager"), skip, limit, total, load);
       syncBulk();
     }
-    all.addEventListener("change", () => { $$("input.pick", tbody).forEach((c) => { c.checked = all.checked; }); syncBulk(); });
+    all.addEventListener("change", () => { $$("input.pick", tbody).forEach((c) => { c.checked = all.checked; pick(Number(c.value), all.checked); }); syncBulk(); });
     $$("[data-bulk]", bulk).forEach((b) => b.addEventListener("click", () => setStatus(selected(), b.dataset.bulk)));
     bindFilters(form, load);
     return load(0);

@@ -520,22 +520,24 @@ async fn dashboard_end_to_end() {
     assert_eq!(violation["policy_id"], pii_policy);
     let vid = violation["id"].as_i64().unwrap();
     ui.open("/violations?status=detected").await;
-    let row = format!("#violations-table tr[data-id='{vid}']");
-    ui.wait_for(
-        &format!("document.querySelector(\"{row}\")"),
-        Duration::from_secs(5),
-        "the violation's row",
-    )
-    .await;
-    ui.shot("violations").await;
-    ui.click(&format!("{row} button[data-action=acknowledged]"))
+    let row = |id: i64| format!("#violations-table tr[data-id='{id}']");
+    let present = |id: i64| format!("!!document.querySelector(\"{}\")", row(id));
+    ui.wait_for(&present(vid), Duration::from_secs(5), "the violation's row")
         .await;
+    ui.shot("violations").await;
+    ui.click(&format!("{} button[data-action=acknowledged]", row(vid)))
+        .await;
+    // The acknowledged violation leaves the list of detected ones once it has reloaded.
     ui.wait_for(
-        "document.querySelector('#flash') && !document.querySelector('#flash').hidden",
+        &format!("!{}", present(vid)),
         Duration::from_secs(5),
         "the acknowledgement",
     )
     .await;
+    assert!(
+        !ui.eval::<bool>("document.querySelector('#flash').hidden")
+            .await
+    );
     let after: Value = app
         .get(&format!("/api/violations/{vid}"))
         .await
@@ -546,51 +548,73 @@ async fn dashboard_end_to_end() {
     assert!(after["acknowledged_by"].as_i64().is_some());
     assert!(after["acknowledged_date"].is_string());
 
-    // Bulk actions: select two detected violations and mark them as being investigated.
-    let picked: u64 = ui
+    // Bulk actions: select two detected violations. The selection survives the list reloading
+    // after a row action on a third, then both are marked as being investigated at once.
+    let ids: Vec<i64> = ui
         .eval(
-            "(() => { const boxes = Array.from(document.querySelectorAll('input.pick')).slice(0, 2); \
-             boxes.forEach((b) => b.click()); return boxes.length; })()",
+            "Array.from(document.querySelectorAll('input.pick')).slice(0, 2)\
+             .map((b) => { b.click(); return Number(b.value); })",
         )
         .await;
-    if picked > 0 {
-        ui.wait_for(
-            "!document.querySelector('#bulk').hidden",
-            Duration::from_secs(2),
-            "the bulk bar",
-        )
+    assert_eq!(
+        ids.len(),
+        2,
+        "the seeded demo traffic has detected violations"
+    );
+    ui.wait_for(
+        "!document.querySelector('#bulk').hidden \
+         && document.querySelector('#bulk-count').textContent === '2'",
+        Duration::from_secs(2),
+        "the bulk bar with two selected",
+    )
+    .await;
+    ui.shot("violations-bulk").await;
+    let third: i64 = ui
+        .eval("Number(document.querySelectorAll('input.pick')[2].value)")
         .await;
-        ui.shot("violations-bulk").await;
-        let ids: Vec<i64> = ui
-            .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
-            .await;
-        // Checked and clicked in one script turn: a list refresh between a lookup and a CDP
-        // click can hide the bar again (seen under CI load).
-        let clicked: bool = ui
-            .eval(
-                "(() => { const bar = document.querySelector('#bulk'); \
-                 const b = bar && bar.querySelector('[data-bulk=investigating]'); \
-                 if (!b || bar.hidden || !document.querySelector('input.pick:checked')) return false; \
-                 b.click(); return true; })()",
-            )
-            .await;
-        assert!(clicked, "the bulk bar with its selection");
-        ui.wait_for(
-            "document.querySelector('#bulk').hidden",
-            Duration::from_secs(5),
-            "the bulk update",
-        )
+    ui.click(&format!(
+        "{} button[data-action=false_positive]",
+        row(third)
+    ))
+    .await;
+    ui.wait_for(
+        &format!("!{}", present(third)),
+        Duration::from_secs(5),
+        "the row action's reload",
+    )
+    .await;
+    let still: Vec<i64> = ui
+        .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
         .await;
-        for id in ids {
-            let v: Value = app
-                .get(&format!("/api/violations/{id}"))
-                .await
-                .json()
-                .await
-                .unwrap();
-            assert_eq!(v["status"], "investigating", "violation {id}");
-        }
+    assert_eq!(still, ids, "the selection survives the reload");
+    assert_eq!(ui.text("#bulk-count").await, "2");
+    ui.click("#bulk [data-bulk=investigating]").await;
+    ui.wait_for(
+        &format!(
+            "document.querySelector('#bulk').hidden && !{} && !{}",
+            present(ids[0]),
+            present(ids[1])
+        ),
+        Duration::from_secs(5),
+        "the bulk update",
+    )
+    .await;
+    for id in ids {
+        let v: Value = app
+            .get(&format!("/api/violations/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "investigating", "violation {id}");
     }
+    let third: Value = app
+        .get(&format!("/api/violations/{third}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(third["status"], "false_positive");
 
     // The events explorer and the event's detail, with the finding highlighted in place.
     ui.open("/events").await;
