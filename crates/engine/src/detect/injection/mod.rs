@@ -23,6 +23,7 @@ mod quotes;
 
 use crate::detect::lexicon::{LazyLexicon, SignalHit, combine};
 use crate::detect::model::{INJECTION_MODEL, JAILBREAK_MODEL, Model};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use crate::detect::{RawFinding, hits_to_findings, lexical_hits, view_hits};
@@ -105,13 +106,13 @@ const CLASSIFIER_ONLY_MIN_WORDS: usize = 3;
 ///   the rot13 view when the text reads like rot13 English ([`looks_rot13`]); each costs nothing
 ///   on plain text but a cheap check.
 /// - `robust`: every view (folded, letters-only, rot13, decoded).
-fn attack_views<'t>(tv: &'t TextViews<'_>, mode: Mode) -> Vec<View<'t>> {
+fn attack_views<'t>(tv: &'t TextViews<'_>, mode: Mode, rot13: bool) -> Vec<View<'t>> {
     match mode {
         Mode::Fast | Mode::Robust => tv.views(mode, Family::Lexical),
         Mode::Balanced => {
             let mut views = tv.views(mode, Family::FoldingLexical);
             views.extend(tv.decoded());
-            if looks_rot13(tv.original) {
+            if rot13 {
                 views.push(tv.rot13());
             }
             views
@@ -128,12 +129,14 @@ fn attack_classifier_reads(_kind: ViewKind) -> bool {
     true
 }
 
-/// Rot13 forms of frequent English words ("the", "you", "and", "ignore" ...), one per line.
-static ROT13_WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+/// Rot13 forms of frequent English words ("the", "you", "and", "ignore" ...), one per line,
+/// lower-case.
+static ROT13_WORDS: LazyLock<HashSet<&'static [u8]>> = LazyLock::new(|| {
     include_str!("data/rot13_words.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::as_bytes)
         .collect()
 });
 
@@ -141,7 +144,8 @@ static ROT13_WORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 /// distinct frequent English words in their rot13 form, and more of those than of the frequent
 /// words as written ("the gur file" is English with a stray word, not rot13).
 pub(crate) fn looks_rot13(text: &str) -> bool {
-    let mut first: Option<&str> = None;
+    let words = &*ROT13_WORDS;
+    let mut first: Option<[u8; 16]> = None;
     let mut distinct = 0;
     let (mut rotated, mut plain) = (0usize, 0usize);
     for word in text
@@ -149,25 +153,23 @@ pub(crate) fn looks_rot13(text: &str) -> bool {
         .filter(|w| !w.is_empty() && w.len() <= 16)
         .take(64)
     {
-        if let Some(&hit) = ROT13_WORDS.iter().find(|r| r.eq_ignore_ascii_case(word)) {
+        let n = word.len();
+        let (mut lower, mut back) = ([0u8; 16], [0u8; 16]);
+        for ((l, r), c) in lower.iter_mut().zip(back.iter_mut()).zip(word.bytes()) {
+            *l = c.to_ascii_lowercase();
+            *r = rot13_ascii(*l);
+        }
+        if words.contains(&lower[..n]) {
             rotated += 1;
             match first {
                 None => {
-                    first = Some(hit);
+                    first = Some(lower);
                     distinct = 1;
                 }
-                Some(f) if f != hit => distinct = 2,
+                Some(f) if f != lower => distinct = 2,
                 Some(_) => {}
             }
-            continue;
-        }
-        let mut buf = [0u8; 16];
-        let n = word.len();
-        for (b, c) in buf.iter_mut().zip(word.bytes()) {
-            *b = rot13_ascii(c);
-        }
-        let back = std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or("");
-        if ROT13_WORDS.iter().any(|r| r.eq_ignore_ascii_case(back)) {
+        } else if words.contains(&back[..n]) {
             plain += 1;
         }
     }
@@ -192,7 +194,8 @@ pub(crate) fn scan(
     min_score: f64,
 ) -> Vec<RawFinding> {
     let (lex, model, what) = attack.parts();
-    let views = attack_views(tv, mode);
+    let rot13_ok = mode != Mode::Fast && looks_rot13(tv.original);
+    let views = attack_views(tv, mode, rot13_ok);
     let mut hits = view_hits(lex, tv, &views);
     if mode == Mode::Fast && !hits.is_empty() {
         // Rules alone: a phrase quoted as a mention is no evidence.
@@ -202,7 +205,6 @@ pub(crate) fn scan(
     // Words of the view the classifier liked best (an encoded segment is one "word" as written).
     let mut words = tv.original.split_whitespace().count();
     let p = (mode != Mode::Fast).then(|| {
-        let rot13_ok = looks_rot13(tv.original);
         let (p, best_words) = classifier_views(&views, rot13_ok)
             .map(|v| (model.score(v.text), v.text))
             .fold((0.0, words), |(bp, bw), (p, text)| {

@@ -176,6 +176,87 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
 }
 
 fn tokenize(text: &str) -> Tokens<'_> {
+    if text.is_ascii() {
+        tokenize_ascii(text)
+    } else {
+        tokenize_chars(text)
+    }
+}
+
+/// [`tokenize_chars`] for ASCII text, byte by byte (most prompts): the same tokens, lower-case
+/// forms and shapes, without decoding characters.
+fn tokenize_ascii(text: &str) -> Tokens<'_> {
+    let b = text.as_bytes();
+    let mut list = Vec::with_capacity(b.len() / 4);
+    let mut lower = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() && list.len() < MAX_TOKENS {
+        let c = b[i];
+        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage
+        // return and space.
+        if matches!(c, b'\t'..=b'\r' | b' ') {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        if c.is_ascii_alphanumeric() {
+            while end < b.len() {
+                let d = b[end];
+                if d.is_ascii_alphanumeric() {
+                    end += 1;
+                } else if matches!(d, b'\'' | b'-')
+                    && b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric)
+                {
+                    let possessive = d == b'\''
+                        && matches!(b[end + 1], b's' | b'S')
+                        && !b.get(end + 2).is_some_and(u8::is_ascii_alphanumeric);
+                    if possessive {
+                        break;
+                    }
+                    end += 2;
+                } else {
+                    break;
+                }
+            }
+        }
+        let word = &b[i..end];
+        let ls = lower.len();
+        lower.extend(word.iter().map(|&x| char::from(x.to_ascii_lowercase())));
+        let mut shape = [0u8; 4];
+        let mut n = 0usize;
+        for &x in word {
+            let s = if x.is_ascii_uppercase() {
+                b'X'
+            } else if x.is_ascii_lowercase() {
+                b'x'
+            } else if x.is_ascii_digit() {
+                b'd'
+            } else {
+                x
+            };
+            if n == 0 || shape[n - 1] != s {
+                shape[n] = s;
+                n += 1;
+                if n == 4 {
+                    break;
+                }
+            }
+        }
+        list.push(Token {
+            start: i,
+            end,
+            lower: (ls, lower.len()),
+            shape,
+            shape_len: n as u8,
+            upper_start: c.is_ascii_uppercase(),
+            digit_start: c.is_ascii_digit(),
+        });
+        i = end;
+    }
+    Tokens { text, lower, list }
+}
+
+fn tokenize_chars(text: &str) -> Tokens<'_> {
     let mut list = Vec::new();
     let mut lower = String::with_capacity(text.len());
     let mut it = text.char_indices().peekable();
@@ -594,6 +675,41 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_ascii_tokenizer_agrees_with_the_general_one() {
+        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
+            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        let extra = [
+            "O'Neill's co-founder met Dr. Smith-Jones at 10 Downing St., London SW1A 2AA!",
+            "tabs\tand\u{b}vertical\u{c}feeds\r\nrock'n'roll -- 'quoted' x-  -y  it's IT'S",
+            "",
+            "   ",
+            "a'b'c-d-e's's 9'' 3-",
+        ];
+        let texts = g.cases.iter().map(|c| c.text.as_str()).chain(extra);
+        for text in texts.filter(|t| t.is_ascii()) {
+            let (a, b) = (tokenize_ascii(text), tokenize_chars(text));
+            assert_eq!(a.lower, b.lower, "{text:?}");
+            let key = |t: &Tokens<'_>| -> Vec<_> {
+                t.list
+                    .iter()
+                    .map(|x| {
+                        (
+                            x.start,
+                            x.end,
+                            x.lower,
+                            x.shape,
+                            x.shape_len,
+                            x.upper_start,
+                            x.digit_start,
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(key(&a), key(&b), "{text:?}");
         }
     }
 
