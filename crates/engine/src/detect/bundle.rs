@@ -1,18 +1,9 @@
 //! The legacy bundle names, each a documented combination of the core detectors plus, for some, a
-//! small lexicon of its own. docs/POLICY-LANGUAGE.md lists the same table.
-//!
-//! | bundle | runs |
-//! |---|---|
-//! | `data_leakage` | `pii` + `secrets` |
-//! | `data_protection` | `pii` |
-//! | `data_minimization(max=3)` | `pii`, firing only when more than `max` distinct values are present |
-//! | `governance_policy` | `jailbreak` + policy-evasion phrases ("bypass the filter", "don't log this") |
-//! | `incident_detection` | `secrets` + exploit/malware/breach phrases + `prompt_injection` |
-//! | `legal_compliance` | `legal_advice` + `medical_advice` + `financial_advice` |
-//! | `ip_protection` | `code` + confidentiality markers + licence headers |
-//! | `csr_compliance` | `toxicity(hate)` + discrimination phrases + `controversial_topics` |
-//! | `sunshine_acceptable_use_violation` | `toxicity` (insult, threat, harassment, hate, profanity, sexual, self_harm) |
+//! small lexicon of its own. Their names, what each runs and their violation types are entries of
+//! the registry (`detect/registry.rs`), which docs/POLICY-LANGUAGE.md's "Legacy bundles" table
+//! follows.
 
+use crate::detect::TextViews;
 use crate::detect::code::{self, CodeConfig};
 use crate::detect::injection::{HEURISTIC, INJECTION, JAILBREAK};
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
@@ -21,7 +12,7 @@ use crate::detect::secrets::{self, SecretsConfig};
 use crate::detect::topics::Topic;
 use crate::detect::toxicity::{TOXICITY, ToxicityConfig};
 use crate::detect::{RawFinding, lexical};
-use crate::normalize::{Family, TextViews};
+use crate::normalize::Family;
 use crate::policy::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,21 +29,6 @@ pub(crate) enum Bundle {
 }
 
 impl Bundle {
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "data_leakage" => Bundle::DataLeakage,
-            "data_protection" => Bundle::DataProtection,
-            "data_minimization" => Bundle::DataMinimization,
-            "governance_policy" => Bundle::GovernancePolicy,
-            "incident_detection" => Bundle::IncidentDetection,
-            "legal_compliance" => Bundle::LegalCompliance,
-            "ip_protection" => Bundle::IpProtection,
-            "csr_compliance" => Bundle::CsrCompliance,
-            "sunshine_acceptable_use_violation" => Bundle::SunshineAcceptableUse,
-            _ => return None,
-        })
-    }
-
     /// The built-in lexicons [`run`] scans for this bundle.
     pub(crate) fn lexicons(self) -> Vec<&'static LazyLexicon> {
         match self {
@@ -72,17 +48,17 @@ impl Bundle {
         }
     }
 
-    /// Relative cost, in the units of `estimate`.
-    pub(crate) fn cost_units(self) -> f64 {
+    /// Whether [`run`] runs the `pii` and the `secrets` scans (`Detector::pattern_scans`).
+    pub(crate) fn pattern_scans(self) -> (bool, bool) {
         match self {
-            Bundle::DataLeakage => 6.0,
-            Bundle::DataProtection | Bundle::DataMinimization => 3.0,
-            Bundle::GovernancePolicy => 3.0,
-            Bundle::IncidentDetection => 6.5,
-            Bundle::LegalCompliance => 3.0,
-            Bundle::IpProtection => 2.5,
-            Bundle::CsrCompliance => 3.5,
-            Bundle::SunshineAcceptableUse => 2.0,
+            Bundle::DataLeakage => (true, true),
+            Bundle::DataProtection | Bundle::DataMinimization => (true, false),
+            Bundle::IncidentDetection => (false, true),
+            Bundle::GovernancePolicy
+            | Bundle::LegalCompliance
+            | Bundle::IpProtection
+            | Bundle::CsrCompliance
+            | Bundle::SunshineAcceptableUse => (false, false),
         }
     }
 }

@@ -6,12 +6,12 @@
 //! ("who should I vote for") crosses the threshold.
 
 use crate::detect::RawFinding;
+use crate::detect::TextViews;
 use crate::detect::injection::scan_with;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
 use crate::detect::model::{
     CONTROVERSIAL_MODEL, FINANCIAL_MODEL, LEGAL_MODEL, MEDICAL_MODEL, Model,
 };
-use crate::normalize::TextViews;
 use crate::policy::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -427,8 +427,9 @@ pub(crate) static CONTROVERSIAL: LazyLexicon = LazyLexicon::new(&CONTROVERSIAL_S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::TextViews;
     use crate::detect::lexical_score;
-    use crate::normalize::{Family, TextViews};
+    use crate::normalize::Family;
     use crate::policy::Mode;
 
     fn score(t: Topic, text: &str) -> f64 {
