@@ -10,24 +10,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use sentinel_engine::{
-    Action, Decision, Evaluation, Finding, Input, Mode, PolicySet, PolicySpec, Scope, Severity,
+    Action, Decision, DetectorGroup, Evaluation, Finding, Input, Mode, PolicySet, PolicySpec,
+    Scope, Severity,
 };
 use serde::{Deserialize, Serialize};
-
-/// The detectors checked when no policy is given: every core detector, one policy each.
-const DEFAULT_DETECTORS: &[&str] = &[
-    "pii",
-    "secrets",
-    "prompt_injection",
-    "jailbreak",
-    "toxicity",
-    "legal_advice",
-    "medical_advice",
-    "financial_advice",
-    "controversial_topics",
-    "unsafe_content",
-    "invisible_text",
-];
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModeArg {
@@ -151,8 +137,11 @@ fn policy_set(args: &CheckArgs) -> Result<(PolicySet, Vec<String>)> {
         definitions.push((file.display().to_string(), text));
     }
     if definitions.is_empty() {
-        definitions = DEFAULT_DETECTORS
+        // Every detector that reports a risk with its default arguments, one policy each.
+        definitions = sentinel_engine::detectors()
             .iter()
+            .filter(|d| d.group == DetectorGroup::Risk)
+            .map(|d| d.name)
             .map(|d| {
                 (
                     format!("sentinelai.{d}"),

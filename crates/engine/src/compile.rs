@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::ast::{Clause, Expr, ScopeField, ScopeOp, TargetSel};
-use crate::detect::custom::{RegexList, TermList, build_regex};
+use crate::detect::custom::{RegexList, TERM_LIST_UNITS, TermList, build_regex};
 use crate::detect::{self, DETECTOR_NAMES, Detector, DetectorKind};
 use crate::error::CompileError;
 use crate::parser::parse;
@@ -130,11 +130,12 @@ impl Compiler {
                 match TermList::new(std::slice::from_ref(text), false, "contains", 1.0) {
                     Ok(list) => {
                         let key = format!("contains({})", list.terms().join(""));
-                        let d = Detector {
-                            name: "contains".to_owned(),
+                        let d = Detector::new(
+                            "contains".to_owned(),
                             key,
-                            kind: DetectorKind::Terms(list),
-                        };
+                            DetectorKind::Terms(list),
+                            TERM_LIST_UNITS,
+                        );
                         CExpr::Text {
                             target: *target,
                             detector: self.add(d),
@@ -157,11 +158,12 @@ impl Compiler {
             } => match build_regex(pattern, flags) {
                 Ok(re) => {
                     let key = format!("matches({pattern}/{flags})");
-                    let d = Detector {
-                        name: "matches".to_owned(),
+                    let d = Detector::new(
+                        "matches".to_owned(),
                         key,
-                        kind: DetectorKind::Regex(RegexList::new(vec![re], "regex_match")),
-                    };
+                        DetectorKind::Regex(RegexList::new(vec![re], "regex_match")),
+                        0.0,
+                    );
                     CExpr::Text {
                         target: *target,
                         detector: self.add(d),

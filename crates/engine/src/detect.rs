@@ -15,18 +15,23 @@ pub(crate) mod lexicon;
 pub(crate) mod model;
 pub(crate) mod ner;
 pub(crate) mod pii;
+pub(crate) mod registry;
 pub(crate) mod secrets;
-pub(crate) mod static_regex;
+pub(crate) mod text;
 pub(crate) mod topics;
 pub(crate) mod toxicity;
 pub(crate) mod unsafe_content;
 pub(crate) mod windows;
 
+// The built-in patterns' home is the crate root (normalisation uses them too); the detectors
+// name them by this path.
+pub(crate) use crate::static_regex;
+pub(crate) use text::TextViews;
+
 use crate::ast::DetectorCall;
 use crate::error::{CompileError, closest};
-use crate::normalize::{Family, TextViews};
-use crate::policy::{Mode, ViolationType};
-use args::ArgReader;
+use crate::normalize::Family;
+use crate::policy::Mode;
 use bundle::Bundle;
 use code::CodeConfig;
 use custom::{RegexList, TermList};
@@ -38,34 +43,8 @@ use topics::Topic;
 use toxicity::{TOXICITY, ToxicityConfig};
 use unsafe_content::UnsafeConfig;
 
-/// Every detector name accepted after `sentinelai.`.
-pub const DETECTOR_NAMES: &[&str] = &[
-    "pii",
-    "secrets",
-    "prompt_injection",
-    "jailbreak",
-    "toxicity",
-    "legal_advice",
-    "medical_advice",
-    "financial_advice",
-    "controversial_topics",
-    "unsafe_content",
-    "code",
-    "invisible_text",
-    "keywords",
-    "regex",
-    "competitors",
-    "length",
-    "data_leakage",
-    "data_protection",
-    "data_minimization",
-    "governance_policy",
-    "incident_detection",
-    "legal_compliance",
-    "ip_protection",
-    "csr_compliance",
-    "sunshine_acceptable_use_violation",
-];
+pub(crate) use registry::violation_type_of;
+pub use registry::{DETECTOR_NAMES, DetectorGroup, DetectorSpec, detectors};
 
 /// A finding before it is attached to a detector name and target. Spans are original bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,26 +163,37 @@ pub(crate) struct Detector {
     /// Canonical name and arguments; equal keys run once per event across all policies.
     pub key: String,
     pub kind: DetectorKind,
+    /// Relative cost per KiB of text in fast mode; see `estimate`.
+    cost_units: f64,
+}
+
+impl DetectorKind {
+    /// The cost units a detector's arguments add to its own (`DetectorSpec::cost_units`): each
+    /// term of a term list 0.002, each regex 1 plus its length / 200.
+    fn argument_units(&self) -> f64 {
+        match self {
+            DetectorKind::Terms(t) => 0.002 * t.terms().len() as f64,
+            DetectorKind::Regex(r) => r.patterns().map(|p| 1.0 + p.len() as f64 / 200.0).sum(),
+            _ => 0.0,
+        }
+    }
 }
 
 impl Detector {
+    /// A detector reported as `name`, costing `units` plus its arguments' units.
+    pub(crate) fn new(name: String, key: String, kind: DetectorKind, units: f64) -> Self {
+        let cost_units = units + kind.argument_units();
+        Detector {
+            name,
+            key,
+            kind,
+            cost_units,
+        }
+    }
+
     /// Relative cost per KiB of text in fast mode; see `estimate`.
     pub(crate) fn cost_units(&self) -> f64 {
-        match &self.kind {
-            DetectorKind::Pii(_) => 3.0,
-            DetectorKind::Secrets(_) => 3.0,
-            DetectorKind::PromptInjection { .. } | DetectorKind::Jailbreak { .. } => 1.5,
-            DetectorKind::Toxicity(_) => 1.5,
-            DetectorKind::Topic { .. } => 1.0,
-            // Its own automaton plus the classifier over each view it reads.
-            DetectorKind::UnsafeContent(_) => 1.5,
-            DetectorKind::Code(_) => 1.0,
-            DetectorKind::InvisibleText { .. } => 0.3,
-            DetectorKind::Terms(t) => 0.5 + 0.002 * t.terms().len() as f64,
-            DetectorKind::Regex(r) => r.patterns().map(|p| 1.0 + p.len() as f64 / 200.0).sum(),
-            DetectorKind::Length { .. } => 0.1,
-            DetectorKind::Bundle { bundle, .. } => bundle.cost_units(),
-        }
+        self.cost_units
     }
 
     /// Whether this detector runs the `pii` and the `secrets` scans (for the memo of
@@ -212,13 +202,17 @@ impl Detector {
         match &self.kind {
             DetectorKind::Pii(_) => (true, false),
             DetectorKind::Secrets(_) => (false, true),
-            DetectorKind::Bundle { bundle, .. } => match bundle {
-                Bundle::DataLeakage => (true, true),
-                Bundle::DataProtection | Bundle::DataMinimization => (true, false),
-                Bundle::IncidentDetection => (false, true),
-                _ => (false, false),
-            },
-            _ => (false, false),
+            DetectorKind::Bundle { bundle, .. } => bundle.pattern_scans(),
+            DetectorKind::PromptInjection { .. }
+            | DetectorKind::Jailbreak { .. }
+            | DetectorKind::Toxicity(_)
+            | DetectorKind::Topic { .. }
+            | DetectorKind::UnsafeContent(_)
+            | DetectorKind::Code(_)
+            | DetectorKind::InvisibleText { .. }
+            | DetectorKind::Terms(_)
+            | DetectorKind::Regex(_)
+            | DetectorKind::Length { .. } => (false, false),
         }
     }
 
@@ -272,26 +266,6 @@ impl Detector {
                 max,
             } => bundle::run(*bundle, tv, mode, *min_score, *max),
         }
-    }
-}
-
-/// The violation type a finding of `detector` files as (DESIGN §4).
-pub(crate) fn violation_type_of(detector: &str) -> ViolationType {
-    match detector {
-        "pii" | "secrets" | "data_leakage" | "data_protection" | "data_minimization" => {
-            ViolationType::DataLeak
-        }
-        "prompt_injection" | "jailbreak" | "governance_policy" => ViolationType::PromptInjection,
-        "toxicity"
-        | "unsafe_content"
-        | "controversial_topics"
-        | "csr_compliance"
-        | "sunshine_acceptable_use_violation" => ViolationType::ContentViolation,
-        "legal_advice" | "medical_advice" | "financial_advice" | "legal_compliance" => {
-            ViolationType::ComplianceViolation
-        }
-        "incident_detection" => ViolationType::SecurityIncident,
-        _ => ViolationType::PolicyBreach,
     }
 }
 
@@ -467,165 +441,23 @@ pub(crate) fn run_toxicity(
 /// Build a detector from `sentinelai.NAME(args)`, checking name and arguments.
 pub(crate) fn build(call: &DetectorCall) -> Result<Detector, Vec<CompileError>> {
     let name = call.name.as_str();
-    let simple_min =
-        |call: &DetectorCall, default: f64| -> Result<(f64, String), Vec<CompileError>> {
-            let mut r = ArgReader::new(call);
-            let m = r
-                .number(&["min_score", "threshold"], 0.0, 1.0)
-                .unwrap_or(default);
-            r.finish(&["min_score", "threshold"])?;
-            Ok((m, format!("{m}")))
+    let Some(spec) = registry::spec(name) else {
+        let hint = match closest(name, DETECTOR_NAMES.iter().copied()) {
+            Some(c) => format!("did you mean `sentinelai.{c}`?"),
+            None => format!("known detectors: {}", DETECTOR_NAMES.join(", ")),
         };
-    let (kind, key_args) = match name {
-        "pii" => {
-            let (c, k) = PiiConfig::from_call(call)?;
-            (DetectorKind::Pii(c), k)
-        }
-        "secrets" => {
-            let (c, k) = SecretsConfig::from_call(call)?;
-            (DetectorKind::Secrets(c), k)
-        }
-        "prompt_injection" => {
-            let (m, k) = simple_min(call, 0.5)?;
-            (DetectorKind::PromptInjection { min_score: m }, k)
-        }
-        "jailbreak" => {
-            let (m, k) = simple_min(call, 0.5)?;
-            (DetectorKind::Jailbreak { min_score: m }, k)
-        }
-        "toxicity" => {
-            let (c, k) = ToxicityConfig::from_call(call)?;
-            (DetectorKind::Toxicity(c), k)
-        }
-        "legal_advice" | "medical_advice" | "financial_advice" | "controversial_topics" => {
-            let topic = match name {
-                "legal_advice" => Topic::Legal,
-                "medical_advice" => Topic::Medical,
-                "financial_advice" => Topic::Financial,
-                _ => Topic::Controversial,
-            };
-            let (m, k) = simple_min(call, 0.5)?;
-            (
-                DetectorKind::Topic {
-                    topic,
-                    min_score: m,
-                },
-                k,
-            )
-        }
-        "unsafe_content" => {
-            let (c, k) = UnsafeConfig::from_call(call)?;
-            (DetectorKind::UnsafeContent(c), k)
-        }
-        "code" => {
-            let (c, k) = CodeConfig::from_call(call)?;
-            (DetectorKind::Code(c), k)
-        }
-        "invisible_text" => {
-            let (m, k) = simple_min(call, 0.5)?;
-            (DetectorKind::InvisibleText { min_score: m }, k)
-        }
-        "keywords" | "competitors" => {
-            let mut r = ArgReader::new(call);
-            let terms = r.texts();
-            r.finish(&[])?;
-            let (entity, score) = if name == "keywords" {
-                ("keyword", 1.0)
-            } else {
-                ("competitor", 0.9)
-            };
-            let list = TermList::new(&terms, true, entity, score).map_err(|e| {
-                vec![
-                    CompileError::new(call.pos, format!("`sentinelai.{name}` {e}"))
-                        .with_hint(format!("e.g. `sentinelai.{name}(\"acme\", globex)`")),
-                ]
-            })?;
-            let key = list.terms().join("\u{1f}");
-            (DetectorKind::Terms(list), key)
-        }
-        "regex" => {
-            let mut r = ArgReader::new(call);
-            let patterns = r.texts();
-            let positions = r.positional_positions();
-            let flags = r.flags();
-            r.finish(&["flags"])?;
-            if patterns.is_empty() {
-                return Err(vec![
-                    CompileError::new(call.pos, "`sentinelai.regex` needs at least one pattern")
-                        .with_hint("e.g. `sentinelai.regex(\"project\\\\s+falcon\")`"),
-                ]);
-            }
-            let mut errors = Vec::new();
-            let mut regexes = Vec::new();
-            for (p, pos) in patterns.iter().zip(positions) {
-                match custom::build_regex(p, &flags) {
-                    Ok(re) => regexes.push(re),
-                    Err(e) => errors.push(CompileError::new(pos, format!("invalid regex: {e}"))),
-                }
-            }
-            if !errors.is_empty() {
-                return Err(errors);
-            }
-            let key = format!("{}|{flags}", patterns.join("\u{1f}"));
-            (DetectorKind::Regex(RegexList::new(regexes, "regex")), key)
-        }
-        "length" => {
-            let mut r = ArgReader::new(call);
-            let max = r.count(&["max", "max_chars"], 0, usize::MAX >> 12);
-            r.finish(&["max"])?;
-            let Some(max) = max else {
-                return Err(vec![
-                    CompileError::new(call.pos, "`sentinelai.length` needs `max`")
-                        .with_hint("e.g. `sentinelai.length(max=4000)`"),
-                ]);
-            };
-            (DetectorKind::Length { max }, max.to_string())
-        }
-        _ => match Bundle::from_name(name) {
-            Some(bundle) => {
-                let mut r = ArgReader::new(call);
-                let min = r.number(&["min_score", "threshold"], 0.0, 1.0);
-                let max = if bundle == Bundle::DataMinimization {
-                    r.count(&["max"], 0, 100_000).unwrap_or(3)
-                } else {
-                    3
-                };
-                let keys: &[&str] = if bundle == Bundle::DataMinimization {
-                    &["max", "min_score", "threshold"]
-                } else {
-                    &["min_score", "threshold"]
-                };
-                r.finish(keys)?;
-                let key = format!(
-                    "{}|{max}",
-                    min.map_or("default".to_owned(), |m| m.to_string())
-                );
-                (
-                    DetectorKind::Bundle {
-                        bundle,
-                        min_score: min,
-                        max,
-                    },
-                    key,
-                )
-            }
-            None => {
-                let hint = match closest(name, DETECTOR_NAMES.iter().copied()) {
-                    Some(c) => format!("did you mean `sentinelai.{c}`?"),
-                    None => format!("known detectors: {}", DETECTOR_NAMES.join(", ")),
-                };
-                return Err(vec![
-                    CompileError::new(call.pos, format!("unknown detector `sentinelai.{name}`"))
-                        .with_hint(hint),
-                ]);
-            }
-        },
+        return Err(vec![
+            CompileError::new(call.pos, format!("unknown detector `sentinelai.{name}`"))
+                .with_hint(hint),
+        ]);
     };
-    Ok(Detector {
-        name: name.to_owned(),
-        key: format!("{name}({key_args})"),
+    let (kind, key_args) = (spec.build)(call)?;
+    Ok(Detector::new(
+        name.to_owned(),
+        format!("{name}({key_args})"),
         kind,
-    })
+        spec.cost_units,
+    ))
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! cost       = 0.000002 × U × C(mode)           C: fast 1.0, balanced 1.5, robust 4.0   (USD)
 //! ```
 //!
-//! Cost units were calibrated against the engine's own timings: `pii` and `secrets` 3 (a dozen
+//! Each detector's units are its registry entry's (`DetectorSpec::cost_units`, detect/registry.rs),
+//! calibrated against the engine's own timings: `pii` and `secrets` 3 (a dozen
 //! validated patterns each), `prompt_injection`/`jailbreak`/`toxicity`/`unsafe_content` 1.5, the
 //! topic detectors and `code` 1, `invisible_text` 0.3, `length` 0.1, term lists 0.5 (+0.002 per
 //! term), each regex 1 (+ its length / 200), `contains` 0.5, `matches` 1+, and each bundle the

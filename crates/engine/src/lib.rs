@@ -33,21 +33,22 @@ mod detect;
 mod error;
 mod estimate;
 mod eval;
+mod finding;
 mod lexer;
 mod normalize;
 mod parser;
 mod policy;
 mod redact;
+mod static_regex;
 
 #[cfg(test)]
 mod tests_support;
 
 pub use compile::{CompiledPolicy, Validation, compile, validate};
-pub use detect::DETECTOR_NAMES;
+pub use detect::{DETECTOR_NAMES, DetectorGroup, DetectorSpec, detectors};
 pub use error::CompileError;
 pub use estimate::{Estimable, Estimate, estimate};
-pub use eval::{
-    Evaluation, Finding, Input, PolicyHit, PolicySet, Scope, Scores, Target, evaluate_spec,
-};
+pub use eval::{Evaluation, Input, PolicyHit, PolicySet, Scope, Scores, evaluate_spec};
+pub use finding::{Finding, Target};
 pub use policy::{Action, Decision, Mode, ParseEnumError, PolicySpec, Severity, ViolationType};
 pub use redact::{InterventionConfig, RedactStyle, redact};

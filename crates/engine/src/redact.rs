@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::eval::Finding;
+use crate::finding::Finding;
 use crate::policy::ParseEnumError;
 
 /// How a redacted span is replaced.
@@ -246,7 +246,7 @@ pub fn redact(text: &str, findings: &[Finding], style: RedactStyle) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::Target;
+    use crate::finding::Target;
 
     fn f(text: &str, value: &str, entity: &str) -> Finding {
         let start = text.find(value).unwrap_or(0);

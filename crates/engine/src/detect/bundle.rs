@@ -1,27 +1,18 @@
 //! The legacy bundle names, each a documented combination of the core detectors plus, for some, a
-//! small lexicon of its own. docs/POLICY-LANGUAGE.md lists the same table.
-//!
-//! | bundle | runs |
-//! |---|---|
-//! | `data_leakage` | `pii` + `secrets` |
-//! | `data_protection` | `pii` |
-//! | `data_minimization(max=3)` | `pii`, firing only when more than `max` distinct values are present |
-//! | `governance_policy` | `jailbreak` + policy-evasion phrases ("bypass the filter", "don't log this") |
-//! | `incident_detection` | `secrets` + exploit/malware/breach phrases + `prompt_injection` |
-//! | `legal_compliance` | `legal_advice` + `medical_advice` + `financial_advice` |
-//! | `ip_protection` | `code` + confidentiality markers + licence headers |
-//! | `csr_compliance` | `toxicity(hate)` + discrimination phrases + `controversial_topics` |
-//! | `sunshine_acceptable_use_violation` | `toxicity` (insult, threat, harassment, hate, profanity, sexual, self_harm) |
+//! small lexicon of its own. Their names, what each runs and their violation types are entries of
+//! the registry (`detect/registry.rs`), which docs/POLICY-LANGUAGE.md's "Legacy bundles" table
+//! follows.
 
+use crate::detect::TextViews;
 use crate::detect::code::{self, CodeConfig};
 use crate::detect::injection::{HEURISTIC, INJECTION, JAILBREAK};
-use crate::detect::lexicon::{LazyLexicon, LexiconSpec, rule};
+use crate::detect::lexicon::{LazyLexicon, parse_spec};
 use crate::detect::pii::{self, PiiConfig};
 use crate::detect::secrets::{self, SecretsConfig};
 use crate::detect::topics::Topic;
 use crate::detect::toxicity::{TOXICITY, ToxicityConfig};
 use crate::detect::{RawFinding, lexical};
-use crate::normalize::{Family, TextViews};
+use crate::normalize::Family;
 use crate::policy::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,21 +29,6 @@ pub(crate) enum Bundle {
 }
 
 impl Bundle {
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "data_leakage" => Bundle::DataLeakage,
-            "data_protection" => Bundle::DataProtection,
-            "data_minimization" => Bundle::DataMinimization,
-            "governance_policy" => Bundle::GovernancePolicy,
-            "incident_detection" => Bundle::IncidentDetection,
-            "legal_compliance" => Bundle::LegalCompliance,
-            "ip_protection" => Bundle::IpProtection,
-            "csr_compliance" => Bundle::CsrCompliance,
-            "sunshine_acceptable_use_violation" => Bundle::SunshineAcceptableUse,
-            _ => return None,
-        })
-    }
-
     /// The built-in lexicons [`run`] scans for this bundle.
     pub(crate) fn lexicons(self) -> Vec<&'static LazyLexicon> {
         match self {
@@ -72,291 +48,31 @@ impl Bundle {
         }
     }
 
-    /// Relative cost, in the units of `estimate`.
-    pub(crate) fn cost_units(self) -> f64 {
+    /// Whether [`run`] runs the `pii` and the `secrets` scans (`Detector::pattern_scans`).
+    pub(crate) fn pattern_scans(self) -> (bool, bool) {
         match self {
-            Bundle::DataLeakage => 6.0,
-            Bundle::DataProtection | Bundle::DataMinimization => 3.0,
-            Bundle::GovernancePolicy => 3.0,
-            Bundle::IncidentDetection => 6.5,
-            Bundle::LegalCompliance => 3.0,
-            Bundle::IpProtection => 2.5,
-            Bundle::CsrCompliance => 3.5,
-            Bundle::SunshineAcceptableUse => 2.0,
+            Bundle::DataLeakage => (true, true),
+            Bundle::DataProtection | Bundle::DataMinimization => (true, false),
+            Bundle::IncidentDetection => (false, true),
+            Bundle::GovernancePolicy
+            | Bundle::LegalCompliance
+            | Bundle::IpProtection
+            | Bundle::CsrCompliance
+            | Bundle::SunshineAcceptableUse => (false, false),
         }
     }
 }
 
-static EVASION_SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "strong",
-            &[
-                "bypass the filter",
-                "bypass the content filter",
-                "bypass filters",
-                "bypass the guardrails",
-                "evade detection",
-                "avoid detection",
-                "without being detected",
-                "without getting caught",
-                "don't log this",
-                "do not log this",
-                "turn off logging",
-                "disable logging",
-                "disable monitoring",
-                "get around the policy",
-                "so it won't be flagged",
-                "without triggering",
-                "hide this from",
-                "don't tell compliance",
-                "bypass approval",
-                "skip the review",
-                "get around the filter",
-                "trick the filter",
-                "fool the moderation",
-            ],
-        ),
-        (
-            "weak",
-            &[
-                "circumvent",
-                "off the record",
-                "without approval",
-                "loophole",
-                "undetected",
-                "workaround",
-            ],
-        ),
-    ],
-    rules: &[
-        rule("policy_evasion", 0.6, &["strong"]),
-        rule("policy_evasion", 0.3, &["weak"]),
-    ],
-};
-static EVASION: LazyLexicon = LazyLexicon::new(&EVASION_SPEC);
+// The bundles' own lexicons are data files (format: `parse_spec` in detect/lexicon.rs).
+static EVASION: LazyLexicon = LazyLexicon::built(|| parse_spec(include_str!("bundle/evasion.txt")));
 
-static INCIDENT_SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "create",
-            &[
-                "write", "create", "build", "generate", "develop", "code", "make", "give me",
-                "deploy", "craft",
-            ],
-        ),
-        (
-            "malware",
-            &[
-                "ransomware",
-                "keylogger",
-                "rootkit",
-                "botnet",
-                "trojan",
-                "backdoor",
-                "spyware",
-                "worm",
-                "virus",
-                "malware",
-                "reverse shell",
-                "bind shell",
-                "c2 server",
-                "command and control",
-                "exploit",
-                "payload",
-                "zero-day",
-                "0day",
-                "shellcode",
-                "privilege escalation",
-                "credential dumping",
-                "phishing kit",
-                "ddos",
-                "cryptominer",
-                "infostealer",
-                "stealer",
-            ],
-        ),
-        (
-            "attack_command",
-            &[
-                "nc -e",
-                "/bin/sh -i",
-                "bash -i >&",
-                "rm -rf /",
-                "powershell -enc",
-                "| sh",
-                "| bash",
-                "' or 1=1",
-                "\" or 1=1",
-                "union select",
-                "; drop table",
-                "<script>alert(",
-                "/etc/shadow",
-                "lsass",
-                "mimikatz",
-                "meterpreter",
-                "cobalt strike",
-                "disable antivirus",
-                "disable defender",
-                "chmod +s",
-                "whoami /priv",
-                "sekurlsa",
-            ],
-        ),
-        (
-            "breach",
-            &[
-                "data breach",
-                "we were hacked",
-                "we've been hacked",
-                "been compromised",
-                "unauthorized access",
-                "leaked database",
-                "ransom note",
-                "security incident",
-                "exfiltrated",
-                "exfiltrate",
-                "lateral movement",
-                "attacker gained",
-                "indicators of compromise",
-            ],
-        ),
-    ],
-    rules: &[
-        rule("malware_request", 0.7, &["create", "malware"]),
-        rule("malware_talk", 0.3, &["malware"]),
-        rule("attack_command", 0.65, &["attack_command"]),
-        rule("breach_report", 0.55, &["breach"]),
-    ],
-};
-static INCIDENT: LazyLexicon = LazyLexicon::new(&INCIDENT_SPEC);
+static INCIDENT: LazyLexicon =
+    LazyLexicon::built(|| parse_spec(include_str!("bundle/incident.txt")));
 
-static IP_SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "confidential_strong",
-            &[
-                "strictly confidential",
-                "company confidential",
-                "internal use only",
-                "internal only",
-                "do not distribute",
-                "not for distribution",
-                "trade secret",
-                "proprietary and confidential",
-                "under nda",
-                "nda protected",
-                "confidential information",
-                "restricted distribution",
-                "for internal use",
-                "confidential - do not",
-            ],
-        ),
-        (
-            "confidential_weak",
-            &[
-                "confidential",
-                "proprietary",
-                "unreleased",
-                "nda",
-                "internal",
-            ],
-        ),
-        (
-            "licence",
-            &[
-                "spdx-license-identifier",
-                "copyright (c)",
-                "copyright ©",
-                "all rights reserved",
-                "gnu general public license",
-                "licensed under the apache license",
-                "permission is hereby granted, free of charge",
-                "mit license",
-                "this program is free software",
-                "unauthorized copying of this file",
-            ],
-        ),
-    ],
-    rules: &[
-        rule("confidentiality_marker", 0.75, &["confidential_strong"]),
-        rule("confidentiality_marker", 0.3, &["confidential_weak"]),
-        rule("licence_header", 0.6, &["licence"]),
-    ],
-};
-static IP: LazyLexicon = LazyLexicon::new(&IP_SPEC);
+static IP: LazyLexicon = LazyLexicon::built(|| parse_spec(include_str!("bundle/ip.txt")));
 
-static DISCRIMINATION_SPEC: LexiconSpec = LexiconSpec {
-    classes: &[
-        (
-            "exclude",
-            &[
-                "don't hire",
-                "do not hire",
-                "never hire",
-                "won't hire",
-                "refuse to hire",
-                "avoid hiring",
-                "only hire",
-                "don't rent to",
-                "do not rent to",
-                "refuse service to",
-                "fire all",
-                "pay less to",
-                "reject all",
-                "screen out",
-                "filter out",
-                "don't promote",
-                "exclude",
-            ],
-        ),
-        (
-            "group",
-            &[
-                "women",
-                "men",
-                "pregnant",
-                "older",
-                "old people",
-                "elderly",
-                "black",
-                "white",
-                "asian",
-                "hispanic",
-                "muslims",
-                "jews",
-                "christians",
-                "gays",
-                "disabled",
-                "immigrants",
-                "foreigners",
-                "people over 50",
-                "mothers",
-                "applicants over",
-                "candidates over",
-            ],
-        ),
-        (
-            "stereotype",
-            &[
-                "are inferior",
-                "are less intelligent",
-                "are not capable",
-                "can't do math",
-                "belong in the kitchen",
-                "are lazy",
-                "are criminals",
-                "are too emotional",
-                "are bad at",
-            ],
-        ),
-    ],
-    rules: &[
-        rule("discrimination", 0.75, &["exclude", "group"]),
-        rule("discrimination", 0.7, &["group", "stereotype"]),
-    ],
-};
-static DISCRIMINATION: LazyLexicon = LazyLexicon::new(&DISCRIMINATION_SPEC);
+static DISCRIMINATION: LazyLexicon =
+    LazyLexicon::built(|| parse_spec(include_str!("bundle/discrimination.txt")));
 
 /// Run a bundle. `min_score` overrides the components' thresholds; `max` is data_minimization's
 /// entity allowance.

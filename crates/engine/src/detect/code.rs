@@ -8,10 +8,11 @@
 
 use crate::ast::DetectorCall;
 use crate::detect::RawFinding;
+use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, rule};
 use crate::error::CompileError;
-use crate::normalize::{Family, TextViews};
+use crate::normalize::Family;
 use crate::policy::Mode;
 
 pub(crate) const LANGUAGES: &[&str] = &[

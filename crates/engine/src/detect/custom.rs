@@ -10,9 +10,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::detect::TextViews;
 use crate::detect::lexicon::on_word_boundaries;
 use crate::detect::{RawFinding, push_finding};
-use crate::normalize::{Family, TextViews, ViewKind};
+use crate::normalize::{Family, ViewKind};
 use crate::policy::Mode;
 
 /// Compiled program size limit for one operator regex.
@@ -21,6 +22,9 @@ pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 pub(crate) const REGEX_DFA_LIMIT: usize = 2 << 20;
 /// Maximum nesting in an operator regex.
 pub(crate) const REGEX_NEST_LIMIT: u32 = 64;
+
+/// The cost units of a term list (`keywords`, `competitors`, `contains`) before its terms.
+pub(crate) const TERM_LIST_UNITS: f64 = 0.5;
 
 /// A list of literal terms in one automaton.
 #[derive(Debug, Clone)]

@@ -404,7 +404,7 @@ pub(crate) fn combine<'h>(hits: impl IntoIterator<Item = &'h SignalHit>) -> f64 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::TextViews;
+    use crate::detect::TextViews;
     use crate::policy::Mode;
 
     static SPEC: LexiconSpec = LexiconSpec {

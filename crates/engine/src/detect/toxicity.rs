@@ -20,11 +20,12 @@
 mod model;
 
 use crate::ast::DetectorCall;
+use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, parse_spec};
 use crate::detect::{RawFinding, hits_to_findings, lexical_hits, lexicon, push_finding};
 use crate::error::CompileError;
-use crate::normalize::{Family, TextViews, ViewKind};
+use crate::normalize::{Family, ViewKind};
 use crate::policy::Mode;
 
 pub(crate) const CATEGORIES: &[&str] = &[

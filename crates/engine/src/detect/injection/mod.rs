@@ -25,8 +25,9 @@ use crate::detect::lexicon::{LazyLexicon, SignalHit, combine};
 use crate::detect::model::{INJECTION_MODEL, JAILBREAK_MODEL, Model};
 use std::sync::LazyLock;
 
+use crate::detect::TextViews;
 use crate::detect::{RawFinding, hits_to_findings, lexical_hits, view_hits};
-use crate::normalize::{Family, TextViews, View, ViewKind};
+use crate::normalize::{Family, View, ViewKind};
 use crate::policy::Mode;
 
 pub(crate) use lexicons::{INJECTION, JAILBREAK};
@@ -338,9 +339,10 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::TextViews;
     use crate::detect::lexical_score;
     use crate::detect::lexicon::LazyLexicon;
-    use crate::normalize::{Family, TextViews};
+    use crate::normalize::Family;
     use crate::policy::Mode;
 
     fn score(lex: &LazyLexicon, text: &str, mode: Mode) -> f64 {

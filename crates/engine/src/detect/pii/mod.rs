@@ -25,11 +25,12 @@ mod plan;
 mod tests;
 
 use crate::ast::DetectorCall;
+use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::ner;
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
-use crate::normalize::{Family, TextViews, View};
+use crate::normalize::{Family, View};
 use crate::policy::Mode;
 use context::CONTEXT_BOOST;
 use plan::Plan;

@@ -23,12 +23,13 @@ pub(crate) mod structured;
 mod tests;
 
 use crate::ast::DetectorCall;
+use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::windows::{captures_in, find_in};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
-use crate::normalize::{Family, TextViews};
+use crate::normalize::Family;
 use crate::policy::Mode;
 
 use placeholders::{EXAMPLE_SCORE, is_example_key, is_placeholder};

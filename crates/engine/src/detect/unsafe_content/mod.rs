@@ -28,12 +28,13 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::ast::DetectorCall;
 use crate::detect::RawFinding;
+use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::injection::classifier_score;
 use crate::detect::lexicon::on_word_boundaries;
 use crate::detect::model::{Model, load};
 use crate::error::CompileError;
-use crate::normalize::{Family, TextViews, ViewKind};
+use crate::normalize::{Family, ViewKind};
 use crate::policy::Mode;
 
 /// The hazard categories, in the MLCommons taxonomy's order.

@@ -1,0 +1,252 @@
+//! One evaluation's state: the texts' views, each detector's findings computed at most once per
+//! text and mode, and the expression walk over them.
+
+use crate::ast::{ScopeField, ScopeOp, TargetSel};
+use crate::compile::CExpr;
+use crate::detect::TextViews;
+use crate::detect::{Detector, RawFinding, SharedLexicons};
+use crate::eval::Scope;
+use crate::finding::{Finding, Target};
+use crate::policy::Mode;
+
+pub(super) const MODES: usize = 3;
+
+fn mode_index(m: Mode) -> usize {
+    match m {
+        Mode::Fast => 0,
+        Mode::Balanced => 1,
+        Mode::Robust => 2,
+    }
+}
+
+/// What a policy set shares with each of its evaluations.
+#[derive(Clone, Copy)]
+pub(super) struct Shared<'s> {
+    pub lexicons: Option<&'s SharedLexicons>,
+    /// Per detector, how many text clauses read it (`None`: unknown).
+    pub uses: Option<&'s [u32]>,
+    pub repeated_scans: bool,
+}
+
+/// Count the text clauses reading each detector.
+pub(super) fn count_uses(expr: &CExpr, uses: &mut [u32]) {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().for_each(|i| count_uses(i, uses)),
+        CExpr::Not(inner) => count_uses(inner, uses),
+        CExpr::Text { detector, .. } => {
+            if let Some(u) = uses.get_mut(*detector) {
+                *u += 1;
+            }
+        }
+        CExpr::Scope { .. } => {}
+    }
+}
+
+/// One evaluation: its scope, the views of its texts, and each detector's findings per text and
+/// mode once computed.
+pub(super) struct Ctx<'i> {
+    pub scope: &'i Scope,
+    pub views: [Option<TextViews<'i>>; 2],
+    pub detectors: &'i [Detector],
+    pub cache: Vec<Option<Vec<Finding>>>,
+    pub uses: Option<&'i [u32]>,
+}
+
+impl<'i> Ctx<'i> {
+    fn findings(&mut self, detector: usize, target: Target, mode: Mode) -> &[Finding] {
+        let slot = (detector * 2 + target.index()) * MODES + mode_index(mode);
+        if self.cache.get(slot).is_some_and(Option::is_none) {
+            let computed = match (&self.views[target.index()], self.detectors.get(detector)) {
+                (Some(tv), Some(d)) => to_findings(d, target, tv, d.run(tv, mode)),
+                _ => Vec::new(),
+            };
+            self.cache[slot] = Some(computed);
+        }
+        self.cache
+            .get(slot)
+            .and_then(Option::as_deref)
+            .unwrap_or(&[])
+    }
+
+    /// Whether `expr` holds; when `collect`, push the findings that make it hold.
+    pub(super) fn eval(
+        &mut self,
+        expr: &CExpr,
+        mode: Mode,
+        collect: bool,
+        out: &mut Vec<Finding>,
+    ) -> bool {
+        match expr {
+            CExpr::Or(items) => {
+                let mut any = false;
+                for item in items {
+                    if self.eval(item, mode, collect, out) {
+                        any = true;
+                        if !collect {
+                            break;
+                        }
+                    }
+                }
+                any
+            }
+            CExpr::And(items) => {
+                let mark = out.len();
+                for item in items {
+                    if !self.eval(item, mode, collect, out) {
+                        out.truncate(mark);
+                        return false;
+                    }
+                }
+                true
+            }
+            CExpr::Not(inner) => !self.eval(inner, mode, false, out),
+            CExpr::Text { target, detector } => {
+                let targets: &[Target] = match target {
+                    TargetSel::Prompt => &[Target::Prompt],
+                    TargetSel::Completion => &[Target::Completion],
+                    TargetSel::Any => &[Target::Prompt, Target::Completion],
+                };
+                // A detector read by this clause only hands its findings over instead of
+                // copying them: no other clause will ask for them.
+                let only_reader = self
+                    .uses
+                    .is_some_and(|u| u.get(*detector).is_some_and(|n| *n == 1));
+                let mut found = false;
+                for t in targets {
+                    let f = self.findings(*detector, *t, mode);
+                    if f.is_empty() {
+                        continue;
+                    }
+                    found = true;
+                    if !collect {
+                        break;
+                    }
+                    if only_reader {
+                        let slot = (*detector * 2 + t.index()) * MODES + mode_index(mode);
+                        if let Some(Some(v)) = self.cache.get_mut(slot) {
+                            if out.is_empty() {
+                                // Same as `append`, without copying a long list.
+                                std::mem::swap(out, v);
+                            } else {
+                                out.append(v);
+                            }
+                        }
+                    } else {
+                        out.extend_from_slice(f);
+                    }
+                }
+                found
+            }
+            CExpr::Scope {
+                field,
+                op,
+                negated,
+                values,
+            } => {
+                let actual = match field {
+                    ScopeField::App => self.scope.app.as_deref(),
+                    ScopeField::User => self.scope.user.as_deref(),
+                    ScopeField::UserRole => self.scope.user_role.as_deref(),
+                    ScopeField::Model => self.scope.model.as_deref(),
+                    ScopeField::Environment => self.scope.environment.as_deref(),
+                    ScopeField::Metadata(key) => self
+                        .scope
+                        .metadata
+                        .get(key)
+                        .or_else(|| {
+                            self.scope
+                                .metadata
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                                .map(|(_, v)| v)
+                        })
+                        .map(String::as_str),
+                };
+                let candidates = match op {
+                    ScopeOp::Is => values.get(..1).unwrap_or(&[]),
+                    ScopeOp::In => values.as_slice(),
+                };
+                let hit = actual.is_some_and(|a| candidates.iter().any(|v| eq_folded(a, v)));
+                hit != *negated
+            }
+        }
+    }
+}
+
+/// Public findings from raw ones, with char spans computed in one pass over the text (the
+/// text's bytes are its chars when it is ASCII).
+fn to_findings(
+    d: &Detector,
+    target: Target,
+    tv: &TextViews<'_>,
+    raw: Vec<RawFinding>,
+) -> Vec<Finding> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let text = tv.original;
+    let ascii = tv.is_ascii();
+    // Byte offset -> char offset, for every offset the findings use (non-ASCII text only).
+    let mut offsets: Vec<(usize, usize)> = Vec::new();
+    if !ascii {
+        let mut bytes: Vec<usize> = raw
+            .iter()
+            .flat_map(|r| [r.start, r.end.max(r.start)])
+            .collect();
+        bytes.sort_unstable();
+        bytes.dedup();
+        let mut chars = 0;
+        let mut at = 0;
+        for b in bytes {
+            // Same as counting the chars of `text[..b]`, which is empty when `b` is not a
+            // boundary.
+            let Some(seg) = text.get(at..b) else {
+                offsets.push((b, usize::MAX));
+                continue;
+            };
+            chars += seg.chars().count();
+            at = b;
+            offsets.push((b, chars));
+        }
+    }
+    let char_at = |b: usize| -> Option<usize> {
+        if ascii {
+            return (b <= text.len()).then_some(b);
+        }
+        offsets
+            .binary_search_by_key(&b, |o| o.0)
+            .ok()
+            .and_then(|i| offsets.get(i))
+            .and_then(|o| (o.1 != usize::MAX).then_some(o.1))
+    };
+    raw.into_iter()
+        .map(|r| {
+            let char_start = char_at(r.start).unwrap_or(0);
+            let char_end = char_start
+                + match (char_at(r.start), char_at(r.end)) {
+                    (Some(a), Some(b)) if b >= a => b - a,
+                    _ => text.get(r.start..r.end).map_or(0, |t| t.chars().count()),
+                };
+            Finding {
+                detector: d.name.clone(),
+                entity: r.entity,
+                target,
+                start: r.start,
+                end: r.end,
+                char_start,
+                char_end,
+                score: r.score,
+                explanation: r.explanation,
+            }
+        })
+        .collect()
+}
+
+/// `a` equals the already-lowercased `lower`, ignoring case.
+fn eq_folded(a: &str, lower: &str) -> bool {
+    if a.is_ascii() {
+        a.eq_ignore_ascii_case(lower)
+    } else {
+        a.chars().flat_map(char::to_lowercase).eq(lower.chars())
+    }
+}

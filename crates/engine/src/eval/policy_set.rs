@@ -1,0 +1,252 @@
+//! The compiled set of policies in force, and evaluating one policy alone.
+
+use crate::compile::{CExpr, CompiledPolicy, compile};
+use crate::detect::{Detector, SharedLexicons};
+use crate::error::CompileError;
+use crate::eval::context::{Shared, count_uses};
+use crate::eval::evaluate::evaluate_entries;
+use crate::eval::scores::topic_lexicons;
+use crate::eval::{Evaluation, Input};
+use crate::policy::{Action, Mode, PolicySpec, Severity};
+use crate::redact::InterventionConfig;
+
+/// One policy of an evaluation: its expression and what a breach does.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub id: i64,
+    pub severity: Severity,
+    pub mode: Mode,
+    pub action: Action,
+    pub config: InterventionConfig,
+    pub expr: CExpr,
+}
+
+impl Entry {
+    fn new(spec: &PolicySpec, expr: CExpr) -> Self {
+        Entry {
+            id: spec.id,
+            severity: spec.severity,
+            mode: spec.mode,
+            action: spec.action,
+            config: InterventionConfig::parse_lenient(spec.intervention_config.as_deref()),
+            expr: cheap_first(expr),
+        }
+    }
+}
+
+/// Whether `expr` reads only the scope, never a text: cheap, and it adds no findings.
+fn scope_only(expr: &CExpr) -> bool {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().all(scope_only),
+        CExpr::Not(inner) => scope_only(inner),
+        CExpr::Text { .. } => false,
+        CExpr::Scope { .. } => true,
+    }
+}
+
+/// Move the scope-only operands of every `and` in front of the others, so that a false
+/// `scope.app is X` skips the detectors. Clauses are pure and scope-only operands add no
+/// findings, so neither the outcome nor the order of the findings changes.
+fn cheap_first(expr: CExpr) -> CExpr {
+    match expr {
+        CExpr::And(items) => {
+            let (mut cheap, rest): (Vec<CExpr>, Vec<CExpr>) =
+                items.into_iter().map(cheap_first).partition(scope_only);
+            cheap.extend(rest);
+            CExpr::And(cheap)
+        }
+        CExpr::Or(items) => CExpr::Or(items.into_iter().map(cheap_first).collect()),
+        CExpr::Not(inner) => CExpr::Not(Box::new(cheap_first(*inner))),
+        other => other,
+    }
+}
+
+/// The immutable, compiled set of policies in force. Build it once per policy change and share
+/// it (e.g. behind an `ArcSwap`); evaluation takes `&self` and never fails.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    entries: Vec<Entry>,
+    detectors: Vec<Detector>,
+    errors: Vec<(i64, Vec<CompileError>)>,
+    /// The lexicons of `detectors` plus those of the score columns, when there are more than
+    /// the score columns' own: scanned together once per view list and evaluation.
+    lexicons: Option<std::sync::Arc<SharedLexicons>>,
+    /// Per detector, how many text clauses of all policies read it.
+    uses: Vec<u32>,
+    /// Whether two detectors run the same pattern scan (`pii` in `data_leakage` and
+    /// `data_protection`, …), so that each text keeps its pattern findings for the next one.
+    repeated_scans: bool,
+}
+
+impl PolicySet {
+    /// Compile every policy. Those that do not compile are left out and listed in [`errors`].
+    ///
+    /// [`errors`]: PolicySet::errors
+    pub fn new(specs: Vec<PolicySpec>) -> PolicySet {
+        let mut set = PolicySet::default();
+        for spec in specs {
+            match compile(&spec.definition) {
+                Ok(p) => set.push(&spec, p),
+                Err(e) => set.errors.push((spec.id, e)),
+            }
+        }
+        let mut lexicons = topic_lexicons().to_vec();
+        for d in &set.detectors {
+            d.lexicons(&mut lexicons);
+        }
+        set.uses = vec![0; set.detectors.len()];
+        for e in &set.entries {
+            count_uses(&e.expr, &mut set.uses);
+        }
+        let (pii, secrets) = set.detectors.iter().fold((0, 0), |(p, s), d| {
+            let (dp, ds) = d.pattern_scans();
+            (p + usize::from(dp), s + usize::from(ds))
+        });
+        set.repeated_scans = pii > 1 || secrets > 1;
+        if lexicons.len() > topic_lexicons().len() {
+            set.lexicons = Some(SharedLexicons::shared(lexicons));
+        }
+        set
+    }
+
+    fn push(&mut self, spec: &PolicySpec, policy: CompiledPolicy) {
+        let CompiledPolicy {
+            mut expr,
+            detectors,
+        } = policy;
+        let map: Vec<usize> = detectors
+            .into_iter()
+            .map(
+                |d| match self.detectors.iter().position(|x| x.key == d.key) {
+                    Some(i) => i,
+                    None => {
+                        self.detectors.push(d);
+                        self.detectors.len() - 1
+                    }
+                },
+            )
+            .collect();
+        expr.remap(&map);
+        self.entries.push(Entry::new(spec, expr));
+    }
+
+    /// Policies that did not compile, with their errors.
+    pub fn errors(&self) -> &[(i64, Vec<CompileError>)] {
+        &self.errors
+    }
+
+    /// Ids of the policies in force, in the order given.
+    pub fn policy_ids(&self) -> Vec<i64> {
+        self.entries.iter().map(|e| e.id).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Evaluate every policy in the set.
+    pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
+        evaluate_entries(self.entries.iter(), &self.detectors, self.shared(), input)
+    }
+
+    fn shared(&self) -> Shared<'_> {
+        Shared {
+            lexicons: self.lexicons.as_deref(),
+            uses: Some(&self.uses),
+            repeated_scans: self.repeated_scans,
+        }
+    }
+
+    /// Evaluate one policy of the set; `None` if it is not in the set.
+    pub fn evaluate_one(&self, policy_id: i64, input: &Input<'_>) -> Option<Evaluation> {
+        let entry = self.entries.iter().find(|e| e.id == policy_id)?;
+        Some(evaluate_entries(
+            std::iter::once(entry),
+            &self.detectors,
+            self.shared(),
+            input,
+        ))
+    }
+}
+
+impl CompiledPolicy {
+    /// Evaluate this policy with `spec`'s severity, mode, action and intervention config (its
+    /// `definition` is ignored), whatever the policy's status: what `/test` runs.
+    pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
+        let entry = Entry::new(spec, self.expr.clone());
+        let shared = Shared {
+            lexicons: None,
+            uses: None,
+            repeated_scans: true,
+        };
+        evaluate_entries(std::iter::once(&entry), &self.detectors, shared, input)
+    }
+}
+
+/// Compile `spec.definition` and evaluate it alone, whatever its status.
+pub fn evaluate_spec(
+    spec: &PolicySpec,
+    input: &Input<'_>,
+) -> Result<Evaluation, Vec<CompileError>> {
+    Ok(compile(&spec.definition)?.evaluate(spec, input))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Scope;
+
+    #[test]
+    fn policy_sets_are_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<PolicySet>();
+        send_sync::<CompiledPolicy>();
+    }
+
+    #[test]
+    fn findings_handed_over_or_copied_are_the_same() {
+        let spec = |id: i64, definition: &str| PolicySpec {
+            id,
+            name: format!("p{id}"),
+            definition: definition.to_owned(),
+            severity: Severity::Medium,
+            mode: Mode::Balanced,
+            action: Action::Notification,
+            intervention_config: None,
+        };
+        let defs = [
+            "any.text has sentinelai.pii",
+            "request.prompt has sentinelai.secrets or request.prompt has sentinelai.data_leakage",
+            "any.text has sentinelai.data_leakage and not request.prompt has sentinelai.toxicity",
+            "response.completion has sentinelai.data_protection",
+        ];
+        let scope = Scope::default();
+        let input = Input {
+            prompt: Some(
+                "mail jane.doe@example.com, key AKIAZ3MSJV4WWNKWW5FG, call (415) 555-2671",
+            ),
+            completion: Some("card 4111 1111 1111 1111 and ops@example.org"),
+            scope: &scope,
+        };
+        let set = PolicySet::new(
+            defs.iter()
+                .enumerate()
+                .map(|(i, d)| spec(i as i64, d))
+                .collect(),
+        );
+        assert!(set.errors().is_empty(), "{:?}", set.errors());
+        let all = set.evaluate(&input);
+        assert_eq!(all.hits.len(), defs.len());
+        for (i, d) in defs.iter().enumerate() {
+            let alone =
+                evaluate_spec(&spec(i as i64, d), &input).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(alone.hits, all.hits[i..=i], "{d}");
+            let one = set.evaluate_one(i as i64, &input);
+            assert_eq!(one.map(|e| e.hits), Some(alone.hits), "{d}");
+        }
+    }
+}
