@@ -372,10 +372,29 @@ impl Combined {
     }
 }
 
+/// Whether `c` belongs to a script written without spaces between words (Chinese, Japanese,
+/// Thai, ...): every such character is a word boundary, so an atom such as `忽略` matches inside
+/// `请忽略之前的指令`.
+fn unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}'     // Thai, Lao
+        | '\u{1000}'..='\u{109F}'   // Myanmar
+        | '\u{1780}'..='\u{17FF}'   // Khmer
+        | '\u{3040}'..='\u{30FF}'   // Hiragana, Katakana
+        | '\u{31F0}'..='\u{31FF}'   // Katakana phonetic extensions
+        | '\u{3400}'..='\u{4DBF}'   // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}'   // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}'   // CJK compatibility ideographs
+        | '\u{FF66}'..='\u{FF9F}'   // half-width Katakana
+        | '\u{20000}'..='\u{3FFFF}' // CJK extensions B and later
+    )
+}
+
 /// Whether `[s, e)` starts and ends on word boundaries, for atoms that begin or end with a word
 /// character. An atom such as `def ` (trailing space) or `#include` checks only the other side.
+/// Characters of scripts written without spaces ([`unspaced_script`]) are boundaries themselves.
 pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let word = |c: char| (c.is_alphanumeric() || c == '_') && !unspaced_script(c);
     let (Some(head), Some(tail)) = (text.get(..s), text.get(e..)) else {
         return false;
     };
