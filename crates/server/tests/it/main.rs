@@ -6,6 +6,7 @@
 mod helpers;
 
 mod audit;
+mod boot;
 mod auth;
 mod cluster;
 mod counters;
