@@ -26,9 +26,11 @@ pub async fn run(
         batch,
         demo_users,
     };
-    let loaded = load(store, &crate::cli_actor(), plan, |done| bar.set_position(done))
-        .await
-        .context("seeding")?;
+    let loaded = load(store, &crate::cli_actor(), plan, |done| {
+        bar.set_position(done)
+    })
+    .await
+    .context("seeding")?;
     bar.finish_and_clear();
     let rate = if loaded.seconds > 0.0 {
         loaded.events as f64 / loaded.seconds

@@ -593,11 +593,18 @@ fn user_and_audit_commands() {
 fn config_show_names_each_source_and_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sentinel.toml");
-    std::fs::write(&file, "retention_days = 30\nbody_limit = 2048\nbind = \"0.0.0.0:1\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "retention_days = 30\nbody_limit = 2048\nbind = \"0.0.0.0:1\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
         .args(["config", "show", "--config", file.to_str().unwrap()])
         .args(["--bind", "0.0.0.0:9999", "--set", "access_token_minutes=30"])
-        .env("SENTINEL_JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-0123")
+        .env(
+            "SENTINEL_JWT_SECRET",
+            "jwt-secret-jwt-secret-jwt-secret-0123",
+        )
         .env("SENTINEL_ADMIN_PASSWORD", "0123")
         .env(
             "SENTINEL_DATABASE_URL",
@@ -633,16 +640,20 @@ fn config_show_names_each_source_and_masks_secrets() {
         "store_content = \"full\"  # default".to_owned(),
         "# anonymous_role is unset  # default".to_owned(),
     ] {
-        assert!(text.lines().any(|l| l == line), "no line `{line}` in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line `{line}` in:\n{text}"
+        );
     }
     for secret in ["jwt-secret-jwt", "0123\"", "db-pa55"] {
         assert!(!text.contains(secret), "{secret} shown:\n{text}");
     }
     // It is TOML: it reads back as settings.
-    let shown: sentinel_server::Settings =
-        figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::string(&text))
-            .extract()
-            .unwrap();
+    let shown: sentinel_server::Settings = figment::Figment::from(
+        <figment::providers::Toml as figment::providers::Format>::string(&text),
+    )
+    .extract()
+    .unwrap();
     assert_eq!(shown.bind, "0.0.0.0:9999");
     assert_eq!(shown.retention_days, Some(30));
 

@@ -84,12 +84,13 @@ impl Application {
         }
         bootstrap_admin(&store, &settings).await?;
         let secret = signing_secret(&settings)?;
-        let listener = TcpListener::bind(&settings.bind)
-            .await
-            .map_err(|source| BootError::Bind {
-                addr: settings.bind.clone(),
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(&settings.bind)
+                .await
+                .map_err(|source| BootError::Bind {
+                    addr: settings.bind.clone(),
+                    source,
+                })?;
         let addr = listener.local_addr().map_err(|source| BootError::Bind {
             addr: settings.bind.clone(),
             source,

@@ -218,7 +218,11 @@ impl LiveHub {
             relay: std::sync::OnceLock::new(),
             lagged: Arc::default(),
         });
-        tokio::spawn(flusher(Arc::downgrade(&inner), wake, inner.closed.subscribe()));
+        tokio::spawn(flusher(
+            Arc::downgrade(&inner),
+            wake,
+            inner.closed.subscribe(),
+        ));
         Self { inner }
     }
 

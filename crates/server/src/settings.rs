@@ -247,7 +247,9 @@ impl Settings {
             return invalid("refresh_token_days must be between 1 and 365");
         }
         if self.retention_days == Some(0) {
-            return invalid("retention_days must be at least 1 (leave it unset to keep everything)");
+            return invalid(
+                "retention_days must be at least 1 (leave it unset to keep everything)",
+            );
         }
         if self
             .jwt_secret
@@ -458,9 +460,16 @@ mod tests {
             // A comment says what the key does, on the lines right above it.
             let at = DEFAULTS_TOML
                 .lines()
-                .position(|l| l.trim_start_matches('#').trim_start().starts_with(&format!("{key} = ")))
+                .position(|l| {
+                    l.trim_start_matches('#')
+                        .trim_start()
+                        .starts_with(&format!("{key} = "))
+                })
                 .unwrap();
-            let above = DEFAULTS_TOML.lines().nth(at.saturating_sub(1)).unwrap_or("");
+            let above = DEFAULTS_TOML
+                .lines()
+                .nth(at.saturating_sub(1))
+                .unwrap_or("");
             assert!(above.starts_with('#'), "`{key}` has no comment above it");
         }
         for key in documented {
@@ -489,7 +498,10 @@ mod tests {
     #[test]
     fn lists_come_as_arrays_or_comma_separated_text() {
         let from_text: Settings = Figment::from(Defaults)
-            .merge(Serialized::default("cors_origins", "https://a.test, https://b.test,"))
+            .merge(Serialized::default(
+                "cors_origins",
+                "https://a.test, https://b.test,",
+            ))
             .extract_lossy()
             .unwrap();
         assert_eq!(from_text.cors_origins, ["https://a.test", "https://b.test"]);

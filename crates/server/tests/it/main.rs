@@ -6,8 +6,8 @@
 mod helpers;
 
 mod audit;
-mod boot;
 mod auth;
+mod boot;
 mod cluster;
 mod counters;
 mod dashboard;
