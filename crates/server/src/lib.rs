@@ -1,8 +1,9 @@
 //! Sentinel's HTTP and WebSocket server.
 //!
 //! Owns routing, request extraction and error mapping, the live stream, the API documentation and
-//! the use cases (`service`) that join the store, the engine and the live stream. It holds no SQL
-//! (that is the store's) and no detection logic (that is the engine's).
+//! the use cases (`service`) that join the store, the engine and the live stream; the one
+//! configuration type (`settings`) and the one boot path (`application`), shared by the binary and
+//! the tests. It holds no SQL (that is the store's) and no detection logic (that is the engine's).
 
 pub mod application;
 pub mod auth;
