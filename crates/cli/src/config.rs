@@ -1,173 +1,118 @@
-//! Configuration layers: built-in defaults < `--config` file < `SENTINEL_*` environment < flags.
+//! The configuration as the CLI sees it: which flags feed which settings, logging, and
+//! `sentinel config show`. The settings themselves, their layers and their defaults are
+//! `sentinel_server::settings`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use sentinel_api::UserRole;
-use sentinel_server::state::StoreContent;
+use sentinel_server::Settings;
+use sentinel_server::settings::{LogFormat, origin};
 
-use crate::StoreArgs;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-/// Validated settings.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Settings {
-    pub bind: String,
-    pub data_dir: PathBuf,
+/// Where the store lives; shared by every subcommand that touches it.
+#[derive(Args, Debug, Clone, Default, Serialize)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database and other state (`data_dir`, SENTINEL_DATA_DIR).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER@HOST/DB (`database_url`, SENTINEL_DATABASE_URL; default:
+    /// SQLite `sentinel.db` in the data dir).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
-    pub cors_origins: Vec<String>,
-    pub body_limit: usize,
-    pub log_format: LogFormat,
-    /// Signs access tokens. When unset, a secret is generated once and kept in
-    /// `<data_dir>/jwt-secret`. Several nodes must share one: set it explicitly.
-    pub jwt_secret: Option<String>,
-    /// The role of requests without credentials (`viewer`, `analyst`, `admin`); unset refuses them.
-    pub anonymous_role: Option<UserRole>,
-    /// Minutes an access token lives.
-    pub access_token_minutes: u64,
-    /// Days a refresh token lives.
-    pub refresh_token_days: u64,
-    /// How much event text is stored: `full`, `redacted` or `none`.
-    pub store_content: StoreContent,
-    /// Delete events older than this many days (unset: keep everything).
-    pub retention_days: Option<u32>,
+    /// A TOML configuration file (keys as in `sentinel config show`).
+    #[arg(long, env = "SENTINEL_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Sets any setting, as KEY=VALUE (repeatable); see `sentinel config show` for the keys.
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    #[serde(skip)]
+    pub set: Vec<String>,
 }
 
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("bind", &self.bind)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(sentinel_store::redact_url),
-            )
-            .field("cors_origins", &self.cors_origins)
-            .field("body_limit", &self.body_limit)
-            .field("log_format", &self.log_format)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
-            .field("anonymous_role", &self.anonymous_role)
-            .field("access_token_minutes", &self.access_token_minutes)
-            .field("refresh_token_days", &self.refresh_token_days)
-            .field("store_content", &self.store_content)
-            .field("retention_days", &self.retention_days)
-            .finish()
-    }
+/// The flags of `sentinel serve`, named after the settings they set.
+#[derive(Args, Debug, Clone, Default, Serialize)]
+pub struct ServeFlags {
+    /// Address to listen on (`bind`, SENTINEL_BIND).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    /// Load demo data into an empty store (`demo`, SENTINEL_DEMO).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+    /// Seed of the demo data generator (`demo_seed`; default 42).
+    #[arg(long = "demo-seed", visible_alias = "seed", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo_seed: Option<u64>,
+    /// With --demo: seconds between live demo events (about; jittered), sent through the real
+    /// ingestion path so the dashboard moves. 0 switches the live traffic off (`demo_traffic`;
+    /// default 3).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_demo_traffic)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo_traffic: Option<f64>,
+    /// Log output format (`log_format`, SENTINEL_LOG_FORMAT).
+    #[arg(long, value_parser = ["text", "json"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:8000".into(),
-            data_dir: PathBuf::from("./data"),
-            database_url: None,
-            cors_origins: Vec::new(),
-            body_limit: 1024 * 1024,
-            log_format: LogFormat::Text,
-            jwt_secret: None,
-            anonymous_role: None,
-            access_token_minutes: 15,
-            refresh_token_days: 14,
-            store_content: StoreContent::Full,
-            retention_days: None,
-        }
-    }
+/// The flags given to one command, under the settings' names.
+#[derive(Serialize)]
+struct Given<'a> {
+    #[serde(flatten)]
+    store: &'a StoreArgs,
+    #[serde(flatten)]
+    serve: Option<&'a ServeFlags>,
 }
 
-impl Settings {
-    pub fn load(
-        args: &StoreArgs,
-        bind: Option<String>,
-        log_format: Option<LogFormat>,
-    ) -> Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        if let Some(file) = &args.config {
-            if !file.exists() {
-                anyhow::bail!("configuration file {} does not exist", file.display());
-            }
-            figment = figment.merge(Toml::file(file));
-        }
-        figment = figment.merge(
-            Env::prefixed("SENTINEL_")
-                .only(&[
-                    "bind",
-                    "data_dir",
-                    "database_url",
-                    "body_limit",
-                    "log_format",
-                    "jwt_secret",
-                    "anonymous_role",
-                    "access_token_minutes",
-                    "refresh_token_days",
-                    "store_content",
-                    "retention_days",
-                ])
-                .map(|k| k.as_str().to_ascii_lowercase().into()),
-        );
-        // In the environment the origins are one comma-separated value.
-        if let Ok(raw) = std::env::var("SENTINEL_CORS_ORIGINS") {
-            figment = figment.merge(Serialized::default("cors_origins", split_list(&raw)));
-        }
-        let mut settings: Settings = figment.extract().context("reading the configuration")?;
-        if let Some(dir) = &args.data_dir {
-            settings.data_dir = dir.clone();
-        }
-        if let Some(url) = &args.database_url {
-            settings.database_url = Some(url.clone());
-        }
-        if let Some(bind) = bind {
-            settings.bind = bind;
-        }
-        if let Some(format) = log_format {
-            settings.log_format = format;
-        }
-        if settings.body_limit < 1024 {
-            anyhow::bail!("body_limit must be at least 1024 bytes");
-        }
-        if !(1..=24 * 60).contains(&settings.access_token_minutes) {
-            anyhow::bail!("access_token_minutes must be between 1 and 1440");
-        }
-        if !(1..=365).contains(&settings.refresh_token_days) {
-            anyhow::bail!("refresh_token_days must be between 1 and 365");
-        }
-        if settings.retention_days == Some(0) {
-            anyhow::bail!("retention_days must be at least 1 (leave it unset to keep everything)");
-        }
-        if settings.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            anyhow::bail!("jwt_secret must be at least 32 characters");
-        }
-        Ok(settings)
-    }
-
-    /// The database URL: explicit, or the SQLite file in the data directory.
-    pub fn database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("sentinel.db").display()
-            ),
-        }
-    }
+/// The configuration layers of a command, and the settings they make.
+pub fn load(store: &StoreArgs, serve: Option<&ServeFlags>) -> Result<(Figment, Settings)> {
+    let figment = Settings::figment(store.config.as_deref(), Given { store, serve }, &store.set)?;
+    let settings = Settings::from_figment(&figment)?;
+    Ok((figment, settings))
 }
 
-fn split_list(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// `sentinel config show`: every setting as TOML, each followed by where its value came from;
+/// secrets masked (their serialised form is).
+pub fn show(figment: &Figment, settings: &Settings) -> Result<String> {
+    let values = serde_json::to_value(settings).context("serialising the settings")?;
+    let values = values
+        .as_object()
+        .context("the settings serialise to a table")?;
+    let mut out = String::from(
+        "# The effective configuration: each value, then where it came from.\n\
+         # Layers: default < file (--config) < env (SENTINEL_*) < flag. Secrets are masked.\n",
+    );
+    for (key, value) in values {
+        let from = origin(figment, key);
+        if value.is_null() {
+            out.push_str(&format!("# {key} is unset  # {from}\n"));
+        } else {
+            // A JSON string, number, boolean or list of strings is also TOML.
+            out.push_str(&format!("{key} = {value}  # {from}\n"));
+        }
+    }
+    Ok(out)
+}
+
+/// `--demo-traffic`: a number of seconds, 0 (off) or from 0.05 to one day.
+fn parse_demo_traffic(raw: &str) -> Result<f64, String> {
+    let seconds: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got `{raw}`"))?;
+    if seconds == 0.0 || (0.05..=86_400.0).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "expected 0 (off) or 0.05 to 86400 seconds, got `{raw}`"
+        ))
+    }
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -180,45 +125,4 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-}
-
-/// The token-signing secret: configured, or generated once and kept in the data directory
-/// (readable by the owner only).
-pub fn jwt_secret(settings: &Settings) -> Result<Vec<u8>> {
-    if let Some(secret) = &settings.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = settings.data_dir.join("jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if existing.len() >= 32 {
-            return Ok(existing.as_bytes().to_vec());
-        }
-        anyhow::bail!("{} is shorter than 32 characters", path.display());
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated the token-signing secret");
-    Ok(secret.into_bytes())
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }

@@ -1,88 +1,45 @@
-//! `sentinel seed` and `serve --demo`: the catalogue, then generated traffic in batched transactions.
-
-use std::time::Instant;
+//! `sentinel seed`: the demo catalogue, then generated traffic in batched transactions
+//! (`sentinel_server::service::demo::load`, which `serve --demo` uses too), and its purge.
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use sentinel_server::service::demo::{DEMO_MARK, DemoTraffic, seed_catalogue};
-use sentinel_store::{AuditChange, Store};
+use sentinel_server::service::demo::{DEMO_MARK, DemoLoad, load};
+use sentinel_store::Store;
 
+/// `sentinel seed`: the catalogue into an empty store, then `events` generated events, with a
+/// progress bar; audited as the CLI's user.
 pub async fn run(
     store: &Store,
     events: u64,
     seed: u64,
     batch: usize,
-    progress: bool,
     demo_users: bool,
 ) -> Result<()> {
-    let policy_ids = if store.is_empty().await? {
-        seed_catalogue(store, demo_users)
-            .await
-            .context("loading users, templates and policies")?
-    } else {
-        let ids: Vec<i64> = store
-            .all_policies()
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
-        if ids.is_empty() {
-            anyhow::bail!("the store holds data but no policies; seed an empty store instead");
-        }
-        ids
-    };
-    let bar = if progress {
-        ProgressBar::new(events)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = ProgressBar::new(events);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut traffic = DemoTraffic::new(seed, events, policy_ids, sentinel_api::Timestamp::now().0);
-    let started = Instant::now();
-    let mut done = 0u64;
-    let batch = batch.max(1);
-    while done < events {
-        let n = usize::try_from((events - done).min(batch as u64)).unwrap_or(batch);
-        let inserted = store
-            .seed_events(traffic.batch(n))
-            .await
-            .context("inserting events")?;
-        done += inserted;
-        bar.set_position(done);
-    }
+    let plan = DemoLoad {
+        events,
+        seed,
+        batch,
+        demo_users,
+    };
+    let loaded = load(store, &crate::cli_actor(), plan, |done| {
+        bar.set_position(done)
+    })
+    .await
+    .context("seeding")?;
     bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
-    tracing::info!(
-        events = done,
-        seconds = format!("{secs:.2}"),
-        per_second = format!("{rate:.0}"),
-        "seeded"
-    );
-    if progress {
-        println!("seeded {done} events in {secs:.2} s ({rate:.0} events/s)");
-    }
-    store
-        .record_audit(
-            &crate::cli_actor(),
-            AuditChange::new("seed.events", "events").after(serde_json::json!({
-                "events": done,
-                "seed": seed,
-            })),
-        )
-        .await
-        .context("auditing the load")?;
-    let analyzing = Instant::now();
-    store
-        .analyze()
-        .await
-        .context("refreshing planner statistics")?;
-    tracing::info!(
-        seconds = format!("{:.2}", analyzing.elapsed().as_secs_f64()),
-        "planner statistics refreshed"
+    let rate = if loaded.seconds > 0.0 {
+        loaded.events as f64 / loaded.seconds
+    } else {
+        0.0
+    };
+    println!(
+        "seeded {} events in {:.2} s ({rate:.0} events/s)",
+        loaded.events, loaded.seconds
     );
     Ok(())
 }

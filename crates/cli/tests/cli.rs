@@ -586,3 +586,79 @@ fn user_and_audit_commands() {
     let text = String::from_utf8_lossy(&broken.stdout);
     assert!(text.contains("BROKEN at entry 2"), "{text}");
 }
+
+/// `sentinel config show` prints every setting as TOML with where its value came from (default,
+/// file, environment variable, flag), and masks secrets and database passwords.
+#[test]
+fn config_show_names_each_source_and_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sentinel.toml");
+    std::fs::write(
+        &file,
+        "retention_days = 30\nbody_limit = 2048\nbind = \"0.0.0.0:1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .args(["config", "show", "--config", file.to_str().unwrap()])
+        .args(["--bind", "0.0.0.0:9999", "--set", "access_token_minutes=30"])
+        .env(
+            "SENTINEL_JWT_SECRET",
+            "jwt-secret-jwt-secret-jwt-secret-0123",
+        )
+        .env("SENTINEL_ADMIN_PASSWORD", "0123")
+        .env(
+            "SENTINEL_DATABASE_URL",
+            "postgres://app:db-pa55@db.internal/sentinel",
+        )
+        .env("SENTINEL_CORS_ORIGINS", "https://a.test,https://b.test")
+        .env("SENTINEL_DEMO", "1")
+        .env_remove("SENTINEL_BIND")
+        .env_remove("SENTINEL_STORE_CONTENT")
+        .env_remove("SENTINEL_ANONYMOUS_ROLE")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let file = file.display();
+    for line in [
+        "bind = \"0.0.0.0:9999\"  # flag --bind".to_owned(),
+        format!("retention_days = 30  # file {file}"),
+        format!("body_limit = 2048  # file {file}"),
+        "jwt_secret = \"********\"  # env SENTINEL_JWT_SECRET".to_owned(),
+        "admin_password = \"********\"  # env SENTINEL_ADMIN_PASSWORD".to_owned(),
+        "database_url = \"postgres://app:****@db.internal/sentinel\"  # env SENTINEL_DATABASE_URL"
+            .to_owned(),
+        "cors_origins = [\"https://a.test\",\"https://b.test\"]  # env SENTINEL_CORS_ORIGINS"
+            .to_owned(),
+        "demo = true  # env SENTINEL_DEMO".to_owned(),
+        "access_token_minutes = 30  # flag --set access_token_minutes".to_owned(),
+        "store_content = \"full\"  # default".to_owned(),
+        "# anonymous_role is unset  # default".to_owned(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line `{line}` in:\n{text}"
+        );
+    }
+    for secret in ["jwt-secret-jwt", "0123\"", "db-pa55"] {
+        assert!(!text.contains(secret), "{secret} shown:\n{text}");
+    }
+    // It is TOML: it reads back as settings.
+    let shown: sentinel_server::Settings = figment::Figment::from(
+        <figment::providers::Toml as figment::providers::Format>::string(&text),
+    )
+    .extract()
+    .unwrap();
+    assert_eq!(shown.bind, "0.0.0.0:9999");
+    assert_eq!(shown.retention_days, Some(30));
+
+    // A bad value names its key, and `--set` refuses a key that is not a setting.
+    let bad = sentinel(&["config", "show", "--set", "no_such_key=1"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such_key"));
+}

@@ -24,7 +24,6 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::service::ServiceError;
-use crate::state::AppState;
 
 /// Visible start of every API key.
 pub const KEY_PREFIX: &str = "snl_";
@@ -182,11 +181,22 @@ impl<R: Requirement> Auth<R> {
     }
 }
 
-impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
+/// What the extractors need from the application state: implemented by
+/// [`AppState`](crate::state::AppState), which holds an [`Authenticator`], so this module does not
+/// depend on the state's module.
+pub trait Credentials: Send + Sync {
+    fn authenticator(&self) -> &Authenticator;
+    fn store(&self) -> &Store;
+}
+
+impl<R: Requirement, S: Credentials> FromRequestParts<S> for Auth<R> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = state.auth.authenticate(parts, &state.store).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let principal = state
+            .authenticator()
+            .authenticate(parts, state.store())
+            .await?;
         if !R::allows(&principal) {
             return Err(ApiError::forbidden());
         }
@@ -201,10 +211,10 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
 /// The request's audit context for the public routes (login, refresh, logout): no principal yet.
 pub struct RequestContext(pub AuditContext);
 
-impl FromRequestParts<AppState> for RequestContext {
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         Ok(Self(Origin::of(parts).audit("anonymous".into())))
     }
 }

@@ -15,10 +15,12 @@ use sentinel_store::notify::MAX_PAYLOAD;
 use tokio::sync::mpsc;
 
 use crate::state::AppState;
+use crate::tasks::Tasks;
 
-/// Starts the relay and the listener when the store is PostgreSQL. The listener is listening
-/// when this returns.
-pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
+/// Starts the relay and the listener in `tasks` when the store is PostgreSQL. The listener is
+/// listening when this returns. Both end when `tasks` are stopped, the listener giving its
+/// connection back so the pool can close.
+pub async fn start(state: &AppState, tasks: &mut Tasks) -> sentinel_store::Result<()> {
     let Some(channel) = state.store.live_channel().await? else {
         return Ok(());
     };
@@ -31,9 +33,18 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
 
     let store = state.store.clone();
     let (relay_node, relay_channel) = (node.clone(), channel.clone());
-    tokio::spawn(async move {
+    tasks.spawn("cluster relay", |mut stop| async move {
         let mut frames = Vec::new();
-        while rx.recv_many(&mut frames, 256).await > 0 {
+        loop {
+            let received = tokio::select! {
+                // Frames already queued go out before stopping.
+                biased;
+                n = rx.recv_many(&mut frames, 256) => n,
+                () = stop.requested() => break,
+            };
+            if received == 0 {
+                break;
+            }
             for payload in pack(&relay_node, &frames) {
                 if let Err(e) = store.notify(&relay_channel, &payload).await {
                     tracing::warn!(error = %e, "could not relay live frames to the other nodes");
@@ -44,21 +55,19 @@ pub async fn start(state: &AppState) -> sentinel_store::Result<()> {
     });
 
     let state = state.clone();
-    // Ends at shutdown, giving its connection back so the pool can close.
-    let mut closed = state.live.closed();
-    tokio::spawn(async move {
+    tasks.spawn("cluster listener", |mut stop| async move {
         loop {
             let received = tokio::select! {
                 received = listener.recv() => received,
-                _ = closed.changed() => break,
+                () = stop.requested() => break,
             };
             let payload = match received {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the cluster listener; retrying");
                     tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        _ = closed.changed() => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = stop.requested() => break,
                     }
                 }
             };

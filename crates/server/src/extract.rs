@@ -63,7 +63,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             .await
             .map_err(|e: BytesRejection| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::payload_too_large(state.config.body_limit)
+                    ApiError::payload_too_large(state.settings.body_limit)
                 } else {
                     ApiError::bad_request(format!("Could not read the request body: {e}"))
                 }

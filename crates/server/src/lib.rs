@@ -1,9 +1,11 @@
 //! Sentinel's HTTP and WebSocket server.
 //!
 //! Owns routing, request extraction and error mapping, the live stream, the API documentation and
-//! the use cases (`service`) that join the store, the engine and the live stream. It holds no SQL
-//! (that is the store's) and no detection logic (that is the engine's).
+//! the use cases (`service`) that join the store, the engine and the live stream; the one
+//! configuration type (`settings`) and the one boot path (`application`), shared by the binary and
+//! the tests. It holds no SQL (that is the store's) and no detection logic (that is the engine's).
 
+pub mod application;
 pub mod auth;
 pub mod cluster;
 pub mod error;
@@ -14,7 +16,9 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod service;
+pub mod settings;
 pub mod state;
+pub mod tasks;
 pub mod ws;
 
 use std::future::Future;
@@ -22,7 +26,9 @@ use std::future::Future;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-pub use state::{AppState, ServerConfig};
+pub use application::Application;
+pub use settings::Settings;
+pub use state::AppState;
 
 /// The version reported by `GET /`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

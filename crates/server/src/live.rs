@@ -218,7 +218,11 @@ impl LiveHub {
             relay: std::sync::OnceLock::new(),
             lagged: Arc::default(),
         });
-        tokio::spawn(flusher(Arc::downgrade(&inner), wake));
+        tokio::spawn(flusher(
+            Arc::downgrade(&inner),
+            wake,
+            inner.closed.subscribe(),
+        ));
         Self { inner }
     }
 
@@ -300,11 +304,15 @@ impl LiveHub {
 }
 
 /// Hands the pending batch over when the first message of it arrives, but not sooner than
-/// [`COALESCE`] after the previous batch. Ends when the hub is dropped.
-async fn flusher(hub: Weak<Inner>, wake: Arc<Notify>) {
+/// [`COALESCE`] after the previous batch. Ends when the hub is closed (at shutdown, when the
+/// sessions end too) or dropped.
+async fn flusher(hub: Weak<Inner>, wake: Arc<Notify>, mut closed: watch::Receiver<bool>) {
     let mut last = Instant::now() - COALESCE;
     loop {
-        wake.notified().await;
+        tokio::select! {
+            () = wake.notified() => {}
+            _ = closed.wait_for(|closed| *closed) => return,
+        }
         tokio::time::sleep_until(last + COALESCE).await;
         let Some(inner) = hub.upgrade() else { return };
         inner.flush();

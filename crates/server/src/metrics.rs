@@ -1,25 +1,16 @@
-//! Prometheus metrics at `GET /metrics` (text exposition format, `prometheus-client`).
-//!
-//! Request counts and latencies by route template are recorded by a middleware; everything else
-//! (evaluations and violations by policy, WebSocket clients, lag drops, database pool) is read at
-//! scrape time from where it already lives, so the hot paths pay for nothing extra.
+//! The request metrics: counts and latencies by route template, recorded by a middleware and
+//! kept across scrapes. `GET /metrics` (`routes/metrics.rs`) adds everything else at scrape time.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::auth::{Auth, Read};
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -34,17 +25,27 @@ struct RouteLabels {
     route: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PolicyLabels {
-    policy_id: String,
-    policy: String,
-}
-
 /// The request metrics kept across scrapes.
 #[derive(Clone)]
 pub struct HttpMetrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+}
+
+impl HttpMetrics {
+    /// Adds the request counts and latencies to a scrape's registry.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            self.latency.clone(),
+        );
+    }
 }
 
 impl Default for HttpMetrics {
@@ -61,7 +62,7 @@ impl Default for HttpMetrics {
 
 /// Middleware: counts each request and observes its latency, by route template (bounded
 /// cardinality: `/api/policies/{policy_id}`, never the id itself).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req
@@ -70,8 +71,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16();
-    state
-        .http_metrics
+    metrics
         .requests
         .get_or_create(&RequestLabels {
             method: method.clone(),
@@ -79,97 +79,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
             status,
         })
         .inc();
-    state
-        .http_metrics
+    metrics
         .latency
         .get_or_create(&RouteLabels { method, route })
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-/// `GET /metrics` (needs the `read` permission, e.g. a read-scoped API key for the scraper).
-pub async fn scrape(_auth: Auth<Read>, State(state): State<AppState>) -> ApiResult<Response> {
-    let mut registry = Registry::with_prefix("sentinel");
-    registry.register(
-        "http_requests",
-        "HTTP requests by method, route template and status",
-        state.http_metrics.requests.clone(),
-    );
-    registry.register(
-        "http_request_duration_seconds",
-        "HTTP request latency by method and route template",
-        state.http_metrics.latency.clone(),
-    );
-
-    let enforced = state.guard.current();
-    let evaluations = Family::<PolicyLabels, Counter>::default();
-    let violations = Family::<PolicyLabels, Counter>::default();
-    for (id, m) in state.guard.all_metrics() {
-        let labels = PolicyLabels {
-            policy_id: id.to_string(),
-            policy: enforced
-                .policies
-                .get(&id)
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
-        };
-        evaluations.get_or_create(&labels).inc_by(m.evaluations);
-        violations.get_or_create(&labels).inc_by(m.hits);
-    }
-    registry.register(
-        "policy_evaluations",
-        "Evaluations per policy since the process started",
-        evaluations,
-    );
-    registry.register(
-        "policy_violations",
-        "Violations (breaches) per policy since the process started",
-        violations,
-    );
-    let enforced_gauge = Gauge::<i64>::default();
-    enforced_gauge.set(i64::try_from(enforced.policies.len()).unwrap_or(i64::MAX));
-    registry.register("policies_enforced", "Policies enforced now", enforced_gauge);
-
-    let clients = Gauge::<i64>::default();
-    clients.set(i64::try_from(state.live.clients()).unwrap_or(i64::MAX));
-    registry.register(
-        "websocket_clients",
-        "Connected live-stream clients",
-        clients,
-    );
-    let lagged = Counter::<u64>::default();
-    lagged.inc_by(state.live.lagged_total());
-    registry.register(
-        "websocket_lagged_messages",
-        "Live messages dropped for clients that fell behind",
-        lagged,
-    );
-
-    let (size, idle) = state.store.pool_usage();
-    let pool_size = Gauge::<i64>::default();
-    pool_size.set(i64::from(size));
-    registry.register(
-        "db_pool_connections",
-        "Open database connections",
-        pool_size,
-    );
-    let pool_idle = Gauge::<i64>::default();
-    pool_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
-    registry.register(
-        "db_pool_idle_connections",
-        "Idle database connections",
-        pool_idle,
-    );
-
-    let mut body = String::new();
-    prometheus_client::encoding::text::encode(&mut body, &registry)
-        .map_err(|e| ApiError::internal(format!("encoding metrics: {e}")))?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response())
 }

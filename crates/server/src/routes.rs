@@ -8,6 +8,7 @@ mod docs;
 mod events;
 mod guard;
 mod keys;
+mod metrics;
 mod policies;
 mod slash;
 mod system;
@@ -66,13 +67,12 @@ pub fn app(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = finish(doc);
     let request_id = HeaderName::from_static("x-request-id");
-    let limit = state.config.body_limit;
-    let metrics_state = state.clone();
+    let limit = state.settings.body_limit;
     router
         .merge(docs::router(doc))
-        .route("/metrics", axum::routing::get(crate::metrics::scrape))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .route_layer(axum::middleware::from_fn_with_state(
-            metrics_state,
+            state.http_metrics.clone(),
             crate::metrics::track,
         ))
         // After the metrics layer: the dashboard's page shells are not API traffic.
@@ -81,14 +81,14 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(slash::canonical_slash))
         .layer(axum::extract::DefaultBodyLimit::max(
-            state.config.body_limit,
+            state.settings.body_limit,
         ))
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(RequestBodyLimitLayer::new(state.settings.body_limit))
         // Inside the header layers, so the JSON 413 gets the security headers too.
         .layer(axum::middleware::from_fn(move |req, next| {
             problem_on_overflow(limit, req, next)
         }))
-        .layer(cors(&state.config.cors_origins))
+        .layer(cors(&state.settings.cors_origins))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -19,6 +19,7 @@ use crate::service::events;
 use crate::service::passwords;
 use crate::service::policies::estimate;
 use crate::state::AppState;
+use crate::tasks::Stop;
 
 /// A legacy policy: name, application (scope.app), bundle detector, category, status, severity,
 /// mode, intervention.
@@ -787,22 +788,140 @@ impl LiveDemo {
 }
 
 /// Sends live demo traffic through the real ingestion path (evaluation, storage, live stream,
-/// counters) about once per `every`, until the task is aborted. Only `serve --demo` starts it.
+/// counters) about once per `every`, until `stop`. An event being stored is finished first.
+/// `serve --demo` runs it among the application's tasks.
+pub async fn live_traffic(state: AppState, every: std::time::Duration, seed: u64, mut stop: Stop) {
+    let run = format!("{seed}-{}", Utc::now().timestamp());
+    let mut demo = LiveDemo::new(seed, &run);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(demo.next_delay(every)) => {}
+            () = stop.requested() => return,
+        }
+        let event = demo.next_event(Utc::now());
+        if let Err(e) = events::create(&state, event).await {
+            tracing::warn!(error = %e, "live demo traffic: the event was not stored");
+        }
+    }
+}
+
+/// [`live_traffic`] on its own task, until the live stream closes (server shutdown) or the
+/// handle is aborted.
 pub fn spawn_live_traffic(
     state: AppState,
     every: std::time::Duration,
     seed: u64,
 ) -> tokio::task::JoinHandle<()> {
-    let run = format!("{seed}-{}", Utc::now().timestamp());
-    tokio::spawn(async move {
-        let mut demo = LiveDemo::new(seed, &run);
-        loop {
-            tokio::time::sleep(demo.next_delay(every)).await;
-            let event = demo.next_event(Utc::now());
-            if let Err(e) = events::create(&state, event).await {
-                tracing::warn!(error = %e, "live demo traffic: the event was not stored");
-            }
+    let stop = Stop::from(state.live.closed());
+    tokio::spawn(live_traffic(state, every, seed, stop))
+}
+
+/// A load of demo data: see [`load`].
+#[derive(Debug, Clone, Copy)]
+pub struct DemoLoad {
+    /// Generated events.
+    pub events: u64,
+    /// Seed of the generator (same seed, same data).
+    pub seed: u64,
+    /// Events per transaction.
+    pub batch: usize,
+    /// Also create the four legacy demo users.
+    pub demo_users: bool,
+}
+
+/// What [`load`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded {
+    pub events: u64,
+    pub seconds: f64,
+}
+
+/// A demo load that failed, and at which step.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("loading users, templates and policies")]
+    Catalogue(#[source] sentinel_store::StoreError),
+    #[error("the store holds data but no policies; seed an empty store instead")]
+    NoPolicies,
+    #[error("inserting events")]
+    Events(#[source] sentinel_store::StoreError),
+    #[error("auditing the load")]
+    Audit(#[source] sentinel_store::StoreError),
+    #[error("refreshing planner statistics")]
+    Analyze(#[source] sentinel_store::StoreError),
+    #[error("reading the store")]
+    Store(#[from] sentinel_store::StoreError),
+}
+
+/// Loads the catalogue into an empty store (or reuses the policies of a store that has them),
+/// then `plan.events` generated events in batched transactions, audited as one `seed.events`
+/// entry by `ctx`. `progress` hears the number of events stored so far after each batch. Used by
+/// `sentinel seed` and `serve --demo`.
+pub async fn load(
+    store: &Store,
+    ctx: &AuditContext,
+    plan: DemoLoad,
+    mut progress: impl FnMut(u64),
+) -> Result<Loaded, DemoError> {
+    let policy_ids = if store.is_empty().await? {
+        seed_catalogue(store, plan.demo_users)
+            .await
+            .map_err(DemoError::Catalogue)?
+    } else {
+        let ids: Vec<i64> = store
+            .all_policies()
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        if ids.is_empty() {
+            return Err(DemoError::NoPolicies);
         }
+        ids
+    };
+    let mut traffic = DemoTraffic::new(plan.seed, plan.events, policy_ids, Timestamp::now().0);
+    let started = std::time::Instant::now();
+    let mut done = 0u64;
+    let batch = plan.batch.max(1);
+    while done < plan.events {
+        let n = usize::try_from((plan.events - done).min(batch as u64)).unwrap_or(batch);
+        done += store
+            .seed_events(traffic.batch(n))
+            .await
+            .map_err(DemoError::Events)?;
+        progress(done);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = if seconds > 0.0 {
+        done as f64 / seconds
+    } else {
+        0.0
+    };
+    tracing::info!(
+        events = done,
+        seconds = format!("{seconds:.2}"),
+        per_second = format!("{rate:.0}"),
+        "seeded"
+    );
+    store
+        .record_audit(
+            ctx,
+            sentinel_store::AuditChange::new("seed.events", "events").after(serde_json::json!({
+                "events": done,
+                "seed": plan.seed,
+            })),
+        )
+        .await
+        .map_err(DemoError::Audit)?;
+    let analyzing = std::time::Instant::now();
+    store.analyze().await.map_err(DemoError::Analyze)?;
+    tracing::info!(
+        seconds = format!("{:.2}", analyzing.elapsed().as_secs_f64()),
+        "planner statistics refreshed"
+    );
+    Ok(Loaded {
+        events: done,
+        seconds,
     })
 }
 

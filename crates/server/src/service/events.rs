@@ -8,7 +8,8 @@ use sentinel_store::{NewEvent, NewViolation};
 use crate::service::evaluate::{self, Interaction};
 use crate::service::triage;
 use crate::service::{ServiceError, ServiceResult};
-use crate::state::{AppState, StoreContent};
+use crate::settings::StoreContent;
+use crate::state::AppState;
 
 /// The texts to evaluate: `prompt`/`completion`, or the same keys inside a JSON `event_data`.
 fn interaction(body: &EventCreate) -> Interaction {
@@ -43,13 +44,13 @@ async fn evaluate_event(
     let interaction = interaction(&body);
     if interaction.is_empty() {
         let mut event = new_event(body, None)?;
-        keep_content(state.config.store_content, &mut event, &interaction, &[]);
+        keep_content(state.settings.store_content, &mut event, &interaction, &[]);
         return Ok((event, Vec::new()));
     }
     let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
     keep_content(
-        state.config.store_content,
+        state.settings.store_content,
         &mut event,
         &interaction,
         &outcome.evaluation.findings,

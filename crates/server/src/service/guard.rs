@@ -134,7 +134,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
         };
         let mut new_event = new_event;
         crate::service::events::keep_content(
-            state.config.store_content,
+            state.settings.store_content,
             &mut new_event,
             &interaction,
             &eval.findings,

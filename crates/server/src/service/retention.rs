@@ -6,6 +6,7 @@ use std::time::Duration;
 use sentinel_store::{AuditChange, AuditContext, Purged};
 
 use crate::state::AppState;
+use crate::tasks::Stop;
 
 /// Events deleted per transaction.
 const BATCH: u64 = 10_000;
@@ -49,21 +50,23 @@ pub async fn run_once(state: &AppState, days: u32) -> sentinel_store::Result<Pur
     Ok(total)
 }
 
-/// Runs the retention job now and then every hour, for the life of the process.
-pub fn spawn(state: AppState, days: u32) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(EVERY);
-        loop {
-            ticker.tick().await;
-            match run_once(&state, days).await {
-                Ok(p) => tracing::info!(
-                    events = p.events,
-                    violations = p.violations,
-                    retention_days = days,
-                    "retention run finished"
-                ),
-                Err(e) => tracing::error!(error = %e, "retention run failed; retrying next hour"),
-            }
+/// Runs the retention job now and then every hour, until `stop`. A run in progress finishes
+/// first: each batch is one audited transaction.
+pub async fn run(state: AppState, days: u32, mut stop: Stop) {
+    let mut ticker = tokio::time::interval(EVERY);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.requested() => return,
         }
-    });
+        match run_once(&state, days).await {
+            Ok(p) => tracing::info!(
+                events = p.events,
+                violations = p.violations,
+                retention_days = days,
+                "retention run finished"
+            ),
+            Err(e) => tracing::error!(error = %e, "retention run failed; retrying next hour"),
+        }
+    }
 }

@@ -135,7 +135,7 @@ pub async fn update(
         .await?)
 }
 
-/// Creates `admin` on an empty store from `SENTINEL_ADMIN_PASSWORD` (any length: the operator
+/// Creates `admin` on an empty store from the `admin_password` setting (any length: the operator
 /// chose it). Returns whether a user was created.
 pub async fn bootstrap_admin(store: &Store, password: Option<&str>) -> ServiceResult<bool> {
     if store.count_users().await? > 0 {
@@ -145,7 +145,9 @@ pub async fn bootstrap_admin(store: &Store, password: Option<&str>) -> ServiceRe
         return Ok(false);
     };
     if password.chars().count() < MIN_PASSWORD {
-        tracing::warn!("SENTINEL_ADMIN_PASSWORD is shorter than {MIN_PASSWORD} characters");
+        tracing::warn!(
+            "admin_password (SENTINEL_ADMIN_PASSWORD) is shorter than {MIN_PASSWORD} characters"
+        );
     }
     let hashed_password = hash_password(password.to_owned()).await?;
     store

@@ -516,7 +516,7 @@ async fn login_token(app: &TestApp, username: &str, password: &str) -> String {
 
 #[tokio::test]
 async fn anonymous_role_is_opt_in() {
-    let app = crate::helpers::spawn_app_with(sentinel_server::ServerConfig {
+    let app = crate::helpers::spawn_app_with(sentinel_server::Settings {
         anonymous_role: Some(UserRole::Viewer),
         ..Default::default()
     })

@@ -2,7 +2,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::{Client, Response};
 use sea_orm::{ConnectionTrait, Database};
-use sentinel_server::{AppState, ServerConfig};
+use sentinel_server::settings::{DatabaseUrl, Secret};
+use sentinel_server::{AppState, Application, Settings};
 use sentinel_store::Store;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -60,7 +61,7 @@ pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(ServerConfig::default()).await
+    spawn_app_with(Settings::default()).await
 }
 
 /// The password of every user the tests create.
@@ -106,35 +107,45 @@ fn client_with(token: Option<&str>) -> Client {
         .expect("client")
 }
 
-pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(&dir).await;
-    start_node(dir, url, config, true).await
+    start_node(dir, url, settings, true).await
 }
 
 /// A second node on the same database as `app` (PostgreSQL), with the same signing secret, so
 /// `app.token` works on both.
 pub async fn spawn_second_node(app: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = ServerConfig {
-        jwt_secret: sentinel_server::state::Secret(app.secret.clone()),
-        ..ServerConfig::default()
+    let settings = Settings {
+        jwt_secret: Some(Secret::new(
+            String::from_utf8(app.secret.clone()).expect("a text secret"),
+        )),
+        ..Settings::default()
     };
-    start_node(dir, app.url.clone(), config, false).await
+    start_node(dir, app.url.clone(), settings, false).await
 }
 
+/// Starts a node through the same boot path as `sentinel serve`, on port 0, with its data
+/// directory in `dir` and its database at `url`.
 async fn start_node(
     dir: tempfile::TempDir,
     url: String,
-    mut config: ServerConfig,
+    mut settings: Settings,
     first: bool,
 ) -> TestApp {
-    let store = Store::open(&url).await.expect("open store");
-    if config.jwt_secret.0.is_empty() {
-        config.jwt_secret.0 = b"test-secret-test-secret-test-secret!".to_vec();
-    }
-    let secret = config.jwt_secret.0.clone();
-    let state = AppState::new(store.clone(), config).await.expect("state");
+    settings.bind = "127.0.0.1:0".into();
+    settings.data_dir = dir.path().to_owned();
+    settings.database_url = Some(DatabaseUrl::new(url.clone()));
+    let secret = settings
+        .jwt_secret
+        .get_or_insert_with(|| Secret::new("test-secret-test-secret-test-secret!"))
+        .expose()
+        .as_bytes()
+        .to_vec();
+    let app = Application::build(settings).await.expect("build the app");
+    let state = app.state().clone();
+    let store = state.store.clone();
     let root = if first {
         add_user(&store, "root", sentinel_api::UserRole::Admin).await
     } else {
@@ -147,12 +158,9 @@ async fn start_node(
             .id
     };
     let token = state.auth.issue(root, "root").expect("token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
+    let addr = app.local_addr().to_string();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(sentinel_server::serve(listener, state.clone(), async {
+    tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     TestApp {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod boot;
 mod cluster;
 mod counters;
 mod dashboard;

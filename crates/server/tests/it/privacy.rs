@@ -1,16 +1,16 @@
 //! `store_content` and retention.
 
 use chrono::{Duration, Utc};
-use sentinel_server::ServerConfig;
-use sentinel_server::state::StoreContent;
+use sentinel_server::Settings;
+use sentinel_server::settings::StoreContent;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, id_of, new_event, new_violation, spawn_app, spawn_app_with};
 
 async fn app_storing(content: StoreContent) -> TestApp {
-    let app = spawn_app_with(ServerConfig {
+    let app = spawn_app_with(Settings {
         store_content: content,
-        ..ServerConfig::default()
+        ..Settings::default()
     })
     .await;
     let policy = app.create_policy("emails", "privacy").await;

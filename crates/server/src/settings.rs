@@ -1,0 +1,538 @@
+//! The one configuration type, and where each value comes from.
+//!
+//! Layers, lowest first: the embedded `config.default.toml` (which is also the documentation of
+//! every key), the file given with `--config`, `SENTINEL_*` environment variables, and the flags
+//! of the command line. The keys are the fields of [`Settings`]: a new setting is a field here
+//! plus its commented line in `config.default.toml` (a test keeps the two equal), and it can then
+//! come from any layer without another list of names.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use sentinel_api::UserRole;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The embedded defaults, with a comment on every key.
+pub const DEFAULTS_TOML: &str = include_str!("../config.default.toml");
+
+/// Prefix of the environment variables that set settings (`SENTINEL_BIND` sets `bind`).
+pub const ENV_PREFIX: &str = "SENTINEL_";
+
+/// How much of an event's text the database keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreContent {
+    /// Prompt, completion and event data as received.
+    #[default]
+    Full,
+    /// The text as the policies' redaction leaves it: detected values replaced.
+    Redacted,
+    /// No prompt, completion or event data at all; findings keep their offsets and types only.
+    None,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A secret setting. Its `Debug` and its serialised form are masked, so printing the settings
+/// (logs, `sentinel config show`) never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("********")
+    }
+}
+
+/// A database URL. Its `Debug` and its serialised form hide the password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&sentinel_store::redact_url(&self.0))
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&sentinel_store::redact_url(&self.0))
+    }
+}
+
+/// Every setting of the server and the CLI. The meaning and default of each field is written in
+/// `config.default.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<DatabaseUrl>,
+    #[serde(deserialize_with = "list_or_commas")]
+    pub cors_origins: Vec<String>,
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+    pub jwt_secret: Option<Secret>,
+    pub admin_password: Option<Secret>,
+    pub access_token_minutes: u64,
+    pub refresh_token_days: u64,
+    pub anonymous_role: Option<UserRole>,
+    pub store_content: StoreContent,
+    pub retention_days: Option<u32>,
+    pub demo: bool,
+    pub demo_seed: u64,
+    pub demo_traffic: f64,
+    pub live_queue: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8000".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            cors_origins: Vec::new(),
+            body_limit: 1024 * 1024,
+            log_format: LogFormat::Text,
+            jwt_secret: None,
+            admin_password: None,
+            access_token_minutes: 15,
+            refresh_token_days: 14,
+            anonymous_role: None,
+            store_content: StoreContent::Full,
+            retention_days: None,
+            demo: false,
+            demo_seed: 42,
+            demo_traffic: 3.0,
+            live_queue: 1024,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("reading the configuration: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("--set {0}: expected KEY=VALUE with KEY one of the settings in config.default.toml")]
+    BadSet(String),
+}
+
+/// Where a value came from, as `sentinel config show` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `config.default.toml` (or no value at all).
+    Default,
+    /// The `--config` file.
+    File(PathBuf),
+    /// An environment variable, by name.
+    Env(String),
+    /// A command-line flag, by name.
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Flag(name) => write!(f, "flag {name}"),
+        }
+    }
+}
+
+const DEFAULTS_NAME: &str = "default";
+const ENV_NAME: &str = "environment variable";
+const FLAG_NAME: &str = "command-line flag";
+
+impl Settings {
+    /// The layers: embedded defaults < `file` < `SENTINEL_*` < flags. `flags` serialises to
+    /// the dedicated flags actually given, named like the settings (absent ones skipped); `set`
+    /// holds the `KEY=VALUE` of `--set`, which reaches every setting.
+    pub fn figment(
+        file: Option<&Path>,
+        flags: impl Serialize,
+        set: &[String],
+    ) -> Result<Figment, SettingsError> {
+        let mut figment = Figment::from(Defaults);
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(SettingsError::MissingFile(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        Ok(figment
+            .merge(Environment)
+            .merge(SetFlags::parse(set)?)
+            .merge(Flags(flags)))
+    }
+
+    /// The names of the settings (the keys of `config.default.toml`).
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The validated settings of `figment`.
+    pub fn from_figment(figment: &Figment) -> Result<Self, SettingsError> {
+        // Lossy: environment values arrive as text (`SENTINEL_DEMO=1`, `SENTINEL_BODY_LIMIT=2048`).
+        let settings: Settings = figment.extract_lossy().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// [`Settings::figment`] then [`Settings::from_figment`].
+    pub fn load(
+        file: Option<&Path>,
+        flags: impl Serialize,
+        set: &[String],
+    ) -> Result<Self, SettingsError> {
+        Self::from_figment(&Self::figment(file, flags, set)?)
+    }
+
+    /// Checks the ranges the types cannot express.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |why| Err(SettingsError::Invalid(why));
+        if self.body_limit < 1024 {
+            return invalid("body_limit must be at least 1024 bytes");
+        }
+        if !(1..=24 * 60).contains(&self.access_token_minutes) {
+            return invalid("access_token_minutes must be between 1 and 1440");
+        }
+        if !(1..=365).contains(&self.refresh_token_days) {
+            return invalid("refresh_token_days must be between 1 and 365");
+        }
+        if self.retention_days == Some(0) {
+            return invalid(
+                "retention_days must be at least 1 (leave it unset to keep everything)",
+            );
+        }
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().len() < 32)
+        {
+            return invalid("jwt_secret must be at least 32 characters");
+        }
+        if !(self.demo_traffic == 0.0 || (0.05..=86_400.0).contains(&self.demo_traffic)) {
+            return invalid("demo_traffic must be 0 (off) or 0.05 to 86400 seconds");
+        }
+        Ok(())
+    }
+
+    /// The database URL: explicit, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("sentinel.db").display()
+            ),
+        }
+    }
+
+    /// Lifetime of an access token.
+    pub fn access_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.access_token_minutes * 60)
+    }
+
+    /// Lifetime of a refresh token.
+    pub fn refresh_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.refresh_token_days * 86_400)
+    }
+
+    /// The mean interval of the live demo traffic, when it runs (`demo` on, `demo_traffic` > 0).
+    pub fn live_demo_every(&self) -> Option<std::time::Duration> {
+        (self.demo && self.demo_traffic > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(self.demo_traffic))
+    }
+}
+
+/// Where the value of the top-level `key` in `figment` came from.
+pub fn origin(figment: &Figment, key: &str) -> Origin {
+    let Some(metadata) = figment.find_metadata(key) else {
+        return Origin::Default;
+    };
+    let interpolated = || metadata.interpolate(&Profile::Default, &[key]);
+    match metadata.name.as_ref() {
+        ENV_NAME => Origin::Env(interpolated()),
+        FLAG_NAME => Origin::Flag(interpolated()),
+        _ => match &metadata.source {
+            Some(figment::Source::File(path)) => Origin::File(path.clone()),
+            _ => Origin::Default,
+        },
+    }
+}
+
+/// The embedded `config.default.toml`.
+struct Defaults;
+
+impl Provider for Defaults {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(DEFAULTS_NAME)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Toml::string(DEFAULTS_TOML).data()
+    }
+}
+
+/// `SENTINEL_*` variables, `__` separating nested keys. Each value is kept as the text it is
+/// (`extract_lossy` reads numbers and booleans from it), so a password such as `0123` stays
+/// itself instead of becoming the number 123. An empty variable counts as unset.
+struct Environment;
+
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENV_NAME).interpolater(|_, keys| {
+            let path: Vec<String> = keys.iter().map(|k| k.to_ascii_uppercase()).collect();
+            format!("{ENV_PREFIX}{}", path.join("__"))
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in Env::prefixed(ENV_PREFIX).split("__").iter() {
+            if value.is_empty() {
+                continue;
+            }
+            let path: Vec<&str> = key.as_str().split('.').collect();
+            insert(&mut dict, &path, Value::from(value));
+        }
+        Ok(Map::from([(Profile::Default, dict)]))
+    }
+}
+
+/// Puts `value` at `path` in `dict`, creating the tables on the way.
+fn insert(dict: &mut Dict, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert((*last).to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if !matches!(entry, Value::Dict(..)) {
+                *entry = Value::from(Dict::new());
+            }
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// The flags given on the command line, serialised under the settings' names.
+struct Flags<T>(T);
+
+impl<T: Serialize> Provider for Flags<T> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(FLAG_NAME)
+            .interpolater(|_, keys| format!("--{}", keys.join(".").replace('_', "-")))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.0).data()
+    }
+}
+
+/// `--set KEY=VALUE` flags: any setting, the value read like an environment variable's.
+struct SetFlags(Dict);
+
+impl SetFlags {
+    fn parse(set: &[String]) -> Result<Self, SettingsError> {
+        let keys = Settings::keys();
+        let mut dict = Dict::new();
+        for pair in set {
+            match pair.split_once('=') {
+                Some((key, value)) if keys.iter().any(|k| k == key.trim()) => {
+                    dict.insert(key.trim().to_owned(), Value::from(value.to_owned()));
+                }
+                _ => return Err(SettingsError::BadSet(pair.clone())),
+            }
+        }
+        Ok(Self(dict))
+    }
+}
+
+impl Provider for SetFlags {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(FLAG_NAME).interpolater(|_, keys| format!("--set {}", keys.join(".")))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Map::from([(Profile::Default, self.0.clone())]))
+    }
+}
+
+/// A list written as a TOML array, or as one comma-separated string (the environment's form:
+/// `SENTINEL_CORS_ORIGINS=https://a.example,https://b.example`).
+fn list_or_commas<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_are_the_built_in_defaults() {
+        let parsed: Settings = Figment::from(Defaults).extract_lossy().unwrap();
+        assert_eq!(parsed, Settings::default());
+        parsed.validate().unwrap();
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_embedded_defaults() {
+        let serialized = serde_json::to_value(Settings::default()).unwrap();
+        let keys = serialized.as_object().unwrap().keys();
+        let documented: Vec<&str> = DEFAULTS_TOML
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim_start())
+            .filter_map(|l| l.split_once(" = ").map(|(key, _)| key))
+            .filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        for key in keys {
+            assert!(
+                documented.contains(&key.as_str()),
+                "`{key}` is not in config.default.toml (as `{key} = …` or `# {key} = …`)"
+            );
+            // A comment says what the key does, on the lines right above it.
+            let at = DEFAULTS_TOML
+                .lines()
+                .position(|l| {
+                    l.trim_start_matches('#')
+                        .trim_start()
+                        .starts_with(&format!("{key} = "))
+                })
+                .unwrap();
+            let above = DEFAULTS_TOML
+                .lines()
+                .nth(at.saturating_sub(1))
+                .unwrap_or("");
+            assert!(above.starts_with('#'), "`{key}` has no comment above it");
+        }
+        for key in documented {
+            assert!(
+                serialized.get(key).is_some(),
+                "config.default.toml documents `{key}`, which is not a setting"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_and_database_passwords_never_print() {
+        let settings = Settings {
+            jwt_secret: Some(Secret::new("s3cret-s3cret-s3cret-s3cret-s3cret")),
+            admin_password: Some(Secret::new("hunter2-hunter2")),
+            database_url: Some(DatabaseUrl::new("postgres://app:pa55word@db/sentinel")),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?} {}", serde_json::to_string(&settings).unwrap());
+        for secret in ["s3cret", "hunter2", "pa55word"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("postgres://app:"), "{printed}");
+    }
+
+    #[test]
+    fn lists_come_as_arrays_or_comma_separated_text() {
+        let from_text: Settings = Figment::from(Defaults)
+            .merge(Serialized::default(
+                "cors_origins",
+                "https://a.test, https://b.test,",
+            ))
+            .extract_lossy()
+            .unwrap();
+        assert_eq!(from_text.cors_origins, ["https://a.test", "https://b.test"]);
+        let from_list: Settings = Figment::from(Defaults)
+            .merge(Serialized::default("cors_origins", ["https://c.test"]))
+            .extract_lossy()
+            .unwrap();
+        assert_eq!(from_list.cors_origins, ["https://c.test"]);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        for bad in [
+            Settings {
+                body_limit: 10,
+                ..Settings::default()
+            },
+            Settings {
+                retention_days: Some(0),
+                ..Settings::default()
+            },
+            Settings {
+                jwt_secret: Some(Secret::new("short")),
+                ..Settings::default()
+            },
+            Settings {
+                demo_traffic: 0.01,
+                ..Settings::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}
