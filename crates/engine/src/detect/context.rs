@@ -61,9 +61,15 @@ impl ContextWords {
         let Some(window) = text.get(from..to) else {
             return false;
         };
+        // Boundaries are judged in the whole text: a word cut by the window's edge (`dl` of
+        // `handled` when the window starts at the `d`) is no context word.
         self.ac.find_overlapping_iter(window).any(|m| {
             self.groups.get(m.pattern().as_usize()) == Some(&group)
-                && crate::detect::lexicon::on_word_boundaries(window, m.start(), m.end())
+                && crate::detect::lexicon::on_word_boundaries(
+                    text,
+                    from + m.start(),
+                    from + m.end(),
+                )
         })
     }
 }

@@ -136,5 +136,12 @@ mod tests {
         let s = cn.find('1').unwrap_or(0);
         assert!(near(cn, s, s + 18, Entity::CnResidentId));
         assert!(!near(cn, s, s + 18, Entity::JpMyNumber));
+        // A word cut by a window's edge is no context word.
+        // `mydl`: the window of the number starts at its `d` (CONTEXT_BEFORE bytes before).
+        let t = format!("mydl{}1234567", " ".repeat(CONTEXT_BEFORE - 2));
+        let n = t.find('1').unwrap_or(0);
+        assert_eq!(n - CONTEXT_BEFORE, 2);
+        assert!(!near(&t, n, n + 7, Entity::DriverLicense));
+        assert!(near("my DL 1234567", 6, 13, Entity::DriverLicense));
     }
 }
