@@ -66,43 +66,23 @@ pub(crate) struct Lexicon {
     rules: Vec<Vec<u16>>,
 }
 
-/// Where a lazy lexicon's spec comes from.
-enum SpecSource {
-    /// A spec written in code.
-    Static(&'static LexiconSpec),
-    /// A spec built on first use (from word lists in data files).
-    Built(fn() -> &'static LexiconSpec),
-}
-
 /// A lexicon built on first use.
 pub(crate) struct LazyLexicon {
-    spec: SpecSource,
+    build: fn() -> &'static LexiconSpec,
     cell: OnceLock<Lexicon>,
 }
 
 impl LazyLexicon {
-    pub(crate) const fn new(spec: &'static LexiconSpec) -> Self {
-        LazyLexicon {
-            spec: SpecSource::Static(spec),
-            cell: OnceLock::new(),
-        }
-    }
-
     /// A lexicon whose spec `build` makes on first use (its word lists parsed from data files).
     pub(crate) const fn built(build: fn() -> &'static LexiconSpec) -> Self {
         LazyLexicon {
-            spec: SpecSource::Built(build),
+            build,
             cell: OnceLock::new(),
         }
     }
 
     pub(crate) fn get(&self) -> &Lexicon {
-        self.cell.get_or_init(|| {
-            Lexicon::build(match self.spec {
-                SpecSource::Static(spec) => spec,
-                SpecSource::Built(build) => build(),
-            })
-        })
+        self.cell.get_or_init(|| Lexicon::build((self.build)()))
     }
 }
 
@@ -110,7 +90,8 @@ impl LazyLexicon {
 /// built-in lexicon lives as long as the process.
 ///
 /// Format: `#` starts a comment line; `[class NAME]` starts a class whose atoms follow, one per
-/// line; `[rules]` starts the rules, one per line: `SIGNAL WEIGHT CLASS...`.
+/// line, trimmed; an atom written as a JSON string, in double quotes at both ends (`"def "`,
+/// `"):\n"`, `"#include"`), keeps its spaces and escapes; `[rules]` starts the rules, one per line: `SIGNAL WEIGHT CLASS...`.
 ///
 /// # Panics
 /// On a malformed file: the files are written in this crate and every one is parsed by the unit
@@ -154,7 +135,13 @@ pub(crate) fn parse_spec(text: &'static str) -> &'static LexiconSpec {
             rules.push(rule(signal, weight, Vec::leak(seq)));
         } else {
             let (_, atoms) = classes.last_mut().expect("atom before any [class]");
-            atoms.push(line.trim());
+            let atom = line.trim();
+            if atom.len() >= 2 && atom.starts_with('"') && atom.ends_with('"') {
+                let quoted: String = serde_json::from_str(atom).expect("a JSON string atom");
+                atoms.push(String::leak(quoted));
+            } else {
+                atoms.push(atom);
+            }
         }
     }
     let classes: Vec<(&'static str, &'static [&'static str])> = classes
@@ -438,7 +425,7 @@ mod tests {
             rule("greeting", 0.3, &["hello"]),
         ],
     };
-    static LEX: LazyLexicon = LazyLexicon::new(&SPEC);
+    static LEX: LazyLexicon = LazyLexicon::built(|| &SPEC);
 
     fn scan(text: &str, mode: Mode) -> Vec<SignalHit> {
         let tv = TextViews::new(text);
@@ -446,6 +433,18 @@ mod tests {
         LEX.get()
             .scan(&tv.views(mode, crate::normalize::Family::Lexical), &mut out);
         out
+    }
+
+    #[test]
+    fn data_file_atoms_may_be_json_strings() {
+        let spec = parse_spec(
+            "# c\n[class a]\n  plain words  \n\"def \"\n\"):\\n\"\n\"#include\"\n[rules]\nsig 0.5 a\n",
+        );
+        assert_eq!(
+            spec.classes,
+            &[("a", &["plain words", "def ", "):\n", "#include"][..])]
+        );
+        assert_eq!(spec.rules.len(), 1);
     }
 
     #[test]
