@@ -325,10 +325,18 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
     Tokens { text, lower, list }
 }
 
-const CONNECTORS: [&str; 30] = [
-    "of", "de", "la", "le", "du", "del", "da", "van", "von", "der", "den", "di", "y", "and", "&",
-    ",", ".", "-", "'", "rue", "in", "do", "dos", "das", "al", "el", "sur", "am", "upon", "on",
-];
+/// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`.
+static CONNECTORS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    include_str!("data/connectors.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+});
+
+fn is_connector(lower: &str) -> bool {
+    CONNECTORS.iter().any(|c| *c == lower)
+}
 
 fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
     let n = t.list.len();
@@ -344,7 +352,7 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
         let nxt_conn = || {
             t.list.get(i + 1).is_some_and(|_| {
                 let w = t.word(i + 1);
-                w.chars().all(char::is_alphabetic) && CONNECTORS.contains(&t.lw(i + 1))
+                w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
             })
         };
         let prev = i > 0 && cand[i - 1];
@@ -360,7 +368,7 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
             // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
             true
         } else if prev && (nxt_up || nxt_dig) {
-            CONNECTORS.contains(&t.lw(i))
+            is_connector(t.lw(i))
         } else {
             false
         };
