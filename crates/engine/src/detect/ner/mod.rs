@@ -335,7 +335,7 @@ static CONNECTORS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 });
 
 fn is_connector(lower: &str) -> bool {
-    CONNECTORS.iter().any(|c| *c == lower)
+    CONNECTORS.contains(&lower)
 }
 
 fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
