@@ -286,6 +286,11 @@ async fn seed(app: &TestApp) -> i64 {
     id
 }
 
+/// `GET path` through the API as root, parsed.
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get(path).await.json().await.expect("a JSON answer")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_end_to_end() {
     let app = spawn_app().await;
@@ -538,12 +543,7 @@ async fn dashboard_end_to_end() {
         !ui.eval::<bool>("document.querySelector('#flash').hidden")
             .await
     );
-    let after: Value = app
-        .get(&format!("/api/violations/{vid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after: Value = get_json(&app, &format!("/api/violations/{vid}")).await;
     assert_eq!(after["status"], "acknowledged");
     assert!(after["acknowledged_by"].as_i64().is_some());
     assert!(after["acknowledged_date"].is_string());
@@ -600,20 +600,10 @@ async fn dashboard_end_to_end() {
     )
     .await;
     for id in ids {
-        let v: Value = app
-            .get(&format!("/api/violations/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&app, &format!("/api/violations/{id}")).await;
         assert_eq!(v["status"], "investigating", "violation {id}");
     }
-    let third: Value = app
-        .get(&format!("/api/violations/{third}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let third: Value = get_json(&app, &format!("/api/violations/{third}")).await;
     assert_eq!(third["status"], "false_positive");
 
     // The events explorer and the event's detail, with the finding highlighted in place.

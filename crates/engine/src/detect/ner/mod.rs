@@ -143,27 +143,24 @@ impl Tokens<'_> {
     }
 }
 
-fn shape_of(word: &str) -> ([u8; 4], u8) {
+/// The shape class of an ASCII byte: `X`, `x`, `d`, or the byte itself.
+fn ascii_shape(c: u8) -> u8 {
+    if c.is_ascii_uppercase() {
+        b'X'
+    } else if c.is_ascii_lowercase() {
+        b'x'
+    } else if c.is_ascii_digit() {
+        b'd'
+    } else {
+        c
+    }
+}
+
+/// A word's shape: its classes with runs collapsed, at most four (`Xxxx` → `Xx`, `d-d`).
+fn collapse_shape(classes: impl Iterator<Item = u8>) -> ([u8; 4], u8) {
     let mut out = [0u8; 4];
     let mut n = 0usize;
-    for c in word.chars() {
-        let s = if c.is_ascii() {
-            if c.is_ascii_uppercase() {
-                b'X'
-            } else if c.is_ascii_lowercase() {
-                b'x'
-            } else if c.is_ascii_digit() {
-                b'd'
-            } else {
-                c as u8
-            }
-        } else if c.is_uppercase() {
-            b'X'
-        } else if c.is_lowercase() {
-            b'x'
-        } else {
-            b'o'
-        };
+    for s in classes {
         if n == 0 || out[n - 1] != s {
             out[n] = s;
             n += 1;
@@ -173,6 +170,20 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
         }
     }
     (out, n as u8)
+}
+
+fn shape_of(word: &str) -> ([u8; 4], u8) {
+    collapse_shape(word.chars().map(|c| {
+        if c.is_ascii() {
+            ascii_shape(c as u8)
+        } else if c.is_uppercase() {
+            b'X'
+        } else if c.is_lowercase() {
+            b'x'
+        } else {
+            b'o'
+        }
+    }))
 }
 
 fn tokenize(text: &str) -> Tokens<'_> {
@@ -222,32 +233,13 @@ fn tokenize_ascii(text: &str) -> Tokens<'_> {
         let word = &b[i..end];
         let ls = lower.len();
         lower.extend(word.iter().map(|&x| char::from(x.to_ascii_lowercase())));
-        let mut shape = [0u8; 4];
-        let mut n = 0usize;
-        for &x in word {
-            let s = if x.is_ascii_uppercase() {
-                b'X'
-            } else if x.is_ascii_lowercase() {
-                b'x'
-            } else if x.is_ascii_digit() {
-                b'd'
-            } else {
-                x
-            };
-            if n == 0 || shape[n - 1] != s {
-                shape[n] = s;
-                n += 1;
-                if n == 4 {
-                    break;
-                }
-            }
-        }
+        let (shape, shape_len) = collapse_shape(word.iter().map(|&x| ascii_shape(x)));
         list.push(Token {
             start: i,
             end,
             lower: (ls, lower.len()),
             shape,
-            shape_len: n as u8,
+            shape_len,
             upper_start: c.is_ascii_uppercase(),
             digit_start: c.is_ascii_digit(),
         });
