@@ -1,10 +1,18 @@
 //! The enums of CONTRACT.md §7, with their lowercase wire values.
+//!
+//! The vocabulary the engine shares with every layer (severities, modes, actions, decisions,
+//! violation types) is defined once, in `sentinel_engine`, and re-exported here under its wire
+//! names; the enums only the API knows (statuses, categories, roles) are defined below.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+pub use sentinel_engine::{
+    Action as InterventionType, Decision, Mode as PerformanceMode, Severity, ViolationType,
+};
 
 /// A wire value that is not one of an enum's variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,34 +105,6 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Severity of policies, events and violations.
-    Severity {
-        Low => "low",
-        Medium => "medium",
-        High => "high",
-        Critical => "critical",
-    }
-);
-
-wire_enum!(
-    /// How much work the engine spends on a policy.
-    PerformanceMode {
-        Robust => "robust",
-        Balanced => "balanced",
-        Fast => "fast",
-    }
-);
-
-wire_enum!(
-    /// What a breached policy does to the text.
-    InterventionType {
-        Notification => "notification",
-        Block => "block",
-        Redact => "redact",
-    }
-);
-
-wire_enum!(
     /// Kind of interaction an event records.
     EventType {
         LlmRequest => "llm_request",
@@ -146,18 +126,6 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Class of a violation, mapped from the detector that found it.
-    ViolationType {
-        DataLeak => "data_leak",
-        PromptInjection => "prompt_injection",
-        PolicyBreach => "policy_breach",
-        ContentViolation => "content_violation",
-        SecurityIncident => "security_incident",
-        ComplianceViolation => "compliance_violation",
-    }
-);
-
-wire_enum!(
     /// Triage state of a violation.
     ViolationStatus {
         Detected => "detected",
@@ -174,16 +142,6 @@ wire_enum!(
         Admin => "admin",
         Analyst => "analyst",
         Viewer => "viewer",
-    }
-);
-
-wire_enum!(
-    /// The outcome of evaluating an interaction: the strongest intervention of the breached policies.
-    Decision {
-        Allow => "allow",
-        Notify => "notify",
-        Redact => "redact",
-        Block => "block",
     }
 );
 

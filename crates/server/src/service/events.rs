@@ -48,7 +48,7 @@ async fn evaluate_event(
         return Ok((event, Vec::new()));
     }
     let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
-    let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
+    let mut event = new_event(body, Some(outcome.evaluation.decision))?;
     keep_content(
         state.settings.store_content,
         &mut event,

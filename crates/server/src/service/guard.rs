@@ -14,7 +14,7 @@ use sentinel_store::NewEvent;
 
 use crate::guard::spec_of;
 use crate::service::ServiceResult;
-use crate::service::evaluate::{self, Interaction, decision, finding, scope};
+use crate::service::evaluate::{self, Interaction, finding, scope};
 use crate::service::events::announce_stored;
 use crate::service::policies::definition_error;
 use crate::state::AppState;
@@ -62,7 +62,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
     };
     let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let eval = &outcome.evaluation;
-    let overall = decision(eval.decision);
+    let overall = eval.decision;
     let text = match req.stage {
         Stage::Input => eval.redacted_prompt.clone(),
         Stage::Output => eval.redacted_completion.clone(),
@@ -245,7 +245,7 @@ fn test_response(policy_id: i64, eval: &Evaluation, evaluation_time_ms: f64) -> 
     findings.dedup_by(|a, b| {
         a.detector == b.detector && a.entity == b.entity && a.start == b.start && a.end == b.end
     });
-    let overall = decision(eval.decision);
+    let overall = eval.decision;
     PolicyTestResponse {
         policy_id,
         test_passed: !breached,

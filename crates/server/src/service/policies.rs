@@ -7,14 +7,13 @@ use sentinel_api::{Patch, PerformanceMode, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
 use sentinel_store::{AuditContext, NewPolicy, PolicyChange};
 
-use crate::guard::engine_mode;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// Cost and latency estimates of a policy, computed by the engine from the definition and the
 /// mode: deterministic, and growing from fast to balanced to robust.
 pub fn estimate(definition: &str, mode: PerformanceMode) -> (f64, f64) {
-    let e = sentinel_engine::estimate(definition, engine_mode(mode));
+    let e = sentinel_engine::estimate(definition, mode);
     (e.cost_per_event, e.latency_ms)
 }
 
