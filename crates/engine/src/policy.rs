@@ -1,7 +1,7 @@
 //! The vocabulary shared by every layer: severities, modes, actions, decisions and violation
 //! types, each with the lowercase wire value the HTTP contract uses. They are defined here once:
-//! the `api` crate re-exports them (the `schema` feature adds their OpenAPI schemas) and the store
-//! keeps their wire values in text columns.
+//! the `api` crate re-exports them (the `schema` feature adds their OpenAPI schemas), the store
+//! keeps their wire values in text columns, and the CLI parses them (the `clap` feature).
 
 use std::fmt;
 use std::str::FromStr;
@@ -70,6 +70,18 @@ macro_rules! wire_enum {
                         expected: concat!($($wire, " "),+),
                     }),
                 }
+            }
+        }
+
+        /// Command-line flags take the wire values.
+        #[cfg(feature = "clap")]
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                Self::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
             }
         }
     };
