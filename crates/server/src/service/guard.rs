@@ -8,7 +8,7 @@ use sentinel_api::guard::{
     GuardRequest, GuardResponse, GuardViolation, PolicyTestResponse, ScoresResponse, Stage,
 };
 use sentinel_api::policy::PolicyTestRequest;
-use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp};
+use sentinel_api::{Decision, EventStatus, EventType, PolicyId, Severity, Timestamp};
 use sentinel_engine::{Evaluation, Input, Scores};
 use sentinel_store::NewEvent;
 
@@ -166,9 +166,10 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
 /// Runs one policy, whatever its status, on the texts of a test request.
 pub async fn test_policy(
     state: &AppState,
-    policy_id: i64,
+    id: PolicyId,
     req: PolicyTestRequest,
 ) -> ServiceResult<PolicyTestResponse> {
+    let policy_id = id.get();
     let policy = state.store.get_policy(policy_id).await?;
     let content = req.content.as_ref().map(|c| match c {
         serde_json::Value::String(s) => s.clone(),
