@@ -55,7 +55,7 @@ pub enum AuditCommand {
 
 fn parse_role(s: &str) -> Result<UserRole, String> {
     s.parse()
-        .map_err(|e: sentinel_api::UnknownVariant| e.to_string())
+        .map_err(|e: sentinel_api::ParseEnumError| e.to_string())
 }
 
 fn read_password() -> Result<String> {

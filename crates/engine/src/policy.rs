@@ -3,9 +3,6 @@
 //! the `api` crate re-exports them (the `schema` feature adds their OpenAPI schemas), the store
 //! keeps their wire values in text columns, and the CLI parses them (the `clap` feature).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// A value that is not one of an enum's wire values.
@@ -20,6 +17,12 @@ pub struct ParseEnumError {
     pub expected: &'static str,
 }
 
+/// Defines an enum that travels as lowercase wire values: serde, `ALL`, `WIRE`, `as_str`,
+/// `Display` and `FromStr` (failing with [`ParseEnumError`]), plus `utoipa::ToSchema` with the
+/// `schema` feature and `clap::ValueEnum` with the `clap` feature. The shared vocabulary below
+/// uses it, and so do the enums only the API knows (`sentinel_api::enums`); a crate that calls it
+/// needs `serde`, and `utoipa` when the `schema` feature is on.
+#[macro_export]
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
@@ -27,15 +30,16 @@ macro_rules! wire_enum {
             $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
-        $(#[cfg_attr(feature = "schema", schema(as = $schema))])?
-        // Every wire value is the variant's name in snake_case. The container attribute is what
-        // serde and the OpenAPI schema both read; a test checks that it agrees with `$wire`.
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
+        $crate::__wire_enum_schema! {
+            [$($schema)?]
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+            // Every wire value is the variant's name in snake_case. The container attribute is
+            // what serde and the OpenAPI schema both read; tests check that it agrees with `$wire`.
+            #[serde(rename_all = "snake_case")]
+            pub enum $name {
+                $( $(#[$vmeta])* $variant ),+
+            }
         }
 
         impl $name {
@@ -52,19 +56,19 @@ macro_rules! wire_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ParseEnumError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($wire => Ok($name::$variant),)+
-                    _ => Err(ParseEnumError {
+                    _ => Err($crate::ParseEnumError {
                         kind: $kind,
                         value: s.to_owned(),
                         expected: concat!($($wire, " "),+),
@@ -73,18 +77,56 @@ macro_rules! wire_enum {
             }
         }
 
-        /// Command-line flags take the wire values.
-        #[cfg(feature = "clap")]
-        impl clap::ValueEnum for $name {
+        $crate::__wire_enum_clap!($name);
+    };
+}
+
+/// With the `schema` feature: the OpenAPI schema of a [`wire_enum!`], named `$schema` if given.
+#[cfg(feature = "schema")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_schema {
+    ([$($schema:ident)?] $($item:tt)*) => {
+        #[derive(utoipa::ToSchema)]
+        $(#[schema(as = $schema)])?
+        $($item)*
+    };
+}
+
+#[cfg(not(feature = "schema"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_schema {
+    ([$($schema:ident)?] $($item:tt)*) => {
+        $($item)*
+    };
+}
+
+/// With the `clap` feature: command-line flags take a [`wire_enum!`]'s wire values.
+#[cfg(feature = "clap")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_clap {
+    ($name:ident) => {
+        impl $crate::__private::clap::ValueEnum for $name {
             fn value_variants<'a>() -> &'a [Self] {
                 Self::ALL
             }
 
-            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-                Some(clap::builder::PossibleValue::new(self.as_str()))
+            fn to_possible_value(&self) -> Option<$crate::__private::clap::builder::PossibleValue> {
+                Some($crate::__private::clap::builder::PossibleValue::new(
+                    self.as_str(),
+                ))
             }
         }
     };
+}
+
+#[cfg(not(feature = "clap"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_clap {
+    ($name:ident) => {};
 }
 
 // Each enum's doc comment is also its description in the OpenAPI document, and its declaration
@@ -184,6 +226,9 @@ pub struct PolicySpec {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt;
+    use std::str::FromStr;
+
     use super::*;
 
     /// `as_str`, `FromStr` and serde (which the OpenAPI schema follows) agree on every value.
