@@ -9,6 +9,7 @@ pub mod enums;
 pub mod error;
 pub mod event;
 pub mod guard;
+pub mod id;
 pub mod identity;
 pub mod live;
 pub mod page;
@@ -19,5 +20,6 @@ pub mod time;
 pub mod violation;
 
 pub use enums::*;
+pub use id::{EventId, PolicyId, UserId, ViolationId};
 pub use patch::Patch;
 pub use time::Timestamp;

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use sentinel_api::Patch;
-use sentinel_api::UserRole;
 use sentinel_api::identity::{UserCreate, UserUpdate};
 use sentinel_api::page::PageParams;
+use sentinel_api::{UserId, UserRole};
 use sentinel_server::service::ServiceError;
 use sentinel_server::service::users;
 use sentinel_store::Store;
@@ -55,7 +55,7 @@ pub enum AuditCommand {
 
 fn parse_role(s: &str) -> Result<UserRole, String> {
     s.parse()
-        .map_err(|e: sentinel_api::UnknownVariant| e.to_string())
+        .map_err(|e: sentinel_api::ParseEnumError| e.to_string())
 }
 
 fn read_password() -> Result<String> {
@@ -78,13 +78,15 @@ fn explain(e: ServiceError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-async fn user_id(store: &Store, username: &str) -> Result<i64> {
-    Ok(store
-        .find_user_by_username(username)
-        .await?
-        .with_context(|| format!("no user named {username}"))?
-        .user
-        .id)
+async fn user_id(store: &Store, username: &str) -> Result<UserId> {
+    Ok(UserId(
+        store
+            .find_user_by_username(username)
+            .await?
+            .with_context(|| format!("no user named {username}"))?
+            .user
+            .id,
+    ))
 }
 
 pub async fn user(store: &Store, command: UserCommand) -> Result<()> {

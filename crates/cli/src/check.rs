@@ -15,20 +15,6 @@ use sentinel_engine::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModeArg {
-    Fast,
-    Balanced,
-    Robust,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ActionArg {
-    Notification,
-    Redact,
-    Block,
-}
-
 #[derive(Debug, Clone, Copy, Default, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StageArg {
@@ -49,10 +35,10 @@ pub struct CheckArgs {
     policy_files: Vec<PathBuf>,
     /// Performance mode of every policy.
     #[arg(long, value_enum, default_value = "balanced")]
-    mode: ModeArg,
+    mode: Mode,
     /// What a breached policy does.
     #[arg(long, value_enum, default_value = "notification")]
-    action: ActionArg,
+    action: Action,
     /// `intervention_config` JSON for every policy, e.g. '{"redact": "mask"}'.
     #[arg(long)]
     intervention_config: Option<String>,
@@ -77,22 +63,6 @@ fn parse_key_value(raw: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| format!("expected KEY=VALUE, got `{raw}`"))
-}
-
-fn mode(m: ModeArg) -> Mode {
-    match m {
-        ModeArg::Fast => Mode::Fast,
-        ModeArg::Balanced => Mode::Balanced,
-        ModeArg::Robust => Mode::Robust,
-    }
-}
-
-fn action(a: ActionArg) -> Action {
-    match a {
-        ActionArg::Notification => Action::Notification,
-        ActionArg::Redact => Action::Redact,
-        ActionArg::Block => Action::Block,
-    }
 }
 
 /// The exit status of a decision.
@@ -158,8 +128,8 @@ fn policy_set(args: &CheckArgs) -> Result<(PolicySet, Vec<String>)> {
             name: name.clone(),
             definition: definition.clone(),
             severity: Severity::Medium,
-            mode: mode(args.mode),
-            action: action(args.action),
+            mode: args.mode,
+            action: args.action,
             intervention_config: args.intervention_config.clone(),
         })
         .collect();

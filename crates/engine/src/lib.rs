@@ -52,3 +52,10 @@ pub use eval::{Evaluation, Input, PolicyHit, PolicySet, Scope, Scores, evaluate_
 pub use finding::{Finding, Target};
 pub use policy::{Action, Decision, Mode, ParseEnumError, PolicySpec, Severity, ViolationType};
 pub use redact::{InterventionConfig, RedactStyle, redact};
+
+/// What [`wire_enum!`] expands to in other crates refers to through `$crate`.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "clap")]
+    pub use clap;
+}

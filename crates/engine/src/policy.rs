@@ -1,8 +1,7 @@
 //! The vocabulary shared by every layer: severities, modes, actions, decisions and violation
-//! types, each with the lowercase wire value the HTTP contract uses.
-
-use std::fmt;
-use std::str::FromStr;
+//! types, each with the lowercase wire value the HTTP contract uses. They are defined here once:
+//! the `api` crate re-exports them (the `schema` feature adds their OpenAPI schemas), the store
+//! keeps their wire values in text columns, and the CLI parses them (the `clap` feature).
 
 use serde::{Deserialize, Serialize};
 
@@ -18,25 +17,38 @@ pub struct ParseEnumError {
     pub expected: &'static str,
 }
 
+/// Defines an enum that travels as lowercase wire values: serde, `ALL`, `WIRE`, `as_str`,
+/// `Display` and `FromStr` (failing with [`ParseEnumError`]), plus `utoipa::ToSchema` with the
+/// `schema` feature and `clap::ValueEnum` with the `clap` feature. The shared vocabulary below
+/// uses it, and so do the enums only the API knows (`sentinel_api::enums`); a crate that calls it
+/// needs `serde`, and `utoipa` when the `schema` feature is on.
+#[macro_export]
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
-        $name:ident, $kind:literal, $serde_case:literal {
+        $name:ident $(as $schema:ident)?, $kind:literal {
             $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = $serde_case)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
+        $crate::__wire_enum_schema! {
+            [$($schema)?]
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+            // Every wire value is the variant's name in snake_case. The container attribute is
+            // what serde and the OpenAPI schema both read; tests check that it agrees with `$wire`.
+            #[serde(rename_all = "snake_case")]
+            pub enum $name {
+                $( $(#[$vmeta])* $variant ),+
+            }
         }
 
         impl $name {
-            /// Every value, weakest or first first.
+            /// Every value, in declaration (wire) order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every wire value, in declaration order.
+            pub const WIRE: &'static [&'static str] = &[$($wire),+];
 
-            /// The lowercase wire value.
+            /// The lowercase value used on the wire and in the database.
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $wire),+
@@ -44,19 +56,19 @@ macro_rules! wire_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ParseEnumError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($wire => Ok($name::$variant),)+
-                    _ => Err(ParseEnumError {
+                    _ => Err($crate::ParseEnumError {
                         kind: $kind,
                         value: s.to_owned(),
                         expected: concat!($($wire, " "),+),
@@ -64,13 +76,69 @@ macro_rules! wire_enum {
                 }
             }
         }
+
+        $crate::__wire_enum_clap!($name);
     };
 }
 
+/// With the `schema` feature: the OpenAPI schema of a [`wire_enum!`], named `$schema` if given.
+#[cfg(feature = "schema")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_schema {
+    ([$($schema:ident)?] $($item:tt)*) => {
+        #[derive(utoipa::ToSchema)]
+        $(#[schema(as = $schema)])?
+        $($item)*
+    };
+}
+
+#[cfg(not(feature = "schema"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_schema {
+    ([$($schema:ident)?] $($item:tt)*) => {
+        $($item)*
+    };
+}
+
+/// With the `clap` feature: command-line flags take a [`wire_enum!`]'s wire values.
+#[cfg(feature = "clap")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_clap {
+    ($name:ident) => {
+        impl $crate::__private::clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                Self::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<$crate::__private::clap::builder::PossibleValue> {
+                Some($crate::__private::clap::builder::PossibleValue::new(
+                    self.as_str(),
+                ))
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "clap"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wire_enum_clap {
+    ($name:ident) => {};
+}
+
+// Each enum's doc comment is also its description in the OpenAPI document, and its declaration
+// order is the order of the values there (CONTRACT.md §7): change either and `openapi.json`
+// changes. Variant docs do not reach the document. `Name as WireName` names the schema (and the
+// api crate's re-export) after the contract when the engine's name is shorter.
+
 wire_enum! {
-    /// How bad a breach of a policy is. Ordered from `Low` to `Critical`.
-    #[derive(Default)]
-    Severity, "severity", "lowercase" {
+    /// Severity of policies, events and violations.
+    // Ordered from `Low` to `Critical`.
+    #[derive(Default, PartialOrd, Ord)]
+    Severity, "severity" {
         Low => "low",
         #[default]
         Medium => "medium",
@@ -80,35 +148,39 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// How much work the engine spends per event on a policy (DESIGN §5).
-    /// Ordered by cost: `Fast < Balanced < Robust`.
+    /// How much work the engine spends on a policy.
+    // DESIGN §5. Declared in the contract's order, most work first, so it has no `Ord`: nothing
+    // may compare modes by their declaration order.
     #[derive(Default)]
-    Mode, "performance mode", "lowercase" {
-        /// Prefilter and cheap validators on the text as written.
-        Fast => "fast",
-        #[default]
-        /// Adds NFKC / zero-width normalisation, context scoring and thresholds.
-        Balanced => "balanced",
+    Mode as PerformanceMode, "performance mode" {
         /// Adds de-obfuscation: homoglyphs, leetspeak, spaced letters, base64/hex/rot13.
         Robust => "robust",
+        /// Adds NFKC / zero-width normalisation, context scoring and thresholds.
+        #[default]
+        Balanced => "balanced",
+        /// Prefilter and cheap validators on the text as written.
+        Fast => "fast",
     }
 }
 
 wire_enum! {
-    /// What a breached policy does to the event.
+    /// What a breached policy does to the text.
+    // Declared in the contract's order, which is not the order of strength, so it has no `Ord`:
+    // compare the `Decision`s it gives instead.
     #[derive(Default)]
-    Action, "intervention type", "lowercase" {
+    Action as InterventionType, "intervention type" {
         #[default]
         Notification => "notification",
-        Redact => "redact",
         Block => "block",
+        Redact => "redact",
     }
 }
 
 wire_enum! {
-    /// The outcome for one event. Ordered so that the strongest wins with `max`:
-    /// `Allow < Notify < Redact < Block`.
-    Decision, "decision", "lowercase" {
+    /// The outcome of evaluating an interaction: the strongest intervention of the breached policies.
+    // Ordered so that the strongest wins with `max`: `Allow < Notify < Redact < Block`.
+    #[derive(PartialOrd, Ord)]
+    Decision, "decision" {
         Allow => "allow",
         Notify => "notify",
         Redact => "redact",
@@ -117,8 +189,9 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// The kind of violation a breach is filed as.
-    ViolationType, "violation type", "snake_case" {
+    /// Class of a violation, mapped from the detector that found it.
+    #[derive(PartialOrd, Ord)]
+    ViolationType, "violation type" {
         DataLeak => "data_leak",
         PromptInjection => "prompt_injection",
         PolicyBreach => "policy_breach",
@@ -153,28 +226,55 @@ pub struct PolicySpec {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt;
+    use std::str::FromStr;
+
     use super::*;
+
+    /// `as_str`, `FromStr` and serde (which the OpenAPI schema follows) agree on every value.
+    fn round_trips<T>(all: &[T], wire: &[&str])
+    where
+        T: Copy + PartialEq + fmt::Debug + fmt::Display + FromStr + Serialize,
+        T: for<'de> Deserialize<'de>,
+        <T as FromStr>::Err: fmt::Debug,
+    {
+        assert_eq!(all.len(), wire.len());
+        for (v, w) in all.iter().zip(wire) {
+            assert_eq!(v.to_string(), *w);
+            assert_eq!(w.parse::<T>().ok(), Some(*v));
+            let json = serde_json::to_string(v).unwrap_or_default();
+            assert_eq!(json, format!("\"{w}\""));
+            assert_eq!(serde_json::from_str::<T>(&json).ok(), Some(*v));
+        }
+    }
 
     #[test]
     fn wire_values_round_trip() {
-        for s in Severity::ALL {
-            assert_eq!(s.as_str().parse::<Severity>(), Ok(*s));
-        }
-        for m in Mode::ALL {
-            assert_eq!(m.as_str().parse::<Mode>(), Ok(*m));
-        }
-        for a in Action::ALL {
-            assert_eq!(a.as_str().parse::<Action>(), Ok(*a));
-        }
-        for d in Decision::ALL {
-            assert_eq!(d.as_str().parse::<Decision>(), Ok(*d));
-        }
-        for v in ViolationType::ALL {
-            assert_eq!(v.as_str().parse::<ViolationType>(), Ok(*v));
-            let json = serde_json::to_string(v).unwrap_or_default();
-            assert_eq!(json, format!("\"{}\"", v.as_str()));
-        }
+        round_trips(Severity::ALL, Severity::WIRE);
+        round_trips(Mode::ALL, Mode::WIRE);
+        round_trips(Action::ALL, Action::WIRE);
+        round_trips(Decision::ALL, Decision::WIRE);
+        round_trips(ViolationType::ALL, ViolationType::WIRE);
         assert!("Medium".parse::<Severity>().is_err());
+    }
+
+    /// The contract's order (CONTRACT.md §7), which the OpenAPI document lists.
+    #[test]
+    fn declared_in_the_contract_order() {
+        assert_eq!(Severity::WIRE, ["low", "medium", "high", "critical"]);
+        assert_eq!(Mode::WIRE, ["robust", "balanced", "fast"]);
+        assert_eq!(Action::WIRE, ["notification", "block", "redact"]);
+        assert_eq!(
+            ViolationType::WIRE,
+            [
+                "data_leak",
+                "prompt_injection",
+                "policy_breach",
+                "content_violation",
+                "security_incident",
+                "compliance_violation"
+            ]
+        );
     }
 
     #[test]

@@ -884,10 +884,12 @@
   async function initUsers() {
     if (!adminOnly()) return;
     const tbody = $("#users-table tbody");
+    // The roles, as the server rendered them from their one definition into the new-user form.
+    const roles = Array.from($("#u-role").options, (o) => o.value);
     async function load() {
       const users = await get("/api/users/?limit=1000");
       put(tbody, ...users.map((u) => {
-        const role = h("select", { "aria-label": `Role of ${u.username}`, disabled: u.id === me.id }, ["viewer", "analyst", "admin"].map((r) => h("option", { value: r, selected: r === u.role }, r)));
+        const role = h("select", { "aria-label": `Role of ${u.username}`, disabled: u.id === me.id }, roles.map((r) => h("option", { value: r, selected: r === u.role }, r)));
         role.addEventListener("change", () => update(u, { role: role.value }));
         return h("tr", {},
           td("User", h("strong", {}, u.username), u.full_name ? h("div", { class: "muted small" }, u.full_name) : null),

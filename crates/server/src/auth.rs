@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sentinel_api::{KeyScope, UserRole};
+use sentinel_api::{KeyScope, UserId, UserRole};
 use sentinel_store::{AuditContext, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -314,9 +314,9 @@ impl Authenticator {
     }
 
     /// Forgets what is cached about a user (after a change), so the next request asks the store.
-    pub fn forget_user(&self, id: i64) {
+    pub fn forget_user(&self, id: UserId) {
         if let Ok(mut users) = self.users.lock() {
-            users.remove(&id);
+            users.remove(&id.get());
         }
     }
 

@@ -210,10 +210,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     }
 }
 
-/// The numeric id in the route (the last path parameter), e.g. `{policy_id}`.
-pub struct PathId(pub i64);
+/// The numeric id in the route (the last path parameter), e.g. `{policy_id}`, as the typed id
+/// the handler names (`PathId<PolicyId>`), or a plain `i64` for the ids that have no type.
+pub struct PathId<T = i64>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for PathId {
+impl<T: From<i64> + Send, S: Send + Sync> FromRequestParts<S> for PathId<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -223,13 +224,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
         let Some((name, value)) = params.iter().last() else {
             return Err(ApiError::bad_request("missing path parameter"));
         };
-        value.parse::<i64>().map(PathId).map_err(|_| {
-            ApiError::invalid(
-                &["path", name],
-                "Input should be a valid integer, unable to parse string as an integer",
-                "int_parsing",
-            )
-        })
+        value
+            .parse::<i64>()
+            .map(|id| PathId(T::from(id)))
+            .map_err(|_| {
+                ApiError::invalid(
+                    &["path", name],
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    "int_parsing",
+                )
+            })
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use sentinel_api::policy::{PolicyMetrics, PolicyResponse};
-use sentinel_api::{InterventionType, PerformanceMode, PolicyStatus, Severity};
-use sentinel_engine::{Action, Mode, PolicySet, PolicySpec};
+use sentinel_api::{InterventionType, PolicyStatus};
+use sentinel_engine::{PolicySet, PolicySpec};
 
 /// Latency buckets: bucket `i` holds samples below `BASE_US * GROWTH^i` microseconds.
 const BUCKETS: usize = 64;
@@ -111,40 +111,15 @@ pub struct Guard {
     counters: ArcSwap<HashMap<i64, Arc<PolicyCounters>>>,
 }
 
-pub fn engine_severity(s: Severity) -> sentinel_engine::Severity {
-    match s {
-        Severity::Low => sentinel_engine::Severity::Low,
-        Severity::Medium => sentinel_engine::Severity::Medium,
-        Severity::High => sentinel_engine::Severity::High,
-        Severity::Critical => sentinel_engine::Severity::Critical,
-    }
-}
-
-pub fn engine_mode(m: PerformanceMode) -> Mode {
-    match m {
-        PerformanceMode::Fast => Mode::Fast,
-        PerformanceMode::Balanced => Mode::Balanced,
-        PerformanceMode::Robust => Mode::Robust,
-    }
-}
-
-pub fn engine_action(a: InterventionType) -> Action {
-    match a {
-        InterventionType::Notification => Action::Notification,
-        InterventionType::Redact => Action::Redact,
-        InterventionType::Block => Action::Block,
-    }
-}
-
 /// The engine's view of a stored policy.
 pub fn spec_of(p: &PolicyResponse) -> PolicySpec {
     PolicySpec {
         id: p.id,
         name: p.name.clone(),
         definition: p.definition.clone(),
-        severity: engine_severity(p.severity),
-        mode: engine_mode(p.performance_mode),
-        action: engine_action(p.intervention_type),
+        severity: p.severity,
+        mode: p.performance_mode,
+        action: p.intervention_type,
         intervention_config: p.intervention_config.clone(),
     }
 }

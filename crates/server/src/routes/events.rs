@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::Request;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use sentinel_api::EventId;
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::event::{EventCreate, EventFilter, EventResponse, EventStats, EventUpdate};
 use sentinel_api::live::LiveMessage;
@@ -124,9 +125,9 @@ async fn get_event(
     _auth: Auth<Read>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<EventId>,
 ) -> ApiResult<Json<EventResponse>> {
-    Ok(Json(state.store.get_event(id).await?))
+    Ok(Json(state.store.get_event(id.get()).await?))
 }
 
 /// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).
@@ -142,7 +143,7 @@ async fn update_event(
     auth: Auth<Analyst>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<EventId>,
     ApiJson(body): ApiJson<EventUpdate>,
 ) -> ApiResult<Json<EventResponse>> {
     Ok(Json(
@@ -162,9 +163,9 @@ async fn event_violations(
     _auth: Auth<Read>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<EventId>,
 ) -> ApiResult<Json<Vec<ViolationResponse>>> {
-    Ok(Json(state.store.event_violations(id).await?))
+    Ok(Json(state.store.event_violations(id.get()).await?))
 }
 
 #[utoipa::path(get, path = "/api/events/stats/summary", tag = "events", responses((status = 200, body = EventStats)))]

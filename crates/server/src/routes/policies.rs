@@ -1,5 +1,6 @@
 use axum::Json;
 use axum::extract::State;
+use sentinel_api::PolicyId;
 use sentinel_api::error::{ErrorBody, MessageResponse, ValidationErrorBody};
 use sentinel_api::guard::PolicyTestResponse;
 use sentinel_api::page::PageParams;
@@ -80,7 +81,7 @@ async fn get_policy(
     _auth: Auth<Read>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<PolicyId>,
 ) -> ApiResult<Json<PolicyResponse>> {
     Ok(Json(service::policies::get(&state, id).await?))
 }
@@ -98,7 +99,7 @@ async fn update_policy(
     auth: Auth<Analyst>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<PolicyId>,
     ApiJson(body): ApiJson<PolicyUpdate>,
 ) -> ApiResult<Json<PolicyResponse>> {
     Ok(Json(
@@ -118,7 +119,7 @@ async fn delete_policy(
     auth: Auth<Analyst>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<PolicyId>,
 ) -> ApiResult<Json<MessageResponse>> {
     service::policies::delete(&state, &auth.audit(), id).await?;
     Ok(Json(MessageResponse {
@@ -144,7 +145,7 @@ async fn test_policy(
     _auth: Auth<Analyst>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<PolicyId>,
     ApiJson(body): ApiJson<PolicyTestRequest>,
 ) -> ApiResult<Json<PolicyTestResponse>> {
     Ok(Json(service::guard::test_policy(&state, id, body).await?))

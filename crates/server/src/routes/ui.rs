@@ -70,6 +70,44 @@ impl View {
     }
 }
 
+/// One `<option>` of a dashboard `<select>`.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The options of a `<select>` over an enum, from its one definition: `values` is the enum's
+/// `WIRE` (so they come in declaration order), `selected` the wire value to preselect, if any.
+/// Templates call it through the `options` macro of `macros.html`.
+pub fn choices(values: &'static [&'static str], selected: &str) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|&value| Choice {
+            value,
+            label: label(value),
+            selected: value == selected,
+        })
+        .collect()
+}
+
+/// How the dashboard shows a wire value, the same rule as `label` in `app.js`:
+/// `data_leak` → `Data leak`, `llm_request` → `LLM request`.
+fn label(value: &str) -> String {
+    let words = value.replace('_', " ");
+    if let Some(rest) = words
+        .strip_prefix("llm")
+        .filter(|r| r.is_empty() || r.starts_with(' '))
+    {
+        return format!("LLM{rest}");
+    }
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 macro_rules! page {
     ($name:ident, $path:literal) => {
         #[derive(Template, WebTemplate)]
@@ -306,7 +344,7 @@ async fn asset(Path(name): Path<String>) -> Response {
 mod tests {
     use axum::http::{HeaderMap, HeaderValue, header};
 
-    use super::prefers_html;
+    use super::{choices, prefers_html};
 
     fn accept(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -333,5 +371,36 @@ mod tests {
             assert_eq!(prefers_html(&accept(value)), html, "{value}");
         }
         assert!(!prefers_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn options_are_labelled_for_people_in_declaration_order() {
+        let labels =
+            |values| -> Vec<String> { choices(values, "").into_iter().map(|c| c.label).collect() };
+        assert_eq!(
+            labels(sentinel_api::EventType::WIRE),
+            [
+                "LLM request",
+                "LLM response",
+                "Policy violation",
+                "Intervention",
+                "System event"
+            ]
+        );
+        assert_eq!(
+            labels(sentinel_api::ViolationStatus::WIRE)[4],
+            "False positive"
+        );
+        assert_eq!(
+            labels(sentinel_api::PerformanceMode::WIRE),
+            ["Robust", "Balanced", "Fast"]
+        );
+        let severity = choices(sentinel_api::Severity::WIRE, "medium");
+        let selected: Vec<&str> = severity
+            .iter()
+            .filter(|c| c.selected)
+            .map(|c| c.value)
+            .collect();
+        assert_eq!(selected, ["medium"]);
     }
 }

@@ -1,5 +1,6 @@
 use axum::Json;
 use axum::extract::State;
+use sentinel_api::UserId;
 use sentinel_api::error::{ErrorBody, MessageResponse, ValidationErrorBody};
 use sentinel_api::identity::{UserCreate, UserResponse, UserUpdate};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,9 +69,9 @@ async fn create_user(
 async fn get_user(
     _auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<UserResponse>> {
-    Ok(Json(state.store.get_user(id).await?.user))
+    Ok(Json(state.store.get_user(id.get()).await?.user))
 }
 
 /// Partial update. The last active admin cannot be demoted or disabled (409); a new password or
@@ -89,7 +90,7 @@ async fn get_user(
 async fn update_user(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> ApiResult<Json<UserResponse>> {
     let user = service::users::update(&state.store, &auth.audit(), id, body).await?;
@@ -108,9 +109,9 @@ async fn update_user(
 async fn delete_user(
     auth: Auth<Admin>,
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<MessageResponse>> {
-    state.store.delete_user(&auth.audit(), id).await?;
+    state.store.delete_user(&auth.audit(), id.get()).await?;
     state.auth.forget_user(id);
     Ok(Json(MessageResponse {
         message: "User deleted successfully".into(),

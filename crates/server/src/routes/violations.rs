@@ -1,5 +1,6 @@
 use axum::Json;
 use axum::extract::State;
+use sentinel_api::ViolationId;
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::page::PageParams;
 use sentinel_api::violation::{
@@ -54,9 +55,9 @@ async fn get_violation(
     _auth: Auth<Read>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<ViolationId>,
 ) -> ApiResult<Json<ViolationResponse>> {
-    Ok(Json(state.store.get_violation(id).await?))
+    Ok(Json(state.store.get_violation(id.get()).await?))
 }
 
 /// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).
@@ -72,7 +73,7 @@ async fn update_violation(
     auth: Auth<Analyst>,
 
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathId(id): PathId<ViolationId>,
     ApiJson(body): ApiJson<ViolationUpdate>,
 ) -> ApiResult<Json<ViolationResponse>> {
     Ok(Json(

@@ -946,9 +946,9 @@ mod tests {
             definition: format!(
                 "response.completion has sentinelai.{detector} and scope.app is {app}"
             ),
-            severity: crate::guard::engine_severity(severity),
-            mode: crate::guard::engine_mode(mode),
-            action: crate::guard::engine_action(intervention),
+            severity,
+            mode,
+            action: intervention,
             intervention_config: None,
         }
     }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use sentinel_api::Decision;
 use sentinel_api::violation::FindingResponse;
-use sentinel_api::{Decision, Severity, ViolationType};
 use sentinel_engine::{Evaluation, Finding, Input, PolicyHit, Scope, Target};
 use sentinel_store::NewViolation;
 
@@ -131,35 +131,6 @@ pub fn finding(f: &Finding) -> FindingResponse {
     }
 }
 
-pub fn decision(d: sentinel_engine::Decision) -> Decision {
-    match d {
-        sentinel_engine::Decision::Allow => Decision::Allow,
-        sentinel_engine::Decision::Notify => Decision::Notify,
-        sentinel_engine::Decision::Redact => Decision::Redact,
-        sentinel_engine::Decision::Block => Decision::Block,
-    }
-}
-
-pub fn severity(s: sentinel_engine::Severity) -> Severity {
-    match s {
-        sentinel_engine::Severity::Low => Severity::Low,
-        sentinel_engine::Severity::Medium => Severity::Medium,
-        sentinel_engine::Severity::High => Severity::High,
-        sentinel_engine::Severity::Critical => Severity::Critical,
-    }
-}
-
-pub fn violation_type(t: sentinel_engine::ViolationType) -> ViolationType {
-    match t {
-        sentinel_engine::ViolationType::DataLeak => ViolationType::DataLeak,
-        sentinel_engine::ViolationType::PromptInjection => ViolationType::PromptInjection,
-        sentinel_engine::ViolationType::PolicyBreach => ViolationType::PolicyBreach,
-        sentinel_engine::ViolationType::ContentViolation => ViolationType::ContentViolation,
-        sentinel_engine::ViolationType::SecurityIncident => ViolationType::SecurityIncident,
-        sentinel_engine::ViolationType::ComplianceViolation => ViolationType::ComplianceViolation,
-    }
-}
-
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -182,8 +153,8 @@ pub fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> 
         "findings": hit.findings.len(),
     });
     NewViolation {
-        violation_type: violation_type(hit.violation_type),
-        severity: severity(hit.severity),
+        violation_type: hit.violation_type,
+        severity: hit.severity,
         title: Some(format!("{policy_name}: {what}")),
         description: Some(hit.explanation.clone()),
         details: Some(details.to_string()),
@@ -199,7 +170,7 @@ pub fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> 
 
 /// One violation per breached policy, in the order the engine reports them.
 pub fn violations(outcome: &Outcome) -> Vec<NewViolation> {
-    let decision = decision(outcome.evaluation.decision);
+    let decision = outcome.evaluation.decision;
     outcome
         .evaluation
         .hits

@@ -1,7 +1,7 @@
-use sentinel_api::EventStatus;
 use sentinel_api::event::{EventCreate, EventResponse, EventUpdate};
 use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage, LiveViolation};
 use sentinel_api::violation::ViolationResponse;
+use sentinel_api::{EventId, EventStatus};
 use sentinel_engine::{Finding, RedactStyle, Target};
 use sentinel_store::{NewEvent, NewViolation};
 
@@ -48,7 +48,7 @@ async fn evaluate_event(
         return Ok((event, Vec::new()));
     }
     let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
-    let mut event = new_event(body, Some(evaluate::decision(outcome.evaluation.decision)))?;
+    let mut event = new_event(body, Some(outcome.evaluation.decision))?;
     keep_content(
         state.settings.store_content,
         &mut event,
@@ -264,11 +264,11 @@ pub async fn create_batch(
 pub async fn update(
     state: &AppState,
     ctx: &sentinel_store::AuditContext,
-    id: i64,
+    id: EventId,
     body: EventUpdate,
 ) -> ServiceResult<EventResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
-    let event = state.store.update_event(ctx, id, change).await?;
+    let event = state.store.update_event(ctx, id.get(), change).await?;
     state.live.publish(&LiveMessage::EventUpdated {
         event: LiveEventUpdate {
             id: event.id,

@@ -8,13 +8,13 @@ use sentinel_api::guard::{
     GuardRequest, GuardResponse, GuardViolation, PolicyTestResponse, ScoresResponse, Stage,
 };
 use sentinel_api::policy::PolicyTestRequest;
-use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp};
+use sentinel_api::{Decision, EventStatus, EventType, PolicyId, Severity, Timestamp};
 use sentinel_engine::{Evaluation, Input, Scores};
 use sentinel_store::NewEvent;
 
 use crate::guard::spec_of;
 use crate::service::ServiceResult;
-use crate::service::evaluate::{self, Interaction, decision, finding, scope};
+use crate::service::evaluate::{self, Interaction, finding, scope};
 use crate::service::events::announce_stored;
 use crate::service::policies::definition_error;
 use crate::state::AppState;
@@ -62,7 +62,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
     };
     let (outcome, interaction) = evaluate::evaluate_owned(state, interaction).await?;
     let eval = &outcome.evaluation;
-    let overall = decision(eval.decision);
+    let overall = eval.decision;
     let text = match req.stage {
         Stage::Input => eval.redacted_prompt.clone(),
         Stage::Output => eval.redacted_completion.clone(),
@@ -166,9 +166,10 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
 /// Runs one policy, whatever its status, on the texts of a test request.
 pub async fn test_policy(
     state: &AppState,
-    policy_id: i64,
+    id: PolicyId,
     req: PolicyTestRequest,
 ) -> ServiceResult<PolicyTestResponse> {
+    let policy_id = id.get();
     let policy = state.store.get_policy(policy_id).await?;
     let content = req.content.as_ref().map(|c| match c {
         serde_json::Value::String(s) => s.clone(),
@@ -245,7 +246,7 @@ fn test_response(policy_id: i64, eval: &Evaluation, evaluation_time_ms: f64) -> 
     findings.dedup_by(|a, b| {
         a.detector == b.detector && a.entity == b.entity && a.start == b.start && a.end == b.end
     });
-    let overall = decision(eval.decision);
+    let overall = eval.decision;
     PolicyTestResponse {
         policy_id,
         test_passed: !breached,

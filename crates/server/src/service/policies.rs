@@ -3,18 +3,17 @@ use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::{
     DefinitionError, PolicyCreate, PolicyFilter, PolicyResponse, PolicyUpdate, TemplateInstantiate,
 };
-use sentinel_api::{Patch, PerformanceMode, PolicyStatus};
+use sentinel_api::{Patch, PerformanceMode, PolicyId, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
 use sentinel_store::{AuditContext, NewPolicy, PolicyChange};
 
-use crate::guard::engine_mode;
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// Cost and latency estimates of a policy, computed by the engine from the definition and the
 /// mode: deterministic, and growing from fast to balanced to robust.
 pub fn estimate(definition: &str, mode: PerformanceMode) -> (f64, f64) {
-    let e = sentinel_engine::estimate(definition, engine_mode(mode));
+    let e = sentinel_engine::estimate(definition, mode);
     (e.cost_per_event, e.latency_ms)
 }
 
@@ -50,14 +49,14 @@ pub async fn list(
     })
 }
 
-pub async fn get(state: &AppState, id: i64) -> ServiceResult<PolicyResponse> {
-    Ok(decorate(state, state.store.get_policy(id).await?))
+pub async fn get(state: &AppState, id: PolicyId) -> ServiceResult<PolicyResponse> {
+    Ok(decorate(state, state.store.get_policy(id.get()).await?))
 }
 
 /// Recompiles the enforced set from the store and tells live clients what changed.
 pub async fn reload(
     state: &AppState,
-    id: i64,
+    id: PolicyId,
     change: &str,
     status: Option<PolicyStatus>,
 ) -> ServiceResult<()> {
@@ -65,7 +64,7 @@ pub async fn reload(
     state.guard.reload(&policies);
     state.live.publish(&LiveMessage::PolicyChanged {
         policy: LivePolicyChange {
-            id,
+            id: id.get(),
             change: change.to_owned(),
             status,
         },
@@ -151,14 +150,14 @@ pub async fn create(
             },
         )
         .await?;
-    reload(state, policy.id, "created", Some(policy.status)).await?;
+    reload(state, PolicyId(policy.id), "created", Some(policy.status)).await?;
     Ok(decorate(state, policy))
 }
 
 pub async fn update(
     state: &AppState,
     ctx: &AuditContext,
-    id: i64,
+    id: PolicyId,
     body: PolicyUpdate,
 ) -> ServiceResult<PolicyResponse> {
     let nulled = body.nulled_required_fields();
@@ -186,7 +185,7 @@ pub async fn update(
     if let Patch::Value(config) = &body.intervention_config {
         check_intervention_config(Some(config))?;
     }
-    let current = state.store.get_policy(id).await?;
+    let current = state.store.get_policy(id.get()).await?;
     let definition = body.definition.clone().value();
     let status = body.status.clone().value().unwrap_or(current.status);
     check_enforceable(definition.as_deref().unwrap_or(&current.definition), status)?;
@@ -212,13 +211,13 @@ pub async fn update(
         estimated_cost_per_event: cost,
         estimated_latency_ms: latency,
     };
-    let policy = state.store.update_policy(ctx, id, change).await?;
-    reload(state, policy.id, "updated", Some(policy.status)).await?;
+    let policy = state.store.update_policy(ctx, id.get(), change).await?;
+    reload(state, id, "updated", Some(policy.status)).await?;
     Ok(decorate(state, policy))
 }
 
-pub async fn delete(state: &AppState, ctx: &AuditContext, id: i64) -> ServiceResult<()> {
-    state.store.delete_policy(ctx, id).await?;
+pub async fn delete(state: &AppState, ctx: &AuditContext, id: PolicyId) -> ServiceResult<()> {
+    state.store.delete_policy(ctx, id.get()).await?;
     reload(state, id, "deleted", None).await
 }
 

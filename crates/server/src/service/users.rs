@@ -1,8 +1,8 @@
 //! User management, shared by the API and the CLI.
 
-use sentinel_api::UserRole;
 use sentinel_api::identity::{UserCreate, UserResponse, UserUpdate};
 use sentinel_api::{Patch, error::ValidationIssue};
+use sentinel_api::{UserId, UserRole};
 use sentinel_store::{AuditContext, NewUser, Store, UserChange};
 
 use crate::service::auth::hash_password;
@@ -90,7 +90,7 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     ctx: &AuditContext,
-    id: i64,
+    id: UserId,
     body: UserUpdate,
 ) -> ServiceResult<UserResponse> {
     let mut issues = Vec::new();
@@ -123,7 +123,7 @@ pub async fn update(
     Ok(store
         .update_user(
             ctx,
-            id,
+            id.get(),
             UserChange {
                 email: body.email.value(),
                 full_name: body.full_name.into_update(),

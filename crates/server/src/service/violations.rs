@@ -1,3 +1,4 @@
+use sentinel_api::ViolationId;
 use sentinel_api::live::{LiveMessage, LiveViolationUpdate};
 use sentinel_api::violation::{ViolationResponse, ViolationUpdate};
 
@@ -9,11 +10,11 @@ use crate::state::AppState;
 pub async fn update(
     state: &AppState,
     ctx: &sentinel_store::AuditContext,
-    id: i64,
+    id: ViolationId,
     body: ViolationUpdate,
 ) -> ServiceResult<ViolationResponse> {
     let change = triage(body.status, body.acknowledged_by)?;
-    let violation = state.store.update_violation(ctx, id, change).await?;
+    let violation = state.store.update_violation(ctx, id.get(), change).await?;
     state.live.publish(&LiveMessage::ViolationUpdated {
         violation: LiveViolationUpdate {
             id: violation.id,

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use sentinel_api::PolicyId;
 use sentinel_server::service::demo::{DEMO_MARK, seed_catalogue, spawn_live_traffic};
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use crate::helpers::spawn_app;
 async fn live_demo_traffic_is_evaluated_stored_streamed_and_marked() {
     let app = spawn_app().await;
     seed_catalogue(&app.store, false).await.unwrap();
-    sentinel_server::service::policies::reload(&app.state, 0, "seeded", None)
+    sentinel_server::service::policies::reload(&app.state, PolicyId(0), "seeded", None)
         .await
         .unwrap();
     let mut ws = crate::live::connect(&app).await;

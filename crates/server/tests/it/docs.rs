@@ -82,6 +82,45 @@ async fn openapi_enums_are_the_wire_values() {
     }
 }
 
+/// The dashboard's `<select>`s offer the wire values of the enums, in their declaration order.
+#[tokio::test]
+async fn dashboard_selects_offer_the_wire_values() {
+    use sentinel_api::*;
+    let app = spawn_app().await;
+    for (page, wire) in [
+        ("/policies/new", PolicyCategory::WIRE),
+        ("/policies/new", Severity::WIRE),
+        ("/policies/new", PerformanceMode::WIRE),
+        ("/policies/new", InterventionType::WIRE),
+        ("/policies", PolicyStatus::WIRE),
+        ("/events", EventStatus::WIRE),
+        ("/events", EventType::WIRE),
+        ("/violations", ViolationStatus::WIRE),
+        ("/violations", ViolationType::WIRE),
+        ("/users", UserRole::WIRE),
+    ] {
+        let html = app.anon.get(app.url(page)).send().await.unwrap();
+        let html = html.text().await.unwrap();
+        let options: String = wire
+            .iter()
+            .map(|v| format!("<option value=\"{v}\""))
+            .collect::<Vec<_>>()
+            .join("|");
+        let listed: String = html
+            .match_indices("<option value=\"")
+            .map(|(at, _)| &html[at..])
+            .filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag))
+            .map(|tag| tag.trim_end_matches(" selected"))
+            .filter(|tag| {
+                wire.iter()
+                    .any(|v| *tag == format!("<option value=\"{v}\""))
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        assert!(listed.contains(&options), "{page}: {listed}");
+    }
+}
+
 #[tokio::test]
 async fn favicon_and_redoc_stay_on_our_origin() {
     let app = spawn_app().await;
