@@ -1,4 +1,8 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! The store on its own, against the same database backends as the HTTP tests.
+
+mod common;
 
 use chrono::{Duration, Utc};
 use sentinel_api::page::PageParams;
@@ -9,7 +13,7 @@ use sentinel_api::{
 };
 use sentinel_store::{AuditContext, NewPolicy, SeedEvent, SeedViolation, Store};
 
-use crate::helpers::{fresh_database_url, new_event, new_violation};
+use common::{fresh_database_url, new_event, new_violation};
 
 async fn open() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
