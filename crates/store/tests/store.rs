@@ -70,8 +70,8 @@ async fn policy_defaults_and_round_trip() {
         .unwrap();
     assert!(p.id > 0);
     assert_eq!(p.updated_at, None);
-    assert!(p.definition_errors.is_empty());
-    assert_eq!(p.metrics, Default::default());
+    assert_eq!(p.name, "defaults");
+    assert_eq!(p.status, PolicyStatus::Draft);
     assert_eq!(p.created_by, Some(4));
     assert_eq!(
         p.intervention_config.as_deref(),
