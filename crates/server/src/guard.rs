@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
-use sentinel_api::policy::{PolicyMetrics, PolicyResponse};
+use sentinel_api::policy::PolicyMetrics;
 use sentinel_api::{InterventionType, PolicyStatus};
 use sentinel_engine::{PolicySet, PolicySpec};
+use sentinel_store::PolicyRecord;
 
 /// Latency buckets: bucket `i` holds samples below `BASE_US * GROWTH^i` microseconds.
 const BUCKETS: usize = 64;
@@ -112,7 +113,7 @@ pub struct Guard {
 }
 
 /// The engine's view of a stored policy.
-pub fn spec_of(p: &PolicyResponse) -> PolicySpec {
+pub fn spec_of(p: &PolicyRecord) -> PolicySpec {
     PolicySpec {
         id: p.id,
         name: p.name.clone(),
@@ -125,7 +126,7 @@ pub fn spec_of(p: &PolicyResponse) -> PolicySpec {
 }
 
 impl Guard {
-    pub fn new(policies: &[PolicyResponse]) -> Self {
+    pub fn new(policies: &[PolicyRecord]) -> Self {
         let guard = Self {
             enforced: ArcSwap::from_pointee(Enforced {
                 set: PolicySet::new(Vec::new()),
@@ -138,8 +139,8 @@ impl Guard {
     }
 
     /// Compiles the `open` policies among `policies` and swaps them in.
-    pub fn reload(&self, policies: &[PolicyResponse]) {
-        let open: Vec<&PolicyResponse> = policies
+    pub fn reload(&self, policies: &[PolicyRecord]) {
+        let open: Vec<&PolicyRecord> = policies
             .iter()
             .filter(|p| p.status == PolicyStatus::Open)
             .collect();

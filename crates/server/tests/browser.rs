@@ -7,7 +7,7 @@
 //! A screenshot of every page is written to `$SENTINEL_SCREENSHOTS` (default: the target's tmp
 //! dir, `screenshots/`); `scripts/screenshots.sh` copies them to `docs/screenshots/`.
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "it/helpers.rs"]
 mod helpers;
 

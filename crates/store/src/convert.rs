@@ -1,15 +1,17 @@
-//! Entity → wire record conversions. Enum text columns are parsed back into typed values; a value
-//! the schema does not allow is reported as corruption rather than guessed.
+//! Entity → record conversions: wire records, and the domain [`PolicyRecord`]. Enum text columns
+//! are parsed back into typed values; a value the schema does not allow is reported as corruption
+//! rather than guessed.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sentinel_api::Timestamp;
 use sentinel_api::event::EventResponse;
-use sentinel_api::policy::{PolicyMetrics, PolicyResponse, PolicyTemplateResponse};
+use sentinel_api::policy::PolicyTemplateResponse;
 use sentinel_api::violation::{FindingResponse, ViolationResponse};
 
 use crate::entity::{event, policy, policy_template, violation};
+use crate::policies::PolicyRecord;
 use crate::{Result, StoreError};
 
 pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T> {
@@ -23,8 +25,8 @@ pub(crate) fn ts(value: DateTime<Utc>) -> Timestamp {
     Timestamp(value)
 }
 
-pub(crate) fn policy(m: policy::Model) -> Result<PolicyResponse> {
-    Ok(PolicyResponse {
+pub(crate) fn policy(m: policy::Model) -> Result<PolicyRecord> {
+    Ok(PolicyRecord {
         id: m.id,
         category: parse("policies.category", &m.category)?,
         status: parse("policies.status", &m.status)?,
@@ -39,8 +41,6 @@ pub(crate) fn policy(m: policy::Model) -> Result<PolicyResponse> {
         created_by: m.created_by,
         created_at: ts(m.created_at),
         updated_at: m.updated_at.map(ts),
-        definition_errors: Vec::new(),
-        metrics: PolicyMetrics::default(),
     })
 }
 

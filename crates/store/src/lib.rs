@@ -1,7 +1,8 @@
 //! Sentinel's persistence: one [`Store`] with domain-typed async methods over SQLite or PostgreSQL.
 //!
 //! The store owns the schema (forward-only migrations), the ORM entities (private) and every query.
-//! It returns `sentinel_api` records and its own [`StoreError`]; it knows nothing about HTTP, the
+//! It returns records (`sentinel_api` ones, and its own where the wire form holds more than the store
+//! knows, such as [`PolicyRecord`]) and its own [`StoreError`]; it knows nothing about HTTP, the
 //! policy engine or the live stream. Both backends run the same code; the few places that differ
 //! are explicit and commented.
 
@@ -31,7 +32,7 @@ pub use connect::{Backend, Store, redact_url};
 pub use error::{Entity, StoreError};
 pub use events::{NewEvent, NewViolation};
 pub use keys::{ApiKeyRecord, NewApiKey};
-pub use policies::{NewPolicy, PolicyChange};
+pub use policies::{NewPolicy, PolicyChange, PolicyRecord};
 pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
 pub use templates::NewTemplate;

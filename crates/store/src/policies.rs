@@ -1,14 +1,36 @@
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
+use sentinel_api::Timestamp;
 use sentinel_api::page::{Page, PageParams};
-use sentinel_api::policy::{PolicyFilter, PolicyResponse};
+use sentinel_api::policy::PolicyFilter;
 use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, PolicyStatus, Severity};
+use serde::Serialize;
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::policy;
 use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert};
+
+/// A stored policy: what the store knows of it. Compile errors and live metrics are not stored;
+/// the server adds them when it answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyRecord {
+    pub id: i64,
+    pub name: String,
+    pub definition: String,
+    pub category: PolicyCategory,
+    pub status: PolicyStatus,
+    pub severity: Severity,
+    pub performance_mode: PerformanceMode,
+    pub intervention_type: InterventionType,
+    pub intervention_config: Option<String>,
+    pub estimated_cost_per_event: f64,
+    pub estimated_latency_ms: f64,
+    pub created_by: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
 
 /// A policy to insert. The caller computes the estimates (they come from the engine).
 #[derive(Debug, Clone)]
@@ -50,7 +72,7 @@ impl Store {
         &self,
         filter: &PolicyFilter,
         page: PageParams,
-    ) -> Result<Page<PolicyResponse>> {
+    ) -> Result<Page<PolicyRecord>> {
         let mut select = policy::Entity::find().filter(policy::Column::DeletedAt.is_null());
         if let Some(status) = filter.status {
             select = select.filter(policy::Column::Status.eq(status.as_str()));
@@ -68,7 +90,7 @@ impl Store {
     }
 
     /// Every live policy, whatever its status, in id order: what the engine compiles.
-    pub async fn all_policies(&self) -> Result<Vec<PolicyResponse>> {
+    pub async fn all_policies(&self) -> Result<Vec<PolicyRecord>> {
         policy::Entity::find()
             .filter(policy::Column::DeletedAt.is_null())
             .order_by_asc(policy::Column::Id)
@@ -79,7 +101,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn get_policy(&self, id: i64) -> Result<PolicyResponse> {
+    pub async fn get_policy(&self, id: i64) -> Result<PolicyRecord> {
         convert::policy(self.find_live_policy(id).await?)
     }
 
@@ -87,11 +109,7 @@ impl Store {
         find_live(&self.db, id).await
     }
 
-    pub async fn create_policy(
-        &self,
-        ctx: &AuditContext,
-        new: NewPolicy,
-    ) -> Result<PolicyResponse> {
+    pub async fn create_policy(&self, ctx: &AuditContext, new: NewPolicy) -> Result<PolicyRecord> {
         let model = policy::ActiveModel {
             name: Set(new.name),
             definition: Set(new.definition),
@@ -128,7 +146,7 @@ impl Store {
         ctx: &AuditContext,
         id: i64,
         change: PolicyChange,
-    ) -> Result<PolicyResponse> {
+    ) -> Result<PolicyRecord> {
         let txn = audit::begin(&self.db).await?;
         let current = find_live(&txn, id).await?;
         let before = convert::policy(current.clone())?;
@@ -179,7 +197,7 @@ impl Store {
     }
 
     /// Removes a policy from the API. Its row stays, so past events and violations keep their link.
-    pub async fn delete_policy(&self, ctx: &AuditContext, id: i64) -> Result<PolicyResponse> {
+    pub async fn delete_policy(&self, ctx: &AuditContext, id: i64) -> Result<PolicyRecord> {
         let txn = audit::begin(&self.db).await?;
         let current = find_live(&txn, id).await?;
         let before = convert::policy(current.clone())?;

@@ -5,7 +5,7 @@ use sentinel_api::policy::{
 };
 use sentinel_api::{Patch, PerformanceMode, PolicyId, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
-use sentinel_store::{AuditContext, NewPolicy, PolicyChange};
+use sentinel_store::{AuditContext, NewPolicy, PolicyChange, PolicyRecord};
 
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -26,15 +26,32 @@ pub fn definition_error(e: &CompileError) -> DefinitionError {
     }
 }
 
-/// Fills the fields computed at read time: compile errors and live metrics.
-pub fn decorate(state: &AppState, mut policy: PolicyResponse) -> PolicyResponse {
-    policy.definition_errors = sentinel_engine::validate(&policy.definition)
+/// The policy as the API returns it: the stored record plus the fields computed at read time,
+/// compile errors and live metrics.
+pub fn response(state: &AppState, policy: PolicyRecord) -> PolicyResponse {
+    let definition_errors = sentinel_engine::validate(&policy.definition)
         .errors
         .iter()
         .map(definition_error)
         .collect();
-    policy.metrics = state.guard.metrics(policy.id);
-    policy
+    PolicyResponse {
+        metrics: state.guard.metrics(policy.id),
+        id: policy.id,
+        name: policy.name,
+        definition: policy.definition,
+        category: policy.category,
+        status: policy.status,
+        severity: policy.severity,
+        performance_mode: policy.performance_mode,
+        intervention_type: policy.intervention_type,
+        intervention_config: policy.intervention_config,
+        estimated_cost_per_event: policy.estimated_cost_per_event,
+        estimated_latency_ms: policy.estimated_latency_ms,
+        created_by: policy.created_by,
+        created_at: policy.created_at,
+        updated_at: policy.updated_at,
+        definition_errors,
+    }
 }
 
 pub async fn list(
@@ -44,13 +61,13 @@ pub async fn list(
 ) -> ServiceResult<Page<PolicyResponse>> {
     let Page { items, total } = state.store.list_policies(filter, page).await?;
     Ok(Page {
-        items: items.into_iter().map(|p| decorate(state, p)).collect(),
+        items: items.into_iter().map(|p| response(state, p)).collect(),
         total,
     })
 }
 
 pub async fn get(state: &AppState, id: PolicyId) -> ServiceResult<PolicyResponse> {
-    Ok(decorate(state, state.store.get_policy(id.get()).await?))
+    Ok(response(state, state.store.get_policy(id.get()).await?))
 }
 
 /// Recompiles the enforced set from the store and tells live clients what changed.
@@ -151,7 +168,7 @@ pub async fn create(
         )
         .await?;
     reload(state, PolicyId(policy.id), "created", Some(policy.status)).await?;
-    Ok(decorate(state, policy))
+    Ok(response(state, policy))
 }
 
 pub async fn update(
@@ -213,7 +230,7 @@ pub async fn update(
     };
     let policy = state.store.update_policy(ctx, id.get(), change).await?;
     reload(state, id, "updated", Some(policy.status)).await?;
-    Ok(decorate(state, policy))
+    Ok(response(state, policy))
 }
 
 pub async fn delete(state: &AppState, ctx: &AuditContext, id: PolicyId) -> ServiceResult<()> {

@@ -20,6 +20,5 @@ mod live;
 mod policies;
 mod privacy;
 mod rbac;
-mod storage;
 mod system;
 mod violations;

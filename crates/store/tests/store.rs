@@ -1,4 +1,8 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! The store on its own, against the same database backends as the HTTP tests.
+
+mod common;
 
 use chrono::{Duration, Utc};
 use sentinel_api::page::PageParams;
@@ -9,7 +13,7 @@ use sentinel_api::{
 };
 use sentinel_store::{AuditContext, NewPolicy, SeedEvent, SeedViolation, Store};
 
-use crate::helpers::{fresh_database_url, new_event, new_violation};
+use common::{fresh_database_url, new_event, new_violation};
 
 async fn open() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -66,8 +70,8 @@ async fn policy_defaults_and_round_trip() {
         .unwrap();
     assert!(p.id > 0);
     assert_eq!(p.updated_at, None);
-    assert!(p.definition_errors.is_empty());
-    assert_eq!(p.metrics, Default::default());
+    assert_eq!(p.name, "defaults");
+    assert_eq!(p.status, PolicyStatus::Draft);
     assert_eq!(p.created_by, Some(4));
     assert_eq!(
         p.intervention_config.as_deref(),
