@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import random
+import re
 import string
 
 B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -301,34 +302,31 @@ PROVIDER_NAME_FOR_KIND = {
 }
 
 
+# The text around a value of each carrier kind, for `example` (`{value}` is the secret).
+EXAMPLE_FOR_KIND = {
+    "azure_conn": "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={value};",
+    "sb_conn": ("Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;"
+                "SharedAccessKey={value}"),
+    "sas": "https://acme.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig={value}",
+    "url": "postgres://app:{value}@db.internal:5432/prod",
+    "npmrc": "//registry.npmjs.org/:_authToken={value}",
+    "docker": '{{"auths": {{"ghcr.io": {{"auth": "{value}"}}}}}}',
+    "maven": "<server><id>central</id><password>{value}</password></server>",
+    "pypirc": "[pypi]\nusername = __token__\npassword = {value}\n",
+    "cli": "deploy --api-key {value} --region eu-west-1",
+    "bearer": 'curl -H "Authorization: Bearer {value}" https://api.example.org',
+}
+
+
 def example(rule: str, value: str, kind: str) -> tuple[str, str]:
     """A minimal text carrying `value` for the rule's unit test, and the expected finding."""
     if kind in PROVIDER_NAME_FOR_KIND:
         return f'{PROVIDER_NAME_FOR_KIND[kind]} = "{value}"', value
-    if kind == "azure_conn":
-        return f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={value};", value
-    if kind == "sb_conn":
-        return (f"Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;"
-                f"SharedAccessKey={value}"), value
-    if kind == "sas":
-        return f"https://acme.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig={value}", value
-    if kind == "url":
-        return f"postgres://app:{value}@db.internal:5432/prod", value
-    if kind == "npmrc":
-        return f"//registry.npmjs.org/:_authToken={value}", value
-    if kind == "docker":
-        return f'{{"auths": {{"ghcr.io": {{"auth": "{value}"}}}}}}', value
-    if kind == "maven":
-        return f"<server><id>central</id><password>{value}</password></server>", value
-    if kind == "pypirc":
-        return f"[pypi]\nusername = __token__\npassword = {value}\n", value
-    if kind == "cli":
-        return f"deploy --api-key {value} --region eu-west-1", value
-    if kind == "bearer":
-        return f'curl -H "Authorization: Bearer {value}" https://api.example.org', value
+    if kind in EXAMPLE_FOR_KIND:
+        return EXAMPLE_FOR_KIND[kind].format(value=value), value
     if rule == "gcp_service_account":
-        pk = sf_hex = rs(random.Random(len(value)), HEX, 40)
-        return f'{{"type": "service_account", "private_key_id": "{pk}"}}', sf_hex
+        key_id = rs(random.Random(len(value)), HEX, 40)
+        return f'{{"type": "service_account", "private_key_id": "{key_id}"}}', key_id
     return f"token {value} here", value
 
 
@@ -368,8 +366,6 @@ def write_examples(path: str) -> None:
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 
-
-import re  # noqa: E402
 
 if __name__ == "__main__":
     import sys

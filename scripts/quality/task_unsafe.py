@@ -241,16 +241,22 @@ def evaluate(mode: str, split: str) -> list[Table]:
     def fired(r):
         return _best(flagged[r["id"]])[0] > 0
 
-    t1 = Table(f"unsafe_content recall by source ({split}, {mode}, default threshold)",
-               ["source", "rows", "flagged", "recall"])
-    by_source: dict[str, list[dict]] = defaultdict(list)
-    for r in pos:
-        by_source[r["source"]].append(r)
-    for s, rs in sorted(by_source.items()):
-        n = sum(1 for r in rs if fired(r))
-        t1.add(s, len(rs), n, n / len(rs))
-    n = sum(1 for r in pos if fired(r))
-    t1.add("**all harmful**", len(pos), n, n / len(pos) if pos else 0.0)
+    def flagged_by_source(title: str, head: list[str], subset: list[dict], total: str) -> Table:
+        """Rows, flagged rows and their share per source, then over the whole subset."""
+        table = Table(title, head)
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for r in subset:
+            groups[r["source"]].append(r)
+        for s, rs in sorted(groups.items()):
+            n = sum(1 for r in rs if fired(r))
+            table.add(s, len(rs), n, n / len(rs))
+        n = sum(1 for r in subset if fired(r))
+        table.add(total, len(subset), n, n / len(subset) if subset else 0.0)
+        return table
+
+    t1 = flagged_by_source(
+        f"unsafe_content recall by source ({split}, {mode}, default threshold)",
+        ["source", "rows", "flagged", "recall"], pos, "**all harmful**")
 
     t2 = Table(f"unsafe_content recall by gold category ({split}, {mode}, default threshold; "
                "`same category` = a finding names the gold category)",
@@ -267,16 +273,9 @@ def evaluate(mode: str, split: str) -> list[Table]:
         same = sum(1 for r in rs if r["label"] in _best(flagged[r["id"]])[1])
         t2.add(c, len(rs), hit / len(rs), same / len(rs))
 
-    t3 = Table(f"unsafe_content benign false-positive rate by source ({split}, {mode})",
-               ["benign source", "rows", "flagged", "FPR"])
-    by_bsource: dict[str, list[dict]] = defaultdict(list)
-    for r in neg:
-        by_bsource[r["source"]].append(r)
-    for s, rs in sorted(by_bsource.items()):
-        k = sum(1 for r in rs if fired(r))
-        t3.add(s, len(rs), k, k / len(rs))
-    k = sum(1 for r in neg if fired(r))
-    t3.add("**all benign**", len(neg), k, k / len(neg) if neg else 0.0)
+    t3 = flagged_by_source(
+        f"unsafe_content benign false-positive rate by source ({split}, {mode})",
+        ["benign source", "rows", "flagged", "FPR"], neg, "**all benign**")
 
     scored = [(_best(raw[r["id"]])[0], 0 if r["label"] == "benign" else 1) for r in rows]
     t4 = Table(f"unsafe_content operating points ({split}, {mode}; raw score with min_score=0; "

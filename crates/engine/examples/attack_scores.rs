@@ -11,25 +11,18 @@
 
 use std::io::{BufRead, Write};
 
-use sentinel_engine::{Action, Input, Mode, PolicySet, PolicySpec, Scope, Severity};
+use sentinel_engine::{Input, Mode, PolicySet, Scope};
 
+#[allow(
+    dead_code,
+    reason = "the benches' workload module; this example uses only its `set`"
+)]
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+/// The benches' policy-set builder (one spec per definition, medium severity, notification).
 fn set(mode: Mode, defs: &[&str]) -> PolicySet {
-    let specs = defs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| PolicySpec {
-            id: i64::try_from(i).unwrap_or(0) + 1,
-            name: format!("p{i}"),
-            definition: (*d).to_owned(),
-            severity: Severity::Medium,
-            mode,
-            action: Action::Notification,
-            intervention_config: None,
-        })
-        .collect();
-    let set = PolicySet::new(specs);
-    assert!(set.errors().is_empty(), "{:?}", set.errors());
-    set
+    workload::set(defs.iter().map(|d| (*d).to_owned()), mode)
 }
 
 fn main() {

@@ -463,23 +463,8 @@ pub(crate) fn build(call: &DetectorCall) -> Result<Detector, Vec<CompileError>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::{Arg, ArgValue};
-    use crate::error::Pos;
-
-    fn call(name: &str, args: Vec<(Option<&str>, ArgValue)>) -> DetectorCall {
-        DetectorCall {
-            name: name.to_owned(),
-            pos: Pos::START,
-            args: args
-                .into_iter()
-                .map(|(k, v)| Arg {
-                    key: k.map(str::to_owned),
-                    value: v,
-                    pos: Pos::START,
-                })
-                .collect(),
-        }
-    }
+    use crate::ast::ArgValue;
+    use crate::tests_support::detector_call as call;
 
     #[test]
     fn every_name_builds_with_defaults() {

@@ -1,6 +1,26 @@
 //! Shared fixtures and cross-module tests: the design examples, the legacy definitions, mode
 //! comparisons and property tests.
 
+use crate::ast::{Arg, ArgValue, DetectorCall};
+use crate::error::Pos;
+
+/// A `sentinelai.<name>(args)` call as the parser would hand it over (keyword or positional
+/// arguments), for the detectors' argument tests.
+pub(crate) fn detector_call(name: &str, args: Vec<(Option<&str>, ArgValue)>) -> DetectorCall {
+    DetectorCall {
+        name: name.to_owned(),
+        pos: Pos::START,
+        args: args
+            .into_iter()
+            .map(|(k, v)| Arg {
+                key: k.map(str::to_owned),
+                value: v,
+                pos: Pos::START,
+            })
+            .collect(),
+    }
+}
+
 /// Every `text` of the train and test corpus files, for tests that compare two ways of scanning.
 pub(crate) fn corpus_texts() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");

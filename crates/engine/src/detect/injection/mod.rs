@@ -232,10 +232,6 @@ pub(crate) fn scan(
     let rot13_ok = mode != Mode::Fast && looks_rot13(tv.original);
     let views = attack_views(tv, mode, rot13_ok);
     let mut hits = view_hits(lex, tv, &views);
-    // The classifiers learned mostly Latin-script text: on a text mostly in another script
-    // (Chinese, Japanese, Russian ...) a low probability is no evidence of innocence, so it may
-    // not veto the rules there (it may still fire on its own).
-    let rules_in_full = !mostly_latin(tv.original);
     if mode == Mode::Fast && !hits.is_empty() {
         // Rules alone: a phrase quoted as a mention is no evidence.
         let spans = mention_spans(tv.original);
@@ -271,9 +267,12 @@ pub(crate) fn scan(
             p
         }
     });
+    // The classifiers learned mostly Latin-script text: on a text mostly in another script
+    // (Chinese, Japanese, Russian ...) a low probability is no evidence of innocence, so it may
+    // not veto the rules there (it may still fire on its own).
     let verdict = match p {
         None => Verdict::Rules,
-        Some(p) if rules_in_full => Verdict::Foreign(p),
+        Some(p) if !mostly_latin(tv.original) => Verdict::Foreign(p),
         Some(p) => Verdict::Classifier(p),
     };
     decide(
@@ -620,6 +619,10 @@ mod tests {
         // One rot13-looking word is not enough.
         assert!(!looks_rot13("The gur file is in the naq folder"));
         assert!(!looks_rot13(""));
+        // rot13("I have been PWNED"): only words the list gained with 110 entries.
+        assert!(looks_rot13("V unir orra CJARQ"));
+        // Words whose rot13 form is itself a common word are left out ("be" / "or").
+        assert!(!looks_rot13("or be or be"));
     }
 
     #[test]

@@ -230,23 +230,35 @@ impl Scan<'_> {
         if score < self.cfg.min_score {
             return false;
         }
-        let (os, oe) = view.original_span(s, end);
         let explanation = if has_ctx {
             format!("{why}; context words nearby")
         } else {
             why.to_owned()
         };
+        self.keep(view, e, (s, end), score, explanation);
+        true
+    }
+
+    /// Keep a finding of `e` on the view's span `[s, end)`, mapped to the original text.
+    fn keep(
+        &mut self,
+        view: &View<'_>,
+        e: Entity,
+        (s, end): (usize, usize),
+        score: f64,
+        explanation: String,
+    ) {
+        let (start, end) = view.original_span(s, end);
         self.push(
             e,
             RawFinding {
                 entity: e.name().to_owned(),
-                start: os,
-                end: oe,
+                start,
+                end,
                 score,
                 explanation,
             },
         );
-        true
     }
 
     /// Like `consider`, for entities that are only personal data with context, in every mode.
@@ -261,17 +273,7 @@ impl Scan<'_> {
         if !context::near(view.text, span.0, span.1, e) || score < self.cfg.min_score {
             return;
         }
-        let (os, oe) = view.original_span(span.0, span.1);
-        self.push(
-            e,
-            RawFinding {
-                entity: e.name().to_owned(),
-                start: os,
-                end: oe,
-                score,
-                explanation: format!("{why} next to context words"),
-            },
-        );
+        self.keep(view, e, span, score, format!("{why} next to context words"));
     }
 }
 

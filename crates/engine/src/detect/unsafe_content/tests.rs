@@ -1,8 +1,8 @@
 use serde::Deserialize;
 
 use super::*;
-use crate::ast::{Arg, ArgValue};
-use crate::error::Pos;
+use crate::ast::ArgValue;
+use crate::tests_support::detector_call;
 
 fn run(text: &str, mode: Mode) -> Vec<RawFinding> {
     scan(&UnsafeConfig::all(), &TextViews::new(text), mode)
@@ -206,18 +206,7 @@ fn fast_mode_uses_the_lexicons_alone() {
 }
 
 fn call(args: Vec<(Option<&str>, ArgValue)>) -> DetectorCall {
-    DetectorCall {
-        name: "unsafe_content".to_owned(),
-        pos: Pos::START,
-        args: args
-            .into_iter()
-            .map(|(k, v)| Arg {
-                key: k.map(str::to_owned),
-                value: v,
-                pos: Pos::START,
-            })
-            .collect(),
-    }
+    detector_call("unsafe_content", args)
 }
 
 #[test]
