@@ -40,6 +40,7 @@ mod parser;
 mod policy;
 mod redact;
 mod static_regex;
+mod stream;
 
 #[cfg(test)]
 mod tests_support;
@@ -51,7 +52,8 @@ pub use estimate::{Estimable, Estimate, estimate};
 pub use eval::{Evaluation, Input, PolicyHit, PolicySet, Scope, Scores, evaluate_spec};
 pub use finding::{Finding, Target};
 pub use policy::{Action, Decision, Mode, ParseEnumError, PolicySpec, Severity, ViolationType};
-pub use redact::{InterventionConfig, RedactStyle, redact};
+pub use redact::{InterventionConfig, RedactStyle, Redactor, Restorer, redact};
+pub use stream::{Release, StreamOptions, StreamScanner};
 
 /// What [`wire_enum!`] expands to in other crates refers to through `$crate`.
 #[doc(hidden)]

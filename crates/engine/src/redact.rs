@@ -26,6 +26,10 @@ pub enum RedactStyle {
     Partial,
     /// `[EMAIL:3f2a9c]`: a stable 24-bit FNV-1a digest of the value, for correlating repeats.
     Hash,
+    /// `<EMAIL_1>`: like `placeholder`, numbered across a whole gateway request, and restored to
+    /// the original value in the model's answer before the client sees it ([`Restorer`]). The
+    /// model never reads the value. Outside the gateway it redacts like `placeholder`.
+    Pseudonymise,
 }
 
 impl RedactStyle {
@@ -34,6 +38,7 @@ impl RedactStyle {
         RedactStyle::Mask,
         RedactStyle::Partial,
         RedactStyle::Hash,
+        RedactStyle::Pseudonymise,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -42,6 +47,7 @@ impl RedactStyle {
             RedactStyle::Mask => "mask",
             RedactStyle::Partial => "partial",
             RedactStyle::Hash => "hash",
+            RedactStyle::Pseudonymise => "pseudonymise",
         }
     }
 }
@@ -63,7 +69,7 @@ impl FromStr for RedactStyle {
             .ok_or_else(|| ParseEnumError {
                 kind: "redaction style",
                 value: s.to_owned(),
-                expected: "placeholder mask partial hash",
+                expected: "placeholder mask partial hash pseudonymise",
             })
     }
 }
@@ -185,62 +191,205 @@ fn mask(value: &str, keep_last: usize) -> String {
 /// Replace every finding's span in `text`. Spans that are out of range or not on char
 /// boundaries are ignored; overlapping spans are merged and labelled by their strongest finding.
 pub fn redact(text: &str, findings: &[Finding], style: RedactStyle) -> String {
-    let mut spans: Vec<(usize, usize, &str, f64)> = findings
-        .iter()
-        .filter(|f| {
-            f.start < f.end
-                && f.end <= text.len()
-                && text.is_char_boundary(f.start)
-                && text.is_char_boundary(f.end)
-        })
-        .map(|f| (f.start, f.end, f.entity.as_str(), f.score))
-        .collect();
-    spans.sort_by_key(|s| (s.0, s.1));
-    let mut merged: Vec<(usize, usize, &str, f64)> = Vec::with_capacity(spans.len());
-    for s in spans {
-        match merged.last_mut() {
-            Some(last) if s.0 < last.1 => {
-                last.1 = last.1.max(s.1);
-                if s.3 > last.3 {
-                    last.2 = s.2;
-                    last.3 = s.3;
+    Redactor::new(style).redact(text, findings)
+}
+
+/// Redaction that remembers its numbering across texts: a value keeps its placeholder through
+/// every message of a request and every segment of a stream, and in `pseudonymise` style the
+/// placeholders can be turned back into their values ([`Redactor::restorer`]).
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    style: RedactStyle,
+    /// `(label, value)` → number.
+    numbers: HashMap<(String, String), usize>,
+    /// Label → the last number given.
+    counters: HashMap<String, usize>,
+    /// Pseudonymise only: placeholder → value.
+    originals: HashMap<String, String>,
+}
+
+impl Redactor {
+    pub fn new(style: RedactStyle) -> Self {
+        Redactor {
+            style,
+            ..Redactor::default()
+        }
+    }
+
+    pub fn style(&self) -> RedactStyle {
+        self.style
+    }
+
+    /// Replace every finding's span in `text` (see [`redact`]).
+    pub fn redact(&mut self, text: &str, findings: &[Finding]) -> String {
+        let spans: Vec<(usize, usize, &str, f64)> = findings
+            .iter()
+            .map(|f| (f.start, f.end, f.entity.as_str(), f.score))
+            .collect();
+        self.redact_spans(text, spans)
+    }
+
+    /// [`Redactor::redact`] over `(start, end, entity, score)` spans.
+    pub(crate) fn redact_spans(
+        &mut self,
+        text: &str,
+        mut spans: Vec<(usize, usize, &str, f64)>,
+    ) -> String {
+        spans.retain(|&(s, e, _, _)| {
+            s < e && e <= text.len() && text.is_char_boundary(s) && text.is_char_boundary(e)
+        });
+        spans.sort_by_key(|s| (s.0, s.1));
+        let mut merged: Vec<(usize, usize, &str, f64)> = Vec::with_capacity(spans.len());
+        for s in spans {
+            match merged.last_mut() {
+                Some(last) if s.0 < last.1 => {
+                    last.1 = last.1.max(s.1);
+                    if s.3 > last.3 {
+                        last.2 = s.2;
+                        last.3 = s.3;
+                    }
+                }
+                _ => merged.push(s),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (s, e, entity, _) in merged {
+            out.push_str(&text[at..s]);
+            let value = &text[s..e];
+            match self.style {
+                RedactStyle::Placeholder => {
+                    let n = self.number(entity, value);
+                    out.push_str(&format!("[{}_{n}]", label(entity)));
+                }
+                RedactStyle::Pseudonymise => {
+                    let n = self.number(entity, value);
+                    let placeholder = format!("<{}_{n}>", label(entity));
+                    out.push_str(&placeholder);
+                    self.originals.insert(placeholder, value.to_owned());
+                }
+                RedactStyle::Mask => out.push_str(&mask(value, 0)),
+                RedactStyle::Partial => out.push_str(&mask(value, 4)),
+                RedactStyle::Hash => out.push_str(&format!(
+                    "[{}:{:06x}]",
+                    label(entity),
+                    fnv1a(value.as_bytes()) & 0x00ff_ffff
+                )),
+            }
+            at = e;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+
+    /// The number of `value` among the values of its label, given on first sight.
+    fn number(&mut self, entity: &str, value: &str) -> usize {
+        let key = (label(entity), value.to_owned());
+        if let Some(n) = self.numbers.get(&key) {
+            return *n;
+        }
+        let c = self.counters.entry(key.0.clone()).or_insert(0);
+        *c += 1;
+        let n = *c;
+        self.numbers.insert(key, n);
+        n
+    }
+
+    /// A restorer of the pseudonyms given so far (none unless the style is `pseudonymise`).
+    pub fn restorer(&self) -> Restorer {
+        Restorer::new(self.originals.clone())
+    }
+}
+
+/// Turns `<EMAIL_1>`-style pseudonyms back into their values in a text that arrives in pieces.
+/// A piece that ends inside what could still become a pseudonym (`…<EMA`) is held until the
+/// next piece decides it, so a pseudonym split across chunks is restored all the same.
+#[derive(Debug, Clone, Default)]
+pub struct Restorer {
+    originals: HashMap<String, String>,
+    longest: usize,
+    carry: String,
+}
+
+impl Restorer {
+    pub fn new(originals: HashMap<String, String>) -> Self {
+        let longest = originals.keys().map(String::len).max().unwrap_or(0);
+        Restorer {
+            originals,
+            longest,
+            carry: String::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.originals.is_empty()
+    }
+
+    /// The restored text that can be released now.
+    pub fn push(&mut self, piece: &str) -> String {
+        if self.originals.is_empty() {
+            return piece.to_owned();
+        }
+        let mut text = std::mem::take(&mut self.carry);
+        text.push_str(piece);
+        let keep_from = self.partial_tail(&text);
+        self.carry = text[keep_from..].to_owned();
+        self.restore(&text[..keep_from])
+    }
+
+    /// Whatever is still held, restored where it can be.
+    pub fn finish(&mut self) -> String {
+        let text = std::mem::take(&mut self.carry);
+        self.restore(&text)
+    }
+
+    /// Where a trailing prefix of some pseudonym starts, or `text.len()`.
+    fn partial_tail(&self, text: &str) -> usize {
+        // A pseudonym is ASCII, so a byte search is exact.
+        let window_start = text.len().saturating_sub(self.longest);
+        let Some(lt) = text.as_bytes()[window_start..]
+            .iter()
+            .rposition(|&b| b == b'<')
+        else {
+            return text.len();
+        };
+        let at = window_start + lt;
+        let tail = &text[at..];
+        if tail.contains('>') {
+            return text.len();
+        }
+        if self.originals.keys().any(|p| p.starts_with(tail)) {
+            at
+        } else {
+            text.len()
+        }
+    }
+
+    fn restore(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(lt) = rest.find('<') {
+            out.push_str(&rest[..lt]);
+            let candidate = &rest[lt..];
+            let end = candidate
+                .bytes()
+                .take(self.longest)
+                .position(|b| b == b'>')
+                .map(|gt| gt + 1);
+            match end.and_then(|e| self.originals.get(&candidate[..e]).map(|v| (e, v))) {
+                Some((e, value)) => {
+                    out.push_str(value);
+                    rest = &candidate[e..];
+                }
+                None => {
+                    out.push('<');
+                    rest = &candidate[1..];
                 }
             }
-            _ => merged.push(s),
         }
+        out.push_str(rest);
+        out
     }
-    let mut out = String::with_capacity(text.len());
-    let mut numbers: HashMap<(String, &str), usize> = HashMap::new();
-    let mut counters: HashMap<String, usize> = HashMap::new();
-    let mut at = 0;
-    for (s, e, entity, _) in merged {
-        out.push_str(text.get(at..s).unwrap_or(""));
-        let value = text.get(s..e).unwrap_or("");
-        let l = label(entity);
-        match style {
-            RedactStyle::Placeholder => {
-                let n = match numbers.get(&(l.clone(), value)) {
-                    Some(n) => *n,
-                    None => {
-                        let c = counters.entry(l.clone()).or_insert(0);
-                        *c += 1;
-                        numbers.insert((l.clone(), value), *c);
-                        *c
-                    }
-                };
-                out.push_str(&format!("[{l}_{n}]"));
-            }
-            RedactStyle::Mask => out.push_str(&mask(value, 0)),
-            RedactStyle::Partial => out.push_str(&mask(value, 4)),
-            RedactStyle::Hash => out.push_str(&format!(
-                "[{l}:{:06x}]",
-                fnv1a(value.as_bytes()) & 0x00ff_ffff
-            )),
-        }
-        at = e;
-    }
-    out.push_str(text.get(at..).unwrap_or(""));
-    out
 }
 
 #[cfg(test)]

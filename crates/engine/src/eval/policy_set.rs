@@ -161,6 +161,15 @@ impl PolicySet {
         }
     }
 
+    /// The redaction style of a policy of the set (the default style if it is not in the set).
+    pub fn redact_style(&self, policy_id: i64) -> crate::redact::RedactStyle {
+        self.entries
+            .iter()
+            .find(|e| e.id == policy_id)
+            .map(|e| e.config.redact)
+            .unwrap_or_default()
+    }
+
     /// Evaluate one policy of the set; `None` if it is not in the set.
     pub fn evaluate_one(&self, policy_id: i64, input: &Input<'_>) -> Option<Evaluation> {
         let entry = self.entries.iter().find(|e| e.id == policy_id)?;
