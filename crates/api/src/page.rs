@@ -39,3 +39,13 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
 }
+
+impl<T> Page<T> {
+    /// The same page with each row converted by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
+    }
+}

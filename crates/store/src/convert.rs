@@ -1,4 +1,4 @@
-//! Entity → record conversions: wire records, and the domain [`PolicyRecord`]. Enum text columns
+//! Entity → domain record conversions (`PolicyRecord`, `EventRecord`, …). Enum text columns
 //! are parsed back into typed values; a value the schema does not allow is reported as corruption
 //! rather than guessed.
 
@@ -6,12 +6,13 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sentinel_api::Timestamp;
-use sentinel_api::event::EventResponse;
-use sentinel_api::policy::PolicyTemplateResponse;
-use sentinel_api::violation::{FindingResponse, ViolationResponse};
+use sentinel_api::violation::FindingResponse;
 
 use crate::entity::{event, policy, policy_template, violation};
+use crate::events::EventRecord;
 use crate::policies::PolicyRecord;
+use crate::templates::TemplateRecord;
+use crate::violations::ViolationRecord;
 use crate::{Result, StoreError};
 
 pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T> {
@@ -44,8 +45,8 @@ pub(crate) fn policy(m: policy::Model) -> Result<PolicyRecord> {
     })
 }
 
-pub(crate) fn template(m: policy_template::Model) -> Result<PolicyTemplateResponse> {
-    Ok(PolicyTemplateResponse {
+pub(crate) fn template(m: policy_template::Model) -> Result<TemplateRecord> {
+    Ok(TemplateRecord {
         id: m.id,
         category: parse("policy_templates.category", &m.category)?,
         default_severity: parse("policy_templates.default_severity", &m.default_severity)?,
@@ -66,7 +67,7 @@ pub(crate) fn template(m: policy_template::Model) -> Result<PolicyTemplateRespon
     })
 }
 
-pub(crate) fn event(m: event::Model) -> Result<EventResponse> {
+pub(crate) fn event(m: event::Model) -> Result<EventRecord> {
     let metadata = match m.metadata.as_deref() {
         Some(text) => Some(serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
             column: "events.metadata",
@@ -74,7 +75,7 @@ pub(crate) fn event(m: event::Model) -> Result<EventResponse> {
         })?),
         None => None,
     };
-    Ok(EventResponse {
+    Ok(EventRecord {
         id: m.id,
         event_type: parse("events.event_type", &m.event_type)?,
         severity: parse("events.severity", &m.severity)?,
@@ -106,7 +107,7 @@ pub(crate) fn event(m: event::Model) -> Result<EventResponse> {
     })
 }
 
-pub(crate) fn violation(m: violation::Model) -> Result<ViolationResponse> {
+pub(crate) fn violation(m: violation::Model) -> Result<ViolationRecord> {
     let findings: Vec<FindingResponse> = match m.findings.as_deref() {
         Some(text) => serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
             column: "violations.findings",
@@ -114,7 +115,7 @@ pub(crate) fn violation(m: violation::Model) -> Result<ViolationResponse> {
         })?,
         None => Vec::new(),
     };
-    Ok(ViolationResponse {
+    Ok(ViolationRecord {
         id: m.id,
         violation_type: parse("violations.violation_type", &m.violation_type)?,
         severity: parse("violations.severity", &m.severity)?,
@@ -123,8 +124,8 @@ pub(crate) fn violation(m: violation::Model) -> Result<ViolationResponse> {
         description: m.description,
         details: m.details,
         confidence_score: m.confidence_score,
-        event_id: Some(m.event_id),
-        policy_id: Some(m.policy_id),
+        event_id: m.event_id,
+        policy_id: m.policy_id,
         acknowledged_by: m.acknowledged_by,
         acknowledged_date: m.acknowledged_date.map(ts),
         created_at: ts(m.created_at),

@@ -5,17 +5,47 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use sentinel_api::event::{EventFilter, EventResponse, EventStats};
+use sentinel_api::event::{EventFilter, EventStats};
 use sentinel_api::page::{Page, PageParams};
-use sentinel_api::violation::{FindingResponse, ViolationResponse};
+use sentinel_api::violation::FindingResponse;
 use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, ViolationType};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, policy, violation};
 use crate::error::Entity;
-use crate::violations::triage_state;
+use crate::violations::{ViolationRecord, triage_state};
 use crate::{Result, Store, StoreError, Triage, convert};
+
+/// A stored event: its row with the enum columns parsed and the metadata decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: EventType,
+    pub severity: Severity,
+    pub title: String,
+    pub description: Option<String>,
+    pub event_data: Option<String>,
+    pub trigger_date: Timestamp,
+    pub status: EventStatus,
+    pub policy_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_date: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+    pub source: Option<String>,
+    pub model_name: Option<String>,
+    pub prompt: Option<String>,
+    pub completion: Option<String>,
+    pub request_tokens: Option<i64>,
+    pub response_tokens: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub metadata: Option<BTreeMap<String, serde_json::Value>>,
+    /// The engine's decision; `None` for events stored before decisions were recorded.
+    pub decision: Option<Decision>,
+}
 
 /// An event to insert, as validated by the caller.
 #[derive(Debug, Clone)]
@@ -142,7 +172,7 @@ async fn insert_events<C: ConnectionTrait>(
     conn: &C,
     counters: &mut Counters,
     batch: Vec<(NewEvent, Vec<NewViolation>)>,
-) -> Result<Vec<(EventResponse, Vec<ViolationResponse>)>> {
+) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
     let mut policy_ids: Vec<i64> = batch.iter().filter_map(|(e, _)| e.policy_id).collect();
     policy_ids.sort_unstable();
     policy_ids.dedup();
@@ -237,7 +267,7 @@ impl Store {
         &self,
         filter: &EventFilter,
         page: PageParams,
-    ) -> Result<Page<EventResponse>> {
+    ) -> Result<Page<EventRecord>> {
         let mut select = event::Entity::find();
         if let Some(v) = filter.status {
             select = select.filter(event::Column::Status.eq(v.as_str()));
@@ -281,7 +311,7 @@ impl Store {
         Ok(Page { items, total })
     }
 
-    pub async fn get_event(&self, id: i64) -> Result<EventResponse> {
+    pub async fn get_event(&self, id: i64) -> Result<EventRecord> {
         let row =
             event::Entity::find_by_id(id)
                 .one(&self.db)
@@ -297,7 +327,7 @@ impl Store {
         &self,
         new: NewEvent,
         violations: Vec<NewViolation>,
-    ) -> Result<(EventResponse, Vec<ViolationResponse>)> {
+    ) -> Result<(EventRecord, Vec<ViolationRecord>)> {
         let mut stored = self.create_events(vec![(new, violations)]).await?;
         stored.pop().ok_or(StoreError::Corrupt {
             column: "events.id",
@@ -310,7 +340,7 @@ impl Store {
     pub async fn create_events(
         &self,
         batch: Vec<(NewEvent, Vec<NewViolation>)>,
-    ) -> Result<Vec<(EventResponse, Vec<ViolationResponse>)>> {
+    ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
         let txn = self.db.begin().await?;
         let mut counters = Counters::default();
         let out = insert_events(&txn, &mut counters, batch).await?;
@@ -324,7 +354,7 @@ impl Store {
         ctx: &AuditContext,
         id: i64,
         change: Triage<EventStatus>,
-    ) -> Result<EventResponse> {
+    ) -> Result<EventRecord> {
         let txn = audit::begin(&self.db).await?;
         let current =
             event::Entity::find_by_id(id)
@@ -364,7 +394,7 @@ impl Store {
     }
 
     /// The violations of an existing event, oldest first.
-    pub async fn event_violations(&self, id: i64) -> Result<Vec<ViolationResponse>> {
+    pub async fn event_violations(&self, id: i64) -> Result<Vec<ViolationRecord>> {
         if event::Entity::find_by_id(id).count(&self.db).await? == 0 {
             return Err(StoreError::NotFound {
                 entity: Entity::Event,

@@ -30,14 +30,15 @@ mod violations;
 pub use audit::{AuditChange, AuditContext};
 pub use connect::{Backend, Store, redact_url};
 pub use error::{Entity, StoreError};
-pub use events::{NewEvent, NewViolation};
+pub use events::{EventRecord, NewEvent, NewViolation};
 pub use keys::{ApiKeyRecord, NewApiKey};
 pub use policies::{NewPolicy, PolicyChange, PolicyRecord};
 pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
-pub use templates::NewTemplate;
+pub use templates::{NewTemplate, TemplateRecord};
 pub use tokens::{NewRefreshToken, RefreshOutcome};
 pub use users::{NewUser, UserChange, UserRecord};
+pub use violations::ViolationRecord;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

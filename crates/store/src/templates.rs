@@ -1,11 +1,26 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sentinel_api::page::{Page, PageParams};
-use sentinel_api::policy::PolicyTemplateResponse;
-use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, Severity};
+use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, Severity, Timestamp};
 
 use crate::entity::policy_template;
 use crate::error::Entity;
 use crate::{Result, Store, StoreError, convert};
+
+/// A stored policy template.
+#[derive(Debug, Clone)]
+pub struct TemplateRecord {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: PolicyCategory,
+    pub template_code: String,
+    pub default_severity: Severity,
+    pub default_performance_mode: PerformanceMode,
+    pub default_intervention_type: InterventionType,
+    pub tags: Option<String>,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+}
 
 /// A template to insert.
 #[derive(Debug, Clone)]
@@ -22,7 +37,7 @@ pub struct NewTemplate {
 
 impl Store {
     /// Active templates in id order.
-    pub async fn list_templates(&self, page: PageParams) -> Result<Page<PolicyTemplateResponse>> {
+    pub async fn list_templates(&self, page: PageParams) -> Result<Page<TemplateRecord>> {
         let select = policy_template::Entity::find()
             .filter(policy_template::Column::IsActive.eq(true))
             .order_by_asc(policy_template::Column::Id);
@@ -35,7 +50,7 @@ impl Store {
     }
 
     /// An active template.
-    pub async fn get_template(&self, id: i64) -> Result<PolicyTemplateResponse> {
+    pub async fn get_template(&self, id: i64) -> Result<TemplateRecord> {
         let row = policy_template::Entity::find_by_id(id)
             .filter(policy_template::Column::IsActive.eq(true))
             .one(&self.db)
@@ -46,7 +61,7 @@ impl Store {
         convert::template(row)
     }
 
-    pub async fn create_template(&self, new: NewTemplate) -> Result<PolicyTemplateResponse> {
+    pub async fn create_template(&self, new: NewTemplate) -> Result<TemplateRecord> {
         let model = policy_template::ActiveModel {
             name: Set(new.name),
             description: Set(new.description),
@@ -57,7 +72,7 @@ impl Store {
             default_intervention_type: Set(new.default_intervention_type.as_str().to_owned()),
             tags: Set(new.tags),
             is_active: Set(true),
-            created_at: Set(sentinel_api::Timestamp::now().0),
+            created_at: Set(Timestamp::now().0),
             ..Default::default()
         };
         convert::template(model.insert(&self.db).await.map_err(StoreError::classify)?)

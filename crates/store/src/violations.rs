@@ -3,14 +3,39 @@ use sea_orm::{
     QuerySelect, Set,
 };
 use sentinel_api::page::{Page, PageParams};
-use sentinel_api::violation::{ViolationFilter, ViolationResponse, ViolationStats};
-use sentinel_api::{Severity, ViolationStatus};
+use sentinel_api::violation::{FindingResponse, ViolationFilter, ViolationStats};
+use sentinel_api::{Severity, Timestamp, ViolationStatus, ViolationType};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::Counters;
 use crate::entity::violation;
 use crate::error::Entity;
 use crate::{Result, Store, StoreError, Triage, convert};
+
+/// A stored violation: one breached policy for one event. The findings are kept in the form the
+/// API reports them, because that is the form they were evaluated and stored in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViolationRecord {
+    pub id: i64,
+    pub violation_type: ViolationType,
+    pub severity: Severity,
+    pub status: ViolationStatus,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub details: Option<String>,
+    pub confidence_score: f64,
+    pub event_id: i64,
+    pub policy_id: i64,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_date: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+    pub legal_advice_score: Option<f64>,
+    pub controversial_topics_score: Option<f64>,
+    pub code_prompt_score: Option<f64>,
+    pub safe_prompt_score: Option<f64>,
+    pub findings: Vec<FindingResponse>,
+}
 
 /// `detected` and `investigating` count as open.
 pub(crate) const OPEN_STATUSES: [ViolationStatus; 2] =
@@ -22,7 +47,7 @@ impl Store {
         &self,
         filter: &ViolationFilter,
         page: PageParams,
-    ) -> Result<Page<ViolationResponse>> {
+    ) -> Result<Page<ViolationRecord>> {
         let mut select = violation::Entity::find();
         if let Some(v) = filter.status {
             select = select.filter(violation::Column::Status.eq(v.as_str()));
@@ -59,7 +84,7 @@ impl Store {
         Ok(Page { items, total })
     }
 
-    pub async fn get_violation(&self, id: i64) -> Result<ViolationResponse> {
+    pub async fn get_violation(&self, id: i64) -> Result<ViolationRecord> {
         let row = violation::Entity::find_by_id(id)
             .one(&self.db)
             .await?
@@ -74,7 +99,7 @@ impl Store {
         ctx: &AuditContext,
         id: i64,
         change: Triage<ViolationStatus>,
-    ) -> Result<ViolationResponse> {
+    ) -> Result<ViolationRecord> {
         let txn = audit::begin(&self.db).await?;
         let current =
             violation::Entity::find_by_id(id)

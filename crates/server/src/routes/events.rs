@@ -47,7 +47,7 @@ async fn list_events(
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<EventFilter>,
 ) -> ApiResult<Listed<EventResponse>> {
-    Ok(Listed(state.store.list_events(&filter, page).await?))
+    Ok(Listed(service::events::list(&state, &filter, page).await?))
 }
 
 /// Records an event (status `open`) and announces it on the live stream.
@@ -127,7 +127,7 @@ async fn get_event(
     State(state): State<AppState>,
     PathId(id): PathId<EventId>,
 ) -> ApiResult<Json<EventResponse>> {
-    Ok(Json(state.store.get_event(id.get()).await?))
+    Ok(Json(service::events::get(&state, id).await?))
 }
 
 /// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).
@@ -165,7 +165,7 @@ async fn event_violations(
     State(state): State<AppState>,
     PathId(id): PathId<EventId>,
 ) -> ApiResult<Json<Vec<ViolationResponse>>> {
-    Ok(Json(state.store.event_violations(id.get()).await?))
+    Ok(Json(service::events::violations(&state, id).await?))
 }
 
 #[utoipa::path(get, path = "/api/events/stats/summary", tag = "events", responses((status = 200, body = EventStats)))]

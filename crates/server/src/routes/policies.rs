@@ -165,7 +165,7 @@ async fn list_templates(
     State(state): State<AppState>,
     Pagination(page): Pagination,
 ) -> ApiResult<Listed<PolicyTemplateResponse>> {
-    Ok(Listed(state.store.list_templates(page).await?))
+    Ok(Listed(service::policies::templates(&state, page).await?))
 }
 
 /// Creates a draft policy from a template.

@@ -41,7 +41,9 @@ async fn list_violations(
     Pagination(page): Pagination,
     ApiQuery(filter): ApiQuery<ViolationFilter>,
 ) -> ApiResult<Listed<ViolationResponse>> {
-    Ok(Listed(state.store.list_violations(&filter, page).await?))
+    Ok(Listed(
+        service::violations::list(&state, &filter, page).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -57,7 +59,7 @@ async fn get_violation(
     State(state): State<AppState>,
     PathId(id): PathId<ViolationId>,
 ) -> ApiResult<Json<ViolationResponse>> {
-    Ok(Json(state.store.get_violation(id.get()).await?))
+    Ok(Json(service::violations::get(&state, id).await?))
 }
 
 /// Triage: `status` and `acknowledged_by` (present, even `null`, stamps `acknowledged_date`).

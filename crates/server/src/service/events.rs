@@ -1,8 +1,10 @@
-use sentinel_api::event::{EventCreate, EventResponse, EventUpdate};
+use sentinel_api::event::{EventCreate, EventFilter, EventResponse, EventUpdate};
 use sentinel_api::live::{LiveEvent, LiveEventUpdate, LiveMessage, LiveViolation};
+use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::ViolationResponse;
 use sentinel_api::{EventId, EventStatus};
 use sentinel_engine::{Finding, RedactStyle, Target};
+use sentinel_store::{EventRecord, ViolationRecord};
 use sentinel_store::{NewEvent, NewViolation};
 
 use crate::service::evaluate::{self, Interaction};
@@ -186,7 +188,59 @@ fn new_event(
     })
 }
 
-fn announce(state: &AppState, event: &EventResponse) {
+/// The event as the API returns it.
+pub fn response(e: EventRecord) -> EventResponse {
+    EventResponse {
+        id: e.id,
+        event_id: e.event_id,
+        event_type: e.event_type,
+        severity: e.severity,
+        title: e.title,
+        description: e.description,
+        event_data: e.event_data,
+        trigger_date: e.trigger_date,
+        status: e.status,
+        policy_id: e.policy_id,
+        user_id: e.user_id,
+        acknowledged_by: e.acknowledged_by,
+        acknowledged_date: e.acknowledged_date,
+        created_at: e.created_at,
+        updated_at: e.updated_at,
+        source: e.source,
+        model_name: e.model_name,
+        prompt: e.prompt,
+        completion: e.completion,
+        request_tokens: e.request_tokens,
+        response_tokens: e.response_tokens,
+        duration_ms: e.duration_ms,
+        metadata: e.metadata,
+        decision: e.decision,
+    }
+}
+
+/// Events, newest first.
+pub async fn list(
+    state: &AppState,
+    filter: &EventFilter,
+    page: PageParams,
+) -> ServiceResult<Page<EventResponse>> {
+    Ok(state.store.list_events(filter, page).await?.map(response))
+}
+
+pub async fn get(state: &AppState, id: EventId) -> ServiceResult<EventResponse> {
+    Ok(response(state.store.get_event(id.get()).await?))
+}
+
+/// The violations the event produced.
+pub async fn violations(state: &AppState, id: EventId) -> ServiceResult<Vec<ViolationResponse>> {
+    let stored = state.store.event_violations(id.get()).await?;
+    Ok(stored
+        .into_iter()
+        .map(super::violations::response)
+        .collect())
+}
+
+fn announce(state: &AppState, event: &EventRecord) {
     state.live.publish(&LiveMessage::NewEvent {
         event: LiveEvent {
             id: event.id,
@@ -200,7 +254,7 @@ fn announce(state: &AppState, event: &EventResponse) {
 }
 
 /// Announces a stored event and its violations on the live stream.
-pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[ViolationResponse]) {
+pub fn announce_stored(state: &AppState, event: &EventRecord, violations: &[ViolationRecord]) {
     announce(state, event);
     for v in violations {
         state.live.publish(&LiveMessage::NewViolation {
@@ -212,7 +266,7 @@ pub fn announce_stored(state: &AppState, event: &EventResponse, violations: &[Vi
                 title: v.title.clone(),
                 confidence_score: v.confidence_score,
                 event_id: event.id,
-                policy_id: v.policy_id.unwrap_or_default(),
+                policy_id: v.policy_id,
                 created_at: v.created_at,
             },
         });
@@ -224,7 +278,7 @@ pub async fn create(state: &AppState, body: EventCreate) -> ServiceResult<EventR
     let (event, violations) = evaluate_event(state, body).await?;
     let (event, stored) = state.store.create_event(event, violations).await?;
     announce_stored(state, &event, &stored);
-    Ok(event)
+    Ok(response(event))
 }
 
 /// Stores up to [`MAX_BATCH`] events atomically, then announces each.
@@ -257,7 +311,7 @@ pub async fn create_batch(
     for (event, violations) in &stored {
         announce_stored(state, event, violations);
     }
-    Ok(stored.into_iter().map(|(e, _)| e).collect())
+    Ok(stored.into_iter().map(|(e, _)| response(e)).collect())
 }
 
 /// Triage of an event; `acknowledged_by` present (even `null`) stamps `acknowledged_date`.
@@ -276,5 +330,5 @@ pub async fn update(
             acknowledged_by: event.acknowledged_by,
         },
     });
-    Ok(event)
+    Ok(response(event))
 }

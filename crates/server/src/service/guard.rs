@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use rand::Rng;
-use sentinel_api::event::EventResponse;
 use sentinel_api::guard::{
     GuardRequest, GuardResponse, GuardViolation, PolicyTestResponse, ScoresResponse, Stage,
 };
@@ -139,8 +138,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
             &interaction,
             &eval.findings,
         );
-        let (event, stored): (EventResponse, _) =
-            state.store.create_event(new_event, new_violations).await?;
+        let (event, stored) = state.store.create_event(new_event, new_violations).await?;
         for (v, s) in violations.iter_mut().zip(&stored) {
             v.violation_id = Some(s.id);
         }

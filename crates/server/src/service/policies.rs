@@ -1,11 +1,12 @@
 use sentinel_api::live::{LiveMessage, LivePolicyChange};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::{
-    DefinitionError, PolicyCreate, PolicyFilter, PolicyResponse, PolicyUpdate, TemplateInstantiate,
+    DefinitionError, PolicyCreate, PolicyFilter, PolicyResponse, PolicyTemplateResponse,
+    PolicyUpdate, TemplateInstantiate,
 };
 use sentinel_api::{Patch, PerformanceMode, PolicyId, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
-use sentinel_store::{AuditContext, NewPolicy, PolicyChange, PolicyRecord};
+use sentinel_store::{AuditContext, NewPolicy, PolicyChange, PolicyRecord, TemplateRecord};
 
 use crate::service::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -59,11 +60,8 @@ pub async fn list(
     filter: &PolicyFilter,
     page: PageParams,
 ) -> ServiceResult<Page<PolicyResponse>> {
-    let Page { items, total } = state.store.list_policies(filter, page).await?;
-    Ok(Page {
-        items: items.into_iter().map(|p| response(state, p)).collect(),
-        total,
-    })
+    let page = state.store.list_policies(filter, page).await?;
+    Ok(page.map(|p| response(state, p)))
 }
 
 pub async fn get(state: &AppState, id: PolicyId) -> ServiceResult<PolicyResponse> {
@@ -236,6 +234,35 @@ pub async fn update(
 pub async fn delete(state: &AppState, ctx: &AuditContext, id: PolicyId) -> ServiceResult<()> {
     state.store.delete_policy(ctx, id.get()).await?;
     reload(state, id, "deleted", None).await
+}
+
+/// A template as the API returns it.
+pub fn template_response(t: TemplateRecord) -> PolicyTemplateResponse {
+    PolicyTemplateResponse {
+        id: t.id,
+        name: t.name,
+        description: t.description,
+        category: t.category,
+        template_code: t.template_code,
+        default_severity: t.default_severity,
+        default_performance_mode: t.default_performance_mode,
+        default_intervention_type: t.default_intervention_type,
+        tags: t.tags,
+        is_active: t.is_active,
+        created_at: t.created_at,
+    }
+}
+
+/// Active templates in id order.
+pub async fn templates(
+    state: &AppState,
+    page: PageParams,
+) -> ServiceResult<Page<PolicyTemplateResponse>> {
+    Ok(state
+        .store
+        .list_templates(page)
+        .await?
+        .map(template_response))
 }
 
 /// Creates a draft policy from an active template, with optional overrides.
