@@ -87,6 +87,8 @@ wire_enum! {
     KeyScope, "key scope" {
         Ingest => "ingest",
         Read => "read",
+        /// Calls the model gateway (`/v1/*`).
+        Proxy => "proxy",
     }
 }
 

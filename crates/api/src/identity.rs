@@ -126,11 +126,17 @@ impl std::fmt::Debug for UserUpdate {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ApiKeyCreate {
     pub name: String,
-    /// At least one of `ingest`, `read`.
+    /// At least one of `ingest`, `read`, `proxy`.
     pub scopes: Vec<KeyScope>,
     /// When the key stops working; never when absent.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// The application the key's gateway calls are recorded for (`scope.app`).
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The environment of the key's gateway calls (`scope.environment`).
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 /// An API key as listed: never the key itself, only its visible prefix.
@@ -146,6 +152,10 @@ pub struct ApiKeyResponse {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The application the key is bound to, if any.
+    pub app: Option<String>,
+    /// The environment the key is bound to, if any.
+    pub environment: Option<String>,
 }
 
 /// The answer of `POST /api/keys/`: the only time the key is shown.

@@ -309,6 +309,7 @@ pub struct Restorer {
     originals: HashMap<String, String>,
     longest: usize,
     carry: String,
+    restored: usize,
 }
 
 impl Restorer {
@@ -318,11 +319,17 @@ impl Restorer {
             originals,
             longest,
             carry: String::new(),
+            restored: 0,
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.originals.is_empty()
+    }
+
+    /// How many pseudonyms it has put back so far.
+    pub fn restored(&self) -> usize {
+        self.restored
     }
 
     /// The restored text that can be released now.
@@ -365,7 +372,7 @@ impl Restorer {
         }
     }
 
-    fn restore(&self, text: &str) -> String {
+    fn restore(&mut self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(lt) = rest.find('<') {
@@ -379,6 +386,7 @@ impl Restorer {
             match end.and_then(|e| self.originals.get(&candidate[..e]).map(|v| (e, v))) {
                 Some((e, value)) => {
                     out.push_str(value);
+                    self.restored += 1;
                     rest = &candidate[e..];
                 }
                 None => {

@@ -27,7 +27,7 @@
 
 use crate::eval::{Evaluation, Input, PolicySet, Scope};
 use crate::finding::Target;
-use crate::policy::{Action, Decision};
+use crate::policy::Decision;
 use crate::redact::{RedactStyle, Redactor};
 
 /// Tuning of the [`StreamScanner`].
@@ -235,18 +235,17 @@ impl StreamScanner {
             self.evaluations.push(eval);
             return;
         }
-        // The spans to redact, and the style of the strongest redacting policy.
-        let mut style: Option<(crate::policy::Severity, RedactStyle)> = None;
-        let mut spans: Vec<(usize, usize, &str, f64)> = Vec::new();
-        for h in eval.hits.iter().filter(|h| h.action == Action::Redact) {
-            let s = set.redact_style(h.policy_id);
-            if style.is_none_or(|(sev, _)| h.severity > sev) {
-                style = Some((h.severity, s));
-            }
-            for f in h.findings.iter().filter(|f| f.target == self.target) {
-                spans.push((f.start, f.end, f.entity.as_str(), f.score));
-            }
-        }
+        let (style, spans): (RedactStyle, Vec<(usize, usize, &str, f64)>) =
+            match set.redaction(&eval, self.target) {
+                Some((style, findings)) => (
+                    style,
+                    findings
+                        .iter()
+                        .map(|f| (f.start, f.end, f.entity.as_str(), f.score))
+                        .collect(),
+                ),
+                None => (RedactStyle::default(), Vec::new()),
+            };
         let release_to = if end { at } else { self.settled(at, &spans) };
         if release_to > self.released {
             let region = self.released..release_to;
@@ -266,7 +265,6 @@ impl StreamScanner {
             let released = if local.is_empty() {
                 piece.to_owned()
             } else {
-                let style = style.map_or(RedactStyle::Placeholder, |(_, s)| s);
                 self.redactor
                     .get_or_insert_with(|| Redactor::new(style))
                     .redact_spans(piece, local)
@@ -351,7 +349,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::policy::{Mode, PolicySpec, Severity};
+    use crate::policy::{Action, Mode, PolicySpec, Severity};
 
     fn set(definition: &str, action: Action, config: Option<&str>) -> PolicySet {
         PolicySet::new(vec![PolicySpec {

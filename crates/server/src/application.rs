@@ -44,6 +44,8 @@ pub enum BootError {
     Demo(#[source] DemoError),
     #[error("creating the admin user")]
     Admin(#[source] ServiceError),
+    #[error("the model gateway: {0}")]
+    Gateway(String),
     #[error("the token-signing secret {path}: {reason}")]
     Secret { path: String, reason: String },
     #[error("binding {addr}")]
@@ -103,6 +105,9 @@ impl Application {
             settings.refresh_ttl(),
             settings.anonymous_role,
         ));
+        let gateway = Arc::new(
+            crate::gateway::Upstreams::new(&settings.gateway).map_err(BootError::Gateway)?,
+        );
         let state = AppState::new(Shared {
             store,
             live: LiveHub::new(settings.live_queue),
@@ -111,6 +116,7 @@ impl Application {
             throttle: Arc::new(Throttle::default()),
             http_metrics: HttpMetrics::default(),
             settings: Arc::new(settings),
+            gateway,
         });
 
         let mut tasks = Tasks::new();

@@ -46,6 +46,9 @@ pub enum Principal {
         id: i64,
         prefix: String,
         scopes: Vec<KeyScope>,
+        /// The application and environment the key is bound to (its gateway calls' scope).
+        app: Option<String>,
+        environment: Option<String>,
     },
     /// No credentials, and the operator set `SENTINEL_ANONYMOUS_ROLE`.
     Anonymous { role: UserRole },
@@ -75,6 +78,22 @@ impl Principal {
         }
     }
 
+    /// The application a key is bound to.
+    pub fn app(&self) -> Option<&str> {
+        match self {
+            Principal::Key { app, .. } => app.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The environment a key is bound to.
+    pub fn environment(&self) -> Option<&str> {
+        match self {
+            Principal::Key { environment, .. } => environment.as_deref(),
+            _ => None,
+        }
+    }
+
     fn has_scope(&self, scope: KeyScope) -> bool {
         matches!(self, Principal::Key { scopes, .. } if scopes.contains(&scope))
     }
@@ -97,6 +116,8 @@ pub struct Analyst;
 pub struct Admin;
 /// Any signed-in user (not a key): `GET /api/auth/me`.
 pub struct AnyUser;
+/// The model gateway (`/v1/*`): keys with the `proxy` scope, and admins and analysts (to try it).
+pub struct Proxy;
 
 impl Requirement for Read {
     const NAME: &'static str = "read";
@@ -124,6 +145,14 @@ impl Requirement for Admin {
     const NAME: &'static str = "admin";
     fn allows(p: &Principal) -> bool {
         p.role() == Some(UserRole::Admin)
+    }
+}
+
+impl Requirement for Proxy {
+    const NAME: &'static str = "proxy";
+    fn allows(p: &Principal) -> bool {
+        matches!(p.role(), Some(UserRole::Admin | UserRole::Analyst))
+            || p.has_scope(KeyScope::Proxy)
     }
 }
 
@@ -242,6 +271,8 @@ struct CachedKey {
     id: i64,
     key_hash: [u8; 32],
     scopes: Vec<KeyScope>,
+    app: Option<String>,
+    environment: Option<String>,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
     revoked: bool,
     at: Instant,
@@ -402,6 +433,8 @@ impl Authenticator {
                     id: record.info.id,
                     key_hash: parse_hash(&record.key_hash).ok_or_else(invalid_credentials)?,
                     scopes: record.info.scopes,
+                    app: record.info.app,
+                    environment: record.info.environment,
                     expires_at: record.info.expires_at.map(|t| t.0),
                     revoked: record.info.revoked_at.is_some(),
                     at: Instant::now(),
@@ -424,6 +457,8 @@ impl Authenticator {
             id: key.id,
             prefix: prefix.to_owned(),
             scopes: key.scopes,
+            app: key.app,
+            environment: key.environment,
         })
     }
 
@@ -449,6 +484,14 @@ impl Authenticator {
 /// The credential of a request: `Authorization: Bearer`, `X-API-Key`, or `?token=` on the
 /// WebSocket route (browsers cannot set headers there).
 fn credential(parts: &Parts) -> Option<String> {
+    // A gateway client that passes its own provider key through sends Sentinel's key here.
+    if let Some(key) = parts
+        .headers
+        .get("x-sentinel-key")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(key.trim().to_owned());
+    }
     if let Some(token) = bearer(&parts.headers) {
         return Some(token);
     }

@@ -109,6 +109,21 @@ impl ApiError {
         self.code
     }
 
+    /// The HTTP status of the code.
+    pub fn status(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.code.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// What the caller is told, as one sentence (a 5xx says nothing of its cause).
+    pub fn message(&self) -> String {
+        match &self.detail {
+            _ if self.code.status() >= 500 => "Internal server error".to_owned(),
+            Detail::Message(m) => m.clone(),
+            Detail::Issues(issues) => sentence(issues),
+        }
+    }
+
     /// The issues of a 422, or the error itself.
     pub fn into_issues(self) -> Result<Vec<ValidationIssue>, Self> {
         match self.detail {

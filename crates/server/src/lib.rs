@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cluster;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod guard;
 pub mod live;
 pub mod metrics;

@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
     let limit = state.settings.body_limit;
     router
         .merge(docs::router(doc))
+        .merge(crate::gateway::router())
         .route("/metrics", axum::routing::get(metrics::scrape))
         .route_layer(axum::middleware::from_fn_with_state(
             state.http_metrics.clone(),

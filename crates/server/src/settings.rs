@@ -120,6 +120,85 @@ pub struct Settings {
     pub demo_seed: u64,
     pub demo_traffic: f64,
     pub live_queue: usize,
+    pub gateway: GatewaySettings,
+}
+
+/// The API an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiShape {
+    /// OpenAI's chat completions, responses, embeddings and models.
+    Openai,
+    /// Anthropic's messages.
+    Anthropic,
+}
+
+/// What the gateway does with a request part it cannot scan (an image, an unknown content type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unscannable {
+    /// Answer 400: nothing unread reaches the model.
+    #[default]
+    Refuse,
+    /// Forward it; the event records `scanned: false` and why.
+    Forward,
+}
+
+/// One model provider behind the gateway.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct UpstreamSettings {
+    pub name: String,
+    pub api: ApiShape,
+    /// Up to the version segment: `https://api.openai.com/v1`, `https://api.anthropic.com/v1`.
+    pub base_url: String,
+    /// The environment variable that holds the provider key (never the key itself).
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// Model name patterns this upstream serves (`*` matches any run of characters).
+    pub models: Vec<String>,
+    /// Forward the client's own provider key instead of `key_env`'s (the client then sends its
+    /// Sentinel key as `X-Sentinel-Key`).
+    #[serde(default)]
+    pub pass_through_key: bool,
+}
+
+/// The model gateway (`/v1/*`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct GatewaySettings {
+    pub upstreams: Vec<UpstreamSettings>,
+    pub unscannable: Unscannable,
+    pub connect_timeout_seconds: f64,
+    pub timeout_seconds: f64,
+    /// Upstream hosts that may resolve to private, loopback or link-local addresses.
+    pub allow_private_hosts: Vec<String>,
+    pub checkpoint_bytes: usize,
+    pub hold_bytes: usize,
+    /// US dollars per million tokens, by model pattern: `{ input = 2.5, output = 10.0 }`; added
+    /// to (and overriding) the built-in table.
+    pub prices: std::collections::BTreeMap<String, Price>,
+}
+
+/// The price of a model, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            upstreams: Vec::new(),
+            unscannable: Unscannable::Refuse,
+            connect_timeout_seconds: 10.0,
+            timeout_seconds: 600.0,
+            allow_private_hosts: Vec::new(),
+            checkpoint_bytes: 160,
+            hold_bytes: 48,
+            prices: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -142,6 +221,7 @@ impl Default for Settings {
             demo_seed: 42,
             demo_traffic: 3.0,
             live_queue: 1024,
+            gateway: GatewaySettings::default(),
         }
     }
 }
@@ -257,6 +337,27 @@ impl Settings {
             .is_some_and(|s| s.expose().len() < 32)
         {
             return invalid("jwt_secret must be at least 32 characters");
+        }
+        let g = &self.gateway;
+        if !(g.connect_timeout_seconds > 0.0 && g.timeout_seconds > 0.0) {
+            return invalid("gateway timeouts must be positive");
+        }
+        if !(16..=65_536).contains(&g.checkpoint_bytes) || g.hold_bytes > 4096 {
+            return invalid(
+                "gateway.checkpoint_bytes must be 16 to 65536 and gateway.hold_bytes at most 4096",
+            );
+        }
+        for u in &g.upstreams {
+            if u.name.trim().is_empty() || u.models.is_empty() {
+                return invalid(
+                    "every gateway upstream needs a name and at least one model pattern",
+                );
+            }
+            if !(u.base_url.starts_with("https://") || u.base_url.starts_with("http://")) {
+                return invalid(
+                    "a gateway upstream's base_url must start with https:// or http://",
+                );
+            }
         }
         if !(self.demo_traffic == 0.0 || (0.05..=86_400.0).contains(&self.demo_traffic)) {
             return invalid("demo_traffic must be 0 (off) or 0.05 to 86400 seconds");
@@ -442,6 +543,9 @@ mod tests {
         parsed.validate().unwrap();
     }
 
+    /// The keys of one `[[gateway.upstreams]]` entry, documented in its commented example.
+    const UPSTREAM_KEYS: &[&str] = &["name", "api", "base_url", "key_env", "models"];
+
     #[test]
     fn every_setting_is_documented_in_the_embedded_defaults() {
         let serialized = serde_json::to_value(Settings::default()).unwrap();
@@ -452,6 +556,22 @@ mod tests {
             .filter_map(|l| l.split_once(" = ").map(|(key, _)| key))
             .filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
             .collect();
+        // A table (`[gateway]`) documents its keys the same way below its header.
+        for (table, value) in serialized.as_object().unwrap() {
+            if let Some(inner) = value.as_object() {
+                assert!(
+                    DEFAULTS_TOML.contains(&format!("\n[{table}]\n")),
+                    "`[{table}]` is not in config.default.toml"
+                );
+                for key in inner.keys() {
+                    assert!(
+                        documented.contains(&key.as_str()),
+                        "`{table}.{key}` is undocumented"
+                    );
+                }
+            }
+        }
+        let keys = keys.filter(|k| !serialized[k.as_str()].is_object());
         for key in keys {
             assert!(
                 documented.contains(&key.as_str()),
@@ -472,9 +592,20 @@ mod tests {
                 .unwrap_or("");
             assert!(above.starts_with('#'), "`{key}` has no comment above it");
         }
+        // The keys of a table's entries (`[[gateway.upstreams]]`) and of the tables themselves.
+        let known = |key: &str| {
+            serialized.get(key).is_some()
+                || serialized
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .filter_map(|v| v.as_object())
+                    .any(|t| t.contains_key(key))
+                || UPSTREAM_KEYS.contains(&key)
+        };
         for key in documented {
             assert!(
-                serialized.get(key).is_some(),
+                known(key),
                 "config.default.toml documents `{key}`, which is not a setting"
             );
         }

@@ -33,6 +33,8 @@ pub struct Shared {
     pub throttle: Arc<Throttle>,
     pub http_metrics: HttpMetrics,
     pub settings: Arc<Settings>,
+    /// The model gateway's upstreams and their pooled client.
+    pub gateway: Arc<crate::gateway::Upstreams>,
 }
 
 impl AppState {

@@ -20,6 +20,8 @@ pub struct NewApiKey {
     pub scopes: Vec<KeyScope>,
     pub created_by: Option<i64>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub app: Option<String>,
+    pub environment: Option<String>,
 }
 
 /// A stored key with its hash, for authentication. Never sent over the wire.
@@ -56,6 +58,8 @@ fn response(m: &api_key::Model) -> Result<ApiKeyResponse> {
         expires_at: m.expires_at.map(convert::ts),
         revoked_at: m.revoked_at.map(convert::ts),
         last_used_at: m.last_used_at.map(convert::ts),
+        app: m.app.clone(),
+        environment: m.environment.clone(),
     })
 }
 
@@ -77,6 +81,8 @@ impl Store {
             expires_at: Set(new.expires_at),
             revoked_at: Set(None),
             last_used_at: Set(None),
+            app: Set(new.app),
+            environment: Set(new.environment),
             ..Default::default()
         }
         .insert(&txn)

@@ -8,6 +8,7 @@ mod m20261126_000002_event_rollups;
 mod m20261126_000003_event_filter_pairs;
 mod m20261126_000004_identity_audit;
 mod m20261126_000005_counters;
+mod m20261204_000006_key_binding;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_event_filter_pairs::Migration),
             Box::new(m20261126_000004_identity_audit::Migration),
             Box::new(m20261126_000005_counters::Migration),
+            Box::new(m20261204_000006_key_binding::Migration),
         ]
     }
 }

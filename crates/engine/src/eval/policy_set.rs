@@ -170,6 +170,23 @@ impl PolicySet {
             .unwrap_or_default()
     }
 
+    /// What redaction `eval` (an evaluation by this set) asks for in `target`: the findings of
+    /// its breached `redact` policies there, and the style of the most severe of those
+    /// policies. `None` when nothing is to be redacted.
+    pub fn redaction<'e>(
+        &self,
+        eval: &'e Evaluation,
+        target: crate::finding::Target,
+    ) -> Option<(crate::redact::RedactStyle, Vec<&'e crate::finding::Finding>)> {
+        let redacting = || eval.hits.iter().filter(|h| h.action == Action::Redact);
+        let strongest = redacting().max_by_key(|h| h.severity)?;
+        let findings: Vec<&crate::finding::Finding> = redacting()
+            .flat_map(|h| h.findings.iter())
+            .filter(|f| f.target == target)
+            .collect();
+        (!findings.is_empty()).then(|| (self.redact_style(strongest.policy_id), findings))
+    }
+
     /// Evaluate one policy of the set; `None` if it is not in the set.
     pub fn evaluate_one(&self, policy_id: i64, input: &Input<'_>) -> Option<Evaluation> {
         let entry = self.entries.iter().find(|e| e.id == policy_id)?;

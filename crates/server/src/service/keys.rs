@@ -28,7 +28,7 @@ pub async fn create(
         issues.push(ValidationIssue::field(
             "body",
             "scopes",
-            "Give at least one scope: ingest, read",
+            "Give at least one scope: ingest, read, proxy",
             "value_error",
         ));
     }
@@ -40,6 +40,20 @@ pub async fn create(
             "value_error",
         ));
     }
+    let bound = |field: &'static str, value: Option<String>, issues: &mut Vec<ValidationIssue>| {
+        let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if value.as_ref().is_some_and(|v| v.chars().count() > 200) {
+            issues.push(ValidationIssue::field(
+                "body",
+                field,
+                "At most 200 characters",
+                "value_error",
+            ));
+        }
+        value
+    };
+    let app = bound("app", body.app, &mut issues);
+    let environment = bound("environment", body.environment, &mut issues);
     if !issues.is_empty() {
         return Err(ServiceError::Invalid(issues));
     }
@@ -58,6 +72,8 @@ pub async fn create(
                 scopes,
                 created_by,
                 expires_at: body.expires_at.map(|t| t.0),
+                app,
+                environment,
             },
         )
         .await?;

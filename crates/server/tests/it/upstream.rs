@@ -1,0 +1,281 @@
+//! A stand-in for a paid model provider (the one fake the tests allow): it speaks OpenAI's chat
+//! completions and Anthropic's messages, streamed and not, and streams with adversarial
+//! chunking — deltas of any size, and the SSE bytes themselves cut into pieces of one to a few
+//! bytes, inside characters too.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// What the stand-in answers, and what it received.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// The answer's text; `{prompt}` is replaced by the last user message as received.
+    pub answer: String,
+    /// A tool call to make: name and JSON arguments.
+    pub tool_call: Option<(String, String)>,
+    /// Byte sizes of successive content deltas (cycled, widened to a character boundary).
+    pub delta_sizes: Vec<usize>,
+    /// Byte sizes of the pieces the SSE body is written in (cycled).
+    pub wire_sizes: Vec<usize>,
+    /// Answer with this status and an OpenAI error instead.
+    pub fail_status: Option<u16>,
+    /// Request bodies received.
+    pub received: Vec<Value>,
+}
+
+#[derive(Clone)]
+pub struct StandIn {
+    pub base_url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl StandIn {
+    pub async fn start() -> Self {
+        let script = Arc::new(Mutex::new(Script::default()));
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/messages", post(messages))
+            .with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StandIn {
+            base_url: format!("http://{addr}/v1"),
+            script,
+        }
+    }
+
+    /// Sets what the next calls answer (keeps what was received).
+    pub fn script(&self, edit: impl FnOnce(&mut Script)) {
+        edit(&mut self.script.lock().unwrap());
+    }
+
+    pub fn received(&self) -> Vec<Value> {
+        self.script.lock().unwrap().received.clone()
+    }
+}
+
+/// `text` cut into pieces of the given byte sizes (cycled), each widened to a char boundary.
+pub fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
+    let sizes = if sizes.is_empty() { &[7][..] } else { sizes };
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < text.len() {
+        let mut end = (at + sizes[i % sizes.len()].max(1)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        pieces.push(text[at..end].to_owned());
+        at = end;
+        i += 1;
+    }
+    pieces
+}
+
+fn last_user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn chat(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
+    let body = body.0;
+    let s = {
+        let mut s = script.lock().unwrap();
+        s.received.push(body.clone());
+        s.clone()
+    };
+    if let Some(status) = s.fail_status {
+        let error = json!({"error": {"message": "stand-in failure", "type": "server_error", "param": null, "code": "overloaded"}});
+        return (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            axum::Json(error),
+        )
+            .into_response();
+    }
+    let answer = s.answer.replace("{prompt}", &last_user_text(&body));
+    let model = body["model"].as_str().unwrap_or("stand-in").to_owned();
+    let finish = if s.tool_call.is_some() {
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    if body["stream"] != json!(true) {
+        let mut message = json!({"role": "assistant", "content": answer});
+        if let Some((name, args)) = &s.tool_call {
+            message["tool_calls"] = json!([{
+                "id": "call_1", "type": "function",
+                "function": {"name": name, "arguments": args},
+            }]);
+        }
+        return axum::Json(json!({
+            "id": "chatcmpl-standin", "object": "chat.completion", "created": 1_700_000_000,
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": null}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33},
+        }))
+        .into_response();
+    }
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({
+            "id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
+        })
+    };
+    let mut frames = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
+    for piece in cut(&answer, &s.delta_sizes) {
+        frames.push(chunk(json!({"content": piece}), None));
+    }
+    if let Some((name, args)) = &s.tool_call {
+        frames.push(chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": name, "arguments": ""}}]}),
+            None,
+        ));
+        for piece in cut(args, &s.delta_sizes) {
+            frames.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                None,
+            ));
+        }
+    }
+    frames.push(chunk(json!({}), Some(finish)));
+    if body["stream_options"]["include_usage"] == json!(true) {
+        frames.push(json!({
+            "id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": model, "choices": [],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33},
+        }));
+    }
+    let mut wire = String::new();
+    for f in frames {
+        wire.push_str(&format!("data: {f}\n\n"));
+    }
+    wire.push_str("data: [DONE]\n\n");
+    sse(wire, &s.wire_sizes)
+}
+
+/// An SSE body written in pieces of `sizes` bytes (cycled; 3 when empty), cut anywhere.
+fn sse(wire: String, sizes: &[usize]) -> Response {
+    let sizes = if sizes.is_empty() { &[3][..] } else { sizes };
+    let bytes = wire.into_bytes();
+    let mut pieces: Vec<Result<Bytes, std::io::Error>> = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < bytes.len() {
+        let end = (at + sizes[i % sizes.len()].max(1)).min(bytes.len());
+        pieces.push(Ok(Bytes::copy_from_slice(&bytes[at..end])));
+        at = end;
+        i += 1;
+    }
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(futures::stream::iter(pieces)))
+        .unwrap()
+}
+
+async fn messages(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
+    let body = body.0;
+    let s = {
+        let mut s = script.lock().unwrap();
+        s.received.push(body.clone());
+        s.clone()
+    };
+    if let Some(status) = s.fail_status {
+        let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "stand-in failure"}});
+        return (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            axum::Json(error),
+        )
+            .into_response();
+    }
+    let answer = s.answer.replace("{prompt}", &last_user_text(&body));
+    let model = body["model"].as_str().unwrap_or("stand-in").to_owned();
+    let stop = if s.tool_call.is_some() {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    if body["stream"] != json!(true) {
+        let mut content = vec![json!({"type": "text", "text": answer})];
+        if let Some((name, args)) = &s.tool_call {
+            let input: Value = serde_json::from_str(args).unwrap();
+            content
+                .push(json!({"type": "tool_use", "id": "toolu_1", "name": name, "input": input}));
+        }
+        return axum::Json(json!({
+            "id": "msg_standin", "type": "message", "role": "assistant", "model": model,
+            "content": content, "stop_reason": stop, "stop_sequence": null,
+            "usage": {"input_tokens": 11, "output_tokens": 22},
+        }))
+        .into_response();
+    }
+    let mut events = vec![
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {
+            "id": "msg_standin", "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 11, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}}),
+        ),
+        ("ping", json!({"type": "ping"})),
+    ];
+    for piece in cut(&answer, &s.delta_sizes) {
+        events.push((
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": piece}}),
+        ));
+    }
+    events.push((
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
+    if let Some((name, args)) = &s.tool_call {
+        events.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}),
+        ));
+        for piece in cut(args, &s.delta_sizes) {
+            events.push((
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": piece}}),
+            ));
+        }
+        events.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 1}),
+        ));
+    }
+    events.push((
+        "message_delta",
+        json!({"type": "message_delta",
+        "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 22}}),
+    ));
+    events.push(("message_stop", json!({"type": "message_stop"})));
+    let mut wire = String::new();
+    for (event, data) in events {
+        wire.push_str(&format!("event: {event}\ndata: {data}\n\n"));
+    }
+    sse(wire, &s.wire_sizes)
+}
