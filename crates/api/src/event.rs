@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{Decision, EventStatus, EventType, Patch, Severity, Timestamp};
 
 /// Body of `POST /api/events/` (and each item of `/batch`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventCreate {
     /// The caller's unique id for the event; a duplicate is a 409.
     pub event_id: String,
@@ -53,12 +53,12 @@ fn default_event_severity() -> Severity {
 
 /// Body of `PUT /api/events/{event_id}`. If `acknowledged_by` is present (even `null`),
 /// `acknowledged_date` is set to now.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct EventUpdate {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<EventStatus>)]
     pub status: Patch<EventStatus>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<i64>)]
     pub acknowledged_by: Patch<i64>,
 }

@@ -18,7 +18,7 @@ pub enum Stage {
 }
 
 /// Body of `POST /api/guard`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GuardRequest {
     pub text: String,
     #[serde(default)]

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use crate::{KeyScope, Patch, Timestamp, UserRole};
 
 /// Body of `POST /api/auth/login`. The OAuth2 form of `POST /api/auth/token` has the same fields.
-#[derive(Clone, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     #[schema(format = Password)]
@@ -41,7 +41,7 @@ impl std::fmt::Debug for TokenResponse {
 }
 
 /// Body of `POST /api/auth/refresh` and `POST /api/auth/logout`.
-#[derive(Clone, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }

@@ -3,7 +3,7 @@
 //! Legacy clients rely on the difference: `acknowledged_by: null` still stamps `acknowledged_date`,
 //! and `null` for a required policy field must be refused rather than silently ignored.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Patch<T> {
@@ -16,6 +16,11 @@ pub enum Patch<T> {
 impl<T> Patch<T> {
     pub fn is_present(&self) -> bool {
         !matches!(self, Patch::Absent)
+    }
+
+    /// For `skip_serializing_if`: an absent field is left out of a body.
+    pub fn is_absent(&self) -> bool {
+        !self.is_present()
     }
 
     pub fn value(self) -> Option<T> {
@@ -50,6 +55,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
             Some(v) => Patch::Value(v),
             None => Patch::Null,
         })
+    }
+}
+
+/// Writes a value or `null`; fields skip [`Patch::Absent`] with `skip_serializing_if`, so a
+/// client (the server tests' typed client) sends each of the three states as it is read.
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Patch::Value(v) => serializer.serialize_some(v),
+            Patch::Absent | Patch::Null => serializer.serialize_none(),
+        }
     }
 }
 

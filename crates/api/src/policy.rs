@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Body of `POST /api/policies/`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PolicyCreate {
     pub name: String,
     /// A program in the policy language (docs/POLICY-LANGUAGE.md).
@@ -40,30 +40,30 @@ fn default_intervention() -> InterventionType {
 
 /// Body of `PUT /api/policies/{policy_id}`: any subset of the fields.
 /// `null` is refused for the required fields and clears `intervention_config`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct PolicyUpdate {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<String>)]
     pub definition: Patch<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<PolicyCategory>)]
     pub category: Patch<PolicyCategory>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<PolicyStatus>)]
     pub status: Patch<PolicyStatus>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<Severity>)]
     pub severity: Patch<Severity>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<PerformanceMode>)]
     pub performance_mode: Patch<PerformanceMode>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<InterventionType>)]
     pub intervention_type: Patch<InterventionType>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<String>)]
     pub intervention_config: Patch<String>,
 }
@@ -165,7 +165,7 @@ pub struct PolicyTemplateResponse {
 }
 
 /// Optional overrides when instantiating a template.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct TemplateInstantiate {
     pub name: Option<String>,
     pub severity: Option<Severity>,
@@ -175,7 +175,7 @@ pub struct TemplateInstantiate {
 }
 
 /// Body of `POST /api/policies/validate`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ValidateRequest {
     pub definition: String,
 }
@@ -190,7 +190,7 @@ pub struct ValidateResponse {
 
 /// Body of `POST /api/policies/{policy_id}/test`: `{"content": "..."}`, or prompt/completion/scope.
 /// Any JSON object is accepted; missing texts count as empty.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct PolicyTestRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]

@@ -23,12 +23,12 @@ pub struct FindingResponse {
 }
 
 /// Body of `PUT /api/violations/{violation_id}`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ViolationUpdate {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<ViolationStatus>)]
     pub status: Patch<ViolationStatus>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<i64>)]
     pub acknowledged_by: Patch<i64>,
 }

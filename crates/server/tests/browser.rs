@@ -8,6 +8,9 @@
 //! dir, `screenshots/`); `scripts/screenshots.sh` copies them to `docs/screenshots/`.
 
 #[allow(dead_code, unused_imports)]
+#[path = "it/client.rs"]
+mod client;
+#[allow(dead_code, unused_imports)]
 #[path = "it/helpers.rs"]
 mod helpers;
 
@@ -22,9 +25,17 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use helpers::{PASSWORD, TestApp, spawn_app};
+use client::{event_create, policy_create};
+use helpers::{PASSWORD, TestApp, header, spawn_app};
+use sentinel_api::event::EventCreate;
+use sentinel_api::policy::PolicyCreate;
+use sentinel_api::{
+    InterventionType, PolicyCategory, PolicyStatus, Severity, Timestamp, ViolationStatus,
+};
 
 const WIDTH: u32 = 1280;
+/// The overview, signed in.
+const OVERVIEW: &str = "location.pathname === '/' && document.body.dataset.page === 'overview'";
 const HEIGHT: u32 = 860;
 
 /// A headless Chromium with one tab, pointed at a running server.
@@ -161,11 +172,56 @@ impl Ui {
         }
     }
 
-    async fn click(&self, selector: &str) {
+    /// Waits up to `secs` seconds for a JavaScript condition; `what` names it when it fails.
+    async fn wait(&self, secs: u64, what: &str, condition: &str) {
+        self.wait_for(condition, Duration::from_secs(secs), what)
+            .await;
+    }
+
+    /// Waits for an element matching `selector`.
+    async fn wait_element(&self, secs: u64, selector: &str, what: &str) {
+        let condition = format!("document.querySelector({})", json!(selector));
+        self.wait(secs, what, &condition).await;
+    }
+
+    /// Waits until the element matching `selector` is no longer hidden.
+    async fn wait_shown(&self, secs: u64, selector: &str, what: &str) {
+        let condition = format!("!document.querySelector({}).hidden", json!(selector));
+        self.wait(secs, what, &condition).await;
+    }
+
+    /// Waits until the text of the element matching `selector` contains `text`.
+    async fn wait_text(&self, secs: u64, selector: &str, text: &str, what: &str) {
+        let condition = format!(
+            "document.querySelector({}).textContent.includes({})",
+            json!(selector),
+            json!(text)
+        );
+        self.wait(secs, what, &condition).await;
+    }
+
+    /// Waits until the browser is at `path`.
+    async fn wait_path(&self, secs: u64, path: &str, what: &str) {
+        let condition = format!("location.pathname === {}", json!(path));
+        self.wait(secs, what, &condition).await;
+    }
+
+    /// Waits up to 10 s until the page's live connection is open.
+    async fn wait_live(&self, what: &str) {
+        let open = "document.body.dataset.live === 'open'";
+        self.wait(10, what, open).await;
+    }
+
+    async fn find(&self, selector: &str) -> chromiumoxide::Element {
         self.page
             .find_element(selector)
             .await
             .unwrap_or_else(|e| panic!("find {selector}: {e}"))
+    }
+
+    async fn click(&self, selector: &str) {
+        let element = self.find(selector).await;
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
@@ -174,23 +230,17 @@ impl Ui {
     /// Signs in through the form at `login_path` and waits until `landed` holds.
     async fn sign_in(&self, login_path: &str, username: &str, landed: &str, what: &str) {
         self.goto(login_path).await;
-        self.wait_for(
-            "document.querySelector('#login-form')",
-            Duration::from_secs(10),
-            "the sign-in form",
-        )
-        .await;
+        self.wait_element(10, "#login-form", "the sign-in form")
+            .await;
         self.type_into("#username", username).await;
         self.type_into("#password", PASSWORD).await;
         self.click("#login-submit").await;
-        self.wait_for(landed, Duration::from_secs(10), what).await;
+        self.wait(10, what, landed).await;
     }
 
     async fn type_into(&self, selector: &str, text: &str) {
-        self.page
-            .find_element(selector)
+        self.find(selector)
             .await
-            .unwrap_or_else(|e| panic!("find {selector}: {e}"))
             .click()
             .await
             .unwrap_or_else(|e| panic!("focus {selector}: {e}"))
@@ -264,31 +314,22 @@ async fn seed(app: &TestApp) -> i64 {
         .seed_events(traffic.batch(240))
         .await
         .expect("seed events");
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({
-                "name": "E-mail addresses in prompts",
-                "definition": "request.prompt has sentinelai.pii(email)",
-                "category": "privacy",
-                "severity": "high",
-                "intervention_type": "redact",
-            }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let policy: Value = res.json().await.unwrap();
-    let id = policy["id"].as_i64().unwrap();
-    let res = app
-        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
-        .await;
-    assert_eq!(res.status(), 200, "enable the e-mail policy");
-    id
+    let emails = PolicyCreate {
+        severity: Severity::High,
+        intervention_type: InterventionType::Redact,
+        ..policy_create("E-mail addresses in prompts", PolicyCategory::Privacy)
+    };
+    app.enforced_policy(&emails).await.id
 }
 
-/// `GET path` through the API as root, parsed.
-async fn get_json(app: &TestApp, path: &str) -> Value {
-    app.get(path).await.json().await.expect("a JSON answer")
+/// An `llm_request` event from `source`, titled `title`, triggered now.
+fn live_event(event_id: &str, title: &str, source: &str) -> EventCreate {
+    EventCreate {
+        title: title.into(),
+        trigger_date: Timestamp::now(),
+        source: Some(source.into()),
+        ..event_create(event_id)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,12 +340,9 @@ async fn dashboard_end_to_end() {
 
     // Without a session every page sends the browser to the sign-in form, remembering where.
     ui.goto("/").await;
-    ui.wait_for(
-        "location.pathname === '/login' && document.querySelector('#login-form')",
-        Duration::from_secs(10),
-        "the redirect to the sign-in page",
-    )
-    .await;
+    let sign_in_form = "location.pathname === '/login' && document.querySelector('#login-form')";
+    ui.wait(10, "the redirect to the sign-in page", sign_in_form)
+        .await;
     assert_eq!(ui.path().await, "/login?next=%2F");
 
     ui.shot("login").await;
@@ -313,12 +351,7 @@ async fn dashboard_end_to_end() {
     ui.type_into("#username", "root").await;
     ui.type_into("#password", "wrong password").await;
     ui.click("#login-submit").await;
-    ui.wait_for(
-        "!document.querySelector('#login-error').hidden",
-        Duration::from_secs(10),
-        "the sign-in error",
-    )
-    .await;
+    ui.wait_shown(10, "#login-error", "the sign-in error").await;
     assert!(
         ui.text("#login-error")
             .await
@@ -329,19 +362,8 @@ async fn dashboard_end_to_end() {
     // Log in through the form, with the keyboard.
     ui.fill("#password", "").await;
     ui.type_into("#password", PASSWORD).await;
-    ui.page
-        .find_element("#password")
-        .await
-        .unwrap()
-        .press_key("Enter")
-        .await
-        .unwrap();
-    ui.wait_for(
-        "location.pathname === '/' && document.body.dataset.page === 'overview'",
-        Duration::from_secs(10),
-        "the overview after signing in",
-    )
-    .await;
+    ui.find("#password").await.press_key("Enter").await.unwrap();
+    ui.wait(10, "the overview after signing in", OVERVIEW).await;
     ui.wait_ready("the overview").await;
     let token_len: u64 = ui
         .eval("(sessionStorage.getItem('sentinel.access') || '').length")
@@ -350,26 +372,22 @@ async fn dashboard_end_to_end() {
     assert_eq!(ui.text("#me-name").await, "root");
 
     // The stat cards show the API's figures.
-    let stats: Value = app.get("/api/dashboard/stats").await.json().await.unwrap();
-    for key in [
-        "total_events",
-        "events_last_24h",
-        "open_violations",
-        "critical_violations",
-        "active_policies",
-        "total_policies",
+    let stats = app.dashboard_stats().await;
+    for (key, value) in [
+        ("total_events", stats.total_events),
+        ("events_last_24h", stats.events_last_24h),
+        ("open_violations", stats.open_violations),
+        ("critical_violations", stats.critical_violations),
+        ("active_policies", stats.active_policies),
+        ("total_policies", stats.total_policies),
     ] {
         let shown = ui
             .text(&format!("[data-stat={key}] .stat-value"))
             .await
             .replace([',', '.', '\u{a0}', ' '], "");
-        assert_eq!(
-            shown,
-            stats[key].as_u64().unwrap().to_string(),
-            "stat {key}"
-        );
+        assert_eq!(shown, value.to_string(), "stat {key}");
     }
-    assert!(stats["total_events"].as_u64().unwrap() >= 240);
+    assert!(stats.total_events >= 240);
     // The timeline is an SVG chart with bars.
     let bars: u64 = ui
         .eval("document.querySelectorAll('#timeline svg rect').length")
@@ -382,35 +400,15 @@ async fn dashboard_end_to_end() {
     ui.shot("overview").await;
 
     // New activity updates the overview without a reload.
-    ui.wait_for(
-        "document.body.dataset.live === 'open'",
-        Duration::from_secs(10),
-        "the overview's live connection",
-    )
-    .await;
-    let total = stats["total_events"].as_u64().unwrap();
-    let res = app
-        .post(
-            "/api/events/",
-            &json!({
-                "event_id": "browser-e2e-0",
-                "event_type": "llm_request",
-                "title": "Translate the release notes",
-                "trigger_date": sentinel_api::Timestamp::now(),
-                "source": "DocBot",
-            }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    ui.wait_for(
-        &format!(
-            "document.querySelector('[data-stat=total_events] .stat-value').textContent.replace(/\\D/g, '') === '{}'",
-            total + 1
-        ),
-        Duration::from_secs(5),
-        "the event count to go up",
-    )
-    .await;
+    ui.wait_live("the overview's live connection").await;
+    let total = stats.total_events;
+    let translate = live_event("browser-e2e-0", "Translate the release notes", "DocBot");
+    app.post_event(&translate).await.unwrap();
+    let counted = format!(
+        "document.querySelector('[data-stat=total_events] .stat-value').textContent.replace(/\\D/g, '') === '{}'",
+        total + 1
+    );
+    ui.wait(5, "the event count to go up", &counted).await;
 
     // An access token about to expire is refreshed before the next call (the refresh token rotates).
     let before: String = ui.eval("sessionStorage.getItem('sentinel.refresh')").await;
@@ -418,13 +416,13 @@ async fn dashboard_end_to_end() {
         .eval("(sessionStorage.setItem('sentinel.expires', String(Date.now() + 5000)), true)")
         .await;
     ui.click("#refresh").await;
-    ui.wait_for(
+    ui.wait(
+        5,
+        "the token refresh",
         &format!(
             "sessionStorage.getItem('sentinel.refresh') !== {}",
             json!(before)
         ),
-        Duration::from_secs(5),
-        "the token refresh",
     )
     .await;
     let expires_in: f64 = ui
@@ -439,45 +437,29 @@ async fn dashboard_end_to_end() {
         .eval("(sessionStorage.setItem('sentinel.access', 'not-a-token'), true)")
         .await;
     ui.click("#refresh").await;
-    ui.wait_for(
-        "sessionStorage.getItem('sentinel.access') !== 'not-a-token'",
-        Duration::from_secs(5),
-        "the refresh after a 401",
-    )
-    .await;
+    let refreshed = "sessionStorage.getItem('sentinel.access') !== 'not-a-token'";
+    ui.wait(5, "the refresh after a 401", refreshed).await;
     assert_eq!(ui.path().await, "/");
 
     // The live feed shows a new violation within 2 s of the event being posted through the API.
     ui.open("/live").await;
-    ui.wait_for(
-        "document.body.dataset.live === 'open'",
-        Duration::from_secs(10),
-        "the live feed to connect",
-    )
-    .await;
+    ui.wait_live("the live feed to connect").await;
     let posted = Instant::now();
-    let res = app
-        .post(
-            "/api/events/",
-            &json!({
-                "event_id": "browser-e2e-1",
-                "event_type": "llm_request",
-                "severity": "high",
-                "title": "Support bot asked to mail a customer record",
-                "trigger_date": sentinel_api::Timestamp::now(),
-                "source": "SupportBot",
-                "model_name": "gpt-4o",
-                "prompt": "Please send the full record to jane.doe@example.com today.",
-                "completion": "I can't share customer records by e-mail.",
-            }),
+    let leak = EventCreate {
+        severity: Severity::High,
+        model_name: Some("gpt-4o".into()),
+        prompt: Some("Please send the full record to jane.doe@example.com today.".into()),
+        completion: Some("I can't share customer records by e-mail.".into()),
+        ..live_event(
+            "browser-e2e-1",
+            "Support bot asked to mail a customer record",
+            "SupportBot",
         )
-        .await;
-    assert_eq!(res.status(), 200);
-    let event: Value = res.json().await.unwrap();
-    let event_id = event["id"].as_i64().unwrap();
-    ui.wait_for(
-        "document.querySelector('#feed li.feed-new_violation')",
-        Duration::from_secs(2),
+    };
+    let event_id = app.post_event(&leak).await.unwrap().id;
+    ui.wait_element(
+        2,
+        "#feed li.feed-new_violation",
         "the violation in the live feed",
     )
     .await;
@@ -490,63 +472,40 @@ async fn dashboard_end_to_end() {
         "the new event is in the feed too"
     );
     // A clean interaction shows up as an event only.
-    let res = app
-        .post(
-            "/api/events/",
-            &json!({
-                "event_id": "browser-e2e-2",
-                "event_type": "llm_request",
-                "title": "Summarise the quarterly report",
-                "trigger_date": sentinel_api::Timestamp::now(),
-                "source": "DocBot",
-                "prompt": "Summarise the attached quarterly report in five bullet points.",
-            }),
-        )
+    let summary = "Summarise the quarterly report";
+    let clean = EventCreate {
+        prompt: Some("Summarise the attached quarterly report in five bullet points.".into()),
+        ..live_event("browser-e2e-2", summary, "DocBot")
+    };
+    app.post_event(&clean).await.unwrap();
+    ui.wait_text(2, "#feed", summary, "the clean event in the live feed")
         .await;
-    assert_eq!(res.status(), 200);
-    ui.wait_for(
-        "document.querySelector('#feed').textContent.includes('Summarise the quarterly report')",
-        Duration::from_secs(2),
-        "the clean event in the live feed",
-    )
-    .await;
     assert_eq!(ui.text("#count-events").await, "2");
     assert_eq!(ui.text("#count-violations").await, "1");
     ui.shot("live").await;
 
     // The violation, found through the API, is acknowledged in triage.
-    let violations: Value = app
-        .get(&format!("/api/violations/?event_id={event_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let violation = &violations[0];
-    assert_eq!(violation["policy_id"], pii_policy);
-    let vid = violation["id"].as_i64().unwrap();
+    let (_, violations) = app.list_violations(&format!("?event_id={event_id}")).await;
+    assert_eq!(violations[0].policy_id, Some(pii_policy));
+    let vid = violations[0].id;
     ui.open("/violations?status=detected").await;
     let row = |id: i64| format!("#violations-table tr[data-id='{id}']");
     let present = |id: i64| format!("!!document.querySelector(\"{}\")", row(id));
-    ui.wait_for(&present(vid), Duration::from_secs(5), "the violation's row")
-        .await;
+    ui.wait(5, "the violation's row", &present(vid)).await;
     ui.shot("violations").await;
     ui.click(&format!("{} button[data-action=acknowledged]", row(vid)))
         .await;
     // The acknowledged violation leaves the list of detected ones once it has reloaded.
-    ui.wait_for(
-        &format!("!{}", present(vid)),
-        Duration::from_secs(5),
-        "the acknowledgement",
-    )
-    .await;
+    ui.wait(5, "the acknowledgement", &format!("!{}", present(vid)))
+        .await;
     assert!(
         !ui.eval::<bool>("document.querySelector('#flash').hidden")
             .await
     );
-    let after: Value = get_json(&app, &format!("/api/violations/{vid}")).await;
-    assert_eq!(after["status"], "acknowledged");
-    assert!(after["acknowledged_by"].as_i64().is_some());
-    assert!(after["acknowledged_date"].is_string());
+    let after = app.get_violation(vid).await.unwrap();
+    assert_eq!(after.status, ViolationStatus::Acknowledged);
+    assert!(after.acknowledged_by.is_some());
+    assert!(after.acknowledged_date.is_some());
 
     // Bulk actions: select two detected violations. The selection survives the list reloading
     // after a row action on a third, then both are marked as being investigated at once.
@@ -561,11 +520,11 @@ async fn dashboard_end_to_end() {
         2,
         "the seeded demo traffic has detected violations"
     );
-    ui.wait_for(
+    ui.wait(
+        2,
+        "the bulk bar with two selected",
         "!document.querySelector('#bulk').hidden \
          && document.querySelector('#bulk-count').textContent === '2'",
-        Duration::from_secs(2),
-        "the bulk bar with two selected",
     )
     .await;
     ui.shot("violations-bulk").await;
@@ -577,34 +536,32 @@ async fn dashboard_end_to_end() {
         row(third)
     ))
     .await;
-    ui.wait_for(
-        &format!("!{}", present(third)),
-        Duration::from_secs(5),
-        "the row action's reload",
-    )
-    .await;
+    let reloaded = format!("!{}", present(third));
+    ui.wait(5, "the row action's reload", &reloaded).await;
     let still: Vec<i64> = ui
         .eval("Array.from(document.querySelectorAll('input.pick:checked')).map((b) => Number(b.value))")
         .await;
     assert_eq!(still, ids, "the selection survives the reload");
     assert_eq!(ui.text("#bulk-count").await, "2");
     ui.click("#bulk [data-bulk=investigating]").await;
-    ui.wait_for(
+    ui.wait(
+        5,
+        "the bulk update",
         &format!(
             "document.querySelector('#bulk').hidden && !{} && !{}",
             present(ids[0]),
             present(ids[1])
         ),
-        Duration::from_secs(5),
-        "the bulk update",
     )
     .await;
-    for id in ids {
-        let v: Value = get_json(&app, &format!("/api/violations/{id}")).await;
-        assert_eq!(v["status"], "investigating", "violation {id}");
+    for (id, status) in [
+        (ids[0], ViolationStatus::Investigating),
+        (ids[1], ViolationStatus::Investigating),
+        (third, ViolationStatus::FalsePositive),
+    ] {
+        let v = app.get_violation(id).await.unwrap();
+        assert_eq!(v.status, status, "violation {id}");
     }
-    let third: Value = get_json(&app, &format!("/api/violations/{third}")).await;
-    assert_eq!(third["status"], "false_positive");
 
     // The events explorer and the event's detail, with the finding highlighted in place.
     ui.open("/events").await;
@@ -614,12 +571,8 @@ async fn dashboard_end_to_end() {
     assert_eq!(rows, 25, "the first page of events");
     ui.shot("events").await;
     ui.open(&format!("/events/{event_id}")).await;
-    ui.wait_for(
-        "document.querySelector('#event-prompt mark')",
-        Duration::from_secs(5),
-        "the highlighted finding",
-    )
-    .await;
+    ui.wait_element(5, "#event-prompt mark", "the highlighted finding")
+        .await;
     assert_eq!(ui.text("#event-prompt mark").await, "jane.doe@example.com");
     ui.shot("event").await;
 
@@ -631,12 +584,8 @@ async fn dashboard_end_to_end() {
         "# Block credentials the model repeats\nresponse.completion has sentinelai.secrets\n  and scope.app in [SupportBot",
     )
     .await;
-    ui.wait_for(
-        "document.querySelector('#p-validation .def-error')",
-        Duration::from_secs(5),
-        "the validation error",
-    )
-    .await;
+    ui.wait_element(5, "#p-validation .def-error", "the validation error")
+        .await;
     let error = ui.text("#p-validation .def-error").await;
     assert!(
         error.contains("Line 3"),
@@ -645,57 +594,31 @@ async fn dashboard_end_to_end() {
     ui.shot("policy-error").await;
     // A broken draft may be saved; it cannot be enabled until it compiles.
     ui.click("#policy-save").await;
-    ui.wait_for(
-        "/^\\/policies\\/\\d+$/.test(location.pathname)",
-        Duration::from_secs(5),
-        "the saved draft",
-    )
-    .await;
+    let saved = "/^\\/policies\\/\\d+$/.test(location.pathname)";
+    ui.wait(5, "the saved draft", saved).await;
     let new_id: i64 = ui.eval("Number(location.pathname.split('/').pop())").await;
     ui.fill(
         "#p-definition",
         "# Block credentials the model repeats\nresponse.completion has sentinelai.secrets\n  and scope.app in [SupportBot]",
     )
     .await;
-    ui.wait_for(
-        "document.querySelector('#p-validation').dataset.state === 'valid'",
-        Duration::from_secs(5),
-        "the definition to validate",
-    )
-    .await;
+    let valid = "document.querySelector('#p-validation').dataset.state === 'valid'";
+    ui.wait(5, "the definition to validate", valid).await;
     ui.click("#policy-enable").await;
-    ui.wait_for(
-        "document.querySelector('#policy-status').textContent === 'Open'",
-        Duration::from_secs(5),
-        "the policy to be enabled",
-    )
-    .await;
-    let policy: Value = app
-        .get(&format!("/api/policies/{new_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(policy["status"], "open");
-    assert_eq!(policy["definition_errors"], json!([]));
-    assert!(
-        policy["definition"]
-            .as_str()
-            .unwrap()
-            .ends_with("[SupportBot]")
-    );
+    let enabled = "document.querySelector('#policy-status').textContent === 'Open'";
+    ui.wait(5, "the policy to be enabled", enabled).await;
+    let policy = app.get_policy(new_id).await.unwrap();
+    assert_eq!(policy.status, PolicyStatus::Open);
+    assert!(policy.definition_errors.is_empty(), "{policy:?}");
+    assert!(policy.definition.ends_with("[SupportBot]"));
 
     // Test a text against the e-mail policy: the finding and the redaction are shown.
     ui.open(&format!("/policies/{pii_policy}")).await;
     ui.type_into("#t-prompt", "Forward it to jane.doe@example.com please")
         .await;
     ui.click("#test-run").await;
-    ui.wait_for(
-        "document.querySelector('#test-redacted')",
-        Duration::from_secs(5),
-        "the test result",
-    )
-    .await;
+    ui.wait_element(5, "#test-redacted", "the test result")
+        .await;
     let redacted = ui.text("#test-redacted").await;
     assert!(
         !redacted.contains("jane.doe@example.com"),
@@ -717,32 +640,19 @@ async fn dashboard_end_to_end() {
     ui.type_into("#u-full", "Sarah Chen").await;
     ui.type_into("#u-password", "a long enough password").await;
     ui.click("#user-form button[type=submit]").await;
-    ui.wait_for(
-        "document.querySelector('#users-table').textContent.includes('Sarah Chen')",
-        Duration::from_secs(10),
-        "the new user in the list",
-    )
-    .await;
+    let listed = "the new user in the list";
+    ui.wait_text(10, "#users-table", "Sarah Chen", listed).await;
     ui.shot("users").await;
     ui.open("/keys").await;
     ui.type_into("#k-name", "support-bot ingest").await;
     ui.click("#key-form button[type=submit]").await;
-    ui.wait_for(
-        "!document.querySelector('#new-key').hidden",
-        Duration::from_secs(5),
-        "the new key",
-    )
-    .await;
+    ui.wait_shown(5, "#new-key", "the new key").await;
     assert!(ui.text("#new-key-value").await.starts_with("snl_"));
     ui.shot("keys").await;
     ui.open("/audit").await;
     ui.click("#audit-verify").await;
-    ui.wait_for(
-        "document.querySelector('#verify-ok')",
-        Duration::from_secs(5),
-        "the audit verification",
-    )
-    .await;
+    ui.wait_element(5, "#verify-ok", "the audit verification")
+        .await;
     ui.shot("audit").await;
 
     // Phone width: the navigation collapses behind a button and tables stack.
@@ -777,12 +687,10 @@ async fn dashboard_end_to_end() {
     ui.open(&format!("/policies/{new_id}")).await;
     let _: bool = ui.eval("(window.confirm = () => true, true)").await;
     ui.click("#policy-delete").await;
-    ui.wait_for(
-        "location.pathname === '/policies' && !!document.querySelector('#policies-table tbody tr[data-id]')",
-        Duration::from_secs(5),
-        "the policy list after the deletion",
-    )
-    .await;
+    let listed = "location.pathname === '/policies' \
+                  && !!document.querySelector('#policies-table tbody tr[data-id]')";
+    ui.wait(5, "the policy list after the deletion", listed)
+        .await;
     assert!(
         !ui.text("#policies-table")
             .await
@@ -798,12 +706,8 @@ async fn dashboard_end_to_end() {
     // Signing out forgets the tokens and returns to the sign-in page.
     ui.open("/").await;
     ui.click("#logout").await;
-    ui.wait_for(
-        "location.pathname === '/login'",
-        Duration::from_secs(5),
-        "the sign-in page after signing out",
-    )
-    .await;
+    ui.wait_path(5, "/login", "the sign-in page after signing out")
+        .await;
     let signed_out: bool = ui
         .eval("sessionStorage.getItem('sentinel.access') === null")
         .await;
@@ -817,12 +721,8 @@ async fn dashboard_end_to_end() {
         )
         .await;
     ui.goto("/events").await;
-    ui.wait_for(
-        "location.pathname === '/login'",
-        Duration::from_secs(5),
-        "the sign-in page after a 401",
-    )
-    .await;
+    ui.wait_path(5, "/login", "the sign-in page after a 401")
+        .await;
     assert_eq!(ui.path().await, "/login?next=%2Fevents");
     ui.close().await;
 }
@@ -878,18 +778,8 @@ async fn browsers_get_the_dashboard_and_clients_the_json() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        res.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'self'")
-    );
+    assert!(header(&res, "content-type").starts_with("text/html"));
+    assert!(header(&res, "content-security-policy").contains("default-src 'self'"));
     let html = res.text().await.unwrap();
     assert!(html.contains("data-page=\"overview\""));
     assert!(
@@ -934,12 +824,7 @@ async fn browsers_get_the_dashboard_and_clients_the_json() {
     ] {
         let res = app.anon.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with(mime)
-        );
+        assert!(header(&res, "content-type").starts_with(mime));
     }
     for path in ["/events/abc", "/policies/0", "/assets/nope.js"] {
         let res = app.anon.get(app.url(path)).send().await.unwrap();
@@ -1005,13 +890,8 @@ async fn no_page_requests_another_origin() {
     let ui = Ui::launch(&app).await;
     let (log, recorders) = record_network(&ui.page).await;
 
-    ui.sign_in(
-        "/login",
-        "root",
-        "location.pathname === '/' && document.body.dataset.page === 'overview'",
-        "the overview after signing in",
-    )
-    .await;
+    ui.sign_in("/login", "root", OVERVIEW, "the overview after signing in")
+        .await;
     ui.wait_ready("the overview").await;
 
     let dashboard = [
@@ -1033,27 +913,16 @@ async fn no_page_requests_another_origin() {
     }
     // The HTML 404 page, asked for on purpose.
     ui.goto("/events/abc").await;
-    ui.wait_for(
-        "document.readyState === 'complete'",
-        Duration::from_secs(10),
-        "the 404 page",
-    )
-    .await;
+    ui.wait(10, "the 404 page", "document.readyState === 'complete'")
+        .await;
     ui.goto("/docs").await;
-    ui.wait_for(
-        "!!document.querySelector('.swagger-ui .info .title')",
-        Duration::from_secs(20),
-        "Swagger UI to render the document",
-    )
-    .await;
+    let rendered = "!!document.querySelector('.swagger-ui .info .title')";
+    ui.wait(20, "Swagger UI to render the document", rendered)
+        .await;
     ui.goto("/redoc").await;
     // The footer logo is the one image ReDoc loads; wait until it has loaded.
-    ui.wait_for(
-        "(() => { const i = document.querySelector('img[alt=\"redocly logo\"]'); \
-         return !!document.querySelector('.api-content') && !!i && i.complete && i.naturalWidth > 0; })()",
-        Duration::from_secs(20),
-        "ReDoc to render, footer logo included",
-    )
+    ui.wait(20, "ReDoc to render, footer logo included", "(() => { const i = document.querySelector('img[alt=\"redocly logo\"]'); \
+         return !!document.querySelector('.api-content') && !!i && i.complete && i.naturalWidth > 0; })()")
     .await;
     ui.goto("/favicon.ico").await;
     tokio::time::sleep(Duration::from_millis(300)).await;

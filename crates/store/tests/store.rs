@@ -13,7 +13,7 @@ use sentinel_api::{
 };
 use sentinel_store::{AuditContext, NewPolicy, SeedEvent, SeedViolation, Store};
 
-use common::{fresh_database_url, new_event, new_violation};
+use common::{fresh_database_url, new_event, new_policy, new_violation};
 
 async fn open() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -22,30 +22,27 @@ async fn open() -> (Store, String, tempfile::TempDir) {
     (store, url, dir)
 }
 
-fn new_policy(name: &str) -> NewPolicy {
-    NewPolicy {
-        name: name.to_owned(),
-        definition: "request.prompt has sentinelai.pii(email)".into(),
-        category: PolicyCategory::Privacy,
-        status: PolicyStatus::Draft,
-        severity: Severity::Medium,
-        performance_mode: PerformanceMode::Balanced,
-        intervention_type: InterventionType::Notification,
-        intervention_config: None,
-        estimated_cost_per_event: 240.0,
-        estimated_latency_ms: 100.0,
-        created_by: None,
-    }
+/// Stores a draft policy named `name`.
+async fn add_policy(store: &Store, name: &str) -> sentinel_store::PolicyRecord {
+    let ctx = AuditContext::system();
+    store.create_policy(&ctx, new_policy(name)).await.unwrap()
+}
+
+/// The length of the longest of `lens`: enough rows to use every value of each enum.
+fn longest(lens: &[usize]) -> usize {
+    lens.iter().copied().max().unwrap_or_default()
+}
+
+/// The `i`th value of `all`, cycling.
+fn nth<T: Copy>(all: &[T], i: usize) -> T {
+    all[i % all.len()]
 }
 
 #[tokio::test]
 async fn opening_twice_migrates_idempotently_and_keeps_data() {
     let (store, url, _dir) = open().await;
     assert!(store.is_empty().await.unwrap());
-    let p = store
-        .create_policy(&AuditContext::system(), new_policy("survivor"))
-        .await
-        .unwrap();
+    let p = add_policy(&store, "survivor").await;
     store.migrate().await.expect("migrating again is a no-op");
     // A second handle on the same database while the first is open, then a reopen after closing.
     let second = Store::open(&url).await.expect("second open");
@@ -104,23 +101,22 @@ async fn policy_defaults_and_round_trip() {
 #[tokio::test]
 async fn every_policy_enum_value_round_trips() {
     let (store, _url, _dir) = open().await;
-    let n = [
+    let n = longest(&[
         PolicyStatus::ALL.len(),
         Severity::ALL.len(),
         PerformanceMode::ALL.len(),
         InterventionType::ALL.len(),
         PolicyCategory::ALL.len(),
-    ]
-    .into_iter()
-    .max()
-    .unwrap();
+    ]);
     for i in 0..n {
-        let mut new = new_policy(&format!("enum {i}"));
-        new.status = PolicyStatus::ALL[i % PolicyStatus::ALL.len()];
-        new.severity = Severity::ALL[i % Severity::ALL.len()];
-        new.performance_mode = PerformanceMode::ALL[i % PerformanceMode::ALL.len()];
-        new.intervention_type = InterventionType::ALL[i % InterventionType::ALL.len()];
-        new.category = PolicyCategory::ALL[i % PolicyCategory::ALL.len()];
+        let new = NewPolicy {
+            status: nth(PolicyStatus::ALL, i),
+            severity: nth(Severity::ALL, i),
+            performance_mode: nth(PerformanceMode::ALL, i),
+            intervention_type: nth(InterventionType::ALL, i),
+            category: nth(PolicyCategory::ALL, i),
+            ..new_policy(&format!("enum {i}"))
+        };
         let created = store
             .create_policy(&AuditContext::system(), new.clone())
             .await
@@ -150,26 +146,20 @@ async fn every_policy_enum_value_round_trips() {
 #[tokio::test]
 async fn every_event_and_violation_enum_value_round_trips() {
     let (store, _url, _dir) = open().await;
-    let policy = store
-        .create_policy(&AuditContext::system(), new_policy("p"))
-        .await
-        .unwrap();
-    let n = [
+    let policy = add_policy(&store, "p").await;
+    let n = longest(&[
         EventType::ALL.len(),
         EventStatus::ALL.len(),
         Severity::ALL.len(),
         ViolationType::ALL.len(),
-    ]
-    .into_iter()
-    .max()
-    .unwrap();
+    ]);
     for i in 0..n {
         let mut e = new_event(&format!("enum-{i}"), Utc::now());
-        e.event_type = EventType::ALL[i % EventType::ALL.len()];
-        e.status = EventStatus::ALL[i % EventStatus::ALL.len()];
-        e.severity = Severity::ALL[i % Severity::ALL.len()];
-        let vt = ViolationType::ALL[i % ViolationType::ALL.len()];
-        let sev = Severity::ALL[(i + 1) % Severity::ALL.len()];
+        e.event_type = nth(EventType::ALL, i);
+        e.status = nth(EventStatus::ALL, i);
+        e.severity = nth(Severity::ALL, i);
+        let vt = nth(ViolationType::ALL, i);
+        let sev = nth(Severity::ALL, i + 1);
         let (event, violations) = store
             .create_event(e.clone(), vec![new_violation(policy.id, vt, sev)])
             .await
@@ -188,14 +178,8 @@ async fn every_event_and_violation_enum_value_round_trips() {
 #[tokio::test]
 async fn violations_link_to_their_event_and_policy() {
     let (store, _url, _dir) = open().await;
-    let p1 = store
-        .create_policy(&AuditContext::system(), new_policy("p1"))
-        .await
-        .unwrap();
-    let p2 = store
-        .create_policy(&AuditContext::system(), new_policy("p2"))
-        .await
-        .unwrap();
+    let p1 = add_policy(&store, "p1").await;
+    let p2 = add_policy(&store, "p2").await;
     let (event, stored) = store
         .create_event(
             new_event("linked", Utc::now()),
@@ -246,10 +230,7 @@ async fn violations_link_to_their_event_and_policy() {
 #[tokio::test]
 async fn seeded_ids_do_not_collide_with_new_rows() {
     let (store, _url, _dir) = open().await;
-    let policy = store
-        .create_policy(&AuditContext::system(), new_policy("p"))
-        .await
-        .unwrap();
+    let policy = add_policy(&store, "p").await;
     let now = Utc::now();
     let batch: Vec<SeedEvent> = (0..5)
         .map(|i| SeedEvent {
@@ -343,10 +324,7 @@ async fn is_empty_tracks_policies_and_events() {
 #[tokio::test]
 async fn seeded_rows_read_back_like_created_rows() {
     let (store, _url, _dir) = open().await;
-    let policy = store
-        .create_policy(&AuditContext::system(), new_policy("p"))
-        .await
-        .unwrap();
+    let policy = add_policy(&store, "p").await;
     let at = sentinel_api::Timestamp::now().0 - Duration::hours(2);
     let full = |event_id: &str| {
         let mut e = new_event(event_id, at);
@@ -499,24 +477,18 @@ async fn user_clashes_name_their_constraint() {
         .create_user(&ctx, user("ada", "ada@example.com"))
         .await
         .unwrap();
-    let same_name = store
-        .create_user(&ctx, user("ada", "other@example.com"))
-        .await;
-    assert!(
-        matches!(
-            same_name,
-            Err(sentinel_store::StoreError::Conflict { field: "username" })
-        ),
-        "{same_name:?}"
-    );
-    let same_email = store
-        .create_user(&ctx, user("bob", "ada@example.com"))
-        .await;
-    assert!(
-        matches!(
-            same_email,
-            Err(sentinel_store::StoreError::Conflict { field: "email" })
-        ),
-        "{same_email:?}"
-    );
+    // The same username, then the same e-mail: each names the field that clashes.
+    for (name, email, clashing) in [
+        ("ada", "other@example.com", "username"),
+        ("bob", "ada@example.com", "email"),
+    ] {
+        let clash = store.create_user(&ctx, user(name, email)).await;
+        assert!(
+            matches!(
+                clash,
+                Err(sentinel_store::StoreError::Conflict { field }) if field == clashing
+            ),
+            "{clash:?}"
+        );
+    }
 }

@@ -4,6 +4,10 @@
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
+use sentinel_api::policy::{PolicyResponse, PolicyUpdate};
+use sentinel_api::{EventStatus, Patch, PolicyStatus, ViolationStatus};
+
+use crate::client::{event_triage, policy_status, violation_triage};
 use crate::helpers::{TestApp, id_of, spawn_app};
 
 async fn sql(app: &TestApp, statement: &str) {
@@ -12,53 +16,34 @@ async fn sql(app: &TestApp, statement: &str) {
     db.close().await.unwrap();
 }
 
+/// `GET /api/audit/verify`, raw: the tests compare its exact shape.
 async fn verify(app: &TestApp) -> Value {
-    let res = app.get("/api/audit/verify").await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    app.get_ok("/api/audit/verify").await
 }
 
+/// Up to 1,000 audit entries, raw, newest first; `query` adds filters (`&action=...`).
 async fn entries(app: &TestApp, query: &str) -> Vec<Value> {
-    app.get(&format!("/api/audit/?limit=1000{query}"))
-        .await
-        .json()
-        .await
-        .unwrap()
+    app.get_ok(&format!("/api/audit/?limit=1000{query}")).await
 }
 
 /// A few audited changes of different kinds; returns the policy id.
 async fn some_history(app: &TestApp) -> i64 {
-    let policy = app.create_policy("audited", "privacy").await;
-    let id = id_of(&policy);
-    let res = app
-        .put(&format!("/api/policies/{id}"), &json!({ "status": "open" }))
-        .await;
-    assert_eq!(res.status(), 200);
+    let id = id_of(&app.create_policy("audited", "privacy").await);
+    let open = policy_status(PolicyStatus::Open);
+    app.update_policy(id, &open).await.unwrap();
     let event = app
         .create_event("a-1", json!({ "prompt": "write to jane@example.com" }))
         .await;
-    let res = app
-        .put(
-            &format!("/api/events/{}", id_of(&event)),
-            &json!({ "status": "acknowledged", "acknowledged_by": 1 }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let violations: Vec<Value> = app
-        .get(&format!("/api/events/{}/violations", id_of(&event)))
-        .await
-        .json()
+    let event = id_of(&event);
+    let acknowledged = event_triage(EventStatus::Acknowledged, Some(1));
+    app.update_event(event, &acknowledged).await.unwrap();
+    let violations = app.event_violations(event).await.unwrap();
+    let resolved = violation_triage(ViolationStatus::Resolved, None);
+    app.update_violation(violations[0].id, &resolved)
         .await
         .unwrap();
-    let res = app
-        .put(
-            &format!("/api/violations/{}", id_of(&violations[0])),
-            &json!({ "status": "resolved" }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    app.post("/api/keys/", &json!({ "name": "k", "scopes": ["read"] }))
-        .await;
+    let key = json!({ "name": "k", "scopes": ["read"] });
+    app.post_as::<_, Value>("/api/keys/", &key).await.unwrap();
     id
 }
 
@@ -172,31 +157,24 @@ async fn reordered_rows_are_caught() {
 #[tokio::test]
 async fn a_failed_audit_write_fails_the_change_and_leaves_the_data_alone() {
     let app = spawn_app().await;
-    let policy = app.create_policy("guarded", "privacy").await;
-    let id = id_of(&policy);
+    let id = id_of(&app.create_policy("guarded", "privacy").await);
     let before: Vec<Value> = entries(&app, "").await;
     sql(&app, "DELETE FROM audit_head").await;
-    let res = app
-        .put(
-            &format!("/api/policies/{id}"),
-            &json!({ "name": "renamed" }),
-        )
-        .await;
-    assert_eq!(res.status(), 500);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Internal server error");
-    let now: Value = app
-        .get(&format!("/api/policies/{id}"))
+    let rename = PolicyUpdate {
+        name: Patch::Value("renamed".into()),
+        ..PolicyUpdate::default()
+    };
+    let err = app.update_policy(id, &rename).await.unwrap_err();
+    assert_eq!((err.status, err.detail()), (500, "Internal server error"));
+    let now: PolicyResponse = app.get_policy(id).await.unwrap();
+    assert_eq!(now.name, "guarded", "the change was rolled back");
+    let key = json!({ "name": "k", "scopes": ["read"] });
+    let err = app
+        .post_as::<_, Value>("/api/keys/", &key)
         .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(now["name"], "guarded", "the change was rolled back");
-    let res = app
-        .post("/api/keys/", &json!({ "name": "k", "scopes": ["read"] }))
-        .await;
-    assert_eq!(res.status(), 500);
-    let keys: Vec<Value> = app.get("/api/keys/").await.json().await.unwrap();
+        .unwrap_err();
+    assert_eq!(err.status, 500);
+    let keys: Vec<Value> = app.get_ok("/api/keys/").await;
     assert!(keys.is_empty(), "no key without its audit entry");
     assert_eq!(entries(&app, "").await, before);
 }

@@ -7,6 +7,11 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use sentinel_api::guard::GuardRequest;
+use sentinel_api::policy::PolicyUpdate;
+use sentinel_api::{Decision, InterventionType, Patch, PolicyStatus};
+
+use crate::client::{guard_request, policy_status};
 use crate::helpers::{id_of, spawn_app, spawn_second_node};
 
 fn on_postgres() -> bool {
@@ -52,34 +57,20 @@ async fn a_policy_enabled_on_node_b_is_enforced_by_node_a_within_a_second() {
     }
     let a = spawn_app().await;
     let b = spawn_second_node(&a).await;
-    let guard = |text: &'static str| {
-        let a = &a;
-        async move {
-            let res = a
-                .post(
-                    "/api/guard",
-                    &json!({ "text": text, "stage": "input", "record": false }),
-                )
-                .await;
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()["decision"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+    let text = GuardRequest {
+        record: false,
+        ..guard_request("mail jane@example.com")
     };
-    assert_eq!(guard("mail jane@example.com").await, "allow");
+    assert_eq!(a.guard(&text).await.unwrap().decision, Decision::Allow);
     let policy = b.create_policy("emails", "privacy").await;
-    let res = b
-        .put(
-            &format!("/api/policies/{}", id_of(&policy)),
-            &json!({ "status": "open", "intervention_type": "block" }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let block = PolicyUpdate {
+        intervention_type: Patch::Value(InterventionType::Block),
+        ..policy_status(PolicyStatus::Open)
+    };
+    b.update_policy(id_of(&policy), &block).await.unwrap();
     let enabled = Instant::now();
     loop {
-        if guard("mail jane@example.com").await == "block" {
+        if a.guard(&text).await.unwrap().decision == Decision::Block {
             break;
         }
         assert!(

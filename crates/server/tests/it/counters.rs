@@ -4,17 +4,20 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sentinel_api::PolicyCategory;
+use sentinel_api::event::EventCreate;
 use sentinel_api::event::EventFilter;
 use sentinel_api::page::PageParams;
 use sentinel_api::violation::ViolationFilter;
 use sentinel_api::{
-    EventStatus, EventType, InterventionType, PerformanceMode, PolicyCategory, PolicyStatus,
-    Severity, Timestamp, ViolationStatus, ViolationType,
+    EventStatus, EventType, PolicyStatus, Severity, Timestamp, ViolationStatus, ViolationType,
 };
 use sentinel_store::{AuditContext, NewPolicy, SeedEvent, SeedViolation, Store, Triage};
-use serde_json::json;
 
-use crate::helpers::{fresh_database_url, new_event, new_violation, spawn_app, total_count};
+use crate::client::{event_create, event_triage, policy_create, violation_triage};
+use crate::helpers::{
+    fresh_database_url, new_event, new_policy, new_violation, spawn_app, total_count,
+};
 
 async fn open() -> (Store, DatabaseConnection, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -26,19 +29,19 @@ async fn open() -> (Store, DatabaseConnection, tempfile::TempDir) {
     (store, raw, dir)
 }
 
+/// An enforced policy, stored directly.
 fn policy(name: &str) -> NewPolicy {
     NewPolicy {
-        name: name.to_owned(),
-        definition: "request.prompt has sentinelai.pii(email)".into(),
-        category: PolicyCategory::Privacy,
         status: PolicyStatus::Open,
-        severity: Severity::Medium,
-        performance_mode: PerformanceMode::Balanced,
-        intervention_type: InterventionType::Notification,
-        intervention_config: None,
-        estimated_cost_per_event: 240.0,
-        estimated_latency_ms: 100.0,
-        created_by: None,
+        ..new_policy(name)
+    }
+}
+
+/// A triage that only sets the status.
+fn to_status<S>(status: S) -> Triage<S> {
+    Triage {
+        status: Some(status),
+        acknowledged_by: None,
     }
 }
 
@@ -456,17 +459,8 @@ async fn counters_match_real_counts_after_every_kind_of_write() {
         EventStatus::Acknowledged,
         EventStatus::Closed,
     ] {
-        store
-            .update_event(
-                &ctx,
-                first.id,
-                Triage {
-                    status: Some(status),
-                    acknowledged_by: None,
-                },
-            )
-            .await
-            .unwrap();
+        let triage = to_status(status);
+        store.update_event(&ctx, first.id, triage).await.unwrap();
     }
     store
         .update_event(
@@ -485,31 +479,11 @@ async fn counters_match_real_counts_after_every_kind_of_write() {
         (&first_violations[1], ViolationStatus::FalsePositive),
         (&first_violations[1], ViolationStatus::FalsePositive),
     ] {
-        store
-            .update_violation(
-                &ctx,
-                v.id,
-                Triage {
-                    status: Some(status),
-                    acknowledged_by: None,
-                },
-            )
-            .await
-            .unwrap();
+        let triage = to_status(status);
+        store.update_violation(&ctx, v.id, triage).await.unwrap();
     }
-    assert!(
-        store
-            .update_event(
-                &ctx,
-                987_654,
-                Triage {
-                    status: Some(EventStatus::Closed),
-                    acknowledged_by: None
-                }
-            )
-            .await
-            .is_err()
-    );
+    let closed = to_status(EventStatus::Closed);
+    assert!(store.update_event(&ctx, 987_654, closed).await.is_err());
     assert_exact(&store, &raw, "triage").await;
 
     // A bulk load of historical traffic, with triaged violations.
@@ -624,55 +598,38 @@ async fn migration_5_backfills_the_counters_from_stored_rows() {
 #[tokio::test]
 async fn api_totals_and_summaries_stay_exact_through_api_writes() {
     let app = spawn_app().await;
-    let policy = app.create_policy("Emails", "privacy").await;
-    let id = policy["id"].as_i64().unwrap();
-    let res = app
-        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
+    app.enforced_policy(&policy_create("Emails", PolicyCategory::Privacy))
         .await;
-    assert_eq!(res.status(), 200);
-    let leak = |event_id: &str| {
-        json!({"event_id": event_id, "event_type": "llm_response", "title": "t", "severity": "high",
-               "trigger_date": Utc::now().to_rfc3339(), "source": "ChatBot",
-               "completion": "mail me at jane.doe@example.com", "prompt": "mail me at jane.doe@example.com"})
+    let text = "mail me at jane.doe@example.com";
+    let leak = |event_id: &str| EventCreate {
+        event_type: EventType::LlmResponse,
+        severity: Severity::High,
+        trigger_date: Timestamp::now(),
+        source: Some("ChatBot".into()),
+        completion: Some(text.into()),
+        prompt: Some(text.into()),
+        ..event_create(event_id)
     };
     let mut ids = Vec::new();
     for i in 0..3 {
-        let res = app.post("/api/events/", &leak(&format!("a{i}"))).await;
-        assert_eq!(res.status(), 200);
-        ids.push(
-            res.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_i64()
-                .unwrap(),
-        );
+        ids.push(app.post_event(&leak(&format!("a{i}"))).await.unwrap().id);
     }
-    let res = app
-        .post("/api/events/batch", &json!([leak("b1"), leak("a0")]))
-        .await;
-    assert_eq!(res.status(), 409, "a duplicate fails the whole batch");
+    let err = app
+        .post_events(&[leak("b1"), leak("a0")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 409, "a duplicate fails the whole batch");
     let raw = Database::connect(app.url.as_str()).await.unwrap();
     let events = count(&raw, "events").await;
     let violations = count(&raw, "violations").await;
     assert_eq!(events, 3);
     assert!(violations >= 3, "each event breaches the policy");
 
-    let res = app.get("/api/violations/?limit=1").await;
-    let first = res.json::<serde_json::Value>().await.unwrap()[0]["id"]
-        .as_i64()
-        .unwrap();
-    let res = app
-        .put(
-            &format!("/api/violations/{first}"),
-            &json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let res = app
-        .put(
-            &format!("/api/events/{}", ids[0]),
-            &json!({"status": "closed"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let first = app.list_violations("?limit=1").await.1[0].id;
+    let resolved = violation_triage(ViolationStatus::Resolved, None);
+    app.update_violation(first, &resolved).await.unwrap();
+    let closed = event_triage(EventStatus::Closed, None);
+    app.update_event(ids[0], &closed).await.unwrap();
 
     for (path, sql) in [
         ("/api/events/", "events"),
@@ -695,29 +652,13 @@ async fn api_totals_and_summaries_stay_exact_through_api_writes() {
         assert_eq!(res.status(), 200);
         assert_eq!(total_count(&res), count(&raw, sql).await, "{path}");
     }
-    let summary: serde_json::Value = app
-        .get("/api/violations/stats/summary")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        summary["open_violations"].as_u64().unwrap(),
-        count(
-            &raw,
-            "violations WHERE status IN ('detected', 'investigating')"
-        )
-        .await
-    );
-    let summary: serde_json::Value = app
-        .get("/api/events/stats/summary")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(summary["total_events"], 3);
-    assert_eq!(summary["open_events"], 2);
-    assert_eq!(summary["events_last_24h"], 3);
+    let summary = app.violation_stats().await;
+    let open = "violations WHERE status IN ('detected', 'investigating')";
+    assert_eq!(summary.open_violations, count(&raw, open).await);
+    let summary = app.event_stats().await;
+    assert_eq!(summary.total_events, 3);
+    assert_eq!(summary.open_events, 2);
+    assert_eq!(summary.events_last_24h, 3);
     assert!(app.store.counter_drift().await.unwrap().is_empty());
 }
 

@@ -1,17 +1,33 @@
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use sentinel_api::{Severity, ViolationType};
+use chrono::{Duration, Utc};
+use sentinel_api::dashboard::PerformanceMetrics;
+use sentinel_api::policy::{PolicyCreate, PolicyResponse};
+use sentinel_api::{
+    PerformanceMode, PolicyCategory, PolicyStatus, Severity, ViolationStatus, ViolationType,
+};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_422_at, id_of, new_event, new_violation, spawn_app};
+use crate::client::{policy_create, policy_status, violation_triage};
+use crate::helpers::{TestApp, id_of, new_event, new_violation, spawn_app};
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// The dashboard route `path` as JSON: its exact shape is what these tests check.
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get_ok(path).await
 }
 
-async fn get_json(app: &TestApp, path: &str) -> Value {
-    let res = app.get(path).await;
-    assert_eq!(res.status(), 200, "GET {path}");
-    res.json().await.unwrap()
+/// Moves each policy to its status; `None` deletes it.
+async fn set_statuses(app: &TestApp, changes: &[(i64, Option<PolicyStatus>)]) {
+    for (id, status) in changes {
+        match status {
+            Some(status) => {
+                app.update_policy(*id, &policy_status(*status))
+                    .await
+                    .unwrap();
+            }
+            None => {
+                app.delete_policy(*id).await.unwrap();
+            }
+        }
+    }
 }
 
 #[tokio::test]
@@ -22,29 +38,19 @@ async fn empty_store_answers_zeros() {
         json!({"total_policies": 0, "active_policies": 0, "total_events": 0, "open_violations": 0,
                "events_last_24h": 0, "critical_violations": 0})
     );
-    assert_eq!(
-        get_json(&app, "/api/dashboard/events/timeline").await,
-        json!([])
-    );
-    assert_eq!(
-        get_json(&app, "/api/dashboard/events/timeline?days=7").await,
-        json!([])
-    );
-    assert_eq!(
-        get_json(&app, "/api/dashboard/recent-activity").await,
-        json!([])
-    );
+    for path in [
+        "events/timeline",
+        "events/timeline?days=7",
+        "recent-activity",
+        "violations/by-category",
+        "policies/by-status",
+    ] {
+        let body = get_json(&app, &format!("/api/dashboard/{path}")).await;
+        assert_eq!(body, json!([]), "{path}");
+    }
     let perf = get_json(&app, "/api/dashboard/performance-metrics").await;
     assert_eq!(perf["avg_event_duration_ms"].as_f64(), Some(0.0), "{perf}");
     assert_eq!(perf["policy_performance"], json!([]));
-    assert_eq!(
-        get_json(&app, "/api/dashboard/violations/by-category").await,
-        json!([])
-    );
-    assert_eq!(
-        get_json(&app, "/api/dashboard/policies/by-status").await,
-        json!([])
-    );
 }
 
 #[tokio::test]
@@ -53,31 +59,14 @@ async fn stats_with_data() {
     let p_open = id_of(&app.create_policy("Open", "privacy").await);
     app.create_policy("Draft", "privacy").await;
     let p_deleted = id_of(&app.create_policy("Deleted", "privacy").await);
-    let res = app
-        .put(
-            &format!("/api/policies/{p_open}"),
-            &json!({"status": "open"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.delete(&format!("/api/policies/{p_deleted}"))
-            .await
-            .status(),
-        200
-    );
+    let changes = [(p_open, Some(PolicyStatus::Open)), (p_deleted, None)];
+    set_statuses(&app, &changes).await;
 
     let now = Utc::now();
-    app.create_event(
-        "recent",
-        json!({"trigger_date": rfc3339(now - Duration::hours(2))}),
-    )
-    .await;
-    app.create_event(
-        "old",
-        json!({"trigger_date": rfc3339(now - Duration::days(2))}),
-    )
-    .await;
+    app.create_event_at("recent", "low", (now, Duration::hours(2)))
+        .await;
+    app.create_event_at("old", "low", (now, Duration::days(2)))
+        .await;
     let (_, stored) = app
         .store
         .create_event(
@@ -90,13 +79,8 @@ async fn stats_with_data() {
         )
         .await
         .unwrap();
-    let res = app
-        .put(
-            &format!("/api/violations/{}", stored[0].id),
-            &json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let resolved = violation_triage(ViolationStatus::Resolved, None);
+    app.update_violation(stored[0].id, &resolved).await.unwrap();
 
     assert_eq!(
         get_json(&app, "/api/dashboard/stats").await,
@@ -121,11 +105,8 @@ async fn timeline_groups_by_utc_date() {
     let mut expected: std::collections::BTreeMap<String, [u64; 4]> = Default::default();
     for (i, (offset, severity)) in offsets_and_severities.iter().enumerate() {
         let at = now - *offset;
-        app.create_event(
-            &format!("t{i}"),
-            json!({"severity": severity, "trigger_date": rfc3339(at)}),
-        )
-        .await;
+        app.create_event_at(&format!("t{i}"), severity, (now, *offset))
+            .await;
         if *offset <= Duration::days(6) {
             let slot = match *severity {
                 "low" => 0,
@@ -175,21 +156,13 @@ async fn timeline_groups_by_utc_date() {
 #[tokio::test]
 async fn timeline_days_must_be_a_positive_integer() {
     let app = spawn_app().await;
-    assert_422_at(
-        app.get("/api/dashboard/events/timeline?days=0").await,
-        &["query", "days"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/dashboard/events/timeline?days=abc").await,
-        &["query", "days"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/dashboard/events/timeline?days=-3").await,
-        &["query", "days"],
-    )
-    .await;
+    let invalid = [
+        ("days=0", "days"),
+        ("days=abc", "days"),
+        ("days=-3", "days"),
+    ];
+    app.assert_invalid_queries("/api/dashboard/events/timeline", &invalid)
+        .await;
 }
 
 #[tokio::test]
@@ -198,16 +171,10 @@ async fn recent_activity_merges_events_and_violations() {
     let p = id_of(&app.create_policy("P", "privacy").await);
     let now = Utc::now();
     let old = app
-        .create_event(
-            "oldest",
-            json!({"severity": "medium", "trigger_date": rfc3339(now - Duration::hours(3))}),
-        )
+        .create_event_at("oldest", "medium", (now, Duration::hours(3)))
         .await;
     let newer = app
-        .create_event(
-            "newer",
-            json!({"severity": "high", "trigger_date": rfc3339(now - Duration::hours(1))}),
-        )
+        .create_event_at("newer", "high", (now, Duration::hours(1)))
         .await;
     let (middle, stored) = app
         .store
@@ -271,89 +238,59 @@ async fn recent_activity_merges_events_and_violations() {
         vec![("violation", violation.id), ("event", id_of(&newer))]
     );
 
-    assert_422_at(
-        app.get("/api/dashboard/recent-activity?limit=0").await,
-        &["query", "limit"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/dashboard/recent-activity?limit=x").await,
-        &["query", "limit"],
-    )
-    .await;
+    let invalid = [("limit=0", "limit"), ("limit=x", "limit")];
+    app.assert_invalid_queries("/api/dashboard/recent-activity", &invalid)
+        .await;
 }
 
 #[tokio::test]
 async fn performance_metrics_per_mode() {
     let app = spawn_app().await;
-    let mut by_mode: std::collections::BTreeMap<&str, Vec<Value>> = Default::default();
-    for (name, mode) in [("f1", "fast"), ("r1", "robust"), ("f2", "fast")] {
-        let res = app
-            .post(
-                "/api/policies/",
-                &json!({"name": name, "definition": "request.prompt has sentinelai.pii(email)",
-                        "category": "privacy", "performance_mode": mode}),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-        by_mode
-            .entry(mode)
-            .or_default()
-            .push(res.json().await.unwrap());
+    let mut by_mode: std::collections::HashMap<PerformanceMode, Vec<PolicyResponse>> =
+        Default::default();
+    for (name, mode) in [
+        ("f1", PerformanceMode::Fast),
+        ("r1", PerformanceMode::Robust),
+        ("f2", PerformanceMode::Fast),
+    ] {
+        let body = PolicyCreate {
+            performance_mode: mode,
+            ..policy_create(name, PolicyCategory::Privacy)
+        };
+        let created = app.post_policy(&body).await.unwrap();
+        by_mode.entry(mode).or_default().push(created);
     }
     // A deleted policy does not count.
     let gone = app.create_policy("gone", "privacy").await;
-    assert_eq!(
-        app.delete(&format!("/api/policies/{}", id_of(&gone)))
-            .await
-            .status(),
-        200
-    );
+    set_statuses(&app, &[(id_of(&gone), None)]).await;
 
     app.create_event("d1", json!({"duration_ms": 100.0})).await;
     app.create_event("d2", json!({"duration_ms": 250.5})).await;
     app.create_event("d3", json!({})).await;
 
-    let perf = get_json(&app, "/api/dashboard/performance-metrics").await;
-    assert_eq!(
-        perf["avg_event_duration_ms"].as_f64(),
-        Some(175.25),
-        "{perf}"
-    );
-    let modes = perf["policy_performance"].as_array().unwrap();
-    let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
-    assert_eq!(names, ["fast", "robust"]);
+    let perf: PerformanceMetrics = app.get_ok("/api/dashboard/performance-metrics").await;
+    assert_eq!(perf.avg_event_duration_ms, 175.25, "{perf:?}");
+    let modes = &perf.policy_performance;
+    let names: Vec<PerformanceMode> = modes.iter().map(|m| m.mode).collect();
+    assert_eq!(names, [PerformanceMode::Fast, PerformanceMode::Robust]);
     for m in modes {
-        let policies = &by_mode[m["mode"].as_str().unwrap()];
+        let policies = &by_mode[&m.mode];
         let n = policies.len() as f64;
-        let lat = policies
-            .iter()
-            .map(|p| p["estimated_latency_ms"].as_f64().unwrap())
-            .sum::<f64>()
-            / n;
+        let lat = policies.iter().map(|p| p.estimated_latency_ms).sum::<f64>() / n;
         let cost = policies
             .iter()
-            .map(|p| p["estimated_cost_per_event"].as_f64().unwrap())
+            .map(|p| p.estimated_cost_per_event)
             .sum::<f64>()
             / n;
-        assert_eq!(
-            m["policy_count"].as_u64(),
-            Some(policies.len() as u64),
-            "{m}"
-        );
+        assert_eq!(m.policy_count, policies.len() as u64, "{m:?}");
+        assert!((m.avg_latency_ms - lat).abs() < 0.01, "{m:?} vs {lat}");
         assert!(
-            (m["avg_latency_ms"].as_f64().unwrap() - lat).abs() < 0.01,
-            "{m} vs {lat}"
-        );
-        assert!(
-            (m["avg_cost_per_event"].as_f64().unwrap() - cost).abs() < 0.0001,
-            "{m} vs {cost}"
+            (m.avg_cost_per_event - cost).abs() < 0.0001,
+            "{m:?} vs {cost}"
         );
     }
     // Robust costs more than fast.
-    assert!(
-        modes[1]["avg_latency_ms"].as_f64().unwrap() > modes[0]["avg_latency_ms"].as_f64().unwrap()
-    );
+    assert!(modes[1].avg_latency_ms > modes[0].avg_latency_ms);
 }
 
 #[tokio::test]
@@ -364,31 +301,13 @@ async fn violations_by_category_and_policies_by_status() {
     app.create_policy("C", "privacy").await;
     let d = id_of(&app.create_policy("D", "privacy").await);
     let e = id_of(&app.create_policy("E", "privacy").await);
-    assert_eq!(
-        app.put(&format!("/api/policies/{a}"), &json!({"status": "open"}))
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.put(&format!("/api/policies/{b}"), &json!({"status": "closed"}))
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.put(
-            &format!("/api/policies/{d}"),
-            &json!({"status": "acknowledged"})
-        )
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        app.delete(&format!("/api/policies/{e}")).await.status(),
-        200
-    );
+    let changes = [
+        (a, Some(PolicyStatus::Open)),
+        (b, Some(PolicyStatus::Closed)),
+        (d, Some(PolicyStatus::Acknowledged)),
+        (e, None),
+    ];
+    set_statuses(&app, &changes).await;
 
     assert_eq!(
         get_json(&app, "/api/dashboard/policies/by-status").await,

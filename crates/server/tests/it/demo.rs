@@ -20,18 +20,8 @@ async fn live_demo_traffic_is_evaluated_stored_streamed_and_marked() {
     let task = spawn_live_traffic(app.state.clone(), Duration::from_millis(10), 11);
     let started = Instant::now();
     let (events, violations) = loop {
-        let events: Value = app
-            .get("/api/events/stats/summary")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let violations: Value = app
-            .get("/api/violations/stats/summary")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let events: Value = app.get_ok("/api/events/stats/summary").await;
+        let violations: Value = app.get_ok("/api/violations/stats/summary").await;
         let (e, v) = (
             events["total_events"].as_u64().unwrap(),
             violations["total_violations"].as_u64().unwrap(),
@@ -52,12 +42,7 @@ async fn live_demo_traffic_is_evaluated_stored_streamed_and_marked() {
     );
 
     // Every stored event is a demo event from a demo app, with the mark.
-    let page: Value = app
-        .get("/api/events/?limit=100")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_ok("/api/events/?limit=100").await;
     let items = page
         .as_array()
         .or_else(|| page["items"].as_array())

@@ -1,7 +1,11 @@
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
+use sentinel_api::EventStatus;
+use sentinel_api::event::EventResponse;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_422_at, id_of, spawn_app, total_count};
+use crate::client::{event_create, event_triage, expect_status, policy_status};
+use crate::helpers::{TestApp, assert_422_at, id_of, spawn_app};
+use crate::triage::{check_null_acknowledged_by_stamps_the_date, check_triage_rules};
 
 fn event_body(event_id: &str) -> Value {
     json!({
@@ -12,29 +16,40 @@ fn event_body(event_id: &str) -> Value {
     })
 }
 
-fn rfc3339(t: chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// `GET /api/events/{query}`: the total and the page.
+async fn list(app: &TestApp, query: &str) -> (u64, Vec<EventResponse>) {
+    app.list_events(query).await
 }
 
-async fn list(app: &TestApp, query: &str) -> (u64, Vec<Value>) {
-    let res = app.get(&format!("/api/events/{query}")).await;
-    assert_eq!(res.status(), 200, "GET /api/events/{query}");
-    let total = total_count(&res);
-    (total, res.json().await.unwrap())
+fn event_ids(list: &[EventResponse]) -> Vec<&str> {
+    list.iter().map(|e| e.event_id.as_str()).collect()
 }
 
-fn event_ids(list: &[Value]) -> Vec<&str> {
-    list.iter()
-        .map(|e| e["event_id"].as_str().unwrap())
-        .collect()
+/// Posts `body` to `/api/events/` and asserts a 422 located at `["body", field]`.
+async fn assert_refused_at(app: &TestApp, body: &Value, field: &str) {
+    assert_422_at(app.post("/api/events/", body).await, &["body", field]).await;
+}
+
+/// Posts a batch, asserts it is refused with `status` and `code`, and that the stored events
+/// are still exactly `stored` (newest first). Returns the error body.
+async fn assert_batch_refused(
+    app: &TestApp,
+    body: &Value,
+    (status, code): (u16, &str),
+    stored: &[&str],
+) -> Value {
+    let err = expect_status(app.post("/api/events/batch", body).await, status).await;
+    assert_eq!(err["code"], code, "{err}");
+    let (total, l) = list(app, "").await;
+    assert_eq!(total, stored.len() as u64);
+    assert_eq!(event_ids(&l), stored);
+    err
 }
 
 #[tokio::test]
 async fn create_answers_an_open_event_with_every_legacy_key() {
     let app = spawn_app().await;
-    let res = app.post("/api/events/", &event_body("evt-1")).await;
-    assert_eq!(res.status(), 200);
-    let e: Value = res.json().await.unwrap();
+    let e = expect_status(app.post("/api/events/", &event_body("evt-1")).await, 200).await;
     for key in [
         "id",
         "event_id",
@@ -93,9 +108,7 @@ async fn create_ignores_a_requested_status_and_round_trips_optional_fields() {
         "metadata": {"team": "payments", "tags": ["a", "b"], "n": 3},
         "something_unknown": true,
     });
-    let res = app.post("/api/events/", &body).await;
-    assert_eq!(res.status(), 200);
-    let e: Value = res.json().await.unwrap();
+    let e = expect_status(app.post("/api/events/", &body).await, 200).await;
     assert_eq!(e["status"], "open");
     assert_eq!(e["severity"], "high");
     assert_eq!(e["event_type"], "llm_response");
@@ -116,12 +129,7 @@ async fn create_ignores_a_requested_status_and_round_trips_optional_fields() {
     ] {
         assert_eq!(e[key], body[key], "{key}");
     }
-    let stored: Value = app
-        .get(&format!("/api/events/{}", id_of(&e)))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_ok(&format!("/api/events/{}", id_of(&e))).await;
     assert_eq!(stored, e);
 }
 
@@ -130,35 +138,29 @@ async fn naive_trigger_date_is_taken_as_utc() {
     let app = spawn_app().await;
     let mut body = event_body("naive");
     body["trigger_date"] = json!("2026-11-20T08:15:00");
-    let res = app.post("/api/events/", &body).await;
-    assert_eq!(res.status(), 200);
-    let e: Value = res.json().await.unwrap();
+    let e = expect_status(app.post("/api/events/", &body).await, 200).await;
     assert_eq!(e["trigger_date"], "2026-11-20T08:15:00Z");
 
     let mut body = event_body("bad-date");
     body["trigger_date"] = json!("yesterday");
-    assert_422_at(
-        app.post("/api/events/", &body).await,
-        &["body", "trigger_date"],
-    )
-    .await;
+    assert_refused_at(&app, &body, "trigger_date").await;
 }
 
 #[tokio::test]
 async fn duplicate_event_id_is_409() {
     let app = spawn_app().await;
-    let first = app.create_event("dup", json!({})).await;
-    let mut body = event_body("dup");
-    body["title"] = json!("Second");
-    let res = app.post("/api/events/", &body).await;
-    assert_eq!(res.status(), 409);
-    let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "duplicate_event_id");
-    assert!(err["detail"].is_string());
+    let first = app.post_event(&event_create("dup")).await.unwrap();
+    let second = sentinel_api::event::EventCreate {
+        title: "Second".into(),
+        ..event_create("dup")
+    };
+    let err = app.post_event(&second).await.unwrap_err();
+    err.assert_is(409, "duplicate_event_id");
+    assert!(err.body["detail"].is_string());
     let (total, list) = list(&app, "").await;
     assert_eq!(total, 1);
-    assert_eq!(list[0]["id"], first["id"]);
-    assert_eq!(list[0]["title"], "Event dup");
+    assert_eq!(list[0].id, first.id);
+    assert_eq!(list[0].title, "Event dup");
 }
 
 #[tokio::test]
@@ -167,25 +169,17 @@ async fn missing_required_fields_and_bad_enums_are_422() {
     for field in ["event_id", "event_type", "title", "trigger_date"] {
         let mut body = event_body("missing");
         body.as_object_mut().unwrap().remove(field);
-        assert_422_at(app.post("/api/events/", &body).await, &["body", field]).await;
+        assert_refused_at(&app, &body, field).await;
     }
-    let mut body = event_body("bad-type");
-    body["event_type"] = json!("telepathy");
-    assert_422_at(
-        app.post("/api/events/", &body).await,
-        &["body", "event_type"],
-    )
-    .await;
-    let mut body = event_body("bad-sev");
-    body["severity"] = json!("apocalyptic");
-    assert_422_at(app.post("/api/events/", &body).await, &["body", "severity"]).await;
-    let mut body = event_body("unknown-policy");
-    body["policy_id"] = json!(999);
-    assert_422_at(
-        app.post("/api/events/", &body).await,
-        &["body", "policy_id"],
-    )
-    .await;
+    for (event_id, field, value) in [
+        ("bad-type", "event_type", json!("telepathy")),
+        ("bad-sev", "severity", json!("apocalyptic")),
+        ("unknown-policy", "policy_id", json!(999)),
+    ] {
+        let mut body = event_body(event_id);
+        body[field] = value;
+        assert_refused_at(&app, &body, field).await;
+    }
     let (total, _) = list(&app, "").await;
     assert_eq!(total, 0);
 }
@@ -194,20 +188,15 @@ async fn missing_required_fields_and_bad_enums_are_422() {
 async fn get_by_numeric_id_and_404() {
     let app = spawn_app().await;
     let e = app.create_event("get-me", json!({})).await;
-    let res = app.get(&format!("/api/events/{}", id_of(&e))).await;
-    assert_eq!(res.status(), 200);
-    let got: Value = res.json().await.unwrap();
+    let got: Value = app.get_ok(&format!("/api/events/{}", id_of(&e))).await;
     assert_eq!(got, e);
 
-    let res = app.get("/api/events/999").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"detail": "Event not found", "code": "event_not_found"})
-    );
+    let err = app.get_event(999).await.unwrap_err();
+    err.assert_exactly(404, "event_not_found", "Event not found");
 
-    assert_422_at(app.get("/api/events/get-me").await, &["path", "event_id"]).await;
+    app.get_err("/api/events/get-me")
+        .await
+        .assert_invalid_at(&["path", "event_id"]);
 }
 
 #[tokio::test]
@@ -245,59 +234,40 @@ async fn list_filters() {
         json!({"severity": "critical", "trigger_date": "2026-11-20T00:00:00Z"}),
     )
     .await;
-    let res = app
-        .put(
-            &format!("/api/events/{}", id_of(&b)),
-            &json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let resolved = event_triage(EventStatus::Resolved, None);
+    app.update_event(id_of(&b), &resolved).await.unwrap();
 
-    let (total, l) = list(&app, "?severity=critical").await;
-    assert_eq!(total, 2);
-    assert_eq!(event_ids(&l), vec!["c", "a"]);
-    let (_, l) = list(&app, "?status=resolved").await;
-    assert_eq!(event_ids(&l), vec!["b"]);
-    let (_, l) = list(&app, "?status=open").await;
-    assert_eq!(event_ids(&l), vec!["c", "a"]);
-    let (_, l) = list(&app, "?event_type=llm_response").await;
-    assert_eq!(event_ids(&l), vec!["a"]);
-    let (_, l) = list(&app, &format!("?policy_id={}", id_of(&policy))).await;
-    assert_eq!(event_ids(&l), vec!["a"]);
-    let (_, l) = list(&app, "?source=bot-b").await;
-    assert_eq!(event_ids(&l), vec!["b"]);
-    let (_, l) = list(&app, "?since=2026-11-15T00:00:00Z").await;
-    assert_eq!(event_ids(&l), vec!["c", "b"]);
-    let (_, l) = list(&app, "?until=2026-11-15T00:00:00Z").await;
-    assert_eq!(event_ids(&l), vec!["a"]);
-    let (total, l) = list(
-        &app,
-        "?since=2026-11-12T00:00:00Z&until=2026-11-18T00:00:00Z",
-    )
-    .await;
-    assert_eq!(total, 1);
-    assert_eq!(event_ids(&l), vec!["b"]);
-    let (total, l) = list(&app, "?severity=critical&status=open&source=bot-a").await;
-    assert_eq!(total, 1);
-    assert_eq!(event_ids(&l), vec!["a"]);
-    let (total, _) = list(&app, "?severity=low").await;
-    assert_eq!(total, 0);
+    // Each filter: the events it keeps, newest first (the total is the page's length).
+    for (query, expected) in [
+        ("?severity=critical".to_owned(), vec!["c", "a"]),
+        ("?status=resolved".to_owned(), vec!["b"]),
+        ("?status=open".to_owned(), vec!["c", "a"]),
+        ("?event_type=llm_response".to_owned(), vec!["a"]),
+        (format!("?policy_id={}", id_of(&policy)), vec!["a"]),
+        ("?source=bot-b".to_owned(), vec!["b"]),
+        ("?since=2026-11-15T00:00:00Z".to_owned(), vec!["c", "b"]),
+        ("?until=2026-11-15T00:00:00Z".to_owned(), vec!["a"]),
+        (
+            "?since=2026-11-12T00:00:00Z&until=2026-11-18T00:00:00Z".to_owned(),
+            vec!["b"],
+        ),
+        (
+            "?severity=critical&status=open&source=bot-a".to_owned(),
+            vec!["a"],
+        ),
+        ("?severity=low".to_owned(), vec![]),
+    ] {
+        let (total, l) = list(&app, &query).await;
+        assert_eq!(event_ids(&l), expected, "{query}");
+        assert_eq!(total, expected.len() as u64, "{query}");
+    }
 
-    assert_422_at(
-        app.get("/api/events/?severity=apocalyptic").await,
-        &["query", "severity"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/events/?status=bogus").await,
-        &["query", "status"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/events/?since=yesterday").await,
-        &["query", "since"],
-    )
-    .await;
+    let invalid = [
+        ("severity=apocalyptic", "severity"),
+        ("status=bogus", "status"),
+        ("since=yesterday", "since"),
+    ];
+    app.assert_invalid_queries("/api/events/", &invalid).await;
 }
 
 #[tokio::test]
@@ -310,165 +280,73 @@ async fn list_paginates_with_total_count() {
         )
         .await;
     }
-    let (total, l) = list(&app, "?skip=1&limit=2").await;
-    assert_eq!(total, 5);
-    assert_eq!(event_ids(&l), vec!["d4", "d3"]);
-    let (total, l) = list(&app, "?skip=4").await;
-    assert_eq!(total, 5);
-    assert_eq!(event_ids(&l), vec!["d1"]);
-    let (total, l) = list(&app, "?severity=low&limit=1").await;
-    assert_eq!(total, 5);
-    assert_eq!(l.len(), 1);
-    assert_422_at(
-        app.get("/api/events/?limit=1001").await,
-        &["query", "limit"],
-    )
-    .await;
+    for (query, expected) in [
+        ("?skip=1&limit=2", vec!["d4", "d3"]),
+        ("?skip=4", vec!["d1"]),
+        ("?severity=low&limit=1", vec!["d5"]),
+    ] {
+        let (total, l) = list(&app, query).await;
+        assert_eq!((total, event_ids(&l)), (5, expected), "{query}");
+    }
+    let too_many = [("limit=1001", "limit")];
+    app.assert_invalid_queries("/api/events/", &too_many).await;
 }
 
 #[tokio::test]
 async fn put_triage_rules() {
     let app = spawn_app().await;
-    let e = app.create_event("triage", json!({})).await;
-    let id = id_of(&e);
-
-    // Without acknowledged_by: status changes, acknowledged_date stays null.
-    let res = app
-        .put(&format!("/api/events/{id}"), &json!({"status": "resolved"}))
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["status"], "resolved");
-    assert_eq!(u["acknowledged_by"], Value::Null);
-    assert_eq!(u["acknowledged_date"], Value::Null);
-    assert!(u["updated_at"].is_string());
-
-    // With acknowledged_by: both set.
-    let res = app
-        .put(
-            &format!("/api/events/{id}"),
-            &json!({"status": "acknowledged", "acknowledged_by": 5}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["status"], "acknowledged");
-    assert_eq!(u["acknowledged_by"], 5);
-    assert!(
-        u["acknowledged_date"].as_str().unwrap().ends_with('Z'),
-        "{u}"
-    );
-    let stored: Value = app
-        .get(&format!("/api/events/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stored, u);
-
+    let e = app.post_event(&event_create("triage")).await.unwrap();
+    let u = check_triage_rules(&app, "events", e.id, "resolved", "Event not found").await;
     // Other fields untouched.
-    assert_eq!(u["title"], e["title"]);
-    assert_eq!(u["trigger_date"], e["trigger_date"]);
-
-    let res = app
-        .put(&format!("/api/events/{id}"), &json!({"status": "nope"}))
-        .await;
-    assert_422_at(res, &["body", "status"]).await;
-    let res = app
-        .put(&format!("/api/events/{id}"), &json!({"status": null}))
-        .await;
-    assert_422_at(res, &["body", "status"]).await;
-
-    let res = app
-        .put("/api/events/999", &json!({"status": "closed"}))
-        .await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Event not found");
+    assert_eq!(u["title"], e.title);
+    assert_eq!(u["trigger_date"], e.trigger_date.to_string());
 }
 
 #[tokio::test]
 async fn put_with_null_acknowledged_by_still_stamps_the_date() {
     let app = spawn_app().await;
-    let e = app.create_event("null-ack", json!({})).await;
-    let id = id_of(&e);
-    let res = app
-        .put(
-            &format!("/api/events/{id}"),
-            &json!({"acknowledged_by": null}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["acknowledged_by"], Value::Null);
-    assert!(u["acknowledged_date"].is_string(), "{u}");
-    assert_eq!(u["status"], "open");
+    let e = app.post_event(&event_create("null-ack")).await.unwrap();
+    check_null_acknowledged_by_stamps_the_date(&app, "events", e.id, "open").await;
 }
 
 #[tokio::test]
 async fn event_violations_route() {
     let app = spawn_app().await;
     let e = app.create_event("clean", json!({})).await;
-    let res = app
-        .get(&format!("/api/events/{}/violations", id_of(&e)))
+    let body: Value = app
+        .get_ok(&format!("/api/events/{}/violations", id_of(&e)))
         .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!([]));
 
-    let res = app.get("/api/events/999/violations").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Event not found");
+    let err = app.event_violations(999).await.unwrap_err();
+    assert_eq!((err.status, err.detail()), (404, "Event not found"));
 }
 
 #[tokio::test]
 async fn stats_summary_counts() {
     let app = spawn_app().await;
-    let empty: Value = app
-        .get("/api/events/stats/summary")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let empty: Value = app.get_ok("/api/events/stats/summary").await;
     assert_eq!(
         empty,
         json!({"total_events": 0, "open_events": 0, "events_last_24h": 0, "critical_events": 0})
     );
 
     let now = Utc::now();
-    app.create_event(
-        "recent-critical",
-        json!({"severity": "critical", "trigger_date": rfc3339(now - Duration::hours(1))}),
-    )
-    .await;
-    let resolved = app
-        .create_event(
-            "recent-low",
-            json!({"trigger_date": rfc3339(now - Duration::hours(5))}),
-        )
-        .await;
-    app.create_event(
-        "old-critical",
-        json!({"severity": "critical", "trigger_date": rfc3339(now - Duration::days(3))}),
-    )
-    .await;
-    app.create_event(
-        "old-high",
-        json!({"severity": "high", "trigger_date": rfc3339(now - Duration::hours(30))}),
-    )
-    .await;
-    let res = app
-        .put(
-            &format!("/api/events/{}", id_of(&resolved)),
-            &json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let mut ids = Vec::new();
+    for (event_id, severity, ago) in [
+        ("recent-critical", "critical", Duration::hours(1)),
+        ("recent-low", "low", Duration::hours(5)),
+        ("old-critical", "critical", Duration::days(3)),
+        ("old-high", "high", Duration::hours(30)),
+    ] {
+        let e = app.create_event_at(event_id, severity, (now, ago)).await;
+        ids.push(id_of(&e));
+    }
+    // "recent-low" is resolved.
+    let update = event_triage(EventStatus::Resolved, None);
+    app.update_event(ids[1], &update).await.unwrap();
 
-    let res = app.get("/api/events/stats/summary").await;
-    assert_eq!(res.status(), 200);
-    let stats: Value = res.json().await.unwrap();
+    let stats: Value = app.get_ok("/api/events/stats/summary").await;
     assert_eq!(
         stats,
         json!({"total_events": 4, "open_events": 3, "events_last_24h": 2, "critical_events": 2})
@@ -480,10 +358,13 @@ async fn batch_stores_all() {
     let app = spawn_app().await;
     let body = json!([event_body("b1"), event_body("b2"), event_body("b3")]);
     let res = app.post("/api/events/batch", &body).await;
-    assert_eq!(res.status(), 200);
-    let created: Vec<Value> = res.json().await.unwrap();
+    let created: Vec<Value> = expect_status(res, 200).await.as_array().unwrap().clone();
     assert_eq!(created.len(), 3);
-    assert_eq!(event_ids(&created), vec!["b1", "b2", "b3"]);
+    let ids: Vec<&str> = created
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["b1", "b2", "b3"]);
     assert!(
         created
             .iter()
@@ -492,12 +373,7 @@ async fn batch_stores_all() {
     let (total, _) = list(&app, "").await;
     assert_eq!(total, 3);
     for e in &created {
-        let got: Value = app
-            .get(&format!("/api/events/{}", id_of(e)))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let got: Value = app.get_ok(&format!("/api/events/{}", id_of(e))).await;
         assert_eq!(&got, e);
     }
 }
@@ -511,13 +387,7 @@ async fn batch_with_a_stored_duplicate_stores_nothing() {
         event_body("existing"),
         event_body("new-2")
     ]);
-    let res = app.post("/api/events/batch", &body).await;
-    assert_eq!(res.status(), 409);
-    let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "duplicate_event_id");
-    let (total, l) = list(&app, "").await;
-    assert_eq!(total, 1);
-    assert_eq!(event_ids(&l), vec!["existing"]);
+    assert_batch_refused(&app, &body, (409, "duplicate_event_id"), &["existing"]).await;
 }
 
 #[tokio::test]
@@ -528,12 +398,7 @@ async fn batch_with_a_duplicate_inside_stores_nothing() {
         event_body("other"),
         event_body("twice")
     ]);
-    let res = app.post("/api/events/batch", &body).await;
-    assert_eq!(res.status(), 409);
-    let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "duplicate_event_id");
-    let (total, _) = list(&app, "").await;
-    assert_eq!(total, 0);
+    assert_batch_refused(&app, &body, (409, "duplicate_event_id"), &[]).await;
 }
 
 #[tokio::test]
@@ -542,26 +407,14 @@ async fn batch_with_an_invalid_item_is_422_and_stores_nothing() {
     let mut second = event_body("v2");
     second.as_object_mut().unwrap().remove("title");
     let body = json!([event_body("v1"), second, event_body("v3")]);
-    let res = app.post("/api/events/batch", &body).await;
-    assert_eq!(res.status(), 422);
-    let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "validation_error");
+    let invalid = (422, "validation_error");
+    let err = assert_batch_refused(&app, &body, invalid, &[]).await;
     let loc = err["detail"][0]["loc"].as_array().expect("a loc").clone();
     assert_eq!(loc, vec![json!("body"), json!(1), json!("title")], "{err}");
-    let (total, _) = list(&app, "").await;
-    assert_eq!(total, 0);
 
-    let res = app.post("/api/events/batch", &json!([])).await;
-    assert_eq!(res.status(), 422);
-    let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "validation_error");
-
-    let res = app
-        .post("/api/events/batch", &json!({"event_id": "not-a-list"}))
-        .await;
-    assert_eq!(res.status(), 422);
-    let (total, _) = list(&app, "").await;
-    assert_eq!(total, 0);
+    assert_batch_refused(&app, &json!([]), invalid, &[]).await;
+    let not_a_list = json!({"event_id": "not-a-list"});
+    assert_batch_refused(&app, &not_a_list, invalid, &[]).await;
 }
 
 /// CONTRACT §0: no input reachable from the API may produce a 500.
@@ -615,7 +468,7 @@ async fn empty_event_id_is_422() {
     let app = spawn_app().await;
     let mut body = event_body("");
     body["event_id"] = json!("  ");
-    assert_422_at(app.post("/api/events/", &body).await, &["body", "event_id"]).await;
+    assert_refused_at(&app, &body, "event_id").await;
     let (total, _) = list(&app, "").await;
     assert_eq!(total, 0);
 }
@@ -690,22 +543,17 @@ async fn out_of_range_durations_and_token_counts_are_422() {
             "trigger_date": "2026-11-20T10:00:00Z"
         });
         body[field] = value;
-        crate::helpers::assert_422_at(app.post("/api/events/", &body).await, &["body", field])
-            .await;
+        assert_refused_at(&app, &body, field).await;
     }
-    let stats = app.get("/api/dashboard/performance-metrics").await;
-    assert_eq!(stats.status(), 200);
+    let _: Value = app.get_ok("/api/dashboard/performance-metrics").await;
 }
 
 #[tokio::test]
 async fn batch_rows_and_their_violations_stay_with_their_events() {
     let app = spawn_app().await;
     let policy = app.create_policy("Emails", "privacy").await;
-    let id = policy["id"].as_i64().unwrap();
-    let res = app
-        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
-        .await;
-    assert_eq!(res.status(), 200);
+    let open = policy_status(sentinel_api::PolicyStatus::Open);
+    app.update_policy(id_of(&policy), &open).await.unwrap();
     // Every third event leaks an address; the others are clean.
     let body: Vec<Value> = (0..60)
         .map(|i| {
@@ -722,20 +570,17 @@ async fn batch_rows_and_their_violations_stay_with_their_events() {
         })
         .collect();
     let res = app.post("/api/events/batch", &json!(body)).await;
-    assert_eq!(res.status(), 200);
-    let created: Vec<Value> = res.json().await.unwrap();
+    let created: Vec<EventResponse> =
+        serde_json::from_value(expect_status(res, 200).await).unwrap();
     let expected: Vec<String> = (0..60).map(|i| format!("m{i:02}")).collect();
     assert_eq!(event_ids(&created), expected, "answered in input order");
     for (i, e) in created.iter().enumerate() {
         let found: Vec<Value> = app
-            .get(&format!("/api/events/{}/violations", id_of(e)))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_ok(&format!("/api/events/{}/violations", e.id))
+            .await;
         if i % 3 == 0 {
             assert_eq!(found.len(), 1, "event {i}: {found:?}");
-            assert_eq!(found[0]["event_id"], e["id"]);
+            assert_eq!(found[0]["event_id"], e.id);
             assert_eq!(
                 found[0]["findings"][0]["start"],
                 json!(9 + 2 * i),

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 // The fresh-database set-up and the minimal store rows are the store tests' own, shared here.
 #[path = "../../../store/tests/common/mod.rs"]
 mod common;
-pub use common::{fresh_database_url, new_event, new_violation};
+pub use common::{fresh_database_url, new_event, new_policy, new_violation};
 
 /// A running server with its own database.
 pub struct TestApp {
@@ -168,47 +168,25 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        send(self.client.get(self.url(path))).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        send(self.client.post(self.url(path)).json(body)).await
     }
 
+    /// `POST path` with a raw body sent as JSON: for malformed input.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("request")
+        let req = self.client.post(self.url(path));
+        send(req.header("content-type", "application/json").body(body)).await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .put(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        send(self.client.put(self.url(path)).json(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        send(self.client.delete(self.url(path))).await
     }
 
     /// Creates a policy and returns its JSON.
@@ -225,6 +203,18 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), 200, "creating policy {name}");
         res.json().await.expect("json")
+    }
+
+    /// Creates an event of `severity` triggered `ago` before `now`; returns its JSON.
+    pub async fn create_event_at(
+        &self,
+        event_id: &str,
+        severity: &str,
+        (now, ago): (chrono::DateTime<chrono::Utc>, chrono::Duration),
+    ) -> Value {
+        let at = (now - ago).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let extra = json!({"severity": severity, "trigger_date": at});
+        self.create_event(event_id, extra).await
     }
 
     /// Creates an event and returns its JSON.
@@ -244,6 +234,10 @@ impl TestApp {
         assert_eq!(res.status(), 200, "creating event {event_id}");
         res.json().await.expect("json")
     }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Response {
+    req.send().await.expect("request")
 }
 
 /// Asserts a 422 whose first issue is located at `loc`.
@@ -267,6 +261,14 @@ pub fn total_count(res: &Response) -> u64 {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .expect("X-Total-Count header")
+}
+
+/// A response header as text; empty when it is absent.
+pub fn header<'a>(res: &'a Response, name: &str) -> &'a str {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// The policy id of a policy JSON.

@@ -6,6 +6,11 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use sentinel_api::event::EventCreate;
+use sentinel_api::policy::PolicyCreate;
+use sentinel_api::{EventStatus, PolicyCategory, PolicyStatus, Severity, ViolationStatus};
+
+use crate::client::{event_create, event_triage, policy_create, policy_status, violation_triage};
 use crate::helpers::{TestApp, id_of, spawn_app};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -84,13 +89,10 @@ async fn new_and_updated_events_are_pushed() {
     assert_eq!(e["status"], "open");
     assert_eq!(e["trigger_date"], "2026-11-20T11:00:00Z");
 
-    let res = app
-        .put(
-            &format!("/api/events/{}", id_of(&event)),
-            &json!({"status": "acknowledged", "acknowledged_by": 9}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let acknowledged = event_triage(EventStatus::Acknowledged, Some(9));
+    app.update_event(id_of(&event), &acknowledged)
+        .await
+        .unwrap();
     let frame = next_json(&mut ws).await;
     assert_eq!(keys(&frame), ["event", "type"]);
     assert_eq!(frame["type"], "event_updated");
@@ -104,11 +106,12 @@ async fn new_and_updated_events_are_pushed() {
 async fn batch_events_are_pushed_in_order() {
     let app = spawn_app().await;
     let mut ws = connect(&app).await;
-    let body = json!([
-        {"event_id": "b1", "event_type": "llm_request", "title": "one", "trigger_date": "2026-11-20T10:00:00Z"},
-        {"event_id": "b2", "event_type": "llm_request", "title": "two", "trigger_date": "2026-11-20T10:00:00Z"},
-    ]);
-    assert_eq!(app.post("/api/events/batch", &body).await.status(), 200);
+    let titled = |event_id: &str, title: &str| EventCreate {
+        title: title.into(),
+        ..event_create(event_id)
+    };
+    let batch = [titled("b1", "one"), titled("b2", "two")];
+    app.post_events(&batch).await.unwrap();
     for expected in ["b1", "b2"] {
         let frame = next_json(&mut ws).await;
         assert_eq!(frame["type"], "new_event");
@@ -127,13 +130,8 @@ async fn every_client_receives_every_message() {
         assert_eq!(frame["type"], "new_event");
         assert_eq!(frame["event"]["id"], event["id"]);
     }
-    let res = app
-        .put(
-            &format!("/api/events/{}", id_of(&event)),
-            &json!({"status": "closed"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let closed = event_triage(EventStatus::Closed, None);
+    app.update_event(id_of(&event), &closed).await.unwrap();
     for ws in [&mut first, &mut second] {
         let frame = next_json(ws).await;
         assert_eq!(frame["type"], "event_updated");
@@ -152,14 +150,11 @@ async fn failed_writes_push_nothing() {
     let frame = next_json(&mut ws).await;
     assert_eq!(frame["event"]["event_id"], "once");
     // A duplicate and a 404 update must not be announced; the next frame is for `twice`.
-    let dup = json!({"event_id": "once", "event_type": "llm_request", "title": "t", "trigger_date": "2026-11-20T10:00:00Z"});
-    assert_eq!(app.post("/api/events/", &dup).await.status(), 409);
-    assert_eq!(
-        app.put("/api/events/999", &json!({"status": "closed"}))
-            .await
-            .status(),
-        404
-    );
+    let dup = app.post_event(&event_create("once")).await.unwrap_err();
+    assert_eq!(dup.status, 409);
+    let closed = event_triage(EventStatus::Closed, None);
+    let missing = app.update_event(999, &closed).await.unwrap_err();
+    assert_eq!(missing.status, 404);
     app.create_event("twice", json!({})).await;
     let frame = next_json(&mut ws).await;
     assert_eq!(frame["type"], "new_event");
@@ -182,23 +177,14 @@ async fn policy_changes_violations_and_triage_are_pushed() {
     let app = spawn_app().await;
     let mut ws = connect(&app).await;
 
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({"name": "Cards", "definition": "request.prompt has sentinelai.pii(credit_card)",
-                    "category": "privacy", "severity": "critical"}),
-        )
-        .await;
-    let policy = id_of(&res.json().await.unwrap());
+    let cards = pii_policy("Cards", "credit_card", Severity::Critical);
+    let policy = app.post_policy(&cards).await.unwrap().id;
     let frame = next_json(&mut ws).await;
     assert_eq!(frame["type"], "policy_changed");
     assert_eq!(frame["policy"]["id"], policy);
     assert_eq!(frame["policy"]["change"], "created");
-    app.put(
-        &format!("/api/policies/{policy}"),
-        &json!({"status": "open"}),
-    )
-    .await;
+    let open = policy_status(PolicyStatus::Open);
+    app.update_policy(policy, &open).await.unwrap();
     let frame = next_json(&mut ws).await;
     assert_eq!(
         (frame["type"].as_str(), frame["policy"]["status"].as_str()),
@@ -218,13 +204,10 @@ async fn policy_changes_violations_and_triage_are_pushed() {
     assert_eq!(violation["violation_type"], "data_leak");
 
     let violation_id = violation["id"].as_i64().unwrap();
-    let res = app
-        .put(
-            &format!("/api/violations/{violation_id}"),
-            &json!({"status": "acknowledged", "acknowledged_by": 2}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let acknowledged = violation_triage(ViolationStatus::Acknowledged, Some(2));
+    app.update_violation(violation_id, &acknowledged)
+        .await
+        .unwrap();
     let frame = next_json(&mut ws).await;
     assert_eq!(frame["type"], "violation_updated");
     assert_eq!(
@@ -233,30 +216,27 @@ async fn policy_changes_violations_and_triage_are_pushed() {
     );
 }
 
-async fn enforced_policy(app: &TestApp, name: &str, entity: &str, severity: &str) -> i64 {
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({"name": name, "definition": format!("request.prompt has sentinelai.pii({entity})"),
-                    "category": "privacy", "severity": severity}),
-        )
-        .await;
-    let policy = id_of(&res.json().await.unwrap());
-    app.put(
-        &format!("/api/policies/{policy}"),
-        &json!({"status": "open"}),
-    )
-    .await;
-    policy
+/// A privacy policy that flags the PII `entity` in prompts.
+fn pii_policy(name: &str, entity: &str, severity: Severity) -> PolicyCreate {
+    PolicyCreate {
+        definition: format!("request.prompt has sentinelai.pii({entity})"),
+        severity,
+        ..policy_create(name, PolicyCategory::Privacy)
+    }
+}
+
+async fn enforced_policy(app: &TestApp, name: &str, entity: &str, severity: Severity) -> i64 {
+    let body = pii_policy(name, entity, severity);
+    app.enforced_policy(&body).await.id
 }
 
 #[tokio::test]
 async fn subscription_filters_by_type_severity_and_policy() {
     use futures::SinkExt;
     let app = spawn_app().await;
-    let cards = enforced_policy(&app, "Cards", "credit_card", "critical").await;
-    let emails = enforced_policy(&app, "Emails", "email", "high").await;
-    let _phones = enforced_policy(&app, "Phones", "phone", "low").await;
+    let cards = enforced_policy(&app, "Cards", "credit_card", Severity::Critical).await;
+    let emails = enforced_policy(&app, "Emails", "email", Severity::High).await;
+    let _phones = enforced_policy(&app, "Phones", "phone", Severity::Low).await;
     let mut ws = connect(&app).await;
 
     // A bad subscription is answered with an error and changes nothing.

@@ -3,7 +3,9 @@
 //! Integration tests: each test spawns the real server on port 0 with its own fresh database
 //! (a temporary SQLite file, or a new PostgreSQL database when `SENTINEL_TEST_DATABASE_URL` is set).
 
+mod client;
 mod helpers;
+mod triage;
 
 mod audit;
 mod auth;

@@ -1,6 +1,11 @@
+use sentinel_api::policy::{PolicyCreate, PolicyResponse, PolicyUpdate, TemplateInstantiate};
+use sentinel_api::{
+    InterventionType, Patch, PerformanceMode, PolicyCategory, PolicyStatus, Severity,
+};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_422_at, id_of, spawn_app, total_count};
+use crate::client::{expect_status, policy_create, policy_status};
+use crate::helpers::{TestApp, assert_422_at, id_of, spawn_app};
 
 const DEFINITION: &str = "request.prompt has sentinelai.pii(email)";
 
@@ -8,14 +13,23 @@ fn policy_body(name: &str, category: &str) -> Value {
     json!({"name": name, "definition": DEFINITION, "category": category})
 }
 
+/// `GET /api/policies/{query}`: the total and the ids.
+async fn list(app: &TestApp, query: &str) -> (u64, Vec<i64>) {
+    let (total, page) = app.list_policies(query).await;
+    (total, page.iter().map(|p| p.id).collect())
+}
+
+/// Creates a privacy policy named `name` through the typed client.
+async fn add_policy(app: &TestApp, name: &str) -> PolicyResponse {
+    let body = policy_create(name, PolicyCategory::Privacy);
+    app.post_policy(&body).await.unwrap()
+}
+
 #[tokio::test]
 async fn empty_store_lists_no_policies() {
     let app = spawn_app().await;
-    let res = app.get("/api/policies/").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(total_count(&res), 0);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body, json!([]));
+    let (total, page) = app.get_page::<Value>("/api/policies/").await;
+    assert_eq!((total, page), (0, vec![]));
 }
 
 #[tokio::test]
@@ -24,8 +38,7 @@ async fn create_answers_a_draft_with_defaults() {
     let res = app
         .post("/api/policies/", &policy_body("PII guard", "privacy"))
         .await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
+    let p = expect_status(res, 200).await;
     for key in [
         "id",
         "name",
@@ -67,27 +80,27 @@ async fn create_ignores_a_requested_status() {
     let mut body = policy_body("Sneaky", "privacy");
     body["status"] = json!("open");
     body["unknown_field"] = json!(42);
-    let res = app.post("/api/policies/", &body).await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
+    let p = expect_status(app.post("/api/policies/", &body).await, 200).await;
     assert_eq!(p["status"], "draft");
 }
 
-#[tokio::test]
-async fn estimates_grow_from_fast_to_robust() {
-    let app = spawn_app().await;
+/// Creates a privacy policy of `definition` in each mode, fast to robust, and asserts the
+/// estimated cost and latency grow with the mode.
+pub async fn assert_estimates_grow_with_the_mode(app: &TestApp, definition: &str) {
     let mut estimates = Vec::new();
-    for mode in ["fast", "balanced", "robust"] {
-        let mut body = policy_body(&format!("mode {mode}"), "privacy");
-        body["performance_mode"] = json!(mode);
-        let res = app.post("/api/policies/", &body).await;
-        assert_eq!(res.status(), 200);
-        let p: Value = res.json().await.unwrap();
-        assert_eq!(p["performance_mode"], mode);
-        estimates.push((
-            p["estimated_cost_per_event"].as_f64().unwrap(),
-            p["estimated_latency_ms"].as_f64().unwrap(),
-        ));
+    for mode in [
+        PerformanceMode::Fast,
+        PerformanceMode::Balanced,
+        PerformanceMode::Robust,
+    ] {
+        let body = PolicyCreate {
+            definition: definition.into(),
+            performance_mode: mode,
+            ..policy_create(&format!("mode {mode}"), PolicyCategory::Privacy)
+        };
+        let p = app.post_policy(&body).await.unwrap();
+        assert_eq!(p.performance_mode, mode);
+        estimates.push((p.estimated_cost_per_event, p.estimated_latency_ms));
     }
     let (fast, balanced, robust) = (estimates[0], estimates[1], estimates[2]);
     assert!(
@@ -101,50 +114,44 @@ async fn estimates_grow_from_fast_to_robust() {
 }
 
 #[tokio::test]
+async fn estimates_grow_from_fast_to_robust() {
+    let app = spawn_app().await;
+    assert_estimates_grow_with_the_mode(&app, DEFINITION).await;
+}
+
+#[tokio::test]
 async fn get_by_id_and_404() {
     let app = spawn_app().await;
     let created = app.create_policy("Getter", "compliance").await;
-    let id = id_of(&created);
-    let res = app.get(&format!("/api/policies/{id}")).await;
-    assert_eq!(res.status(), 200);
-    let got: Value = res.json().await.unwrap();
+    let got: Value = app
+        .get_ok(&format!("/api/policies/{}", id_of(&created)))
+        .await;
     assert_eq!(got, created);
 
-    let res = app.get("/api/policies/999").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"detail": "Policy not found", "code": "policy_not_found"})
-    );
+    let err = app.get_policy(999).await.unwrap_err();
+    err.assert_exactly(404, "policy_not_found", "Policy not found");
 }
 
 #[tokio::test]
 async fn create_validation_errors_are_422() {
     let app = spawn_app().await;
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({"definition": DEFINITION, "category": "privacy"}),
-        )
-        .await;
-    assert_422_at(res, &["body", "name"]).await;
-
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({"name": "x", "definition": DEFINITION, "category": "bogus"}),
-        )
-        .await;
-    assert_422_at(res, &["body", "category"]).await;
-
-    let res = app
-        .post(
-            "/api/policies/",
-            &json!({"name": null, "definition": DEFINITION, "category": "privacy"}),
-        )
-        .await;
-    assert_422_at(res, &["body", "name"]).await;
+    for (body, field) in [
+        (
+            json!({"definition": DEFINITION, "category": "privacy"}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "definition": DEFINITION, "category": "bogus"}),
+            "category",
+        ),
+        (
+            json!({"name": null, "definition": DEFINITION, "category": "privacy"}),
+            "name",
+        ),
+    ] {
+        let res = app.post("/api/policies/", &body).await;
+        assert_422_at(res, &["body", field]).await;
+    }
 
     for raw in [
         b"{not json".to_vec(),
@@ -162,43 +169,34 @@ async fn create_validation_errors_are_422() {
     }
 
     // Nothing was stored.
-    let res = app.get("/api/policies/").await;
-    assert_eq!(total_count(&res), 0);
+    assert_eq!(list(&app, "").await, (0, vec![]));
 }
 
 #[tokio::test]
 async fn put_updates_partially() {
     let app = spawn_app().await;
-    let created = app.create_policy("Before", "privacy").await;
-    let id = id_of(&created);
-    let res = app
-        .put(
-            &format!("/api/policies/{id}"),
-            &json!({"name": "After", "status": "closed"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["name"], "After");
-    assert_eq!(p["status"], "closed");
-    assert_eq!(p["category"], "privacy");
-    assert_eq!(p["definition"], DEFINITION);
-    assert_eq!(p["severity"], "medium");
-    assert_eq!(p["created_at"], created["created_at"]);
-    assert!(p["updated_at"].is_string(), "{p}");
+    let created = add_policy(&app, "Before").await;
+    let update = PolicyUpdate {
+        name: Patch::Value("After".into()),
+        ..policy_status(PolicyStatus::Closed)
+    };
+    let p = app.update_policy(created.id, &update).await.unwrap();
+    assert_eq!(p.name, "After");
+    assert_eq!(p.status, PolicyStatus::Closed);
+    assert_eq!(p.category, PolicyCategory::Privacy);
+    assert_eq!(p.definition, DEFINITION);
+    assert_eq!(p.severity, Severity::Medium);
+    assert_eq!(p.created_at, created.created_at);
+    assert!(p.updated_at.is_some(), "{p:?}");
 
-    let stored: Value = app
-        .get(&format!("/api/policies/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stored, p);
+    let stored = app.get_policy(p.id).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(stored).unwrap(),
+        serde_json::to_value(&p).unwrap()
+    );
 
-    let res = app.put("/api/policies/999", &json!({"name": "x"})).await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Policy not found");
+    let err = app.update_policy(999, &update).await.unwrap_err();
+    assert_eq!((err.status, err.detail()), (404, "Policy not found"));
 }
 
 #[tokio::test]
@@ -213,120 +211,63 @@ async fn put_with_null_required_field_is_422_and_changes_nothing() {
         )
         .await;
     assert_422_at(res, &["body", "name"]).await;
-    let stored: Value = app
-        .get(&format!("/api/policies/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_ok(&format!("/api/policies/{id}")).await;
     assert_eq!(stored, created);
 }
 
 #[tokio::test]
 async fn put_changes_estimates_with_the_mode() {
     let app = spawn_app().await;
-    let created = app.create_policy("Mode", "privacy").await;
-    let id = id_of(&created);
-    let res = app
-        .put(
-            &format!("/api/policies/{id}"),
-            &json!({"performance_mode": "robust"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["performance_mode"], "robust");
-    assert!(
-        p["estimated_latency_ms"].as_f64().unwrap()
-            > created["estimated_latency_ms"].as_f64().unwrap()
-    );
+    let created = add_policy(&app, "Mode").await;
+    let robust = PolicyUpdate {
+        performance_mode: Patch::Value(PerformanceMode::Robust),
+        ..PolicyUpdate::default()
+    };
+    let p = app.update_policy(created.id, &robust).await.unwrap();
+    assert_eq!(p.performance_mode, PerformanceMode::Robust);
+    assert!(p.estimated_latency_ms > created.estimated_latency_ms);
 }
 
 #[tokio::test]
 async fn delete_removes_the_policy_from_the_api() {
     let app = spawn_app().await;
-    let keep = app.create_policy("Keep", "privacy").await;
-    let gone = app.create_policy("Gone", "privacy").await;
-    let gone_id = id_of(&gone);
-    let res = app.delete(&format!("/api/policies/{gone_id}")).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let keep = add_policy(&app, "Keep").await;
+    let gone = add_policy(&app, "Gone").await.id;
+    let body = app.delete_policy(gone).await.unwrap();
     assert_eq!(body, json!({"message": "Policy deleted successfully"}));
 
-    let res = app.get(&format!("/api/policies/{gone_id}")).await;
-    assert_eq!(res.status(), 404);
-    let res = app.get("/api/policies/").await;
-    assert_eq!(total_count(&res), 1);
-    let list: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["id"], keep["id"]);
+    assert_eq!(app.get_policy(gone).await.unwrap_err().status, 404);
+    assert_eq!(list(&app, "").await, (1, vec![keep.id]));
 
     // A second delete and an unknown id are both 404.
-    assert_eq!(
-        app.delete(&format!("/api/policies/{gone_id}"))
-            .await
-            .status(),
-        404
-    );
-    let res = app.delete("/api/policies/999").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Policy not found");
+    assert_eq!(app.delete_policy(gone).await.unwrap_err().status, 404);
+    let err = app.delete_policy(999).await.unwrap_err();
+    assert_eq!((err.status, err.detail()), (404, "Policy not found"));
 }
 
 #[tokio::test]
 async fn list_filters_by_status_and_category() {
     let app = spawn_app().await;
-    let a = app.create_policy("A", "privacy").await;
-    let b = app.create_policy("B", "compliance").await;
-    let c = app.create_policy("C", "privacy").await;
-    let res = app
-        .put(
-            &format!("/api/policies/{}", id_of(&b)),
-            &json!({"status": "closed"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let a = add_policy(&app, "A").await.id;
+    let b = id_of(&app.create_policy("B", "compliance").await);
+    let c = add_policy(&app, "C").await.id;
+    let closed = policy_status(PolicyStatus::Closed);
+    app.update_policy(b, &closed).await.unwrap();
 
-    let res = app.get("/api/policies/?status=draft").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(total_count(&res), 2);
-    let list: Vec<Value> = res.json().await.unwrap();
-    let ids: Vec<&Value> = list.iter().map(|p| &p["id"]).collect();
-    assert_eq!(ids, vec![&a["id"], &c["id"]]);
-
-    let list: Vec<Value> = app
-        .get("/api/policies/?status=closed")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["id"], b["id"]);
-
-    let res = app.get("/api/policies/?category=privacy").await;
-    assert_eq!(total_count(&res), 2);
-    let list: Vec<Value> = res.json().await.unwrap();
-    assert!(list.iter().all(|p| p["category"] == "privacy"));
-
-    let list: Vec<Value> = app
-        .get("/api/policies/?category=privacy&status=closed")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(list.is_empty());
-
+    assert_eq!(list(&app, "?status=draft").await, (2, vec![a, c]));
+    assert_eq!(list(&app, "?status=closed").await, (1, vec![b]));
+    let (total, page) = app.list_policies("?category=privacy").await;
+    assert_eq!(total, 2);
+    assert!(page.iter().all(|p| p.category == PolicyCategory::Privacy));
+    assert_eq!(
+        list(&app, "?category=privacy&status=closed").await,
+        (0, vec![])
+    );
     // `category` is a free string: an unknown value matches nothing rather than failing.
-    let res = app.get("/api/policies/?category=nothing_like_it").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(total_count(&res), 0);
+    assert_eq!(list(&app, "?category=nothing_like_it").await, (0, vec![]));
 
-    assert_422_at(
-        app.get("/api/policies/?status=bogus").await,
-        &["query", "status"],
-    )
-    .await;
+    let invalid = [("status=bogus", "status")];
+    app.assert_invalid_queries("/api/policies/", &invalid).await;
 }
 
 #[tokio::test]
@@ -338,30 +279,13 @@ async fn list_paginates_with_total_count() {
             &app.create_policy(&format!("P{i}"), "governance").await,
         ));
     }
-    let res = app.get("/api/policies/?skip=1&limit=2").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(total_count(&res), 5);
-    let list: Vec<Value> = res.json().await.unwrap();
-    let got: Vec<i64> = list.iter().map(id_of).collect();
-    assert_eq!(got, ids[1..3]);
-
-    let res = app.get("/api/policies/?skip=4&limit=10").await;
-    assert_eq!(total_count(&res), 5);
-    let list: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(list.iter().map(id_of).collect::<Vec<_>>(), vec![ids[4]]);
-
-    let res = app.get("/api/policies/?skip=10").await;
-    assert_eq!(total_count(&res), 5);
-    let list: Vec<Value> = res.json().await.unwrap();
-    assert!(list.is_empty());
+    assert_eq!(list(&app, "?skip=1&limit=2").await, (5, ids[1..3].to_vec()));
+    assert_eq!(list(&app, "?skip=4&limit=10").await, (5, vec![ids[4]]));
+    assert_eq!(list(&app, "?skip=10").await, (5, vec![]));
 
     assert_eq!(app.get("/api/policies/?limit=1000").await.status(), 200);
-    assert_422_at(
-        app.get("/api/policies/?limit=1001").await,
-        &["query", "limit"],
-    )
-    .await;
-    assert_422_at(app.get("/api/policies/?skip=-1").await, &["query", "skip"]).await;
+    let invalid = [("limit=1001", "limit"), ("skip=-1", "skip")];
+    app.assert_invalid_queries("/api/policies/", &invalid).await;
 }
 
 #[tokio::test]
@@ -383,11 +307,8 @@ async fn non_numeric_path_id_is_422() {
 #[tokio::test]
 async fn templates_list_and_instantiate() {
     let app = spawn_app().await;
-    let res = app.get("/api/policies/templates/").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(total_count(&res), 0);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body, json!([]));
+    let (total, page) = app.get_page::<Value>("/api/policies/templates/").await;
+    assert_eq!((total, page), (0, vec![]));
 
     let code = "request.prompt has sentinelai.pii(phone)";
     let template = app
@@ -397,31 +318,24 @@ async fn templates_list_and_instantiate() {
             description: Some("Flags phone numbers".into()),
             category: sentinel_api::PolicyCategory::DataSecurity,
             template_code: code.into(),
-            default_severity: sentinel_api::Severity::High,
-            default_performance_mode: sentinel_api::PerformanceMode::Fast,
-            default_intervention_type: sentinel_api::InterventionType::Redact,
+            default_severity: Severity::High,
+            default_performance_mode: PerformanceMode::Fast,
+            default_intervention_type: InterventionType::Redact,
             tags: Some("pii,phone".into()),
         })
         .await
         .unwrap();
 
-    let res = app.get("/api/policies/templates/").await;
-    assert_eq!(total_count(&res), 1);
-    let list: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["id"], template.id);
-    assert_eq!(list[0]["template_code"], code);
-    assert_eq!(list[0]["category"], "data_security");
-    assert_eq!(list[0]["is_active"], true);
+    let (total, templates) = app.get_page::<Value>("/api/policies/templates/").await;
+    assert_eq!((total, templates.len()), (1, 1));
+    assert_eq!(templates[0]["id"], template.id);
+    assert_eq!(templates[0]["template_code"], code);
+    assert_eq!(templates[0]["category"], "data_security");
+    assert_eq!(templates[0]["is_active"], true);
 
-    let res = app
-        .post_raw(
-            &format!("/api/policies/templates/{}/instantiate", template.id),
-            "",
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
+    let instantiate = format!("/api/policies/templates/{}/instantiate", template.id);
+    // An empty body takes every default.
+    let p = expect_status(app.post_raw(&instantiate, "").await, 200).await;
     assert_eq!(p["status"], "draft");
     assert_eq!(p["definition"], code);
     assert_eq!(p["name"], "Phone numbers");
@@ -429,38 +343,28 @@ async fn templates_list_and_instantiate() {
     assert_eq!(p["severity"], "high");
     assert_eq!(p["performance_mode"], "fast");
     assert_eq!(p["intervention_type"], "redact");
-    let stored: Value = app
-        .get(&format!("/api/policies/{}", id_of(&p)))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stored["definition"], code);
+    let stored = app.get_policy(id_of(&p)).await.unwrap();
+    assert_eq!(stored.definition, code);
 
     // Overrides.
-    let res = app
-        .post(
-            &format!("/api/policies/templates/{}/instantiate", template.id),
-            &json!({"name": "My phones", "severity": "critical"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["name"], "My phones");
-    assert_eq!(p["severity"], "critical");
-    assert_eq!(p["definition"], code);
-    assert_eq!(total_count(&app.get("/api/policies/").await), 2);
+    let overrides = TemplateInstantiate {
+        name: Some("My phones".into()),
+        severity: Some(Severity::Critical),
+        ..TemplateInstantiate::default()
+    };
+    let p: PolicyResponse = app.post_as(&instantiate, &overrides).await.unwrap();
+    assert_eq!(p.name, "My phones");
+    assert_eq!(p.severity, Severity::Critical);
+    assert_eq!(p.definition, code);
+    assert_eq!(list(&app, "").await.0, 2);
 
-    let res = app
-        .post("/api/policies/templates/999/instantiate", &json!({}))
-        .await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert!(
-        body["detail"].as_str().unwrap().contains("not found"),
-        "{body}"
-    );
-    assert_eq!(total_count(&app.get("/api/policies/").await), 2);
+    let err = app
+        .post_as::<_, Value>("/api/policies/templates/999/instantiate", &json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 404);
+    assert!(err.detail().contains("not found"), "{}", err.body);
+    assert_eq!(list(&app, "").await.0, 2);
 }
 
 /// CONTRACT §0: PostgreSQL refuses U+0000 in text columns; the API must answer 422 (or store

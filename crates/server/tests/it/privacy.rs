@@ -5,6 +5,12 @@ use sentinel_server::Settings;
 use sentinel_server::settings::StoreContent;
 use serde_json::{Value, json};
 
+use sentinel_api::PolicyCategory;
+use sentinel_api::audit::AuditVerification;
+use sentinel_api::dashboard::TimelinePoint;
+use sentinel_api::violation::ViolationResponse;
+
+use crate::client::{guard_request, policy_create};
 use crate::helpers::{TestApp, id_of, new_event, new_violation, spawn_app, spawn_app_with};
 
 async fn app_storing(content: StoreContent) -> TestApp {
@@ -13,23 +19,13 @@ async fn app_storing(content: StoreContent) -> TestApp {
         ..Settings::default()
     })
     .await;
-    let policy = app.create_policy("emails", "privacy").await;
-    let res = app
-        .put(
-            &format!("/api/policies/{}", id_of(&policy)),
-            &json!({ "status": "open" }),
-        )
+    app.enforced_policy(&policy_create("emails", PolicyCategory::Privacy))
         .await;
-    assert_eq!(res.status(), 200);
     app
 }
 
-async fn violations_of(app: &TestApp, event: &Value) -> Vec<Value> {
-    app.get(&format!("/api/events/{}/violations", id_of(event)))
-        .await
-        .json()
-        .await
-        .unwrap()
+async fn violations_of(app: &TestApp, event: &Value) -> Vec<ViolationResponse> {
+    app.event_violations(id_of(event)).await.unwrap()
 }
 
 #[tokio::test]
@@ -43,16 +39,11 @@ async fn store_content_none_keeps_no_text_but_keeps_the_findings() {
         .await;
     assert!(event["prompt"].is_null());
     assert!(event["event_data"].is_null());
-    let stored: Value = app
-        .get(&format!("/api/events/{}", id_of(&event)))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(stored["prompt"].is_null());
+    let stored = app.get_event(id_of(&event)).await.unwrap();
+    assert!(stored.prompt.is_none());
     let violations = violations_of(&app, &event).await;
     assert_eq!(violations.len(), 1);
-    assert_eq!(violations[0]["findings"][0]["entity"], "email");
+    assert_eq!(violations[0].findings[0].entity, "email");
 }
 
 #[tokio::test]
@@ -74,21 +65,12 @@ async fn store_content_redacted_replaces_detected_values() {
     assert_eq!(data["app"], "crm");
     assert_eq!(violations_of(&app, &event).await.len(), 1);
     // The guard's recorded events as well.
-    let res = app
-        .post(
-            "/api/guard",
-            &json!({ "text": "reach me at eve@example.net", "stage": "input", "record": true }),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let guard: Value = res.json().await.unwrap();
-    let stored: Value = app
-        .get(&format!("/api/events/{}", guard["event_id"]))
-        .await
-        .json()
+    let guard = app
+        .guard(&guard_request("reach me at eve@example.net"))
         .await
         .unwrap();
-    assert_eq!(stored["prompt"], "reach me at [EMAIL_1]");
+    let stored = app.get_event(guard.event_id.unwrap()).await.unwrap();
+    assert_eq!(stored.prompt.as_deref(), Some("reach me at [EMAIL_1]"));
 }
 
 #[tokio::test]
@@ -122,20 +104,15 @@ async fn retention_deletes_old_events_their_violations_and_rollups_and_is_audite
         .await
         .unwrap();
     assert_eq!((purged.events, purged.violations), (3, 3));
-    let stats: Value = app.get("/api/dashboard/stats").await.json().await.unwrap();
+    let stats = app.dashboard_stats().await;
     assert_eq!(
-        stats["total_events"], 2,
+        stats.total_events, 2,
         "the rollups lost the deleted events too"
     );
-    let violations: Vec<Value> = app.get("/api/violations/").await.json().await.unwrap();
+    let (_, violations) = app.list_violations("").await;
     assert_eq!(violations.len(), 2);
-    let timeline: Vec<Value> = app
-        .get("/api/dashboard/events/timeline?days=60")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let total: u64 = timeline.iter().map(|d| d["total"].as_u64().unwrap()).sum();
+    let timeline: Vec<TimelinePoint> = app.get_ok("/api/dashboard/events/timeline?days=60").await;
+    let total: u64 = timeline.iter().map(|d| d.total).sum();
     assert_eq!(total, 2);
 
     // A second run finds nothing and says so.
@@ -143,16 +120,11 @@ async fn retention_deletes_old_events_their_violations_and_rollups_and_is_audite
         .await
         .unwrap();
     assert_eq!(again.events, 0);
-    let runs: Vec<Value> = app
-        .get("/api/audit/?action=retention.purge")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let runs = app.audit("?action=retention.purge").await;
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[1]["after"]["events_deleted"], 3);
-    assert_eq!(runs[1]["actor"], "system:retention");
-    assert_eq!(runs[0]["after"]["events_deleted"], 0);
-    let report: Value = app.get("/api/audit/verify").await.json().await.unwrap();
-    assert_eq!(report["intact"], true);
+    assert_eq!(runs[1].after.as_ref().unwrap()["events_deleted"], 3);
+    assert_eq!(runs[1].actor, "system:retention");
+    assert_eq!(runs[0].after.as_ref().unwrap()["events_deleted"], 0);
+    let report: AuditVerification = app.get_ok("/api/audit/verify").await;
+    assert!(report.intact);
 }

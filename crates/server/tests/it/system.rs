@@ -1,6 +1,10 @@
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use sentinel_api::PolicyCategory;
+use sentinel_api::guard::GuardRequest;
+
+use crate::client::{guard_request, policy_create};
+use crate::helpers::{header, spawn_app};
 
 #[tokio::test]
 async fn root_answers_the_legacy_json() {
@@ -88,20 +92,15 @@ async fn oversized_bodies_are_413_and_security_headers_are_set() {
 
 #[tokio::test]
 async fn metrics_expose_requests_policies_streams_and_the_pool() {
-    let app = crate::helpers::spawn_app().await;
-    let policy = app.create_policy("emails", "privacy").await;
-    let id = crate::helpers::id_of(&policy);
-    app.put(
-        &format!("/api/policies/{id}"),
-        &serde_json::json!({"status": "open"}),
-    )
-    .await;
-    app.post(
-        "/api/guard",
-        &serde_json::json!({"text": "mail jane@example.com", "stage": "input", "record": false}),
-    )
-    .await;
-    assert_eq!(app.get(&format!("/api/policies/{id}")).await.status(), 200);
+    let app = spawn_app().await;
+    let emails = policy_create("emails", PolicyCategory::Privacy);
+    let id = app.enforced_policy(&emails).await.id;
+    let text = GuardRequest {
+        record: false,
+        ..guard_request("mail jane@example.com")
+    };
+    app.guard(&text).await.unwrap();
+    app.get_policy(id).await.unwrap();
     assert_eq!(
         app.anon
             .get(app.url("/metrics"))
@@ -113,12 +112,7 @@ async fn metrics_expose_requests_policies_streams_and_the_pool() {
     );
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .contains("openmetrics")
-    );
+    assert!(header(&res, "content-type").contains("openmetrics"));
     let text = res.text().await.unwrap();
     for needle in [
         r#"sentinel_http_requests_total{method="GET",route="/api/policies/{policy_id}",status="200"} 1"#,

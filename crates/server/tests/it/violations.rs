@@ -1,12 +1,14 @@
 use chrono::Utc;
+use sentinel_api::Severity::{self, Critical, High, Low, Medium};
+use sentinel_api::ViolationStatus;
+use sentinel_api::ViolationType::{self, DataLeak, PolicyBreach, PromptInjection};
 use sentinel_api::violation::FindingResponse;
-use sentinel_api::{Severity, ViolationType};
 use sentinel_store::NewViolation;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    TestApp, assert_422_at, id_of, new_event, new_violation, spawn_app, total_count,
-};
+use crate::client::{event_create, violation_triage};
+use crate::helpers::{TestApp, id_of, new_event, new_violation, spawn_app, total_count};
+use crate::triage::{check_null_acknowledged_by_stamps_the_date, check_triage_rules};
 
 /// Stores an event with `violations` through the store, returns (event id, violation ids).
 async fn seed(app: &TestApp, event_id: &str, violations: Vec<NewViolation>) -> (i64, Vec<i64>) {
@@ -18,12 +20,32 @@ async fn seed(app: &TestApp, event_id: &str, violations: Vec<NewViolation>) -> (
     (event.id, stored.iter().map(|v| v.id).collect())
 }
 
+/// Stores an event with violations of (policy, type, severity); returns (event id, violation
+/// ids).
+async fn seed_of(
+    app: &TestApp,
+    event_id: &str,
+    violations: &[(i64, ViolationType, Severity)],
+) -> (i64, Vec<i64>) {
+    let violations = violations
+        .iter()
+        .map(|&(policy, kind, severity)| new_violation(policy, kind, severity))
+        .collect();
+    seed(app, event_id, violations).await
+}
+
+/// A privacy policy `P` and an event `e` with one high `data_leak` violation of it: the policy,
+/// event and violation ids.
+async fn seed_one(app: &TestApp) -> (i64, i64, i64) {
+    let p = id_of(&app.create_policy("P", "privacy").await);
+    let (event, ids) = seed_of(app, "e", &[(p, DataLeak, High)]).await;
+    (p, event, ids[0])
+}
+
+/// `GET /api/violations/{query}`: the total and the ids.
 async fn list(app: &TestApp, query: &str) -> (u64, Vec<i64>) {
-    let res = app.get(&format!("/api/violations/{query}")).await;
-    assert_eq!(res.status(), 200, "GET /api/violations/{query}");
-    let total = total_count(&res);
-    let body: Vec<Value> = res.json().await.unwrap();
-    (total, body.iter().map(id_of).collect())
+    let (total, page) = app.list_violations(query).await;
+    (total, page.iter().map(|v| v.id).collect())
 }
 
 #[tokio::test]
@@ -44,95 +66,50 @@ async fn list_newest_first_with_filters() {
     let app = spawn_app().await;
     let p1 = id_of(&app.create_policy("P1", "privacy").await);
     let p2 = id_of(&app.create_policy("P2", "data_security").await);
-    let (e1, v1) = seed(
-        &app,
-        "e1",
-        vec![new_violation(p1, ViolationType::DataLeak, Severity::High)],
-    )
-    .await;
-    let (e2, v2) = seed(
+    let (e1, v1) = seed_of(&app, "e1", &[(p1, DataLeak, High)]).await;
+    let (e2, v2) = seed_of(
         &app,
         "e2",
-        vec![
-            new_violation(p1, ViolationType::PromptInjection, Severity::Critical),
-            new_violation(p2, ViolationType::DataLeak, Severity::Low),
-        ],
+        &[(p1, PromptInjection, Critical), (p2, DataLeak, Low)],
     )
     .await;
-    let (_, v3) = seed(
-        &app,
-        "e3",
-        vec![new_violation(
-            p2,
-            ViolationType::PolicyBreach,
-            Severity::High,
-        )],
-    )
-    .await;
+    let (_, v3) = seed_of(&app, "e3", &[(p2, PolicyBreach, High)]).await;
     let (a, b, c, d) = (v1[0], v2[0], v2[1], v3[0]);
 
     let (total, ids) = list(&app, "").await;
     assert_eq!(total, 4);
     assert_eq!(ids, vec![d, c, b, a]);
 
-    let res = app
-        .put(
-            &format!("/api/violations/{b}"),
-            &json!({"status": "resolved"}),
-        )
+    let resolved = violation_triage(ViolationStatus::Resolved, None);
+    app.update_violation(b, &resolved).await.unwrap();
+
+    for (query, expected) in [
+        ("?status=resolved".to_owned(), (1, vec![b])),
+        ("?status=detected".to_owned(), (3, vec![d, c, a])),
+        ("?severity=high".to_owned(), (2, vec![d, a])),
+        (format!("?policy_id={p1}"), (2, vec![b, a])),
+        (format!("?policy_id={p2}"), (2, vec![d, c])),
+        (format!("?event_id={e2}"), (2, vec![c, b])),
+        (format!("?event_id={e1}"), (1, vec![a])),
+        ("?violation_type=data_leak".to_owned(), (2, vec![c, a])),
+        (
+            format!("?violation_type=data_leak&policy_id={p2}"),
+            (1, vec![c]),
+        ),
+        ("?violation_type=security_incident".to_owned(), (0, vec![])),
+        ("?skip=1&limit=2".to_owned(), (4, vec![c, b])),
+    ] {
+        assert_eq!(list(&app, &query).await, expected, "{query}");
+    }
+
+    let invalid = [
+        ("status=bogus", "status"),
+        ("severity=bogus", "severity"),
+        ("violation_type=bogus", "violation_type"),
+        ("limit=1001", "limit"),
+    ];
+    app.assert_invalid_queries("/api/violations/", &invalid)
         .await;
-    assert_eq!(res.status(), 200);
-
-    assert_eq!(list(&app, "?status=resolved").await, (1, vec![b]));
-    assert_eq!(list(&app, "?status=detected").await, (3, vec![d, c, a]));
-    assert_eq!(list(&app, "?severity=high").await, (2, vec![d, a]));
-    assert_eq!(
-        list(&app, &format!("?policy_id={p1}")).await,
-        (2, vec![b, a])
-    );
-    assert_eq!(
-        list(&app, &format!("?policy_id={p2}")).await,
-        (2, vec![d, c])
-    );
-    assert_eq!(
-        list(&app, &format!("?event_id={e2}")).await,
-        (2, vec![c, b])
-    );
-    assert_eq!(list(&app, &format!("?event_id={e1}")).await, (1, vec![a]));
-    assert_eq!(
-        list(&app, "?violation_type=data_leak").await,
-        (2, vec![c, a])
-    );
-    assert_eq!(
-        list(&app, &format!("?violation_type=data_leak&policy_id={p2}")).await,
-        (1, vec![c])
-    );
-    assert_eq!(
-        list(&app, "?violation_type=security_incident").await,
-        (0, vec![])
-    );
-    assert_eq!(list(&app, "?skip=1&limit=2").await, (4, vec![c, b]));
-
-    assert_422_at(
-        app.get("/api/violations/?status=bogus").await,
-        &["query", "status"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/violations/?severity=bogus").await,
-        &["query", "severity"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/violations/?violation_type=bogus").await,
-        &["query", "violation_type"],
-    )
-    .await;
-    assert_422_at(
-        app.get("/api/violations/?limit=1001").await,
-        &["query", "limit"],
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -161,9 +138,7 @@ async fn get_round_trips_findings_and_scores() {
     v.findings = vec![finding];
     let (event_id, ids) = seed(&app, "with-findings", vec![v]).await;
 
-    let res = app.get(&format!("/api/violations/{}", ids[0])).await;
-    assert_eq!(res.status(), 200);
-    let got: Value = res.json().await.unwrap();
+    let got: Value = app.get_ok(&format!("/api/violations/{}", ids[0])).await;
     for key in [
         "id",
         "violation_type",
@@ -212,190 +187,91 @@ async fn get_round_trips_findings_and_scores() {
     );
 
     // The event's violations route lists the same record.
-    let res = app.get(&format!("/api/events/{event_id}/violations")).await;
-    assert_eq!(res.status(), 200);
-    let listed: Vec<Value> = res.json().await.unwrap();
+    let listed: Vec<Value> = app
+        .get_ok(&format!("/api/events/{event_id}/violations"))
+        .await;
     assert_eq!(listed, vec![got]);
 
-    let res = app.get("/api/violations/999").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"detail": "Violation not found", "code": "violation_not_found"})
-    );
-    assert_422_at(
-        app.get("/api/violations/abc").await,
-        &["path", "violation_id"],
-    )
-    .await;
+    let err = app.get_violation(999).await.unwrap_err();
+    err.assert_exactly(404, "violation_not_found", "Violation not found");
+    app.get_err("/api/violations/abc")
+        .await
+        .assert_invalid_at(&["path", "violation_id"]);
 }
 
 #[tokio::test]
 async fn event_violations_lists_only_that_event() {
     let app = spawn_app().await;
     let p = id_of(&app.create_policy("P", "privacy").await);
-    let (e1, v1) = seed(
+    let (e1, v1) = seed_of(
         &app,
         "e1",
-        vec![
-            new_violation(p, ViolationType::DataLeak, Severity::Low),
-            new_violation(p, ViolationType::PromptInjection, Severity::High),
-        ],
+        &[(p, DataLeak, Low), (p, PromptInjection, High)],
     )
     .await;
-    let (e2, v2) = seed(
-        &app,
-        "e2",
-        vec![new_violation(p, ViolationType::PolicyBreach, Severity::Low)],
-    )
-    .await;
-    let listed: Vec<Value> = app
-        .get(&format!("/api/events/{e1}/violations"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let mut ids: Vec<i64> = listed.iter().map(id_of).collect();
+    let (e2, v2) = seed_of(&app, "e2", &[(p, PolicyBreach, Low)]).await;
+    let listed = app.event_violations(e1).await.unwrap();
+    let mut ids: Vec<i64> = listed.iter().map(|v| v.id).collect();
     ids.sort_unstable();
     assert_eq!(ids, v1);
-    assert!(listed.iter().all(|v| v["event_id"] == e1));
-    let listed: Vec<Value> = app
-        .get(&format!("/api/events/{e2}/violations"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed.iter().map(id_of).collect::<Vec<_>>(), v2);
+    assert!(listed.iter().all(|v| v.event_id == Some(e1)));
+    let listed = app.event_violations(e2).await.unwrap();
+    assert_eq!(listed.iter().map(|v| v.id).collect::<Vec<_>>(), v2);
 }
 
 #[tokio::test]
 async fn put_triage_rules() {
     let app = spawn_app().await;
-    let p = id_of(&app.create_policy("P", "privacy").await);
-    let (_, ids) = seed(
+    let (_, _, id) = seed_one(&app).await;
+    check_triage_rules(
         &app,
-        "e",
-        vec![new_violation(p, ViolationType::DataLeak, Severity::High)],
+        "violations",
+        id,
+        "investigating",
+        "Violation not found",
     )
     .await;
-    let id = ids[0];
-
-    let res = app
-        .put(
-            &format!("/api/violations/{id}"),
-            &json!({"status": "investigating"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["status"], "investigating");
-    assert_eq!(u["acknowledged_by"], Value::Null);
-    assert_eq!(u["acknowledged_date"], Value::Null);
-    assert!(u["updated_at"].is_string());
-
-    let res = app
-        .put(
-            &format!("/api/violations/{id}"),
-            &json!({"status": "acknowledged", "acknowledged_by": 3}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["status"], "acknowledged");
-    assert_eq!(u["acknowledged_by"], 3);
-    assert!(u["acknowledged_date"].as_str().unwrap().ends_with('Z'));
-    let stored: Value = app
-        .get(&format!("/api/violations/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stored, u);
-
-    let res = app
-        .put(
-            &format!("/api/violations/{id}"),
-            &json!({"status": "bogus"}),
-        )
-        .await;
-    assert_422_at(res, &["body", "status"]).await;
-    let res = app
-        .put(&format!("/api/violations/{id}"), &json!({"status": null}))
-        .await;
-    assert_422_at(res, &["body", "status"]).await;
-    let res = app
-        .put("/api/violations/999", &json!({"status": "resolved"}))
-        .await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Violation not found");
 }
 
 #[tokio::test]
 async fn put_with_null_acknowledged_by_still_stamps_the_date() {
     let app = spawn_app().await;
-    let p = id_of(&app.create_policy("P", "privacy").await);
-    let (_, ids) = seed(
-        &app,
-        "e",
-        vec![new_violation(p, ViolationType::DataLeak, Severity::High)],
-    )
-    .await;
-    let res = app
-        .put(
-            &format!("/api/violations/{}", ids[0]),
-            &json!({"acknowledged_by": null}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let u: Value = res.json().await.unwrap();
-    assert_eq!(u["acknowledged_by"], Value::Null);
-    assert!(u["acknowledged_date"].is_string(), "{u}");
-    assert_eq!(u["status"], "detected");
+    let (_, _, id) = seed_one(&app).await;
+    check_null_acknowledged_by_stamps_the_date(&app, "violations", id, "detected").await;
 }
 
 #[tokio::test]
 async fn stats_summary_counts_open_as_detected_plus_investigating() {
     let app = spawn_app().await;
-    let empty: Value = app
-        .get("/api/violations/stats/summary")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let empty: Value = app.get_ok("/api/violations/stats/summary").await;
     assert_eq!(
         empty,
         json!({"total_violations": 0, "open_violations": 0, "critical_violations": 0, "high_violations": 0})
     );
     let p = id_of(&app.create_policy("P", "privacy").await);
-    let (_, ids) = seed(
+    let (_, ids) = seed_of(
         &app,
         "e",
-        vec![
-            new_violation(p, ViolationType::DataLeak, Severity::Critical),
-            new_violation(p, ViolationType::DataLeak, Severity::High),
-            new_violation(p, ViolationType::DataLeak, Severity::High),
-            new_violation(p, ViolationType::DataLeak, Severity::Low),
-            new_violation(p, ViolationType::DataLeak, Severity::Medium),
+        &[
+            (p, DataLeak, Critical),
+            (p, DataLeak, High),
+            (p, DataLeak, High),
+            (p, DataLeak, Low),
+            (p, DataLeak, Medium),
         ],
     )
     .await;
     // detected, investigating, resolved, false_positive, acknowledged.
     for (id, status) in ids[1..].iter().zip([
-        "investigating",
-        "resolved",
-        "false_positive",
-        "acknowledged",
+        ViolationStatus::Investigating,
+        ViolationStatus::Resolved,
+        ViolationStatus::FalsePositive,
+        ViolationStatus::Acknowledged,
     ]) {
-        let res = app
-            .put(&format!("/api/violations/{id}"), &json!({"status": status}))
-            .await;
-        assert_eq!(res.status(), 200);
+        let update = violation_triage(status, None);
+        app.update_violation(*id, &update).await.unwrap();
     }
-    let res = app.get("/api/violations/stats/summary").await;
-    assert_eq!(res.status(), 200);
-    let stats: Value = res.json().await.unwrap();
+    let stats: Value = app.get_ok("/api/violations/stats/summary").await;
     assert_eq!(
         stats,
         json!({"total_violations": 5, "open_violations": 2, "critical_violations": 1, "high_violations": 2})
@@ -405,45 +281,29 @@ async fn stats_summary_counts_open_as_detected_plus_investigating() {
 #[tokio::test]
 async fn deleting_a_policy_keeps_its_violations() {
     let app = spawn_app().await;
-    let p = id_of(&app.create_policy("Doomed", "privacy").await);
-    let (event_id, ids) = seed(
-        &app,
-        "e",
-        vec![new_violation(p, ViolationType::DataLeak, Severity::High)],
-    )
-    .await;
+    let (p, event_id, id) = seed_one(&app).await;
 
-    let res = app.delete(&format!("/api/policies/{p}")).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = app.delete_policy(p).await.unwrap();
     assert_eq!(body, json!({"message": "Policy deleted successfully"}));
-    assert_eq!(app.get(&format!("/api/policies/{p}")).await.status(), 404);
+    app.get_policy(p)
+        .await
+        .unwrap_err()
+        .assert_is(404, "policy_not_found");
 
-    let res = app.get(&format!("/api/violations/{}", ids[0])).await;
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(v["policy_id"], p);
-    assert_eq!(v["event_id"], event_id);
-    assert_eq!(
-        list(&app, &format!("?policy_id={p}")).await,
-        (1, vec![ids[0]])
-    );
-    let listed: Vec<Value> = app
-        .get(&format!("/api/events/{event_id}/violations"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_violation(id).await.unwrap();
+    assert_eq!((v.policy_id, v.event_id), (Some(p), Some(event_id)));
+    assert_eq!(list(&app, &format!("?policy_id={p}")).await, (1, vec![id]));
+    let listed = app.event_violations(event_id).await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0]["policy_id"], p);
+    assert_eq!(listed[0].policy_id, Some(p));
 
     // A new event can no longer reference the deleted policy.
-    let res = app
-        .post(
-            "/api/events/",
-            &json!({"event_id": "late", "event_type": "llm_request", "title": "t",
-                    "trigger_date": "2026-11-20T10:00:00Z", "policy_id": p}),
-        )
-        .await;
-    assert_422_at(res, &["body", "policy_id"]).await;
+    let late = sentinel_api::event::EventCreate {
+        policy_id: Some(p),
+        ..event_create("late")
+    };
+    app.post_event(&late)
+        .await
+        .unwrap_err()
+        .assert_invalid_at(&["body", "policy_id"]);
 }

@@ -66,6 +66,23 @@ pub fn new_event(
     }
 }
 
+/// A draft privacy policy that flags e-mail addresses, for direct store inserts.
+pub fn new_policy(name: &str) -> sentinel_store::NewPolicy {
+    sentinel_store::NewPolicy {
+        name: name.to_owned(),
+        definition: "request.prompt has sentinelai.pii(email)".into(),
+        category: sentinel_api::PolicyCategory::Privacy,
+        status: sentinel_api::PolicyStatus::Draft,
+        severity: sentinel_api::Severity::Medium,
+        performance_mode: sentinel_api::PerformanceMode::Balanced,
+        intervention_type: sentinel_api::InterventionType::Notification,
+        intervention_config: None,
+        estimated_cost_per_event: 240.0,
+        estimated_latency_ms: 100.0,
+        created_by: None,
+    }
+}
+
 /// A minimal violation of `policy_id` for direct store inserts.
 pub fn new_violation(
     policy_id: i64,
