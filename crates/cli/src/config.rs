@@ -93,11 +93,45 @@ pub fn show(figment: &Figment, settings: &Settings) -> Result<String> {
         if value.is_null() {
             out.push_str(&format!("# {key} is unset  # {from}\n"));
         } else {
-            // A JSON string, number, boolean or list of strings is also TOML.
-            out.push_str(&format!("{key} = {value}  # {from}\n"));
+            out.push_str(&format!("{key} = {}  # {from}\n", toml_value(value)));
         }
     }
     Ok(out)
+}
+
+/// A JSON value as TOML on one line: a table becomes an inline table, and its null entries are
+/// left out (TOML has no null). A JSON string, number or boolean is already TOML.
+fn toml_value(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(toml_value).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let bare = !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    let key = if bare {
+                        k.clone()
+                    } else {
+                        Value::from(k.as_str()).to_string()
+                    };
+                    format!("{key} = {}", toml_value(v))
+                })
+                .collect();
+            if entries.is_empty() {
+                "{}".to_owned()
+            } else {
+                format!("{{ {} }}", entries.join(", "))
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// `--demo-traffic`: a number of seconds, 0 (off) or from 0.05 to one day.

@@ -656,6 +656,10 @@ fn config_show_names_each_source_and_masks_secrets() {
     .unwrap();
     assert_eq!(shown.bind, "0.0.0.0:9999");
     assert_eq!(shown.retention_days, Some(30));
+    assert_eq!(
+        shown.gateway,
+        sentinel_server::settings::GatewaySettings::default()
+    );
 
     // A bad value names its key, and `--set` refuses a key that is not a setting.
     let bad = sentinel(&["config", "show", "--set", "no_such_key=1"], None);
