@@ -6,18 +6,15 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures::StreamExt;
 use sentinel_engine::{Restorer, StreamScanner, Target};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::ProviderError;
 use super::inbound::{Part, Texts};
-use super::pipeline::{
-    Prepared, Request, cost, events, forward, ms, parse_body, prepare, restore, scan_whole,
-    sse_response,
-};
-use super::{ProviderError, caller};
+use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
 use crate::auth::{Auth, Proxy};
 use crate::error::ApiError;
 use crate::settings::ApiShape;
@@ -107,64 +104,55 @@ pub async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(state, auth, headers, body).await {
-        Ok(response) | Err(response) => response,
-    }
+    serve::<Messages>(state, auth, headers, body).await
 }
 
-async fn run(
-    state: AppState,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Response> {
-    let fail = |e: ProviderError| e.into_response();
-    let auth = caller(API, auth).map_err(fail)?;
-    let (mut body, model) = parse_body(API, &body).map_err(fail)?;
-    let texts = message_texts(&body).map_err(fail)?;
-    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-    let request = Request {
-        api: API,
-        operation: "messages",
-        auth,
-        headers: &headers,
-        model,
-        stream,
-    };
-    let mut p = prepare(&state, request, &mut body, &texts)
-        .await
-        .map_err(fail)?;
-    let version = headers
-        .get("anthropic-version")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(DEFAULT_VERSION)
-        .to_owned();
-    let mut extra = vec![("anthropic-version", version.as_str())];
-    let beta = headers
-        .get("anthropic-beta")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if let Some(beta) = beta.as_deref() {
-        extra.push(("anthropic-beta", beta));
+/// Anthropic's messages.
+struct Messages;
+
+impl Shape for Messages {
+    const API: ApiShape = API;
+    const OPERATION: &'static str = "messages";
+    const PATH: &'static str = "/messages";
+    type Ask = ();
+
+    fn texts(body: &Value) -> Result<Texts, ProviderError> {
+        message_texts(body)
     }
-    let response = forward(&state, &mut p, "/messages", &body, &headers, &extra).await?;
-    if stream {
-        let (tx, rx) = mpsc::channel::<Bytes>(64);
-        tokio::spawn(
-            StreamJob {
-                state: state.clone(),
-                p,
-            }
-            .run(response, tx),
-        );
-        return Ok(sse_response(rx));
+
+    fn adjust(_: &mut Value, _: bool) {}
+
+    /// The API version (the client's, or the default) and its beta flags.
+    fn headers(incoming: &HeaderMap) -> Vec<(&'static str, String)> {
+        let header = |name: &str| {
+            incoming
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mut extra = vec![(
+            "anthropic-version",
+            header("anthropic-version").unwrap_or_else(|| DEFAULT_VERSION.to_owned()),
+        )];
+        if let Some(beta) = header("anthropic-beta") {
+            extra.push(("anthropic-beta", beta));
+        }
+        extra
     }
-    let answer = p.read_json(&state, response).await?;
-    let judged = Instant::now();
-    let answer = judge_answer(&state, &mut p, answer);
-    p.call.added_ms += ms(judged);
-    p.finish(&state).await;
-    Ok(axum::Json(answer).into_response())
+
+    fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value {
+        judge_answer(state, p, answer)
+    }
+
+    async fn stream(
+        state: AppState,
+        p: Prepared,
+        (): (),
+        response: reqwest::Response,
+        tx: mpsc::Sender<Bytes>,
+    ) {
+        StreamJob { state, p }.run(response, tx).await;
+    }
 }
 
 /// Judges a non-streamed message: its text blocks and tool inputs.

@@ -14,10 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::inbound::{Part, Texts};
-use super::pipeline::{
-    Prepared, Request, cost, events, forward, ms, parse_body, prepare, restore, scan_whole,
-    sse_response,
-};
+use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
 use super::record::Call;
 use super::{ProviderError, caller};
 use crate::auth::{Auth, Proxy};
@@ -101,60 +98,60 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match chat(state, auth, headers, body).await {
-        Ok(response) | Err(response) => response,
-    }
+    serve::<Chat>(state, auth, headers, body).await
 }
 
-async fn chat(
-    state: AppState,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Response> {
-    let fail = |e: ProviderError| e.into_response();
-    let auth = caller(API, auth).map_err(fail)?;
-    let (mut body, model) = parse_body(API, &body).map_err(fail)?;
-    let texts = chat_texts(&body).map_err(fail)?;
-    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-    let request = Request {
-        api: API,
-        operation: "chat.completions",
-        auth,
-        headers: &headers,
-        model,
-        stream,
-    };
-    let mut p = prepare(&state, request, &mut body, &texts)
-        .await
-        .map_err(fail)?;
-    // Usage is always asked for when streaming (for the record), and removed again if the
-    // client did not ask.
-    let mut client_wants_usage = true;
-    if stream
-        && let Some(o) = body.as_object_mut()
-        && let Value::Object(options) = o.entry("stream_options").or_insert_with(|| json!({}))
-    {
-        client_wants_usage = options.get("include_usage").and_then(Value::as_bool) == Some(true);
-        options.insert("include_usage".into(), json!(true));
+/// OpenAI's chat completions.
+struct Chat;
+
+impl Shape for Chat {
+    const API: ApiShape = API;
+    const OPERATION: &'static str = "chat.completions";
+    const PATH: &'static str = "/chat/completions";
+    /// Whether the client asked for the usage chunk.
+    type Ask = bool;
+
+    fn texts(body: &Value) -> Result<Texts, ProviderError> {
+        chat_texts(body)
     }
-    let response = forward(&state, &mut p, "/chat/completions", &body, &headers, &[]).await?;
-    if stream {
-        let (tx, rx) = mpsc::channel::<Bytes>(64);
-        let job = StreamJob {
-            state: state.clone(),
+
+    /// Usage is always asked for when streaming (for the record), and removed again if the
+    /// client did not ask.
+    fn adjust(body: &mut Value, stream: bool) -> bool {
+        if stream
+            && let Some(o) = body.as_object_mut()
+            && let Value::Object(options) = o.entry("stream_options").or_insert_with(|| json!({}))
+        {
+            let asked = options.get("include_usage").and_then(Value::as_bool) == Some(true);
+            options.insert("include_usage".into(), json!(true));
+            return asked;
+        }
+        true
+    }
+
+    fn headers(_: &HeaderMap) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value {
+        judge_answer(state, p, answer)
+    }
+
+    async fn stream(
+        state: AppState,
+        p: Prepared,
+        client_wants_usage: bool,
+        response: reqwest::Response,
+        tx: mpsc::Sender<Bytes>,
+    ) {
+        StreamJob {
+            state,
             p,
             client_wants_usage,
-        };
-        tokio::spawn(job.run(response, tx));
-        return Ok(sse_response(rx));
+        }
+        .run(response, tx)
+        .await;
     }
-    let answer = p.read_json(&state, response).await?;
-    let judged = Instant::now();
-    let answer = judge_answer(&state, &mut p, answer);
-    p.call.added_ms += ms(judged);
-    p.finish(&state).await;
-    Ok(axum::Json(answer).into_response())
 }
 
 /// Judges a non-streamed answer: each choice's content and tool-call arguments.

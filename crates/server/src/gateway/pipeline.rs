@@ -31,8 +31,85 @@ pub(super) fn bad(api: ApiShape, message: impl Into<String>) -> ProviderError {
     )
 }
 
+/// One provider API shape of a route: how it reads a request and judges an answer.
+pub(super) trait Shape {
+    const API: ApiShape;
+    /// The event's `operation` (`chat.completions`).
+    const OPERATION: &'static str;
+    /// The upstream path after its base URL (`/chat/completions`).
+    const PATH: &'static str;
+    /// What the stream job learns from the request (whether the client asked for usage).
+    type Ask: Send + 'static;
+    /// The texts the model will read.
+    fn texts(body: &Value) -> Result<Texts, ProviderError>;
+    /// Adjusts the body to forward; says what the stream job must know.
+    fn adjust(body: &mut Value, stream: bool) -> Self::Ask;
+    /// Headers to forward besides the key.
+    fn headers(incoming: &HeaderMap) -> Vec<(&'static str, String)>;
+    /// Judges a whole answer.
+    fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value;
+    /// Reads the upstream's stream, sends what is released, records the call.
+    fn stream(
+        state: AppState,
+        p: Prepared,
+        ask: Self::Ask,
+        response: reqwest::Response,
+        tx: mpsc::Sender<Bytes>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static;
+}
+
+/// A gateway route of shape `S`, from the request to the answer (or the stream).
+pub(super) async fn serve<S: Shape>(
+    state: AppState,
+    auth: Result<Auth<Proxy>, crate::error::ApiError>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match serve_inner::<S>(state, auth, headers, body).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn serve_inner<S: Shape>(
+    state: AppState,
+    auth: Result<Auth<Proxy>, crate::error::ApiError>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let fail = |e: ProviderError| e.into_response();
+    let auth = super::caller(S::API, auth).map_err(fail)?;
+    let (mut body, model) = parse_body(S::API, &body).map_err(fail)?;
+    let texts = S::texts(&body).map_err(fail)?;
+    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let request = Request {
+        api: S::API,
+        operation: S::OPERATION,
+        auth,
+        headers: &headers,
+        model,
+        stream,
+    };
+    let mut p = prepare(&state, request, &mut body, &texts)
+        .await
+        .map_err(fail)?;
+    let ask = S::adjust(&mut body, stream);
+    let extra = S::headers(&headers);
+    let response = forward(&state, &mut p, S::PATH, &body, &headers, &extra).await?;
+    if stream {
+        let (tx, rx) = mpsc::channel::<Bytes>(64);
+        tokio::spawn(S::stream(state.clone(), p, ask, response, tx));
+        return Ok(sse_response(rx));
+    }
+    let answer = p.read_json(&state, response).await?;
+    let judged = Instant::now();
+    let answer = S::judge(&state, &mut p, answer);
+    p.call.added_ms += ms(judged);
+    p.finish(&state).await;
+    Ok(axum::Json(answer).into_response())
+}
+
 /// A request body: a JSON object with a `model`.
-pub(super) fn parse_body(api: ApiShape, bytes: &[u8]) -> Result<(Value, String), ProviderError> {
+fn parse_body(api: ApiShape, bytes: &[u8]) -> Result<(Value, String), ProviderError> {
     let body: Value =
         serde_json::from_slice(bytes).map_err(|e| bad(api, format!("invalid JSON body: {e}")))?;
     if !body.is_object() {
@@ -60,7 +137,7 @@ pub(super) struct Prepared {
 }
 
 /// What a route tells [`prepare`] about its request.
-pub(super) struct Request<'a> {
+struct Request<'a> {
     pub api: ApiShape,
     pub operation: &'static str,
     pub auth: Auth<Proxy>,
@@ -71,7 +148,7 @@ pub(super) struct Request<'a> {
 
 /// Authenticates, routes, and enforces the policies on the request's `texts`; rewrites `body`
 /// where they redact. A block is recorded and answered here.
-pub(super) async fn prepare(
+async fn prepare(
     state: &AppState,
     request: Request<'_>,
     body: &mut Value,
@@ -154,13 +231,13 @@ pub(super) async fn prepare(
 
 /// Sends the call to its upstream. A failure to reach it, and the upstream's own error (passed
 /// through in its own shape), are recorded and come back as the answer to give.
-pub(super) async fn forward(
+async fn forward(
     state: &AppState,
     p: &mut Prepared,
     path: &str,
     body: &Value,
     headers: &HeaderMap,
-    extra: &[(&str, &str)],
+    extra: &[(&'static str, String)],
 ) -> Result<reqwest::Response, Response> {
     let mut request = authorize(
         state.gateway.client.post(p.upstream.url(path)),
@@ -168,7 +245,7 @@ pub(super) async fn forward(
         headers,
     );
     for (name, value) in extra {
-        request = request.header(*name, *value);
+        request = request.header(*name, value.as_str());
     }
     p.sent = Instant::now();
     let response = match request.json(body).send().await {
@@ -256,7 +333,7 @@ pub(super) fn events(
 }
 
 /// A streamed answer whose frames a job sends through `rx`.
-pub(super) fn sse_response(mut rx: mpsc::Receiver<Bytes>) -> Response {
+fn sse_response(mut rx: mpsc::Receiver<Bytes>) -> Response {
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
         .map(Ok::<Bytes, std::convert::Infallible>);
     Response::builder()

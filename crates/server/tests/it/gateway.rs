@@ -11,18 +11,18 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, id_of, spawn_app_with};
 use crate::upstream::StandIn;
 
-const SECRET_MAIL: &str = "jane.doe@example.com";
+pub const SECRET_MAIL: &str = "jane.doe@example.com";
 
-struct Gateway {
-    app: TestApp,
-    upstream: StandIn,
+pub struct Gateway {
+    pub app: TestApp,
+    pub upstream: StandIn,
     /// Signed with a `proxy` key bound to the app `support-bot` in `prod`.
     proxy: Client,
     /// That key.
-    key: String,
+    pub key: String,
 }
 
-async fn gateway() -> Gateway {
+pub async fn gateway() -> Gateway {
     let upstream = StandIn::start().await;
     let settings = Settings {
         gateway: GatewaySettings {
@@ -320,7 +320,7 @@ fn ask(text: &str) -> Value {
     ]})
 }
 
-const ANSWER: &str = "Thanks! I have noted your address jane.doe@example.com and will call \
+pub const ANSWER: &str = "Thanks! I have noted your address jane.doe@example.com and will call \
     +1 415 555 0100 tomorrow. Zoë from 東京 says hello. Is there anything else?";
 
 #[tokio::test]

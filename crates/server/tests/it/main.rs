@@ -18,6 +18,7 @@ mod docs;
 mod engine;
 mod events;
 mod gateway;
+mod gateway_sdk;
 mod keepalive;
 mod live;
 mod policies;
