@@ -551,6 +551,29 @@
     return load(0);
   }
 
+  // What the gateway recorded of a proxied call (docs/GATEWAY.md), when the event is one.
+  function gatewayFacts(m, fact) {
+    const card = $("#event-gateway");
+    if (!m || m.gateway !== true) { card.hidden = true; return; }
+    const ms = (v) => (typeof v === "number" ? `${v.toFixed(v < 10 ? 2 : 0)} ms` : "—");
+    const texts = m.texts ? Object.entries(m.texts).map(([k, n]) => `${n} ${label(k).toLowerCase()}`).join(", ") : "—";
+    put($("#event-gateway-facts"),
+      fact("API", `${m.api || "—"} · ${m.operation || "—"}`), fact("Upstream", m.upstream || "—"),
+      fact("Streamed", m.stream ? "yes" : "no"), fact("Upstream status", m.upstream_status ?? "—"),
+      fact("Upstream latency", ms(m.upstream_latency_ms)), fact("Time to first token", ms(m.time_to_first_token_ms)),
+      fact("Sentinel added", ms(m.sentinel_added_ms)),
+      fact("Cost", typeof m.cost_usd === "number" ? `$${m.cost_usd.toFixed(6)}` : "—"),
+      fact("Texts read", texts),
+      fact("Scanned", m.scanned === false ? `no: ${(m.unscanned || []).join(", ")}` : "every part"),
+      fact("Redacted", `${num(m.redacted_in || 0)} in / ${num(m.redacted_out || 0)} out`),
+      fact("Pseudonyms restored", num(m.restored_out || 0)),
+      m.blocked_at ? fact("Blocked", `${m.blocked_at}${m.delivered_chars != null && m.blocked_at === "response" ? `, after ${num(m.delivered_chars)} characters` : ""}`) : null,
+      m.environment ? fact("Environment", m.environment) : null,
+      m.error ? fact("Error", m.error) : null,
+      m.client_disconnected ? fact("Client", "disconnected before the end") : null);
+    card.hidden = false;
+  }
+
   async function initEvent() {
     const id = pageId;
     let event;
@@ -573,6 +596,7 @@
       fact("Duration", event.duration_ms ? `${Number(event.duration_ms).toFixed(0)} ms` : "—"),
       fact("Acknowledged", event.acknowledged_date ? timeEl(event.acknowledged_date) : "—"),
       event.description ? fact("Description", event.description) : null);
+    gatewayFacts(event.metadata, fact);
     let prompt = event.prompt;
     let completion = event.completion;
     if ((!prompt || !completion) && event.event_data) {

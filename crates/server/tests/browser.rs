@@ -727,6 +727,67 @@ async fn dashboard_end_to_end() {
     ui.close().await;
 }
 
+/// A gateway call's event shows what the gateway recorded: upstream, latency, time to first
+/// token, what was redacted and restored, where it was blocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_page_shows_a_gateway_call() {
+    let app = spawn_app().await;
+    let metadata = serde_json::json!({
+        "gateway": true, "api": "openai", "operation": "chat.completions",
+        "upstream": "openai-prod", "stream": true, "upstream_status": 200,
+        "upstream_latency_ms": 812.5, "time_to_first_token_ms": 143.25,
+        "sentinel_added_ms": 0.42, "cost_usd": 0.000123, "texts": {"system": 1, "user": 2},
+        "scanned": true, "redacted_in": 1, "redacted_out": 2, "restored_out": 3,
+        "blocked_at": "response", "delivered_chars": 57,
+    });
+    let event = app
+        .create_event(
+            "gw-1",
+            serde_json::json!({"metadata": metadata, "source": "support-bot"}),
+        )
+        .await;
+    let plain = app.create_event("plain-1", serde_json::json!({})).await;
+    let ui = Ui::launch(&app).await;
+    ui.sign_in(
+        "/login",
+        "root",
+        "location.pathname === '/'",
+        "the overview",
+    )
+    .await;
+    ui.open(&format!("/events/{}", helpers::id_of(&event)))
+        .await;
+    ui.wait_shown(10, "#event-gateway", "the gateway card")
+        .await;
+    let card = ui.text("#event-gateway").await;
+    for shown in [
+        "openai-prod",
+        "openai · chat.completions",
+        "143 ms",
+        "0.42 ms",
+        "$0.000123",
+        "1 system, 2 user",
+        "1 in / 2 out",
+        "response, after 57 characters",
+    ] {
+        assert!(
+            card.contains(shown),
+            "`{shown}` not in the gateway card: {card}"
+        );
+    }
+    ui.open(&format!("/events/{}", helpers::id_of(&plain)))
+        .await;
+    ui.wait_ready("the plain event").await;
+    let hidden: bool = ui
+        .eval("document.querySelector('#event-gateway').hidden")
+        .await;
+    assert!(
+        hidden,
+        "an event that is not a gateway call has no gateway card"
+    );
+    ui.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_see_no_controls_they_cannot_use() {
     let app = spawn_app().await;

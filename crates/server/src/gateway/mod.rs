@@ -10,7 +10,7 @@
 //!   address guard and the price table.
 //! - [`inbound`]: the request's texts, their evaluation and redaction.
 //! - [`pipeline`]: the steps every route shares (the way in, forwarding, failures, streams).
-//! - [`openai`]: `POST /v1/chat/completions` and `GET /v1/models`.
+//! - [`openai`]: `POST /v1/chat/completions`, `POST /v1/embeddings` and `GET /v1/models`.
 //! - [`anthropic`]: `POST /v1/messages`.
 //! - [`record`]: the event each call leaves.
 
@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/v1/chat/completions",
             axum::routing::post(openai::chat_completions),
         )
+        .route("/v1/embeddings", axum::routing::post(openai::embeddings))
         .route("/v1/messages", axum::routing::post(anthropic::messages))
         .route("/v1/models", axum::routing::get(openai::models))
 }

@@ -623,6 +623,69 @@ fn block_frames(template: &Value, index: u64, scanner: &StreamScanner) -> Vec<Va
     vec![last, error]
 }
 
+/// `POST /v1/embeddings`: the input texts are judged on the way in (a block refuses, a
+/// redaction is what the model embeds); the vectors come back as the upstream sent them.
+pub async fn embeddings(
+    State(state): State<AppState>,
+    auth: Result<Auth<Proxy>, ApiError>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve::<Embeddings>(state, auth, headers, body).await
+}
+
+/// OpenAI's embeddings.
+struct Embeddings;
+
+impl Shape for Embeddings {
+    const API: ApiShape = API;
+    const OPERATION: &'static str = "embeddings";
+    const PATH: &'static str = "/embeddings";
+    const STREAMS: bool = false;
+    type Ask = ();
+
+    /// `input` is a text, a list of texts, or token ids (which cannot be read).
+    fn texts(body: &Value) -> Result<Texts, ProviderError> {
+        let mut texts = Texts::default();
+        match body.get("input") {
+            Some(Value::String(s)) => texts.push("/input".into(), Part::User, s),
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => texts.push(format!("/input/{i}"), Part::User, s),
+                        _ => texts.unscannable.push(format!("token ids at /input/{i}")),
+                    }
+                }
+            }
+            _ => return Err(bad("`input` must be a text or a list of texts")),
+        }
+        Ok(texts)
+    }
+
+    fn adjust(_: &mut Value, _: bool) {}
+
+    fn headers(_: &HeaderMap) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value {
+        usage(&answer, &mut p.call);
+        p.call.cost_usd = cost(state, &p.call);
+        answer
+    }
+
+    /// Never called (`STREAMS` is false); records the call all the same.
+    async fn stream(
+        state: AppState,
+        p: Prepared,
+        (): (),
+        _: reqwest::Response,
+        _: mpsc::Sender<Bytes>,
+    ) {
+        p.finish(&state).await;
+    }
+}
+
 /// `GET /v1/models`: the model patterns of the OpenAI-shaped upstreams.
 pub async fn models(
     State(state): State<AppState>,

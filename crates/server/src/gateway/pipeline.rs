@@ -38,6 +38,8 @@ pub(super) trait Shape {
     const OPERATION: &'static str;
     /// The upstream path after its base URL (`/chat/completions`).
     const PATH: &'static str;
+    /// Whether the route can stream (when the body asks with `stream: true`).
+    const STREAMS: bool = true;
     /// What the stream job learns from the request (whether the client asked for usage).
     type Ask: Send + 'static;
     /// The texts the model will read.
@@ -80,7 +82,7 @@ async fn serve_inner<S: Shape>(
     let auth = super::caller(S::API, auth).map_err(fail)?;
     let (mut body, model) = parse_body(S::API, &body).map_err(fail)?;
     let texts = S::texts(&body).map_err(fail)?;
-    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let stream = S::STREAMS && body.get("stream").and_then(Value::as_bool) == Some(true);
     let request = Request {
         api: S::API,
         operation: S::OPERATION,

@@ -40,6 +40,7 @@ impl StandIn {
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/messages", post(messages))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -278,4 +279,21 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Val
         wire.push_str(&format!("event: {event}\ndata: {data}\n\n"));
     }
     sse(wire, &s.wire_sizes)
+}
+
+async fn embeddings(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
+    let body = body.0;
+    script.lock().unwrap().received.push(body.clone());
+    let inputs = match &body["input"] {
+        Value::Array(items) => items.len(),
+        _ => 1,
+    };
+    let data: Vec<Value> = (0..inputs)
+        .map(|i| json!({"object": "embedding", "index": i, "embedding": [0.25, -0.5, 0.125]}))
+        .collect();
+    axum::Json(
+        json!({"object": "list", "data": data, "model": body["model"],
+        "usage": {"prompt_tokens": 5, "total_tokens": 5}}),
+    )
+    .into_response()
 }
