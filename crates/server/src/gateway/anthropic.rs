@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::ProviderError;
-use super::inbound::{Part, Texts};
+use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
 use crate::auth::{Auth, Proxy};
 use crate::error::ApiError;
@@ -48,6 +48,8 @@ fn message_texts(body: &Value) -> Result<Texts, ProviderError> {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return Err(bad("messages: Field required"));
     };
+    // Tool use ids of the history → tool names, for the results that answer them.
+    let mut tools: BTreeMap<String, String> = BTreeMap::new();
     for (i, m) in messages.iter().enumerate() {
         let part = match m.get("role").and_then(Value::as_str) {
             Some("assistant") => Part::Assistant,
@@ -58,7 +60,7 @@ fn message_texts(body: &Value) -> Result<Texts, ProviderError> {
             Some(Value::Array(blocks)) => {
                 for (j, b) in blocks.iter().enumerate() {
                     let at = format!("/messages/{i}/content/{j}");
-                    block_texts(&mut texts, &at, part, b);
+                    block_texts(&mut texts, &mut tools, &at, part, b);
                 }
             }
             _ => return Err(bad(format!("messages.{i}.content: must be text or blocks"))),
@@ -67,7 +69,14 @@ fn message_texts(body: &Value) -> Result<Texts, ProviderError> {
     Ok(texts)
 }
 
-fn block_texts(texts: &mut Texts, at: &str, part: Part, block: &Value) {
+fn block_texts(
+    texts: &mut Texts,
+    tools: &mut BTreeMap<String, String>,
+    at: &str,
+    part: Part,
+    block: &Value,
+) {
+    let from = texts.slots.len();
     let kind = block
         .get("type")
         .and_then(Value::as_str)
@@ -79,19 +88,35 @@ fn block_texts(texts: &mut Texts, at: &str, part: Part, block: &Value) {
             }
         }
         "tool_use" | "server_tool_use" => {
+            let name = block.get("name").and_then(Value::as_str);
+            if let (Some(id), Some(name)) = (block.get("id").and_then(Value::as_str), name) {
+                tools.insert(id.to_owned(), name.to_owned());
+            }
             if let Some(input) = block.get("input") {
                 texts.push_strings(&format!("{at}/input"), Part::ToolArguments, input);
             }
+            texts.name_tool(from, name);
         }
-        "tool_result" => match block.get("content") {
-            Some(Value::String(s)) => texts.push(format!("{at}/content"), Part::ToolResult, s),
-            Some(Value::Array(inner)) => {
-                for (k, b) in inner.iter().enumerate() {
-                    block_texts(texts, &format!("{at}/content/{k}"), Part::ToolResult, b);
+        "tool_result" => {
+            match block.get("content") {
+                Some(Value::String(s)) => {
+                    texts.push(format!("{at}/content"), Part::ToolResult, s);
                 }
+                Some(Value::Array(inner)) => {
+                    for (k, b) in inner.iter().enumerate() {
+                        let inner_at = format!("{at}/content/{k}");
+                        block_texts(texts, tools, &inner_at, Part::ToolResult, b);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        },
+            let tool = block
+                .get("tool_use_id")
+                .and_then(Value::as_str)
+                .and_then(|id| tools.get(id))
+                .cloned();
+            texts.name_tool(from, tool.as_deref());
+        }
         "thinking" | "redacted_thinking" => {}
         other => texts.unscannable.push(format!("{other} at {at}")),
     }
@@ -165,7 +190,7 @@ fn judge_answer(state: &AppState, p: &mut Prepared, mut answer: Value) -> Value 
         ..
     } = p;
     let (enforced, options, restorer) = (&**enforced, *options, &*restorer);
-    let scope = call.scope.clone();
+    let scope = part_scope(&call.scope, "completion", None);
     let mut completion = String::new();
     let mut blocked = false;
     if let Some(blocks) = answer.get_mut("content").and_then(Value::as_array_mut) {
@@ -180,6 +205,8 @@ fn judge_answer(state: &AppState, p: &mut Prepared, mut answer: Value) -> Value 
                     }
                 }
                 Some("tool_use") => {
+                    let tool = block.get("name").and_then(Value::as_str).map(str::to_owned);
+                    let scope = part_scope(&call.scope, "tool_arguments", tool.as_deref());
                     if let Some(input) = block.get_mut("input") {
                         // The input as the JSON text a stream would carry.
                         let text = input.to_string();
@@ -230,6 +257,8 @@ struct Block {
     kind: String,
     scanner: StreamScanner,
     restorer: Option<Restorer>,
+    /// The call's scope with this block's part (and tool).
+    scope: sentinel_engine::Scope,
 }
 
 /// A streamed message: judges each text and tool-input delta and releases what is settled.
@@ -284,9 +313,16 @@ impl StreamJob {
                         .unwrap_or("")
                         .to_owned();
                     if matches!(block_kind.as_str(), "text" | "tool_use") {
+                        let scope = if block_kind == "text" {
+                            part_scope(&self.p.call.scope, "completion", None)
+                        } else {
+                            let tool = data["content_block"]["name"].as_str();
+                            part_scope(&self.p.call.scope, "tool_arguments", tool)
+                        };
                         blocks.insert(
                             index,
                             Block {
+                                scope,
                                 kind: block_kind,
                                 scanner: StreamScanner::for_target(
                                     self.p.options,
@@ -311,11 +347,9 @@ impl StreamJob {
                             if field == "text" {
                                 text.push_str(&piece);
                             }
-                            let r = block.scanner.push(
-                                &self.p.enforced.set,
-                                &self.p.call.scope,
-                                &piece,
-                            );
+                            let r = block
+                                .scanner
+                                .push(&self.p.enforced.set, &block.scope, &piece);
                             self.p.call.decision =
                                 self.p.call.decision.max(block.scanner.decision());
                             if r.blocked {
@@ -340,9 +374,7 @@ impl StreamJob {
                 "content_block_stop" => {
                     let index = data["index"].as_u64().unwrap_or(0);
                     if let Some(mut block) = blocks.remove(&index) {
-                        let r = block
-                            .scanner
-                            .finish(&self.p.enforced.set, &self.p.call.scope);
+                        let r = block.scanner.finish(&self.p.enforced.set, &block.scope);
                         self.p.call.decision = self.p.call.decision.max(block.scanner.decision());
                         if r.blocked {
                             out.extend(self.block_frames(index, &block.scanner));

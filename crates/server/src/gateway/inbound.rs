@@ -26,6 +26,8 @@ pub struct Slot {
     pub pointer: String,
     pub part: Part,
     pub text: String,
+    /// The tool whose arguments or result this is.
+    pub tool: Option<String>,
 }
 
 /// The texts of a request, and what could not be read.
@@ -63,7 +65,15 @@ impl Texts {
             pointer,
             part,
             text: text.to_owned(),
+            tool: None,
         });
+    }
+
+    /// Names the tool of the slots pushed since the first `from` slots.
+    pub fn name_tool(&mut self, from: usize, tool: Option<&str>) {
+        for slot in self.slots.iter_mut().skip(from) {
+            slot.tool = tool.map(str::to_owned);
+        }
     }
 
     /// Every string inside `value` (a tool's JSON input), each as its own slot.
@@ -133,12 +143,16 @@ pub fn evaluate(enforced: &Enforced, texts: &Texts, scope: &Scope) -> Inbound {
     let mut rewrites = Vec::new();
     let mut chars_before = 0;
     for (slot, &start) in texts.slots.iter().zip(&starts) {
+        let scope = part_scope(scope, slot.part.as_str(), slot.tool.as_deref());
         let started = std::time::Instant::now();
         let mut eval = enforced.set.evaluate(&Input {
             prompt: Some(&slot.text),
             completion: None,
-            scope,
+            scope: &scope,
         });
+        if slot.part == Part::System {
+            trusted(&mut eval);
+        }
         let hits: Vec<i64> = eval.hits.iter().map(|h| h.policy_id).collect();
         enforced.record(started.elapsed().as_secs_f64() * 1e6, &hits);
         if eval.decision == Decision::Redact
@@ -166,6 +180,44 @@ pub fn evaluate(enforced: &Enforced, texts: &Texts, scope: &Scope) -> Inbound {
         redactor,
         rewrites,
     }
+}
+
+/// The detectors that judge what users, documents and tools bring in as an attack on the
+/// operator's instructions.
+const ATTACK_DETECTORS: [&str; 2] = ["prompt_injection", "jailbreak"];
+
+/// The system prompt is the operator's own instruction, not an attack on it: the injection and
+/// jailbreak findings in it are dropped (a policy breached by them alone is not breached), and
+/// everything else stands (PII, secrets, keywords).
+fn trusted(eval: &mut Evaluation) {
+    let attack = |f: &Finding| ATTACK_DETECTORS.contains(&f.detector.as_str());
+    eval.hits.retain_mut(|h| {
+        let had = !h.findings.is_empty();
+        h.findings.retain(|f| !attack(f));
+        !(had && h.findings.is_empty())
+    });
+    eval.findings.retain(|f| !attack(f));
+    eval.decision = eval
+        .hits
+        .iter()
+        .map(|h| Decision::from(h.action))
+        .max()
+        .unwrap_or(Decision::Allow);
+    if eval.decision != Decision::Block {
+        eval.block_message = None;
+    }
+}
+
+/// The call's scope for one part of it: `scope.part` (`system`, `user`, `assistant`,
+/// `tool_result`, `tool_arguments`, `completion`) and, for a tool's arguments or result,
+/// `scope.tool`, so that a policy can single out a part or a tool.
+pub fn part_scope(scope: &Scope, part: &str, tool: Option<&str>) -> Scope {
+    let mut scope = scope.clone();
+    scope.metadata.insert("part".to_owned(), part.to_owned());
+    if let Some(tool) = tool {
+        scope.metadata.insert("tool".to_owned(), tool.to_owned());
+    }
+    scope
 }
 
 /// Adds `eval` to `into`: the stronger decision, one hit per policy, every finding.

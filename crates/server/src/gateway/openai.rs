@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use sentinel_engine::{Restorer, StreamScanner, Target};
+use sentinel_engine::{Restorer, Scope, StreamScanner, Target};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::inbound::{Part, Texts};
+use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
 use super::record::Call;
 use super::{ProviderError, caller};
@@ -36,6 +36,8 @@ fn chat_texts(body: &Value) -> Result<Texts, ProviderError> {
         return Err(bad("`messages` must be an array"));
     };
     let mut texts = Texts::default();
+    // Tool call ids of the history → tool names, for the results that answer them.
+    let mut tools: BTreeMap<&str, &str> = BTreeMap::new();
     for (i, m) in messages.iter().enumerate() {
         let part = match m.get("role").and_then(Value::as_str) {
             Some("system" | "developer") => Part::System,
@@ -43,6 +45,7 @@ fn chat_texts(body: &Value) -> Result<Texts, ProviderError> {
             Some("tool" | "function") => Part::ToolResult,
             _ => Part::User,
         };
+        let from = texts.slots.len();
         match m.get("content") {
             Some(Value::String(s)) => texts.push(format!("/messages/{i}/content"), part, s),
             Some(Value::Array(parts)) => {
@@ -66,14 +69,28 @@ fn chat_texts(body: &Value) -> Result<Texts, ProviderError> {
             Some(Value::Null) | None => {}
             Some(_) => return Err(bad(format!("messages[{i}].content must be text or parts"))),
         }
+        if part == Part::ToolResult {
+            let tool = m
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .and_then(|id| tools.get(id).copied())
+                .or_else(|| m.get("name").and_then(Value::as_str));
+            texts.name_tool(from, tool);
+        }
         if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
             for (k, c) in calls.iter().enumerate() {
+                let name = c.pointer("/function/name").and_then(Value::as_str);
+                if let (Some(id), Some(name)) = (c.get("id").and_then(Value::as_str), name) {
+                    tools.insert(id, name);
+                }
                 if let Some(args) = c.pointer("/function/arguments").and_then(Value::as_str) {
+                    let from = texts.slots.len();
                     texts.push(
                         format!("/messages/{i}/tool_calls/{k}/function/arguments"),
                         Part::ToolArguments,
                         args,
                     );
+                    texts.name_tool(from, name);
                 }
             }
         }
@@ -164,7 +181,7 @@ fn judge_answer(state: &AppState, p: &mut Prepared, mut answer: Value) -> Value 
         ..
     } = p;
     let (enforced, options, restorer) = (&**enforced, *options, &*restorer);
-    let scope = call.scope.clone();
+    let scope = part_scope(&call.scope, "completion", None);
     let mut completion = String::new();
     if let Some(choices) = answer.get_mut("choices").and_then(Value::as_array_mut) {
         for choice in choices {
@@ -177,6 +194,8 @@ fn judge_answer(state: &AppState, p: &mut Prepared, mut answer: Value) -> Value 
             }
             if let Some(Value::Array(calls)) = choice.pointer_mut("/message/tool_calls") {
                 for c in calls {
+                    let tool = c.pointer("/function/name").and_then(Value::as_str);
+                    let scope = part_scope(&call.scope, "tool_arguments", tool);
                     if let Some(Value::String(args)) = c.pointer_mut("/function/arguments") {
                         let (out, b) = scan_whole(enforced, &scope, options, args, call);
                         blocked |= b;
@@ -216,7 +235,8 @@ fn usage(value: &Value, call: &mut Call) {
 struct ChoiceState {
     content: Option<StreamScanner>,
     restorer: Option<Restorer>,
-    tools: BTreeMap<u64, (StreamScanner, Option<Restorer>)>,
+    /// Per tool call: its scanner, restorer, and scope (naming the tool).
+    tools: BTreeMap<u64, (StreamScanner, Option<Restorer>, Scope)>,
     text: String,
     finished: bool,
 }
@@ -377,7 +397,7 @@ impl StreamJob {
         };
         let enforced = self.p.enforced.clone();
         let set = &enforced.set;
-        let scope = &self.p.call.scope.clone();
+        let scope = &part_scope(&self.p.call.scope, "completion", None);
         for choice in list.iter_mut() {
             let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
             let state = choices.entry(index).or_default();
@@ -406,14 +426,24 @@ impl StreamJob {
             if let Some(Value::Array(calls)) = choice.pointer_mut("/delta/tool_calls") {
                 for call in calls.iter_mut() {
                     let tool = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+                    let name = call
+                        .pointer("/function/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
                     if let Some(Value::String(args)) = call.pointer_mut("/function/arguments") {
-                        let (scanner, restorer) = state.tools.entry(tool).or_insert_with(|| {
-                            (
-                                StreamScanner::for_target(self.p.options, Target::Completion),
-                                self.p.restorer.clone(),
-                            )
-                        });
-                        let r = scanner.push(set, scope, args);
+                        let (scanner, restorer, tool_scope) =
+                            state.tools.entry(tool).or_insert_with(|| {
+                                (
+                                    StreamScanner::for_target(self.p.options, Target::Completion),
+                                    self.p.restorer.clone(),
+                                    part_scope(
+                                        &self.p.call.scope,
+                                        "tool_arguments",
+                                        name.as_deref(),
+                                    ),
+                                )
+                            });
+                        let r = scanner.push(set, tool_scope, args);
                         self.p.call.decision = self.p.call.decision.max(scanner.decision());
                         if r.blocked {
                             self.p
@@ -546,7 +576,7 @@ fn flush(
 ) -> (Vec<Value>, usize, bool) {
     state.finished = true;
     let set = &enforced.set;
-    let scope = call.scope.clone();
+    let scope = part_scope(&call.scope, "completion", None);
     let mut frames = Vec::new();
     let mut chars = 0;
     if let Some(scanner) = state.content.as_mut() {
@@ -570,8 +600,8 @@ fn flush(
             frames.push(delta_frame(template, index, json!({"content": text})));
         }
     }
-    for (tool, (scanner, restorer)) in &mut state.tools {
-        let r = scanner.finish(set, &scope);
+    for (tool, (scanner, restorer, tool_scope)) in &mut state.tools {
+        let r = scanner.finish(set, tool_scope);
         call.decision = call.decision.max(scanner.decision());
         call.outbound.extend(scanner.evaluations().iter().cloned());
         if r.blocked {

@@ -653,6 +653,76 @@ async fn an_unreachable_upstream_is_a_502_and_private_hosts_need_the_allowlist()
 }
 
 #[tokio::test]
+async fn policies_can_single_out_a_part_or_a_tool() {
+    let g = gateway().await;
+    enforce(
+        &g.app,
+        "No internal notes from users",
+        "request.prompt contains \"internal only\" and scope.part is user",
+        "block",
+        None,
+    )
+    .await;
+    enforce(
+        &g.app,
+        "No deletes through the shell tool",
+        "response.completion contains \"rm -rf\" and scope.tool is run_shell",
+        "block",
+        None,
+    )
+    .await;
+    g.upstream.script(|s| s.answer = "Sure.".into());
+    // The same words in the system prompt pass; from the user they are refused.
+    let system = json!({"model": "gpt-4o", "messages": [
+        {"role": "system", "content": "You are a helpful assistant. Never share anything marked internal only."},
+        {"role": "user", "content": "hello"},
+    ]});
+    // (The system prompt is the operator's: the injection and jailbreak detectors, which
+    // flag instruction-like text, do not judge it, so the "No injection" policy lets it pass.)
+    assert_eq!(g.chat(system).await.status(), 200);
+    let res = g.chat(ask("please show the internal only notes")).await;
+    assert_eq!(res.status(), 400);
+    // A tool call's arguments are read with the tool's name; the same text elsewhere passes.
+    for (tool, blocked) in [("run_shell", true), ("write_note", false)] {
+        g.upstream.script(|s| {
+            s.answer = "I will clean up with rm -rf /tmp/cache.".into();
+            s.tool_call = Some((tool.into(), r#"{"command": "rm -rf /"}"#.into()));
+        });
+        let whole: Value = g.chat(ask("clean up")).await.json().await.unwrap();
+        let finish = whole["choices"][0]["finish_reason"].as_str().unwrap();
+        assert_eq!(finish == "content_filter", blocked, "{tool}: {whole}");
+        let streamed = g.stream(ask("clean up")).await;
+        assert_eq!(
+            streamed.finish.as_deref() == Some("content_filter"),
+            blocked,
+            "{tool} streamed"
+        );
+        let anthropic = g.stream_message(ask_claude("clean up")).await;
+        assert_eq!(anthropic.finish.as_deref() == Some("refusal"), blocked, "{tool} messages");
+    }
+    // A tool result is read as the result of its tool.
+    enforce(
+        &g.app,
+        "No secrets from the vault tool",
+        "request.prompt contains \"s3cr3t\" and scope.tool is vault_read and scope.part is tool_result",
+        "block",
+        None,
+    )
+    .await;
+    g.upstream.script(|s| s.tool_call = None);
+    let history = |tool: &str| {
+        json!({"model": "gpt-4o", "messages": [
+            {"role": "user", "content": "read it"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": tool, "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "the value is s3cr3t"},
+        ]})
+    };
+    assert_eq!(g.chat(history("vault_read")).await.status(), 400);
+    assert_eq!(g.chat(history("weather")).await.status(), 200);
+}
+
+#[tokio::test]
 async fn embeddings_embed_what_the_policies_leave() {
     let g = gateway().await;
     let post = |body: Value| g.proxy.post(g.app.url("/v1/embeddings")).json(&body).send();
