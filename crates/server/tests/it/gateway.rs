@@ -698,7 +698,11 @@ async fn policies_can_single_out_a_part_or_a_tool() {
             "{tool} streamed"
         );
         let anthropic = g.stream_message(ask_claude("clean up")).await;
-        assert_eq!(anthropic.finish.as_deref() == Some("refusal"), blocked, "{tool} messages");
+        assert_eq!(
+            anthropic.finish.as_deref() == Some("refusal"),
+            blocked,
+            "{tool} messages"
+        );
     }
     // A tool result is read as the result of its tool.
     enforce(
@@ -720,6 +724,40 @@ async fn policies_can_single_out_a_part_or_a_tool() {
     };
     assert_eq!(g.chat(history("vault_read")).await.status(), 400);
     assert_eq!(g.chat(history("weather")).await.status(), 200);
+}
+
+/// `curl -N`, as an operator would try it: the stream arrives as SSE, redacted, and ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_streams_it() {
+    let g = gateway().await;
+    g.upstream.script(|s| {
+        s.answer = ANSWER.into();
+        s.delta_sizes = vec![2];
+    });
+    let mut body = ask("hello");
+    body["stream"] = json!(true);
+    let (url, key) = (g.app.url("/v1/chat/completions"), g.key.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl")
+            .args(["-sSN", "--fail-with-body", &url])
+            .args(["-H", &format!("Authorization: Bearer {key}")])
+            .args(["-H", "Content-Type: application/json"])
+            .args(["-d", &body.to_string()])
+            .output()
+            .expect("curl")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("data: {"), "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(!text.contains(SECRET_MAIL));
+    assert!(text.contains("[EMAIL_1]"));
 }
 
 #[tokio::test]
