@@ -72,9 +72,9 @@ async fn stream_once(client: &reqwest::Client, url: &str, key: &str, body: &Valu
     while let Some(chunk) = res.chunk().await.unwrap() {
         if first.is_none() {
             seen.extend_from_slice(&chunk);
-            if memchr::memmem::find(&seen, b"\"content\":\"").is_some_and(|i| {
-                seen.get(i + 11).is_some_and(|b| *b != b'"')
-            }) {
+            if memchr::memmem::find(&seen, b"\"content\":\"")
+                .is_some_and(|i| seen.get(i + 11).is_some_and(|b| *b != b'"'))
+            {
                 first = Some(started.elapsed().as_secs_f64() * 1000.0);
             }
         }
@@ -165,7 +165,11 @@ async fn main() {
             .send()
             .await
             .unwrap();
-        assert!(res.status().is_success(), "{policy} {}", res.text().await.unwrap());
+        assert!(
+            res.status().is_success(),
+            "{policy} {}",
+            res.text().await.unwrap()
+        );
     }
 
     let body = json!({"model": "gpt-4o-mini", "messages": [
@@ -178,7 +182,13 @@ async fn main() {
     // Warm-up: connections, caches, the first allocations.
     for _ in 0..50 {
         for url in [&direct_url, &gateway_url] {
-            let r = client.post(url).bearer_auth(&key).json(&body).send().await.unwrap();
+            let r = client
+                .post(url)
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             assert!(r.status().is_success(), "{}", r.text().await.unwrap());
             let _ = r.bytes().await;
         }
@@ -189,7 +199,13 @@ async fn main() {
     for _ in 0..calls {
         for (url, out) in [(&direct_url, &mut direct), (&gateway_url, &mut through)] {
             let started = Instant::now();
-            let r = client.post(url).bearer_auth(&key).json(&body).send().await.unwrap();
+            let r = client
+                .post(url)
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let _ = r.bytes().await.unwrap();
             out.push(started.elapsed().as_secs_f64() * 1000.0);
         }
@@ -211,8 +227,16 @@ async fn main() {
     let runs = (calls / 10).max(20);
     let (mut dt, mut gt) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        dt.push(stream_once(&client, &direct_url, &key, &stream_body).await.0);
-        gt.push(stream_once(&client, &gateway_url, &key, &stream_body).await.0);
+        dt.push(
+            stream_once(&client, &direct_url, &key, &stream_body)
+                .await
+                .0,
+        );
+        gt.push(
+            stream_once(&client, &gateway_url, &key, &stream_body)
+                .await
+                .0,
+        );
     }
     let (d50, d99, _) = summary(dt);
     let (g50, g99, _) = summary(gt);
@@ -235,8 +259,12 @@ async fn main() {
         let started = Instant::now();
         let tasks: Vec<_> = (0..streams)
             .map(|_| {
-                let (client, url, key, body) =
-                    (client.clone(), url.to_string(), key.clone(), stream_body.clone());
+                let (client, url, key, body) = (
+                    client.clone(),
+                    url.to_string(),
+                    key.clone(),
+                    stream_body.clone(),
+                );
                 tokio::spawn(async move { stream_once(&client, &url, &key, &body).await })
             })
             .collect();
@@ -246,7 +274,9 @@ async fn main() {
         }
         let wall = started.elapsed().as_secs_f64();
         sampler.abort();
-        let grown = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(before);
+        let grown = peak
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(before);
         let (e50, e99, _) = summary(ends);
         println!(
             "{streams} concurrent streams {name}: {wall:.2} s, {:.0} streams/s, each done in p50 {e50:.1} ms p99 {e99:.1} ms, resident memory +{} KiB ({:.1} KiB per stream; the stand-in's share included)",
