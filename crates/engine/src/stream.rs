@@ -9,8 +9,9 @@
 //! - **Checkpoints.** The text is judged at checkpoints that depend on the text alone, never on
 //!   how it was chunked: after each sentence end (`.`, `!` or `?` and a space, a line break, or a
 //!   CJK full stop) and, in a long run without one, every [`StreamOptions::checkpoint_bytes`].
-//!   At a checkpoint the policies are evaluated on the text that precedes it, from at most
-//!   [`StreamOptions::window_bytes`] back (context words and classifiers see the sentences before).
+//!   At a checkpoint the policies are evaluated on the text that precedes it: what is not yet
+//!   released, plus up to [`StreamOptions::context_bytes`] of what was (context words and
+//!   classifiers see the sentence before), at most [`StreamOptions::window_bytes`] in all.
 //! - **What is held back.** Of the text before a checkpoint, the scanner keeps back what a later
 //!   piece could still turn into part of a finding: the last word (it may grow), the last
 //!   [`StreamOptions::hold_bytes`] (a phone number or a name spans several words), any finding
@@ -35,8 +36,12 @@ use crate::redact::{RedactStyle, Redactor};
 pub struct StreamOptions {
     /// A checkpoint at the latest this many bytes after the previous one.
     pub checkpoint_bytes: usize,
-    /// How much text before a checkpoint the policies read.
+    /// How much text before a checkpoint the policies read, at most.
     pub window_bytes: usize,
+    /// How much of the text already released they read again as context, at most: the window
+    /// starts this far before the first unreleased byte (or `window_bytes` before the
+    /// checkpoint, whichever is later).
+    pub context_bytes: usize,
     /// How much text before a checkpoint is always held back: the longest value that can span
     /// several words (phone numbers, card numbers with spaces, names, addresses).
     pub hold_bytes: usize,
@@ -47,6 +52,7 @@ impl Default for StreamOptions {
         StreamOptions {
             checkpoint_bytes: 160,
             window_bytes: 1024,
+            context_bytes: 256,
             hold_bytes: 48,
         }
     }
@@ -198,7 +204,10 @@ impl StreamScanner {
     /// Evaluates the window before checkpoint `at` and releases what is settled.
     fn judge(&mut self, set: &PolicySet, scope: &Scope, at: usize, end: bool, out: &mut Release) {
         self.checkpoint = at;
-        let from = floor_char_boundary(&self.text, at.saturating_sub(self.options.window_bytes));
+        let from = at
+            .saturating_sub(self.options.window_bytes)
+            .max(self.released.saturating_sub(self.options.context_bytes));
+        let from = floor_char_boundary(&self.text, from);
         let window = &self.text[from..at];
         let input = match self.target {
             Target::Prompt => Input {

@@ -45,6 +45,17 @@ fn summary(mut xs: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// Sends a request and reads its JSON answer.
+trait JsonAnswer {
+    async fn json_answer(self) -> Value;
+}
+
+impl JsonAnswer for reqwest::RequestBuilder {
+    async fn json_answer(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -127,23 +138,15 @@ async fn main() {
         .post(format!("{base}/api/auth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("username=admin&password={PASSWORD}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let token = token["access_token"].as_str().unwrap().to_owned();
     let key: Value = client
         .post(format!("{base}/api/keys/"))
         .bearer_auth(&token)
         .json(&json!({"name": "bench", "scopes": ["proxy"], "app": "bench"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let key = key["key"].as_str().unwrap().to_owned();
     for (_, detector) in workload::DEMO {
         let policy: Value = client
@@ -152,12 +155,8 @@ async fn main() {
             .json(&json!({"name": detector, "definition": format!("any.text has sentinelai.{detector}"),
                 "category": "data_security", "severity": "medium", "performance_mode": "balanced",
                 "intervention_type": "notification"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_answer()
+            .await;
         let res = client
             .put(format!("{base}/api/policies/{}", policy["id"]))
             .bearer_auth(&token)
@@ -221,6 +220,22 @@ async fn main() {
         g99 - d99,
         gmean - dmean
     );
+
+    // What the last call's event says Sentinel itself spent (evaluation in and out, redaction,
+    // restoration; not the hop, the JSON or the recording).
+    let events: Value = client
+        .get(format!("{base}/api/events/?limit=20"))
+        .bearer_auth(&token)
+        .json_answer()
+        .await;
+    let own: Vec<f64> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["metadata"]["sentinel_added_ms"].as_f64())
+        .collect();
+    let (o50, _, _) = summary(own);
+    println!("  of which evaluation (in and out), per the last 20 events: p50 {o50:.3}");
 
     let mut stream_body = body.clone();
     stream_body["stream"] = json!(true);

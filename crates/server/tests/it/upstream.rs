@@ -61,6 +61,21 @@ impl StandIn {
     }
 }
 
+/// Records a request body and returns the script to answer it with (without the bodies
+/// received so far: copying them on every call would make the stand-in slower with each one).
+fn take(script: &Mutex<Script>, body: &Value) -> Script {
+    let mut s = script.lock().unwrap();
+    s.received.push(body.clone());
+    Script {
+        answer: s.answer.clone(),
+        tool_call: s.tool_call.clone(),
+        delta_sizes: s.delta_sizes.clone(),
+        wire_sizes: s.wire_sizes.clone(),
+        fail_status: s.fail_status,
+        received: Vec::new(),
+    }
+}
+
 /// `text` cut into pieces of the given byte sizes (cycled), each widened to a char boundary.
 pub fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
     let sizes = if sizes.is_empty() { &[7][..] } else { sizes };
@@ -93,11 +108,7 @@ fn last_user_text(body: &Value) -> String {
 
 async fn chat(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
     let body = body.0;
-    let s = {
-        let mut s = script.lock().unwrap();
-        s.received.push(body.clone());
-        s.clone()
-    };
+    let s = take(&script, &body);
     if let Some(status) = s.fail_status {
         let error = json!({"error": {"message": "stand-in failure", "type": "server_error", "param": null, "code": "overloaded"}});
         return (
@@ -190,11 +201,7 @@ fn sse(wire: String, sizes: &[usize]) -> Response {
 
 async fn messages(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
     let body = body.0;
-    let s = {
-        let mut s = script.lock().unwrap();
-        s.received.push(body.clone());
-        s.clone()
-    };
+    let s = take(&script, &body);
     if let Some(status) = s.fail_status {
         let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "stand-in failure"}});
         return (
