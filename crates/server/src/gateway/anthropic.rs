@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 
 use super::ProviderError;
 use super::inbound::{Part, Texts, part_scope};
-use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
+use super::pipeline::{
+    Prepared, Shape, cost, events, ms, restore, scan_whole, serve, usage_tokens as usage,
+};
 use crate::auth::{Auth, Proxy};
 use crate::error::ApiError;
 use crate::settings::ApiShape;
@@ -235,16 +237,6 @@ fn judge_answer(state: &AppState, p: &mut Prepared, mut answer: Value) -> Value 
     usage(&answer, call);
     call.cost_usd = cost(state, call);
     answer
-}
-
-fn usage(message: &Value, call: &mut super::record::Call) {
-    let u = &message["usage"];
-    if let Some(n) = u.get("input_tokens").and_then(Value::as_i64) {
-        call.input_tokens = Some(n);
-    }
-    if let Some(n) = u.get("output_tokens").and_then(Value::as_i64) {
-        call.output_tokens = Some(n);
-    }
 }
 
 fn frame(event: &str, data: &Value) -> Bytes {

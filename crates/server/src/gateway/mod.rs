@@ -12,6 +12,7 @@
 //! - [`pipeline`]: the steps every route shares (the way in, forwarding, failures, streams).
 //! - [`openai`]: `POST /v1/chat/completions`, `POST /v1/embeddings` and `GET /v1/models`.
 //! - [`anthropic`]: `POST /v1/messages`.
+//! - [`responses`]: `POST /v1/responses`.
 //! - [`record`]: the event each call leaves.
 
 mod anthropic;
@@ -19,6 +20,7 @@ mod inbound;
 mod openai;
 mod pipeline;
 mod record;
+mod responses;
 mod upstream;
 
 use axum::Json;
@@ -42,6 +44,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(openai::chat_completions),
         )
         .route("/v1/embeddings", axum::routing::post(openai::embeddings))
+        .route("/v1/responses", axum::routing::post(responses::responses))
         .route("/v1/messages", axum::routing::post(anthropic::messages))
         .route("/v1/models", axum::routing::get(openai::models))
 }

@@ -146,10 +146,6 @@ impl Shape for Chat {
         true
     }
 
-    fn headers(_: &HeaderMap) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-
     fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value {
         judge_answer(state, p, answer)
     }
@@ -693,10 +689,6 @@ impl Shape for Embeddings {
     }
 
     fn adjust(_: &mut Value, _: bool) {}
-
-    fn headers(_: &HeaderMap) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
 
     fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value {
         usage(&answer, &mut p.call);

@@ -47,7 +47,9 @@ pub(super) trait Shape {
     /// Adjusts the body to forward; says what the stream job must know.
     fn adjust(body: &mut Value, stream: bool) -> Self::Ask;
     /// Headers to forward besides the key.
-    fn headers(incoming: &HeaderMap) -> Vec<(&'static str, String)>;
+    fn headers(_incoming: &HeaderMap) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
     /// Judges a whole answer.
     fn judge(state: &AppState, p: &mut Prepared, answer: Value) -> Value;
     /// Reads the upstream's stream, sends what is released, records the call.
@@ -343,6 +345,17 @@ fn sse_response(mut rx: mpsc::Receiver<Bytes>) -> Response {
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The usage of an Anthropic message or an OpenAI response (`input_tokens`, `output_tokens`).
+pub(super) fn usage_tokens(value: &Value, call: &mut Call) {
+    let u = &value["usage"];
+    if let Some(n) = u.get("input_tokens").and_then(Value::as_i64) {
+        call.input_tokens = Some(n);
+    }
+    if let Some(n) = u.get("output_tokens").and_then(Value::as_i64) {
+        call.output_tokens = Some(n);
+    }
 }
 
 /// The cost of the call from the price table.

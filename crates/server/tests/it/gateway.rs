@@ -760,6 +760,116 @@ async fn curl_streams_it() {
     assert!(text.contains("[EMAIL_1]"));
 }
 
+/// Streams a Responses call; returns the output text, the function arguments, the event types,
+/// and the final response (from `response.completed` or `response.incomplete`).
+async fn stream_response(g: &Gateway, body: Value) -> (String, String, Vec<String>, Value) {
+    let mut body = body;
+    body["stream"] = json!(true);
+    let res = g
+        .proxy
+        .post(g.app.url("/v1/responses"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let (mut out, mut args, mut kinds, mut last) =
+        (String::new(), String::new(), vec![], json!({}));
+    for (n, block) in text
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .enumerate()
+    {
+        let data = block
+            .lines()
+            .nth(1)
+            .unwrap()
+            .strip_prefix("data: ")
+            .unwrap();
+        let e: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(e["sequence_number"], n, "renumbered");
+        match e["type"].as_str().unwrap() {
+            "response.output_text.delta" => out.push_str(e["delta"].as_str().unwrap()),
+            "response.function_call_arguments.delta" => args.push_str(e["delta"].as_str().unwrap()),
+            "response.completed" | "response.incomplete" => last = e["response"].clone(),
+            _ => {}
+        }
+        kinds.push(e["type"].as_str().unwrap().to_owned());
+    }
+    (out, args, kinds, last)
+}
+
+#[tokio::test]
+async fn responses_are_judged_streamed_or_not() {
+    let g = gateway().await;
+    let args = format!(r#"{{"to": "{SECRET_MAIL}"}}"#);
+    g.upstream.script(|s| {
+        s.answer = ANSWER.into();
+        s.tool_call = Some(("send_email".into(), args.clone()));
+        s.delta_sizes = vec![3];
+        s.wire_sizes = vec![5];
+    });
+    let request = json!({"model": "gpt-4o", "instructions": "You are a helpful assistant.",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": format!("mail {SECRET_MAIL}")}]}]});
+    let res = g
+        .proxy
+        .post(g.app.url("/v1/responses"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let whole: Value = res.json().await.unwrap();
+    let text = whole["output"][0]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let whole_args = whole["output"][1]["arguments"].as_str().unwrap().to_owned();
+    assert!(
+        !text.contains(SECRET_MAIL) && !whole_args.contains(SECRET_MAIL),
+        "{whole}"
+    );
+    let sent = g.upstream.received()[0].clone();
+    assert_eq!(sent["input"][0]["content"][0]["text"], "mail [EMAIL_1]");
+    let (streamed, streamed_args, kinds, last) = stream_response(&g, request.clone()).await;
+    assert_eq!(streamed, text);
+    assert_eq!(streamed_args, whole_args);
+    assert_eq!(kinds.last().unwrap(), "response.completed");
+    // The finished events carry what the client received, not what the model wrote.
+    assert_eq!(last["output"][0]["content"][0]["text"], text);
+    assert_eq!(last["output"][1]["arguments"], whole_args.as_str());
+    // A block: the response ends incomplete (content filter), then an error; never completed.
+    g.upstream.script(|s| {
+        s.answer = "A harmless first sentence about the weather in spring and summer. \
+            And the launch codes are 0000. This part must never arrive."
+            .into();
+        s.tool_call = None;
+    });
+    let (streamed, _, kinds, last) = stream_response(&g, request.clone()).await;
+    assert!(!streamed.contains("launch codes"));
+    assert!(
+        !kinds.contains(&"response.completed".to_owned()),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().unwrap(), "error");
+    assert_eq!(last["incomplete_details"]["reason"], "content_filter");
+    let whole: Value = g
+        .proxy
+        .post(g.app.url("/v1/responses"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whole["status"], "incomplete");
+    assert_eq!(whole["output"], json!([]));
+    let events = g.events().await;
+    assert_eq!(events[0]["metadata"]["operation"], "responses");
+}
+
 #[tokio::test]
 async fn embeddings_embed_what_the_policies_leave() {
     let g = gateway().await;

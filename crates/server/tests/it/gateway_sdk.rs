@@ -42,12 +42,14 @@ async fn official_clients() {
     );
     /// A scenario of the script, what the upstream answers, and the tool call it makes.
     type Scenario<'a> = (&'a str, &'a str, Option<(String, String)>);
-    let scenarios: [Scenario; 5] = [
+    let scenarios: [Scenario; 7] = [
         ("chat_redacts", ANSWER, None),
         ("chat_tools", "", Some(tool.clone())),
         ("chat_blocked", blocked, None),
-        ("messages_redact", ANSWER, Some(tool)),
+        ("messages_redact", ANSWER, Some(tool.clone())),
         ("messages_blocked", blocked, None),
+        ("responses_redact", ANSWER, Some(tool)),
+        ("responses_blocked", blocked, None),
     ];
     for (scenario, answer, tool_call) in scenarios {
         g.upstream.script(|s| {

@@ -41,6 +41,7 @@ impl StandIn {
             .route("/v1/chat/completions", post(chat))
             .route("/v1/messages", post(messages))
             .route("/v1/embeddings", post(embeddings))
+            .route("/v1/responses", post(responses))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -303,4 +304,98 @@ async fn embeddings(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<V
         "usage": {"prompt_tokens": 5, "total_tokens": 5}}),
     )
     .into_response()
+}
+
+async fn responses(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
+    let body = body.0;
+    let s = take(&script, &body);
+    let prompt = match &body["input"] {
+        Value::String(t) => t.clone(),
+        _ => String::new(),
+    };
+    let answer = s.answer.replace("{prompt}", &prompt);
+    let model = body["model"].as_str().unwrap_or("stand-in").to_owned();
+    let message = |text: &str, status: &str| {
+        json!({"type": "message", "id": "msg_1", "status": status, "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]})
+    };
+    let function = |args: &str, status: &str| {
+        s.tool_call.as_ref().map(|(name, _)| {
+            json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": name,
+                "arguments": args, "status": status})
+        })
+    };
+    let args = s
+        .tool_call
+        .as_ref()
+        .map(|(_, a)| a.clone())
+        .unwrap_or_default();
+    let mut output = vec![message(&answer, "completed")];
+    output.extend(function(&args, "completed"));
+    let response = |status: &str, output: Vec<Value>| {
+        json!({"id": "resp_standin", "object": "response", "created_at": 1_700_000_000,
+            "status": status, "model": model, "output": output, "error": null,
+            "incomplete_details": null, "instructions": null, "metadata": {},
+            "parallel_tool_calls": true, "temperature": 1.0, "top_p": 1.0,
+            "tool_choice": "auto", "tools": [],
+            "usage": {"input_tokens": 11, "output_tokens": 22, "total_tokens": 33,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0}}})
+    };
+    if body["stream"] != json!(true) {
+        return axum::Json(response("completed", output)).into_response();
+    }
+    let mut events = vec![
+        json!({"type": "response.created", "response": response("in_progress", vec![])}),
+        json!({"type": "response.in_progress", "response": response("in_progress", vec![])}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": message("", "in_progress")}),
+        json!({"type": "response.content_part.added", "item_id": "msg_1", "output_index": 0,
+            "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+    ];
+    for piece in cut(&answer, &s.delta_sizes) {
+        events.push(
+            json!({"type": "response.output_text.delta", "item_id": "msg_1",
+            "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}),
+        );
+    }
+    events.push(
+        json!({"type": "response.output_text.done", "item_id": "msg_1", "output_index": 0,
+        "content_index": 0, "text": answer, "logprobs": []}),
+    );
+    events.push(
+        json!({"type": "response.content_part.done", "item_id": "msg_1", "output_index": 0,
+        "content_index": 0, "part": {"type": "output_text", "text": answer, "annotations": []}}),
+    );
+    events.push(
+        json!({"type": "response.output_item.done", "output_index": 0,
+        "item": message(&answer, "completed")}),
+    );
+    if let Some(added) = function("", "in_progress") {
+        events
+            .push(json!({"type": "response.output_item.added", "output_index": 1, "item": added}));
+        for piece in cut(&args, &s.delta_sizes) {
+            events.push(
+                json!({"type": "response.function_call_arguments.delta", "item_id": "fc_1",
+                "output_index": 1, "delta": piece}),
+            );
+        }
+        events.push(
+            json!({"type": "response.function_call_arguments.done", "item_id": "fc_1",
+            "output_index": 1, "arguments": args}),
+        );
+        events.push(
+            json!({"type": "response.output_item.done", "output_index": 1,
+            "item": function(&args, "completed")}),
+        );
+    }
+    events.push(json!({"type": "response.completed", "response": response("completed", output)}));
+    let mut wire = String::new();
+    for (n, mut e) in events.into_iter().enumerate() {
+        e["sequence_number"] = json!(n);
+        wire.push_str(&format!(
+            "event: {}\ndata: {e}\n\n",
+            e["type"].as_str().unwrap()
+        ));
+    }
+    sse(wire, &s.wire_sizes)
 }
