@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use futures::StreamExt;
 use sentinel_engine::{Restorer, StreamScanner, Target};
 use serde_json::{Value, json};
@@ -15,10 +13,8 @@ use tokio::sync::mpsc;
 use super::ProviderError;
 use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{
-    Prepared, Shape, cost, events, ms, restore, scan_whole, serve, usage_tokens as usage,
+    Prepared, Shape, cost, events, ms, restore, scan_whole, usage_tokens as usage,
 };
-use crate::auth::{Auth, Proxy};
-use crate::error::ApiError;
 use crate::settings::ApiShape;
 use crate::state::AppState;
 
@@ -124,18 +120,8 @@ fn block_texts(
     }
 }
 
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(state): State<AppState>,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve::<Messages>(state, auth, headers, body).await
-}
-
-/// Anthropic's messages.
-struct Messages;
+/// Anthropic's messages (`POST /v1/messages`).
+pub(super) struct Messages;
 
 impl Shape for Messages {
     const API: ApiShape = API;

@@ -41,11 +41,20 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/chat/completions",
-            axum::routing::post(openai::chat_completions),
+            axum::routing::post(pipeline::serve::<openai::Chat>),
         )
-        .route("/v1/embeddings", axum::routing::post(openai::embeddings))
-        .route("/v1/responses", axum::routing::post(responses::responses))
-        .route("/v1/messages", axum::routing::post(anthropic::messages))
+        .route(
+            "/v1/embeddings",
+            axum::routing::post(pipeline::serve::<openai::Embeddings>),
+        )
+        .route(
+            "/v1/responses",
+            axum::routing::post(pipeline::serve::<responses::Responses>),
+        )
+        .route(
+            "/v1/messages",
+            axum::routing::post(pipeline::serve::<anthropic::Messages>),
+        )
         .route("/v1/models", axum::routing::get(openai::models))
 }
 

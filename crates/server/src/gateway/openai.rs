@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use sentinel_engine::{Restorer, Scope, StreamScanner, Target};
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::inbound::{Part, Texts, part_scope};
-use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole, serve};
+use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole};
 use super::record::Call;
 use super::{ProviderError, caller};
 use crate::auth::{Auth, Proxy};
@@ -108,18 +107,8 @@ fn chat_texts(body: &Value) -> Result<Texts, ProviderError> {
     Ok(texts)
 }
 
-/// `POST /v1/chat/completions`.
-pub async fn chat_completions(
-    State(state): State<AppState>,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve::<Chat>(state, auth, headers, body).await
-}
-
-/// OpenAI's chat completions.
-struct Chat;
+/// OpenAI's chat completions (`POST /v1/chat/completions`).
+pub(super) struct Chat;
 
 impl Shape for Chat {
     const API: ApiShape = API;
@@ -649,19 +638,10 @@ fn block_frames(template: &Value, index: u64, scanner: &StreamScanner) -> Vec<Va
     vec![last, error]
 }
 
-/// `POST /v1/embeddings`: the input texts are judged on the way in (a block refuses, a
-/// redaction is what the model embeds); the vectors come back as the upstream sent them.
-pub async fn embeddings(
-    State(state): State<AppState>,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve::<Embeddings>(state, auth, headers, body).await
-}
-
-/// OpenAI's embeddings.
-struct Embeddings;
+/// OpenAI's embeddings (`POST /v1/embeddings`): the input texts are judged on the way in (a
+/// block refuses, a redaction is what the model embeds); the vectors come back as the upstream
+/// sent them.
+pub(super) struct Embeddings;
 
 impl Shape for Embeddings {
     const API: ApiShape = API;

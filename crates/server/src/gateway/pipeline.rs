@@ -62,9 +62,9 @@ pub(super) trait Shape {
     ) -> impl std::future::Future<Output = ()> + Send + 'static;
 }
 
-/// A gateway route of shape `S`, from the request to the answer (or the stream).
+/// The handler of a gateway route of shape `S`: from the request to the answer (or the stream).
 pub(super) async fn serve<S: Shape>(
-    state: AppState,
+    axum::extract::State(state): axum::extract::State<AppState>,
     auth: Result<Auth<Proxy>, crate::error::ApiError>,
     headers: HeaderMap,
     body: Bytes,

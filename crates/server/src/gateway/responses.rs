@@ -3,9 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
 use futures::StreamExt;
 use sentinel_engine::{Restorer, Scope, StreamScanner, Target};
 use serde_json::{Value, json};
@@ -14,26 +11,15 @@ use tokio::sync::mpsc;
 use super::ProviderError;
 use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{
-    Prepared, Shape, cost, events, ms, restore, scan_whole, serve, usage_tokens as usage,
+    Prepared, Shape, cost, events, ms, restore, scan_whole, usage_tokens as usage,
 };
-use crate::auth::{Auth, Proxy};
-use crate::error::ApiError;
 use crate::settings::ApiShape;
 use crate::state::AppState;
 
 const API: ApiShape = ApiShape::Openai;
 
-/// `POST /v1/responses`.
-pub async fn responses(
-    State(state): State<AppState>,
-    auth: Result<Auth<Proxy>, ApiError>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve::<Responses>(state, auth, headers, body).await
-}
-
-struct Responses;
+/// OpenAI's Responses API (`POST /v1/responses`).
+pub(super) struct Responses;
 
 /// The texts of a Responses request: `instructions`, and the `input` text or items (messages
 /// with their text parts, function calls' arguments, function call outputs). Images, files and
