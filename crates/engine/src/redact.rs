@@ -216,10 +216,6 @@ impl Redactor {
         }
     }
 
-    pub fn style(&self) -> RedactStyle {
-        self.style
-    }
-
     /// Replace every finding's span in `text` (see [`redact`]).
     pub fn redact(&mut self, text: &str, findings: &[Finding]) -> String {
         let spans: Vec<(usize, usize, &str, f64)> = findings

@@ -167,13 +167,8 @@ impl StreamScanner {
         self.delivered_chars
     }
 
-    /// Everything received.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The evaluations of the checkpoints that found something, findings in offsets of
-    /// [`StreamScanner::text`].
+    /// The evaluations of the checkpoints that found something, findings in offsets of the whole
+    /// text received.
     pub fn evaluations(&self) -> &[Evaluation] {
         &self.evaluations
     }

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use futures::StreamExt;
 use sentinel_engine::{Restorer, StreamScanner, Target};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -13,7 +12,7 @@ use tokio::sync::mpsc;
 use super::ProviderError;
 use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{
-    Prepared, Shape, cost, events, ms, restore, scan_whole, usage_tokens as usage,
+    Prepared, Shape, cost, events, ms, next_event, restore, scan_whole, usage_tokens as usage,
 };
 use crate::settings::ApiShape;
 use crate::state::AppState;
@@ -252,20 +251,8 @@ impl StreamJob {
         let mut delivered = 0usize;
         let mut text = String::new();
         loop {
-            let event = tokio::select! {
-                event = upstream.next() => event,
-                () = tx.closed() => {
-                    self.p.call.client_gone = true;
-                    break;
-                }
-            };
-            let Some(event) = event else { break };
-            let event = match event {
-                Ok(e) => e,
-                Err(e) => {
-                    self.p.call.error = Some(format!("upstream stream: {e}"));
-                    break;
-                }
+            let Some(event) = next_event(&mut upstream, &tx, &mut self.p.call).await else {
+                break;
             };
             let Ok(mut data) = serde_json::from_str::<Value>(&event.data) else {
                 continue;

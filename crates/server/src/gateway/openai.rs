@@ -7,13 +7,12 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use sentinel_engine::{Restorer, Scope, StreamScanner, Target};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::inbound::{Part, Texts, part_scope};
-use super::pipeline::{Prepared, Shape, cost, events, ms, restore, scan_whole};
+use super::pipeline::{Prepared, Shape, cost, events, ms, next_event, restore, scan_whole};
 use super::record::Call;
 use super::{ProviderError, caller};
 use crate::auth::{Auth, Proxy};
@@ -240,26 +239,14 @@ fn frame(data: &Value) -> Bytes {
 
 impl StreamJob {
     async fn run(mut self, response: reqwest::Response, tx: mpsc::Sender<Bytes>) {
-        let mut events = std::pin::pin!(events(response));
+        let mut upstream = std::pin::pin!(events(response));
         let mut choices: BTreeMap<u64, ChoiceState> = BTreeMap::new();
         let mut last: Option<Value> = None;
         let mut done = false;
         let mut delivered = 0usize;
         loop {
-            let event = tokio::select! {
-                event = events.next() => event,
-                () = tx.closed() => {
-                    self.p.call.client_gone = true;
-                    break;
-                }
-            };
-            let Some(event) = event else { break };
-            let event = match event {
-                Ok(e) => e,
-                Err(e) => {
-                    self.p.call.error = Some(format!("upstream stream: {e}"));
-                    break;
-                }
+            let Some(event) = next_event(&mut upstream, &tx, &mut self.p.call).await else {
+                break;
             };
             if event.data.trim() == "[DONE]" {
                 done = true;

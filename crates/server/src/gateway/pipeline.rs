@@ -336,6 +336,29 @@ pub(super) fn events(
         .map(|e| e.map_err(|e| e.to_string()))
 }
 
+/// The next event of an upstream stream. `None` when the stream ended, when it failed (the error
+/// is recorded in `call`) or when the client went away (recorded too), so a job stops either way.
+pub(super) async fn next_event(
+    upstream: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, String>> + Unpin),
+    tx: &mpsc::Sender<Bytes>,
+    call: &mut Call,
+) -> Option<eventsource_stream::Event> {
+    let event = tokio::select! {
+        event = upstream.next() => event,
+        () = tx.closed() => {
+            call.client_gone = true;
+            return None;
+        }
+    };
+    match event? {
+        Ok(event) => Some(event),
+        Err(e) => {
+            call.error = Some(format!("upstream stream: {e}"));
+            None
+        }
+    }
+}
+
 /// A streamed answer whose frames a job sends through `rx`.
 fn sse_response(mut rx: mpsc::Receiver<Bytes>) -> Response {
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use futures::StreamExt;
 use sentinel_engine::{Restorer, Scope, StreamScanner, Target};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -11,7 +10,7 @@ use tokio::sync::mpsc;
 use super::ProviderError;
 use super::inbound::{Part, Texts, part_scope};
 use super::pipeline::{
-    Prepared, Shape, cost, events, ms, restore, scan_whole, usage_tokens as usage,
+    Prepared, Shape, cost, events, ms, next_event, restore, scan_whole, usage_tokens as usage,
 };
 use crate::settings::ApiShape;
 use crate::state::AppState;
@@ -327,17 +326,7 @@ impl StreamJob {
         let mut delivered = 0usize;
         let mut text = String::new();
         'events: loop {
-            let event = tokio::select! {
-                event = upstream.next() => event,
-                () = tx.closed() => {
-                    self.p.call.client_gone = true;
-                    break;
-                }
-            };
-            let Some(Ok(event)) = event else {
-                if let Some(Err(e)) = event {
-                    self.p.call.error = Some(format!("upstream stream: {e}"));
-                }
+            let Some(event) = next_event(&mut upstream, &tx, &mut self.p.call).await else {
                 break;
             };
             let Ok(mut data) = serde_json::from_str::<Value>(&event.data) else {
