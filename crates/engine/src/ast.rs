@@ -1,6 +1,7 @@
 //! The syntax tree the parser produces. Names are still strings here; `compile` resolves them.
 
 use crate::error::Pos;
+use crate::finding::Target;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -17,18 +18,54 @@ pub(crate) enum TargetSel {
     Completion,
     /// Either text: the clause holds when it holds for the prompt or the completion.
     Any,
+    /// The system prompt: the prompt, when the text is one whose `scope.part` is `system` (the
+    /// gateway judges each message on its own and says which part it is).
+    System,
+    /// Arguments the model gave a tool: a text whose `scope.part` is `tool_arguments`, in the
+    /// request (an earlier turn) or in the answer.
+    ToolArguments,
+    /// What a tool returned: a prompt text whose `scope.part` is `tool_result`.
+    ToolResult,
 }
 
 impl TargetSel {
-    pub(crate) const NAMES: [&'static str; 3] =
-        ["request.prompt", "response.completion", "any.text"];
+    pub(crate) const NAMES: [&'static str; 6] = [
+        "request.prompt",
+        "response.completion",
+        "any.text",
+        "request.system",
+        "tool.arguments",
+        "tool.result",
+    ];
 
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "request.prompt" => Some(TargetSel::Prompt),
             "response.completion" => Some(TargetSel::Completion),
             "any.text" => Some(TargetSel::Any),
+            "request.system" => Some(TargetSel::System),
+            "tool.arguments" => Some(TargetSel::ToolArguments),
+            "tool.result" => Some(TargetSel::ToolResult),
             _ => None,
+        }
+    }
+
+    /// The `scope.part` a text must have for this target to read it, if any.
+    pub(crate) const fn part(self) -> Option<&'static str> {
+        match self {
+            TargetSel::Prompt | TargetSel::Completion | TargetSel::Any => None,
+            TargetSel::System => Some("system"),
+            TargetSel::ToolArguments => Some("tool_arguments"),
+            TargetSel::ToolResult => Some("tool_result"),
+        }
+    }
+
+    /// The texts this target reads (before its part is checked).
+    pub(crate) const fn texts(self) -> &'static [Target] {
+        match self {
+            TargetSel::Prompt | TargetSel::System | TargetSel::ToolResult => &[Target::Prompt],
+            TargetSel::Completion => &[Target::Completion],
+            TargetSel::Any | TargetSel::ToolArguments => &[Target::Prompt, Target::Completion],
         }
     }
 }

@@ -174,10 +174,10 @@ impl Parser {
             }
             TokKind::Word(w) => match closest(w, TargetSel::NAMES) {
                 Some(t) => format!("did you mean `{t}`?"),
-                None => "a condition starts with request.prompt, response.completion, any.text or scope.FIELD".to_owned(),
+                None => "a condition starts with request.prompt, response.completion, any.text, request.system, tool.arguments, tool.result or scope.FIELD".to_owned(),
             },
             TokKind::Str(_) => "a quoted string goes after `contains`, e.g. `request.prompt contains \"text\"`".to_owned(),
-            _ => "a condition starts with request.prompt, response.completion, any.text or scope.FIELD".to_owned(),
+            _ => "a condition starts with request.prompt, response.completion, any.text, request.system, tool.arguments, tool.result or scope.FIELD".to_owned(),
         };
         err.with_hint(hint)
     }

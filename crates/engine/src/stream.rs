@@ -7,8 +7,10 @@
 //!
 //! # How it decides
 //! - **Checkpoints.** The text is judged at checkpoints that depend on the text alone, never on
-//!   how it was chunked: after each sentence end (`.`, `!` or `?` and a space, a line break, or a
-//!   CJK full stop) and, in a long run without one, every [`StreamOptions::checkpoint_bytes`].
+//!   how it was chunked: after the first sentence end (`.`, `!` or `?` and a space, a line break,
+//!   or a CJK full stop), then after each sentence end at least
+//!   [`StreamOptions::min_checkpoint_bytes`] after the previous checkpoint and, in a long run
+//!   without one, every [`StreamOptions::checkpoint_bytes`].
 //!   At a checkpoint the policies are evaluated on the text that precedes it: what is not yet
 //!   released, plus up to [`StreamOptions::context_bytes`] of what was (context words and
 //!   classifiers see the sentence before), at most [`StreamOptions::window_bytes`] in all.
@@ -36,6 +38,9 @@ use crate::redact::{RedactStyle, Redactor};
 pub struct StreamOptions {
     /// A checkpoint at the latest this many bytes after the previous one.
     pub checkpoint_bytes: usize,
+    /// A sentence end closer than this to the previous checkpoint is not one (the first is):
+    /// short sentences are judged together, so that each window is not mostly context.
+    pub min_checkpoint_bytes: usize,
     /// How much text before a checkpoint the policies read, at most.
     pub window_bytes: usize,
     /// How much of the text already released they read again as context, at most: the window
@@ -50,9 +55,10 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
-            checkpoint_bytes: 160,
+            checkpoint_bytes: 256,
+            min_checkpoint_bytes: 128,
             window_bytes: 1024,
-            context_bytes: 256,
+            context_bytes: 128,
             hold_bytes: 48,
         }
     }
@@ -321,6 +327,11 @@ impl StreamScanner {
 fn next_checkpoint(text: &str, from: usize, options: &StreamOptions) -> Option<usize> {
     let bytes = text.as_bytes();
     let limit = from + options.checkpoint_bytes.max(1);
+    let soonest = if from == 0 {
+        0
+    } else {
+        from + options.min_checkpoint_bytes.min(options.checkpoint_bytes)
+    };
     let mut prev: Option<char> = None;
     for (i, c) in text[from..].char_indices() {
         let i = from + i;
@@ -328,7 +339,7 @@ fn next_checkpoint(text: &str, from: usize, options: &StreamOptions) -> Option<u
         let sentence_end = c == '\n'
             || matches!(c, '。' | '！' | '？')
             || (c.is_whitespace() && matches!(prev, Some('.' | '!' | '?')));
-        if sentence_end || after >= limit {
+        if (sentence_end && after >= soonest) || after >= limit {
             return Some(after);
         }
         prev = Some(c);

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p sentinel-server --example gateway_bench -- [CALLS=2000] [STREAMS=256]
+//! cargo run --release -p sentinel-server --example gateway_bench -- serve   # for wrk
 //! ```
 //!
 //! Sentinel runs in this process on SQLite (a temporary directory), with the ten demo detectors
@@ -14,6 +15,9 @@
 //! - streamed calls, one at a time: time to first token direct and through Sentinel;
 //! - STREAMS concurrent streamed calls: wall time, streams per second, and the growth of the
 //!   process's resident memory while they are open, per stream.
+//!
+//! With `serve` it sets up the same and prints the URLs, the key and a body file for a load
+//! generator in another process (`scripts/bench-gateway.sh` runs wrk with it), then waits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -96,6 +100,7 @@ async fn stream_once(client: &reqwest::Client, url: &str, key: &str, body: &Valu
 
 #[tokio::main]
 async fn main() {
+    let serve = std::env::args().nth(1).as_deref() == Some("serve");
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -177,6 +182,18 @@ async fn main() {
     ]});
     let direct_url = format!("{}/chat/completions", upstream.base_url);
     let gateway_url = format!("{base}/v1/chat/completions");
+    if serve {
+        // For wrk (scripts/bench-gateway.sh): the two URLs, the key and the body, then wait.
+        let file = std::env::temp_dir().join("sentinel-gateway-bench-body.json");
+        std::fs::write(&file, body.to_string()).unwrap();
+        println!("DIRECT_URL={direct_url}");
+        println!("GATEWAY_URL={gateway_url}");
+        println!("GATEWAY_KEY={key}");
+        println!("BODY_FILE={}", file.display());
+        println!("READY");
+        tokio::signal::ctrl_c().await.unwrap();
+        return;
+    }
 
     // Warm-up: connections, caches, the first allocations.
     for _ in 0..50 {

@@ -108,6 +108,7 @@ impl Application {
         let gateway = Arc::new(
             crate::gateway::Upstreams::new(&settings.gateway).map_err(BootError::Gateway)?,
         );
+        let (writer, writer_task) = crate::service::writer::EventWriter::new(store.clone());
         let state = AppState::new(Shared {
             store,
             live: LiveHub::new(settings.live_queue),
@@ -117,10 +118,12 @@ impl Application {
             http_metrics: HttpMetrics::default(),
             settings: Arc::new(settings),
             gateway,
+            writer,
         });
 
         let mut tasks = Tasks::new();
         crate::cluster::start(&state, &mut tasks).await?;
+        tasks.spawn("event writer", move |stop| writer_task.run(stop));
         if let Some(days) = state.settings.retention_days {
             let state = state.clone();
             tasks.spawn("retention", move |stop| {

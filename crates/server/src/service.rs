@@ -13,6 +13,7 @@ pub mod policies;
 pub mod retention;
 pub mod users;
 pub mod violations;
+pub mod writer;
 
 use sentinel_api::Patch;
 use sentinel_store::Triage;

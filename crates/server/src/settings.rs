@@ -174,6 +174,9 @@ pub struct GatewaySettings {
     pub allow_private_hosts: Vec<String>,
     pub checkpoint_bytes: usize,
     pub hold_bytes: usize,
+    /// Whether a call's answer waits until its event is committed (otherwise the event is
+    /// queued to the writer before the answer goes out, and committed just after).
+    pub record_before_answer: bool,
     /// US dollars per million tokens, by model pattern: `{ input = 2.5, output = 10.0 }`; added
     /// to (and overriding) the built-in table.
     pub prices: std::collections::BTreeMap<String, Price>,
@@ -194,8 +197,9 @@ impl Default for GatewaySettings {
             connect_timeout_seconds: 10.0,
             timeout_seconds: 600.0,
             allow_private_hosts: Vec::new(),
-            checkpoint_bytes: 160,
+            checkpoint_bytes: 256,
             hold_bytes: 48,
+            record_before_answer: false,
             prices: std::collections::BTreeMap::new(),
         }
     }

@@ -35,6 +35,8 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     /// The model gateway's upstreams and their pooled client.
     pub gateway: Arc<crate::gateway::Upstreams>,
+    /// Group commit of the gateway's events.
+    pub writer: crate::service::writer::EventWriter,
 }
 
 impl AppState {

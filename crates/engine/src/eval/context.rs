@@ -1,7 +1,7 @@
 //! One evaluation's state: the texts' views, each detector's findings computed at most once per
 //! text and mode, and the expression walk over them.
 
-use crate::ast::{ScopeField, ScopeOp, TargetSel};
+use crate::ast::{ScopeField, ScopeOp};
 use crate::compile::CExpr;
 use crate::detect::TextViews;
 use crate::detect::{Detector, RawFinding, SharedLexicons};
@@ -68,6 +68,25 @@ impl<'i> Ctx<'i> {
             .unwrap_or(&[])
     }
 
+    /// A metadata value of the scope, its key matched exactly or else ignoring case.
+    fn metadata(&self, key: &str) -> Option<&str> {
+        let metadata = &self.scope.metadata;
+        metadata
+            .get(key)
+            .or_else(|| {
+                metadata
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .map(String::as_str)
+    }
+
+    /// Whether the scope's metadata `key` is `value` (ignoring case).
+    fn scope_is(&self, key: &str, value: &str) -> bool {
+        self.metadata(key).is_some_and(|a| eq_folded(a, value))
+    }
+
     /// Whether `expr` holds; when `collect`, push the findings that make it hold.
     pub(super) fn eval(
         &mut self,
@@ -101,11 +120,12 @@ impl<'i> Ctx<'i> {
             }
             CExpr::Not(inner) => !self.eval(inner, mode, false, out),
             CExpr::Text { target, detector } => {
-                let targets: &[Target] = match target {
-                    TargetSel::Prompt => &[Target::Prompt],
-                    TargetSel::Completion => &[Target::Completion],
-                    TargetSel::Any => &[Target::Prompt, Target::Completion],
-                };
+                if let Some(part) = target.part()
+                    && !self.scope_is("part", part)
+                {
+                    return false;
+                }
+                let targets = target.texts();
                 // A detector read by this clause only hands its findings over instead of
                 // copying them: no other clause will ask for them.
                 let only_reader = self
@@ -149,18 +169,7 @@ impl<'i> Ctx<'i> {
                     ScopeField::UserRole => self.scope.user_role.as_deref(),
                     ScopeField::Model => self.scope.model.as_deref(),
                     ScopeField::Environment => self.scope.environment.as_deref(),
-                    ScopeField::Metadata(key) => self
-                        .scope
-                        .metadata
-                        .get(key)
-                        .or_else(|| {
-                            self.scope
-                                .metadata
-                                .iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                                .map(|(_, v)| v)
-                        })
-                        .map(String::as_str),
+                    ScopeField::Metadata(key) => self.metadata(key),
                 };
                 let candidates = match op {
                     ScopeOp::Is => values.get(..1).unwrap_or(&[]),

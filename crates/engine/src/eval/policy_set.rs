@@ -44,6 +44,17 @@ fn scope_only(expr: &CExpr) -> bool {
     }
 }
 
+/// Whether `expr` has a text clause whose target is the part `part` (`request.system` for
+/// `system`).
+fn names_part(expr: &CExpr, part: &str) -> bool {
+    match expr {
+        CExpr::Or(items) | CExpr::And(items) => items.iter().any(|i| names_part(i, part)),
+        CExpr::Not(inner) => names_part(inner, part),
+        CExpr::Text { target, .. } => target.part() == Some(part),
+        CExpr::Scope { .. } => false,
+    }
+}
+
 /// Move the scope-only operands of every `and` in front of the others, so that a false
 /// `scope.app is X` skips the detectors. Clauses are pure and scope-only operands add no
 /// findings, so neither the outcome nor the order of the findings changes.
@@ -161,6 +172,15 @@ impl PolicySet {
         }
     }
 
+    /// Whether the policy names a part of a call as its target (`request.system`,
+    /// `tool.arguments`, `tool.result` for `system`, `tool_arguments`, `tool_result`): it was
+    /// written for that part, so a gateway must not discount its findings there.
+    pub fn names_part(&self, policy_id: i64, part: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.id == policy_id && names_part(&e.expr, part))
+    }
+
     /// The redaction style of a policy of the set (the default style if it is not in the set).
     pub fn redact_style(&self, policy_id: i64) -> crate::redact::RedactStyle {
         self.entries
@@ -274,5 +294,68 @@ mod tests {
             let one = set.evaluate_one(i as i64, &input);
             assert_eq!(one.map(|e| e.hits), Some(alone.hits), "{d}");
         }
+    }
+
+    #[test]
+    fn part_targets_read_only_their_part() {
+        let defs = [
+            (1, "request.system contains \"secret plan\""),
+            (2, "tool.arguments contains \"secret plan\""),
+            (3, "tool.result contains \"secret plan\""),
+            (4, "not tool.result contains \"secret plan\""),
+            (
+                5,
+                "tool.arguments contains \"secret plan\" and scope.tool is run_shell",
+            ),
+        ];
+        let set = PolicySet::new(
+            defs.iter()
+                .map(|&(id, d)| PolicySpec {
+                    id,
+                    name: format!("p{id}"),
+                    definition: d.to_owned(),
+                    severity: Severity::Medium,
+                    mode: Mode::Balanced,
+                    action: Action::Notification,
+                    intervention_config: None,
+                })
+                .collect(),
+        );
+        assert!(set.errors().is_empty(), "{:?}", set.errors());
+        let fired = |part: Option<&str>, tool: Option<&str>, in_completion: bool| -> Vec<i64> {
+            let mut scope = Scope::default();
+            if let Some(part) = part {
+                scope.metadata.insert("part".into(), part.into());
+            }
+            if let Some(tool) = tool {
+                scope.metadata.insert("tool".into(), tool.into());
+            }
+            let text = Some("the secret plan is here");
+            let input = Input {
+                prompt: if in_completion { None } else { text },
+                completion: if in_completion { text } else { None },
+                scope: &scope,
+            };
+            set.evaluate(&input)
+                .hits
+                .iter()
+                .map(|h| h.policy_id)
+                .collect()
+        };
+        // No part named (an `/api/guard` call): only the negated clause holds.
+        assert_eq!(fired(None, None, false), [4]);
+        assert_eq!(fired(Some("user"), None, false), [4]);
+        assert_eq!(fired(Some("SYSTEM"), None, false), [1, 4]);
+        assert_eq!(fired(Some("tool_result"), Some("fetch"), false), [3]);
+        assert_eq!(fired(Some("tool_arguments"), Some("fetch"), false), [2, 4]);
+        // Arguments in the answer, to the one tool policy 5 names.
+        assert_eq!(
+            fired(Some("tool_arguments"), Some("run_shell"), true),
+            [2, 4, 5]
+        );
+        // `request.system` reads the prompt only, never an answer.
+        assert_eq!(fired(Some("system"), None, true), [4]);
+        assert!(set.names_part(1, "system") && !set.names_part(2, "system"));
+        assert!(set.names_part(4, "tool_result") && !set.names_part(9, "tool_result"));
     }
 }

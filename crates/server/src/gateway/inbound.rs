@@ -151,7 +151,7 @@ pub fn evaluate(enforced: &Enforced, texts: &Texts, scope: &Scope) -> Inbound {
             scope: &scope,
         });
         if slot.part == Part::System {
-            trusted(&mut eval);
+            trusted(&enforced.set, &mut eval);
         }
         let hits: Vec<i64> = eval.hits.iter().map(|h| h.policy_id).collect();
         enforced.record(started.elapsed().as_secs_f64() * 1e6, &hits);
@@ -188,15 +188,26 @@ const ATTACK_DETECTORS: [&str; 2] = ["prompt_injection", "jailbreak"];
 
 /// The system prompt is the operator's own instruction, not an attack on it: the injection and
 /// jailbreak findings in it are dropped (a policy breached by them alone is not breached), and
-/// everything else stands (PII, secrets, keywords).
-fn trusted(eval: &mut Evaluation) {
+/// everything else stands (PII, secrets, keywords). A policy written for the system prompt
+/// (`request.system has sentinelai.prompt_injection`) keeps its findings.
+fn trusted(set: &sentinel_engine::PolicySet, eval: &mut Evaluation) {
     let attack = |f: &Finding| ATTACK_DETECTORS.contains(&f.detector.as_str());
+    let kept: Vec<Finding> = eval
+        .hits
+        .iter()
+        .filter(|h| set.names_part(h.policy_id, Part::System.as_str()))
+        .flat_map(|h| h.findings.iter().cloned())
+        .collect();
     eval.hits.retain_mut(|h| {
+        if set.names_part(h.policy_id, Part::System.as_str()) {
+            return true;
+        }
         let had = !h.findings.is_empty();
         h.findings.retain(|f| !attack(f));
         !(had && h.findings.is_empty())
     });
-    eval.findings.retain(|f| !attack(f));
+    eval.findings
+        .retain(|f| !attack(f) || kept.iter().any(|k| k.start == f.start && k.end == f.end));
     eval.decision = eval
         .hits
         .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp};
 use sentinel_engine::{Evaluation, Finding, PolicyHit, Scope};
-use sentinel_store::{NewEvent, NewViolation};
+use sentinel_store::{EventRecord, NewEvent, NewViolation, StoreError, ViolationRecord};
 use serde_json::{Value, json};
 
 use crate::guard::Enforced;
@@ -161,8 +161,17 @@ fn merged_hits(evaluations: &[Evaluation]) -> Vec<PolicyHit> {
     hits
 }
 
-/// Stores the call's event and violations and announces them. Failures are logged: the client
-/// has its answer already.
+/// Announces a committed call, or logs why it could not be stored.
+fn announce(state: &AppState, stored: Result<(EventRecord, Vec<ViolationRecord>), StoreError>) {
+    match stored {
+        Ok((event, violations)) => announce_stored(state, &event, &violations),
+        Err(e) => tracing::warn!(error = %e, "recording a gateway call"),
+    }
+}
+
+/// Hands the call's event and violations to the writer (and, with
+/// `gateway.record_before_answer`, waits for their commit); they are announced once committed.
+/// Failures are logged: the client has its answer.
 pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
     let mut violations: Vec<NewViolation> = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
@@ -229,8 +238,11 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
         &evaluated,
         &findings,
     );
-    match state.store.create_event(event, violations).await {
-        Ok((event, stored)) => announce_stored(state, &event, &stored),
-        Err(e) => tracing::warn!(error = %e, "recording a gateway call"),
+    let submitted = state.writer.submit(event, violations).await;
+    if state.settings.gateway.record_before_answer {
+        announce(state, submitted.committed().await);
+    } else {
+        let state = state.clone();
+        tokio::spawn(async move { announce(&state, submitted.committed().await) });
     }
 }

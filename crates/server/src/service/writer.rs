@@ -1,0 +1,159 @@
+//! Group commit for events: the calls that end together are written in one transaction.
+//! The model gateway records its calls through it.
+//!
+//! SQLite has one writer, so a hundred gateway streams that end in the same millisecond would
+//! otherwise queue for a hundred transactions. Each caller hands its event to the writer task
+//! and waits until the transaction that holds it has committed: nothing is answered as recorded
+//! before it is. The writer takes whatever is queued (up to [`BATCH`] events), writes it with
+//! [`Store::create_events`], and announces each event on the live stream. A batch that fails
+//! is written again one event at a time, so one bad event never takes the others with it.
+
+use sentinel_store::{EventRecord, NewEvent, NewViolation, Store, StoreError, ViolationRecord};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::tasks::Stop;
+
+/// Events written in one transaction at most.
+const BATCH: usize = 128;
+
+/// Events waiting for the writer at most; a caller beyond it waits for room.
+const QUEUE: usize = 4096;
+
+type Stored = Result<(EventRecord, Vec<ViolationRecord>), StoreError>;
+
+struct Pending {
+    event: NewEvent,
+    violations: Vec<NewViolation>,
+    done: oneshot::Sender<Stored>,
+}
+
+/// The callers' side: hands an event to the writer task.
+#[derive(Clone)]
+pub struct EventWriter {
+    store: Store,
+    tx: mpsc::Sender<Pending>,
+}
+
+/// The writer task's side, until it is started.
+pub struct WriterTask {
+    store: Store,
+    rx: mpsc::Receiver<Pending>,
+}
+
+impl EventWriter {
+    pub fn new(store: Store) -> (EventWriter, WriterTask) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        (
+            EventWriter {
+                store: store.clone(),
+                tx,
+            },
+            WriterTask { store, rx },
+        )
+    }
+
+    /// Stores the event with its violations and returns them once committed.
+    pub async fn write(&self, event: NewEvent, violations: Vec<NewViolation>) -> Stored {
+        self.submit(event, violations).await.committed().await
+    }
+
+    /// Queues the event with its violations; the answer says when they are committed. When the
+    /// writer task is gone (the application is stopping), the event is written here and now.
+    pub async fn submit(&self, event: NewEvent, violations: Vec<NewViolation>) -> Submitted {
+        let (done, committed) = oneshot::channel();
+        let pending = Pending {
+            event,
+            violations,
+            done,
+        };
+        match self.tx.send(pending).await {
+            Ok(()) => Submitted::Queued(committed),
+            Err(mpsc::error::SendError(p)) => Submitted::Written(Box::new(
+                self.store.create_event(p.event, p.violations).await,
+            )),
+        }
+    }
+}
+
+/// An event handed to the writer.
+pub enum Submitted {
+    /// Queued: the writer answers once committed.
+    Queued(oneshot::Receiver<Stored>),
+    /// Written directly (the writer task had stopped).
+    Written(Box<Stored>),
+}
+
+impl Submitted {
+    /// The stored event and violations, once committed.
+    pub async fn committed(self) -> Stored {
+        match self {
+            Submitted::Written(stored) => *stored,
+            Submitted::Queued(rx) => rx.await.unwrap_or_else(|_| {
+                Err(StoreError::Corrupt {
+                    column: "events",
+                    value: "the event writer stopped before answering".into(),
+                })
+            }),
+        }
+    }
+}
+
+impl WriterTask {
+    /// Writes batches until asked to stop, then writes what is still queued.
+    pub async fn run(mut self, mut stop: Stop) {
+        loop {
+            let first = tokio::select! {
+                p = self.rx.recv() => p,
+                () = stop.requested() => None,
+            };
+            let Some(first) = first else { break };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match self.rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            write_batch(&self.store, batch).await;
+        }
+        self.rx.close();
+        let mut rest = Vec::new();
+        while let Some(p) = self.rx.recv().await {
+            rest.push(p);
+            if rest.len() == BATCH {
+                write_batch(&self.store, std::mem::take(&mut rest)).await;
+            }
+        }
+        if !rest.is_empty() {
+            write_batch(&self.store, rest).await;
+        }
+    }
+}
+
+async fn write_batch(store: &Store, batch: Vec<Pending>) {
+    if batch.len() == 1 {
+        for p in batch {
+            let stored = store.create_event(p.event, p.violations).await;
+            let _ = p.done.send(stored);
+        }
+        return;
+    }
+    let rows = batch
+        .iter()
+        .map(|p| (p.event.clone(), p.violations.clone()))
+        .collect();
+    match store.create_events(rows).await {
+        Ok(stored) => {
+            for (p, s) in batch.into_iter().zip(stored) {
+                let _ = p.done.send(Ok(s));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, events = batch.len(), "a batch of events failed; writing them one by one");
+            for p in batch {
+                let stored = store.create_event(p.event, p.violations).await;
+                let _ = p.done.send(stored);
+            }
+        }
+    }
+}
