@@ -439,9 +439,10 @@ async fn every_versioned_change_is_a_version_and_a_rollback_is_a_new_one() {
             },
         ]
     );
+    // Version 4 has version 1's settings, under the later name and status.
     let same = app.policy_diff(id, 1, 4).await.unwrap();
     let fields: Vec<&str> = same.fields.iter().map(|f| f.field.as_str()).collect();
-    assert_eq!(fields, ["status"]);
+    assert_eq!(fields, ["name", "status"]);
     assert!(same.definition_diff.is_empty());
 
     // Every version, the rollback included, is in the audit trail.
@@ -555,7 +556,7 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
     let prompt_block = open_policy(
         &g.app,
         "shadow prompt block",
-        r#"request.prompt contains "forbidden""#,
+        r#"request.prompt contains "Forbidden City""#,
         InterventionType::Block,
         Enforcement::Shadow,
     )
@@ -569,7 +570,7 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
     )
     .await;
     let body = json!({"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "tell me the forbidden thing"},
+        {"role": "user", "content": "Please summarise the history of the Forbidden City in Beijing."},
     ]});
     let res = g
         .app
@@ -579,8 +580,9 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    let status = res.status();
     let answer: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["choices"][0]["message"]["content"],
         "the vault code is forbidden knowledge"
@@ -589,7 +591,7 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
     let received = g.upstream.received();
     assert_eq!(
         received.last().unwrap()["messages"][0]["content"],
-        "tell me the forbidden thing"
+        "Please summarise the history of the Forbidden City in Beijing."
     );
     // The call's event: allowed, with the two shadow violations only.
     let (_, events) = g.app.list_events("").await;
