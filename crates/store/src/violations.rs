@@ -162,6 +162,51 @@ impl Store {
         convert::violation(updated)
     }
 
+    /// The summary as `shadow` asks: the legacy counts (`exclude`, from the counters), the
+    /// shadow policies' violations alone (`only`, counted from their rows), or both.
+    pub async fn violation_stats_with(&self, shadow: ShadowFilter) -> Result<ViolationStats> {
+        let legacy = match shadow {
+            ShadowFilter::Only => ViolationStats {
+                total_violations: 0,
+                open_violations: 0,
+                critical_violations: 0,
+                high_violations: 0,
+            },
+            ShadowFilter::Exclude | ShadowFilter::Include => self.violation_stats().await?,
+        };
+        if shadow == ShadowFilter::Exclude {
+            return Ok(legacy);
+        }
+        let rows: Vec<(String, String, i64)> = violation::Entity::find()
+            .select_only()
+            .column(violation::Column::Status)
+            .column(violation::Column::Severity)
+            .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+            .filter(violation::Column::Shadow.eq(true))
+            .group_by(violation::Column::Status)
+            .group_by(violation::Column::Severity)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let open = OPEN_STATUSES.map(|s| s.as_str());
+        Ok(rows
+            .into_iter()
+            .fold(legacy, |mut stats, (status, severity, n)| {
+                let n = u64::try_from(n).unwrap_or(0);
+                stats.total_violations += n;
+                if open.contains(&status.as_str()) {
+                    stats.open_violations += n;
+                }
+                if severity == Severity::Critical.as_str() {
+                    stats.critical_violations += n;
+                }
+                if severity == Severity::High.as_str() {
+                    stats.high_violations += n;
+                }
+                stats
+            }))
+    }
+
     pub async fn violation_stats(&self) -> Result<ViolationStats> {
         Ok(ViolationStats {
             total_violations: self.counted_violations_in(None, None).await?,

@@ -284,10 +284,18 @@ mod tests {
         diff.iter().map(|d| (d.op, d.line.as_str())).collect()
     }
 
+    /// (name, old, new, the expected diff).
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(DiffOp, &'static str)],
+    );
+
     #[test]
     fn line_diffs_keep_common_lines() {
         use DiffOp::{Delete, Equal, Insert};
-        let cases: &[(&str, &str, &str, &[(DiffOp, &str)])] = &[
+        let cases: &[Case] = &[
             ("same", "a\nb", "a\nb", &[(Equal, "a"), (Equal, "b")]),
             (
                 "one line changed",

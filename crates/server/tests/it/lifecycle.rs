@@ -225,6 +225,19 @@ async fn legacy_lists_and_stats_leave_shadow_violations_out_unless_asked() {
     assert_eq!(details["shadow"], true);
     assert_eq!(details["decision"], "allow");
 
+    let only: Value = app
+        .get_ok("/api/violations/stats/summary?shadow=only")
+        .await;
+    assert_eq!(only["total_violations"], 2);
+    assert_eq!(only["open_violations"], 2);
+    let include: Value = app
+        .get_ok("/api/violations/stats/summary?shadow=include")
+        .await;
+    assert_eq!(include["total_violations"], 2);
+    app.get_err("/api/violations/stats/summary?shadow=all")
+        .await
+        .assert_invalid_at(&["query", "shadow"]);
+
     // Triage of a shadow violation leaves the legacy counters alone.
     let resolved = crate::client::violation_triage(sentinel_api::ViolationStatus::Resolved, None);
     app.update_violation(listed[0].id, &resolved).await.unwrap();
