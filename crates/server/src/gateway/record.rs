@@ -212,7 +212,9 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
         .unwrap_or(Severity::Low);
     let app = call.scope.app.clone();
     let model = call.model.clone().unwrap_or_else(|| "model".to_owned());
-    violations.extend(shadow_violations(state, &call).await);
+    let shadow = shadow_violations(state, &call).await;
+    let shadow_ids: Vec<i64> = shadow.iter().map(|v| v.policy_id).collect();
+    violations.extend(shadow);
     let title = match (&app, violations.iter().find(|v| !v.shadow)) {
         (Some(app), Some(v)) => format!("{app}: {}", v.title.clone().unwrap_or_default()),
         (Some(app), None) => format!("{app}: {model}"),
@@ -246,7 +248,14 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
         request_tokens: call.input_tokens,
         response_tokens: call.output_tokens,
         duration_ms: call.upstream_ms.map(|u| round2(u + call.added_ms)),
-        metadata: Some(call.metadata()),
+        metadata: Some({
+            let mut m = call.metadata();
+            // The shadow policies that fired, apart from the enforced ones.
+            if !shadow_ids.is_empty() {
+                m.insert("shadow_policies".to_owned(), json!(shadow_ids));
+            }
+            m
+        }),
         decision: Some(call.decision),
     };
     let evaluated = Interaction {

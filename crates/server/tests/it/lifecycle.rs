@@ -621,5 +621,9 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
         .collect();
     shadow.sort_unstable();
     assert_eq!(shadow, [(prompt_block.id, true), (answer_block.id, true)]);
+    let metadata = event.metadata.as_ref().unwrap();
+    let mut listed: Vec<i64> = serde_json::from_value(metadata["shadow_policies"].clone()).unwrap();
+    listed.sort_unstable();
+    assert_eq!(listed, [prompt_block.id, answer_block.id]);
     assert!(g.app.store.counter_drift().await.unwrap().is_empty());
 }
