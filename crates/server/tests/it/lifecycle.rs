@@ -627,3 +627,44 @@ async fn the_gateway_records_shadow_hits_and_never_acts_on_them() {
     assert_eq!(listed, [prompt_block.id, answer_block.id]);
     assert!(g.app.store.counter_drift().await.unwrap().is_empty());
 }
+
+/// A version that cannot be written fails its change: the policy, its versions and the audit
+/// trail stay as they were (one transaction).
+#[tokio::test]
+async fn a_version_that_cannot_be_written_leaves_the_policy_as_it_was() {
+    use sea_orm::{ConnectionTrait, Database};
+    let app = spawn_app().await;
+    let created = app
+        .post_policy(&policy_create("atomic", PolicyCategory::Privacy))
+        .await
+        .unwrap();
+    let id = created.id;
+    // Take version 2's number behind the store's back.
+    let db = Database::connect(app.url.as_str()).await.unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO policy_versions (policy_id, version, created_at, changed, name, definition, \
+         category, status, severity, performance_mode, intervention_type, enforcement) \
+         SELECT id, 2, created_at, '[]', name, definition, category, status, severity, \
+         performance_mode, intervention_type, enforcement FROM policies WHERE id = {id}"
+    ))
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    let audit_before = app.audit("?limit=1000").await;
+    let change = PolicyUpdate {
+        definition: Patch::Value("request.prompt contains \"other\"".into()),
+        ..PolicyUpdate::default()
+    };
+    let err = app.update_policy(id, &change).await.unwrap_err();
+    assert_eq!(err.status, 409, "{}", err.body);
+    let now = app.get_policy(id).await.unwrap();
+    assert_eq!((now.version, &now.definition), (1, &created.definition));
+    assert_eq!(app.audit("?limit=1000").await.len(), audit_before.len());
+    // A change that writes no version still goes through.
+    let rename = PolicyUpdate {
+        name: Patch::Value("renamed".into()),
+        ..PolicyUpdate::default()
+    };
+    let renamed = app.update_policy(id, &rename).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.version), ("renamed", 1));
+}
