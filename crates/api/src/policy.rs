@@ -157,6 +157,8 @@ pub struct PolicyFilter {
     pub status: Option<PolicyStatus>,
     /// Exact category value.
     pub category: Option<String>,
+    /// `enforce` or `shadow`.
+    pub enforcement: Option<Enforcement>,
 }
 
 /// A starting point for a policy.

@@ -112,6 +112,9 @@ impl Store {
         if let Some(category) = &filter.category {
             select = select.filter(policy::Column::Category.eq(category.as_str()));
         }
+        if let Some(enforcement) = filter.enforcement {
+            select = select.filter(policy::Column::Enforcement.eq(enforcement.as_str()));
+        }
         let select = select.order_by_asc(policy::Column::Id);
         let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
         let items = rows

@@ -132,7 +132,7 @@ async fn every_policy_enum_value_round_trips() {
     for status in PolicyStatus::ALL {
         let filter = PolicyFilter {
             status: Some(*status),
-            category: None,
+            ..PolicyFilter::default()
         };
         let page = store
             .list_policies(&filter, PageParams::default())

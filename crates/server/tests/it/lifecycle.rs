@@ -290,6 +290,11 @@ async fn the_dashboard_counts_what_shadow_policies_would_have_done_and_promotes_
     assert_eq!(counts, [(block.id, 0, 0, 2, 2), (redact.id, 0, 1, 0, 1)]);
     assert!(!summary.iter().any(|s| s.policy_id == enforced.id));
     assert_eq!(summary[0].name, "shadow block");
+    let (total, listed) = app.list_policies("?enforcement=shadow").await;
+    let ids: Vec<i64> = listed.iter().map(|p| p.id).collect();
+    assert_eq!((total, ids), (2, vec![block.id, redact.id]));
+    app.assert_invalid_queries("/api/policies/", &[("enforcement=loud", "enforcement")])
+        .await;
 
     // An enforced policy cannot be promoted; an unknown one is a 404.
     app.promote_policy(enforced.id)
