@@ -16,6 +16,22 @@ pub struct DashboardStats {
     pub critical_violations: u64,
 }
 
+/// A shadow policy of `GET /api/dashboard/shadow`: what its recorded hits would have done had it
+/// been enforced, counted by the action of the version that raised each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ShadowPolicySummary {
+    pub policy_id: i64,
+    pub name: String,
+    pub status: PolicyStatus,
+    pub intervention_type: crate::InterventionType,
+    pub version: i64,
+    pub would_notify: u64,
+    pub would_redact: u64,
+    pub would_block: u64,
+    /// Every shadow violation it recorded.
+    pub total: u64,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimelineParams {

@@ -8,8 +8,8 @@
 use sentinel_engine::wire_enum;
 
 pub use sentinel_engine::{
-    Action as InterventionType, Decision, Mode as PerformanceMode, ParseEnumError, Severity,
-    ViolationType,
+    Action as InterventionType, Decision, Enforcement, Mode as PerformanceMode, ParseEnumError,
+    Severity, ViolationType,
 };
 
 wire_enum! {
@@ -22,6 +22,19 @@ wire_enum! {
         Governance => "governance",
         IncidentDetection => "incident_detection",
         ContentFiltering => "content_filtering",
+    }
+}
+
+wire_enum! {
+    /// Which violations a list or count includes: those of enforced policies only (`exclude`,
+    /// the default, what legacy clients see), every violation (`include`), or only those raised
+    /// by shadow policies (`only`).
+    #[derive(Default)]
+    ShadowFilter, "shadow filter" {
+        #[default]
+        Exclude => "exclude",
+        Include => "include",
+        Only => "only",
     }
 }
 

@@ -49,6 +49,7 @@ error_codes! {
     EventNotFound => ("event_not_found", 404, "No event has that id."),
     ViolationNotFound => ("violation_not_found", 404, "No violation has that id."),
     TemplateNotFound => ("template_not_found", 404, "No active policy template has that id."),
+    PolicyVersionNotFound => ("policy_version_not_found", 404, "The policy exists but has no version with that number; `detail` names the versions it has."),
     UserNotFound => ("user_not_found", 404, "No user has that id."),
     ApiKeyNotFound => ("api_key_not_found", 404, "No API key has that id."),
     RouteNotFound => ("route_not_found", 404, "No route has that path."),
@@ -65,6 +66,7 @@ error_codes! {
     DuplicateEmail => ("duplicate_email", 409, "A user with that email exists."),
     Conflict => ("conflict", 409, "Another unique value clashes with an existing record."),
     LastAdmin => ("last_admin", 409, "The change would leave no active admin."),
+    PolicyNotShadow => ("policy_not_shadow", 409, "Only a policy in shadow mode can be promoted; this one is enforced already."),
     PayloadTooLarge => ("payload_too_large", 413, "The body is larger than the configured limit."),
     InternalError => ("internal_error", 500, "An unexpected failure; the details are in the server log, never in the answer."),
 }

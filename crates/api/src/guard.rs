@@ -83,6 +83,10 @@ pub struct GuardResponse {
     pub block_message: Option<String>,
     pub findings: Vec<FindingResponse>,
     pub violations: Vec<GuardViolation>,
+    /// The shadow policies the text breached, with the action each would have taken: recorded
+    /// (as violations marked `shadow`), never acted on. They shape nothing else of the answer.
+    #[serde(default)]
+    pub shadow_violations: Vec<GuardViolation>,
     pub scores: ScoresResponse,
     /// The stored event's id, or null when not recorded.
     pub event_id: Option<i64>,

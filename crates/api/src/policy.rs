@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    InterventionType, Patch, PerformanceMode, PolicyCategory, PolicyStatus, Severity, Timestamp,
+    Enforcement, InterventionType, Patch, PerformanceMode, PolicyCategory, PolicyStatus, Severity,
+    Timestamp,
 };
 
 /// Body of `POST /api/policies/`.
@@ -26,6 +27,10 @@ pub struct PolicyCreate {
     /// JSON text, e.g. `{"redact": "placeholder"}` or `{"block_message": "..."}`.
     #[serde(default)]
     pub intervention_config: Option<String>,
+    /// `shadow`: evaluated on live traffic and recorded, but never acting on it.
+    #[serde(default)]
+    #[schema(default = "enforce")]
+    pub enforcement: Enforcement,
 }
 
 fn default_policy_severity() -> Severity {
@@ -66,13 +71,16 @@ pub struct PolicyUpdate {
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[schema(value_type = Option<String>)]
     pub intervention_config: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    #[schema(value_type = Option<Enforcement>)]
+    pub enforcement: Patch<Enforcement>,
 }
 
 impl PolicyUpdate {
     /// Names of required fields that were sent as `null`.
     pub fn nulled_required_fields(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        let checks: [(&'static str, bool); 7] = [
+        let checks: [(&'static str, bool); 8] = [
             ("name", matches!(self.name, Patch::Null)),
             ("definition", matches!(self.definition, Patch::Null)),
             ("category", matches!(self.category, Patch::Null)),
@@ -86,6 +94,7 @@ impl PolicyUpdate {
                 "intervention_type",
                 matches!(self.intervention_type, Patch::Null),
             ),
+            ("enforcement", matches!(self.enforcement, Patch::Null)),
         ];
         for (name, nulled) in checks {
             if nulled {
@@ -135,6 +144,10 @@ pub struct PolicyResponse {
     /// Empty when the definition compiles.
     pub definition_errors: Vec<DefinitionError>,
     pub metrics: PolicyMetrics,
+    /// `enforce`, or `shadow`: evaluated and recorded, never acting on the traffic.
+    pub enforcement: Enforcement,
+    /// The number of its current version (`GET /api/policies/{policy_id}/versions`).
+    pub version: i64,
 }
 
 /// Filters of `GET /api/policies/`.
@@ -144,6 +157,8 @@ pub struct PolicyFilter {
     pub status: Option<PolicyStatus>,
     /// Exact category value.
     pub category: Option<String>,
+    /// `enforce` or `shadow`.
+    pub enforcement: Option<Enforcement>,
 }
 
 /// A starting point for a policy.
@@ -172,6 +187,74 @@ pub struct TemplateInstantiate {
     pub performance_mode: Option<PerformanceMode>,
     pub intervention_type: Option<InterventionType>,
     pub intervention_config: Option<String>,
+    pub enforcement: Option<Enforcement>,
+}
+
+/// One immutable version of a policy: its state after a change, who made the change and when,
+/// and which versioned fields differ from the version before (empty for version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyVersionResponse {
+    pub policy_id: i64,
+    pub version: i64,
+    /// Who made the change: `user:<username>`, `key:<prefix>`, `system`…; null for the version 1
+    /// of a policy created before versions were kept.
+    pub author: Option<String>,
+    /// The author's user id, when a user made the change.
+    pub author_id: Option<i64>,
+    pub created_at: Timestamp,
+    /// The versioned fields that differ from the version before: `definition`, `status`,
+    /// `severity`, `performance_mode`, `intervention_type`, `intervention_config`, `enforcement`.
+    pub changed: Vec<String>,
+    /// The version a rollback restored.
+    pub rollback_of: Option<i64>,
+    pub name: String,
+    pub definition: String,
+    pub category: PolicyCategory,
+    pub status: PolicyStatus,
+    pub severity: Severity,
+    pub performance_mode: PerformanceMode,
+    pub intervention_type: InterventionType,
+    pub intervention_config: Option<String>,
+    pub enforcement: Enforcement,
+}
+
+/// One field that differs between two versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    #[schema(value_type = Object)]
+    pub from: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub to: serde_json::Value,
+}
+
+/// One line of a line diff: kept (`equal`), only in the `from` version (`delete`), or only in the
+/// `to` version (`insert`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DiffLine {
+    pub op: DiffOp,
+    pub line: String,
+}
+
+/// What a diff line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffOp {
+    Equal,
+    Delete,
+    Insert,
+}
+
+/// Answer of `GET /api/policies/{policy_id}/versions/{from}/diff/{to}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyVersionDiff {
+    pub policy_id: i64,
+    pub from: i64,
+    pub to: i64,
+    /// Every stored field whose value differs, in a fixed order; empty when the versions agree.
+    pub fields: Vec<FieldChange>,
+    /// The line diff of `definition` (every line, in order), empty when it did not change.
+    pub definition_diff: Vec<DiffLine>,
 }
 
 /// Body of `POST /api/policies/validate`.

@@ -55,6 +55,14 @@ pub struct ViolationResponse {
     pub code_prompt_score: Option<f64>,
     pub safe_prompt_score: Option<f64>,
     pub findings: Vec<FindingResponse>,
+    /// The version of the policy that raised it; null for violations recorded before versions
+    /// were kept.
+    #[serde(default)]
+    pub policy_version: Option<i64>,
+    /// Raised by a shadow policy: recorded for what it would have done, never acted on. Lists
+    /// and counts leave these out unless asked (`shadow=include|only`).
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 /// Filters of `GET /api/violations/`.
@@ -66,6 +74,17 @@ pub struct ViolationFilter {
     pub policy_id: Option<i64>,
     pub event_id: Option<i64>,
     pub violation_type: Option<ViolationType>,
+    /// `exclude` (the default: enforced policies only, as legacy clients expect), `include` or
+    /// `only` the violations of shadow policies.
+    pub shadow: Option<crate::ShadowFilter>,
+}
+
+/// Query of `GET /api/events/{event_id}/violations`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShadowQuery {
+    /// `exclude` (the default), `include` or `only` the violations of shadow policies.
+    pub shadow: Option<crate::ShadowFilter>,
 }
 
 /// `GET /api/violations/stats/summary`; open = `detected` + `investigating`.

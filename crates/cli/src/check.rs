@@ -131,6 +131,7 @@ fn policy_set(args: &CheckArgs) -> Result<(PolicySet, Vec<String>)> {
             mode: args.mode,
             action: args.action,
             intervention_config: args.intervention_config.clone(),
+            enforcement: sentinel_engine::Enforcement::Enforce,
         })
         .collect();
     let set = PolicySet::new(specs);

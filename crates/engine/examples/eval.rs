@@ -208,6 +208,7 @@ pub fn measure(records: &[Record], mode: Mode) -> Report {
             mode,
             action: Action::Notification,
             intervention_config: None,
+            enforcement: sentinel_engine::Enforcement::Enforce,
         })
         .collect();
     let set = PolicySet::new(specs);
@@ -330,6 +331,7 @@ pub fn attack_cost_per_kib() -> f64 {
         mode: Mode::Balanced,
         action: Action::Notification,
         intervention_config: None,
+        enforcement: sentinel_engine::Enforcement::Enforce,
     };
     let set = PolicySet::new(vec![spec(0, "prompt_injection"), spec(1, "jailbreak")]);
     let scope = Scope::default();

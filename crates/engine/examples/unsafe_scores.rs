@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         mode,
         action: Action::Notification,
         intervention_config: None,
+        enforcement: sentinel_engine::Enforcement::Enforce,
     }]);
     let scope = Scope::default();
     for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {

@@ -8,7 +8,7 @@
 //! parses and cannot fail on syntax.
 //!
 //! ```
-//! use sentinel_engine::{Action, Input, Mode, PolicySet, PolicySpec, Scope, Severity, Decision};
+//! use sentinel_engine::{Action, Enforcement, Input, Mode, PolicySet, PolicySpec, Scope, Severity, Decision};
 //!
 //! let set = PolicySet::new(vec![PolicySpec {
 //!     id: 1,
@@ -18,6 +18,7 @@
 //!     mode: Mode::Balanced,
 //!     action: Action::Redact,
 //!     intervention_config: Some(r#"{"redact": "partial"}"#.into()),
+//!     enforcement: Enforcement::Enforce,
 //! }]);
 //! let scope = Scope::default();
 //! let eval = set.evaluate(&Input { prompt: Some("charge 4242 4242 4242 4242"), completion: None, scope: &scope });
@@ -51,7 +52,9 @@ pub use error::CompileError;
 pub use estimate::{Estimable, Estimate, estimate};
 pub use eval::{Evaluation, Input, PolicyHit, PolicySet, Scope, Scores, evaluate_spec};
 pub use finding::{Finding, Target};
-pub use policy::{Action, Decision, Mode, ParseEnumError, PolicySpec, Severity, ViolationType};
+pub use policy::{
+    Action, Decision, Enforcement, Mode, ParseEnumError, PolicySpec, Severity, ViolationType,
+};
 pub use redact::{InterventionConfig, RedactStyle, Redactor, Restorer, redact};
 pub use stream::{Release, StreamOptions, StreamScanner};
 

@@ -201,6 +201,17 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Whether a breached policy acts on the traffic (`enforce`) or only records what it would
+    /// have done (`shadow`): a shadow policy never changes a decision, never redacts, never blocks.
+    #[derive(Default)]
+    Enforcement, "enforcement" {
+        #[default]
+        Enforce => "enforce",
+        Shadow => "shadow",
+    }
+}
+
 impl From<Action> for Decision {
     fn from(action: Action) -> Self {
         match action {
@@ -222,6 +233,9 @@ pub struct PolicySpec {
     pub action: Action,
     /// JSON text such as `{"redact": "placeholder"}`; see [`crate::InterventionConfig`].
     pub intervention_config: Option<String>,
+    /// A `shadow` policy's hits are reported in [`crate::Evaluation::shadow_hits`] only.
+    #[serde(default)]
+    pub enforcement: Enforcement,
 }
 
 #[cfg(test)]
@@ -255,6 +269,7 @@ mod tests {
         round_trips(Action::ALL, Action::WIRE);
         round_trips(Decision::ALL, Decision::WIRE);
         round_trips(ViolationType::ALL, ViolationType::WIRE);
+        round_trips(Enforcement::ALL, Enforcement::WIRE);
         assert!("Medium".parse::<Severity>().is_err());
     }
 

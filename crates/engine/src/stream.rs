@@ -375,6 +375,7 @@ mod tests {
             mode: Mode::Balanced,
             action,
             intervention_config: config.map(str::to_owned),
+            enforcement: crate::Enforcement::Enforce,
         }])
     }
 

@@ -131,6 +131,7 @@ mod tests {
             mode,
             action,
             intervention_config: None,
+            enforcement: crate::Enforcement::Enforce,
         }
     }
 
@@ -356,6 +357,70 @@ mod tests {
         assert_eq!(e.block_message.as_deref(), Some("no keys"));
         assert_eq!(set.evaluate_one(3, &input).map(|e| e.hits.len()), Some(1));
         assert!(set.evaluate_one(99, &input).is_none());
+    }
+
+    /// A shadow policy is evaluated and reported beside the evaluation, but the evaluation is
+    /// exactly the one of the enforced policies alone: no decision, redaction, block message,
+    /// finding or score of its own.
+    #[test]
+    fn shadow_policies_never_act() {
+        let scope = Scope::default();
+        let input = Input {
+            prompt: Some("mail jane.doe@example.com, key AKIAZ3MSJV4WWNKWW5FG"),
+            completion: Some("card 4111 1111 1111 1111"),
+            scope: &scope,
+        };
+        let shadow = |id: i64, def: &str, action: Action| {
+            let mut s = spec(id, def, Mode::Balanced, action);
+            s.intervention_config = Some(r#"{"block_message":"shadow says no"}"#.into());
+            s.enforcement = Enforcement::Shadow;
+            s
+        };
+        let enforced = spec(
+            1,
+            "request.prompt has sentinelai.pii(email)",
+            Mode::Fast,
+            Action::Notification,
+        );
+        let alone = PolicySet::new(vec![enforced.clone()]).evaluate(&input);
+        let set = PolicySet::new(vec![
+            shadow(2, "any.text has sentinelai.secrets", Action::Block),
+            enforced,
+            shadow(3, "any.text has sentinelai.pii", Action::Redact),
+            shadow(4, "request.prompt contains \"nowhere\"", Action::Block),
+        ]);
+        assert!(set.has_shadow());
+        let (eval, shadow_hits) = set.evaluate_with_shadow(&input);
+        assert_eq!(eval, alone);
+        assert_eq!(set.evaluate(&input), alone);
+        assert_eq!(eval.decision, Decision::Notify);
+        assert_eq!(eval.block_message, None);
+        assert_eq!(eval.redacted_prompt, None);
+        let ids: Vec<(i64, Action)> = shadow_hits
+            .iter()
+            .map(|h| (h.policy_id, h.action))
+            .collect();
+        assert_eq!(ids, [(2, Action::Block), (3, Action::Redact)]);
+        assert!(shadow_hits.iter().all(|h| !h.findings.is_empty()));
+        assert_eq!(set.evaluate_shadow(&input), shadow_hits);
+        // Alone, or tested, a shadow policy shows what it does when enforced.
+        let one = set.evaluate_one(2, &input).map(|e| e.decision);
+        assert_eq!(one, Some(Decision::Block));
+        let spec2 = shadow(2, "any.text has sentinelai.secrets", Action::Block);
+        let tested = evaluate_spec(&spec2, &input).map(|e| e.decision);
+        assert_eq!(tested.ok(), Some(Decision::Block));
+        // A set of shadow policies only decides nothing.
+        let only = PolicySet::new(vec![shadow(
+            2,
+            "any.text has sentinelai.secrets",
+            Action::Block,
+        )]);
+        let (eval, hits) = only.evaluate_with_shadow(&input);
+        assert_eq!(
+            (eval.decision, eval.hits.len(), hits.len()),
+            (Decision::Allow, 0, 1)
+        );
+        assert!(eval.findings.is_empty());
     }
 
     #[test]

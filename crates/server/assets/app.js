@@ -707,12 +707,32 @@
       } catch (ex) { flash(ex.message, true); }
       load(0);
     }
+    async function promote(id, name) {
+      try {
+        await api("POST", `/api/policies/${id}/promote`);
+        flash(`${name} promoted: it is enforced now.`);
+      } catch (ex) { flash(ex.message, true); }
+      load(0);
+    }
+    const promoteButton = (id, name) => h("button", { type: "button", class: "btn btn-sm btn-success analyst-only", title: "Enforce this shadow policy", onclick: () => promote(id, name) }, "Promote");
+    async function loadShadow() {
+      const rows = await get("/api/dashboard/shadow");
+      const card = $("#shadow-card");
+      card.hidden = !rows.length;
+      put($("#shadow-table tbody"), ...rows.map((r) => h("tr", { "data-id": r.policy_id },
+        h("td", { class: "title", "data-label": "Policy" }, h("a", { href: `/policies/${r.policy_id}` }, r.name), " ", badge(r.status)),
+        h("td", { class: "num", "data-label": "Would notify" }, num(r.would_notify)),
+        h("td", { class: "num", "data-label": "Would redact" }, num(r.would_redact)),
+        h("td", { class: "num", "data-label": "Would block" }, num(r.would_block)),
+        td("Actions", h("span", { class: "row-actions" }, promoteButton(r.policy_id, r.name))))));
+    }
     async function load(skip) {
+      loadShadow().catch((ex) => flash(ex.message, true));
       const { data, total } = await api("GET", "/api/policies/" + query({ ...formValues(form), skip, limit }));
       if (!data.length) empty(tbody, 6, "No policies yet. Create one or start from a template.");
       else put(tbody, ...data.map((p) => h("tr", { "data-id": p.id },
         h("td", { class: "title", "data-label": "Policy" }, h("span", { class: "cell-stack" },
-          h("span", {}, h("a", { href: `/policies/${p.id}` }, p.name), p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
+          h("span", {}, h("a", { href: `/policies/${p.id}` }, p.name), p.enforcement === "shadow" ? h("span", { class: "badge st-shadow", title: "Evaluated and recorded, never acting" }, "shadow") : null, p.definition_errors.length ? h("span", { class: "badge st-detected", title: p.definition_errors[0].message }, "errors") : null),
           h("span", { class: "muted small" }, `${label(p.category)} · ${label(p.performance_mode)} mode`))),
         td("Severity", sev(p.severity)),
         td("Action", label(p.intervention_type)),
@@ -722,6 +742,7 @@
           p.status === "open"
             ? h("button", { type: "button", class: "btn btn-sm analyst-only", onclick: () => setStatus(p, "acknowledged") }, "Pause")
             : p.status !== "closed" ? h("button", { type: "button", class: "btn btn-sm btn-success analyst-only", disabled: p.definition_errors.length > 0, onclick: () => setStatus(p, "open") }, "Enable") : null,
+          p.enforcement === "shadow" && p.status !== "closed" ? promoteButton(p.id, p.name) : null,
           h("a", { class: "btn btn-sm btn-ghost", href: `/policies/${p.id}` }, "Edit"))))));
       renderPager($(".pager"), skip, limit, total, load);
     }
@@ -780,6 +801,7 @@
       $("#p-severity").value = p.severity;
       $("#p-mode").value = p.performance_mode;
       $("#p-intervention").value = p.intervention_type;
+      $("#p-enforcement").value = p.enforcement || "enforce";
       $("#p-config").value = p.intervention_config || "";
       def.value = p.definition;
       $("#page-title").textContent = p.name;
@@ -806,7 +828,7 @@
       return {
         name: $("#p-name").value.trim(), category: $("#p-category").value, severity: $("#p-severity").value,
         performance_mode: $("#p-mode").value, intervention_type: $("#p-intervention").value,
-        intervention_config: config || null, definition: def.value,
+        enforcement: $("#p-enforcement").value, intervention_config: config || null, definition: def.value,
       };
     }
     function showError(ex) {

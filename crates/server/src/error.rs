@@ -236,6 +236,9 @@ impl From<StoreError> for ApiError {
                 "The body refers to a record that does not exist",
                 "foreign_key",
             ),
+            e @ StoreError::NoSuchVersion { .. } => {
+                ApiError::new(ErrorCode::PolicyVersionNotFound, e.to_string())
+            }
             StoreError::LastAdmin => ApiError::new(
                 ErrorCode::LastAdmin,
                 "The last active admin cannot be deleted, disabled or demoted",
@@ -255,6 +258,9 @@ impl From<ServiceError> for ApiError {
             }
             e @ ServiceError::BadLogin => ApiError::new(ErrorCode::BadCredentials, e.to_string()),
             ServiceError::InvalidCredentials => ApiError::invalid_credentials(),
+            e @ ServiceError::NotShadow { .. } => {
+                ApiError::new(ErrorCode::PolicyNotShadow, e.to_string())
+            }
             e @ ServiceError::TooManyAttempts { retry_after } => ApiError {
                 retry_after: Some(retry_after),
                 ..ApiError::new(ErrorCode::TooManyAttempts, e.to_string())

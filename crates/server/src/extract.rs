@@ -224,16 +224,44 @@ impl<T: From<i64> + Send, S: Send + Sync> FromRequestParts<S> for PathId<T> {
         let Some((name, value)) = params.iter().last() else {
             return Err(ApiError::bad_request("missing path parameter"));
         };
-        value
-            .parse::<i64>()
-            .map(|id| PathId(T::from(id)))
-            .map_err(|_| {
-                ApiError::invalid(
-                    &["path", name],
-                    "Input should be a valid integer, unable to parse string as an integer",
-                    "int_parsing",
-                )
-            })
+        path_int(name, value).map(|id| PathId(T::from(id)))
+    }
+}
+
+fn path_int(name: &str, value: &str) -> Result<i64, ApiError> {
+    value.parse::<i64>().map_err(|_| {
+        ApiError::invalid(
+            &["path", name],
+            "Input should be a valid integer, unable to parse string as an integer",
+            "int_parsing",
+        )
+    })
+}
+
+/// Every path parameter of the route, in order, as integers: `{policy_id}/versions/{version}`
+/// is `PathInts([policy_id, version])`. The route must have exactly `N` parameters.
+pub struct PathInts<const N: usize>(pub [i64; N]);
+
+impl<const N: usize, S: Send + Sync> FromRequestParts<S> for PathInts<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut out = [0; N];
+        let mut count = 0;
+        for (name, value) in params.iter() {
+            let slot = out
+                .get_mut(count)
+                .ok_or_else(|| ApiError::bad_request("unexpected path parameter"))?;
+            *slot = path_int(name, value)?;
+            count += 1;
+        }
+        if count != N {
+            return Err(ApiError::bad_request("missing path parameter"));
+        }
+        Ok(PathInts(out))
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use sentinel_api::policy::PolicyMetrics;
-use sentinel_api::{InterventionType, PolicyStatus};
+use sentinel_api::{Enforcement, InterventionType, PolicyStatus};
 use sentinel_engine::{PolicySet, PolicySpec};
 use sentinel_store::PolicyRecord;
 
@@ -81,27 +81,44 @@ impl PolicyCounters {
     }
 }
 
-/// What the engine needs to know about an enforced policy besides its compiled form.
+/// What the engine needs to know about a policy in force besides its compiled form.
 #[derive(Clone)]
 pub struct PolicyMeta {
     pub name: String,
     pub action: InterventionType,
+    /// The version compiled into this generation, recorded on the violations it raises.
+    pub version: i64,
+    /// A shadow policy: evaluated and recorded, never acted on.
+    pub shadow: bool,
     /// The policy's live counters, shared with every generation it is part of.
     counters: Arc<PolicyCounters>,
 }
 
-/// One immutable generation of the enforced policies: exactly those in `set`.
+/// One immutable generation of the policies in force (enforced and shadow): exactly those in
+/// `set`.
 pub struct Enforced {
     pub set: PolicySet,
     pub policies: HashMap<i64, PolicyMeta>,
 }
 
 impl Enforced {
-    /// Records one evaluation pass: every policy of this generation was evaluated, `hits` fired.
-    /// On the evaluation path: no allocation, no lookup outside the generation itself.
+    /// Records one evaluation pass of the enforced policies: every enforced policy of this
+    /// generation was evaluated, `hits` fired. On the evaluation path: no allocation, no lookup
+    /// outside the generation itself.
     pub fn record(&self, elapsed_us: f64, hits: &[i64]) {
+        self.record_where(elapsed_us, hits, false);
+    }
+
+    /// Records one evaluation pass of the shadow policies.
+    pub fn record_shadow(&self, elapsed_us: f64, hits: &[i64]) {
+        self.record_where(elapsed_us, hits, true);
+    }
+
+    fn record_where(&self, elapsed_us: f64, hits: &[i64], shadow: bool) {
         for (id, meta) in &self.policies {
-            meta.counters.record(elapsed_us, hits.contains(id));
+            if meta.shadow == shadow {
+                meta.counters.record(elapsed_us, hits.contains(id));
+            }
         }
     }
 }
@@ -122,6 +139,7 @@ pub fn spec_of(p: &PolicyRecord) -> PolicySpec {
         mode: p.performance_mode,
         action: p.intervention_type,
         intervention_config: p.intervention_config.clone(),
+        enforcement: p.enforcement,
     }
 }
 
@@ -138,7 +156,7 @@ impl Guard {
         guard
     }
 
-    /// Compiles the `open` policies among `policies` and swaps them in.
+    /// Compiles the `open` policies among `policies` (enforced and shadow) and swaps them in.
     pub fn reload(&self, policies: &[PolicyRecord]) {
         let open: Vec<&PolicyRecord> = policies
             .iter()
@@ -162,6 +180,8 @@ impl Guard {
                     PolicyMeta {
                         name: p.name.clone(),
                         action: p.intervention_type,
+                        version: p.version,
+                        shadow: p.enforcement == Enforcement::Shadow,
                         counters,
                     },
                 ))

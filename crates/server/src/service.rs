@@ -12,6 +12,7 @@ pub mod passwords;
 pub mod policies;
 pub mod retention;
 pub mod users;
+pub mod versions;
 pub mod violations;
 pub mod writer;
 

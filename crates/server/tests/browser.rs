@@ -626,9 +626,42 @@ async fn dashboard_end_to_end() {
     );
     ui.shot("policy").await;
 
+    // A shadow policy: the policies page shows what it would have blocked, and promotes it.
+    let shadow = sentinel_api::policy::PolicyCreate {
+        definition: r#"request.prompt contains "launch codes""#.into(),
+        intervention_type: sentinel_api::InterventionType::Block,
+        enforcement: sentinel_api::Enforcement::Shadow,
+        ..client::policy_create(
+            "Launch codes (shadow)",
+            sentinel_api::PolicyCategory::Governance,
+        )
+    };
+    let shadow = app.enforced_policy(&shadow).await;
+    let answer = app
+        .guard(&client::guard_request("what are the launch codes?"))
+        .await
+        .unwrap();
+    assert_eq!(answer.decision, sentinel_api::Decision::Allow);
+    ui.open("/policies").await;
+    ui.wait_shown(5, "#shadow-card", "the shadow policies")
+        .await;
+    let row = format!("#shadow-table tbody tr[data-id='{}']", shadow.id);
+    let counts = ui.text(&row).await;
+    assert!(counts.contains("Launch codes (shadow)"), "{counts}");
+    let would_block = ui
+        .text(&format!("{row} td[data-label='Would block']"))
+        .await;
+    assert_eq!(would_block.trim(), "1");
+    ui.shot("policies").await;
+    ui.click(&format!("{row} button")).await;
+    let gone = "document.querySelector('#shadow-card').hidden";
+    ui.wait(5, "the promoted policy to leave the shadow table", gone)
+        .await;
+    let promoted = app.get_policy(shadow.id).await.unwrap();
+    assert_eq!(promoted.enforcement, sentinel_api::Enforcement::Enforce);
+
     // The other pages load and show their data.
     ui.open("/policies").await;
-    ui.shot("policies").await;
     ui.open("/templates").await;
     let cards: u64 = ui.eval("document.querySelectorAll('.tpl').length").await;
     assert!(cards > 0, "templates are listed");

@@ -99,6 +99,14 @@ pub const FK_REFRESH_TOKENS_USER_ID: Constraint = Constraint::foreign_key(
     "user",
 );
 
+/// `policy_versions.policy_id` → `policies.id`.
+pub const FK_POLICY_VERSIONS_POLICY_ID: Constraint = Constraint::foreign_key(
+    "fk_policy_versions_policy_id",
+    "policy_versions",
+    "policy_id",
+    "policy",
+);
+
 /// Every constraint above.
 pub const ALL: &[Constraint] = &[
     EVENTS_EVENT_ID,
@@ -112,6 +120,7 @@ pub const ALL: &[Constraint] = &[
     FK_VIOLATIONS_EVENT_ID,
     FK_VIOLATIONS_POLICY_ID,
     FK_REFRESH_TOKENS_USER_ID,
+    FK_POLICY_VERSIONS_POLICY_ID,
 ];
 
 /// The constraint PostgreSQL names `name`.

@@ -42,6 +42,8 @@ pub(crate) fn policy(m: policy::Model) -> Result<PolicyRecord> {
         created_by: m.created_by,
         created_at: ts(m.created_at),
         updated_at: m.updated_at.map(ts),
+        enforcement: parse("policies.enforcement", &m.enforcement)?,
+        version: m.version,
     })
 }
 
@@ -135,6 +137,8 @@ pub(crate) fn violation(m: violation::Model) -> Result<ViolationRecord> {
         code_prompt_score: m.code_prompt_score,
         safe_prompt_score: m.safe_prompt_score,
         findings,
+        policy_version: m.policy_version,
+        shadow: m.shadow,
     })
 }
 

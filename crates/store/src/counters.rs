@@ -428,8 +428,10 @@ impl Store {
 
     /// The exact number of violations matching `filter`, from the counters, or `None` when they
     /// cannot answer it (`event_id`: an event has a handful of violations, counted directly).
+    /// Shadow violations are not in the counters: a list that asks for them counts rows.
     pub(crate) async fn counted_violations(&self, filter: &ViolationFilter) -> Result<Option<u64>> {
-        if filter.event_id.is_some() {
+        let shadow = filter.shadow.unwrap_or_default();
+        if filter.event_id.is_some() || shadow != sentinel_api::ShadowFilter::Exclude {
             return Ok(None);
         }
         let mut select = violation_count::Entity::find()
@@ -548,7 +550,7 @@ impl Store {
                 "violation_counts",
                 "SELECT status || '|' || severity || '|' || violation_type || '|' \
                  || CAST(policy_id AS TEXT) AS k, COUNT(*) AS n FROM violations \
-                 GROUP BY status, severity, violation_type, policy_id"
+                 WHERE NOT shadow GROUP BY status, severity, violation_type, policy_id"
                     .to_owned(),
                 "SELECT status || '|' || severity || '|' || violation_type || '|' \
                  || CAST(policy_id AS TEXT) AS k, violations AS n FROM violation_counts"
@@ -590,7 +592,10 @@ impl Store {
                 "events total: {counted} maintained, {total_events} counted"
             ));
         }
-        let total_violations = violation::Entity::find().count(&self.db).await?;
+        let total_violations = violation::Entity::find()
+            .filter(violation::Column::Shadow.eq(false))
+            .count(&self.db)
+            .await?;
         let counted = self
             .counted_violations(&ViolationFilter::default())
             .await?

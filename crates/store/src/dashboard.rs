@@ -86,7 +86,9 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?;
+        // Shadow violations are not legacy activity.
         let violations = violation::Entity::find()
+            .filter(violation::Column::Shadow.eq(false))
             .order_by_desc(violation::Column::CreatedAt)
             .order_by_desc(violation::Column::Id)
             .limit(limit)

@@ -9,6 +9,7 @@ pub(crate) mod event_hour;
 pub(crate) mod event_rollup;
 pub(crate) mod policy;
 pub(crate) mod policy_template;
+pub(crate) mod policy_version;
 pub(crate) mod refresh_token;
 pub(crate) mod user;
 pub(crate) mod violation;

@@ -41,6 +41,14 @@ pub enum StoreError {
     /// No row with that id (or it was deleted).
     #[error("{entity} not found")]
     NotFound { entity: Entity },
+    /// The policy exists but has no such version; `latest` is its current version (versions are
+    /// numbered from 1 without gaps).
+    #[error("Policy {policy_id} has no version {version}; its versions are 1 to {latest}")]
+    NoSuchVersion {
+        policy_id: i64,
+        version: i64,
+        latest: i64,
+    },
     /// A unique constraint refused the write. `field` is the column of that constraint in
     /// [`constraint::ALL`] (each protects a different column), or `value` for any other.
     #[error("{field} already exists")]

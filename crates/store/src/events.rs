@@ -8,7 +8,9 @@ use sea_orm::{
 use sentinel_api::event::{EventFilter, EventStats};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::FindingResponse;
-use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp, ViolationType};
+use sentinel_api::{
+    Decision, EventStatus, EventType, Severity, ShadowFilter, Timestamp, ViolationType,
+};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
@@ -86,6 +88,10 @@ pub struct NewViolation {
     pub code_prompt_score: Option<f64>,
     pub safe_prompt_score: Option<f64>,
     pub findings: Vec<FindingResponse>,
+    /// The version of the policy that raised it.
+    pub policy_version: Option<i64>,
+    /// Raised by a shadow policy: kept, but out of the legacy lists and counts.
+    pub shadow: bool,
 }
 
 impl NewEvent {
@@ -157,6 +163,8 @@ impl NewViolation {
             code_prompt_score: Set(self.code_prompt_score),
             safe_prompt_score: Set(self.safe_prompt_score),
             findings: Set(Some(findings)),
+            policy_version: Set(self.policy_version),
+            shadow: Set(self.shadow),
             ..Default::default()
         })
     }
@@ -236,13 +244,15 @@ async fn insert_events<C: ConnectionTrait>(
             .await
             .map_err(StoreError::classify)?
         {
-            counters.violations(
-                &row.status,
-                &row.severity,
-                &row.violation_type,
-                row.policy_id,
-                1,
-            );
+            if !row.shadow {
+                counters.violations(
+                    &row.status,
+                    &row.severity,
+                    &row.violation_type,
+                    row.policy_id,
+                    1,
+                );
+            }
             by_event.entry(row.event_id).or_default().push(row);
         }
     }
@@ -393,14 +403,19 @@ impl Store {
         convert::event(updated)
     }
 
-    /// The violations of an existing event, oldest first.
-    pub async fn event_violations(&self, id: i64) -> Result<Vec<ViolationRecord>> {
+    /// The violations of an existing event, oldest first: those of enforced policies, those of
+    /// shadow policies, or both, as `shadow` says.
+    pub async fn event_violations(
+        &self,
+        id: i64,
+        shadow: ShadowFilter,
+    ) -> Result<Vec<ViolationRecord>> {
         if event::Entity::find_by_id(id).count(&self.db).await? == 0 {
             return Err(StoreError::NotFound {
                 entity: Entity::Event,
             });
         }
-        violation::Entity::find()
+        crate::violations::shadow_filter(violation::Entity::find(), shadow)
             .filter(violation::Column::EventId.eq(id))
             .order_by_asc(violation::Column::Id)
             .all(&self.db)

@@ -25,6 +25,7 @@ mod seed;
 mod templates;
 mod tokens;
 mod users;
+mod versions;
 mod violations;
 
 pub use audit::{AuditChange, AuditContext};
@@ -32,12 +33,13 @@ pub use connect::{Backend, Store, redact_url};
 pub use error::{Entity, StoreError};
 pub use events::{EventRecord, NewEvent, NewViolation};
 pub use keys::{ApiKeyRecord, NewApiKey};
-pub use policies::{NewPolicy, PolicyChange, PolicyRecord};
+pub use policies::{ChangeKind, NewPolicy, PolicyChange, PolicyRecord};
 pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
 pub use templates::{NewTemplate, TemplateRecord};
 pub use tokens::{NewRefreshToken, RefreshOutcome};
 pub use users::{NewUser, UserChange, UserRecord};
+pub use versions::{PolicyVersionRecord, ShadowCounts, VERSIONED_FIELDS};
 pub use violations::ViolationRecord;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

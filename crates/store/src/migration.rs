@@ -9,6 +9,7 @@ mod m20261126_000003_event_filter_pairs;
 mod m20261126_000004_identity_audit;
 mod m20261126_000005_counters;
 mod m20261204_000006_key_binding;
+mod m20261204_000007_policy_lifecycle;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_identity_audit::Migration),
             Box::new(m20261126_000005_counters::Migration),
             Box::new(m20261204_000006_key_binding::Migration),
+            Box::new(m20261204_000007_policy_lifecycle::Migration),
         ]
     }
 }

@@ -4,12 +4,15 @@ use sea_orm::{
 use sentinel_api::Timestamp;
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::PolicyFilter;
-use sentinel_api::{InterventionType, PerformanceMode, PolicyCategory, PolicyStatus, Severity};
+use sentinel_api::{
+    Enforcement, InterventionType, PerformanceMode, PolicyCategory, PolicyStatus, Severity,
+};
 use serde::Serialize;
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::entity::policy;
 use crate::error::Entity;
+use crate::versions::{self, VersionWrite};
 use crate::{Result, Store, StoreError, convert};
 
 /// A stored policy: what the store knows of it. Compile errors and live metrics are not stored;
@@ -30,6 +33,10 @@ pub struct PolicyRecord {
     pub created_by: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
+    /// `shadow`: evaluated and recorded, never acted on.
+    pub enforcement: Enforcement,
+    /// The number of its current version (1 on creation).
+    pub version: i64,
 }
 
 /// A policy to insert. The caller computes the estimates (they come from the engine).
@@ -46,6 +53,7 @@ pub struct NewPolicy {
     pub estimated_cost_per_event: f64,
     pub estimated_latency_ms: f64,
     pub created_by: Option<i64>,
+    pub enforcement: Enforcement,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -62,6 +70,30 @@ pub struct PolicyChange {
     pub intervention_config: Option<Option<String>>,
     pub estimated_cost_per_event: Option<f64>,
     pub estimated_latency_ms: Option<f64>,
+    pub enforcement: Option<Enforcement>,
+    /// The caller's user id, recorded as the author of the version the change creates.
+    pub author_id: Option<i64>,
+}
+
+/// Why a policy changes, for its audit entry and its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// `PUT /api/policies/{id}` (`policy.update`).
+    Update,
+    /// Back to version `n`'s settings (`policy.rollback`): always a new version.
+    Rollback(i64),
+    /// From shadow to enforced (`policy.promote`).
+    Promote,
+}
+
+impl ChangeKind {
+    fn action(self) -> &'static str {
+        match self {
+            ChangeKind::Update => "policy.update",
+            ChangeKind::Rollback(_) => "policy.rollback",
+            ChangeKind::Promote => "policy.promote",
+        }
+    }
 }
 
 const ENTITY: Entity = Entity::Policy;
@@ -79,6 +111,9 @@ impl Store {
         }
         if let Some(category) = &filter.category {
             select = select.filter(policy::Column::Category.eq(category.as_str()));
+        }
+        if let Some(enforcement) = filter.enforcement {
+            select = select.filter(policy::Column::Enforcement.eq(enforcement.as_str()));
         }
         let select = select.order_by_asc(policy::Column::Id);
         let (rows, total) = convert::paginate(&self.db, select, page.skip, page.limit).await?;
@@ -125,6 +160,8 @@ impl Store {
             created_at: Set(sentinel_api::Timestamp::now().0),
             updated_at: Set(None),
             deleted_at: Set(None),
+            enforcement: Set(new.enforcement.as_str().to_owned()),
+            version: Set(1),
             ..Default::default()
         };
         let txn = audit::begin(&self.db).await?;
@@ -137,19 +174,43 @@ impl Store {
                 .after(&inserted),
         )
         .await?;
+        let write = VersionWrite {
+            author_id: new.created_by,
+            changed: Vec::new(),
+            rollback_of: None,
+        };
+        versions::insert(&txn, ctx, &inserted, write).await?;
         txn.commit().await?;
         Ok(inserted)
     }
 
+    /// A partial update (`policy.update`). A change to a versioned field creates the next version
+    /// in the same transaction; a change that touches none of them creates none.
     pub async fn update_policy(
         &self,
         ctx: &AuditContext,
         id: i64,
         change: PolicyChange,
     ) -> Result<PolicyRecord> {
+        self.change_policy(ctx, id, change, ChangeKind::Update)
+            .await
+    }
+
+    /// Changes a policy for `kind`, with its audit entry and, when a versioned field changed (or
+    /// for a rollback, always), its new version: all in one transaction.
+    pub async fn change_policy(
+        &self,
+        ctx: &AuditContext,
+        id: i64,
+        change: PolicyChange,
+        kind: ChangeKind,
+    ) -> Result<PolicyRecord> {
         let txn = audit::begin(&self.db).await?;
         let current = find_live(&txn, id).await?;
         let before = convert::policy(current.clone())?;
+        let next_version = current.version + 1;
+        let author_id = change.author_id;
+        let changed = versions::changed_fields(&before, &change);
         let mut model: policy::ActiveModel = current.into();
         if let Some(v) = change.name {
             model.name = Set(v);
@@ -181,17 +242,36 @@ impl Store {
         if let Some(v) = change.estimated_latency_ms {
             model.estimated_latency_ms = Set(v);
         }
+        if let Some(v) = change.enforcement {
+            model.enforcement = Set(v.as_str().to_owned());
+        }
+        let rollback_of = match kind {
+            ChangeKind::Rollback(n) => Some(n),
+            ChangeKind::Update | ChangeKind::Promote => None,
+        };
+        let versioned = !changed.is_empty() || rollback_of.is_some();
+        if versioned {
+            model.version = Set(next_version);
+        }
         model.updated_at = Set(Some(sentinel_api::Timestamp::now().0));
         let updated = convert::policy(model.update(&txn).await.map_err(StoreError::classify)?)?;
         audit::append(
             &txn,
             ctx,
-            AuditChange::new("policy.update", "policy")
+            AuditChange::new(kind.action(), "policy")
                 .target(id)
                 .before(&before)
                 .after(&updated),
         )
         .await?;
+        if versioned {
+            let write = VersionWrite {
+                author_id,
+                changed,
+                rollback_of,
+            };
+            versions::insert(&txn, ctx, &updated, write).await?;
+        }
         txn.commit().await?;
         Ok(updated)
     }

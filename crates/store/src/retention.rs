@@ -134,6 +134,7 @@ impl Store {
                 ])
                 .column_as(Expr::cust("COUNT(*)"), "n")
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
+                .filter(violation::Column::Shadow.eq(false))
                 .group_by(violation::Column::Status)
                 .group_by(violation::Column::Severity)
                 .group_by(violation::Column::ViolationType)
@@ -141,14 +142,15 @@ impl Store {
                 .into_tuple()
                 .all(&txn)
                 .await?;
+            // Shadow violations are not in the counters, but they go with their event too.
             for (status, severity, violation_type, policy_id, n) in gone {
                 counters.violations(&status, &severity, &violation_type, policy_id, -n);
-                purged.violations += u64::try_from(n).unwrap_or(0);
             }
-            violation::Entity::delete_many()
+            purged.violations += violation::Entity::delete_many()
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
                 .exec(&txn)
-                .await?;
+                .await?
+                .rows_affected;
             purged.events += event::Entity::delete_many()
                 .filter(event::Column::Id.is_in(chunk.iter().copied()))
                 .exec(&txn)

@@ -68,13 +68,15 @@ impl Store {
             row.id = Set(id);
             events.push(row);
             for v in item.violations {
-                counters.violations(
-                    v.status.as_str(),
-                    v.violation.severity.as_str(),
-                    v.violation.violation_type.as_str(),
-                    v.violation.policy_id,
-                    1,
-                );
+                if !v.violation.shadow {
+                    counters.violations(
+                        v.status.as_str(),
+                        v.violation.severity.as_str(),
+                        v.violation.violation_type.as_str(),
+                        v.violation.policy_id,
+                        1,
+                    );
+                }
                 let mut vrow = v.violation.into_active(id, at)?;
                 vrow.status = Set(v.status.as_str().to_owned());
                 violations.push(vrow);
@@ -161,13 +163,15 @@ impl Store {
                         value: err.to_string(),
                     })?;
                 for v in item.violations {
-                    counters.violations(
-                        v.status.as_str(),
-                        v.violation.severity.as_str(),
-                        v.violation.violation_type.as_str(),
-                        v.violation.policy_id,
-                        1,
-                    );
+                    if !v.violation.shadow {
+                        counters.violations(
+                            v.status.as_str(),
+                            v.violation.severity.as_str(),
+                            v.violation.violation_type.as_str(),
+                            v.violation.policy_id,
+                            1,
+                        );
+                    }
                     let findings = serde_json::to_string(&v.violation.findings).map_err(|err| {
                         StoreError::Corrupt {
                             column: "violations.findings",
@@ -214,7 +218,8 @@ impl Store {
                 let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                     "INSERT INTO violations (violation_type, severity, status, title, description, details, \
                      confidence_score, event_id, policy_id, created_at, legal_advice_score, \
-                     controversial_topics_score, code_prompt_score, safe_prompt_score, findings) ",
+                     controversial_topics_score, code_prompt_score, safe_prompt_score, findings, \
+                     policy_version, shadow) ",
                 );
                 q.push_values(chunk, |mut row, (event_id, at, v, findings)| {
                     let n = &v.violation;
@@ -232,7 +237,9 @@ impl Store {
                         .push_bind(n.controversial_topics_score)
                         .push_bind(n.code_prompt_score)
                         .push_bind(n.safe_prompt_score)
-                        .push_bind(findings.as_str());
+                        .push_bind(findings.as_str())
+                        .push_bind(n.policy_version)
+                        .push_bind(n.shadow);
                 });
                 q.build().execute(&mut *tx).await.map_err(db_err)?;
             }

@@ -4,7 +4,7 @@ use sea_orm::{
 };
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::{FindingResponse, ViolationFilter, ViolationStats};
-use sentinel_api::{Severity, Timestamp, ViolationStatus, ViolationType};
+use sentinel_api::{Severity, ShadowFilter, Timestamp, ViolationStatus, ViolationType};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::Counters;
@@ -35,6 +35,22 @@ pub struct ViolationRecord {
     pub code_prompt_score: Option<f64>,
     pub safe_prompt_score: Option<f64>,
     pub findings: Vec<FindingResponse>,
+    /// The version of the policy that raised it; `None` before versions were kept.
+    pub policy_version: Option<i64>,
+    /// Raised by a shadow policy.
+    pub shadow: bool,
+}
+
+/// Narrows a violation query to what `shadow` asks for.
+pub(crate) fn shadow_filter(
+    select: sea_orm::Select<violation::Entity>,
+    shadow: ShadowFilter,
+) -> sea_orm::Select<violation::Entity> {
+    match shadow {
+        ShadowFilter::Exclude => select.filter(violation::Column::Shadow.eq(false)),
+        ShadowFilter::Include => select,
+        ShadowFilter::Only => select.filter(violation::Column::Shadow.eq(true)),
+    }
 }
 
 /// `detected` and `investigating` count as open.
@@ -48,7 +64,8 @@ impl Store {
         filter: &ViolationFilter,
         page: PageParams,
     ) -> Result<Page<ViolationRecord>> {
-        let mut select = violation::Entity::find();
+        let mut select =
+            shadow_filter(violation::Entity::find(), filter.shadow.unwrap_or_default());
         if let Some(v) = filter.status {
             select = select.filter(violation::Column::Status.eq(v.as_str()));
         }
@@ -110,7 +127,8 @@ impl Store {
                 })?;
         let before = triage_state(&current.status, current.acknowledged_by);
         let mut counters = Counters::default();
-        if let Some(status) = change.status {
+        // Shadow violations are not in the counters (they serve the legacy counts only).
+        if let Some(status) = change.status.filter(|_| !current.shadow) {
             counters.violation_status(
                 &current.status,
                 status.as_str(),
@@ -142,6 +160,51 @@ impl Store {
         .await?;
         txn.commit().await?;
         convert::violation(updated)
+    }
+
+    /// The summary as `shadow` asks: the legacy counts (`exclude`, from the counters), the
+    /// shadow policies' violations alone (`only`, counted from their rows), or both.
+    pub async fn violation_stats_with(&self, shadow: ShadowFilter) -> Result<ViolationStats> {
+        let legacy = match shadow {
+            ShadowFilter::Only => ViolationStats {
+                total_violations: 0,
+                open_violations: 0,
+                critical_violations: 0,
+                high_violations: 0,
+            },
+            ShadowFilter::Exclude | ShadowFilter::Include => self.violation_stats().await?,
+        };
+        if shadow == ShadowFilter::Exclude {
+            return Ok(legacy);
+        }
+        let rows: Vec<(String, String, i64)> = violation::Entity::find()
+            .select_only()
+            .column(violation::Column::Status)
+            .column(violation::Column::Severity)
+            .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+            .filter(violation::Column::Shadow.eq(true))
+            .group_by(violation::Column::Status)
+            .group_by(violation::Column::Severity)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let open = OPEN_STATUSES.map(|s| s.as_str());
+        Ok(rows
+            .into_iter()
+            .fold(legacy, |mut stats, (status, severity, n)| {
+                let n = u64::try_from(n).unwrap_or(0);
+                stats.total_violations += n;
+                if open.contains(&status.as_str()) {
+                    stats.open_violations += n;
+                }
+                if severity == Severity::Critical.as_str() {
+                    stats.critical_violations += n;
+                }
+                if severity == Severity::High.as_str() {
+                    stats.high_violations += n;
+                }
+                stats
+            }))
     }
 
     pub async fn violation_stats(&self) -> Result<ViolationStats> {

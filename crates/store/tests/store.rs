@@ -132,7 +132,7 @@ async fn every_policy_enum_value_round_trips() {
     for status in PolicyStatus::ALL {
         let filter = PolicyFilter {
             status: Some(*status),
-            category: None,
+            ..PolicyFilter::default()
         };
         let page = store
             .list_policies(&filter, PageParams::default())
@@ -194,7 +194,10 @@ async fn violations_link_to_their_event_and_policy() {
     assert!(stored.iter().all(|v| v.event_id == event.id));
     assert_eq!(stored[0].policy_id, p1.id);
     assert_eq!(stored[1].policy_id, p2.id);
-    let listed = store.event_violations(event.id).await.unwrap();
+    let listed = store
+        .event_violations(event.id, sentinel_api::ShadowFilter::Exclude)
+        .await
+        .unwrap();
     assert_eq!(
         listed.iter().map(|v| v.id).collect::<Vec<_>>(),
         stored.iter().map(|v| v.id).collect::<Vec<_>>()
@@ -389,7 +392,10 @@ async fn seeded_rows_read_back_like_created_rows() {
         ..e.clone()
     };
     assert_eq!(strip(seeded), strip(&created));
-    let seeded_violations = store.event_violations(seeded.id).await.unwrap();
+    let seeded_violations = store
+        .event_violations(seeded.id, sentinel_api::ShadowFilter::Exclude)
+        .await
+        .unwrap();
     let strip_v = |v: &sentinel_store::ViolationRecord| sentinel_store::ViolationRecord {
         id: 0,
         event_id: 0,
@@ -491,4 +497,146 @@ async fn user_clashes_name_their_constraint() {
             "{clash:?}"
         );
     }
+}
+
+/// Policies that exist when versions arrive (migration 7) get their state then as version 1,
+/// with no author, and are enforced as before; their next change is version 2.
+#[tokio::test]
+async fn existing_policies_get_a_first_version_when_versions_arrive() {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm_migration::MigratorTrait;
+    use sentinel_store::migration::Migrator;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let raw = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    Migrator::up(&raw, Some(6)).await.unwrap();
+    let created_at = Utc::now() - Duration::days(3);
+    let insert = Query::insert()
+        .into_table(Alias::new("policies"))
+        .columns(
+            [
+                "name",
+                "definition",
+                "category",
+                "status",
+                "severity",
+                "performance_mode",
+                "intervention_type",
+                "estimated_cost_per_event",
+                "estimated_latency_ms",
+                "created_by",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            "older".into(),
+            "request.prompt contains \"x\"".into(),
+            "privacy".into(),
+            "open".into(),
+            "high".into(),
+            "fast".into(),
+            "block".into(),
+            1.5.into(),
+            0.5.into(),
+            7_i64.into(),
+            created_at.into(),
+        ])
+        .to_owned();
+    raw.execute(&insert).await.unwrap();
+    raw.close().await.unwrap();
+
+    let store = Store::open(&url).await.unwrap();
+    let policies = store.all_policies().await.unwrap();
+    let old = &policies[0];
+    assert_eq!(
+        (old.version, old.enforcement),
+        (1, sentinel_api::Enforcement::Enforce)
+    );
+    let versions = store
+        .list_policy_versions(old.id, PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!(versions.total, 1);
+    let v1 = &versions.items[0];
+    assert_eq!(
+        (v1.version, v1.author.as_deref(), v1.author_id),
+        (1, None, Some(7))
+    );
+    assert!(v1.changed.is_empty());
+    assert_eq!(v1.definition, old.definition);
+    assert_eq!(v1.status, PolicyStatus::Open);
+    assert_eq!(v1.intervention_type, InterventionType::Block);
+    assert_eq!(v1.created_at.0.timestamp(), created_at.timestamp());
+
+    let change = sentinel_store::PolicyChange {
+        severity: Some(Severity::Critical),
+        ..sentinel_store::PolicyChange::default()
+    };
+    let ctx = AuditContext {
+        actor: "user:alice".into(),
+        ..AuditContext::default()
+    };
+    let updated = store.update_policy(&ctx, old.id, change).await.unwrap();
+    assert_eq!(updated.version, 2);
+    let v2 = store.get_policy_version(old.id, 2).await.unwrap();
+    assert_eq!(v2.changed, ["severity"]);
+    assert_eq!(v2.author.as_deref(), Some("user:alice"));
+    let missing = store.get_policy_version(old.id, 3).await.unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        format!(
+            "Policy {} has no version 3; its versions are 1 to 2",
+            old.id
+        )
+    );
+}
+
+/// Shadow violations are stored, read back as such, and kept out of the maintained counters
+/// (which serve the legacy counts), through insert, triage and retention.
+#[tokio::test]
+async fn shadow_violations_stay_out_of_the_counters() {
+    let (store, _url, _dir) = open().await;
+    let policy = add_policy(&store, "shadowed").await;
+    let mut shadow = new_violation(policy.id, ViolationType::DataLeak, Severity::High);
+    shadow.shadow = true;
+    shadow.policy_version = Some(1);
+    let enforced = new_violation(policy.id, ViolationType::DataLeak, Severity::High);
+    let old = Utc::now() - Duration::days(40);
+    let (event, stored) = store
+        .create_event(new_event("with-shadow", old), vec![enforced, shadow])
+        .await
+        .unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|v| (v.shadow, v.policy_version))
+            .collect::<Vec<_>>(),
+        [(false, None), (true, Some(1))]
+    );
+    assert_eq!(store.violation_stats().await.unwrap().total_violations, 1);
+    let only = sentinel_api::ShadowFilter::Only;
+    let listed = store.event_violations(event.id, only).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let triage = sentinel_store::Triage {
+        status: Some(ViolationStatus::Resolved),
+        acknowledged_by: None,
+    };
+    store
+        .update_violation(&AuditContext::system(), listed[0].id, triage)
+        .await
+        .unwrap();
+    assert!(store.counter_drift().await.unwrap().is_empty());
+    let purged = store
+        .purge_events_before(
+            &AuditContext::system(),
+            Utc::now() - Duration::days(30),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!((purged.events, purged.violations), (1, 2));
+    assert!(store.counter_drift().await.unwrap().is_empty());
 }

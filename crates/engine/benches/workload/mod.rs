@@ -64,6 +64,7 @@ fn spec(i: usize, definition: String, mode: Mode) -> PolicySpec {
         mode,
         action: Action::Notification,
         intervention_config: None,
+        enforcement: sentinel_engine::Enforcement::Enforce,
     }
 }
 

@@ -37,12 +37,14 @@ fn round4(x: f64) -> f64 {
 }
 
 /// Evaluate `entries` over `input`, each detector running at most once per text and mode.
+/// Returns the evaluation of the enforced entries and, beside it, the hits of the shadow ones,
+/// which shape nothing of the evaluation (decision, findings, redaction, scores, block message).
 pub(super) fn evaluate_entries<'e>(
     entries: impl Iterator<Item = &'e Entry>,
     detectors: &[Detector],
     shared: Shared<'_>,
     input: &Input<'_>,
-) -> Evaluation {
+) -> (Evaluation, Vec<PolicyHit>) {
     let views = |t| {
         let tv = TextViews::with_lexicons(t, shared.lexicons);
         if shared.repeated_scans {
@@ -59,15 +61,19 @@ pub(super) fn evaluate_entries<'e>(
         cache: vec![None; detectors.len() * 2 * MODES],
     };
     let mut hits: Vec<PolicyHit> = Vec::new();
+    let mut shadow_hits: Vec<PolicyHit> = Vec::new();
     let mut styles: Vec<(Severity, RedactStyle)> = Vec::new();
     let mut block_message = None;
-    // Whether every policy of this evaluation is in fast mode (and there is one): then the
-    // advisory score columns are not computed (see [`Scores`]).
+    // Whether every enforced policy of this evaluation is in fast mode (and there is one): then
+    // the advisory score columns are not computed (see [`Scores`]). Shadow policies are left out,
+    // so that adding one changes nothing of what the enforced policies report.
     let mut all_fast = true;
     let mut any_entry = false;
     for entry in entries {
-        any_entry = true;
-        all_fast &= entry.mode == Mode::Fast;
+        if !entry.shadow {
+            any_entry = true;
+            all_fast &= entry.mode == Mode::Fast;
+        }
         let mut found = Vec::new();
         if !ctx.eval(&entry.expr, entry.mode, true, &mut found) {
             continue;
@@ -81,13 +87,7 @@ pub(super) fn evaluate_entries<'e>(
         let violation_type = top.map_or(ViolationType::PolicyBreach, |f| {
             violation_type_of(&f.detector)
         });
-        if entry.action == Action::Redact {
-            styles.push((entry.severity, entry.config.redact));
-        }
-        if entry.action == Action::Block && block_message.is_none() {
-            block_message = entry.config.block_message.clone();
-        }
-        hits.push(PolicyHit {
+        let hit = PolicyHit {
             policy_id: entry.id,
             violation_type,
             severity: entry.severity,
@@ -96,7 +96,19 @@ pub(super) fn evaluate_entries<'e>(
             explanation: explain(entry.id, &findings),
             findings,
             scores: Scores::default(),
-        });
+        };
+        if entry.shadow {
+            // Recorded for what it would have done; it redacts and blocks nothing.
+            shadow_hits.push(hit);
+            continue;
+        }
+        if entry.action == Action::Redact {
+            styles.push((entry.severity, entry.config.redact));
+        }
+        if entry.action == Action::Block && block_message.is_none() {
+            block_message = entry.config.block_message.clone();
+        }
+        hits.push(hit);
     }
 
     let (legal, controversial, code) = if any_entry && all_fast {
@@ -105,15 +117,19 @@ pub(super) fn evaluate_entries<'e>(
         topic_scores(&ctx.views)
     };
     let base_risk = legal.max(controversial);
+    let hit_scores = |confidence: f64| Scores {
+        legal_advice: round4(legal),
+        controversial_topics: round4(controversial),
+        code_prompt: round4(code),
+        safe_prompt: round4(1.0 - base_risk.max(confidence)),
+    };
     let mut max_conf: f64 = 0.0;
     for h in &mut hits {
         max_conf = max_conf.max(h.confidence);
-        h.scores = Scores {
-            legal_advice: round4(legal),
-            controversial_topics: round4(controversial),
-            code_prompt: round4(code),
-            safe_prompt: round4(1.0 - base_risk.max(h.confidence)),
-        };
+        h.scores = hit_scores(h.confidence);
+    }
+    for h in &mut shadow_hits {
+        h.scores = hit_scores(h.confidence);
     }
     let scores = Scores {
         legal_advice: round4(legal),
@@ -153,7 +169,7 @@ pub(super) fn evaluate_entries<'e>(
             .collect();
         (!spans.is_empty()).then(|| redact(text, &spans, style))
     };
-    Evaluation {
+    let evaluation = Evaluation {
         decision: hits
             .iter()
             .map(|h| Decision::from(h.action))
@@ -165,5 +181,6 @@ pub(super) fn evaluate_entries<'e>(
         findings,
         scores,
         block_message,
-    }
+    };
+    (evaluation, shadow_hits)
 }

@@ -73,7 +73,9 @@ pub struct PolicyHit {
     pub explanation: String,
 }
 
-/// The outcome for one event.
+/// The outcome for one event. Only enforced policies shape it: a shadow policy's hit is
+/// reported beside it by [`PolicySet::evaluate_with_shadow`] and [`PolicySet::evaluate_shadow`],
+/// never in it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
     /// The strongest action among the breached policies.

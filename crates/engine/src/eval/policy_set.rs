@@ -6,8 +6,8 @@ use crate::error::CompileError;
 use crate::eval::context::{Shared, count_uses};
 use crate::eval::evaluate::evaluate_entries;
 use crate::eval::scores::topic_lexicons;
-use crate::eval::{Evaluation, Input};
-use crate::policy::{Action, Mode, PolicySpec, Severity};
+use crate::eval::{Evaluation, Input, PolicyHit};
+use crate::policy::{Action, Enforcement, Mode, PolicySpec, Severity};
 use crate::redact::InterventionConfig;
 
 /// One policy of an evaluation: its expression and what a breach does.
@@ -19,6 +19,8 @@ pub(super) struct Entry {
     pub action: Action,
     pub config: InterventionConfig,
     pub expr: CExpr,
+    /// A shadow policy: its hit goes to `shadow_hits` and acts on nothing.
+    pub shadow: bool,
 }
 
 impl Entry {
@@ -30,6 +32,7 @@ impl Entry {
             action: spec.action,
             config: InterventionConfig::parse_lenient(spec.intervention_config.as_deref()),
             expr: cheap_first(expr),
+            shadow: spec.enforcement == Enforcement::Shadow,
         }
     }
 }
@@ -146,7 +149,7 @@ impl PolicySet {
         &self.errors
     }
 
-    /// Ids of the policies in force, in the order given.
+    /// Ids of the policies in force (enforced and shadow), in the order given.
     pub fn policy_ids(&self) -> Vec<i64> {
         self.entries.iter().map(|e| e.id).collect()
     }
@@ -159,9 +162,29 @@ impl PolicySet {
         self.entries.is_empty()
     }
 
-    /// Evaluate every policy in the set.
+    /// Evaluate every enforced policy of the set; shadow policies are not evaluated.
     pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
+        let enforced = self.entries.iter().filter(|e| !e.shadow);
+        evaluate_entries(enforced, &self.detectors, self.shared(), input).0
+    }
+
+    /// Evaluate every policy of the set: the evaluation of the enforced ones (exactly what
+    /// [`evaluate`](PolicySet::evaluate) answers) and, beside it, the hits of the shadow ones,
+    /// each with the action it would have taken. Detectors run once for both.
+    pub fn evaluate_with_shadow(&self, input: &Input<'_>) -> (Evaluation, Vec<PolicyHit>) {
         evaluate_entries(self.entries.iter(), &self.detectors, self.shared(), input)
+    }
+
+    /// The hits of the shadow policies alone, for a caller that took its decision with
+    /// [`evaluate`](PolicySet::evaluate) already.
+    pub fn evaluate_shadow(&self, input: &Input<'_>) -> Vec<PolicyHit> {
+        let shadow = self.entries.iter().filter(|e| e.shadow);
+        evaluate_entries(shadow, &self.detectors, self.shared(), input).1
+    }
+
+    /// Whether the set holds a shadow policy.
+    pub fn has_shadow(&self) -> bool {
+        self.entries.iter().any(|e| e.shadow)
     }
 
     fn shared(&self) -> Shared<'_> {
@@ -207,29 +230,35 @@ impl PolicySet {
         (!findings.is_empty()).then(|| (self.redact_style(strongest.policy_id), findings))
     }
 
-    /// Evaluate one policy of the set; `None` if it is not in the set.
+    /// Evaluate one policy of the set, as if enforced; `None` if it is not in the set.
     pub fn evaluate_one(&self, policy_id: i64, input: &Input<'_>) -> Option<Evaluation> {
-        let entry = self.entries.iter().find(|e| e.id == policy_id)?;
-        Some(evaluate_entries(
-            std::iter::once(entry),
-            &self.detectors,
-            self.shared(),
-            input,
-        ))
+        let mut entry = self.entries.iter().find(|e| e.id == policy_id)?.clone();
+        entry.shadow = false;
+        Some(
+            evaluate_entries(
+                std::iter::once(&entry),
+                &self.detectors,
+                self.shared(),
+                input,
+            )
+            .0,
+        )
     }
 }
 
 impl CompiledPolicy {
     /// Evaluate this policy with `spec`'s severity, mode, action and intervention config (its
-    /// `definition` is ignored), whatever the policy's status: what `/test` runs.
+    /// `definition` is ignored), whatever the policy's status and enforcement: what `/test`
+    /// runs, showing what the policy does when enforced.
     pub fn evaluate(&self, spec: &PolicySpec, input: &Input<'_>) -> Evaluation {
-        let entry = Entry::new(spec, self.expr.clone());
+        let mut entry = Entry::new(spec, self.expr.clone());
+        entry.shadow = false;
         let shared = Shared {
             lexicons: None,
             uses: None,
             repeated_scans: true,
         };
-        evaluate_entries(std::iter::once(&entry), &self.detectors, shared, input)
+        evaluate_entries(std::iter::once(&entry), &self.detectors, shared, input).0
     }
 }
 
@@ -263,6 +292,7 @@ mod tests {
             mode: Mode::Balanced,
             action: Action::Notification,
             intervention_config: None,
+            enforcement: Enforcement::Enforce,
         };
         let defs = [
             "any.text has sentinelai.pii",
@@ -318,6 +348,7 @@ mod tests {
                     mode: Mode::Balanced,
                     action: Action::Notification,
                     intervention_config: None,
+                    enforcement: Enforcement::Enforce,
                 })
                 .collect(),
         );

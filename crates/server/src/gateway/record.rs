@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 use sentinel_api::{Decision, EventStatus, EventType, Severity, Timestamp};
-use sentinel_engine::{Evaluation, Finding, PolicyHit, Scope};
+use sentinel_engine::{Evaluation, Finding, Input, PolicyHit, Scope};
 use sentinel_store::{EventRecord, NewEvent, NewViolation, StoreError, ViolationRecord};
 use serde_json::{Value, json};
 
 use crate::guard::Enforced;
-use crate::service::evaluate::{Interaction, new_violation};
+use crate::service::evaluate::{Interaction, off_runtime, policy_violation};
 use crate::service::events::{announce_stored, keep_content};
 use crate::settings::ApiShape;
 use crate::state::AppState;
@@ -161,6 +161,39 @@ fn merged_hits(evaluations: &[Evaluation]) -> Vec<PolicyHit> {
     hits
 }
 
+/// The shadow policies' violations for the call: they are evaluated here, once the call is over,
+/// on the texts it recorded (the joined prompt and the whole answer), so that they can never
+/// touch what the client received. Large texts are evaluated on the blocking pool.
+async fn shadow_violations(state: &AppState, call: &Call) -> Vec<NewViolation> {
+    let current = state.guard.current();
+    if !current.set.has_shadow() {
+        return Vec::new();
+    }
+    let prompt = call.prompt.clone();
+    let completion = call.completion.clone();
+    let scope = call.scope.clone();
+    let decision = call.decision;
+    let bytes = prompt.len() + completion.as_ref().map_or(0, String::len);
+    let evaluated = off_runtime(bytes, move || {
+        let started = std::time::Instant::now();
+        let hits = current.set.evaluate_shadow(&Input {
+            prompt: Some(&prompt),
+            completion: completion.as_deref(),
+            scope: &scope,
+        });
+        let ids: Vec<i64> = hits.iter().map(|h| h.policy_id).collect();
+        current.record_shadow(started.elapsed().as_secs_f64() * 1e6, &ids);
+        hits.iter()
+            .map(|hit| policy_violation(&current, hit, decision, true))
+            .collect()
+    })
+    .await;
+    evaluated.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "evaluating the shadow policies of a gateway call");
+        Vec::new()
+    })
+}
+
 /// Announces a committed call, or logs why it could not be stored.
 fn announce(state: &AppState, stored: Result<(EventRecord, Vec<ViolationRecord>), StoreError>) {
     match stored {
@@ -177,13 +210,10 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
     let mut findings: Vec<Finding> = Vec::new();
     let inbound_hits = call.inbound.iter().flat_map(|e| e.hits.iter().cloned());
     for hit in inbound_hits.chain(merged_hits(&call.outbound)) {
-        let name = enforced
-            .policies
-            .get(&hit.policy_id)
-            .map_or("Policy", |m| m.name.as_str());
         findings.extend(hit.findings.iter().cloned());
-        violations.push(new_violation(&hit, name, call.decision));
+        violations.push(policy_violation(enforced, &hit, call.decision, false));
     }
+    // Shadow violations shape nothing of the event: not its severity, not its title.
     let severity = violations
         .iter()
         .map(|v| v.severity)
@@ -191,7 +221,10 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
         .unwrap_or(Severity::Low);
     let app = call.scope.app.clone();
     let model = call.model.clone().unwrap_or_else(|| "model".to_owned());
-    let title = match (&app, violations.first()) {
+    let shadow = shadow_violations(state, &call).await;
+    let shadow_ids: Vec<i64> = shadow.iter().map(|v| v.policy_id).collect();
+    violations.extend(shadow);
+    let title = match (&app, violations.iter().find(|v| !v.shadow)) {
         (Some(app), Some(v)) => format!("{app}: {}", v.title.clone().unwrap_or_default()),
         (Some(app), None) => format!("{app}: {model}"),
         (None, Some(v)) => v.title.clone().unwrap_or_default(),
@@ -224,7 +257,14 @@ pub async fn store(state: &AppState, enforced: &Enforced, call: Call) {
         request_tokens: call.input_tokens,
         response_tokens: call.output_tokens,
         duration_ms: call.upstream_ms.map(|u| round2(u + call.added_ms)),
-        metadata: Some(call.metadata()),
+        metadata: Some({
+            let mut m = call.metadata();
+            // The shadow policies that fired, apart from the enforced ones.
+            if !shadow_ids.is_empty() {
+                m.insert("shadow_policies".to_owned(), json!(shadow_ids));
+            }
+            m
+        }),
         decision: Some(call.decision),
     };
     let evaluated = Interaction {

@@ -3,7 +3,7 @@ use axum::extract::State;
 use chrono::Utc;
 use sentinel_api::dashboard::{
     ActivityItem, CategoryCount, DashboardStats, PerformanceMetrics, RecentActivityParams,
-    StatusCount, TimelineParams, TimelinePoint,
+    ShadowPolicySummary, StatusCount, TimelineParams, TimelinePoint,
 };
 use sentinel_api::error::ValidationErrorBody;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,6 +22,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(performance_metrics))
         .routes(routes!(violations_by_category))
         .routes(routes!(policies_by_status))
+        .routes(routes!(shadow_policies))
+}
+
+/// Every shadow policy with what its recorded hits would have done had it been enforced: how
+/// many interactions it would have notified, redacted and blocked (each counted by the action of
+/// the policy version that raised it). Promote one with `POST /api/policies/{policy_id}/promote`.
+#[utoipa::path(
+    get,
+    path = "/api/dashboard/shadow",
+    tag = "dashboard",
+    responses((status = 200, body = [ShadowPolicySummary]))
+)]
+async fn shadow_policies(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<ShadowPolicySummary>>> {
+    Ok(Json(
+        crate::service::versions::shadow_summary(&state).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/dashboard/stats", tag = "dashboard", responses((status = 200, body = DashboardStats)))]

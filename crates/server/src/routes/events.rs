@@ -7,7 +7,7 @@ use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::event::{EventCreate, EventFilter, EventResponse, EventStats, EventUpdate};
 use sentinel_api::live::LiveMessage;
 use sentinel_api::page::PageParams;
-use sentinel_api::violation::ViolationResponse;
+use sentinel_api::violation::{ShadowQuery, ViolationResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -151,21 +151,28 @@ async fn update_event(
     ))
 }
 
-/// The violations the event produced.
+/// The violations the event produced: those of enforced policies, unless `shadow` asks for the
+/// shadow policies' too (`include`) or alone (`only`).
 #[utoipa::path(
     get,
     path = "/api/events/{event_id}/violations",
     tag = "events",
-    params(("event_id" = i64, Path)),
-    responses((status = 200, body = [ViolationResponse]), (status = 404, body = ErrorBody))
+    params(("event_id" = i64, Path), ShadowQuery),
+    responses(
+        (status = 200, body = [ViolationResponse]),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
 )]
 async fn event_violations(
     _auth: Auth<Read>,
 
     State(state): State<AppState>,
     PathId(id): PathId<EventId>,
+    ApiQuery(query): ApiQuery<ShadowQuery>,
 ) -> ApiResult<Json<Vec<ViolationResponse>>> {
-    Ok(Json(service::events::violations(&state, id).await?))
+    let shadow = query.shadow.unwrap_or_default();
+    Ok(Json(service::events::violations(&state, id, shadow).await?))
 }
 
 #[utoipa::path(get, path = "/api/events/stats/summary", tag = "events", responses((status = 200, body = EventStats)))]

@@ -6,14 +6,15 @@ use sentinel_api::guard::PolicyTestResponse;
 use sentinel_api::page::PageParams;
 use sentinel_api::policy::{
     PolicyCreate, PolicyFilter, PolicyResponse, PolicyTemplateResponse, PolicyTestRequest,
-    PolicyUpdate, TemplateInstantiate, ValidateRequest, ValidateResponse,
+    PolicyUpdate, PolicyVersionDiff, PolicyVersionResponse, TemplateInstantiate, ValidateRequest,
+    ValidateResponse,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Analyst, Auth, Read};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, Pagination, PathId};
+use crate::extract::{ApiJson, ApiQuery, Pagination, PathId, PathInts};
 use crate::routes::Listed;
 use crate::service;
 use crate::state::AppState;
@@ -26,6 +27,146 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_templates))
         .routes(routes!(instantiate_template))
         .routes(routes!(validate_policy))
+        .routes(routes!(list_policy_versions))
+        .routes(routes!(get_policy_version))
+        .routes(routes!(diff_policy_versions))
+        .routes(routes!(rollback_policy))
+        .routes(routes!(promote_policy))
+}
+
+/// The policy's versions, newest first. A version is written by every change to its definition,
+/// status, severity, performance mode, intervention (type or config) or enforcement.
+#[utoipa::path(
+    get,
+    path = "/api/policies/{policy_id}/versions",
+    tag = "policies",
+    params(("policy_id" = i64, Path), PageParams),
+    responses(
+        (status = 200, body = [PolicyVersionResponse], headers(("X-Total-Count" = u64))),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn list_policy_versions(
+    _auth: Auth<Read>,
+
+    State(state): State<AppState>,
+    PathId(id): PathId<PolicyId>,
+    Pagination(page): Pagination,
+) -> ApiResult<Listed<PolicyVersionResponse>> {
+    Ok(Listed(service::versions::list(&state, id, page).await?))
+}
+
+/// One version of the policy.
+#[utoipa::path(
+    get,
+    path = "/api/policies/{policy_id}/versions/{version}",
+    tag = "policies",
+    params(("policy_id" = i64, Path), ("version" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, body = PolicyVersionResponse),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn get_policy_version(
+    _auth: Auth<Read>,
+
+    State(state): State<AppState>,
+    path: PathInts<2>,
+) -> ApiResult<Json<PolicyVersionResponse>> {
+    let [id, version] = path.0;
+    Ok(Json(
+        service::versions::get(&state, PolicyId(id), version).await?,
+    ))
+}
+
+/// What differs from version `from` to version `to`: each differing field with both values, and
+/// a line diff of the definition.
+#[utoipa::path(
+    get,
+    path = "/api/policies/{policy_id}/versions/{from}/diff/{to}",
+    tag = "policies",
+    params(
+        ("policy_id" = i64, Path),
+        ("from" = i64, Path, minimum = 1),
+        ("to" = i64, Path, minimum = 1),
+    ),
+    responses(
+        (status = 200, body = PolicyVersionDiff),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn diff_policy_versions(
+    _auth: Auth<Read>,
+
+    State(state): State<AppState>,
+    path: PathInts<3>,
+) -> ApiResult<Json<PolicyVersionDiff>> {
+    let [id, from, to] = path.0;
+    Ok(Json(
+        service::versions::diff(&state, PolicyId(id), from, to).await?,
+    ))
+}
+
+/// Gives the policy back the settings of version `version` (definition, severity, performance
+/// mode, intervention, enforcement) as a new version; earlier versions are never changed. The
+/// status stays as it is. Audited as `policy.rollback`.
+#[utoipa::path(
+    post,
+    path = "/api/policies/{policy_id}/versions/{version}/rollback",
+    tag = "policies",
+    params(("policy_id" = i64, Path), ("version" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, body = PolicyResponse),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn rollback_policy(
+    auth: Auth<Analyst>,
+
+    State(state): State<AppState>,
+    path: PathInts<2>,
+) -> ApiResult<Json<PolicyResponse>> {
+    let [id, version] = path.0;
+    Ok(Json(
+        service::versions::rollback(
+            &state,
+            &auth.audit(),
+            PolicyId(id),
+            version,
+            auth.principal.user_id(),
+        )
+        .await?,
+    ))
+}
+
+/// Promotes a shadow policy: `enforcement` becomes `enforce` and `status` `open`, as a new
+/// version. A policy that is not in shadow mode answers 409; one whose definition does not
+/// compile, 422. Audited as `policy.promote`.
+#[utoipa::path(
+    post,
+    path = "/api/policies/{policy_id}/promote",
+    tag = "policies",
+    params(("policy_id" = i64, Path)),
+    responses(
+        (status = 200, body = PolicyResponse),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn promote_policy(
+    auth: Auth<Analyst>,
+
+    State(state): State<AppState>,
+    PathId(id): PathId<PolicyId>,
+) -> ApiResult<Json<PolicyResponse>> {
+    Ok(Json(
+        service::versions::promote(&state, &auth.audit(), id, auth.principal.user_id()).await?,
+    ))
 }
 
 /// Policies in id order, optionally filtered by status and category.
@@ -103,7 +244,8 @@ async fn update_policy(
     ApiJson(body): ApiJson<PolicyUpdate>,
 ) -> ApiResult<Json<PolicyResponse>> {
     Ok(Json(
-        service::policies::update(&state, &auth.audit(), id, body).await?,
+        service::policies::update(&state, &auth.audit(), id, body, auth.principal.user_id())
+            .await?,
     ))
 }
 

@@ -4,7 +4,7 @@ use sentinel_api::ViolationId;
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::page::PageParams;
 use sentinel_api::violation::{
-    ViolationFilter, ViolationResponse, ViolationStats, ViolationUpdate,
+    ShadowQuery, ViolationFilter, ViolationResponse, ViolationStats, ViolationUpdate,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -83,11 +83,20 @@ async fn update_violation(
     ))
 }
 
-/// Counts; open = `detected` + `investigating`.
-#[utoipa::path(get, path = "/api/violations/stats/summary", tag = "violations", responses((status = 200, body = ViolationStats)))]
+/// Counts; open = `detected` + `investigating`. Shadow policies' violations are counted only
+/// when `shadow` asks for them (`include` or `only`).
+#[utoipa::path(
+    get,
+    path = "/api/violations/stats/summary",
+    tag = "violations",
+    params(ShadowQuery),
+    responses((status = 200, body = ViolationStats), (status = 422, body = ValidationErrorBody))
+)]
 async fn violation_stats(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ShadowQuery>,
 ) -> ApiResult<Json<ViolationStats>> {
-    Ok(Json(state.store.violation_stats().await?))
+    let shadow = query.shadow.unwrap_or_default();
+    Ok(Json(state.store.violation_stats_with(shadow).await?))
 }

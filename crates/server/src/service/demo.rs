@@ -428,6 +428,7 @@ pub async fn seed_catalogue(store: &Store, users: bool) -> sentinel_store::Resul
                     estimated_cost_per_event: cost,
                     estimated_latency_ms: latency,
                     created_by: Some(creator),
+                    enforcement: sentinel_api::Enforcement::Enforce,
                 },
             )
             .await?;
@@ -537,6 +538,9 @@ pub fn demo_event(
                         score: confidence,
                         explanation: format!("{entity} matched by sentinelai.{detector}"),
                     }],
+                    // Demo policies keep their first version.
+                    policy_version: Some(1),
+                    shadow: false,
                 },
             };
             (
@@ -950,6 +954,7 @@ mod tests {
             mode,
             action: intervention,
             intervention_config: None,
+            enforcement: sentinel_engine::Enforcement::Enforce,
         }
     }
 

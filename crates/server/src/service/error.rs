@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// A refresh token that is unknown, expired, used or revoked.
     #[error("Could not validate credentials")]
     InvalidCredentials,
+    /// A promotion of a policy that is not in shadow mode.
+    #[error("Policy {policy_id} is already enforced: only a shadow policy can be promoted")]
+    NotShadow { policy_id: i64 },
     /// Too many failed sign-ins from this user or address.
     #[error("Too many failed attempts; retry in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },

@@ -54,9 +54,12 @@ pub fn scope(
     }
 }
 
-/// The outcome of one pass over the enforced policies.
+/// The outcome of one pass over the policies in force.
 pub struct Outcome {
+    /// What the enforced policies decide.
     pub evaluation: Evaluation,
+    /// The breached shadow policies: recorded, never acted on.
+    pub shadow_hits: Vec<PolicyHit>,
     pub elapsed_us: u64,
     pub enforced: std::sync::Arc<Enforced>,
 }
@@ -94,7 +97,8 @@ pub async fn evaluate_owned(
     .await
 }
 
-/// Evaluates `interaction` against every enforced policy and records the live metrics.
+/// Evaluates `interaction` against every policy in force (the shadow ones beside the enforced
+/// ones, in the same pass) and records the live metrics.
 pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
     let enforced = state.guard.current();
     let input = Input {
@@ -103,12 +107,18 @@ pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
         scope: &interaction.scope,
     };
     let started = Instant::now();
-    let evaluation = enforced.set.evaluate(&input);
+    let (evaluation, shadow_hits) = enforced.set.evaluate_with_shadow(&input);
     let elapsed = started.elapsed();
+    let elapsed_us = elapsed.as_secs_f64() * 1e6;
     let hits: Vec<i64> = evaluation.hits.iter().map(|h| h.policy_id).collect();
-    enforced.record(elapsed.as_secs_f64() * 1e6, &hits);
+    enforced.record(elapsed_us, &hits);
+    if enforced.set.has_shadow() {
+        let hits: Vec<i64> = shadow_hits.iter().map(|h| h.policy_id).collect();
+        enforced.record_shadow(elapsed_us, &hits);
+    }
     Outcome {
         evaluation,
+        shadow_hits,
         elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         enforced,
     }
@@ -135,8 +145,34 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// The violation a breached policy of `enforced` yields; `decision` is the interaction's. A
+/// shadow policy's violation is marked `shadow` and says what it would have decided.
+pub fn policy_violation(
+    enforced: &Enforced,
+    hit: &PolicyHit,
+    decision: Decision,
+    shadow: bool,
+) -> NewViolation {
+    let meta = enforced.policies.get(&hit.policy_id);
+    let name = meta.map_or("Policy", |m| m.name.as_str());
+    let mut v = new_violation(hit, name, decision);
+    v.policy_version = meta.map(|m| m.version);
+    if shadow {
+        v.shadow = true;
+        let mut details: serde_json::Value = v
+            .details
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        details["shadow"] = serde_json::Value::Bool(true);
+        details["would_decide"] = Decision::from(hit.action).as_str().into();
+        v.details = Some(details.to_string());
+    }
+    v
+}
+
 /// The violation a breached policy yields.
-pub fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> NewViolation {
+fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> NewViolation {
     let mut detectors: Vec<&str> = hit.findings.iter().map(|f| f.detector.as_str()).collect();
     detectors.sort_unstable();
     detectors.dedup();
@@ -165,24 +201,19 @@ pub fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> 
         code_prompt_score: Some(round3(hit.scores.code_prompt)),
         safe_prompt_score: Some(round3(hit.scores.safe_prompt)),
         findings: hit.findings.iter().map(finding).collect(),
+        policy_version: None,
+        shadow: false,
     }
 }
 
-/// One violation per breached policy, in the order the engine reports them.
+/// One violation per breached policy, in the order the engine reports them: the enforced ones,
+/// then the shadow ones.
 pub fn violations(outcome: &Outcome) -> Vec<NewViolation> {
     let decision = outcome.evaluation.decision;
-    outcome
-        .evaluation
-        .hits
-        .iter()
-        .map(|hit| {
-            let name = outcome
-                .enforced
-                .policies
-                .get(&hit.policy_id)
-                .map(|m| m.name.as_str())
-                .unwrap_or("Policy");
-            new_violation(hit, name, decision)
-        })
+    let enforced = outcome.evaluation.hits.iter().map(|h| (h, false));
+    let shadow = outcome.shadow_hits.iter().map(|h| (h, true));
+    enforced
+        .chain(shadow)
+        .map(|(hit, shadow)| policy_violation(&outcome.enforced, hit, decision, shadow))
         .collect()
 }

@@ -232,8 +232,12 @@ pub async fn get(state: &AppState, id: EventId) -> ServiceResult<EventResponse> 
 }
 
 /// The violations the event produced.
-pub async fn violations(state: &AppState, id: EventId) -> ServiceResult<Vec<ViolationResponse>> {
-    let stored = state.store.event_violations(id.get()).await?;
+pub async fn violations(
+    state: &AppState,
+    id: EventId,
+    shadow: sentinel_api::ShadowFilter,
+) -> ServiceResult<Vec<ViolationResponse>> {
+    let stored = state.store.event_violations(id.get(), shadow).await?;
     Ok(stored
         .into_iter()
         .map(super::violations::response)
@@ -253,10 +257,11 @@ fn announce(state: &AppState, event: &EventRecord) {
     });
 }
 
-/// Announces a stored event and its violations on the live stream.
+/// Announces a stored event and its violations on the live stream. Shadow violations are not
+/// announced: the legacy frames show what they showed before shadow policies existed.
 pub fn announce_stored(state: &AppState, event: &EventRecord, violations: &[ViolationRecord]) {
     announce(state, event);
-    for v in violations {
+    for v in violations.iter().filter(|v| !v.shadow) {
         state.live.publish(&LiveMessage::NewViolation {
             violation: LiveViolation {
                 id: v.id,

@@ -69,9 +69,12 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
     .filter(|_| overall == Decision::Redact)
     .unwrap_or_else(|| req.text.clone());
     let new_violations = evaluate::violations(&outcome);
+    // `new_violations` holds the enforced hits' violations, then the shadow hits'.
+    let enforced_count = eval.hits.len();
     let mut violations: Vec<GuardViolation> = eval
         .hits
         .iter()
+        .chain(&outcome.shadow_hits)
         .zip(&new_violations)
         .map(|(hit, v)| GuardViolation {
             policy_id: hit.policy_id,
@@ -83,21 +86,19 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
                 .unwrap_or_default(),
             violation_type: v.violation_type,
             severity: v.severity,
-            action: outcome
-                .enforced
-                .policies
-                .get(&hit.policy_id)
-                .map(|m| m.action)
-                .unwrap_or(sentinel_api::InterventionType::Notification),
+            action: hit.action,
             confidence: v.confidence_score,
             explanation: hit.explanation.clone(),
             violation_id: None,
         })
         .collect();
+    let mut shadow_violations = violations.split_off(enforced_count.min(violations.len()));
     let mut event_id = None;
     if req.record {
+        // Shadow violations shape nothing of the event: not its severity, not its title.
         let severity = new_violations
             .iter()
+            .filter(|v| !v.shadow)
             .map(|v| v.severity)
             .max()
             .unwrap_or(Severity::Low);
@@ -139,7 +140,11 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
             &eval.findings,
         );
         let (event, stored) = state.store.create_event(new_event, new_violations).await?;
-        for (v, s) in violations.iter_mut().zip(&stored) {
+        for (v, s) in violations
+            .iter_mut()
+            .chain(shadow_violations.iter_mut())
+            .zip(&stored)
+        {
             v.violation_id = Some(s.id);
         }
         announce_stored(state, &event, &stored);
@@ -155,6 +160,7 @@ pub async fn guard(state: &AppState, req: GuardRequest) -> ServiceResult<GuardRe
         },
         findings: eval.findings.iter().map(finding).collect(),
         violations,
+        shadow_violations,
         scores: scores(&eval.scores),
         event_id,
         evaluation_time_us: outcome.elapsed_us,

@@ -52,6 +52,8 @@ pub fn response(state: &AppState, policy: PolicyRecord) -> PolicyResponse {
         created_at: policy.created_at,
         updated_at: policy.updated_at,
         definition_errors,
+        enforcement: policy.enforcement,
+        version: policy.version,
     }
 }
 
@@ -88,7 +90,7 @@ pub async fn reload(
 }
 
 /// A policy with compile errors may be kept as a draft but never enforced.
-fn check_enforceable(definition: &str, status: PolicyStatus) -> ServiceResult<()> {
+pub(crate) fn check_enforceable(definition: &str, status: PolicyStatus) -> ServiceResult<()> {
     if status != PolicyStatus::Open {
         return Ok(());
     }
@@ -162,6 +164,7 @@ pub async fn create(
                 estimated_cost_per_event: cost,
                 estimated_latency_ms: latency,
                 created_by,
+                enforcement: body.enforcement,
             },
         )
         .await?;
@@ -174,6 +177,7 @@ pub async fn update(
     ctx: &AuditContext,
     id: PolicyId,
     body: PolicyUpdate,
+    author_id: Option<i64>,
 ) -> ServiceResult<PolicyResponse> {
     let nulled = body.nulled_required_fields();
     if !nulled.is_empty() {
@@ -225,6 +229,8 @@ pub async fn update(
         intervention_config: body.intervention_config.into_update(),
         estimated_cost_per_event: cost,
         estimated_latency_ms: latency,
+        enforcement: body.enforcement.value(),
+        author_id,
     };
     let policy = state.store.update_policy(ctx, id.get(), change).await?;
     reload(state, id, "updated", Some(policy.status)).await?;
@@ -286,6 +292,7 @@ pub async fn instantiate(
             .intervention_type
             .unwrap_or(template.default_intervention_type),
         intervention_config: overrides.intervention_config,
+        enforcement: overrides.enforcement.unwrap_or_default(),
     };
     create(state, ctx, body, created_by).await
 }

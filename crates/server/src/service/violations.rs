@@ -30,6 +30,8 @@ pub fn response(v: ViolationRecord) -> ViolationResponse {
         code_prompt_score: v.code_prompt_score,
         safe_prompt_score: v.safe_prompt_score,
         findings: v.findings,
+        policy_version: v.policy_version,
+        shadow: v.shadow,
     }
 }
 

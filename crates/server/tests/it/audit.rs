@@ -60,12 +60,14 @@ async fn every_mutation_is_recorded_with_actor_address_and_request_id() {
             "key.create",
             "violation.update",
             "event.update",
+            "policy.version.create",
             "policy.update",
+            "policy.version.create",
             "policy.create",
             "user.create"
         ]
     );
-    let update = &all[3];
+    let update = &all[4];
     assert_eq!(update["actor"], "user:root");
     assert_eq!(update["target_type"], "policy");
     assert_eq!(update["target_id"], policy_id.to_string());
@@ -86,15 +88,16 @@ async fn every_mutation_is_recorded_with_actor_address_and_request_id() {
     // Filters.
     let only = entries(&app, "&action=policy.update").await;
     assert_eq!(only.len(), 1);
+    // The policy's creation and update, each with the version it wrote.
     let by_target = entries(&app, &format!("&target_type=policy&target_id={policy_id}")).await;
-    assert_eq!(by_target.len(), 2);
+    assert_eq!(by_target.len(), 4);
     assert_eq!(entries(&app, "&since=2999-01-01T00:00:00Z").await.len(), 0);
     let res = app.get("/api/audit/?since=yesterday").await;
     assert_eq!(res.status(), 422);
 
     let report = verify(&app).await;
     assert_eq!(report["intact"], true, "{report}");
-    assert_eq!(report["entries"], 6);
+    assert_eq!(report["entries"], 8);
 }
 
 #[tokio::test]
@@ -130,7 +133,8 @@ async fn deleted_rows_are_caught_in_the_middle_and_at_the_end() {
 
     let app = spawn_app().await;
     some_history(&app).await;
-    sql(&app, "DELETE FROM audit_log WHERE id = 6").await;
+    // The last entry (the history has eight: see `every_mutation_is_recorded_…`).
+    sql(&app, "DELETE FROM audit_log WHERE id = 8").await;
     let report = verify(&app).await;
     assert_eq!(report["intact"], false);
     assert!(

@@ -7,13 +7,13 @@
 
 use reqwest::{RequestBuilder, Response};
 use sentinel_api::audit::AuditEntry;
-use sentinel_api::dashboard::DashboardStats;
+use sentinel_api::dashboard::{DashboardStats, ShadowPolicySummary};
 use sentinel_api::event::{EventCreate, EventResponse, EventStats, EventUpdate};
 use sentinel_api::guard::{GuardRequest, GuardResponse, PolicyTestResponse};
 use sentinel_api::identity::{LoginRequest, RefreshRequest, TokenResponse, UserResponse};
 use sentinel_api::policy::{
-    PolicyCreate, PolicyResponse, PolicyTestRequest, PolicyUpdate, ValidateRequest,
-    ValidateResponse,
+    PolicyCreate, PolicyResponse, PolicyTestRequest, PolicyUpdate, PolicyVersionDiff,
+    PolicyVersionResponse, ValidateRequest, ValidateResponse,
 };
 use sentinel_api::violation::{ViolationResponse, ViolationStats, ViolationUpdate};
 use sentinel_api::{EventStatus, Patch, PolicyCategory, PolicyStatus, ViolationStatus};
@@ -227,6 +227,39 @@ impl TestApp {
         self.post_as(&format!("/api/policies/{id}/test"), b).await
     }
 
+    /// `GET /api/policies/{id}/versions{query}`: the total and the page.
+    pub async fn policy_versions(&self, id: i64, query: &str) -> (u64, Vec<PolicyVersionResponse>) {
+        self.get_page(&format!("/api/policies/{id}/versions{query}"))
+            .await
+    }
+
+    pub async fn policy_version(&self, id: i64, version: i64) -> Answer<PolicyVersionResponse> {
+        self.get_as(&format!("/api/policies/{id}/versions/{version}"))
+            .await
+    }
+
+    pub async fn policy_diff(&self, id: i64, from: i64, to: i64) -> Answer<PolicyVersionDiff> {
+        self.get_as(&format!("/api/policies/{id}/versions/{from}/diff/{to}"))
+            .await
+    }
+
+    /// `POST /api/policies/{id}/versions/{version}/rollback`, with no body.
+    pub async fn rollback_policy(&self, id: i64, version: i64) -> Answer<PolicyResponse> {
+        let url = self.url(&format!("/api/policies/{id}/versions/{version}/rollback"));
+        self.call(self.client.post(url)).await
+    }
+
+    /// `POST /api/policies/{id}/promote`, with no body.
+    pub async fn promote_policy(&self, id: i64) -> Answer<PolicyResponse> {
+        let url = self.url(&format!("/api/policies/{id}/promote"));
+        self.call(self.client.post(url)).await
+    }
+
+    /// `GET /api/dashboard/shadow`.
+    pub async fn shadow_summary(&self) -> Vec<ShadowPolicySummary> {
+        self.get_ok("/api/dashboard/shadow").await
+    }
+
     // Events.
 
     pub async fn post_event(&self, body: &EventCreate) -> Answer<EventResponse> {
@@ -253,6 +286,16 @@ impl TestApp {
 
     pub async fn event_violations(&self, id: i64) -> Answer<Vec<ViolationResponse>> {
         self.get_as(&format!("/api/events/{id}/violations")).await
+    }
+
+    /// `GET /api/events/{id}/violations{query}`, e.g. `?shadow=only`.
+    pub async fn event_violations_with(
+        &self,
+        id: i64,
+        query: &str,
+    ) -> Answer<Vec<ViolationResponse>> {
+        self.get_as(&format!("/api/events/{id}/violations{query}"))
+            .await
     }
 
     pub async fn event_stats(&self) -> EventStats {

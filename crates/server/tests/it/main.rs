@@ -20,6 +20,7 @@ mod events;
 mod gateway;
 mod gateway_sdk;
 mod keepalive;
+mod lifecycle;
 mod live;
 mod policies;
 mod privacy;

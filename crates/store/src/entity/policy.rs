@@ -20,6 +20,10 @@ pub struct Model {
     pub updated_at: Option<DateTimeUtc>,
     /// Set when the policy is deleted: it leaves the API but stays referenced by its history.
     pub deleted_at: Option<DateTimeUtc>,
+    /// `enforce` or `shadow` (migration 7).
+    pub enforcement: String,
+    /// The number of the current version in `policy_versions` (migration 7).
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,10 @@ pub struct Model {
     pub safe_prompt_score: Option<f64>,
     /// JSON array text of findings.
     pub findings: Option<String>,
+    /// The version of the policy that raised it; `None` before versions were kept (migration 7).
+    pub policy_version: Option<i64>,
+    /// Raised by a shadow policy: recorded, never acted on, left out of the legacy counts.
+    pub shadow: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -80,6 +80,7 @@ pub fn new_policy(name: &str) -> sentinel_store::NewPolicy {
         estimated_cost_per_event: 240.0,
         estimated_latency_ms: 100.0,
         created_by: None,
+        enforcement: sentinel_api::Enforcement::Enforce,
     }
 }
 
@@ -102,5 +103,7 @@ pub fn new_violation(
         code_prompt_score: None,
         safe_prompt_score: None,
         findings: Vec::new(),
+        policy_version: None,
+        shadow: false,
     }
 }

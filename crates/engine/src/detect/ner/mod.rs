@@ -804,6 +804,7 @@ mod tests {
                 mode,
                 action: Action::Notification,
                 intervention_config: None,
+                enforcement: crate::Enforcement::Enforce,
             }]);
             assert!(set.errors().is_empty(), "{:?}", set.errors());
             let scope = Scope::default();
