@@ -108,7 +108,12 @@ impl Application {
         let gateway = Arc::new(
             crate::gateway::Upstreams::new(&settings.gateway).map_err(BootError::Gateway)?,
         );
-        let (writer, writer_task) = crate::service::writer::EventWriter::new(store.clone());
+        let linger = if settings.gateway.record_before_answer {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_millis(10)
+        };
+        let (writer, writer_task) = crate::service::writer::EventWriter::new(store.clone(), linger);
         let state = AppState::new(Shared {
             store,
             live: LiveHub::new(settings.live_queue),

@@ -3,12 +3,14 @@
 //!
 //! SQLite has one writer, so a hundred gateway streams that end in the same millisecond would
 //! otherwise queue for a hundred transactions. Each caller hands its event to the writer task
-//! and waits until the transaction that holds it has committed: nothing is answered as recorded
-//! before it is. The writer takes whatever is queued (up to [`BATCH`] events), writes it with
+//! and can wait until the transaction that holds it has committed. The writer takes whatever is
+//! queued within its linger time after the first event (up to [`BATCH`] events), writes it with
 //! [`Store::create_events`], and announces each event on the live stream. A batch that fails
 //! is written again one event at a time, so one bad event never takes the others with it.
 
 use sentinel_store::{EventRecord, NewEvent, NewViolation, Store, StoreError, ViolationRecord};
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
 
 use crate::tasks::Stop;
@@ -38,17 +40,21 @@ pub struct EventWriter {
 pub struct WriterTask {
     store: Store,
     rx: mpsc::Receiver<Pending>,
+    linger: Duration,
 }
 
 impl EventWriter {
-    pub fn new(store: Store) -> (EventWriter, WriterTask) {
+    /// A writer that, after the first event of a batch, waits up to `linger` for more (zero when
+    /// callers wait for the commit; a few milliseconds when they do not, so that calls arriving
+    /// one after another share a transaction instead of each paying for one).
+    pub fn new(store: Store, linger: Duration) -> (EventWriter, WriterTask) {
         let (tx, rx) = mpsc::channel(QUEUE);
         (
             EventWriter {
                 store: store.clone(),
                 tx,
             },
-            WriterTask { store, rx },
+            WriterTask { store, rx, linger },
         )
     }
 
@@ -107,6 +113,12 @@ impl WriterTask {
                 () = stop.requested() => None,
             };
             let Some(first) = first else { break };
+            if !self.linger.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(self.linger) => {}
+                    () = stop.requested() => {}
+                }
+            }
             let mut batch = vec![first];
             while batch.len() < BATCH {
                 match self.rx.try_recv() {
