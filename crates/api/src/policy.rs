@@ -175,6 +175,9 @@ pub struct PolicyTemplateResponse {
     pub default_intervention_type: InterventionType,
     /// Comma-separated tags.
     pub tags: Option<String>,
+    /// The OWASP Top 10 for LLM Applications entries the template addresses, 2025 edition
+    /// numbering with the edition named: `["LLM01:2025", "LLM07:2025"]`.
+    pub owasp_llm: Vec<String>,
     pub is_active: bool,
     pub created_at: Timestamp,
 }
@@ -184,10 +187,19 @@ pub struct PolicyTemplateResponse {
 pub struct TemplateInstantiate {
     pub name: Option<String>,
     pub severity: Option<Severity>,
+    /// The template's default mode unless given (alias `mode`).
+    #[serde(alias = "mode")]
     pub performance_mode: Option<PerformanceMode>,
+    /// The template's default action unless given (alias `action`).
+    #[serde(alias = "action")]
     pub intervention_type: Option<InterventionType>,
     pub intervention_config: Option<String>,
+    /// `shadow` unless given: a policy made from a template starts by recording what it would
+    /// have done, and acts once promoted or set to `enforce`.
     pub enforcement: Option<Enforcement>,
+    /// Restrict the policy to these applications: the definition becomes
+    /// `(<template>) and scope.app in [...]`. Each name is non-empty; an empty list is a 422.
+    pub apps: Option<Vec<String>>,
 }
 
 /// One immutable version of a policy: its state after a change, who made the change and when,

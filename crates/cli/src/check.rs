@@ -75,7 +75,7 @@ pub fn exit_code(d: Decision) -> u8 {
     }
 }
 
-fn build_scope(pairs: &[(String, String)]) -> Scope {
+pub(crate) fn build_scope(pairs: &[(String, String)]) -> Scope {
     let mut scope = Scope::default();
     for (k, v) in pairs {
         match k.as_str() {

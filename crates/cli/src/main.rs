@@ -4,6 +4,7 @@
 mod admin;
 mod check;
 mod config;
+mod policy_test;
 mod seed;
 
 use std::path::PathBuf;
@@ -114,6 +115,13 @@ enum PolicyCommand {
     /// Check the definitions in FILE (separated by `---` lines, or a JSON array). Exit status 0
     /// when all are valid, 1 otherwise.
     Validate { file: PathBuf },
+    /// Run the policy test files (TOML: `[[policy]]` definitions and `[[test]]` examples with the
+    /// expected decision, policies and findings). Exit status 0 when every example passes, 1
+    /// when one fails, 4 when a file cannot be read or its policies do not compile.
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -125,6 +133,9 @@ fn main() -> std::process::ExitCode {
         Command::Policy {
             command: PolicyCommand::Validate { file },
         } => (check::run_validate(&file), 4),
+        Command::Policy {
+            command: PolicyCommand::Test { files },
+        } => (policy_test::run(&files), 4),
         online => (
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

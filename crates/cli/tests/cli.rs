@@ -666,3 +666,107 @@ fn config_show_names_each_source_and_masks_secrets() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such_key"));
 }
+
+fn write_temp(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn policy_test_passes_the_example_file() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policy-tests/secrets.toml"
+    );
+    let out = sentinel(&["policy", "test", path], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn policy_test_reports_each_failure_and_exits_1() {
+    let file = write_temp(
+        r#"
+[[policy]]
+name = "pii"
+definition = "request.prompt has sentinelai.pii(email)"
+action = "redact"
+
+[[test]]
+name = "passes"
+prompt = "mail jane@example.com"
+expect = "redact"
+findings = ["email"]
+
+[[test]]
+name = "wrong decision"
+prompt = "mail jane@example.com"
+expect = "block"
+
+[[test]]
+name = "wrong policies and findings"
+prompt = "nothing here"
+expect = "allow"
+policies = ["pii"]
+findings = ["email"]
+"#,
+    );
+    let out = sentinel(&["policy", "test", file.path().to_str().unwrap()], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ok    passes"), "{stdout}");
+    assert!(stdout.contains("FAIL  wrong decision"), "{stdout}");
+    assert!(
+        stdout.contains("decision: expected block, got redact"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("policies: expected [\"pii\"], got []"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("findings: expected `email`"), "{stdout}");
+    assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");
+}
+
+#[test]
+fn policy_test_refuses_a_broken_file_with_exit_4() {
+    let bad_policy = write_temp(
+        r#"
+[[policy]]
+name = "typo"
+definition = "request.prompt has sentinelai.pi"
+
+[[test]]
+name = "never runs"
+prompt = "x"
+expect = "allow"
+"#,
+    );
+    let out = sentinel(
+        &["policy", "test", bad_policy.path().to_str().unwrap()],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("policy `typo`"), "{stderr}");
+    assert!(stderr.contains("sentinelai.pii"), "{stderr}");
+
+    let bad_expect = write_temp(
+        "[[policy]]\nname = \"p\"\ndefinition = 'request.prompt contains \"x\"'\n\
+         [[test]]\nname = \"t\"\nprompt = \"x\"\nexpect = \"deny\"\n",
+    );
+    let out = sentinel(
+        &["policy", "test", bad_expect.path().to_str().unwrap()],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("\"deny\""), "{stderr}");
+
+    let not_toml = write_temp("[[policy]\nname = ");
+    let out = sentinel(&["policy", "test", not_toml.path().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("parsing"));
+}

@@ -910,10 +910,13 @@
       h("pre", {}, t.template_code),
       h("div", { class: "tags" }, sev(t.default_severity), h("span", { class: "badge" }, label(t.default_performance_mode)), h("span", { class: "badge" }, label(t.default_intervention_type)),
         (t.tags || "").split(",").map((x) => x.trim()).filter(Boolean).map((x) => h("span", { class: "badge" }, "#" + x))),
+      (t.owasp_llm || []).length ? h("div", { class: "tags owasp", title: "OWASP Top 10 for LLM Applications, 2025 edition" },
+        h("span", { class: "muted" }, "OWASP LLM 2025:"), ...t.owasp_llm.map((x) => h("span", { class: "badge badge-owasp" }, x))) : null,
       h("footer", {}, h("span", {}),
         h("button", { type: "button", class: "btn btn-primary btn-sm analyst-only", onclick: async (e) => {
           e.target.disabled = true;
           try {
+            // The new policy starts in shadow mode: it records what it would do until promoted.
             const { data } = await api("POST", `/api/policies/templates/${t.id}/instantiate`, {});
             location.href = `/policies/${data.id}`;
           } catch (ex) { flash(ex.message, true); e.target.disabled = false; }

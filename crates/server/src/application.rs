@@ -84,6 +84,10 @@ impl Application {
         if settings.demo {
             load_demo(&store, settings.demo_seed).await?;
         }
+        let added = crate::service::templates::seed(&store).await?;
+        if added > 0 {
+            tracing::info!(templates = added, "template library added to the store");
+        }
         bootstrap_admin(&store, &settings).await?;
         let secret = signing_secret(&settings)?;
         let listener =

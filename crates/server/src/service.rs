@@ -11,6 +11,7 @@ pub mod keys;
 pub mod passwords;
 pub mod policies;
 pub mod retention;
+pub mod templates;
 pub mod users;
 pub mod versions;
 pub mod violations;

@@ -47,6 +47,15 @@ pub(crate) fn policy(m: policy::Model) -> Result<PolicyRecord> {
     })
 }
 
+/// The items of a comma-separated column, trimmed, empty ones dropped.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 pub(crate) fn template(m: policy_template::Model) -> Result<TemplateRecord> {
     Ok(TemplateRecord {
         id: m.id,
@@ -64,6 +73,7 @@ pub(crate) fn template(m: policy_template::Model) -> Result<TemplateRecord> {
         description: m.description,
         template_code: m.template_code,
         tags: m.tags,
+        owasp_llm: m.owasp_llm.as_deref().map(split_list).unwrap_or_default(),
         is_active: m.is_active,
         created_at: ts(m.created_at),
     })

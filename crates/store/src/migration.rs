@@ -10,6 +10,7 @@ mod m20261126_000004_identity_audit;
 mod m20261126_000005_counters;
 mod m20261204_000006_key_binding;
 mod m20261204_000007_policy_lifecycle;
+mod m20261204_000008_template_owasp;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_counters::Migration),
             Box::new(m20261204_000006_key_binding::Migration),
             Box::new(m20261204_000007_policy_lifecycle::Migration),
+            Box::new(m20261204_000008_template_owasp::Migration),
         ]
     }
 }

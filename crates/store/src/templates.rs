@@ -18,6 +18,8 @@ pub struct TemplateRecord {
     pub default_performance_mode: PerformanceMode,
     pub default_intervention_type: InterventionType,
     pub tags: Option<String>,
+    /// OWASP Top 10 for LLM Applications ids with their edition (`LLM01:2025`).
+    pub owasp_llm: Vec<String>,
     pub is_active: bool,
     pub created_at: Timestamp,
 }
@@ -33,6 +35,8 @@ pub struct NewTemplate {
     pub default_performance_mode: PerformanceMode,
     pub default_intervention_type: InterventionType,
     pub tags: Option<String>,
+    /// OWASP Top 10 for LLM Applications ids with their edition (`LLM01:2025`).
+    pub owasp_llm: Vec<String>,
 }
 
 impl Store {
@@ -61,6 +65,34 @@ impl Store {
         convert::template(row)
     }
 
+    /// Inserts each template whose name the store does not hold yet, and fills in the OWASP ids
+    /// of a stored template of the same name that has none; never changes a stored definition.
+    /// Idempotent: run at every boot. Returns the number of templates inserted.
+    pub async fn ensure_templates(&self, templates: Vec<NewTemplate>) -> Result<u64> {
+        let mut inserted = 0;
+        for new in templates {
+            let existing = policy_template::Entity::find()
+                .filter(policy_template::Column::Name.eq(new.name.as_str()))
+                .one(&self.db)
+                .await?;
+            match existing {
+                // Another node booting at the same time may win the race for the name.
+                None => match self.create_template(new).await {
+                    Ok(_) => inserted += 1,
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e),
+                },
+                Some(row) if row.owasp_llm.is_none() && !new.owasp_llm.is_empty() => {
+                    let mut model: policy_template::ActiveModel = row.into();
+                    model.owasp_llm = Set(owasp_column(&new.owasp_llm));
+                    model.update(&self.db).await?;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(inserted)
+    }
+
     pub async fn create_template(&self, new: NewTemplate) -> Result<TemplateRecord> {
         let model = policy_template::ActiveModel {
             name: Set(new.name),
@@ -71,10 +103,15 @@ impl Store {
             default_performance_mode: Set(new.default_performance_mode.as_str().to_owned()),
             default_intervention_type: Set(new.default_intervention_type.as_str().to_owned()),
             tags: Set(new.tags),
+            owasp_llm: Set(owasp_column(&new.owasp_llm)),
             is_active: Set(true),
             created_at: Set(Timestamp::now().0),
             ..Default::default()
         };
         convert::template(model.insert(&self.db).await.map_err(StoreError::classify)?)
     }
+}
+
+fn owasp_column(ids: &[String]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.join(","))
 }

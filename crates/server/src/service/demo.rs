@@ -11,8 +11,7 @@ use sentinel_api::{
     Severity, Timestamp, UserRole, ViolationStatus, ViolationType,
 };
 use sentinel_store::{
-    AuditContext, NewEvent, NewPolicy, NewTemplate, NewUser, NewViolation, SeedEvent,
-    SeedViolation, Store,
+    AuditContext, NewEvent, NewPolicy, NewUser, NewViolation, SeedEvent, SeedViolation, Store,
 };
 
 use crate::service::events;
@@ -135,68 +134,6 @@ const POLICIES: [LegacyPolicy; 10] = [
         Severity::Medium,
         PerformanceMode::Balanced,
         InterventionType::Redact,
-    ),
-];
-
-const TEMPLATES: [(&str, PolicyCategory, &str, &str, Severity, &str); 7] = [
-    (
-        "Prompt Injection Prevention",
-        PolicyCategory::DataSecurity,
-        "Protect against malicious attempts to manipulate the LLM via prompt injection.",
-        "request.prompt has sentinelai.prompt_injection or request.prompt has sentinelai.jailbreak",
-        Severity::Medium,
-        "injection,manipulation,security",
-    ),
-    (
-        "Data Leakage Prevention",
-        PolicyCategory::Privacy,
-        "Prevent unauthorized exposure and leakage of sensitive data.",
-        "response.completion has sentinelai.data_leakage and scope.app is DataApp",
-        Severity::High,
-        "leakage,data protection,unauthorized access",
-    ),
-    (
-        "Legal Compliance Monitoring",
-        PolicyCategory::Compliance,
-        "Ensure compliance with relevant laws and regulations.",
-        "response.completion has sentinelai.legal_compliance and scope.app is LegalBot",
-        Severity::High,
-        "legal compliance,monitoring,regulation",
-    ),
-    (
-        "Intellectual Property Protection",
-        PolicyCategory::Governance,
-        "Safeguard intellectual property in LLM outputs.",
-        "response.completion has sentinelai.ip_protection and scope.app is IPGuard",
-        Severity::Medium,
-        "IP protection,intellectual property,copyright",
-    ),
-    (
-        "PII Redaction",
-        PolicyCategory::Privacy,
-        "Redact emails, phone numbers and card numbers before they reach the model or the user.",
-        "any.text has sentinelai.pii(email, phone, credit_card, ssn)",
-        Severity::High,
-        "pii,privacy,redaction",
-    ),
-    (
-        "Secrets in Completions",
-        PolicyCategory::DataSecurity,
-        "Block completions that contain API keys, private keys or connection strings.",
-        "response.completion has sentinelai.secrets",
-        Severity::Critical,
-        "secrets,credentials,keys",
-    ),
-    (
-        "Unsafe Content",
-        PolicyCategory::ContentFiltering,
-        "Flag harmful requests and answers by MLCommons hazard category: violent and non-violent \
-         crimes, weapons of mass harm (CBRNE), child sexual exploitation, self-harm, hate.",
-        "any.text has sentinelai.unsafe_content(categories=[violent_crimes, non_violent_crimes, \
-         sex_related_crimes, child_sexual_exploitation, indiscriminate_weapons, suicide_self_harm, \
-         hate])",
-        Severity::High,
-        "unsafe,harmful,mlcommons,weapons,self-harm",
     ),
 ];
 
@@ -391,20 +328,7 @@ pub async fn seed_catalogue(store: &Store, users: bool) -> sentinel_store::Resul
     if users {
         seed_users(store, &ctx).await?;
     }
-    for (name, category, description, code, severity, tags) in TEMPLATES {
-        store
-            .create_template(NewTemplate {
-                name: name.into(),
-                description: Some(description.into()),
-                category,
-                template_code: code.into(),
-                default_severity: severity,
-                default_performance_mode: PerformanceMode::Balanced,
-                default_intervention_type: InterventionType::Notification,
-                tags: Some(tags.into()),
-            })
-            .await?;
-    }
+    super::templates::seed(store).await?;
     let creators = [1, 2, 2, 1, 3, 4, 4, 1, 3, 2];
     let mut ids = Vec::with_capacity(POLICIES.len());
     for ((name, app, detector, category, status, severity, mode, intervention), creator) in
@@ -932,15 +856,6 @@ pub async fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_template_compiles() {
-        for (name, _, _, code, _, _) in TEMPLATES {
-            let compiled = sentinel_engine::compile(code);
-            assert!(compiled.is_ok(), "{name}: {compiled:?}");
-        }
-        assert!(TEMPLATES.iter().any(|t| t.3.contains("unsafe_content")));
-    }
 
     fn spec(index: usize) -> sentinel_engine::PolicySpec {
         let (name, app, detector, _, _, severity, mode, intervention) = POLICIES[index];

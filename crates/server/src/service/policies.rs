@@ -1,10 +1,11 @@
+use sentinel_api::error::ValidationIssue;
 use sentinel_api::live::{LiveMessage, LivePolicyChange};
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::policy::{
     DefinitionError, PolicyCreate, PolicyFilter, PolicyResponse, PolicyTemplateResponse,
     PolicyUpdate, TemplateInstantiate,
 };
-use sentinel_api::{Patch, PerformanceMode, PolicyId, PolicyStatus};
+use sentinel_api::{Enforcement, Patch, PerformanceMode, PolicyId, PolicyStatus};
 use sentinel_engine::{CompileError, InterventionConfig};
 use sentinel_store::{AuditContext, NewPolicy, PolicyChange, PolicyRecord, TemplateRecord};
 
@@ -254,6 +255,7 @@ pub fn template_response(t: TemplateRecord) -> PolicyTemplateResponse {
         default_performance_mode: t.default_performance_mode,
         default_intervention_type: t.default_intervention_type,
         tags: t.tags,
+        owasp_llm: t.owasp_llm,
         is_active: t.is_active,
         created_at: t.created_at,
     }
@@ -271,7 +273,9 @@ pub async fn templates(
         .map(template_response))
 }
 
-/// Creates a draft policy from an active template, with optional overrides.
+/// Creates a draft policy from an active template, with optional overrides. It starts in
+/// shadow mode unless the request says `enforcement: enforce`; `apps` restricts it to those
+/// applications.
 pub async fn instantiate(
     state: &AppState,
     ctx: &AuditContext,
@@ -280,9 +284,29 @@ pub async fn instantiate(
     created_by: Option<i64>,
 ) -> ServiceResult<PolicyResponse> {
     let template = state.store.get_template(template_id).await?;
+    let definition = match overrides.apps.as_deref() {
+        None => template.template_code,
+        Some([]) => {
+            return Err(ServiceError::invalid(
+                &["body", "apps"],
+                "apps must name at least one application (leave it out to apply everywhere)",
+                "too_short",
+            ));
+        }
+        Some(apps) => {
+            if let Some(i) = apps.iter().position(|a| a.trim().is_empty()) {
+                return Err(ServiceError::Invalid(vec![ValidationIssue::new(
+                    vec!["body".into(), "apps".into(), i.into()],
+                    "an application name must not be empty",
+                    "string_too_short",
+                )]));
+            }
+            super::templates::scoped_to_apps(&template.template_code, apps)
+        }
+    };
     let body = PolicyCreate {
         name: overrides.name.unwrap_or_else(|| template.name.clone()),
-        definition: template.template_code,
+        definition,
         category: template.category,
         severity: overrides.severity.unwrap_or(template.default_severity),
         performance_mode: overrides
@@ -292,7 +316,7 @@ pub async fn instantiate(
             .intervention_type
             .unwrap_or(template.default_intervention_type),
         intervention_config: overrides.intervention_config,
-        enforcement: overrides.enforcement.unwrap_or_default(),
+        enforcement: overrides.enforcement.unwrap_or(Enforcement::Shadow),
     };
     create(state, ctx, body, created_by).await
 }

@@ -307,8 +307,10 @@ async fn non_numeric_path_id_is_422() {
 #[tokio::test]
 async fn templates_list_and_instantiate() {
     let app = spawn_app().await;
+    // Every fresh store holds the template library.
+    let library = sentinel_server::service::templates::LIBRARY.len();
     let (total, page) = app.get_page::<Value>("/api/policies/templates/").await;
-    assert_eq!((total, page), (0, vec![]));
+    assert_eq!((total, page.len()), (library as u64, library));
 
     let code = "request.prompt has sentinelai.pii(phone)";
     let template = app
@@ -322,16 +324,19 @@ async fn templates_list_and_instantiate() {
             default_performance_mode: PerformanceMode::Fast,
             default_intervention_type: InterventionType::Redact,
             tags: Some("pii,phone".into()),
+            owasp_llm: vec!["LLM02:2025".into()],
         })
         .await
         .unwrap();
 
     let (total, templates) = app.get_page::<Value>("/api/policies/templates/").await;
-    assert_eq!((total, templates.len()), (1, 1));
-    assert_eq!(templates[0]["id"], template.id);
-    assert_eq!(templates[0]["template_code"], code);
-    assert_eq!(templates[0]["category"], "data_security");
-    assert_eq!(templates[0]["is_active"], true);
+    assert_eq!((total, templates.len()), (library as u64 + 1, library + 1));
+    let mine = &templates[library];
+    assert_eq!(mine["id"], template.id);
+    assert_eq!(mine["template_code"], code);
+    assert_eq!(mine["category"], "data_security");
+    assert_eq!(mine["is_active"], true);
+    assert_eq!(mine["owasp_llm"], json!(["LLM02:2025"]));
 
     let instantiate = format!("/api/policies/templates/{}/instantiate", template.id);
     // An empty body takes every default.
@@ -343,6 +348,10 @@ async fn templates_list_and_instantiate() {
     assert_eq!(p["severity"], "high");
     assert_eq!(p["performance_mode"], "fast");
     assert_eq!(p["intervention_type"], "redact");
+    assert_eq!(
+        p["enforcement"], "shadow",
+        "a template starts in shadow mode"
+    );
     let stored = app.get_policy(id_of(&p)).await.unwrap();
     assert_eq!(stored.definition, code);
 
@@ -353,6 +362,7 @@ async fn templates_list_and_instantiate() {
         ..TemplateInstantiate::default()
     };
     let p: PolicyResponse = app.post_as(&instantiate, &overrides).await.unwrap();
+    assert_eq!(p.enforcement, sentinel_api::Enforcement::Shadow);
     assert_eq!(p.name, "My phones");
     assert_eq!(p.severity, Severity::Critical);
     assert_eq!(p.definition, code);
@@ -364,6 +374,128 @@ async fn templates_list_and_instantiate() {
         .unwrap_err();
     assert_eq!(err.status, 404);
     assert!(err.detail().contains("not found"), "{}", err.body);
+    assert_eq!(list(&app, "").await.0, 2);
+}
+
+/// Issue 13 item 5: the library on every fresh store, mapped to OWASP (2025), each template
+/// compiling; seeding again adds nothing.
+#[tokio::test]
+async fn the_template_library_is_seeded_once_with_owasp_ids() {
+    let app = spawn_app().await;
+    let (total, templates) = app.get_page::<Value>("/api/policies/templates/").await;
+    assert!(total >= 20, "{total} templates");
+    for t in &templates {
+        let code = t["template_code"].as_str().unwrap();
+        assert!(!code.trim().is_empty(), "{t}");
+        let ids = t["owasp_llm"].as_array().unwrap();
+        assert!(!ids.is_empty(), "{t}");
+        assert!(
+            ids.iter().all(|id| id.as_str().unwrap().ends_with(":2025")),
+            "{t}"
+        );
+        let v: Value = app
+            .post_as("/api/policies/validate", &json!({"definition": code}))
+            .await
+            .unwrap();
+        assert_eq!(v["valid"], true, "{}: {v}", t["name"]);
+    }
+    // The legacy templates keep their names and their ids 1–7.
+    assert_eq!(templates[0]["name"], "Prompt Injection Prevention");
+    assert_eq!(templates[0]["id"], 1);
+    assert_eq!(templates[6]["name"], "Unsafe Content");
+    assert_eq!(templates[6]["id"], 7);
+
+    let added = sentinel_server::service::templates::seed(&app.store)
+        .await
+        .unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(
+        app.get_page::<Value>("/api/policies/templates/").await.0,
+        total
+    );
+}
+
+fn template_id(templates: &[Value], name: &str) -> i64 {
+    templates
+        .iter()
+        .find(|t| t["name"] == name)
+        .and_then(|t| t["id"].as_i64())
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+/// Instantiating takes apps, action and mode; the policy starts in shadow mode unless asked to
+/// enforce, and an enforced instance acts on the traffic of its apps only.
+#[tokio::test]
+async fn instantiating_a_template_with_apps_action_and_mode() {
+    let app = spawn_app().await;
+    let (_, templates) = app.get_page::<Value>("/api/policies/templates/").await;
+    let id = template_id(&templates, "Secrets in Prompts");
+    let url = format!("/api/policies/templates/{id}/instantiate");
+
+    let p = expect_status(
+        app.post(
+            &url,
+            &json!({"apps": ["SupportBot", "Billing \"EU\""], "action": "redact", "mode": "fast"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(p["enforcement"], "shadow");
+    assert_eq!(p["intervention_type"], "redact");
+    assert_eq!(p["performance_mode"], "fast");
+    assert_eq!(
+        p["definition"],
+        "(request.prompt has sentinelai.secrets) and scope.app in [\"SupportBot\", \"Billing \\\"EU\\\"\"]"
+    );
+    assert_eq!(p["definition_errors"], json!([]));
+
+    // Enforced and opened: blocks a key pasted in SupportBot, not in another app.
+    let p = expect_status(
+        app.post(
+            &url,
+            &json!({"apps": ["SupportBot"], "enforcement": "enforce"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(p["enforcement"], "enforce");
+    assert_eq!(p["intervention_type"], "block");
+    let policy_id = id_of(&p);
+    expect_status(
+        app.put(
+            &format!("/api/policies/{policy_id}"),
+            &json!({"status": "open"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let key = "key=sk-ant-api03-NTGr1ZkoJfOWvLAaUNiBWWMObEjTrSc6FZeIrf6wXolnykHEeCtHhYPhWZu6IDAQjjmIGJqVbMpd8uH0jjMcf47dnx02hAA";
+    let guard = |source: &'static str| json!({"text": key, "stage": "input", "source": source, "record": false});
+    let r = expect_status(app.post("/api/guard", &guard("supportbot")).await, 200).await;
+    assert_eq!(r["decision"], "block", "{r}");
+    let r = expect_status(app.post("/api/guard", &guard("Other")).await, 200).await;
+    assert_eq!(r["decision"], "allow", "{r}");
+
+    // Bad parameters are 422s that say what is wrong.
+    for (body, loc) in [
+        (json!({"apps": []}), json!(["body", "apps"])),
+        (json!({"apps": ["ok", " "]}), json!(["body", "apps", 1])),
+    ] {
+        let err = expect_status(app.post(&url, &body).await, 422).await;
+        assert_eq!(err["detail"][0]["loc"], loc, "{body}: {err}");
+        assert!(
+            err["detail"][0]["msg"]
+                .as_str()
+                .unwrap()
+                .contains("application"),
+            "{err}"
+        );
+    }
+    let err = expect_status(app.post(&url, &json!({"action": "explode"})).await, 422).await;
+    assert!(err.to_string().contains("explode"), "{err}");
     assert_eq!(list(&app, "").await.0, 2);
 }
 

@@ -14,6 +14,8 @@ pub struct Model {
     pub default_severity: String,
     pub default_performance_mode: String,
     pub default_intervention_type: String,
+    /// OWASP Top 10 for LLM Applications ids, comma-separated (`LLM01:2025`).
+    pub owasp_llm: Option<String>,
     pub is_active: bool,
     pub created_at: DateTimeUtc,
 }
