@@ -58,11 +58,6 @@ impl EventWriter {
         )
     }
 
-    /// Stores the event with its violations and returns them once committed.
-    pub async fn write(&self, event: NewEvent, violations: Vec<NewViolation>) -> Stored {
-        self.submit(event, violations).await.committed().await
-    }
-
     /// Queues the event with its violations; the answer says when they are committed. When the
     /// writer task is gone (the application is stopping), the event is written here and now.
     pub async fn submit(&self, event: NewEvent, violations: Vec<NewViolation>) -> Submitted {

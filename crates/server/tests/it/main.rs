@@ -28,3 +28,4 @@ mod rbac;
 mod system;
 mod upstream;
 mod violations;
+mod writer;
