@@ -486,6 +486,29 @@ mod tests {
     }
 
     #[test]
+    fn short_sentences_are_judged_together() {
+        let set = redacting();
+        let scope = Scope::default();
+        let mut scanner = StreamScanner::new(StreamOptions::default());
+        let first = "The weather today is fine, and the forecast for the week looks calm. ";
+        let mut text = first.to_owned();
+        let mut releases = usize::from(!scanner.push(&set, &scope, first).text.is_empty());
+        // Forty sentences of 12 bytes, one per piece: a release (a checkpoint) at most every 128
+        // bytes (the default `min_checkpoint_bytes`), not after each sentence.
+        for i in 0..40 {
+            let sentence = format!("Sentence {:02}. ", i % 100);
+            text.push_str(&sentence);
+            releases += usize::from(!scanner.push(&set, &scope, &sentence).text.is_empty());
+        }
+        let later = text.len() - first.len();
+        assert!(releases >= 2, "{releases} releases");
+        assert!(
+            releases <= 1 + later.div_ceil(128),
+            "{releases} releases over {later} bytes"
+        );
+    }
+
+    #[test]
     fn a_block_stops_the_stream_and_counts_what_was_delivered() {
         let set = set(
             "response.completion contains \"launch codes\"",

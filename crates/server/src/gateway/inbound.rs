@@ -192,14 +192,16 @@ const ATTACK_DETECTORS: [&str; 2] = ["prompt_injection", "jailbreak"];
 /// (`request.system has sentinelai.prompt_injection`) keeps its findings.
 fn trusted(set: &sentinel_engine::PolicySet, eval: &mut Evaluation) {
     let attack = |f: &Finding| ATTACK_DETECTORS.contains(&f.detector.as_str());
-    let kept: Vec<Finding> = eval
+    let written_for_it =
+        |h: &sentinel_engine::PolicyHit| set.names_part(h.policy_id, Part::System.as_str());
+    let kept: Vec<(usize, usize)> = eval
         .hits
         .iter()
-        .filter(|h| set.names_part(h.policy_id, Part::System.as_str()))
-        .flat_map(|h| h.findings.iter().cloned())
+        .filter(|h| written_for_it(h))
+        .flat_map(|h| h.findings.iter().map(|f| (f.start, f.end)))
         .collect();
     eval.hits.retain_mut(|h| {
-        if set.names_part(h.policy_id, Part::System.as_str()) {
+        if written_for_it(h) {
             return true;
         }
         let had = !h.findings.is_empty();
@@ -207,7 +209,7 @@ fn trusted(set: &sentinel_engine::PolicySet, eval: &mut Evaluation) {
         !(had && h.findings.is_empty())
     });
     eval.findings
-        .retain(|f| !attack(f) || kept.iter().any(|k| k.start == f.start && k.end == f.end));
+        .retain(|f| !attack(f) || kept.contains(&(f.start, f.end)));
     eval.decision = eval
         .hits
         .iter()

@@ -139,11 +139,7 @@ impl WriterTask {
 
 async fn write_batch(store: &Store, batch: Vec<Pending>) {
     if batch.len() == 1 {
-        for p in batch {
-            let stored = store.create_event(p.event, p.violations).await;
-            let _ = p.done.send(stored);
-        }
-        return;
+        return write_each(store, batch).await;
     }
     let rows = batch
         .iter()
@@ -157,10 +153,15 @@ async fn write_batch(store: &Store, batch: Vec<Pending>) {
         }
         Err(e) => {
             tracing::warn!(error = %e, events = batch.len(), "a batch of events failed; writing them one by one");
-            for p in batch {
-                let stored = store.create_event(p.event, p.violations).await;
-                let _ = p.done.send(stored);
-            }
+            write_each(store, batch).await;
         }
+    }
+}
+
+/// Writes each event in its own transaction and answers its caller.
+async fn write_each(store: &Store, batch: Vec<Pending>) {
+    for p in batch {
+        let stored = store.create_event(p.event, p.violations).await;
+        let _ = p.done.send(stored);
     }
 }
