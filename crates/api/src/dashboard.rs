@@ -8,7 +8,8 @@ use crate::{PerformanceMode, PolicyStatus, Timestamp, ViolationType};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DashboardStats {
     pub total_policies: u64,
-    /// Policies with status `open`.
+    /// Policies with status `open` that are enforced (shadow policies act on nothing and are
+    /// left out).
     pub active_policies: u64,
     pub total_events: u64,
     pub open_violations: u64,

@@ -105,6 +105,27 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Where a backtest job stands: `queued`, `running`, then `done`, `cancelled` or `failed`.
+    BacktestStatus, "backtest status" {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Cancelled => "cancelled",
+        Failed => "failed",
+    }
+}
+
+impl BacktestStatus {
+    /// Whether the job is over (nothing will change it any more).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            BacktestStatus::Done | BacktestStatus::Cancelled | BacktestStatus::Failed
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +153,7 @@ mod tests {
         serde_agrees(ViolationStatus::ALL);
         serde_agrees(UserRole::ALL);
         serde_agrees(KeyScope::ALL);
+        serde_agrees(BacktestStatus::ALL);
         assert!("bogus".parse::<PolicyStatus>().is_err());
         assert_eq!(Severity::WIRE, ["low", "medium", "high", "critical"]);
     }

@@ -4,6 +4,7 @@
 //! behaviour beyond parsing and formatting: no database, no HTTP framework, no policy evaluation.
 
 pub mod audit;
+pub mod backtest;
 pub mod dashboard;
 pub mod enums;
 pub mod error;
@@ -15,9 +16,11 @@ pub mod live;
 pub mod page;
 pub mod patch;
 pub mod policy;
+pub mod report;
 pub mod system;
 pub mod time;
 pub mod violation;
+pub mod webhook;
 
 pub use enums::*;
 pub use id::{EventId, PolicyId, UserId, ViolationId};

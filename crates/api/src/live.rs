@@ -74,6 +74,10 @@ pub enum LiveMessage {
     PolicyChanged {
         policy: LivePolicyChange,
     },
+    /// A backtest job moved on: sent as it reads pages of events, and once when it ends.
+    BacktestProgress {
+        backtest: crate::backtest::LiveBacktestProgress,
+    },
     /// The client fell behind; `missed` messages were dropped for it.
     Lagged {
         missed: u64,
@@ -94,6 +98,7 @@ impl LiveMessage {
             ),
             LiveMessage::ViolationUpdated { .. } => ("violation_updated", None, None),
             LiveMessage::PolicyChanged { policy } => ("policy_changed", None, Some(policy.id)),
+            LiveMessage::BacktestProgress { .. } => ("backtest_progress", None, None),
             LiveMessage::Lagged { .. } => ("lagged", None, None),
         }
     }
@@ -109,7 +114,7 @@ pub struct LiveSubscribe {
     #[serde(rename = "type")]
     pub kind: String,
     /// Frame types to receive (`new_event`, `event_updated`, `new_violation`,
-    /// `violation_updated`, `policy_changed`); `lagged` is always sent.
+    /// `violation_updated`, `policy_changed`, `backtest_progress`); `lagged` is always sent.
     #[serde(default)]
     pub types: Option<Vec<String>>,
     /// Frames that carry a severity (`new_event`, `new_violation`) must have at least this one.
@@ -121,10 +126,11 @@ pub struct LiveSubscribe {
 }
 
 /// The frame types a subscription may name.
-pub const LIVE_TYPES: [&str; 5] = [
+pub const LIVE_TYPES: [&str; 6] = [
     "new_event",
     "event_updated",
     "new_violation",
     "violation_updated",
     "policy_changed",
+    "backtest_progress",
 ];

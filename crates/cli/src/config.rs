@@ -150,13 +150,44 @@ fn parse_demo_traffic(raw: &str) -> Result<f64, String> {
 }
 
 pub fn init_logging(format: LogFormat) {
+    // Only `serve` exports traces; the other commands log.
+    init_subscriber(format, None);
+}
+
+/// Logging plus, when the `OTEL_*` environment asks for it, OpenTelemetry traces over OTLP
+/// (`sentinel_server::telemetry`). Must run inside the runtime.
+pub fn init_logging_and_traces(
+    format: LogFormat,
+) -> anyhow::Result<Option<sentinel_server::telemetry::Telemetry>> {
+    let (layer, telemetry) = match sentinel_server::telemetry::init()
+        .context("starting the OpenTelemetry exporter (OTEL_* variables)")?
+    {
+        Some((layer, telemetry)) => (Some(layer), Some(telemetry)),
+        None => (None, None),
+    };
+    init_subscriber(format, layer);
+    Ok(telemetry)
+}
+
+type OtelLayer = tracing_opentelemetry::OpenTelemetryLayer<
+    tracing_subscriber::Registry,
+    opentelemetry_sdk::trace::Tracer,
+>;
+
+fn init_subscriber(format: LogFormat, otel: Option<OtelLayer>) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Text => fmt.boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(otel)
+        .with(filter)
+        .with(fmt)
+        .init();
 }

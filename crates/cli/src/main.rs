@@ -2,9 +2,11 @@
 //! server and store crates.
 
 mod admin;
+mod backtest;
 mod check;
 mod config;
 mod policy_test;
+mod report;
 mod seed;
 
 use std::path::PathBuf;
@@ -86,11 +88,22 @@ enum Command {
         #[command(subcommand)]
         command: admin::AuditCommand,
     },
+    /// Compliance evidence: export a framework's report for a period as a verifiable bundle,
+    /// and verify one.
+    Report {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Evaluate text offline against policies. Exit status: 0 allow, 1 notify, 2 redact,
     /// 3 block, 4 error.
     Check(check::CheckArgs),
+    /// Replay the policies of a policy file over the stored events of a window. Exit status 0,
+    /// 1 when more than --max-flagged events are flagged, 4 on an error.
+    Backtest(backtest::BacktestArgs),
     /// Work with policy definitions offline.
     Policy {
         #[command(subcommand)]
@@ -136,14 +149,22 @@ fn main() -> std::process::ExitCode {
         Command::Policy {
             command: PolicyCommand::Test { files },
         } => (policy_test::run(&files), 4),
-        online => (
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")
-                .and_then(|runtime| runtime.block_on(run(online))),
-            1,
-        ),
+        online => {
+            // A failed backtest must not read as "too many flagged" (1) in a CI gate.
+            let error_code = if matches!(online, Command::Backtest(_)) {
+                4
+            } else {
+                1
+            };
+            (
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .context("starting the runtime")
+                    .and_then(|runtime| runtime.block_on(run(online))),
+                error_code,
+            )
+        }
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),
@@ -186,6 +207,13 @@ async fn run(command: Command) -> Result<u8> {
             print!("{}", config::show(&figment, &settings)?);
             Ok(0)
         }
+        Command::Backtest(args) => {
+            let settings = settings(&args.store)?;
+            let store = open_store(&settings).await?;
+            let code = backtest::run(&store, args).await?;
+            store.close().await?;
+            Ok(code)
+        }
         Command::Migrate { store } => {
             let settings = settings(&store)?;
             let store = open_store(&settings).await?;
@@ -225,13 +253,46 @@ async fn run(command: Command) -> Result<u8> {
             store.close().await?;
             Ok(code)
         }
+        Command::Report { store, command } => match command {
+            report::ReportCommand::Export {
+                framework,
+                since,
+                until,
+                out,
+            } => {
+                let settings = settings(&store)?;
+                let db = open_store(&settings).await?;
+                let code = report::export(&db, &settings, framework.as_deref(), since, until, &out)
+                    .await?;
+                db.close().await?;
+                Ok(code)
+            }
+            report::ReportCommand::Verify { file } => {
+                // Against a store only when one is named.
+                let live = store.database_url.is_some()
+                    || store.data_dir.is_some()
+                    || store.config.is_some();
+                let settings = settings(&store)?;
+                if live {
+                    let db = open_store(&settings).await?;
+                    let code = report::verify(&file, Some(&db)).await?;
+                    db.close().await?;
+                    Ok(code)
+                } else {
+                    report::verify(&file, None).await
+                }
+            }
+        },
         Command::Serve { store, flags } => {
             let (_, settings) = config::load(&store, Some(&flags))?;
-            config::init_logging(settings.log_format);
+            let telemetry = config::init_logging_and_traces(settings.log_format)?;
             let app = Application::build(settings)
                 .await
                 .context("starting the server")?;
             app.run_until(shutdown_signal()).await?;
+            if let Some(telemetry) = telemetry {
+                telemetry.shutdown().await;
+            }
             tracing::info!("shut down cleanly");
             Ok(0)
         }

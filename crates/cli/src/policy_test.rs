@@ -33,6 +33,32 @@ struct PolicyDecl {
     intervention_config: Option<String>,
 }
 
+/// The `[[policy]]` entries of a policy file (a policy test file; its `[[test]]` examples, if
+/// any, are not read): what `sentinel backtest --policy-file` replays.
+pub fn load_policies(
+    path: &Path,
+) -> Result<Vec<sentinel_server::service::backtest::CandidatePolicy>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: TestFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if file.policy.is_empty() {
+        bail!("{}: no [[policy]]", path.display());
+    }
+    Ok(file
+        .policy
+        .into_iter()
+        .map(|p| sentinel_server::service::backtest::CandidatePolicy {
+            name: p.name,
+            definition: p.definition,
+            severity: Severity::Medium,
+            performance_mode: p.mode,
+            intervention_type: p.action,
+            intervention_config: p.intervention_config,
+        })
+        .collect())
+}
+
 fn default_action() -> Action {
     Action::Notification
 }

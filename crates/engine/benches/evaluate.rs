@@ -14,6 +14,11 @@
 //!   set less `prompt_injection`, the one bundle that runs the trained classifier: what the rest
 //!   of the engine costs.
 
+/// The allocator of the `sentinel` binary (crates/cli/src/main.rs), so that the figures are the
+/// product's: findings, views and explanations are many small allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

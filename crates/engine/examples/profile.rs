@@ -7,6 +7,11 @@
 //! (the ten all-match bundles on the 1 KiB text), `scoped_1k` (the ten demo policies, one in
 //! scope, on the 1 KiB completion).
 
+/// The allocator of the `sentinel` binary (crates/cli/src/main.rs), so that the figures are the
+/// product's: findings, views and explanations are many small allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use sentinel_engine::{Input, Mode, PolicySet, Scope};
@@ -36,6 +41,10 @@ fn main() {
             ),
             document_1mib(),
         ),
+        "balanced_64" | "balanced_384" => {
+            let len = if case == "balanced_64" { 64 } else { 384 };
+            (all_match_set(Mode::Balanced), realistic(len))
+        }
         other => {
             let mode = match other {
                 "fast_1k" => Mode::Fast,

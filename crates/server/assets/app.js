@@ -715,6 +715,40 @@
       load(0);
     }
     const promoteButton = (id, name) => h("button", { type: "button", class: "btn btn-sm btn-success analyst-only", title: "Enforce this shadow policy", onclick: () => promote(id, name) }, "Promote");
+    // Backtests: a panel of the latest jobs, with a progress bar, refreshed while one runs.
+    let backtestTimer = null;
+    async function backtest(id, name) {
+      try {
+        await api("POST", "/api/policies/backtest", { policy_id: id, since: "7d" });
+        flash(`Backtest of ${name} over the last 7 days started.`);
+      } catch (ex) { flash(ex.message, true); }
+      loadBacktests();
+    }
+    async function cancelBacktest(id) {
+      try { await api("POST", `/api/policies/backtests/${id}/cancel`); } catch (ex) { flash(ex.message, true); }
+      loadBacktests();
+    }
+    const backtestButton = (id, name) => h("button", { type: "button", class: "btn btn-sm analyst-only", title: "Replay this policy over the last 7 days of stored traffic", onclick: () => backtest(id, name) }, "Backtest 7 days");
+    async function loadBacktests() {
+      clearTimeout(backtestTimer);
+      const { data } = await api("GET", "/api/policies/backtests" + query({ limit: 5 }));
+      const card = $("#backtest-card");
+      card.hidden = !data.length;
+      put($("#backtest-table tbody"), ...data.map((b) => {
+        const r = b.result;
+        const name = (b.request.candidate || []).map((c) => c.name).join(", ");
+        const running = b.status === "queued" || b.status === "running";
+        return h("tr", { "data-id": b.id },
+          h("td", { class: "title", "data-label": "Candidate" }, h("span", { class: "cell-stack" }, h("span", {}, name || `#${b.id}`), h("span", { class: "muted small" }, `${fmtTime(b.request.since)} – ${fmtTime(b.request.until)}`))),
+          td("Status", badge(b.status)),
+          td("Progress", h("progress", { max: "1", value: String(b.progress), title: `${Math.round(b.progress * 100)}%` })),
+          h("td", { class: "num", "data-label": "Flagged / scanned" }, r ? `${num(r.events_flagged)} / ${num(r.events_scanned)}` : `${num(b.flagged)} / ${num(b.scanned)}`),
+          h("td", { class: "num", "data-label": "Newly / no longer flagged" }, r ? `${num(r.versus_enforced.newly_flagged)} / ${num(r.versus_enforced.no_longer_flagged)}` : "–"),
+          h("td", { class: "num", "data-label": "Not replayable" }, r ? num(r.not_replayable) : "–"),
+          td("Actions", h("span", { class: "row-actions" }, running ? h("button", { type: "button", class: "btn btn-sm analyst-only", onclick: () => cancelBacktest(b.id) }, "Cancel") : null)));
+      }));
+      if (data.some((b) => b.status === "queued" || b.status === "running")) backtestTimer = setTimeout(() => loadBacktests().catch(() => {}), 1000);
+    }
     async function loadShadow() {
       const rows = await get("/api/dashboard/shadow");
       const card = $("#shadow-card");
@@ -724,10 +758,11 @@
         h("td", { class: "num", "data-label": "Would notify" }, num(r.would_notify)),
         h("td", { class: "num", "data-label": "Would redact" }, num(r.would_redact)),
         h("td", { class: "num", "data-label": "Would block" }, num(r.would_block)),
-        td("Actions", h("span", { class: "row-actions" }, promoteButton(r.policy_id, r.name))))));
+        td("Actions", h("span", { class: "row-actions" }, backtestButton(r.policy_id, r.name), promoteButton(r.policy_id, r.name))))));
     }
     async function load(skip) {
       loadShadow().catch((ex) => flash(ex.message, true));
+      loadBacktests().catch((ex) => flash(ex.message, true));
       const { data, total } = await api("GET", "/api/policies/" + query({ ...formValues(form), skip, limit }));
       if (!data.length) empty(tbody, 6, "No policies yet. Create one or start from a template.");
       else put(tbody, ...data.map((p) => h("tr", { "data-id": p.id },

@@ -18,7 +18,13 @@
 //!
 //! With `serve` it sets up the same and prints the URLs, the key and a body file for a load
 //! generator in another process (`scripts/bench-gateway.sh` runs wrk with it), then waits.
+//!
+//! The process allocates with mimalloc, as the `sentinel` binary does (crates/cli/src/main.rs):
+//! with the system allocator, a fifth of the gateway's time went to glibc's malloc and free.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 

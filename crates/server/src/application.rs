@@ -84,6 +84,14 @@ impl Application {
         if settings.demo {
             load_demo(&store, settings.demo_seed).await?;
         }
+        match crate::service::backtest::sweep_stale(&store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                backtests = n,
+                "backtests interrupted by a stop marked failed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not sweep interrupted backtests"),
+        }
         let added = crate::service::templates::seed(&store).await?;
         if added > 0 {
             tracing::info!(templates = added, "template library added to the store");
@@ -128,11 +136,15 @@ impl Application {
             settings: Arc::new(settings),
             gateway,
             writer,
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
         });
 
         let mut tasks = Tasks::new();
         crate::cluster::start(&state, &mut tasks).await?;
         tasks.spawn("event writer", move |stop| writer_task.run(stop));
+        let deliverer =
+            crate::webhook::worker::Deliverer::new(&state).map_err(BootError::Gateway)?;
+        tasks.spawn("webhook delivery", move |stop| deliverer.run(stop));
         if let Some(days) = state.settings.retention_days {
             let state = state.clone();
             tasks.spawn("retention", move |stop| {
@@ -224,6 +236,12 @@ async fn load_demo(store: &Store, seed: u64) -> Result<(), BootError> {
     demo::load(store, &ctx, plan, |_| {})
         .await
         .map_err(BootError::Demo)?;
+    if let Some(id) = demo::store_backtest(store).await.map_err(BootError::Demo)? {
+        tracing::info!(
+            backtest.id = id,
+            "stored the demo backtest of the shadow policy"
+        );
+    }
     Ok(())
 }
 

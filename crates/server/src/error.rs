@@ -200,6 +200,9 @@ fn not_found(entity: Entity) -> ErrorCode {
         Entity::Template => ErrorCode::TemplateNotFound,
         Entity::User => ErrorCode::UserNotFound,
         Entity::ApiKey => ErrorCode::ApiKeyNotFound,
+        Entity::Webhook => ErrorCode::WebhookNotFound,
+        Entity::Delivery => ErrorCode::DeliveryNotFound,
+        Entity::Backtest => ErrorCode::BacktestNotFound,
     }
 }
 

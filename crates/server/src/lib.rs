@@ -20,6 +20,8 @@ pub mod service;
 pub mod settings;
 pub mod state;
 pub mod tasks;
+pub mod telemetry;
+pub mod webhook;
 pub mod ws;
 
 use std::future::Future;

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User management (admin)"),
         (name = "keys", description = "API keys for AI applications (admin)"),
         (name = "audit", description = "The tamper-evident audit trail (admin)"),
+        (name = "webhooks", description = "Signed webhook endpoints and their delivery log (admin)"),
+        (name = "reports", description = "Compliance reports mapped to frameworks, and usage and cost analytics"),
     )
 )]
 pub struct ApiDoc;

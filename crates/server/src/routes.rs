@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod backtests;
 mod dashboard;
 mod docs;
 mod events;
@@ -10,12 +11,14 @@ mod guard;
 mod keys;
 mod metrics;
 mod policies;
+mod reports;
 mod slash;
 mod system;
 mod ui;
 mod unread_body;
 mod users;
 mod violations;
+mod webhooks;
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +44,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::router())
         .merge(policies::router())
+        .merge(backtests::router())
         .merge(events::router())
         .merge(violations::router())
         .merge(dashboard::router())
@@ -49,6 +53,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(keys::router())
         .merge(audit::router())
+        .merge(webhooks::router())
+        .merge(reports::router())
 }
 
 /// The OpenAPI document generated from the code.
@@ -104,9 +110,29 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-                // The path only: query strings may carry tokens.
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-            }),
+                // The path only: query strings may carry tokens. With traces on, the span is an
+                // OpenTelemetry server span that continues the request's `traceparent`.
+                if !crate::telemetry::enabled() {
+                    return tracing::info_span!("http", method = %req.method(), path = %req.uri().path());
+                }
+                let span = tracing::info_span!(
+                    "http",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    otel.name = format!("{} {}", req.method(), req.uri().path()),
+                    otel.kind = "server",
+                    http.request.method = %req.method(),
+                    url.path = %req.uri().path(),
+                    http.response.status_code = tracing::field::Empty,
+                );
+                crate::telemetry::continue_trace(&span, req.headers());
+                span
+            })
+            .on_response(
+                |res: &axum::http::Response<_>, _latency: std::time::Duration, span: &tracing::Span| {
+                    span.record("http.response.status_code", i64::from(res.status().as_u16()));
+                },
+            ),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -2,6 +2,7 @@
 //! from handlers, the CLI and tests.
 
 pub mod auth;
+pub mod backtest;
 pub mod demo;
 mod error;
 pub mod evaluate;
@@ -10,11 +11,13 @@ pub mod guard;
 pub mod keys;
 pub mod passwords;
 pub mod policies;
+pub mod reports;
 pub mod retention;
 pub mod templates;
 pub mod users;
 pub mod versions;
 pub mod violations;
+pub mod webhooks;
 pub mod writer;
 
 use sentinel_api::Patch;

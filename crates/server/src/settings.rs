@@ -121,6 +121,16 @@ pub struct Settings {
     pub demo_traffic: f64,
     pub live_queue: usize,
     pub gateway: GatewaySettings,
+    pub webhooks: WebhookSettings,
+    pub reports: ReportSettings,
+}
+
+/// Compliance reports.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ReportSettings {
+    /// Framework mappings added to (or extending) the embedded ones.
+    pub frameworks: Vec<crate::service::reports::frameworks::Framework>,
 }
 
 /// The API an upstream speaks.
@@ -189,6 +199,50 @@ pub struct Price {
     pub output: f64,
 }
 
+/// Webhook delivery (`/api/webhooks/`, docs/ALERTS.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Hosts (names or addresses, as written in the URL or as resolved) allowed to be private,
+    /// loopback, link-local or unique-local; every other such destination is refused.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub allow_private_hosts: Vec<String>,
+    pub connect_timeout_seconds: f64,
+    /// For the whole attempt, answer included.
+    pub timeout_seconds: f64,
+    /// Deliveries in flight at once per endpoint (so a slow one holds only its own).
+    pub concurrency_per_endpoint: usize,
+    /// The first retry waits this long; each next one twice as long (with jitter), up to
+    /// `retry_max_seconds`.
+    pub retry_first_seconds: f64,
+    pub retry_max_seconds: f64,
+    /// A delivery still failing this long after it was queued is `dead`.
+    pub give_up_hours: f64,
+    /// An endpoint failing without a single success for this long is disabled (and audited).
+    pub disable_after_hours: f64,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub rotation_overlap_hours: f64,
+    /// How often the worker looks for new messages when nothing woke it.
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_hosts: Vec::new(),
+            connect_timeout_seconds: 5.0,
+            timeout_seconds: 15.0,
+            concurrency_per_endpoint: 4,
+            retry_first_seconds: 5.0,
+            retry_max_seconds: 3600.0,
+            give_up_hours: 24.0,
+            disable_after_hours: 24.0,
+            rotation_overlap_hours: 24.0,
+            poll_ms: 500,
+        }
+    }
+}
+
 impl Default for GatewaySettings {
     fn default() -> Self {
         Self {
@@ -226,6 +280,8 @@ impl Default for Settings {
             demo_traffic: 3.0,
             live_queue: 1024,
             gateway: GatewaySettings::default(),
+            webhooks: WebhookSettings::default(),
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -239,6 +295,9 @@ pub enum SettingsError {
     Read(#[from] Box<figment::Error>),
     #[error("{0}")]
     Invalid(&'static str),
+    /// A configured framework mapping that cannot be used.
+    #[error("{0}")]
+    Mapping(String),
     #[error("--set {0}: expected KEY=VALUE with KEY one of the settings in config.default.toml")]
     BadSet(String),
 }
@@ -362,6 +421,33 @@ impl Settings {
                     "a gateway upstream's base_url must start with https:// or http://",
                 );
             }
+        }
+        let w = &self.webhooks;
+        let positive = [
+            w.connect_timeout_seconds,
+            w.timeout_seconds,
+            w.retry_first_seconds,
+            w.retry_max_seconds,
+            w.give_up_hours,
+            w.disable_after_hours,
+        ];
+        if positive.iter().any(|v| !(*v > 0.0 && v.is_finite()))
+            || w.retry_max_seconds < w.retry_first_seconds
+        {
+            return invalid(
+                "webhooks timeouts, retry delays and hours must be positive (retry_max_seconds at least retry_first_seconds)",
+            );
+        }
+        if !(1..=64).contains(&w.concurrency_per_endpoint)
+            || !(10..=60_000).contains(&w.poll_ms)
+            || !(0.0..=168.0).contains(&w.rotation_overlap_hours)
+        {
+            return invalid(
+                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000 and rotation_overlap_hours 0 to 168",
+            );
+        }
+        if let Err(why) = crate::service::reports::frameworks::check(&self.reports.frameworks) {
+            return Err(SettingsError::Mapping(why));
         }
         if !(self.demo_traffic == 0.0 || (0.05..=86_400.0).contains(&self.demo_traffic)) {
             return invalid("demo_traffic must be 0 (off) or 0.05 to 86400 seconds");

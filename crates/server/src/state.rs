@@ -37,6 +37,8 @@ pub struct Shared {
     pub gateway: Arc<crate::gateway::Upstreams>,
     /// Group commit of the gateway's events.
     pub writer: crate::service::writer::EventWriter,
+    /// Wakes the webhook delivery worker (a test event, a redelivery, a re-enabled endpoint).
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -302,8 +302,9 @@ impl Ui {
     }
 }
 
-/// Templates, the legacy policies and a month of deterministic demo traffic, so every page has
-/// something to show; plus an enforced policy that catches e-mail addresses in prompts.
+/// Templates, the demo policies (the legacy ten, two input guards, a shadow policy) and a month
+/// of deterministic demo traffic, so every page has something to show; plus an enforced policy
+/// that catches e-mail addresses in prompts.
 async fn seed(app: &TestApp) -> i64 {
     let ids = sentinel_server::service::demo::seed_catalogue(&app.store, false)
         .await
@@ -448,7 +449,9 @@ async fn dashboard_end_to_end() {
     let leak = EventCreate {
         severity: Severity::High,
         model_name: Some("gpt-4o".into()),
-        prompt: Some("Please send the full record to jane.doe@example.com today.".into()),
+        // Not "send the full record to <address>": the demo's injection guard reads that as an
+        // exfiltration attempt and would block it.
+        prompt: Some("Customer jane.doe@example.com asked where her order is.".into()),
         completion: Some("I can't share customer records by e-mail.".into()),
         ..live_event(
             "browser-e2e-1",
@@ -481,13 +484,22 @@ async fn dashboard_end_to_end() {
     ui.wait_text(2, "#feed", summary, "the clean event in the live feed")
         .await;
     assert_eq!(ui.text("#count-events").await, "2");
-    assert_eq!(ui.text("#count-violations").await, "1");
+    // The leak breaches the test's e-mail policy and the demo's input guard on personal data
+    // (enforced on every app): the feed counts every violation the API lists for it.
+    let (_, violations) = app.list_violations(&format!("?event_id={event_id}")).await;
+    assert!(violations.len() >= 2, "{violations:?}");
+    assert_eq!(
+        ui.text("#count-violations").await,
+        violations.len().to_string()
+    );
     ui.shot("live").await;
 
-    // The violation, found through the API, is acknowledged in triage.
-    let (_, violations) = app.list_violations(&format!("?event_id={event_id}")).await;
-    assert_eq!(violations[0].policy_id, Some(pii_policy));
-    let vid = violations[0].id;
+    // The violation of the test's policy, found through the API, is acknowledged in triage.
+    let vid = violations
+        .iter()
+        .find(|v| v.policy_id == Some(pii_policy))
+        .expect("a violation of the e-mail policy")
+        .id;
     ui.open("/violations?status=detected").await;
     let row = |id: i64| format!("#violations-table tr[data-id='{id}']");
     let present = |id: i64| format!("!!document.querySelector(\"{}\")", row(id));
@@ -653,9 +665,11 @@ async fn dashboard_end_to_end() {
         .await;
     assert_eq!(would_block.trim(), "1");
     ui.shot("policies").await;
-    ui.click(&format!("{row} button")).await;
-    let gone = "document.querySelector('#shadow-card').hidden";
-    ui.wait(5, "the promoted policy to leave the shadow table", gone)
+    // The row's buttons: "Backtest 7 days", then "Promote" (the green one).
+    ui.click(&format!("{row} button.btn-success")).await;
+    // The demo's own shadow policy stays in the table; the promoted one leaves it.
+    let gone = format!("!document.querySelector(\"{row}\")");
+    ui.wait(5, "the promoted policy to leave the shadow table", &gone)
         .await;
     let promoted = app.get_policy(shadow.id).await.unwrap();
     assert_eq!(promoted.enforcement, sentinel_api::Enforcement::Enforce);

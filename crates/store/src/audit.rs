@@ -126,6 +126,25 @@ pub(crate) async fn append(
     };
     let hash = chain_hash(&model);
     let seq = model.id;
+    let message = crate::outbox::OutboxMessage {
+        message_type: sentinel_api::webhook::MessageType::Audit,
+        payload: serde_json::json!({
+            "id": model.id,
+            "created_at": convert::ts(model.created_at),
+            "actor": model.actor,
+            "action": model.action,
+            "target_type": model.target_type,
+            "target_id": model.target_id,
+            "before": change.before,
+            "after": change.after,
+            "client_addr": model.client_addr,
+            "request_id": model.request_id,
+        }),
+        severity: None,
+        policy_id: None,
+        app: None,
+    };
+    crate::outbox::push(txn, vec![message]).await?;
     audit_log::ActiveModel {
         hash: Set(hash.clone()),
         ..audit_log::ActiveModel::from(model)
@@ -190,7 +209,7 @@ fn canonical_json(value: &Value) -> String {
     sorted(value).to_string()
 }
 
-fn entry(m: audit_log::Model) -> AuditEntry {
+pub(crate) fn entry(m: audit_log::Model) -> AuditEntry {
     let parse =
         |text: Option<String>| text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)));
     AuditEntry {
@@ -206,6 +225,34 @@ fn entry(m: audit_log::Model) -> AuditEntry {
         request_id: m.request_id,
         prev_hash: m.prev_hash,
         hash: m.hash,
+    }
+}
+
+/// The chain hash of an entry as the API and the exports write it, recomputed from its fields:
+/// equal to its `hash` when the entry is as recorded (bundles are checked with it offline).
+pub fn entry_hash(e: &AuditEntry) -> String {
+    let model = audit_log::Model {
+        id: e.id,
+        created_at: e.created_at.0,
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        target_type: e.target_type.clone(),
+        target_id: e.target_id.clone(),
+        // Stored text that was not JSON comes back as a JSON string of that text.
+        before: e.before.as_ref().map(stored_form),
+        after: e.after.as_ref().map(stored_form),
+        client_addr: e.client_addr.clone(),
+        request_id: e.request_id.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: String::new(),
+    };
+    chain_hash(&model)
+}
+
+fn stored_form(value: &Value) -> String {
+    match value {
+        Value::String(text) if serde_json::from_str::<Value>(text).is_err() => text.clone(),
+        other => canonical_json(other),
     }
 }
 
@@ -276,6 +323,26 @@ impl Store {
             .limit(CHUNK)
             .all(&self.db)
             .await?)
+    }
+
+    /// The stored hash of each of `ids` that exists.
+    pub async fn audit_hashes(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(i64, String)> = audit_log::Entity::find()
+                .select_only()
+                .column(audit_log::Column::Id)
+                .column(audit_log::Column::Hash)
+                .filter(audit_log::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// Walks the whole chain: sequence without gaps, each `prev_hash` equal to the previous

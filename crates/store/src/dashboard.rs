@@ -22,8 +22,12 @@ impl Store {
         let live = policy::Entity::find().filter(policy::Column::DeletedAt.is_null());
         Ok(DashboardStats {
             total_policies: live.clone().count(&self.db).await?,
+            // Open and acting on traffic: a shadow policy is open but acts on nothing, and
+            // before shadow mode existed every open policy acted, so legacy readers see the
+            // count they always saw.
             active_policies: live
                 .filter(policy::Column::Status.eq(PolicyStatus::Open.as_str()))
+                .filter(policy::Column::Enforcement.eq(sentinel_api::Enforcement::Enforce.as_str()))
                 .count(&self.db)
                 .await?,
             total_events: self.rollup_total().await?,

@@ -13,6 +13,9 @@ pub enum Entity {
     Template,
     User,
     ApiKey,
+    Webhook,
+    Delivery,
+    Backtest,
 }
 
 impl Entity {
@@ -25,6 +28,9 @@ impl Entity {
             Entity::Template => "Template",
             Entity::User => "User",
             Entity::ApiKey => "API key",
+            Entity::Webhook => "Webhook",
+            Entity::Delivery => "Delivery",
+            Entity::Backtest => "Backtest",
         }
     }
 }

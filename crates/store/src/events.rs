@@ -256,6 +256,33 @@ async fn insert_events<C: ConnectionTrait>(
             by_event.entry(row.event_id).or_default().push(row);
         }
     }
+    // One outbox message per violation of an enforced policy, in this transaction: the alert
+    // exists exactly when the violation does. Shadow violations alert nobody.
+    let mut messages = Vec::new();
+    for model in &inserted {
+        for v in by_event.get(&model.id).into_iter().flatten() {
+            if v.shadow {
+                continue;
+            }
+            let event = serde_json::json!({ "event": {
+                "id": model.id,
+                "event_id": model.event_id,
+                "title": model.title,
+                "event_type": model.event_type,
+                "source": model.source,
+                "model_name": model.model_name,
+                "decision": model.decision,
+                "trigger_date": convert::ts(model.trigger_date),
+            }});
+            messages.push(crate::outbox::violation_message(
+                sentinel_api::webhook::MessageType::NewViolation,
+                v,
+                model.source.clone(),
+                event,
+            ));
+        }
+    }
+    crate::outbox::push(conn, messages).await?;
     inserted
         .into_iter()
         .map(|model| {

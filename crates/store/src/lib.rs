@@ -7,6 +7,7 @@
 //! are explicit and commented.
 
 pub mod audit;
+mod backtests;
 mod connect;
 pub mod constraint;
 mod convert;
@@ -18,7 +19,9 @@ mod events;
 mod keys;
 pub mod migration;
 pub mod notify;
+mod outbox;
 mod policies;
+pub mod reports;
 mod retention;
 mod rollups;
 mod seed;
@@ -27,12 +30,15 @@ mod tokens;
 mod users;
 mod versions;
 mod violations;
+mod webhooks;
 
 pub use audit::{AuditChange, AuditContext};
+pub use backtests::{BacktestRecord, ReplayCursor, ReplayRow, ReplayWindow, TriageLabel};
 pub use connect::{Backend, Store, redact_url};
 pub use error::{Entity, StoreError};
 pub use events::{EventRecord, NewEvent, NewViolation};
 pub use keys::{ApiKeyRecord, NewApiKey};
+pub use outbox::OutboxMessage;
 pub use policies::{ChangeKind, NewPolicy, PolicyChange, PolicyRecord};
 pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
@@ -41,6 +47,9 @@ pub use tokens::{NewRefreshToken, RefreshOutcome};
 pub use users::{NewUser, UserChange, UserRecord};
 pub use versions::{PolicyVersionRecord, ShadowCounts, VERSIONED_FIELDS};
 pub use violations::ViolationRecord;
+pub use webhooks::{
+    Attempt, ClaimedDelivery, EXCERPT_CHARS, NewWebhook, NextStep, WebhookChange, WebhookRecord,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

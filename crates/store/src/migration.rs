@@ -11,6 +11,8 @@ mod m20261126_000005_counters;
 mod m20261204_000006_key_binding;
 mod m20261204_000007_policy_lifecycle;
 mod m20261204_000008_template_owasp;
+mod m20261205_000009_webhooks;
+mod m20261205_000010_backtests;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_key_binding::Migration),
             Box::new(m20261204_000007_policy_lifecycle::Migration),
             Box::new(m20261204_000008_template_owasp::Migration),
+            Box::new(m20261205_000009_webhooks::Migration),
+            Box::new(m20261205_000010_backtests::Migration),
         ]
     }
 }

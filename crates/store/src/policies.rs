@@ -166,6 +166,7 @@ impl Store {
         };
         let txn = audit::begin(&self.db).await?;
         let inserted = convert::policy(model.insert(&txn).await.map_err(StoreError::classify)?)?;
+        policy_message(&txn, ctx, "policy.create", &inserted).await?;
         audit::append(
             &txn,
             ctx,
@@ -255,6 +256,7 @@ impl Store {
         }
         model.updated_at = Set(Some(sentinel_api::Timestamp::now().0));
         let updated = convert::policy(model.update(&txn).await.map_err(StoreError::classify)?)?;
+        policy_message(&txn, ctx, kind.action(), &updated).await?;
         audit::append(
             &txn,
             ctx,
@@ -286,6 +288,7 @@ impl Store {
         model.deleted_at = Set(Some(now));
         model.updated_at = Set(Some(now));
         model.update(&txn).await.map_err(StoreError::classify)?;
+        policy_message(&txn, ctx, "policy.delete", &before).await?;
         audit::append(
             &txn,
             ctx,
@@ -305,4 +308,21 @@ async fn find_live<C: ConnectionTrait>(db: &C, id: i64) -> Result<policy::Model>
         .one(db)
         .await?
         .ok_or(StoreError::NotFound { entity: ENTITY })
+}
+
+/// The `policy_changed` message of a change, on the change's transaction.
+async fn policy_message<C: ConnectionTrait>(
+    txn: &C,
+    ctx: &AuditContext,
+    action: &str,
+    policy: &PolicyRecord,
+) -> Result<()> {
+    let message = crate::outbox::OutboxMessage {
+        message_type: sentinel_api::webhook::MessageType::PolicyChanged,
+        payload: serde_json::json!({ "action": action, "actor": ctx.actor, "policy": policy }),
+        severity: Some(policy.severity),
+        policy_id: Some(policy.id),
+        app: None,
+    };
+    crate::outbox::push(txn, vec![message]).await
 }

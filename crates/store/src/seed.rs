@@ -141,7 +141,14 @@ impl Store {
             .await
             .map_err(db_err)?;
         let loaded = async {
-            let mut tx = conn.begin().await.map_err(db_err)?;
+            // IMMEDIATE: the load reads the last id and then writes. A deferred transaction would
+            // fail with SQLITE_BUSY_SNAPSHOT (517) when another connection (the event writer, the
+            // webhook worker) commits between the read and the first write; this one waits for
+            // the write lock first.
+            let mut tx = conn
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(db_err)?;
             let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
                 .fetch_one(&mut *tx)
                 .await

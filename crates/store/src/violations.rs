@@ -149,6 +149,19 @@ impl Store {
         model.updated_at = Set(Some(now));
         let updated = model.update(&txn).await.map_err(StoreError::classify)?;
         counters.apply(&txn).await?;
+        if !updated.shadow {
+            let app = crate::entity::event::Entity::find_by_id(updated.event_id)
+                .one(&txn)
+                .await?
+                .and_then(|e| e.source);
+            let message = crate::outbox::violation_message(
+                sentinel_api::webhook::MessageType::ViolationUpdated,
+                &updated,
+                app,
+                serde_json::json!({ "before": before, "actor": ctx.actor }),
+            );
+            crate::outbox::push(&txn, vec![message]).await?;
+        }
         audit::append(
             &txn,
             ctx,

@@ -144,15 +144,23 @@ pub fn evaluate(enforced: &Enforced, texts: &Texts, scope: &Scope) -> Inbound {
     let mut chars_before = 0;
     for (slot, &start) in texts.slots.iter().zip(&starts) {
         let scope = part_scope(scope, slot.part.as_str(), slot.tool.as_deref());
+        let span = crate::telemetry::guardrail_span(match slot.part {
+            Part::ToolResult => "tool_result",
+            Part::ToolArguments => "tool_call",
+            _ => "llm_input",
+        });
         let started = std::time::Instant::now();
-        let mut eval = enforced.set.evaluate(&Input {
-            prompt: Some(&slot.text),
-            completion: None,
-            scope: &scope,
+        let mut eval = span.in_scope(|| {
+            enforced.set.evaluate(&Input {
+                prompt: Some(&slot.text),
+                completion: None,
+                scope: &scope,
+            })
         });
         if slot.part == Part::System {
             trusted(&enforced.set, &mut eval);
         }
+        crate::telemetry::record_evaluation(&span, &eval);
         let hits: Vec<i64> = eval.hits.iter().map(|h| h.policy_id).collect();
         enforced.record(started.elapsed().as_secs_f64() * 1e6, &hits);
         if eval.decision == Decision::Redact

@@ -19,7 +19,7 @@ mod anthropic;
 mod inbound;
 mod openai;
 mod pipeline;
-mod record;
+pub(crate) mod record;
 mod responses;
 mod upstream;
 
@@ -29,7 +29,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-pub use upstream::Upstreams;
+pub use upstream::{Upstreams, is_private};
 
 use crate::auth::{Auth, Proxy};
 use crate::error::ApiError;

@@ -69,7 +69,16 @@ pub(super) async fn serve<S: Shape>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match serve_inner::<S>(state, auth, headers, body).await {
+    use tracing::Instrument as _;
+    let provider = match S::API {
+        ApiShape::Openai => "openai",
+        ApiShape::Anthropic => "anthropic",
+    };
+    let span = crate::telemetry::call_span(provider);
+    match serve_inner::<S>(state, auth, headers, body)
+        .instrument(span)
+        .await
+    {
         Ok(response) | Err(response) => response,
     }
 }
@@ -83,6 +92,7 @@ async fn serve_inner<S: Shape>(
     let fail = |e: ProviderError| e.into_response();
     let auth = super::caller(S::API, auth).map_err(fail)?;
     let (mut body, model) = parse_body(S::API, &body).map_err(fail)?;
+    crate::telemetry::name_call(&tracing::Span::current(), S::OPERATION, &model);
     let texts = S::texts(&body).map_err(fail)?;
     let stream = S::STREAMS && body.get("stream").and_then(Value::as_bool) == Some(true);
     let request = Request {
@@ -101,7 +111,10 @@ async fn serve_inner<S: Shape>(
     let response = forward(&state, &mut p, S::PATH, &body, &headers, &extra).await?;
     if stream {
         let (tx, rx) = mpsc::channel::<Bytes>(64);
-        tokio::spawn(S::stream(state.clone(), p, ask, response, tx));
+        tokio::spawn(tracing::Instrument::instrument(
+            S::stream(state.clone(), p, ask, response, tx),
+            tracing::Span::current(),
+        ));
         return Ok(sse_response(rx));
     }
     let answer = p.read_json(&state, response).await?;
@@ -251,6 +264,11 @@ async fn forward(
     for (name, value) in extra {
         request = request.header(*name, value.as_str());
     }
+    // The trace goes on upstream: this call's span when traces are on, else the caller's own
+    // `traceparent` as it came.
+    for (name, value) in crate::telemetry::upstream_headers(&tracing::Span::current(), headers) {
+        request = request.header(name, value);
+    }
     p.sent = Instant::now();
     let response = match request.json(body).send().await {
         Ok(r) => r,
@@ -321,6 +339,7 @@ impl Prepared {
 
     /// Records the finished call.
     pub(super) async fn finish(self, state: &AppState) {
+        crate::telemetry::record_call(&tracing::Span::current(), &self.call);
         record::store(state, &self.enforced, self.call).await;
     }
 }

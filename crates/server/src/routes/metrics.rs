@@ -73,6 +73,21 @@ pub async fn scrape(_auth: Auth<Read>, State(state): State<AppState>) -> ApiResu
         lagged,
     );
 
+    let otel_dropped = Counter::<u64>::default();
+    otel_dropped.inc_by(crate::telemetry::dropped());
+    registry.register(
+        "otel_spans_dropped",
+        "OpenTelemetry spans dropped because the export queue was full",
+        otel_dropped,
+    );
+    let otel_exported = Counter::<u64>::default();
+    otel_exported.inc_by(crate::telemetry::exported());
+    registry.register(
+        "otel_spans_exported",
+        "OpenTelemetry spans handed to the OTLP exporter",
+        otel_exported,
+    );
+
     let (size, idle) = state.store.pool_usage();
     let pool_size = Gauge::<i64>::default();
     pool_size.set(i64::from(size));

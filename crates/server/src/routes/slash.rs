@@ -15,6 +15,7 @@ pub const COLLECTIONS: &[&str] = &[
     "/api/users/",
     "/api/keys/",
     "/api/audit/",
+    "/api/webhooks/",
 ];
 
 /// The canonical form of `path`, when it differs from `path`.

@@ -90,7 +90,10 @@ pub async fn evaluate_owned(
     let bytes = interaction.prompt.as_ref().map_or(0, String::len)
         + interaction.completion.as_ref().map_or(0, String::len);
     let state = state.clone();
+    // The evaluation's trace span is a child of the request's, on whichever thread it runs.
+    let parent = tracing::Span::current();
     off_runtime(bytes, move || {
+        let _request = parent.enter();
         let outcome = evaluate(&state, &interaction);
         (outcome, interaction)
     })
@@ -106,9 +109,16 @@ pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
         completion: interaction.completion.as_deref(),
         scope: &interaction.scope,
     };
+    let target = match (input.prompt, input.completion) {
+        (_, None) => "llm_input",
+        (None, Some(_)) => "llm_output",
+        (Some(_), Some(_)) => "llm_input_output",
+    };
+    let span = crate::telemetry::guardrail_span(target);
     let started = Instant::now();
-    let (evaluation, shadow_hits) = enforced.set.evaluate_with_shadow(&input);
+    let (evaluation, shadow_hits) = span.in_scope(|| enforced.set.evaluate_with_shadow(&input));
     let elapsed = started.elapsed();
+    crate::telemetry::record_evaluation(&span, &evaluation);
     let elapsed_us = elapsed.as_secs_f64() * 1e6;
     let hits: Vec<i64> = evaluation.hits.iter().map(|h| h.policy_id).collect();
     enforced.record(elapsed_us, &hits);

@@ -39,7 +39,12 @@ async fn shutdown_stops_every_background_task_and_closes_the_store() {
         dir.path().join("jwt-secret").exists(),
         "the signing secret was generated into the data directory"
     );
-    let mut expected = vec!["event writer", "retention", "demo traffic"];
+    let mut expected = vec![
+        "event writer",
+        "webhook delivery",
+        "retention",
+        "demo traffic",
+    ];
     if on_postgres {
         expected.splice(0..0, ["cluster relay", "cluster listener"]);
     }

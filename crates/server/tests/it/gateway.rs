@@ -380,6 +380,30 @@ async fn answers_are_redacted_and_the_call_recorded() {
     assert!(!violations.is_empty());
 }
 
+/// The caller's W3C trace context reaches the upstream: with trace export off (as in this test
+/// process), the `traceparent` is passed on as it came; a call without one sends none.
+#[tokio::test]
+async fn the_callers_traceparent_goes_upstream() {
+    let g = gateway().await;
+    g.upstream.script(|s| s.answer = "Fine.".into());
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let res = g
+        .proxy
+        .post(g.app.url("/v1/chat/completions"))
+        .header("traceparent", traceparent)
+        .json(&ask("What is the capital of France?"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = g.chat(ask("And of Spain?")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        g.upstream.traceparents(),
+        vec![Some(traceparent.to_owned()), None]
+    );
+}
+
 #[tokio::test]
 async fn a_stream_equals_the_answer_whatever_the_chunking() {
     let g = gateway().await;

@@ -85,12 +85,18 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 /// A second node on the same database as `app` (PostgreSQL), with the same signing secret, so
 /// `app.token` works on both.
 pub async fn spawn_second_node(app: &TestApp) -> TestApp {
+    spawn_second_node_with(app, Settings::default()).await
+}
+
+/// [`spawn_second_node`] with `settings` (its signing secret replaced by `app`'s). On SQLite the
+/// second node opens the same database file.
+pub async fn spawn_second_node_with(app: &TestApp, settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings {
         jwt_secret: Some(Secret::new(
             String::from_utf8(app.secret.clone()).expect("a text secret"),
         )),
-        ..Settings::default()
+        ..settings
     };
     start_node(dir, app.url.clone(), settings, false).await
 }

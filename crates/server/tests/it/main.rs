@@ -9,6 +9,7 @@ mod triage;
 
 mod audit;
 mod auth;
+mod backtest;
 mod boot;
 mod cluster;
 mod counters;
@@ -25,7 +26,10 @@ mod live;
 mod policies;
 mod privacy;
 mod rbac;
+mod reports;
 mod system;
 mod upstream;
 mod violations;
+mod webhooks;
+mod webhooks_verifier;
 mod writer;

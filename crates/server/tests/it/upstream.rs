@@ -26,6 +26,8 @@ pub struct Script {
     pub fail_status: Option<u16>,
     /// Request bodies received.
     pub received: Vec<Value>,
+    /// The `traceparent` header of each chat-completions request received.
+    pub traceparents: Vec<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -60,6 +62,10 @@ impl StandIn {
     pub fn received(&self) -> Vec<Value> {
         self.script.lock().unwrap().received.clone()
     }
+
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.script.lock().unwrap().traceparents.clone()
+    }
 }
 
 /// Records a request body and returns the script to answer it with (without the bodies
@@ -74,6 +80,7 @@ fn take(script: &Mutex<Script>, body: &Value) -> Script {
         wire_sizes: s.wire_sizes.clone(),
         fail_status: s.fail_status,
         received: Vec::new(),
+        traceparents: Vec::new(),
     }
 }
 
@@ -107,8 +114,18 @@ fn last_user_text(body: &Value) -> String {
         .to_owned()
 }
 
-async fn chat(State(script): State<Arc<Mutex<Script>>>, body: axum::Json<Value>) -> Response {
+async fn chat(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: axum::http::HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     let body = body.0;
+    script.lock().unwrap().traceparents.push(
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     let s = take(&script, &body);
     if let Some(status) = s.fail_status {
         let error = json!({"error": {"message": "stand-in failure", "type": "server_error", "param": null, "code": "overloaded"}});

@@ -1,0 +1,181 @@
+//! Benchmark of backtests over a large store.
+//!
+//! ```text
+//! cargo run --release -p sentinel-server --example backtest_bench -- [DATABASE_URL] [EVENTS=1000000] [--verify]
+//! ```
+//!
+//! Opens the store at `DATABASE_URL` (default: a new SQLite file in a temporary directory), and if
+//! it holds no events seeds `EVENTS` demo events (the generator of `sentinel seed`: 30 days of
+//! realistic traffic, about one interaction in five risky, texts in prompt and completion) with
+//! the demo policies, which are then the enforced set. It then times backtests of several drafts
+//! over the whole window, as the server's job runs them (`service::backtest::run`), and prints
+//! for each: the wall time, events per second and the counts.
+//!
+//! With `--verify` each draft's flagged count is checked against an independent evaluation: every
+//! event read back in id order and evaluated by the draft alone (`evaluate_spec`, compiled
+//! separately, one thread), without the backtest's pages, threads or combined policy set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use chrono::Utc;
+use sentinel_api::backtest::BacktestCreate;
+use sentinel_server::service::backtest::{self, Plan};
+use sentinel_server::service::demo::{self, DemoLoad};
+use sentinel_store::{AuditContext, ReplayCursor, ReplayWindow, Store};
+
+const DRAFTS: [(&str, &str); 4] = [
+    (
+        "injection in prompts",
+        "request.prompt has sentinelai.prompt_injection",
+    ),
+    (
+        "pii anywhere",
+        "any.text has sentinelai.pii(email, phone, credit_card, ssn)",
+    ),
+    ("secrets anywhere", "any.text has sentinelai.secrets"),
+    (
+        "keyword or regex",
+        "request.prompt contains \"system prompt\" or response.completion matches /(?i)confidential/",
+    ),
+];
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let verify = args.iter().any(|a| a == "--verify");
+    let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let url = positional.first().map_or_else(
+        || {
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            )
+        },
+        |u| (*u).clone(),
+    );
+    let events: u64 = positional
+        .get(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let store = Store::open(&url).await.unwrap();
+    println!("store: {}", sentinel_store::redact_url(&url));
+    if store.is_empty().await.unwrap() {
+        let started = Instant::now();
+        let plan = DemoLoad {
+            events,
+            seed: 7,
+            batch: 50_000,
+            demo_users: false,
+        };
+        demo::load(&store, &AuditContext::system(), plan, |_| {})
+            .await
+            .unwrap();
+        println!(
+            "seeded {events} events in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let enforced = backtest::enforced_specs(&store).await.unwrap();
+    println!(
+        "enforced policies: {}; threads: {}",
+        enforced.len(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    for (name, definition) in DRAFTS {
+        let body = BacktestCreate {
+            definition: Some(definition.into()),
+            name: Some(name.into()),
+            since: "3650d".into(),
+            ..Default::default()
+        };
+        let plan = backtest::plan(&store, body, Utc::now()).await.unwrap();
+        let window = window_of(&plan);
+        let total = store.count_replay(&window).await.unwrap();
+        let started = Instant::now();
+        let result = backtest::run(&store, &plan, enforced.clone(), total, |_| async { true })
+            .await
+            .unwrap()
+            .unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{name:<22} {seconds:>6.2} s  {:>9.0} events/s  read {} scanned {} flagged {} newly {} not_replayable {}",
+            result.events_read as f64 / seconds,
+            result.events_read,
+            result.events_scanned,
+            result.events_flagged,
+            result.versus_enforced.newly_flagged,
+            result.not_replayable,
+        );
+        if verify {
+            let independent = independent_count(&store, &plan).await;
+            assert_eq!(
+                independent, result.events_flagged,
+                "{name}: the independent evaluation flags {independent}"
+            );
+            println!("{name:<22} verified: an independent evaluation flags {independent} too");
+        }
+    }
+}
+
+fn window_of(plan: &Plan) -> ReplayWindow {
+    ReplayWindow {
+        since: plan.since.0,
+        until: plan.until.0,
+        app: plan.app.clone(),
+        model: plan.model.clone(),
+    }
+}
+
+/// The draft alone over every event of the window, one at a time.
+async fn independent_count(store: &Store, plan: &Plan) -> u64 {
+    let c = &plan.candidate[0];
+    let spec = sentinel_engine::PolicySpec {
+        id: 1,
+        name: c.name.clone(),
+        definition: c.definition.clone(),
+        severity: c.severity,
+        mode: c.performance_mode,
+        action: c.intervention_type,
+        intervention_config: c.intervention_config.clone(),
+        enforcement: sentinel_engine::Enforcement::Enforce,
+    };
+    let window = window_of(plan);
+    let mut after: Option<ReplayCursor> = None;
+    let mut flagged = 0;
+    loop {
+        let rows = store.replay_page(&window, after, 10_000).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = Some(ReplayCursor {
+            trigger_date: last.trigger_date,
+            id: last.id,
+        });
+        for row in &rows {
+            if row.prompt.is_none() && row.completion.is_none() {
+                continue;
+            }
+            let metadata = row
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok());
+            let scope = sentinel_server::service::evaluate::scope(
+                row.source.as_deref(),
+                row.user_id.map(|u| u.to_string()),
+                row.model_name.as_deref(),
+                metadata.as_ref(),
+            );
+            let eval = sentinel_engine::evaluate_spec(
+                &spec,
+                &sentinel_engine::Input {
+                    prompt: row.prompt.as_deref(),
+                    completion: row.completion.as_deref(),
+                    scope: &scope,
+                },
+            )
+            .unwrap();
+            flagged += u64::from(!eval.hits.is_empty());
+        }
+    }
+    flagged
+}

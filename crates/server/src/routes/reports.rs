@@ -1,0 +1,138 @@
+//! `/api/reports/*`: the compliance report of a framework over a period, and usage and cost
+//! analytics; JSON by default, CSV with `?format=csv` (or the `.csv` path).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use sentinel_api::error::{ErrorBody, ValidationErrorBody};
+use sentinel_api::report::{
+    ComplianceParams, ComplianceReport, ReportFormat, UsageParams, UsageReport,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Auth, Read};
+use crate::error::ApiResult;
+use crate::extract::ApiQuery;
+use crate::service::reports::{self, csv};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(compliance_report))
+        .routes(routes!(compliance_report_csv))
+        .routes(routes!(usage_report))
+}
+
+fn csv_response(body: String, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn build(state: &AppState, params: &ComplianceParams) -> ApiResult<ComplianceReport> {
+    Ok(reports::compliance_report(
+        &state.store,
+        &state.settings,
+        params.framework.as_deref(),
+        params.since,
+        params.until,
+    )
+    .await?)
+}
+
+/// The compliance report of a framework over `[since, until)`: coverage of each control by the
+/// enforced and shadow policies (and its gaps), incidents by category, severity, application and
+/// model against the previous period of equal length, triage performance (time to acknowledge
+/// and resolve, false-positive rates per policy and detector), human-oversight evidence from the
+/// audit trail, the retention setting against the six-month rule, and the audit chain's
+/// integrity. `?format=csv` answers every table as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/reports/compliance",
+    tag = "reports",
+    params(ComplianceParams),
+    responses(
+        (status = 200, body = ComplianceReport, content_type = "application/json"),
+        (status = 200, description = "With `format=csv`: every table, each headed by a `# name` line", body = String, content_type = "text/csv"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn compliance_report(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ComplianceParams>,
+) -> ApiResult<Response> {
+    let report = build(&state, &params).await?;
+    Ok(match params.format.unwrap_or_default() {
+        ReportFormat::Json => Json(report).into_response(),
+        ReportFormat::Csv => csv_response(
+            csv::concatenated(&csv::compliance_tables(&report)),
+            "compliance",
+        ),
+    })
+}
+
+/// The compliance report's tables as CSV (the same as `?format=csv`).
+#[utoipa::path(
+    get,
+    path = "/api/reports/compliance.csv",
+    tag = "reports",
+    params(ComplianceParams),
+    responses(
+        (status = 200, description = "Every table, each headed by a `# name` line", body = String, content_type = "text/csv"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn compliance_report_csv(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ComplianceParams>,
+) -> ApiResult<Response> {
+    let report = build(&state, &params).await?;
+    Ok(csv_response(
+        csv::concatenated(&csv::compliance_tables(&report)),
+        "compliance",
+    ))
+}
+
+/// Tokens and cost per application, model, user or day over `[since, until)`, from the events'
+/// token counts and the gateway's price table; with the cost avoided by blocked requests and
+/// the guard's own cost (the enforced policies' `estimated_cost_per_event`).
+#[utoipa::path(
+    get,
+    path = "/api/reports/usage",
+    tag = "reports",
+    params(UsageParams),
+    responses(
+        (status = 200, body = UsageReport, content_type = "application/json"),
+        (status = 200, description = "With `format=csv`: one row per key, then the total", body = String, content_type = "text/csv"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn usage_report(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<UsageParams>,
+) -> ApiResult<Response> {
+    let report = reports::usage_report(
+        &state,
+        params.since,
+        params.until,
+        params.group_by.unwrap_or_default(),
+    )
+    .await?;
+    Ok(match params.format.unwrap_or_default() {
+        ReportFormat::Json => Json(report).into_response(),
+        ReportFormat::Csv => csv_response(csv::usage_table(&report), "usage"),
+    })
+}

@@ -1,0 +1,964 @@
+//! Webhooks end to end: the real server and database, stand-in receivers on 127.0.0.1.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sentinel_server::Settings;
+use sentinel_server::settings::WebhookSettings;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::helpers::{
+    TestApp, fresh_database_url, id_of, spawn_app, spawn_app_with, spawn_second_node_with,
+    total_count,
+};
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// How a receiver answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// 200 `ok`.
+    Ok,
+    /// 500 to the first `n` requests, then 200.
+    FailFirst(usize),
+    /// 500 always.
+    Fail,
+    /// Waits this long before answering 200.
+    Slow(Duration),
+}
+
+/// A stand-in webhook endpoint.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    got: Arc<Mutex<Vec<Received>>>,
+    seen: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    pub async fn start(mode: Mode) -> Self {
+        Self::start_on("127.0.0.1:0", mode).await
+    }
+
+    pub async fn start_on(bind: &str, mode: Mode) -> Self {
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let seen: Arc<Mutex<usize>> = Arc::default();
+        let (g, s) = (got.clone(), seen.clone());
+        let handler = move |headers: HeaderMap, body: Bytes| {
+            let (got, seen) = (g.clone(), s.clone());
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    *seen += 1;
+                    *seen
+                };
+                let fail = match mode {
+                    Mode::Ok => false,
+                    Mode::Fail => true,
+                    Mode::FailFirst(k) => n <= k,
+                    Mode::Slow(d) => {
+                        tokio::time::sleep(d).await;
+                        false
+                    }
+                };
+                if fail {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "receiver down");
+                }
+                got.lock().unwrap().push(Received {
+                    id: header("webhook-id"),
+                    timestamp: header("webhook-timestamp"),
+                    signature: header("webhook-signature"),
+                    body,
+                });
+                (StatusCode::OK, "ok")
+            }
+        };
+        let app = axum::Router::new().route("/hook", axum::routing::post(handler));
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        Self { addr, got, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// The requests answered 200, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Every request, answered 200 or not.
+    pub fn requests(&self) -> usize {
+        *self.seen.lock().unwrap()
+    }
+
+    /// Waits until `n` requests were answered 200.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} deliveries arrived within {within:?}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Settings for fast tests: 127.0.0.1 allowed, quick polls and retries.
+pub fn fast(tune: impl FnOnce(&mut WebhookSettings)) -> Settings {
+    let mut webhooks = WebhookSettings {
+        allow_private_hosts: vec!["127.0.0.1".into()],
+        poll_ms: 50,
+        retry_first_seconds: 0.1,
+        retry_max_seconds: 0.4,
+        timeout_seconds: 5.0,
+        ..WebhookSettings::default()
+    };
+    tune(&mut webhooks);
+    Settings {
+        webhooks,
+        ..Settings::default()
+    }
+}
+
+/// Creates an endpoint; returns its JSON (with the secret).
+pub async fn create_webhook(app: &TestApp, body: Value) -> Value {
+    let res = app.post("/api/webhooks/", &body).await;
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An enforced policy that flags e-mail addresses in prompts; returns its id.
+pub async fn email_policy(app: &TestApp) -> i64 {
+    let id = id_of(&app.create_policy("No e-mail", "privacy").await);
+    let res = app
+        .put(&format!("/api/policies/{id}"), &json!({"status": "open"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    id
+}
+
+/// Ingests an event whose prompt breaks the e-mail policy (one violation).
+pub async fn violate(app: &TestApp, event_id: &str) {
+    app.create_event(
+        event_id,
+        json!({"prompt": "write to alice@example.com now", "source": "chatbot"}),
+    )
+    .await;
+}
+
+/// Checks one `v1,` signature of `r` with `secret`, independently of the server's code.
+pub fn verifies(r: &Received, secret: &str) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    r.signature.split(' ').any(|sig| {
+        let Some(b64) = sig.strip_prefix("v1,") else {
+            return false;
+        };
+        let Ok(given) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        mac.update(format!("{}.{}.", r.id, r.timestamp).as_bytes());
+        mac.update(&r.body);
+        mac.verify_slice(&given).is_ok()
+    })
+}
+
+/// The deliveries of endpoint `id`, newest first.
+async fn deliveries(app: &TestApp, id: i64) -> Vec<Value> {
+    let res = app.get(&format!("/api/webhooks/{id}/deliveries")).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Waits until every delivery of endpoint `id` is finished (`succeeded` or `dead`), and at
+/// least `n` exist.
+async fn settled(app: &TestApp, id: i64, n: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let list = deliveries(app, id).await;
+        if list.len() >= n
+            && list
+                .iter()
+                .all(|d| d["status"] == "succeeded" || d["status"] == "dead")
+        {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "not settled: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_violation_arrives_signed_and_is_logged() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "description": "SOC", "message_types": ["new_violation"]}),
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{created}");
+    let id = id_of(&created);
+    let policy = email_policy(&app).await;
+    violate(&app, "e1").await;
+
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let r = &got[0];
+    assert!(verifies(r, &secret), "the signature verifies: {r:?}");
+    assert!(!verifies(r, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert!(r.id.starts_with("msg_"), "{}", r.id);
+    let ts: i64 = r.timestamp.parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+    let body = r.json();
+    assert_eq!(body["type"], "new_violation");
+    assert_eq!(body["data"]["violation"]["policy_id"], policy);
+    assert_eq!(body["data"]["violation"]["findings"][0]["entity"], "email");
+    assert_eq!(body["data"]["event"]["source"], "chatbot");
+    assert_eq!(body["data"]["event"]["event_id"], "e1");
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(
+        !text.contains("alice@example.com"),
+        "no prompt text: {text}"
+    );
+
+    let log = settled(&app, id, 1, Duration::from_secs(5)).await;
+    assert_eq!(
+        log.len(),
+        1,
+        "only new violations, not the policy's changes"
+    );
+    let d = &log[0];
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["attempts"], 1);
+    assert_eq!(d["last_status_code"], 200);
+    assert_eq!(d["response_excerpt"], "ok");
+    assert_eq!(d["message_type"], "new_violation");
+    assert!(d["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(format!("msg_{}", d["message_id"]), r.id);
+
+    // The secret is never shown again.
+    let shown = app
+        .get(&format!("/api/webhooks/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !shown.contains(&secret) && !shown.contains("whsec_"),
+        "{shown}"
+    );
+    let listed = app.get("/api/webhooks/").await;
+    assert_eq!(total_count(&listed), 1);
+    assert!(!listed.text().await.unwrap().contains("whsec_"));
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_then_recovers_gets_everything() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let receiver = Receiver::start(Mode::FailFirst(4)).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    email_policy(&app).await;
+    for i in 0..5 {
+        violate(&app, &format!("e{i}")).await;
+    }
+    let got = receiver.wait_for(5, Duration::from_secs(20)).await;
+    let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "five distinct messages: {ids:?}");
+    assert!(receiver.requests() >= 9, "four 500s, then five 200s");
+    let log = settled(&app, id, 5, Duration::from_secs(5)).await;
+    assert!(log.iter().all(|d| d["status"] == "succeeded"), "{log:#?}");
+    let retried = log
+        .iter()
+        .filter(|d| d["attempts"].as_i64().unwrap() > 1)
+        .count();
+    assert!(retried >= 1, "{log:#?}");
+    // The failures ended with a success, so the endpoint stays on.
+    let w: Value = app
+        .get(&format!("/api/webhooks/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w["enabled"], true);
+}
+
+#[tokio::test]
+async fn a_hanging_endpoint_does_not_stall_another() {
+    let app = spawn_app_with(fast(|w| w.timeout_seconds = 20.0)).await;
+    let hanging = Receiver::start(Mode::Slow(Duration::from_secs(30))).await;
+    let healthy = Receiver::start(Mode::Ok).await;
+    for r in [&hanging, &healthy] {
+        create_webhook(
+            &app,
+            json!({"url": r.url(), "message_types": ["new_violation"]}),
+        )
+        .await;
+    }
+    email_policy(&app).await;
+    let started = Instant::now();
+    for i in 0..12 {
+        violate(&app, &format!("e{i}")).await;
+    }
+    // All twelve reach the healthy endpoint while the hanging one still holds its slots.
+    healthy.wait_for(12, Duration::from_secs(8)).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(hanging.received().is_empty());
+    assert!(hanging.requests() >= 1, "the hanging endpoint was tried");
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_without_the_allowlist() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    for url in [
+        receiver.url(),
+        "http://localhost:9/hook".to_owned(),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        "http://10.0.0.1/hook".to_owned(),
+        "http://[::1]:9/hook".to_owned(),
+        "ftp://example.com/hook".to_owned(),
+        "not a url".to_owned(),
+    ] {
+        let res = app.post("/api/webhooks/", &json!({"url": url})).await;
+        assert_eq!(res.status(), 422, "{url}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "validation_error");
+        assert_eq!(body["detail"][0]["loc"], json!(["body", "url"]), "{body}");
+    }
+    let res = app
+        .post("/api/webhooks/", &json!({"url": receiver.url()}))
+        .await;
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["detail"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("webhooks.allow_private_hosts"),
+        "{body}"
+    );
+    // Bad input is a 4xx, never a 500.
+    for bad in [
+        json!({}),
+        json!({"url": 5}),
+        json!({"url": "https://93.184.215.14/", "format": "xml"}),
+        json!({"url": "https://93.184.215.14/", "message_types": ["nope"]}),
+        json!({"url": "https://93.184.215.14/", "min_severity": "huge"}),
+    ] {
+        let res = app.post("/api/webhooks/", &bad).await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    assert_eq!(
+        app.get("/api/webhooks/")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+        json!([])
+    );
+    assert_eq!(receiver.requests(), 0);
+}
+
+/// An endpoint edited behind the server's back to a loopback address that is not allowlisted is
+/// refused when sending (the check runs again on the resolved address before every attempt).
+#[tokio::test]
+async fn the_guard_runs_again_at_send_time() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let allowed = Receiver::start(Mode::Ok).await;
+    let elsewhere = Receiver::start_on("127.0.0.2:0", Mode::Ok).await;
+    // Only `new_violation` (none here): the test event is the only message it gets.
+    let created = create_webhook(
+        &app,
+        json!({"url": allowed.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    let db = sea_orm::Database::connect(app.url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(&format!(
+        "UPDATE webhooks SET url = '{}' WHERE id = {id}",
+        elsewhere.url()
+    ))
+    .await
+    .unwrap();
+    db.close().await.ok();
+    let res = app
+        .post(&format!("/api/webhooks/{id}/test"), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let d = loop {
+        let list = deliveries(&app, id).await;
+        if let Some(d) = list.iter().find(|d| d["attempts"].as_i64() >= Some(1)) {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "{list:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(d["status"], "succeeded", "{d}");
+    let error = d["last_error"].as_str().unwrap();
+    assert!(error.starts_with("refused:"), "{error}");
+    assert_eq!(elsewhere.requests(), 0);
+    assert_eq!(allowed.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["audit"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    let old = created["secret"].as_str().unwrap().to_owned();
+    let res = app
+        .post(&format!("/api/webhooks/{id}/rotate-secret"), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let rotated: Value = res.json().await.unwrap();
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(old, new);
+    assert!(
+        rotated["previous_secret_expires_at"].is_string(),
+        "{rotated}"
+    );
+
+    let res = app
+        .post(&format!("/api/webhooks/{id}/test"), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let test = got
+        .iter()
+        .find(|r| r.json()["type"] == "test")
+        .expect("the test event");
+    assert_eq!(test.signature.split(' ').count(), 2, "{}", test.signature);
+    assert!(verifies(test, &new) && verifies(test, &old));
+
+    // Without an overlap only the new secret signs.
+    let app = spawn_app_with(fast(|w| w.rotation_overlap_hours = 0.0)).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    let old = created["secret"].as_str().unwrap().to_owned();
+    let rotated: Value = app
+        .post(&format!("/api/webhooks/{id}/rotate-secret"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/webhooks/{id}/test"), &json!({}))
+        .await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got[0].signature.split(' ').count(), 1);
+    assert!(verifies(&got[0], &new) && !verifies(&got[0], &old));
+}
+
+#[tokio::test]
+async fn redelivery_sends_the_same_message_again() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    let res = app
+        .post(&format!("/api/webhooks/{id}/test"), &json!({}))
+        .await;
+    let queued: Value = res.json().await.unwrap();
+    assert_eq!(queued["status"], "pending");
+    assert_eq!(queued["message_type"], "test");
+    let first = receiver.wait_for(1, Duration::from_secs(10)).await;
+    settled(&app, id, 1, Duration::from_secs(5)).await;
+    let delivery_id = queued["id"].as_i64().unwrap();
+    let res = app
+        .post(
+            &format!("/api/webhooks/{id}/deliveries/{delivery_id}/redeliver"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let again = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(again[1].id, first[0].id, "the same message id");
+    assert_eq!(again[1].body, first[0].body);
+    let log = settled(&app, id, 2, Duration::from_secs(5)).await;
+    assert_eq!(log.len(), 2);
+
+    let res = app
+        .post(
+            &format!("/api/webhooks/{id}/deliveries/999999/redeliver"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "delivery_not_found"
+    );
+    for (method, path) in [
+        ("POST", "/api/webhooks/999999/test"),
+        ("GET", "/api/webhooks/999999"),
+        ("GET", "/api/webhooks/999999/deliveries"),
+        ("POST", "/api/webhooks/999999/rotate-secret"),
+        ("DELETE", "/api/webhooks/999999"),
+    ] {
+        let res = match method {
+            "GET" => app.get(path).await,
+            "DELETE" => app.delete(path).await,
+            _ => app.post(path, &json!({})).await,
+        };
+        assert_eq!(res.status(), 404, "{method} {path}");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["code"],
+            "webhook_not_found"
+        );
+    }
+}
+
+#[tokio::test]
+async fn endpoints_are_admin_only_and_editable() {
+    let app = spawn_app_with(fast(|_| {})).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let (analyst, _) = app.client_as("ann", sentinel_api::UserRole::Analyst).await;
+    let res = analyst.get(app.url("/api/webhooks/")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = analyst
+        .post(app.url("/api/webhooks/"))
+        .json(&json!({"url": receiver.url()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        app.anon
+            .get(app.url("/api/webhooks/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let created = create_webhook(&app, json!({"url": receiver.url(), "format": "slack", "min_severity": "high", "apps": ["chatbot"]})).await;
+    let id = id_of(&created);
+    assert_eq!(created["format"], "slack");
+    assert_eq!(created["enabled"], true);
+    let res = app
+        .put(
+            &format!("/api/webhooks/{id}"),
+            &json!({"description": "chat ops", "policy_ids": [1, 2]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(updated["description"], "chat ops");
+    assert_eq!(updated["policy_ids"], json!([1, 2]));
+    let res = app
+        .put(
+            &format!("/api/webhooks/{id}"),
+            &json!({"url": "http://10.0.0.1/"}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let off: Value = app
+        .post(&format!("/api/webhooks/{id}/disable"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(off["enabled"], false);
+    assert_eq!(off["disabled_reason"], "disabled by user:root");
+    let on: Value = app
+        .post(&format!("/api/webhooks/{id}/enable"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on["enabled"], true);
+    assert_eq!(on["disabled_reason"], Value::Null);
+    // The Slack format.
+    app.post(&format!("/api/webhooks/{id}/test"), &json!({}))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        // It also gets the audit entries of its own changes (no type filter).
+        let found = receiver
+            .received()
+            .iter()
+            .map(Received::json)
+            .find(|b| b["text"] == "Sentinel: Sentinel test event");
+        if let Some(body) = found {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no test event");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|r| !r.json()["text"].as_str().unwrap().contains("user.create")),
+        "nothing from before the endpoint existed"
+    );
+    assert_eq!(body["blocks"][0]["type"], "section");
+    // Audited.
+    let audit: Value = app.get("/api/audit/?limit=100").await.json().await.unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["webhook.create", "webhook.update"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    assert!(
+        !audit.to_string().contains("whsec_"),
+        "no secret in the audit trail"
+    );
+    let res = app.delete(&format!("/api/webhooks/{id}")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get(&format!("/api/webhooks/{id}")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_without_a_success_is_disabled_and_audited() {
+    let app = spawn_app_with(fast(|w| w.disable_after_hours = 1.0 / 3600.0)).await;
+    let receiver = Receiver::start(Mode::Fail).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    email_policy(&app).await;
+    violate(&app, "e1").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let w = loop {
+        let w: Value = app
+            .get(&format!("/api/webhooks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if w["enabled"] == false {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "never disabled: {w}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = w["disabled_reason"].as_str().unwrap();
+    assert!(reason.starts_with("disabled automatically"), "{reason}");
+    assert!(reason.contains("HTTP 500"), "{reason}");
+    let audit: Value = app.get("/api/audit/?limit=100").await.json().await.unwrap();
+    let entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "webhook.disable")
+        .expect("the disabling is audited");
+    assert_eq!(entry["actor"], "system:webhooks");
+    let log = deliveries(&app, id).await;
+    assert_eq!(log[0]["last_status_code"], 500);
+    assert_eq!(log[0]["response_excerpt"], "receiver down");
+    assert!(log[0]["attempts"].as_i64().unwrap() >= 2);
+    // Re-enabled by hand.
+    let on: Value = app
+        .post(&format!("/api/webhooks/{id}/enable"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on["enabled"], true);
+}
+
+/// Two nodes (two workers) on one database: every message arrives, and none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_never_send_one_delivery_twice() {
+    let settings = || fast(|w| w.concurrency_per_endpoint = 8);
+    let app = spawn_app_with(settings()).await;
+    // Before the second node starts, so both enforce it (SQLite has no policy reload across
+    // nodes; PostgreSQL would tell it).
+    email_policy(&app).await;
+    let second = spawn_second_node_with(&app, settings()).await;
+    // Slow answers keep deliveries in flight while the other worker claims.
+    let receiver = Receiver::start(Mode::Slow(Duration::from_millis(50))).await;
+    let created = create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let id = id_of(&created);
+    let n = 40;
+    for i in 0..n {
+        let node = if i % 2 == 0 { &app } else { &second };
+        violate(node, &format!("e{i}")).await;
+    }
+    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
+    settled(&app, id, n, Duration::from_secs(10)).await;
+    // Allow any straggler a moment, then count.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = if receiver.received().len() > got.len() {
+        receiver.received()
+    } else {
+        got
+    };
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in &got {
+        *counts.entry(r.id.clone()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), n, "every message arrived");
+    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    assert_eq!(got.len(), n);
+}
+
+/// The outbox row commits with the change or not at all: a failed batch leaves none, and the
+/// store counts one message per violation, policy change and audit entry.
+#[tokio::test]
+async fn the_outbox_commits_with_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = sentinel_store::Store::open(&url).await.unwrap();
+    let ctx = sentinel_store::AuditContext::system();
+    let policy = store
+        .create_policy(&ctx, crate::helpers::new_policy("P"))
+        .await
+        .unwrap();
+    // policy_changed, and the audit entries of the policy and its first version.
+    assert_eq!(store.undispatched_messages().await.unwrap(), 3);
+    let v = || {
+        crate::helpers::new_violation(
+            policy.id,
+            sentinel_api::ViolationType::DataLeak,
+            sentinel_api::Severity::High,
+        )
+    };
+    let now = chrono::Utc::now();
+    store
+        .create_event(crate::helpers::new_event("a", now), vec![v(), v()])
+        .await
+        .unwrap();
+    assert_eq!(store.undispatched_messages().await.unwrap(), 5);
+    // A batch that fails (a duplicate event id) writes no message.
+    let failed = store
+        .create_events(vec![
+            (crate::helpers::new_event("b", now), vec![v()]),
+            (crate::helpers::new_event("a", now), vec![v()]),
+        ])
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(store.undispatched_messages().await.unwrap(), 5);
+    // Shadow violations alert nobody.
+    let mut shadow = v();
+    shadow.shadow = true;
+    store
+        .create_event(crate::helpers::new_event("c", now), vec![shadow])
+        .await
+        .unwrap();
+    assert_eq!(store.undispatched_messages().await.unwrap(), 5);
+    // Without endpoints the fan-out marks them done and queues nothing.
+    assert_eq!(store.dispatch_outbox(100).await.unwrap(), 5);
+    assert_eq!(store.undispatched_messages().await.unwrap(), 0);
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), 0);
+    store.close().await.unwrap();
+}
+
+/// Ingests `n` violating events through `POST /api/events/` from 4 concurrent clients; returns
+/// events per second.
+async fn ingest(app: &TestApp, prefix: &str, n: usize) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (client, url) = (app.client.clone(), app.url("/api/events/"));
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            for i in (worker..n).step_by(4) {
+                let body = json!({
+                    "event_id": format!("{prefix}{i}"),
+                    "event_type": "llm_request",
+                    "title": "bench",
+                    "trigger_date": "2026-12-01T00:00:00Z",
+                    "prompt": "write to alice@example.com now",
+                    "source": "chatbot",
+                });
+                let res = client.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Deliveries to a local receiver per second, and the ingestion rate with 5 endpoints active
+/// against none. Prints its figures; run on a release build:
+/// `cargo test --release -p sentinel-server --test it webhook_benchmark -- --ignored --nocapture`.
+/// `SENTINEL_BENCH_EVENTS` sets the events per run (default 2000).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: run by hand, figures go to BENCHMARKS.md"]
+async fn webhook_benchmark() {
+    let n: usize = std::env::var("SENTINEL_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let settings = || fast(|w| w.concurrency_per_endpoint = 8);
+
+    // Ingestion without endpoints (the outbox rows are still written and fanned out to nobody).
+    let base = spawn_app_with(settings()).await;
+    email_policy(&base).await;
+    ingest(&base, "warm", 200).await;
+    let without = ingest(&base, "b", n).await;
+
+    // Ingestion with 5 endpoints receiving every message while it runs.
+    let app = spawn_app_with(settings()).await;
+    email_policy(&app).await;
+    let receiver = Receiver::start(Mode::Ok).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let created = create_webhook(
+            &app,
+            json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+        )
+        .await;
+        ids.push(id_of(&created));
+    }
+    ingest(&app, "warm", 200).await;
+    receiver.wait_for(5 * 200, Duration::from_secs(120)).await;
+    let started = Instant::now();
+    let with = ingest(&app, "w", n).await;
+    receiver
+        .wait_for(5 * (200 + n), Duration::from_secs(600))
+        .await;
+    let live = (5 * n) as f64 / started.elapsed().as_secs_f64();
+
+    // Delivery alone: a backlog of messages already in the outbox (as after downtime), drained
+    // by a node that starts on it.
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = sentinel_store::Store::open(&url).await.unwrap();
+    let ctx = sentinel_store::AuditContext::system();
+    let policy = store
+        .create_policy(&ctx, crate::helpers::new_policy("P"))
+        .await
+        .unwrap();
+    let backlog = Receiver::start(Mode::Ok).await;
+    for _ in 0..5 {
+        store
+            .create_webhook(
+                &ctx,
+                sentinel_store::NewWebhook {
+                    url: backlog.url(),
+                    description: None,
+                    format: sentinel_api::webhook::WebhookFormat::Generic,
+                    message_types: vec![sentinel_api::webhook::MessageType::NewViolation],
+                    min_severity: None,
+                    policy_ids: Vec::new(),
+                    apps: Vec::new(),
+                    enabled: true,
+                    secret: sentinel_server::webhook::sign::new_secret().unwrap(),
+                    created_by: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let now = chrono::Utc::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let batch = chunk
+            .iter()
+            .map(|i| {
+                let v = crate::helpers::new_violation(
+                    policy.id,
+                    sentinel_api::ViolationType::DataLeak,
+                    sentinel_api::Severity::High,
+                );
+                (crate::helpers::new_event(&format!("q{i}"), now), vec![v])
+            })
+            .collect();
+        store.create_events(batch).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let mut node = settings();
+    node.bind = "127.0.0.1:0".into();
+    node.data_dir = dir.path().to_owned();
+    node.database_url = Some(sentinel_server::settings::DatabaseUrl::new(url));
+    let started = Instant::now();
+    let built = sentinel_server::Application::build(node).await.unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(built.run_until(async {
+        let _ = stopped.await;
+    }));
+    backlog.wait_for(5 * n, Duration::from_secs(600)).await;
+    let drained = (5 * n) as f64 / started.elapsed().as_secs_f64();
+    drop(ids);
+
+    println!("webhook benchmark, {n} events with one violation each, 4 concurrent clients, SQLite");
+    println!("  ingestion, no endpoints:           {without:.0} events/s");
+    println!(
+        "  ingestion, 5 endpoints delivering: {with:.0} events/s ({:+.1}%)",
+        (with / without - 1.0) * 100.0
+    );
+    println!("  deliveries during that ingestion:  {live:.0} deliveries/s (5 per event)");
+    println!("  delivery of a queued backlog:      {drained:.0} deliveries/s (5 endpoints)");
+}
