@@ -11,7 +11,8 @@
 //! over the whole window, as the server's job runs them (`service::backtest::run`), and prints
 //! for each: the wall time, events per second and the counts.
 //!
-//! With `--verify` each draft's flagged count is checked against an independent evaluation: every
+//! With `--read-only` it first times reading every event in the backtest's pages with no
+//! evaluation. With `--verify` each draft's flagged count is checked against an independent evaluation: every
 //! event read back in id order and evaluated by the draft alone (`evaluate_spec`, compiled
 //! separately, one thread), without the backtest's pages, threads or combined policy set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -77,6 +78,9 @@ async fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+    if args.iter().any(|a| a == "--read-only") {
+        read_only(&store).await;
+    }
     let enforced = backtest::enforced_specs(&store).await.unwrap();
     println!(
         "enforced policies: {}; threads: {}",
@@ -126,6 +130,35 @@ fn window_of(plan: &Plan) -> ReplayWindow {
         app: plan.app.clone(),
         model: plan.model.clone(),
     }
+}
+
+/// Times reading the whole store in the backtest's pages, with no evaluation: the floor under
+/// any backtest's time.
+async fn read_only(store: &Store) {
+    let window = ReplayWindow {
+        since: Utc::now() - chrono::Duration::days(3650),
+        until: Utc::now(),
+        app: None,
+        model: None,
+    };
+    let started = Instant::now();
+    let mut after: Option<ReplayCursor> = None;
+    let mut rows_read = 0u64;
+    loop {
+        let rows = store.replay_page(&window, after, 4096).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        rows_read += rows.len() as u64;
+        after = Some(ReplayCursor {
+            trigger_date: last.trigger_date,
+            id: last.id,
+        });
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{:<22} {seconds:>6.2} s  {:>9.0} events/s  read {rows_read}",
+        "read only",
+        rows_read as f64 / seconds
+    );
 }
 
 /// The draft alone over every event of the window, one at a time.
