@@ -55,7 +55,7 @@ type Rgb = (u8, u8, u8);
 #[error("making the PDF: {0}")]
 pub struct PdfError(String);
 
-/// The report as PDF bytes. Deterministic for a given report (no clock, no randomness).
+/// The report as PDF bytes.
 pub fn compliance_pdf(r: &ComplianceReport) -> Result<Vec<u8>, PdfError> {
     let metrics = Metrics::new()?;
     let mut l = Layout::new(&metrics);
@@ -1150,5 +1150,54 @@ fn draw(surface: &mut Surface<'_>, op: &Op, regular: &Font, bold: &Font) {
                 surface.draw_path(&path);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_lines_fit_and_keep_every_word() {
+        let m = Metrics::new().unwrap();
+        let text = "The audit chain's head hash is kept with the recipient of the report, so \
+                    that a forged bundle can be told apart from the real one.";
+        let lines = m.wrap(text, 120.0, 9.0, false);
+        assert!(lines.len() > 3, "{lines:?}");
+        for line in &lines {
+            assert!(m.width(line, 9.0, false) <= 120.0, "{line}");
+        }
+        assert_eq!(lines.join(" "), text);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_column_is_broken_inside() {
+        let m = Metrics::new().unwrap();
+        let word = "x".repeat(200);
+        let lines = m.wrap(&word, 50.0, 8.0, true);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| m.width(l, 8.0, true) <= 50.0));
+        assert_eq!(lines.concat(), word);
+    }
+
+    #[test]
+    fn a_long_cell_is_cut_with_an_ellipsis() {
+        let m = Metrics::new().unwrap();
+        let text = "word ".repeat(100);
+        let lines = m.cell(&text, 60.0, 7.5, false, MAX_CELL_LINES);
+        assert_eq!(lines.len(), MAX_CELL_LINES);
+        let last = lines.last().unwrap();
+        assert!(last.ends_with('…'), "{last}");
+        assert!(m.width(last, 7.5, false) <= 60.0, "{last}");
+        // A short cell is left alone.
+        assert_eq!(m.cell("ok", 60.0, 7.5, false, 3), vec!["ok".to_owned()]);
+    }
+
+    #[test]
+    fn fit_cuts_only_what_does_not_fit() {
+        let m = Metrics::new().unwrap();
+        assert_eq!(m.fit("short", 100.0, 8.0, false), "short");
+        let cut = m.fit(&"long ".repeat(40), 100.0, 8.0, false);
+        assert!(cut.ends_with('…') && m.width(&cut, 8.0, false) <= 100.0, "{cut}");
     }
 }
