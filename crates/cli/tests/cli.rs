@@ -1443,7 +1443,10 @@ fn report_bundle_holds_the_pdf_and_verify_catches_a_tampered_one() {
     }
     let text = run(&["report", "verify", removed.to_str().unwrap()], 1);
     assert!(text.contains("the bundle has no report.pdf"), "{text}");
-    assert!(text.contains("the manifest does not list report.pdf"), "{text}");
+    assert!(
+        text.contains("the manifest does not list report.pdf"),
+        "{text}"
+    );
 }
 
 /// `sentinel backtest` on a seeded SQLite store: the counts as JSON, and the exit status a CI

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::report::{
-    ComplianceParams, ComplianceReport, ReportFormat, UsageParams, UsageReport,
+    ComplianceParams, ComplianceReport, PdfDocument, ReportFormat, UsageParams, UsageReport,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -116,7 +116,7 @@ async fn compliance_report_csv(
     tag = "reports",
     params(ComplianceParams),
     responses(
-        (status = 200, description = "The report as a PDF document (`format` is ignored)", body = Vec<u8>, content_type = "application/pdf"),
+        (status = 200, description = "The report as a PDF document (a `format`, if given, must still be `json` or `csv`, and changes nothing)", body = PdfDocument, content_type = "application/pdf"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody),
     )
 )]
@@ -131,7 +131,13 @@ async fn compliance_report_pdf(
         .framework
         .id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let name = format!(
         "compliance-{id}-{}.pdf",

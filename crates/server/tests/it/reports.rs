@@ -696,10 +696,7 @@ async fn the_pdf_renders_with_the_period_and_edition_on_every_page() {
     let long = format!("{}-TAILMARK", "very-long-application-name-".repeat(12));
     let mut batch = Vec::new();
     for i in 0..160_i64 {
-        let mut event = new_event(
-            &format!("app-{i}"),
-            since + Duration::minutes(11 * i + 3),
-        );
+        let mut event = new_event(&format!("app-{i}"), since + Duration::minutes(11 * i + 3));
         event.source = Some(if i == 0 {
             long.clone()
         } else {
@@ -730,7 +727,10 @@ async fn the_pdf_renders_with_the_period_and_edition_on_every_page() {
     std::fs::write(&file, &pdf).unwrap();
     let file = file.to_str().unwrap();
     let prefix = dir.path().join("page");
-    poppler("pdftoppm", &["-r", "40", "-png", file, prefix.to_str().unwrap()]);
+    poppler(
+        "pdftoppm",
+        &["-r", "40", "-png", file, prefix.to_str().unwrap()],
+    );
     let mut pngs: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -765,8 +765,14 @@ async fn the_pdf_renders_with_the_period_and_edition_on_every_page() {
     for page in 1..=pages {
         let n = page.to_string();
         let text = poppler("pdftotext", &["-layout", "-f", &n, "-l", &n, file, "-"]);
-        assert!(text.contains(&edition), "page {page} lacks {edition}:\n{text}");
-        assert!(text.contains(&period), "page {page} lacks {period}:\n{text}");
+        assert!(
+            text.contains(&edition),
+            "page {page} lacks {edition}:\n{text}"
+        );
+        assert!(
+            text.contains(&period),
+            "page {page} lacks {period}:\n{text}"
+        );
         assert!(
             text.contains(&format!("Page {page} of {pages}")),
             "page {page}:\n{text}"

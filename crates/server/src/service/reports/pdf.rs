@@ -350,17 +350,23 @@ impl<'m> Layout<'m> {
         let lh = size * 1.35;
         let pad = 4.0;
         let total: f32 = cols.iter().map(|c| c.share).sum();
-        let widths: Vec<f32> = cols
-            .iter()
-            .map(|c| CONTENT_W * c.share / total)
-            .collect();
+        let widths: Vec<f32> = cols.iter().map(|c| CONTENT_W * c.share / total).collect();
         let header: Vec<Vec<String>> = cols
             .iter()
             .zip(&widths)
             .map(|(c, w)| self.m.cell(c.title, w - 2.0 * pad, size, true, 2))
             .collect();
-        let header_h = header.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
+        // A key/value table has no header row.
+        let has_header = cols.iter().any(|c| !c.title.is_empty());
+        let header_h = if has_header {
+            header.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh + 2.0 * pad
+        } else {
+            0.0
+        };
         let draw_header = |l: &mut Layout<'_>| {
+            if !has_header {
+                return;
+            }
             l.rect(MARGIN, l.y, CONTENT_W, header_h, SHADE);
             l.draw_row(cols, &widths, &header, size, true, INK);
             l.y += header_h;
@@ -374,20 +380,27 @@ impl<'m> Layout<'m> {
                     .enumerate()
                     .map(|(i, (_, w))| {
                         let text = row.get(i).map_or("", String::as_str);
-                        self.m.cell(text, w - 2.0 * pad, size, false, MAX_CELL_LINES)
+                        self.m
+                            .cell(text, w - 2.0 * pad, size, false, MAX_CELL_LINES)
                     })
                     .collect()
             })
             .collect();
-        let first_h = cells
-            .first()
-            .map_or(lh, |c| c.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh)
-            + 2.0 * pad;
+        let first_h = cells.first().map_or(lh, |c| {
+            c.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh
+        }) + 2.0 * pad;
         self.room(header_h + first_h);
         draw_header(self);
         if cells.is_empty() {
             self.room(lh + 2.0 * pad);
-            self.text(MARGIN + pad, self.y + pad + size, size, false, MUTED, "None.");
+            self.text(
+                MARGIN + pad,
+                self.y + pad + size,
+                size,
+                false,
+                MUTED,
+                "None.",
+            );
             self.y += lh + 2.0 * pad;
         }
         for row in &cells {
@@ -578,7 +591,14 @@ fn names(p: &[sentinel_api::report::PolicyRef]) -> String {
 fn cover(l: &mut Layout<'_>, r: &ComplianceReport) {
     l.rect(0.0, 0.0, PAGE_W, 250.0, INK);
     l.text(MARGIN, 96.0, 11.0, true, ACCENT_LIGHT, "SENTINEL");
-    l.text(MARGIN, 140.0, 28.0, true, (255, 255, 255), "Compliance report");
+    l.text(
+        MARGIN,
+        140.0,
+        28.0,
+        true,
+        (255, 255, 255),
+        "Compliance report",
+    );
     let name = l.m.wrap(&r.framework.name, CONTENT_W, 15.0, false);
     let mut y = 172.0;
     for line in name.iter().take(2) {
@@ -590,7 +610,10 @@ fn cover(l: &mut Layout<'_>, r: &ComplianceReport) {
 
     l.y = 290.0;
     let rows = vec![
-        vec!["Period".to_owned(), period_line(r)],
+        vec![
+            "Period".to_owned(),
+            format!("{} to {}", when(r.period.since), when(r.period.until)),
+        ],
         vec![
             "Compared with".to_owned(),
             format!(
@@ -688,13 +711,8 @@ fn summary(l: &mut Layout<'_>, r: &ComplianceReport) {
         );
     }
     l.subheading("Control coverage", 40.0);
-    let count = |s: ControlStatus| {
-        r.coverage
-            .controls
-            .iter()
-            .filter(|c| c.status == s)
-            .count() as u64
-    };
+    let count =
+        |s: ControlStatus| r.coverage.controls.iter().filter(|c| c.status == s).count() as u64;
     l.stacked_bar(&[
         ("covered", count(ControlStatus::Covered), GOOD),
         ("shadow only", count(ControlStatus::ShadowOnly), WARN),
@@ -943,7 +961,9 @@ fn retention(l: &mut Layout<'_>, r: &ComplianceReport) {
             vec![
                 "Retention setting".to_owned(),
                 ret.retention_days
-                    .map_or("unset (events are kept)".to_owned(), |d| format!("{d} days")),
+                    .map_or("unset (events are kept)".to_owned(), |d| {
+                        format!("{d} days")
+                    }),
             ],
             vec![
                 "Required (six months)".to_owned(),
@@ -1000,8 +1020,8 @@ fn integrity(l: &mut Layout<'_>, r: &ComplianceReport) {
 fn paint(r: &ComplianceReport, m: &Metrics, pages: &[Vec<Op>]) -> Result<Vec<u8>, PdfError> {
     let regular = Font::new(REGULAR.into(), 0).ok_or_else(|| PdfError("regular font".into()))?;
     let bold = Font::new(BOLD.into(), 0).ok_or_else(|| PdfError("bold font".into()))?;
-    let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
-        .ok_or_else(|| PdfError("page size".into()))?;
+    let settings =
+        PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError("page size".into()))?;
     let mut doc = Document::new();
     doc.set_metadata(
         Metadata::new()
@@ -1198,6 +1218,9 @@ mod tests {
         let m = Metrics::new().unwrap();
         assert_eq!(m.fit("short", 100.0, 8.0, false), "short");
         let cut = m.fit(&"long ".repeat(40), 100.0, 8.0, false);
-        assert!(cut.ends_with('…') && m.width(&cut, 8.0, false) <= 100.0, "{cut}");
+        assert!(
+            cut.ends_with('…') && m.width(&cut, 8.0, false) <= 100.0,
+            "{cut}"
+        );
     }
 }
