@@ -281,3 +281,8 @@ pub struct UsageReport {
     pub rows: Vec<UsageRow>,
     pub total: UsageRow,
 }
+
+/// A PDF document: the bytes of `GET /api/reports/compliance.pdf`.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfDocument(pub Vec<u8>);

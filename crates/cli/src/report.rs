@@ -2,6 +2,7 @@
 //!
 //! A bundle is one zip archive:
 //! - `report.json`: the compliance report of the framework and period;
+//! - `report.pdf`: the same report as a PDF (made from `report.json`'s data);
 //! - `csv/<table>.csv`: each of its tables;
 //! - `audit.jsonl`: the audit entries made in the period, oldest first, as `sentinel audit
 //!   export` writes them;
@@ -23,7 +24,7 @@ use sentinel_api::Timestamp;
 use sentinel_api::audit::AuditEntry;
 use sentinel_api::report::{ComplianceReport, FrameworkRef, Period};
 use sentinel_server::Settings;
-use sentinel_server::service::reports::{self, csv};
+use sentinel_server::service::reports::{self, csv, pdf};
 use sentinel_store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,7 +34,7 @@ const FORMAT: &str = "sentinel-evidence-bundle/1";
 
 #[derive(Subcommand, Debug)]
 pub enum ReportCommand {
-    /// Write the evidence bundle of a framework and period: the report as JSON and CSV, the
+    /// Write the evidence bundle of a framework and period: the report as JSON, PDF and CSV, the
     /// period's audit entries as JSONL, and a manifest of SHA-256 hashes with the audit head.
     Export {
         /// `owasp-llm-2025` (default), `eu-ai-act`, `nist-ai-rmf`, or one from the configuration.
@@ -114,6 +115,10 @@ pub async fn export(
     files.push((
         "report.json".into(),
         serde_json::to_vec_pretty(&report).context("serialising the report")?,
+    ));
+    files.push((
+        "report.pdf".into(),
+        pdf::compliance_pdf(&report).context("rendering the report as PDF")?,
     ));
     for (name, table) in csv::compliance_tables(&report) {
         files.push((format!("csv/{name}.csv"), table.into_bytes()));
@@ -225,6 +230,15 @@ fn check_bundle(path: &Path) -> Result<(Manifest, Vec<AuditEntry>, Vec<String>)>
         if name != "manifest.json" && !manifest.files.iter().any(|f| &f.path == name) {
             problems.push(format!("{name} is in the bundle but not in the manifest"));
         }
+    }
+    // The PDF is part of the evidence: listed (so hashed above) and a PDF.
+    if !manifest.files.iter().any(|f| f.path == "report.pdf") {
+        problems.push("the manifest does not list report.pdf".to_owned());
+    }
+    match contents.get("report.pdf") {
+        Some(b) if b.starts_with(b"%PDF-") => {}
+        Some(_) => problems.push("report.pdf is not a PDF document".to_owned()),
+        None => problems.push("the bundle has no report.pdf".to_owned()),
     }
     // The report's integrity section names the same head as the manifest.
     match contents

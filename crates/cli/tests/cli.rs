@@ -1210,6 +1210,7 @@ fn report_export_and_verify_round_trip_and_catch_tampering() {
     let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
     for name in [
         "report.json",
+        "report.pdf",
         "audit.jsonl",
         "manifest.json",
         "csv/coverage.csv",
@@ -1325,6 +1326,126 @@ fn report_export_and_verify_round_trip_and_catch_tampering() {
             data,
         ],
         1,
+    );
+}
+
+/// The bundle carries the PDF, listed in the manifest with its SHA-256; `report verify` catches
+/// a PDF edited in place, one swapped for another file with the manifest re-hashed to match, and
+/// one removed from both the archive and the manifest.
+#[test]
+fn report_bundle_holds_the_pdf_and_verify_catches_a_tampered_one() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str], code: i32| {
+        let out = sentinel(args, None);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        text
+    };
+    run(&["seed", "--events", "120", "--data-dir", data], 0);
+    let bundle = dir.path().join("evidence.zip");
+    let bundle_s = bundle.to_str().unwrap();
+    run(
+        &["report", "export", "--out", bundle_s, "--data-dir", data],
+        0,
+    );
+    run(&["report", "verify", bundle_s], 0);
+
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+    let read = |zip: &mut zip::ZipArchive<std::fs::File>, name: &str| {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        zip.by_name(name).unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    let pdf = read(&mut zip, "report.pdf");
+    assert!(pdf.starts_with(b"%PDF-"), "report.pdf is not a PDF");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&mut zip, "manifest.json")).unwrap();
+    let listed = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "report.pdf")
+        .expect("report.pdf in the manifest");
+    assert_eq!(
+        listed["sha256"],
+        format!("{:x}", sha2::Sha256::digest(&pdf))
+    );
+    assert_eq!(listed["bytes"], pdf.len());
+
+    // One byte of the PDF changed.
+    let edited = dir.path().join("edited.zip");
+    rewrite_bundle(&bundle, &edited, |name, mut bytes| {
+        if name == "report.pdf" {
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0x20;
+        }
+        bytes
+    });
+    let text = run(&["report", "verify", edited.to_str().unwrap()], 1);
+    assert!(text.contains("report.pdf was altered"), "{text}");
+
+    // Swapped for something else, the manifest re-hashed to match.
+    let swapped = dir.path().join("swapped.zip");
+    let fake = b"<html>a different report</html>".to_vec();
+    rewrite_bundle(&bundle, &swapped, |name, bytes| match name {
+        "report.pdf" => fake.clone(),
+        "manifest.json" => {
+            let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for f in m["files"].as_array_mut().unwrap() {
+                if f["path"] == "report.pdf" {
+                    f["sha256"] = format!("{:x}", sha2::Sha256::digest(&fake)).into();
+                    f["bytes"] = fake.len().into();
+                }
+            }
+            serde_json::to_vec(&m).unwrap()
+        }
+        _ => bytes,
+    });
+    let text = run(&["report", "verify", swapped.to_str().unwrap()], 1);
+    assert!(text.contains("report.pdf is not a PDF document"), "{text}");
+    assert!(!text.contains("report.pdf was altered"), "{text}");
+
+    // Removed, and struck from the manifest.
+    let removed = dir.path().join("removed.zip");
+    {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&removed).unwrap());
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).unwrap();
+            let name = f.name().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            if name == "report.pdf" {
+                continue;
+            }
+            if name == "manifest.json" {
+                let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                m["files"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|f| f["path"] != "report.pdf");
+                bytes = serde_json::to_vec(&m).unwrap();
+            }
+            writer
+                .start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(&bytes).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+    let text = run(&["report", "verify", removed.to_str().unwrap()], 1);
+    assert!(text.contains("the bundle has no report.pdf"), "{text}");
+    assert!(
+        text.contains("the manifest does not list report.pdf"),
+        "{text}"
     );
 }
 

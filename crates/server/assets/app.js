@@ -1077,10 +1077,221 @@
     return load(0);
   }
 
+  // ---------- Reports ----------
+  /** The period of a report form: dates (UTC midnight) to RFC 3339; empty means the server's default. */
+  function periodParams(form) {
+    const at = (v) => (v ? `${v}T00:00:00Z` : null);
+    return { since: at(form.elements.since.value), until: at(form.elements.until.value) };
+  }
+  /** Downloads an authenticated API answer as a file (a plain link would carry no token). */
+  async function download(path, fallbackName) {
+    const res = await fetch(path, { headers: { Authorization: "Bearer " + (await token()) } });
+    if (!res.ok) {
+      let body = null;
+      try { body = await res.json(); } catch (_) { body = null; }
+      throw new ApiError(res.status, body);
+    }
+    const blob = await res.blob();
+    const disposition = res.headers.get("content-disposition") || "";
+    const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || fallbackName;
+    const url = URL.createObjectURL(blob);
+    const a = h("a", { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+  const pct = (v) => (v === null || v === undefined ? "—" : `${v > 0 ? "+" : ""}${Number(v).toFixed(1)}%`);
+  const rate = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
+  function seconds(v) {
+    if (v === null || v === undefined) return "—";
+    const s = Math.round(v);
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+    return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  }
+  function rows(tbody, items, cols, emptyText) {
+    if (!items.length) { empty(tbody, cols.length, emptyText); return; }
+    put(tbody, ...items.map((it) => h("tr", {}, cols.map(([lbl, f]) => td(lbl, f(it))))));
+  }
+  function figure(root, key, value) {
+    const el = $(`[data-figure="${key}"] .stat-value`, root);
+    if (el) el.textContent = value;
+  }
+
+  async function initReport() {
+    const form = $("#filters");
+    const params = new URLSearchParams(location.search);
+    for (const k of ["framework", "since", "until"]) {
+      const v = params.get(k);
+      if (v && form.elements[k]) form.elements[k].value = k === "framework" ? v : v.slice(0, 10);
+    }
+    const q = () => query({ framework: form.elements.framework.value, ...periodParams(form) });
+    for (const b of $$("[data-download]")) {
+      b.addEventListener("click", () => {
+        const kind = b.dataset.download;
+        download(b.dataset.href, `compliance.${kind}`).catch((ex) => flash(ex.message || String(ex), true));
+      });
+    }
+    form.addEventListener("submit", (e) => { e.preventDefault(); load().catch((ex) => flash(ex.message, true)); });
+    form.addEventListener("reset", () => setTimeout(() => load().catch((ex) => flash(ex.message, true)), 0));
+    async function load() {
+      const qs = q();
+      history.replaceState(null, "", "/reports" + qs);
+      const paths = { pdf: `/api/reports/compliance.pdf${qs}`, csv: `/api/reports/compliance.csv${qs}`, json: `/api/reports/compliance${qs}` };
+      for (const b of $$("[data-download]")) b.dataset.href = paths[b.dataset.download];
+      const r = await get(paths.json);
+      render(r);
+    }
+    function render(r) {
+      $("#report-heading").textContent = `${r.framework.name}, edition ${r.framework.edition}: ${fmtTime(r.period.since)} to ${fmtTime(r.period.until)} (compared with the ${Math.round((new Date(r.period.until) - new Date(r.period.since)) / 86400000)} days before)`;
+      const root = $("#report-stats");
+      figure(root, "covered", `${r.coverage.covered} of ${r.coverage.controls.length}`);
+      figure(root, "incidents", num(r.incidents.total));
+      figure(root, "change", pct(r.incidents.change_pct));
+      figure(root, "events", num(r.incidents.events));
+      figure(root, "shadow", num(r.incidents.shadow_hits));
+      figure(root, "integrity", r.integrity.intact ? "Intact" : "BROKEN");
+      put($("#retention-warning"), r.retention.warning ? h("div", { class: "alert alert-error", role: "alert" }, r.retention.warning) : null);
+      const pol = (list) => (list.length ? list.map((p) => p.name).join(", ") : "—");
+      rows($("#coverage-table tbody"), r.coverage.controls, [
+        ["Control", (c) => h("strong", {}, c.id)],
+        ["Title", (c) => c.title],
+        ["Status", (c) => badge(c.status === "covered" ? "covered" : c.status === "gap" ? "gap" : "shadow_only", "cov")],
+        ["Enforced policies", (c) => pol(c.enforced_policies)],
+        ["Shadow policies", (c) => pol(c.shadow_policies)],
+        ["Evidence", (c) => [c.evidence.map((e) => `${e.kind} ${e.passed ? "✓" : "✗"}`).join(", "), c.note ? h("div", { class: "small muted" }, c.note) : null]],
+      ], "No controls.");
+      const trendBars = (box, list) => bars(box, list.map((t) => [t.key, t.count, ""]), "No incidents in the period.");
+      trendBars($("#incidents-by-category"), r.incidents.by_category);
+      trendBars($("#incidents-by-severity"), r.incidents.by_severity);
+      const trendCols = (first) => [[first, (t) => t.key], ["This period", (t) => num(t.count)], ["Previous", (t) => num(t.previous)], ["Change", (t) => pct(t.change_pct)]];
+      rows($("#incidents-by-app tbody"), r.incidents.by_app, trendCols("Application"), "None.");
+      rows($("#incidents-by-model tbody"), r.incidents.by_model, trendCols("Model"), "None.");
+      const t = r.triage;
+      const fact = (k, v) => h("div", {}, h("dt", {}, k), h("dd", {}, v));
+      put($("#triage-summary"),
+        fact("Violations", num(t.violations)), fact("Open", num(t.open)), fact("Acknowledged", num(t.acknowledged)),
+        fact("Resolved", num(t.resolved)), fact("False positives", num(t.false_positives)),
+        fact("Time to acknowledge (median / p90)", `${seconds(t.time_to_acknowledge.median_seconds)} / ${seconds(t.time_to_acknowledge.p90_seconds)}`),
+        fact("Time to resolve (median / p90)", `${seconds(t.time_to_resolve.median_seconds)} / ${seconds(t.time_to_resolve.p90_seconds)}`));
+      const fpCols = (first) => [[first, (f) => f.name], ["Violations", (f) => num(f.violations)], ["Closed", (f) => num(f.triaged)], ["False positives", (f) => num(f.false_positives)], ["Rate", (f) => rate(f.false_positive_rate)]];
+      rows($("#fp-by-policy tbody"), t.by_policy, fpCols("Policy"), "None.");
+      rows($("#fp-by-detector tbody"), t.by_detector, fpCols("Detector"), "None.");
+      const o = r.oversight;
+      $("#oversight-summary").textContent = `${num(o.actions)} triage changes in the audit trail; ${num(o.violations_with_reviewer)} of ${num(o.violations)} violations name who acknowledged them.`;
+      rows($("#oversight-table tbody"), o.reviewers, [
+        ["Reviewer", (a) => a.actor], ["Changes", (a) => num(a.actions)], ["Violations", (a) => num(a.violations)], ["Events", (a) => num(a.events)],
+        ["Acknowledged", (a) => num(a.acknowledged)], ["Resolved", (a) => num(a.resolved)], ["False positives", (a) => num(a.false_positives)],
+        ["Median response", (a) => seconds(a.median_response_seconds)],
+      ], "No triage in the period.");
+      const ret = r.retention;
+      put($("#retention"),
+        fact("Setting", ret.retention_days === null ? "unset (kept)" : `${ret.retention_days} days`),
+        fact("Required", `${ret.required_days} days`),
+        fact("Compliant", ret.compliant ? "Yes" : "No"),
+        fact("Oldest event", ret.oldest_event ? timeEl(ret.oldest_event) : "—"));
+      const i = r.integrity;
+      put($("#integrity"),
+        fact("Chain", i.intact ? "Intact" : `Broken at entry ${i.first_bad_id}: ${i.reason || ""}`),
+        fact("Entries", num(i.entries)), fact("Head entry", String(i.head_id)),
+        fact("Head hash", h("code", { id: "head-hash" }, i.head_hash)));
+    }
+    await load();
+  }
+
+  async function initUsage() {
+    const form = $("#filters");
+    const group = $("#usage-group");
+    let last = null;
+    $("[data-download=usage-csv]").addEventListener("click", (e) => {
+      download(e.currentTarget.dataset.href, "usage.csv").catch((ex) => flash(ex.message || String(ex), true));
+    });
+    form.addEventListener("submit", (e) => { e.preventDefault(); load().catch((ex) => flash(ex.message, true)); });
+    form.addEventListener("reset", () => setTimeout(() => load().catch((ex) => flash(ex.message, true)), 0));
+    group.addEventListener("change", () => { if (last) table(last[group.value]); updateCsv(); });
+    window.addEventListener("resize", () => { if (last) drawDays(last.day.rows); });
+    function updateCsv() {
+      $("[data-download=usage-csv]").dataset.href = `/api/reports/usage${query({ ...periodParams(form), group_by: group.value, format: "csv" })}`;
+    }
+    async function load() {
+      const p = periodParams(form);
+      const [app, model, user, day] = await Promise.all(["app", "model", "user", "day"].map((g) => get(`/api/reports/usage${query({ ...p, group_by: g })}`)));
+      last = { app, model, user, day };
+      const t = app.total;
+      const root = $("#usage-stats");
+      figure(root, "events", num(t.events));
+      figure(root, "tokens", num(t.request_tokens + t.response_tokens));
+      figure(root, "cost", cost(t.cost_usd));
+      figure(root, "guard", cost(t.guard_cost_usd));
+      figure(root, "guard-per-event", cost(app.guard_cost_per_event_usd));
+      figure(root, "avoided", cost(t.cost_avoided_usd));
+      for (const g of ["app", "model", "user"]) {
+        const box = $(`#usage-${g}`);
+        const list = last[g].rows;
+        if (!list.length) { put(box, h("p", { class: "empty" }, "No events in the period.")); continue; }
+        const max = Math.max(...list.map((r) => r.cost_usd), 1e-9);
+        put(box, ...list.slice(0, 12).map((r) => {
+          const fill = h("span", { class: "bar-fill" });
+          fill.style.width = `${Math.max(2, (r.cost_usd / max) * 100)}%`;
+          return h("div", { class: "bar-row", title: `${num(r.request_tokens + r.response_tokens)} tokens` }, h("span", {}, r.key), h("span", { class: "bar-track", "aria-hidden": "true" }, fill), h("span", { class: "bar-count" }, cost(r.cost_usd)));
+        }));
+      }
+      drawDays(day.rows);
+      table(last[group.value]);
+      updateCsv();
+    }
+    function table(report) {
+      rows($("#usage-table tbody"), report.rows.concat([{ ...report.total, key: "Total" }]), [
+        ["Key", (r) => r.key], ["Events", (r) => num(r.events)], ["Request tokens", (r) => num(r.request_tokens)],
+        ["Response tokens", (r) => num(r.response_tokens)], ["Cost", (r) => cost(r.cost_usd)], ["Unpriced", (r) => num(r.unpriced_events)],
+        ["Blocked", (r) => num(r.blocked)], ["Cost avoided", (r) => cost(r.cost_avoided_usd)], ["Guard cost", (r) => cost(r.guard_cost_usd)],
+      ], "No events in the period.");
+    }
+    function drawDays(days) {
+      const box = $("#usage-days");
+      if (!days.length) { put(box, h("p", { class: "empty" }, "No events in the period.")); return; }
+      const W = Math.max(280, box.clientWidth);
+      const H = 220;
+      const pad = { l: 56, r: 8, t: 10, b: 26 };
+      const max = niceMax(Math.max(...days.map((d) => Math.max(d.cost_usd, d.cost_avoided_usd)), 1e-6) * 1e6) / 1e6;
+      const iw = W - pad.l - pad.r;
+      const ih = H - pad.t - pad.b;
+      const step = iw / days.length;
+      const bw = Math.max(2, Math.min(18, step * 0.38));
+      const y = (v) => pad.t + ih - (v / max) * ih;
+      const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H });
+      for (let i = 0; i <= 4; i++) {
+        const v = (max / 4) * i;
+        svg.append(s("line", { class: i === 0 ? "axis" : "grid-line", x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
+        svg.append(s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, cost(v)));
+      }
+      const every = Math.ceil(days.length / Math.max(1, Math.floor(iw / 56)));
+      days.forEach((d, i) => {
+        const x = pad.l + step * i + step / 2;
+        for (const [v, cls, dx, what] of [[d.cost_usd, "seg-low", -bw, "model cost"], [d.cost_avoided_usd, "seg-high", 0, "cost avoided"]]) {
+          if (!v) continue;
+          const rect = s("rect", { class: cls, x: x + dx, width: bw, y: y(v), height: Math.max(1, y(0) - y(v)), rx: 2 });
+          rect.append(s("title", {}, `${d.key}: ${cost(v)} ${what}, ${num(d.request_tokens + d.response_tokens)} tokens`));
+          svg.append(rect);
+        }
+        if (i % every === 0 || i === days.length - 1) {
+          const [, m, dd] = d.key.split("-");
+          svg.append(s("text", { x, y: H - 8, "text-anchor": "middle" }, `${Number(dd)}/${Number(m)}`));
+        }
+      });
+      box.setAttribute("aria-label", `Cost per day over ${days.length} days`);
+      put(box, svg);
+    }
+    await load();
+  }
+
   // ---------- Boot ----------
   const PAGES = {
     overview: initOverview, live: initLive, events: initEvents, event: initEvent, violations: initViolations,
     policies: initPolicies, policy: initPolicy, templates: initTemplates, users: initUsers, keys: initKeys, audit: initAudit,
+    report: initReport, usage: initUsage,
   };
   async function boot() {
     if (page === "login") { initLogin(); return; }

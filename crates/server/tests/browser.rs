@@ -1015,6 +1015,8 @@ async fn no_page_requests_another_origin() {
         "/users".to_owned(),
         "/keys".to_owned(),
         "/audit".to_owned(),
+        "/reports".to_owned(),
+        "/usage".to_owned(),
     ];
     for path in &dashboard {
         ui.open(path).await;
@@ -1088,4 +1090,134 @@ async fn no_page_requests_another_origin() {
             .any(|(url, status)| url == &expected_errors[0] && *status == 404),
         "the 404 page was asked for on purpose and must be a 404"
     );
+}
+
+/// The report page shows the figures of the JSON report for the same framework and period, and
+/// its PDF button downloads a PDF (the bytes the button hands to the browser start `%PDF-`); the
+/// usage page draws its charts from the usage API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_page_matches_the_json_and_downloads_the_pdf() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let today = chrono::Utc::now().date_naive();
+    let since = (today - chrono::Duration::days(30)).to_string();
+    let until = (today + chrono::Duration::days(1)).to_string();
+    let report: Value = app
+        .get_ok(&format!(
+            "/api/reports/compliance?framework=eu-ai-act&since={since}T00:00:00Z&until={until}T00:00:00Z"
+        ))
+        .await;
+    assert!(
+        report["incidents"]["total"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+
+    let ui = Ui::launch(&app).await;
+    ui.sign_in("/login", "root", OVERVIEW, "the overview").await;
+    // Reached from the navigation.
+    ui.click("nav a[href='/reports']").await;
+    ui.wait_path(10, "/reports", "the report page from the nav")
+        .await;
+    ui.wait_ready("the report page").await;
+    ui.open(&format!(
+        "/reports?framework=eu-ai-act&since={since}&until={until}"
+    ))
+    .await;
+    let figure = |name: &str| format!("[data-figure={name}] .stat-value");
+    let total = report["incidents"]["total"].as_u64().unwrap();
+    let shown = format!("{}", total);
+    ui.wait(
+        10,
+        "the incidents figure",
+        &format!(
+            "document.querySelector({}).textContent.replace(/[^0-9]/g, '') === {}",
+            json!(figure("incidents")),
+            json!(shown)
+        ),
+    )
+    .await;
+    let covered = format!(
+        "{} of {}",
+        report["coverage"]["covered"],
+        report["coverage"]["controls"].as_array().unwrap().len()
+    );
+    assert_eq!(ui.text(&figure("covered")).await, covered);
+    // Signing in wrote audit entries since: the head is the one of a report asked for now.
+    let now: Value = app
+        .get_ok(&format!(
+            "/api/reports/compliance?framework=eu-ai-act&since={since}T00:00:00Z&until={until}T00:00:00Z"
+        ))
+        .await;
+    assert_eq!(
+        ui.text("#head-hash").await,
+        now["integrity"]["head_hash"].as_str().unwrap()
+    );
+    let rows: u64 = ui
+        .eval("document.querySelectorAll('#coverage-table tbody tr').length")
+        .await;
+    assert_eq!(
+        rows as usize,
+        report["coverage"]["controls"].as_array().unwrap().len()
+    );
+    assert!(
+        ui.text("#report-heading")
+            .await
+            .contains("edition 2024/1689")
+    );
+
+    // The PDF button: catch the file the page hands to the browser and read its bytes.
+    let _: bool = ui
+        .eval(
+            "(() => { window.__download = null; window.__blob = null; \
+             const make = URL.createObjectURL; \
+             URL.createObjectURL = (b) => { window.__blob = b; return make(b); }; \
+             HTMLAnchorElement.prototype.click = function () { \
+               const name = this.download; \
+               window.__blob.arrayBuffer().then((buf) => { \
+                 const u = new Uint8Array(buf); \
+                 window.__download = { name, head: String.fromCharCode(...u.slice(0, 5)), size: u.length }; \
+               }); }; return true; })()",
+        )
+        .await;
+    ui.click("[data-download=pdf]").await;
+    ui.wait(20, "the PDF download", "window.__download !== null")
+        .await;
+    let download: Value = ui.eval("window.__download").await;
+    assert_eq!(download["head"], "%PDF-", "{download}");
+    assert!(download["size"].as_u64().unwrap() > 10_000, "{download}");
+    let name = download["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("compliance-eu-ai-act-") && name.ends_with(".pdf"),
+        "{name}"
+    );
+    ui.shot("report").await;
+
+    // The usage page: its figures are the usage API's, and the day chart has bars.
+    let usage: Value = app.get_ok("/api/reports/usage?group_by=app").await;
+    ui.open("/usage").await;
+    let events = usage["total"]["events"].as_u64().unwrap();
+    assert!(events > 0);
+    ui.wait(
+        10,
+        "the usage figures",
+        &format!(
+            "document.querySelector({}).textContent.replace(/[^0-9]/g, '') === {}",
+            json!(figure("events")),
+            json!(events.to_string())
+        ),
+    )
+    .await;
+    let bars: u64 = ui
+        .eval("document.querySelectorAll('#usage-days svg rect').length")
+        .await;
+    assert!(bars > 0, "no bars in the day chart");
+    let apps: u64 = ui
+        .eval("document.querySelectorAll('#usage-app .bar-row').length")
+        .await;
+    assert_eq!(
+        apps as usize,
+        usage["rows"].as_array().unwrap().len().min(12)
+    );
+    ui.shot("usage").await;
+    ui.close().await;
 }

@@ -1,5 +1,6 @@
 //! `/api/reports/*`: the compliance report of a framework over a period, and usage and cost
-//! analytics; JSON by default, CSV with `?format=csv` (or the `.csv` path).
+//! analytics; JSON by default, CSV with `?format=csv` (or the `.csv` path), and the compliance
+//! report as a PDF at the `.pdf` path.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sentinel_api::error::{ErrorBody, ValidationErrorBody};
 use sentinel_api::report::{
-    ComplianceParams, ComplianceReport, ReportFormat, UsageParams, UsageReport,
+    ComplianceParams, ComplianceReport, PdfDocument, ReportFormat, UsageParams, UsageReport,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(compliance_report))
         .routes(routes!(compliance_report_csv))
+        .routes(routes!(compliance_report_pdf))
         .routes(routes!(usage_report))
 }
 
@@ -103,6 +105,56 @@ async fn compliance_report_csv(
         csv::concatenated(&csv::compliance_tables(&report)),
         "compliance",
     ))
+}
+
+/// The compliance report as a PDF made by the server itself: a cover, a summary with charts,
+/// every table (coverage, incidents, triage, oversight, retention, integrity), and on every
+/// page the framework's edition, the period and the page number.
+#[utoipa::path(
+    get,
+    path = "/api/reports/compliance.pdf",
+    tag = "reports",
+    params(ComplianceParams),
+    responses(
+        (status = 200, description = "The report as a PDF document (a `format`, if given, must still be `json` or `csv`, and changes nothing)", body = PdfDocument, content_type = "application/pdf"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody),
+    )
+)]
+async fn compliance_report_pdf(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ComplianceParams>,
+) -> ApiResult<Response> {
+    let report = build(&state, &params).await?;
+    // A framework id from the configuration may hold anything: keep the name header-safe.
+    let id: String = report
+        .framework
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!(
+        "compliance-{id}-{}.pdf",
+        report.period.until.0.format("%Y-%m-%d")
+    );
+    let pdf = reports::compliance_pdf(report).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 /// Tokens and cost per application, model, user or day over `[since, until)`, from the events'

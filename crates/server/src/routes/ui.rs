@@ -9,11 +9,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::service::reports;
 use crate::state::AppState;
 
 /// Scripts, styles and images of the dashboard, compiled into the binary (no CDN: works offline).
@@ -131,6 +132,38 @@ page!(UsersPage, "users.html");
 page!(KeysPage, "keys.html");
 page!(AuditPage, "audit.html");
 page!(NotFoundPage, "not_found.html");
+page!(UsagePage, "usage.html");
+
+/// One framework in the report page's picker.
+pub struct FrameworkChoice {
+    pub id: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The compliance report page: the frameworks to pick from are the server's (the embedded ones
+/// and those of the configuration), so the picker offers exactly what the API accepts.
+#[derive(Template, WebTemplate)]
+#[template(path = "report.html")]
+pub struct ReportPage {
+    pub view: View,
+    pub frameworks: Vec<FrameworkChoice>,
+}
+
+async fn report_page(State(state): State<AppState>) -> Response {
+    let frameworks = reports::frameworks::frameworks(&state.settings.reports.frameworks)
+        .into_iter()
+        .map(|f| FrameworkChoice {
+            selected: f.id == reports::frameworks::DEFAULT_FRAMEWORK,
+            label: format!("{} ({})", f.name, f.edition),
+            id: f.id,
+        })
+        .collect();
+    shell_response(ReportPage {
+        view: View::new("Compliance report", "reports"),
+        frameworks,
+    })
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -213,6 +246,15 @@ pub fn router() -> Router<AppState> {
             get(|| {
                 shell(AuditPage {
                     view: View::new("Audit log", "audit"),
+                })
+            }),
+        )
+        .route("/reports", get(report_page))
+        .route(
+            "/usage",
+            get(|| {
+                shell(UsagePage {
+                    view: View::new("Usage and cost", "usage"),
                 })
             }),
         )

@@ -1,9 +1,10 @@
 //! Compliance and usage reports: one plain-data model per report ([`ComplianceReport`],
 //! [`UsageReport`]), built here from the store's aggregates; the JSON answer, the CSV tables
-//! ([`csv`]) and the CLI's evidence bundle are renderings of it.
+//! ([`csv`]), the PDF ([`pdf`]) and the CLI's evidence bundle are renderings of it.
 
 pub mod csv;
 pub mod frameworks;
+pub mod pdf;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -407,6 +408,15 @@ pub async fn compliance_report(
     let framework = framework(settings, framework_id)?;
     let period = period(since, until, Utc::now())?;
     compliance(store, settings, &framework, period).await
+}
+
+/// The report as a PDF ([`pdf::compliance_pdf`]), laid out and subset on a blocking thread:
+/// a long report takes tens of milliseconds of CPU.
+pub async fn compliance_pdf(report: ComplianceReport) -> ServiceResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || pdf::compliance_pdf(&report))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("the PDF worker stopped: {e}")))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// The usage report a request asks for, priced with the gateway's table.

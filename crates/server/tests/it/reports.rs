@@ -501,7 +501,11 @@ async fn bad_input_is_a_422_that_says_why() {
         ("format=pdf", "format", ""),
     ];
     for (q, loc, says) in cases {
-        for path in ["/api/reports/compliance", "/api/reports/compliance.csv"] {
+        for path in [
+            "/api/reports/compliance",
+            "/api/reports/compliance.csv",
+            "/api/reports/compliance.pdf",
+        ] {
             let res = app.get(&format!("{path}?{q}")).await;
             let body = expect_status(res, 422).await;
             let issue = &body["detail"][0];
@@ -516,13 +520,10 @@ async fn bad_input_is_a_422_that_says_why() {
         let res = app.get(&format!("/api/reports/usage?{q}")).await;
         expect_status(res, 422).await;
     }
-    let res = app
-        .anon
-        .get(app.url("/api/reports/compliance"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    for path in ["/api/reports/compliance", "/api/reports/compliance.pdf"] {
+        let res = app.anon.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -666,4 +667,134 @@ async fn usage_sums_tokens_and_prices_them() {
         .unwrap();
     assert!(csv.starts_with("key,events,request_tokens"), "{csv}");
     assert_eq!(csv.lines().count(), 4);
+}
+
+/// Runs a poppler tool (`pdftoppm`, `pdftotext`, from Debian's `poppler-utils`) and answers
+/// its standard output; fails the test when it fails or complains about the file.
+fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (apt-get install poppler-utils): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{tool} {args:?}: {stderr}");
+    // Poppler reports a malformed file on stderr even when it manages to render it.
+    assert!(stderr.trim().is_empty(), "{tool} {args:?}: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The PDF made by the server: rendered page by page to PNG by `pdftoppm`, with as many pages
+/// as its footers count; `pdftotext` finds the framework's edition and the period on every
+/// page, the cover's figures equal the JSON's, every application row survives pagination, and
+/// a name too long for its cell is cut with "…".
+#[tokio::test]
+async fn the_pdf_renders_with_the_period_and_edition_on_every_page() {
+    let app = spawn_app().await;
+    let ([pii, ..], since, until) = seed(&app).await;
+    // Enough applications for the incidents-by-application table to run over several pages,
+    // and one name far too long for its cell.
+    let long = format!("{}-TAILMARK", "very-long-application-name-".repeat(12));
+    let mut batch = Vec::new();
+    for i in 0..160_i64 {
+        let mut event = new_event(&format!("app-{i}"), since + Duration::minutes(11 * i + 3));
+        event.source = Some(if i == 0 {
+            long.clone()
+        } else {
+            format!("App{i:03}")
+        });
+        batch.push(SeedEvent {
+            event,
+            violations: vec![SeedViolation {
+                violation: new_violation(pii, ViolationType::DataLeak, Severity::High),
+                status: ViolationStatus::Detected,
+            }],
+        });
+    }
+    app.store.seed_events(batch).await.unwrap();
+
+    let q = query("eu-ai-act", since, until);
+    let report: Value = app.get_ok(&q).await;
+    let res = app
+        .get(&q.replace("/api/reports/compliance?", "/api/reports/compliance.pdf?"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let file = file.to_str().unwrap();
+    let prefix = dir.path().join("page");
+    poppler(
+        "pdftoppm",
+        &["-r", "40", "-png", file, prefix.to_str().unwrap()],
+    );
+    let mut pngs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    pngs.sort();
+    let pages = pngs.len();
+    // Cover, summary, coverage, incidents with a 160-row table, triage, oversight, and more.
+    assert!(pages >= 7, "{pages} pages");
+    for png in &pngs {
+        let bytes = std::fs::read(png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{}", png.display());
+    }
+
+    let edition = format!(
+        "edition {}",
+        report["framework"]["edition"].as_str().unwrap()
+    );
+    let when = |v: &Value| {
+        Timestamp::parse(v.as_str().unwrap())
+            .unwrap()
+            .0
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()
+    };
+    let period = format!(
+        "Period {} to {}",
+        when(&report["period"]["since"]),
+        when(&report["period"]["until"])
+    );
+    let mut all = String::new();
+    for page in 1..=pages {
+        let n = page.to_string();
+        let text = poppler("pdftotext", &["-layout", "-f", &n, "-l", &n, file, "-"]);
+        assert!(
+            text.contains(&edition),
+            "page {page} lacks {edition}:\n{text}"
+        );
+        assert!(
+            text.contains(&period),
+            "page {page} lacks {period}:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("Page {page} of {pages}")),
+            "page {page}:\n{text}"
+        );
+        all.push_str(&text);
+    }
+    // The cover's figures are the report's.
+    let cover = poppler("pdftotext", &["-layout", "-f", "1", "-l", "1", file, "-"]);
+    let covered = format!(
+        "{} of {}",
+        report["coverage"]["covered"],
+        report["coverage"]["controls"].as_array().unwrap().len()
+    );
+    assert!(cover.contains(&covered), "{covered}:\n{cover}");
+    assert!(cover.contains("Audit chain"), "{cover}");
+    // Every application row is somewhere, and the long name was cut, not spilled.
+    for i in 1..160 {
+        assert!(all.contains(&format!("App{i:03}")), "App{i:03} missing");
+    }
+    assert!(all.contains("very-long-application-name-"));
+    assert!(!all.contains("TAILMARK"), "the long name was not cut");
+    assert!(all.contains('…'));
+    // The integrity section prints the head hash whole.
+    assert!(all.contains(report["integrity"]["head_hash"].as_str().unwrap()));
 }
