@@ -598,28 +598,45 @@ impl Store {
         }
         let txn = self.db.begin().await?;
         let mut claimed = Vec::new();
+        let postgres = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
         for (webhook_id, limit) in wanted.into_iter().filter(|w| due_for.contains(&w.0)) {
-            let mut pick = Query::select();
-            pick.column(C::Id)
-                .from(webhook_delivery::Entity)
-                .cond_where(due(vec![webhook_id]))
-                .order_by(C::NextAttemptAt, sea_orm::sea_query::Order::Asc)
-                .order_by(C::Id, sea_orm::sea_query::Order::Asc)
-                .limit(limit);
-            // PostgreSQL: skip rows another node is claiming; SQLite: no-op, one writer at a
-            // time.
-            pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-            claimed.extend(
-                webhook_delivery::Entity::update_many()
-                    .col_expr(C::LeaseOwner, Expr::value(token))
-                    .col_expr(C::LeaseUntil, Expr::value(lease_until))
-                    .filter(C::Id.in_subquery(pick))
-                    // Re-checked on the row itself, in case it changed after the subquery read
-                    // it.
+            let update = webhook_delivery::Entity::update_many()
+                .col_expr(C::LeaseOwner, Expr::value(token))
+                .col_expr(C::LeaseUntil, Expr::value(lease_until))
+                // Re-checked on the row itself, in case it changed after it was picked.
+                .filter(due(vec![webhook_id]));
+            let update = if postgres {
+                // PostgreSQL may run an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` once per
+                // outer row, and each run skips the rows the statement has just updated: it
+                // then leases far more than `n`. So the rows are picked (and locked, skipping
+                // rows another node is claiming) by a statement of their own.
+                let ids: Vec<i64> = webhook_delivery::Entity::find()
+                    .select_only()
+                    .column(C::Id)
                     .filter(due(vec![webhook_id]))
-                    .exec_with_returning(&txn)
-                    .await?,
-            );
+                    .order_by_asc(C::NextAttemptAt)
+                    .order_by_asc(C::Id)
+                    .limit(limit)
+                    .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                    .into_tuple()
+                    .all(&txn)
+                    .await?;
+                if ids.is_empty() {
+                    continue;
+                }
+                update.filter(C::Id.is_in(ids))
+            } else {
+                // SQLite runs the subquery once, and its single writer serialises claims.
+                let mut pick = Query::select();
+                pick.column(C::Id)
+                    .from(webhook_delivery::Entity)
+                    .cond_where(due(vec![webhook_id]))
+                    .order_by(C::NextAttemptAt, sea_orm::sea_query::Order::Asc)
+                    .order_by(C::Id, sea_orm::sea_query::Order::Asc)
+                    .limit(limit);
+                update.filter(C::Id.in_subquery(pick))
+            };
+            claimed.extend(update.exec_with_returning(&txn).await?);
         }
         if claimed.is_empty() {
             txn.rollback().await?;
