@@ -822,6 +822,104 @@ async fn the_outbox_commits_with_the_change() {
     store.close().await.unwrap();
 }
 
+/// One claim leases due deliveries of several endpoints in one transaction, each up to its own
+/// room; another claim takes only what is left; one record writes many attempts and reports the
+/// one whose lease it no longer holds.
+#[tokio::test]
+async fn claims_and_records_are_batched_across_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = sentinel_store::Store::open(&url).await.unwrap();
+    let ctx = sentinel_store::AuditContext::system();
+    let policy = store
+        .create_policy(&ctx, crate::helpers::new_policy("P"))
+        .await
+        .unwrap();
+    let mut endpoints = Vec::new();
+    for _ in 0..2 {
+        let w = store
+            .create_webhook(
+                &ctx,
+                sentinel_store::NewWebhook {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    description: None,
+                    format: sentinel_api::webhook::WebhookFormat::Generic,
+                    message_types: vec![sentinel_api::webhook::MessageType::NewViolation],
+                    min_severity: None,
+                    policy_ids: Vec::new(),
+                    apps: Vec::new(),
+                    enabled: true,
+                    secret: sentinel_server::webhook::sign::new_secret().unwrap(),
+                    created_by: None,
+                },
+            )
+            .await
+            .unwrap();
+        endpoints.push(w.info.id);
+    }
+    let now = chrono::Utc::now();
+    let batch = (0..3)
+        .map(|i| {
+            let v = crate::helpers::new_violation(
+                policy.id,
+                sentinel_api::ViolationType::DataLeak,
+                sentinel_api::Severity::High,
+            );
+            (crate::helpers::new_event(&format!("b{i}"), now), vec![v])
+        })
+        .collect();
+    store.create_events(batch).await.unwrap();
+    while store.dispatch_outbox(100).await.unwrap() > 0 {}
+    // Three messages for each of the two endpoints.
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), 6);
+
+    let until = now + chrono::Duration::minutes(5);
+    let (a, b) = (endpoints[0], endpoints[1]);
+    let first = store
+        .claim_deliveries(&[(a, 2), (b, 1)], "node-1:1", until)
+        .await
+        .unwrap();
+    let per = |claimed: &[sentinel_store::ClaimedDelivery], w: i64| {
+        claimed.iter().filter(|d| d.webhook_id == w).count()
+    };
+    assert_eq!((per(&first, a), per(&first, b)), (2, 1), "{first:?}");
+    assert!(first.windows(2).all(|p| p[0].id < p[1].id), "in id order");
+    let second = store
+        .claim_deliveries(&[(a, 10), (b, 10)], "node-2:1", until)
+        .await
+        .unwrap();
+    assert_eq!(
+        (per(&second, a), per(&second, b)),
+        (1, 2),
+        "only what is left"
+    );
+    let taken: std::collections::HashSet<i64> = first.iter().chain(&second).map(|d| d.id).collect();
+    assert_eq!(taken.len(), 6, "no delivery leased twice");
+    let none = store
+        .claim_deliveries(&[(a, 10), (b, 10)], "node-3:1", until)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let ok = || sentinel_store::Attempt {
+        status_code: Some(200),
+        latency_ms: 1.0,
+        excerpt: Some("ok".into()),
+        error: None,
+        next: sentinel_store::NextStep::Succeeded,
+    };
+    let mut attempts: Vec<_> = first
+        .iter()
+        .map(|d| (d.id, "node-1:1".to_owned(), ok()))
+        .collect();
+    // A lease this worker never held.
+    attempts.push((second[0].id, "node-1:1".to_owned(), ok()));
+    let recorded = store.finish_deliveries(attempts).await.unwrap();
+    assert_eq!(recorded, vec![true, true, true, false]);
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), 3);
+    store.close().await.unwrap();
+}
+
 /// Ingests `n` violating events through `POST /api/events/` from 4 concurrent clients; returns
 /// events per second.
 async fn ingest(app: &TestApp, prefix: &str, n: usize) -> f64 {
