@@ -15,7 +15,12 @@
 //! evaluation. With `--verify` each draft's flagged count is checked against an independent evaluation: every
 //! event read back in id order and evaluated by the draft alone (`evaluate_spec`, compiled
 //! separately, one thread), without the backtest's pages, threads or combined policy set.
+//!
+//! The process allocates with mimalloc, as the `sentinel` binary does (crates/cli/src/main.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
