@@ -261,6 +261,8 @@ pub struct SiemSettings {
     pub timeout_seconds: f64,
     /// Outbox messages every reader is done with are deleted once they are this old.
     pub prune_after_hours: f64,
+    /// How often the pruning runs.
+    pub prune_every_seconds: f64,
     pub sinks: Vec<SinkSettings>,
 }
 
@@ -273,6 +275,7 @@ impl Default for SiemSettings {
             retry_max_seconds: 300.0,
             timeout_seconds: 10.0,
             prune_after_hours: 24.0,
+            prune_every_seconds: 60.0,
             sinks: Vec::new(),
         }
     }
@@ -493,10 +496,12 @@ impl SiemSettings {
         if positive.iter().any(|v| !(*v > 0.0 && v.is_finite()))
             || self.retry_max_seconds < self.retry_first_seconds
             || !(self.prune_after_hours >= 0.0 && self.prune_after_hours.is_finite())
+            || !(0.1..=86_400.0).contains(&self.prune_every_seconds)
         {
             return bad(
                 "retry_first_seconds, retry_max_seconds and timeout_seconds must be positive \
-                 (retry_max_seconds at least retry_first_seconds), prune_after_hours at least 0"
+                 (retry_max_seconds at least retry_first_seconds), prune_after_hours at least 0, \
+                 prune_every_seconds 0.1 to 86400"
                     .into(),
             );
         }

@@ -81,9 +81,9 @@ pub(crate) async fn push_decisions<C: ConnectionTrait>(
     events: &[event::Model],
 ) -> Result<()> {
     let now = sentinel_api::Timestamp::now().0;
-    let mut rows = events
-        .iter()
-        .map(|e| {
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        rows.push({
             let payload = json!({ "event": {
                 "id": e.id,
                 "event_id": e.event_id,
@@ -108,8 +108,9 @@ pub(crate) async fn push_decisions<C: ConnectionTrait>(
                 dispatched: Set(true),
                 ..Default::default()
             }
-        })
-        .peekable();
+        });
+    }
+    let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
         outbox::Entity::insert_many(chunk)

@@ -229,7 +229,7 @@ pub fn ocsf(message: &SiemMessage, payload: &Value) -> Value {
                 "category_name": "Application Activity",
                 "class_uid": 6003,
                 "class_name": "API Activity",
-                "type_uid": 600300 + activity_id,
+                "type_uid": 600300 + u32::from(activity_id),
                 "type_name": format!("API Activity: {activity}"),
                 "severity_id": sev_id,
                 "severity": sev,
