@@ -403,7 +403,9 @@ impl SinkSettings {
             .iter()
             .any(|t| t.as_str() == message_type)
         } else {
-            self.message_types.iter().any(|t| t.as_str() == message_type)
+            self.message_types
+                .iter()
+                .any(|t| t.as_str() == message_type)
         };
         let severity_ok = match (self.min_severity, severity) {
             (Some(min), Some(s)) => s >= min,
@@ -895,7 +897,13 @@ mod tests {
     const UPSTREAM_KEYS: &[&str] = &["name", "api", "base_url", "key_env", "models"];
 
     /// The keys of one `[[siem.sinks]]` entry, documented in its commented examples.
-    const SINK_KEYS: &[&str] = &["name", "format", "message_types", "min_severity", "transport"];
+    const SINK_KEYS: &[&str] = &[
+        "name",
+        "format",
+        "message_types",
+        "min_severity",
+        "transport",
+    ];
 
     #[test]
     fn every_setting_is_documented_in_the_embedded_defaults() {
@@ -993,6 +1001,72 @@ mod tests {
             .extract_lossy()
             .unwrap();
         assert_eq!(from_list.cors_origins, ["https://c.test"]);
+    }
+
+    #[test]
+    fn siem_sinks_come_from_the_config_file_and_bad_ones_are_refused() {
+        let file = r#"
+            [[siem.sinks]]
+            name = "soc"
+            format = "ocsf"
+            message_types = ["new_violation", "decision"]
+            min_severity = "high"
+            transport = { type = "syslog", protocol = "tls", address = "siem.internal:6514" }
+
+            [[siem.sinks]]
+            name = "archive"
+            format = "cef"
+            transport = { type = "file", path = "/tmp/x.cef" }
+        "#;
+        let parsed: Settings = Figment::from(Defaults)
+            .merge(Toml::string(file))
+            .extract_lossy()
+            .unwrap();
+        parsed.validate().unwrap();
+        let [soc, archive] = parsed.siem.sinks.as_slice() else {
+            panic!("{:?}", parsed.siem.sinks)
+        };
+        assert!(soc.wants_decisions() && !archive.wants_decisions());
+        assert!(soc.wants("new_violation", Some(sentinel_api::Severity::Critical)));
+        assert!(!soc.wants("new_violation", Some(sentinel_api::Severity::Low)));
+        assert!(!soc.wants("audit", None));
+        assert!(archive.wants("audit", None) && !archive.wants("decision", None));
+        assert_eq!(
+            archive.transport,
+            SinkTransport::File {
+                path: "/tmp/x.cef".into(),
+                max_bytes: 100 * 1024 * 1024,
+                keep_files: 5
+            }
+        );
+        let mut twice = parsed.clone();
+        twice.siem.sinks[1].name = "soc".into();
+        assert!(
+            twice
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("two sinks")
+        );
+        let mut bad = parsed;
+        bad.siem.sinks[0].transport = SinkTransport::Syslog {
+            protocol: SyslogProtocol::Udp,
+            address: "no-port".into(),
+            ca_file: None,
+            server_name: None,
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("HOST:PORT")
+        );
+        let wrong: Result<Settings, _> = Figment::from(Defaults)
+            .merge(Toml::string(
+                "[[siem.sinks]]\nname = \"x\"\nformat = \"leef\"\ntransport = { type = \"file\", path = \"/tmp/x\" }\n",
+            ))
+            .extract_lossy();
+        assert!(wrong.is_err(), "an unknown format is refused");
     }
 
     #[test]

@@ -15,8 +15,8 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement};
 use sea_orm::sea_query::{ExprTrait, OnConflict};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement};
 
 use crate::entity::siem_cursor;
 use crate::{Backend, Result, Store};
@@ -117,11 +117,9 @@ impl Store {
             sent: Set(i64::try_from(sent).unwrap_or(i64::MAX)),
             updated_at: Set(Utc::now()),
         };
-        let sql_sent = sea_orm::sea_query::Expr::col((
-            siem_cursor::Entity,
-            siem_cursor::Column::Sent,
-        ))
-        .add(i64::try_from(sent).unwrap_or(i64::MAX));
+        let sql_sent =
+            sea_orm::sea_query::Expr::col((siem_cursor::Entity, siem_cursor::Column::Sent))
+                .add(i64::try_from(sent).unwrap_or(i64::MAX));
         siem_cursor::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(siem_cursor::Column::Sink)
@@ -238,7 +236,9 @@ impl Store {
     /// Messages in the outbox, for the tests and the metrics.
     pub async fn outbox_len(&self) -> Result<u64> {
         use sea_orm::PaginatorTrait;
-        Ok(crate::entity::outbox::Entity::find().count(&self.db).await?)
+        Ok(crate::entity::outbox::Entity::find()
+            .count(&self.db)
+            .await?)
     }
 }
 

@@ -169,59 +169,64 @@ pub fn ocsf(message: &SiemMessage, payload: &Value) -> Value {
             finding
         }
         other => {
-            let (activity_id, activity, actor, operation, resource, status_id, extra) =
-                match other {
-                    "audit" => {
-                        let (id, name) = crud(payload["action"].as_str().unwrap_or(""));
-                        (
-                            id,
-                            name,
-                            payload["actor"].clone(),
-                            payload["action"].clone(),
-                            json!({ "type": payload["target_type"], "uid": payload["target_id"].to_string() }),
-                            1,
-                            json!({ "audit_id": payload["id"], "before": payload["before"], "after": payload["after"], "request_id": payload["request_id"] }),
-                        )
-                    }
-                    "policy_changed" => {
-                        let action = payload["action"].as_str().unwrap_or("");
-                        let (id, name) = crud(action);
-                        (
-                            id,
-                            name,
-                            payload["actor"].clone(),
-                            json!(format!("policy.{action}")),
-                            json!({ "type": "policy", "uid": payload["policy"]["id"].to_string(), "name": payload["policy"]["name"] }),
-                            1,
-                            json!({ "policy": payload["policy"] }),
-                        )
-                    }
-                    "decision" => {
-                        let e = &payload["event"];
-                        // A blocked call is an API activity that failed.
-                        let blocked = e["decision"].as_str() == Some("block");
-                        (
-                            99,
-                            "Other",
-                            e["source"].clone(),
-                            json!(format!("guard.{}", e["event_type"].as_str().unwrap_or("event"))),
-                            json!({ "type": "llm_event", "uid": e["event_id"], "name": e["title"] }),
-                            if blocked { 2 } else { 1 },
-                            json!({ "event": e }),
-                        )
-                    }
-                    _ => (
+            let (activity_id, activity, actor, operation, resource, status_id, extra) = match other
+            {
+                "audit" => {
+                    let (id, name) = crud(payload["action"].as_str().unwrap_or(""));
+                    (
+                        id,
+                        name,
+                        payload["actor"].clone(),
+                        payload["action"].clone(),
+                        json!({ "type": payload["target_type"], "uid": payload["target_id"].to_string() }),
+                        1,
+                        json!({ "audit_id": payload["id"], "before": payload["before"], "after": payload["after"], "request_id": payload["request_id"] }),
+                    )
+                }
+                "policy_changed" => {
+                    let action = payload["action"].as_str().unwrap_or("");
+                    let (id, name) = crud(action);
+                    (
+                        id,
+                        name,
+                        payload["actor"].clone(),
+                        json!(format!("policy.{action}")),
+                        json!({ "type": "policy", "uid": payload["policy"]["id"].to_string(), "name": payload["policy"]["name"] }),
+                        1,
+                        json!({ "policy": payload["policy"] }),
+                    )
+                }
+                "decision" => {
+                    let e = &payload["event"];
+                    // A blocked call is an API activity that failed.
+                    let blocked = e["decision"].as_str() == Some("block");
+                    (
                         99,
                         "Other",
-                        Value::Null,
-                        json!(other),
-                        Value::Null,
-                        1,
-                        payload.clone(),
-                    ),
-                };
+                        e["source"].clone(),
+                        json!(format!(
+                            "guard.{}",
+                            e["event_type"].as_str().unwrap_or("event")
+                        )),
+                        json!({ "type": "llm_event", "uid": e["event_id"], "name": e["title"] }),
+                        if blocked { 2 } else { 1 },
+                        json!({ "event": e }),
+                    )
+                }
+                _ => (
+                    99,
+                    "Other",
+                    Value::Null,
+                    json!(other),
+                    Value::Null,
+                    1,
+                    payload.clone(),
+                ),
+            };
             let (sev_id, sev) = severity_id(message.severity.as_deref());
-            let client = payload["client_addr"].as_str().map(|ip| json!({ "ip": ip }));
+            let client = payload["client_addr"]
+                .as_str()
+                .map(|ip| json!({ "ip": ip }));
             json!({
                 "activity_id": activity_id,
                 "activity_name": activity,
@@ -307,7 +312,10 @@ pub fn cef(message: &SiemMessage, payload: &Value) -> String {
         _ => 1,
     };
     let mut ext: Vec<(&str, Option<String>)> = vec![
-        ("rt", Some(message.created_at.timestamp_millis().to_string())),
+        (
+            "rt",
+            Some(message.created_at.timestamp_millis().to_string()),
+        ),
         ("externalId", Some(message.id.to_string())),
         ("cat", Some(message.message_type.clone())),
     ];
@@ -365,10 +373,7 @@ pub fn cef(message: &SiemMessage, payload: &Value) -> String {
                 ("cs2Label", Some("policyName".into())),
                 ("cs2", text(&payload["policy"]["name"])),
             ]);
-            (
-                format!("policy:{action}"),
-                format!("policy {action}"),
-            )
+            (format!("policy:{action}"), format!("policy {action}"))
         }
         "decision" => {
             let e = &payload["event"];
@@ -383,10 +388,7 @@ pub fn cef(message: &SiemMessage, payload: &Value) -> String {
                 ("cn1", text(&e["id"])),
             ]);
             (
-                format!(
-                    "decision:{}",
-                    e["decision"].as_str().unwrap_or("none")
-                ),
+                format!("decision:{}", e["decision"].as_str().unwrap_or("none")),
                 text(&e["title"]).unwrap_or_else(|| "decision".into()),
             )
         }
@@ -493,14 +495,21 @@ mod tests {
     fn cef_escapes_header_and_extension_and_reads_back() {
         assert_eq!(cef_header(r"a|b\c"), r"a\|b\\c");
         assert_eq!(cef_value("a=b\\c\nd\re"), r"a\=b\\c\nd\re");
-        let line = cef(&message("new_violation", Some("high"), violation()), &violation());
+        let line = cef(
+            &message("new_violation", Some("high"), violation()),
+            &violation(),
+        );
         assert!(!line.contains('\n'), "{line}");
         assert!(line.starts_with("CEF:0|Sentinel|Sentinel|"), "{line}");
         assert!(line.contains(r"|Email \| leak|8|"), "{line}");
         let (header, ext) = parse_cef(&line).unwrap();
         assert_eq!(header[4], "Email | leak");
         assert_eq!(header[5], "8");
-        let get = |k: &str| ext.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            ext.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("msg"), Some("a=b\\c\nnext"));
         assert_eq!(get("cs4"), Some("e-1"));
         assert_eq!(get("act"), Some("block"));
@@ -535,7 +544,10 @@ mod tests {
     #[test]
     fn every_format_is_one_line() {
         for format in [SinkFormat::Ocsf, SinkFormat::Cef, SinkFormat::Json] {
-            let r = render(format, &message("new_violation", Some("critical"), violation()));
+            let r = render(
+                format,
+                &message("new_violation", Some("critical"), violation()),
+            );
             assert!(!r.text.contains('\n'), "{format:?}: {}", r.text);
             assert_eq!(r.syslog_severity, 2);
         }

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 
 use crate::settings::{Secret, SinkSettings, SinkTransport, SyslogProtocol, split_host_port};
 use crate::siem::format::Record;
@@ -87,7 +87,9 @@ pub fn build(sink: &SinkSettings, timeout: Duration) -> Result<Transport, String
                 .ok()
                 .filter(|t| !t.trim().is_empty())
                 .ok_or_else(|| {
-                    format!("sink `{name}`: the environment variable {token_env} (token_env) is not set")
+                    format!(
+                        "sink `{name}`: the environment variable {token_env} (token_env) is not set"
+                    )
                 })?;
             let client = reqwest::Client::builder()
                 .connect_timeout(timeout)
@@ -194,7 +196,11 @@ pub fn syslog_line(record: &Record, hostname: &str) -> String {
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         hostname,
         std::process::id(),
-        if msg_id.is_empty() { "-".into() } else { msg_id },
+        if msg_id.is_empty() {
+            "-".into()
+        } else {
+            msg_id
+        },
         record.text
     )
 }
@@ -237,7 +243,11 @@ impl Syslog {
                     .await?
                     .next()
                     .ok_or_else(|| std::io::Error::other("the address resolves to nothing"))?;
-                let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let local = if target.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let socket = UdpSocket::bind(local).await?;
                 socket.connect(target).await?;
                 Conn::Udp(socket)
@@ -381,7 +391,9 @@ impl Splunk {
         }
         let text = res.text().await.unwrap_or_default();
         let excerpt: String = text.chars().take(200).collect();
-        Err(SendError::Http(format!("answered HTTP {status}: {excerpt}")))
+        Err(SendError::Http(format!(
+            "answered HTTP {status}: {excerpt}"
+        )))
     }
 }
 
@@ -477,7 +489,9 @@ mod tests {
         // local0 (16) * 8 + error (3) = 131.
         assert_eq!(
             line,
-            format!("<131>1 2026-12-05T01:02:03.456000Z host1 sentinel {pid} new_violation - {{\"a\":1}}")
+            format!(
+                "<131>1 2026-12-05T01:02:03.456000Z host1 sentinel {pid} new_violation - {{\"a\":1}}"
+            )
         );
     }
 
@@ -485,7 +499,9 @@ mod tests {
     fn a_file_rotates_by_size_and_keeps_n_files_losing_no_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("siem.log");
-        let lines: Vec<String> = (0..100).map(|i| format!("line {i:03} {}", "x".repeat(40))).collect();
+        let lines: Vec<String> = (0..100)
+            .map(|i| format!("line {i:03} {}", "x".repeat(40)))
+            .collect();
         for chunk in lines.chunks(7) {
             append(&path, 1024, 20, chunk).unwrap();
         }
@@ -495,7 +511,12 @@ mod tests {
         let mut seen = Vec::new();
         for file in files.iter().rev() {
             let text = std::fs::read_to_string(file).unwrap();
-            assert!(text.len() as u64 <= 1024, "{} is {} bytes", file.display(), text.len());
+            assert!(
+                text.len() as u64 <= 1024,
+                "{} is {} bytes",
+                file.display(),
+                text.len()
+            );
             seen.extend(text.lines().map(str::to_owned));
         }
         assert_eq!(seen, lines);

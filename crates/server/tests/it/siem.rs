@@ -22,7 +22,12 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app_with, spawn_second_node_with};
 use crate::webhooks::{email_policy, violate};
 
-fn sink(name: &str, format: SinkFormat, types: &[SinkMessageType], t: SinkTransport) -> SinkSettings {
+fn sink(
+    name: &str,
+    format: SinkFormat,
+    types: &[SinkMessageType],
+    t: SinkTransport,
+) -> SinkSettings {
     SinkSettings {
         name: name.into(),
         format,
@@ -127,12 +132,20 @@ async fn a_file_sink_rotates_by_size_and_loses_no_record() {
     }
     let expected = audit_ids(&app).await;
     assert!(expected.len() >= 25, "{expected:?}");
-    let lines = eventually(Duration::from_secs(20), "every audit entry in the files", || {
-        let lines = file_lines(&path);
-        (audit_ids_in(&lines).len() >= expected.len()).then_some(lines)
-    })
+    let lines = eventually(
+        Duration::from_secs(20),
+        "every audit entry in the files",
+        || {
+            let lines = file_lines(&path);
+            (audit_ids_in(&lines).len() >= expected.len()).then_some(lines)
+        },
+    )
     .await;
-    assert_eq!(audit_ids_in(&lines), expected, "in order, no gap, no repeat");
+    assert_eq!(
+        audit_ids_in(&lines),
+        expected,
+        "in order, no gap, no repeat"
+    );
     assert!(
         sentinel_server::siem::transport::rotated(&path, 2).exists(),
         "the file rotated more than once"
@@ -235,8 +248,15 @@ async fn splunk_hec_gets_every_record_in_order_after_answering_500() {
         (audits >= expected.len()).then_some(events)
     })
     .await;
-    assert!(*hec.requests.lock().unwrap() > 3, "it retried after the 500s");
-    assert_eq!(*hec.refused.lock().unwrap(), 0, "the token was always right");
+    assert!(
+        *hec.requests.lock().unwrap() > 3,
+        "it retried after the 500s"
+    );
+    assert_eq!(
+        *hec.refused.lock().unwrap(),
+        0,
+        "the token was always right"
+    );
     let audits: Vec<i64> = events
         .iter()
         .filter(|e| e["event"]["class_uid"] == 6003)
@@ -253,9 +273,20 @@ async fn splunk_hec_gets_every_record_in_order_after_answering_500() {
         assert_eq!(f["metadata"]["version"], "1.3.0");
         assert_eq!(f["activity_id"], 1);
         assert!(f["severity_id"].as_i64().unwrap() >= 1);
-        assert!(f["time"].as_i64().unwrap() > 1_700_000_000_000, "milliseconds");
-        assert!(f["finding_info"]["uid"].as_str().unwrap().starts_with("violation-"));
-        assert!(!f.to_string().contains("alice@example.com"), "never the prompt text");
+        assert!(
+            f["time"].as_i64().unwrap() > 1_700_000_000_000,
+            "milliseconds"
+        );
+        assert!(
+            f["finding_info"]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("violation-")
+        );
+        assert!(
+            !f.to_string().contains("alice@example.com"),
+            "never the prompt text"
+        );
     }
     for e in &events {
         assert_eq!(e["index"], "sentinel");
@@ -318,17 +349,28 @@ async fn a_restarted_sink_resumes_from_its_cursor() {
         app.create_policy(&format!("r{i}"), "privacy").await;
     }
     let delivered_while_down = audit_ids_in(&file_lines(&path)).len();
-    assert_eq!(delivered_while_down, before.len(), "nothing sent while stopped");
+    assert_eq!(
+        delivered_while_down,
+        before.len(),
+        "nothing sent while stopped"
+    );
     let _second = spawn_second_node_with(&app, settings_with(sinks)).await;
     let expected = audit_ids(&app).await;
-    let ids = eventually(Duration::from_secs(20), "the rest after the restart", || {
-        let ids = audit_ids_in(&file_lines(&path));
-        (dedup(&ids).0.len() >= expected.len()).then_some(ids)
-    })
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the rest after the restart",
+        || {
+            let ids = audit_ids_in(&file_lines(&path));
+            (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+        },
+    )
     .await;
     let (firsts, repeats) = dedup(&ids);
     assert_eq!(firsts, expected, "no gap, in order");
-    assert_eq!(repeats, 0, "a clean stop saved the cursor: nothing sent twice");
+    assert_eq!(
+        repeats, 0,
+        "a clean stop saved the cursor: nothing sent twice"
+    );
 }
 
 #[tokio::test]
@@ -356,7 +398,8 @@ async fn decisions_are_written_only_when_a_sink_asks_for_them() {
     .await;
     email_policy(&app).await;
     for i in 0..3 {
-        app.create_event(&format!("d-{i}"), json!({"source": "app|1"})).await;
+        app.create_event(&format!("d-{i}"), json!({"source": "app|1"}))
+            .await;
     }
     violate(&app, "d-bad").await;
     let lines = eventually(Duration::from_secs(20), "four decision records", || {
@@ -399,7 +442,8 @@ async fn tcp_receiver(listener: tokio::net::TcpListener, frames: Arc<Mutex<Vec<S
                     if buf.len() < space + 1 + len {
                         break;
                     }
-                    let frame = String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap();
+                    let frame =
+                        String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap();
                     frames.lock().unwrap().push(frame);
                     buf.drain(..space + 1 + len);
                 }
@@ -455,7 +499,9 @@ async fn the_outbox_is_pruned_behind_the_slowest_sink_and_a_down_sink_catches_up
     );
 
     let frames = Arc::new(Mutex::new(Vec::new()));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     tokio::spawn(tcp_receiver(listener, frames.clone()));
     let got = eventually(Duration::from_secs(20), "the late sink's records", || {
         let f = frames.lock().unwrap().clone();
@@ -466,14 +512,23 @@ async fn the_outbox_is_pruned_behind_the_slowest_sink_and_a_down_sink_catches_up
         .iter()
         .map(|frame| {
             let (_, msg) = syslog_parts(frame);
-            serde_json::from_str::<Value>(msg).unwrap()["data"]["id"].as_i64().unwrap()
+            serde_json::from_str::<Value>(msg).unwrap()["data"]["id"]
+                .as_i64()
+                .unwrap()
         })
         .collect();
-    assert_eq!(dedup(&ids).0, expected, "everything, in order, after the outage");
+    assert_eq!(
+        dedup(&ids).0,
+        expected,
+        "everything, in order, after the outage"
+    );
     let store = app.store.clone();
     let started = Instant::now();
     while store.outbox_len().await.unwrap() > 0 {
-        assert!(started.elapsed() < Duration::from_secs(20), "the outbox was never pruned");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the outbox was never pruned"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -536,20 +591,66 @@ mod rsyslog {
                 .current_dir(dir)
                 .output()
                 .expect("openssl");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
-        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Sentinel test CA",
-              "-keyout", "ca.key", "-out", "ca.pem"]);
-        run(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
-              "-out", "server.csr"]);
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Sentinel test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
         std::fs::write(
             dir.join("ext.cnf"),
             "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
         )
         .unwrap();
-        run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-              "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem"]);
-        (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        ]);
+        (
+            dir.join("ca.pem"),
+            dir.join("server.pem"),
+            dir.join("server.key"),
+        )
     }
 
     /// Starts rsyslogd listening on UDP and TCP (plain), or on TCP with TLS; returns it once
@@ -574,9 +675,13 @@ mod rsyslog {
             conf.push_str("module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")\n");
         } else {
             conf.push_str("module(load=\"imtcp\")\nmodule(load=\"imudp\")\n");
-            conf.push_str(&format!("input(type=\"imudp\" port=\"{port}\" address=\"127.0.0.1\")\n"));
+            conf.push_str(&format!(
+                "input(type=\"imudp\" port=\"{port}\" address=\"127.0.0.1\")\n"
+            ));
         }
-        conf.push_str(&format!("input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\")\n"));
+        conf.push_str(&format!(
+            "input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\")\n"
+        ));
         conf.push_str("template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n");
         conf.push_str(&format!(
             "action(type=\"omfile\" file=\"{}\" template=\"raw\" flushOnTXEnd=\"on\" asyncWriting=\"off\")\n",
@@ -601,8 +706,14 @@ mod rsyslog {
             _dir: dir,
         };
         let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(15), "rsyslogd did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "rsyslogd did not start"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         (r, ca)
@@ -618,7 +729,13 @@ mod rsyslog {
     }
 }
 
-fn syslog_sink(name: &str, format: SinkFormat, protocol: SyslogProtocol, port: u16, ca: Option<PathBuf>) -> SinkSettings {
+fn syslog_sink(
+    name: &str,
+    format: SinkFormat,
+    protocol: SyslogProtocol,
+    port: u16,
+    ca: Option<PathBuf>,
+) -> SinkSettings {
     let mut s = sink(
         name,
         format,
@@ -639,8 +756,20 @@ fn syslog_sink(name: &str, format: SinkFormat, protocol: SyslogProtocol, port: u
 async fn siem_rsyslog_receives_ocsf_over_udp_and_cef_over_tcp() {
     let (receiver, _) = rsyslog::start(false).await;
     let app = spawn_app_with(settings_with(vec![
-        syslog_sink("udp", SinkFormat::Ocsf, SyslogProtocol::Udp, receiver.port, None),
-        syslog_sink("tcp", SinkFormat::Cef, SyslogProtocol::Tcp, receiver.port, None),
+        syslog_sink(
+            "udp",
+            SinkFormat::Ocsf,
+            SyslogProtocol::Udp,
+            receiver.port,
+            None,
+        ),
+        syslog_sink(
+            "tcp",
+            SinkFormat::Cef,
+            SyslogProtocol::Tcp,
+            receiver.port,
+            None,
+        ),
     ]))
     .await;
     email_policy(&app).await;
@@ -660,11 +789,18 @@ async fn siem_rsyslog_receives_ocsf_over_udp_and_cef_over_tcp() {
         if msg.starts_with("CEF:") {
             cef.push((header[5].to_owned(), msg.to_owned()));
         } else {
-            ocsf.push((header[5].to_owned(), serde_json::from_str::<Value>(msg).expect(msg)));
+            ocsf.push((
+                header[5].to_owned(),
+                serde_json::from_str::<Value>(msg).expect(msg),
+            ));
         }
     }
     // OCSF over UDP.
-    let findings: Vec<&Value> = ocsf.iter().filter(|(id, _)| id == "new_violation").map(|(_, v)| v).collect();
+    let findings: Vec<&Value> = ocsf
+        .iter()
+        .filter(|(id, _)| id == "new_violation")
+        .map(|(_, v)| v)
+        .collect();
     assert_eq!(findings.len(), 3);
     for f in findings {
         assert_eq!(f["class_uid"], 2004);
@@ -692,11 +828,19 @@ async fn siem_rsyslog_receives_ocsf_over_udp_and_cef_over_tcp() {
         .map(|(_, line)| {
             let (header, ext) = parse_cef(line).expect("CEF");
             assert!(header[4].starts_with("audit:"));
-            ext.iter().find(|(k, _)| k == "cn1").unwrap().1.parse().unwrap()
+            ext.iter()
+                .find(|(k, _)| k == "cn1")
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
         })
         .collect();
     assert_eq!(cef_audits, audits, "every audit entry over TCP, in order");
-    assert_eq!(cef.iter().filter(|(id, _)| id == "new_violation").count(), 3);
+    assert_eq!(
+        cef.iter().filter(|(id, _)| id == "new_violation").count(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -725,7 +869,9 @@ async fn siem_rsyslog_receives_json_over_tls_checked_against_the_ca() {
         .map(|l| {
             let (header, msg) = syslog_parts(l);
             assert_eq!(header[5], "audit");
-            serde_json::from_str::<Value>(msg).unwrap()["data"]["id"].as_i64().unwrap()
+            serde_json::from_str::<Value>(msg).unwrap()["data"]["id"]
+                .as_i64()
+                .unwrap()
         })
         .collect();
     assert_eq!(ids, audits, "every audit entry over TLS, in order");
