@@ -503,8 +503,9 @@ mod tests {
         assert!(line.starts_with("CEF:0|Sentinel|Sentinel|"), "{line}");
         assert!(line.contains(r"|Email \| leak|8|"), "{line}");
         let (header, ext) = parse_cef(&line).unwrap();
-        assert_eq!(header[4], "Email | leak");
-        assert_eq!(header[5], "8");
+        assert_eq!(header[4], "violation:pii");
+        assert_eq!(header[5], "Email | leak");
+        assert_eq!(header[6], "8");
         let get = |k: &str| {
             ext.iter()
                 .find(|(key, _)| key == k)
@@ -514,7 +515,7 @@ mod tests {
         assert_eq!(get("cs4"), Some("e-1"));
         assert_eq!(get("act"), Some("block"));
         assert_eq!(get("externalId"), Some("42"));
-        assert_eq!(get("rt"), Some("1764896523456"));
+        assert_eq!(get("rt"), Some("1796432523456"));
     }
 
     #[test]
@@ -524,7 +525,7 @@ mod tests {
         assert_eq!(f["class_uid"], 2004);
         assert_eq!(f["type_uid"], 200401);
         assert_eq!(f["severity_id"], 4);
-        assert_eq!(f["time"], 1764896523456i64);
+        assert_eq!(f["time"], 1796432523456i64);
         assert_eq!(f["metadata"]["version"], OCSF_VERSION);
         assert_eq!(f["finding_info"]["uid"], "violation-7");
         assert_eq!(f["finding_info"]["types"][0], "pii");
