@@ -410,9 +410,12 @@ pub fn cef(message: &SiemMessage, payload: &Value) -> String {
     )
 }
 
+/// A CEF line read back: its seven header fields and its extension pairs.
+pub type CefFields = (Vec<String>, Vec<(String, String)>);
+
 /// Parses a CEF line back into its seven header fields and its extension pairs (unescaped): the
 /// inverse of [`cef`], for the tests and for anyone checking a record.
-pub fn parse_cef(line: &str) -> Option<(Vec<String>, Vec<(String, String)>)> {
+pub fn parse_cef(line: &str) -> Option<CefFields> {
     let rest = line.strip_prefix("CEF:")?;
     let mut header = Vec::new();
     let mut field = String::new();
