@@ -46,6 +46,8 @@ pub enum BootError {
     Admin(#[source] ServiceError),
     #[error("the model gateway: {0}")]
     Gateway(String),
+    #[error("a SIEM sink: {0}")]
+    Siem(String),
     #[error("the token-signing secret {path}: {reason}")]
     Secret { path: String, reason: String },
     #[error("binding {addr}")]
@@ -137,6 +139,7 @@ impl Application {
             gateway,
             writer,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            siem_metrics: crate::siem::worker::SiemMetrics::default(),
         });
 
         let mut tasks = Tasks::new();
@@ -145,6 +148,13 @@ impl Application {
         let deliverer =
             crate::webhook::worker::Deliverer::new(&state).map_err(BootError::Gateway)?;
         tasks.spawn("webhook delivery", move |stop| deliverer.run(stop));
+        crate::siem::worker::start(
+            &state.store,
+            &state.settings.siem,
+            &state.siem_metrics,
+            &mut tasks,
+        )
+        .map_err(BootError::Siem)?;
         if let Some(days) = state.settings.retention_days {
             let state = state.clone();
             tasks.spawn("retention", move |stop| {

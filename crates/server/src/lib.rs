@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod routes;
 pub mod service;
 pub mod settings;
+pub mod siem;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;

@@ -122,6 +122,7 @@ pub struct Settings {
     pub live_queue: usize,
     pub gateway: GatewaySettings,
     pub webhooks: WebhookSettings,
+    pub siem: SiemSettings,
     pub reports: ReportSettings,
 }
 
@@ -243,6 +244,182 @@ impl Default for WebhookSettings {
     }
 }
 
+/// SIEM export (docs/ALERTS.md, "SIEM sinks"): each sink streams the outbox from its own
+/// persisted cursor.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SiemSettings {
+    /// Messages read from the outbox per send.
+    pub batch: usize,
+    /// How often a sink looks for new messages.
+    pub poll_ms: u64,
+    /// The first retry of a failed send waits this long, each next one twice as long (with
+    /// jitter), at most `retry_max_seconds`. A sink never skips a message.
+    pub retry_first_seconds: f64,
+    pub retry_max_seconds: f64,
+    /// Seconds to connect and for one send (syslog, Splunk).
+    pub timeout_seconds: f64,
+    /// Outbox messages every reader is done with are deleted once they are this old.
+    pub prune_after_hours: f64,
+    /// How often the pruning runs.
+    pub prune_every_seconds: f64,
+    pub sinks: Vec<SinkSettings>,
+}
+
+impl Default for SiemSettings {
+    fn default() -> Self {
+        Self {
+            batch: 200,
+            poll_ms: 500,
+            retry_first_seconds: 1.0,
+            retry_max_seconds: 300.0,
+            timeout_seconds: 10.0,
+            prune_after_hours: 24.0,
+            prune_every_seconds: 60.0,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// The message types a sink can take: the webhook ones and `decision` (one per stored event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkMessageType {
+    NewViolation,
+    ViolationUpdated,
+    PolicyChanged,
+    Audit,
+    Decision,
+}
+
+impl SinkMessageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewViolation => "new_violation",
+            Self::ViolationUpdated => "violation_updated",
+            Self::PolicyChanged => "policy_changed",
+            Self::Audit => "audit",
+            Self::Decision => "decision",
+        }
+    }
+}
+
+/// How a sink writes each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkFormat {
+    /// OCSF 1.3.0 JSON.
+    Ocsf,
+    /// ArcSight Common Event Format.
+    Cef,
+    /// Sentinel's own JSON, one object per record.
+    Json,
+}
+
+/// The syslog transport's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyslogProtocol {
+    /// One datagram per message (RFC 5426).
+    Udp,
+    /// Octet-counted frames (RFC 6587).
+    Tcp,
+    /// Octet-counted frames over TLS (RFC 5425).
+    Tls,
+}
+
+/// Where a sink sends, and how.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SinkTransport {
+    /// RFC 5424 syslog.
+    Syslog {
+        protocol: SyslogProtocol,
+        /// `host:port`.
+        address: String,
+        /// PEM file of the CAs trusted for TLS; unset: the system's.
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
+        /// The TLS server name; unset: the host of `address`.
+        #[serde(default)]
+        server_name: Option<String>,
+    },
+    /// Splunk HTTP Event Collector (`/services/collector/event`).
+    Splunk {
+        /// Up to the port: `https://splunk.internal:8088`.
+        url: String,
+        /// The environment variable holding the HEC token (never the token itself).
+        token_env: String,
+        #[serde(default)]
+        index: Option<String>,
+        #[serde(default)]
+        sourcetype: Option<String>,
+    },
+    /// A local file, rotated by size.
+    File {
+        path: PathBuf,
+        /// Rotate when a write would take the file past this size.
+        #[serde(default = "default_max_bytes")]
+        max_bytes: u64,
+        /// Rotated files kept (`path.1` newest … `path.N`).
+        #[serde(default = "default_keep_files")]
+        keep_files: usize,
+    },
+}
+
+fn default_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+fn default_keep_files() -> usize {
+    5
+}
+
+/// One SIEM sink.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct SinkSettings {
+    /// Unique; names the sink's cursor, so renaming a sink starts it again.
+    pub name: String,
+    pub format: SinkFormat,
+    /// Empty: every type but `decision`.
+    #[serde(default)]
+    pub message_types: Vec<SinkMessageType>,
+    /// Messages with a lower severity are not sent (those without one pass).
+    #[serde(default)]
+    pub min_severity: Option<sentinel_api::Severity>,
+    pub transport: SinkTransport,
+}
+
+impl SinkSettings {
+    /// Whether this sink takes a message of this type and severity.
+    pub fn wants(&self, message_type: &str, severity: Option<sentinel_api::Severity>) -> bool {
+        let type_ok = if self.message_types.is_empty() {
+            [
+                SinkMessageType::NewViolation,
+                SinkMessageType::ViolationUpdated,
+                SinkMessageType::PolicyChanged,
+                SinkMessageType::Audit,
+            ]
+            .iter()
+            .any(|t| t.as_str() == message_type)
+        } else {
+            self.message_types
+                .iter()
+                .any(|t| t.as_str() == message_type)
+        };
+        let severity_ok = match (self.min_severity, severity) {
+            (Some(min), Some(s)) => s >= min,
+            _ => true,
+        };
+        type_ok && severity_ok
+    }
+
+    /// Whether it asks for decisions (then stored events write them to the outbox).
+    pub fn wants_decisions(&self) -> bool {
+        self.message_types.contains(&SinkMessageType::Decision)
+    }
+}
+
 impl Default for GatewaySettings {
     fn default() -> Self {
         Self {
@@ -281,6 +458,7 @@ impl Default for Settings {
             live_queue: 1024,
             gateway: GatewaySettings::default(),
             webhooks: WebhookSettings::default(),
+            siem: SiemSettings::default(),
             reports: ReportSettings::default(),
         }
     }
@@ -298,8 +476,89 @@ pub enum SettingsError {
     /// A configured framework mapping that cannot be used.
     #[error("{0}")]
     Mapping(String),
+    /// A SIEM sink that cannot be used, with its name.
+    #[error("siem: {0}")]
+    Siem(String),
     #[error("--set {0}: expected KEY=VALUE with KEY one of the settings in config.default.toml")]
     BadSet(String),
+}
+
+impl SiemSettings {
+    /// Checks what the types cannot: ranges, unique names, addresses, URLs.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |why: String| Err(SettingsError::Siem(why));
+        if !(1..=10_000).contains(&self.batch) || !(10..=60_000).contains(&self.poll_ms) {
+            return bad("batch must be 1 to 10000 and poll_ms 10 to 60000".into());
+        }
+        let positive = [
+            self.retry_first_seconds,
+            self.retry_max_seconds,
+            self.timeout_seconds,
+        ];
+        if positive.iter().any(|v| !(*v > 0.0 && v.is_finite()))
+            || self.retry_max_seconds < self.retry_first_seconds
+            || !(self.prune_after_hours >= 0.0 && self.prune_after_hours.is_finite())
+            || !(0.1..=86_400.0).contains(&self.prune_every_seconds)
+        {
+            return bad(
+                "retry_first_seconds, retry_max_seconds and timeout_seconds must be positive \
+                 (retry_max_seconds at least retry_first_seconds), prune_after_hours at least 0, \
+                 prune_every_seconds 0.1 to 86400"
+                    .into(),
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for sink in &self.sinks {
+            let name = sink.name.trim();
+            if name.is_empty() || name.len() > 64 {
+                return bad("every sink needs a name of 1 to 64 characters".into());
+            }
+            if !names.insert(name) {
+                return bad(format!("two sinks are named `{name}`"));
+            }
+            match &sink.transport {
+                SinkTransport::Syslog { address, .. } => {
+                    if split_host_port(address).is_none() {
+                        return bad(format!(
+                            "sink `{name}`: address `{address}` is not HOST:PORT"
+                        ));
+                    }
+                }
+                SinkTransport::Splunk { url, token_env, .. } => {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return bad(format!(
+                            "sink `{name}`: url must start with https:// or http://"
+                        ));
+                    }
+                    if token_env.trim().is_empty() {
+                        return bad(format!(
+                            "sink `{name}`: token_env must name the environment variable holding the HEC token"
+                        ));
+                    }
+                }
+                SinkTransport::File {
+                    path,
+                    max_bytes,
+                    keep_files,
+                } => {
+                    if path.as_os_str().is_empty() || *max_bytes < 1024 || *keep_files > 1000 {
+                        return bad(format!(
+                            "sink `{name}`: a file sink needs a path, max_bytes of at least 1024 and keep_files at most 1000"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `host:port` (or `[v6]:port`) split, when it is one.
+pub fn split_host_port(address: &str) -> Option<(String, u16)> {
+    let (host, port) = address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then(|| (host.to_owned(), port))
 }
 
 /// Where a value came from, as `sentinel config show` prints it.
@@ -446,6 +705,7 @@ impl Settings {
                 "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000 and rotation_overlap_hours 0 to 168",
             );
         }
+        self.siem.validate()?;
         if let Err(why) = crate::service::reports::frameworks::check(&self.reports.frameworks) {
             return Err(SettingsError::Mapping(why));
         }
@@ -636,6 +896,15 @@ mod tests {
     /// The keys of one `[[gateway.upstreams]]` entry, documented in its commented example.
     const UPSTREAM_KEYS: &[&str] = &["name", "api", "base_url", "key_env", "models"];
 
+    /// The keys of one `[[siem.sinks]]` entry, documented in its commented examples.
+    const SINK_KEYS: &[&str] = &[
+        "name",
+        "format",
+        "message_types",
+        "min_severity",
+        "transport",
+    ];
+
     #[test]
     fn every_setting_is_documented_in_the_embedded_defaults() {
         let serialized = serde_json::to_value(Settings::default()).unwrap();
@@ -692,6 +961,7 @@ mod tests {
                     .filter_map(|v| v.as_object())
                     .any(|t| t.contains_key(key))
                 || UPSTREAM_KEYS.contains(&key)
+                || SINK_KEYS.contains(&key)
         };
         for key in documented {
             assert!(
@@ -731,6 +1001,72 @@ mod tests {
             .extract_lossy()
             .unwrap();
         assert_eq!(from_list.cors_origins, ["https://c.test"]);
+    }
+
+    #[test]
+    fn siem_sinks_come_from_the_config_file_and_bad_ones_are_refused() {
+        let file = r#"
+            [[siem.sinks]]
+            name = "soc"
+            format = "ocsf"
+            message_types = ["new_violation", "decision"]
+            min_severity = "high"
+            transport = { type = "syslog", protocol = "tls", address = "siem.internal:6514" }
+
+            [[siem.sinks]]
+            name = "archive"
+            format = "cef"
+            transport = { type = "file", path = "/tmp/x.cef" }
+        "#;
+        let parsed: Settings = Figment::from(Defaults)
+            .merge(Toml::string(file))
+            .extract_lossy()
+            .unwrap();
+        parsed.validate().unwrap();
+        let [soc, archive] = parsed.siem.sinks.as_slice() else {
+            panic!("{:?}", parsed.siem.sinks)
+        };
+        assert!(soc.wants_decisions() && !archive.wants_decisions());
+        assert!(soc.wants("new_violation", Some(sentinel_api::Severity::Critical)));
+        assert!(!soc.wants("new_violation", Some(sentinel_api::Severity::Low)));
+        assert!(!soc.wants("audit", None));
+        assert!(archive.wants("audit", None) && !archive.wants("decision", None));
+        assert_eq!(
+            archive.transport,
+            SinkTransport::File {
+                path: "/tmp/x.cef".into(),
+                max_bytes: 100 * 1024 * 1024,
+                keep_files: 5
+            }
+        );
+        let mut twice = parsed.clone();
+        twice.siem.sinks[1].name = "soc".into();
+        assert!(
+            twice
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("two sinks")
+        );
+        let mut bad = parsed;
+        bad.siem.sinks[0].transport = SinkTransport::Syslog {
+            protocol: SyslogProtocol::Udp,
+            address: "no-port".into(),
+            ca_file: None,
+            server_name: None,
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("HOST:PORT")
+        );
+        let wrong: Result<Settings, _> = Figment::from(Defaults)
+            .merge(Toml::string(
+                "[[siem.sinks]]\nname = \"x\"\nformat = \"leef\"\ntransport = { type = \"file\", path = \"/tmp/x\" }\n",
+            ))
+            .extract_lossy();
+        assert!(wrong.is_err(), "an unknown format is refused");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Shared {
     pub writer: crate::service::writer::EventWriter,
     /// Wakes the webhook delivery worker (a test event, a redelivery, a re-enabled endpoint).
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// The SIEM sinks' counters.
+    pub siem_metrics: crate::siem::worker::SiemMetrics,
 }
 
 impl AppState {

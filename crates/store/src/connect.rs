@@ -1,4 +1,6 @@
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -20,6 +22,8 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     backend: Backend,
+    /// Whether stored events write a `decision` outbox message (see `siem`).
+    pub(crate) decisions: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -71,7 +75,11 @@ impl Store {
             }
         }
         let db = Database::connect(options).await?;
-        let store = Self { db, backend };
+        let store = Self {
+            db,
+            backend,
+            decisions: Arc::new(AtomicBool::new(false)),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -13,6 +13,7 @@ pub(crate) mod policy;
 pub(crate) mod policy_template;
 pub(crate) mod policy_version;
 pub(crate) mod refresh_token;
+pub(crate) mod siem_cursor;
 pub(crate) mod user;
 pub(crate) mod violation;
 pub(crate) mod violation_count;

@@ -179,6 +179,7 @@ const INSERT_CHUNK: usize = 500;
 async fn insert_events<C: ConnectionTrait>(
     conn: &C,
     counters: &mut Counters,
+    decisions: bool,
     batch: Vec<(NewEvent, Vec<NewViolation>)>,
 ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
     let mut policy_ids: Vec<i64> = batch.iter().filter_map(|(e, _)| e.policy_id).collect();
@@ -283,6 +284,9 @@ async fn insert_events<C: ConnectionTrait>(
         }
     }
     crate::outbox::push(conn, messages).await?;
+    if decisions {
+        crate::outbox::push_decisions(conn, &inserted).await?;
+    }
     inserted
         .into_iter()
         .map(|model| {
@@ -380,7 +384,7 @@ impl Store {
     ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
         let txn = self.db.begin().await?;
         let mut counters = Counters::default();
-        let out = insert_events(&txn, &mut counters, batch).await?;
+        let out = insert_events(&txn, &mut counters, self.outbox_decisions(), batch).await?;
         counters.apply(&txn).await?;
         txn.commit().await?;
         Ok(out)

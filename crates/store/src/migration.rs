@@ -13,6 +13,7 @@ mod m20261204_000007_policy_lifecycle;
 mod m20261204_000008_template_owasp;
 mod m20261205_000009_webhooks;
 mod m20261205_000010_backtests;
+mod m20261205_000011_siem_cursors;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_template_owasp::Migration),
             Box::new(m20261205_000009_webhooks::Migration),
             Box::new(m20261205_000010_backtests::Migration),
+            Box::new(m20261205_000011_siem_cursors::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use sentinel_api::webhook::MessageType;
 use serde_json::{Value, json};
 
 use crate::convert;
-use crate::entity::{outbox, violation};
+use crate::entity::{event, outbox, violation};
 use crate::{Result, StoreError};
 
 /// Rows per multi-row `INSERT` (8 columns each).
@@ -59,6 +59,58 @@ pub(crate) async fn push<C: ConnectionTrait>(conn: &C, messages: Vec<OutboxMessa
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        outbox::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await
+            .map_err(StoreError::classify)?;
+    }
+    Ok(())
+}
+
+/// The `message_type` of a decision message. Not a webhook [`MessageType`]: decisions are written
+/// only for SIEM sinks that subscribe to them, already marked dispatched so the webhook worker
+/// never looks at them.
+pub const DECISION: &str = "decision";
+
+/// One `decision` message per stored event, on `conn` (the events' transaction): what was
+/// decided about it, never its text.
+pub(crate) async fn push_decisions<C: ConnectionTrait>(
+    conn: &C,
+    events: &[event::Model],
+) -> Result<()> {
+    let now = sentinel_api::Timestamp::now().0;
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        rows.push({
+            let payload = json!({ "event": {
+                "id": e.id,
+                "event_id": e.event_id,
+                "event_type": e.event_type,
+                "severity": e.severity,
+                "title": e.title,
+                "source": e.source,
+                "model_name": e.model_name,
+                "policy_id": e.policy_id,
+                "decision": e.decision,
+                "status": e.status,
+                "duration_ms": e.duration_ms,
+                "trigger_date": convert::ts(e.trigger_date),
+            }});
+            outbox::ActiveModel {
+                message_type: Set(DECISION.to_owned()),
+                payload: Set(payload.to_string()),
+                created_at: Set(now),
+                severity: Set(Some(e.severity.clone())),
+                policy_id: Set(e.policy_id),
+                app: Set(e.source.clone()),
+                dispatched: Set(true),
+                ..Default::default()
+            }
+        });
+    }
+    let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
         outbox::Entity::insert_many(chunk)

@@ -755,6 +755,16 @@ impl Store {
             .ok_or(StoreError::NotFound {
                 entity: Entity::Delivery,
             })?;
+        // Its message may have been pruned (see `Store::prune_outbox`): nothing to send then.
+        if outbox::Entity::find_by_id(original.message_id)
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound {
+                entity: Entity::Delivery,
+            });
+        }
         let now = Timestamp::now().0;
         let row = new_delivery(webhook_id, original.message_id, &original.message_type, now)
             .insert(&txn)

@@ -88,6 +88,22 @@ pub async fn scrape(_auth: Auth<Read>, State(state): State<AppState>) -> ApiResu
         otel_exported,
     );
 
+    state.siem_metrics.register(&mut registry);
+    let lag = Family::<crate::siem::worker::SinkLabels, Gauge>::default();
+    for sink in &state.settings.siem.sinks {
+        let cursor = state.store.siem_cursor(&sink.name).await?;
+        let behind = state.store.siem_lag(cursor.position).await?;
+        lag.get_or_create(&crate::siem::worker::SinkLabels {
+            sink: sink.name.clone(),
+        })
+        .set(i64::try_from(behind).unwrap_or(i64::MAX));
+    }
+    registry.register(
+        "siem_lag_messages",
+        "Outbox messages each SIEM sink has not passed yet",
+        lag,
+    );
+
     let (size, idle) = state.store.pool_usage();
     let pool_size = Gauge::<i64>::default();
     pool_size.set(i64::from(size));

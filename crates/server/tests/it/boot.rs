@@ -42,6 +42,7 @@ async fn shutdown_stops_every_background_task_and_closes_the_store() {
     let mut expected = vec![
         "event writer",
         "webhook delivery",
+        "outbox pruning",
         "retention",
         "demo traffic",
     ];

@@ -27,6 +27,7 @@ mod policies;
 mod privacy;
 mod rbac;
 mod reports;
+mod siem;
 mod system;
 mod upstream;
 mod violations;
