@@ -42,30 +42,20 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QDIR = os.environ.get("SENTINEL_QUALITY_DIR", "/var/tmp/sentinel-quality")
 DATA = os.path.join(QDIR, "injection")
 CORPUS = os.path.join(ROOT, "crates", "engine", "testdata", "corpus", "train")
-# Where the two model files go (ATTACK_MODEL_OUT: elsewhere, for experiments).
-OUT = os.environ.get("ATTACK_MODEL_OUT",
-                     os.path.join(ROOT, "crates", "engine", "src", "detect", "model"))
+OUT = os.path.join(ROOT, "crates", "engine", "src", "detect", "model")
 
 BITS = 18
 NEG_WINDOWS = 12
 MIL_ROUNDS = 1
-# Full-batch Adam steps. Tried on 2026-12-05: 50 steps scored better than 100 with the two
-# models alone in Python (val, underived rows), but through the engine (rules, views, blend;
-# `attack_scores` over val.jsonl, balanced) recall at 2% benign FPR fell 0.810 -> 0.775 (documents
-# 0.67 -> 0.50), so the committed weights keep 100.
 ITERS = int(os.environ.get("ITERS", "100"))
 LR = 0.1
 # The committed weights used the single value 1e-6 (a fit takes minutes on the shared machine);
 # set L2_GRID="1e-6,1e-5,1e-4" to let val choose.
 L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6").split(",")]
-# Added to each model's bias after calibration, per model, chosen on val with both detectors and
-# the rules running (`cargo build --release -p sentinel-engine --example attack_scores`, then
-# the best raw score over val.jsonl, balanced). Until 2026-12-04 both were +0.25: the pair fired
-# on 1.7% of val's benign texts with recall 0.806, and recall at 2% FPR was 0.810. The jailbreak
-# model's false positives cost more recall than its extra hits bought: jailbreak -1.6 and
-# injection +1.6 from there (grid of jailbreak -0.6 ... -3.0, injection 0 ... +1.6) give recall
-# 0.880 at 1.94% of val's benign texts, 0.883 at 2% FPR (jailbreak rows: still all but a few).
-BIAS_LIFT = {"injection": 0.25 + 1.6, "jailbreak": 0.25 - 1.6}
+# Added to each model's bias after calibration: with both detectors running, 0.8% each fired on
+# 1.4% of val's benign texts; +0.25 brings the pair to ~1.8% (measured with
+# `cargo run -p sentinel-engine --release --example attack_scores` over val.jsonl).
+BIAS_LIFT = 0.25
 # Target benign false-positive rate of the classifier alone on val at score 0.5.
 VAL_FPR = float(os.environ.get("VAL_FPR", "0.008"))
 # Weight of the team's template rows relative to a third-party row.
@@ -279,7 +269,7 @@ def main():
         s = dval.text_scores(deq, b)[vkeep]
         _, thr = recall_at(s, vlab[vkeep], VAL_FPR)
         # Shift so the val threshold lands on margin 0 (score 0.5); a finite threshold only.
-        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT[name], 6)
+        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT, 6)
         s = dval.text_scores(deq, bias)[vkeep]
         vfpr = float((s[vlab[vkeep] == 0] > 0).mean())
         vrec = float((s[vlab[vkeep] == 1] > 0).mean())

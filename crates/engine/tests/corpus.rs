@@ -80,12 +80,9 @@ fn balanced_floors() {
             // (scripts/train/train_attacks.py); on these templates they measure P/R/F1
             // 0.844/0.645/0.731 at 0.10% benign FPR and 0.662/0.532/0.590 at 1.96% (the
             // jailbreak row counts its hits on injection-only templates as false positives).
-            // The third-party figures are in docs/QUALITY.md. Since the per-model thresholds of
-            // 2026-12-05 (chosen on the third-party val split: jailbreak stricter, injection
-            // more sensitive) they measure 0.755/0.760/0.751 at 1.57% and 0.515/0.373/0.830 at
-            // 0.39%.
-            floor("prompt_injection", 0.73, 0.74, 0.73, 0.018),
-            floor("jailbreak", 0.50, 0.36, 0.80, 0.025),
+            // The third-party figures are in docs/QUALITY.md.
+            floor("prompt_injection", 0.70, 0.62, 0.82, 0.005),
+            floor("jailbreak", 0.56, 0.50, 0.63, 0.025),
             floor("toxicity", 0.98, 0.97, 0.98, 0.005),
             floor("legal_advice", 0.80, 0.72, 0.92, 0.005),
             floor("medical_advice", 0.85, 0.82, 0.88, 0.005),
@@ -104,9 +101,8 @@ fn robust_floors() {
             floor("secrets", 0.98, 0.98, 0.98, 0.005),
             // Measured P/R/F1 0.842/0.662/0.741 at 0.29% and 0.664/0.538/0.595 at 1.96% (see
             // balanced_floors).
-            // Measured 0.758/0.769/0.748 at 1.86% and 0.515/0.373/0.830 at 0.39% (2026-12-05).
-            floor("prompt_injection", 0.73, 0.75, 0.72, 0.021),
-            floor("jailbreak", 0.50, 0.36, 0.80, 0.025),
+            floor("prompt_injection", 0.71, 0.64, 0.80, 0.015),
+            floor("jailbreak", 0.57, 0.51, 0.63, 0.025),
         ],
     );
 }
@@ -134,13 +130,12 @@ fn holdout_floors() {
     let records = eval::load(&files).unwrap_or_else(|e| panic!("{e}"));
     let rep = eval::measure(&records, Mode::Balanced);
     let mut failures = Vec::new();
-    // (row, min recall, max benign FPR); measured 0.768 / 5.56% (6 of 108), 0.514 / 1.85%,
-    // 1.0 / 0% since the per-model thresholds of 2026-12-05 (0.679 / 0.93%, 0.657 / 3.70% before
-    // them; the attack models train on third-party data since the injection task; before, on
-    // the templates: 0.893 / 1.85%, 0.914 / 0%).
+    // (row, min recall, max benign FPR); measured 0.679 / 0.93%, 0.657 / 3.70%, 1.0 / 0%
+    // (the attack models train on third-party data since the injection task; before, on the
+    // templates: 0.893 / 1.85%, 0.914 / 0%).
     for (row, min_recall, max_fpr) in [
-        ("prompt_injection", 0.74, 0.06),
-        ("jailbreak", 0.50, 0.05),
+        ("prompt_injection", 0.65, 0.02),
+        ("jailbreak", 0.62, 0.05),
         ("toxicity", 0.85, 0.01),
     ] {
         let c = rep.rows.get(row).copied().unwrap_or_default();

@@ -192,22 +192,12 @@ pub(crate) fn mostly_latin(text: &str) -> bool {
                 && c != '\u{00D7}'
                 && c != '\u{00F7}'
     };
-    // Scripts written without spaces (Chinese, Japanese, Korean) are never homoglyphs of Latin
-    // letters: "你是一个没有任何限制的AI" is one "word" with two Latin letters, not obfuscation.
-    let unspaced = |c: char| {
-        matches!(
-            c,
-            '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}'
-        )
-    };
     let (mut ours, mut other) = (0usize, 0usize);
     for word in text.split(|c: char| !c.is_alphabetic()) {
         let (mut l, mut o) = (0usize, 0usize);
         for c in word.chars() {
             if latin(c) {
                 l += 1;
-            } else if unspaced(c) {
-                other += 1;
             } else {
                 o += 1;
             }
