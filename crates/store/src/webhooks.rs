@@ -553,22 +553,21 @@ impl Store {
         Ok(messages.len())
     }
 
-    /// Leases due deliveries of several endpoints at once: for each `(webhook_id, limit)` of
-    /// `wanted`, up to `limit` of its due deliveries, leased to `token` until `lease_until`, in
-    /// one transaction (one write, however many endpoints). Returns them with their messages,
-    /// in id order. `token` must be unique to this claim. Each endpoint's rows are taken by one
-    /// `UPDATE`, so no two claims ever hold the same delivery.
+    /// Leases up to `limit` due deliveries of endpoint `webhook_id` to `token` until
+    /// `lease_until`, and returns them with their messages. `token` must be unique to this
+    /// claim. One `UPDATE` takes them, so no two claims ever hold the same delivery.
     pub async fn claim_deliveries(
         &self,
-        wanted: &[(i64, u64)],
+        webhook_id: i64,
         token: &str,
+        limit: u64,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>> {
         use webhook_delivery::Column as C;
         let now = Timestamp::now().0;
-        let due = |webhooks: Vec<i64>| {
+        let due = || {
             Condition::all()
-                .add(C::WebhookId.is_in(webhooks))
+                .add(C::WebhookId.eq(webhook_id))
                 .add(C::Status.is_in([
                     DeliveryStatus::Pending.as_str(),
                     DeliveryStatus::Failed.as_str(),
@@ -580,82 +579,71 @@ impl Store {
                         .add(C::LeaseUntil.lt(now)),
                 )
         };
-        let wanted: Vec<(i64, u64)> = wanted.iter().copied().filter(|w| w.1 > 0).collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
         // A read first: nothing due means no write (and no SQLite write lock) at all.
-        let due_for: Vec<i64> = webhook_delivery::Entity::find()
-            .select_only()
-            .column(C::WebhookId)
-            .distinct()
-            .filter(due(wanted.iter().map(|w| w.0).collect()))
-            .into_tuple()
-            .all(&self.db)
+        let any_due = webhook_delivery::Entity::find()
+            .filter(due())
+            .one(&self.db)
             .await?;
-        if due_for.is_empty() {
+        if any_due.is_none() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin().await?;
-        let mut claimed = Vec::new();
-        let postgres = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
-        for (webhook_id, limit) in wanted.into_iter().filter(|w| due_for.contains(&w.0)) {
-            let update = webhook_delivery::Entity::update_many()
-                .col_expr(C::LeaseOwner, Expr::value(token))
-                .col_expr(C::LeaseUntil, Expr::value(lease_until))
-                // Re-checked on the row itself, in case it changed after it was picked.
-                .filter(due(vec![webhook_id]));
-            let update = if postgres {
-                // PostgreSQL may run an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` once per
-                // outer row, and each run skips the rows the statement has just updated: it
-                // then leases far more than `n`. So the rows are picked (and locked, skipping
-                // rows another node is claiming) by a statement of their own.
-                let ids: Vec<i64> = webhook_delivery::Entity::find()
-                    .select_only()
-                    .column(C::Id)
-                    .filter(due(vec![webhook_id]))
-                    .order_by_asc(C::NextAttemptAt)
-                    .order_by_asc(C::Id)
-                    .limit(limit)
-                    .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-                    .into_tuple()
-                    .all(&txn)
-                    .await?;
-                if ids.is_empty() {
-                    continue;
-                }
-                update.filter(C::Id.is_in(ids))
+        let update = webhook_delivery::Entity::update_many()
+            .col_expr(C::LeaseOwner, Expr::value(token))
+            .col_expr(C::LeaseUntil, Expr::value(lease_until))
+            // Re-checked on the row itself, in case it changed after it was picked.
+            .filter(due());
+        let claimed = if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // PostgreSQL may run an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` once per
+            // outer row, and each run skips the rows the statement has just updated: it then
+            // leases far more than `n`. So one transaction picks the rows (locking them and
+            // skipping rows another node is claiming) and then leases exactly those.
+            let txn = self.db.begin().await?;
+            let ids: Vec<i64> = webhook_delivery::Entity::find()
+                .select_only()
+                .column(C::Id)
+                .filter(due())
+                .order_by_asc(C::NextAttemptAt)
+                .order_by_asc(C::Id)
+                .limit(limit)
+                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let claimed = if ids.is_empty() {
+                Vec::new()
             } else {
-                // SQLite runs the subquery once, and its single writer serialises claims.
-                let mut pick = Query::select();
-                pick.column(C::Id)
-                    .from(webhook_delivery::Entity)
-                    .cond_where(due(vec![webhook_id]))
-                    .order_by(C::NextAttemptAt, sea_orm::sea_query::Order::Asc)
-                    .order_by(C::Id, sea_orm::sea_query::Order::Asc)
-                    .limit(limit);
-                update.filter(C::Id.in_subquery(pick))
+                update
+                    .filter(C::Id.is_in(ids))
+                    .exec_with_returning(&txn)
+                    .await?
             };
-            claimed.extend(update.exec_with_returning(&txn).await?);
-        }
+            txn.commit().await?;
+            claimed
+        } else {
+            // SQLite runs the subquery once, and its single writer serialises claims.
+            let mut pick = Query::select();
+            pick.column(C::Id)
+                .from(webhook_delivery::Entity)
+                .cond_where(due())
+                .order_by(C::NextAttemptAt, sea_orm::sea_query::Order::Asc)
+                .order_by(C::Id, sea_orm::sea_query::Order::Asc)
+                .limit(limit);
+            update
+                .filter(C::Id.in_subquery(pick))
+                .exec_with_returning(&self.db)
+                .await?
+        };
         if claimed.is_empty() {
-            txn.rollback().await?;
             return Ok(Vec::new());
         }
-        txn.commit().await?;
-        let mut ids: Vec<i64> = claimed.iter().map(|d| d.message_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut messages = std::collections::HashMap::new();
-        for chunk in ids.chunks(500) {
-            for m in outbox::Entity::find()
-                .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
-                .all(&self.db)
-                .await?
-            {
-                messages.insert(m.id, m);
-            }
-        }
+        let ids: Vec<i64> = claimed.iter().map(|d| d.message_id).collect();
+        let messages: std::collections::HashMap<i64, outbox::Model> = outbox::Entity::find()
+            .filter(outbox::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
         let mut out = Vec::with_capacity(claimed.len());
         for d in claimed {
             let Some(m) = messages.get(&d.message_id) else {
@@ -676,49 +664,35 @@ impl Store {
         Ok(out)
     }
 
-    /// Records attempts of deliveries still leased to their tokens and releases them, all in
-    /// one transaction (one write, however many attempts). For each `(id, token, attempt)`,
-    /// in order, whether it was recorded: false when the lease was lost (it expired and another
-    /// worker took the delivery).
-    pub async fn finish_deliveries(
-        &self,
-        attempts: Vec<(i64, String, Attempt)>,
-    ) -> Result<Vec<bool>> {
+    /// Records an attempt of a delivery still leased to `token` and releases it. Returns false
+    /// when the lease was lost (it expired and another worker took the delivery).
+    pub async fn finish_delivery(&self, id: i64, token: &str, attempt: Attempt) -> Result<bool> {
         use webhook_delivery::Column as C;
-        if attempts.is_empty() {
-            return Ok(Vec::new());
-        }
         let now = Timestamp::now().0;
-        let txn = self.db.begin().await?;
-        let mut recorded = Vec::with_capacity(attempts.len());
-        for (id, token, attempt) in attempts {
-            let (status, next_at) = match attempt.next {
-                NextStep::Succeeded => (DeliveryStatus::Succeeded, now),
-                NextStep::RetryAt(at) => (DeliveryStatus::Failed, at),
-                NextStep::Dead => (DeliveryStatus::Dead, now),
-            };
-            let excerpt = attempt
-                .excerpt
-                .map(|e| e.chars().take(EXCERPT_CHARS).collect::<String>());
-            let result = webhook_delivery::Entity::update_many()
-                .col_expr(C::Status, Expr::value(status.as_str()))
-                .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
-                .col_expr(C::NextAttemptAt, Expr::value(next_at))
-                .col_expr(C::LastAttemptAt, Expr::value(now))
-                .col_expr(C::LastStatusCode, Expr::value(attempt.status_code))
-                .col_expr(C::LastLatencyMs, Expr::value(attempt.latency_ms))
-                .col_expr(C::ResponseExcerpt, Expr::value(excerpt))
-                .col_expr(C::LastError, Expr::value(attempt.error))
-                .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
-                .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-                .filter(C::Id.eq(id))
-                .filter(C::LeaseOwner.eq(token))
-                .exec(&txn)
-                .await?;
-            recorded.push(result.rows_affected == 1);
-        }
-        txn.commit().await?;
-        Ok(recorded)
+        let (status, next_at) = match attempt.next {
+            NextStep::Succeeded => (DeliveryStatus::Succeeded, now),
+            NextStep::RetryAt(at) => (DeliveryStatus::Failed, at),
+            NextStep::Dead => (DeliveryStatus::Dead, now),
+        };
+        let excerpt = attempt
+            .excerpt
+            .map(|e| e.chars().take(EXCERPT_CHARS).collect::<String>());
+        let result = webhook_delivery::Entity::update_many()
+            .col_expr(C::Status, Expr::value(status.as_str()))
+            .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
+            .col_expr(C::NextAttemptAt, Expr::value(next_at))
+            .col_expr(C::LastAttemptAt, Expr::value(now))
+            .col_expr(C::LastStatusCode, Expr::value(attempt.status_code))
+            .col_expr(C::LastLatencyMs, Expr::value(attempt.latency_ms))
+            .col_expr(C::ResponseExcerpt, Expr::value(excerpt))
+            .col_expr(C::LastError, Expr::value(attempt.error))
+            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(C::Id.eq(id))
+            .filter(C::LeaseOwner.eq(token))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
     }
 
     /// An endpoint's deliveries, newest first.

@@ -5,10 +5,6 @@
 //! `give_up_hours`; an endpoint failing without one success for `disable_after_hours` is disabled
 //! and the act audited.
 //!
-//! Writes are batched, because on SQLite every write queues for the one lock ingestion needs too:
-//! a round claims for every endpoint in one transaction, and finished attempts go to one recorder
-//! task that writes all those waiting in one transaction.
-//!
 //! Claims are leases (see the store), so any number of workers (nodes) share the outbox and no
 //! delivery is sent by two of them at once. A worker killed mid-send leaves its leases to expire;
 //! the delivery is then sent again: at least once, never lost.
@@ -20,7 +16,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sentinel_store::{Attempt, AuditContext, ClaimedDelivery, NextStep, Store, WebhookRecord};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::settings::WebhookSettings;
@@ -30,18 +25,6 @@ use crate::webhook::{address, format, sign};
 
 /// Outbox messages fanned out per transaction.
 const DISPATCH_BATCH: u64 = 500;
-
-/// Finished attempts recorded per transaction, at most.
-const RECORD_BATCH: usize = 256;
-
-/// A finished attempt, on its way to the recorder.
-struct Outcome {
-    webhook: Arc<WebhookRecord>,
-    delivery: ClaimedDelivery,
-    token: String,
-    attempt: Attempt,
-    at: DateTime<Utc>,
-}
 
 /// What every attempt needs.
 #[derive(Clone)]
@@ -108,8 +91,6 @@ impl Deliverer {
         // endpoints that freed a slot claim again.
         let mut freed: Option<Vec<i64>> = None;
         let mut next_full = tokio::time::Instant::now();
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(record_outcomes(self.ctx.clone(), done_rx));
         loop {
             // A steady stream of finished attempts must not starve the fan-out.
             let now = tokio::time::Instant::now();
@@ -119,14 +100,7 @@ impl Deliverer {
                 next_full = now + poll;
             }
             if let Err(e) = self
-                .round(
-                    only,
-                    &done_tx,
-                    &mut in_flight,
-                    &mut owners,
-                    &mut tasks,
-                    &mut claims,
-                )
+                .round(only, &mut in_flight, &mut owners, &mut tasks, &mut claims)
                 .await
             {
                 tracing::warn!(error = %e, "webhook delivery round failed");
@@ -163,25 +137,12 @@ impl Deliverer {
         let _ =
             tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
-        // The recorder ends once every sender is gone: ours, and those of the attempts, which
-        // finished or were aborted above.
-        drop(done_tx);
-        while tasks.join_next().await.is_some() {}
-        if tokio::time::timeout(Duration::from_secs(5), recorder)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "the webhook recorder did not finish in time; unrecorded attempts will be sent again when their leases expire"
-            );
-        }
     }
 
     /// Fans out the outbox, then claims what each endpoint has room for and starts sending it.
     async fn round(
         &self,
         only: Option<Vec<i64>>,
-        done: &mpsc::UnboundedSender<Outcome>,
         in_flight: &mut HashMap<i64, usize>,
         owners: &mut HashMap<tokio::task::Id, i64>,
         tasks: &mut JoinSet<()>,
@@ -195,43 +156,37 @@ impl Deliverer {
         // Longer than any attempt can take (connect, answer, recording), so a live attempt never
         // loses its lease; a dead worker's deliveries wait this long before another takes them.
         let lease = seconds(s.connect_timeout_seconds + s.timeout_seconds + 10.0);
-        let webhooks: HashMap<i64, Arc<WebhookRecord>> = store
-            .enabled_webhooks()
-            .await?
-            .into_iter()
-            .filter(|w| only.as_ref().is_none_or(|ids| ids.contains(&w.info.id)))
-            .map(|w| (w.info.id, Arc::new(w)))
-            .collect();
-        let mut wanted: Vec<(i64, u64)> = webhooks
-            .keys()
-            .map(|id| {
-                let busy = in_flight.get(id).copied().unwrap_or(0);
-                (*id, s.concurrency_per_endpoint.saturating_sub(busy) as u64)
-            })
-            .filter(|(_, room)| *room > 0)
-            .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        wanted.sort_unstable();
-        *claims += 1;
-        let token = format!("{}:{claims}", self.node);
-        let until =
-            Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-        for delivery in store.claim_deliveries(&wanted, &token, until).await? {
-            let Some(webhook) = webhooks.get(&delivery.webhook_id) else {
+        for webhook in store.enabled_webhooks().await? {
+            let id = webhook.info.id;
+            if only.as_ref().is_some_and(|ids| !ids.contains(&id)) {
                 continue;
-            };
-            let id = delivery.webhook_id;
-            *in_flight.entry(id).or_default() += 1;
-            let handle = tasks.spawn(attempt(
-                self.ctx.clone(),
-                webhook.clone(),
-                delivery,
-                token.clone(),
-                done.clone(),
-            ));
-            owners.insert(handle.id(), id);
+            }
+            let busy = in_flight.get(&id).copied().unwrap_or(0);
+            let room = s.concurrency_per_endpoint.saturating_sub(busy);
+            if room == 0 {
+                continue;
+            }
+            *claims += 1;
+            let token = format!("{}:{claims}", self.node);
+            let until = Utc::now()
+                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+            let claimed = store
+                .claim_deliveries(id, &token, room as u64, until)
+                .await?;
+            if claimed.is_empty() {
+                continue;
+            }
+            let webhook = Arc::new(webhook);
+            for delivery in claimed {
+                *in_flight.entry(id).or_default() += 1;
+                let handle = tasks.spawn(attempt(
+                    self.ctx.clone(),
+                    webhook.clone(),
+                    delivery,
+                    token.clone(),
+                ));
+                owners.insert(handle.id(), id);
+            }
         }
         Ok(())
     }
@@ -323,18 +278,12 @@ async fn send(
     Ok((status, String::from_utf8_lossy(&excerpt).into_owned()))
 }
 
-/// Sends one delivery and hands the attempt to the recorder.
-async fn attempt(
-    ctx: Ctx,
-    webhook: Arc<WebhookRecord>,
-    delivery: ClaimedDelivery,
-    token: String,
-    done: mpsc::UnboundedSender<Outcome>,
-) {
+/// Sends one delivery and records the attempt.
+async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDelivery, token: String) {
     let started = Instant::now();
     let outcome = send(&ctx, &webhook, &delivery).await;
     let latency_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
-    let at = Utc::now();
+    let now = Utc::now();
     let (status_code, excerpt, error) = match outcome {
         Ok((code, text)) if (200..300).contains(&code) => (Some(code), Some(text), None),
         Ok((code, text)) => (
@@ -344,89 +293,58 @@ async fn attempt(
         ),
         Err(e) => (None, None, Some(e)),
     };
-    let next = if error.is_none() {
+    let ok = error.is_none();
+    let next = if ok {
         NextStep::Succeeded
     } else {
-        next_step(&ctx.settings, delivery.attempts, delivery.created_at, at)
+        next_step(&ctx.settings, delivery.attempts, delivery.created_at, now)
     };
-    let attempt = Attempt {
-        status_code: status_code.map(i32::from),
-        latency_ms,
-        excerpt,
-        error,
-        next,
-    };
-    // The recorder outlives every attempt; if it is gone, the lease brings the delivery back.
-    let _ = done.send(Outcome {
-        webhook,
-        delivery,
-        token,
-        attempt,
-        at,
-    });
-}
-
-/// Records finished attempts: all those waiting (up to [`RECORD_BATCH`]) in one transaction,
-/// then the endpoints' failure streaks. Ends when every sender is gone.
-async fn record_outcomes(ctx: Ctx, mut done: mpsc::UnboundedReceiver<Outcome>) {
-    let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while done.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        let attempts = batch
-            .iter()
-            .map(|o| (o.delivery.id, o.token.clone(), o.attempt.clone()))
-            .collect();
-        let recorded = match ctx.store.finish_deliveries(attempts).await {
-            Ok(recorded) => recorded,
-            Err(e) => {
-                tracing::warn!(
-                    error = %e,
-                    attempts = batch.len(),
-                    "recording webhook attempts failed; they will be sent again when their leases expire"
-                );
-                // Not a lost lease: say so once, above, and keep the streaks all the same.
-                vec![true; batch.len()]
-            }
-        };
-        for (o, recorded) in batch.drain(..).zip(recorded) {
-            after_attempt(&ctx, o, recorded).await;
-        }
-    }
-}
-
-/// What follows a recorded attempt: a warning if its lease was lost, and the endpoint's
-/// failure streak kept.
-async fn after_attempt(ctx: &Ctx, o: Outcome, recorded: bool) {
-    let Outcome {
-        webhook,
-        delivery,
-        attempt,
-        at,
-        ..
-    } = o;
-    if !recorded {
-        tracing::warn!(
+    let log_error = error.clone();
+    let recorded = ctx
+        .store
+        .finish_delivery(
+            delivery.id,
+            &token,
+            Attempt {
+                status_code: status_code.map(i32::from),
+                latency_ms,
+                excerpt,
+                error,
+                next,
+            },
+        )
+        .await;
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
             webhook.id = webhook.info.id,
             delivery.id = delivery.id,
             "a webhook delivery's lease expired before its attempt was recorded; it will be sent again"
-        );
+        ),
+        Err(e) => tracing::warn!(
+            webhook.id = webhook.info.id,
+            delivery.id = delivery.id,
+            error = %e,
+            "recording a webhook attempt failed; it will be sent again when its lease expires"
+        ),
     }
-    let Some(error) = attempt.error else {
+    if ok {
         if webhook.failing_since.is_some()
             && let Err(e) = ctx.store.webhook_succeeded(webhook.info.id).await
         {
             tracing::warn!(webhook.id = webhook.info.id, error = %e, "recording a webhook success failed");
         }
         return;
-    };
+    }
     tracing::info!(
         webhook.id = webhook.info.id,
         delivery.id = delivery.id,
         attempt = delivery.attempts + 1,
-        error = error.as_str(),
-        dead = attempt.next == NextStep::Dead,
+        error = log_error.as_deref().unwrap_or(""),
+        dead = next == NextStep::Dead,
         "webhook attempt failed"
     );
-    if let Err(e) = failing(ctx, &webhook, at, &error).await {
+    if let Err(e) = failing(&ctx, &webhook, now, log_error.as_deref().unwrap_or("")).await {
         tracing::warn!(webhook.id = webhook.info.id, error = %e, "recording a webhook failure failed");
     }
 }

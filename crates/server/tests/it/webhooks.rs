@@ -822,11 +822,35 @@ async fn the_outbox_commits_with_the_change() {
     store.close().await.unwrap();
 }
 
-/// One claim leases due deliveries of several endpoints in one transaction, each up to its own
-/// room; another claim takes only what is left; one record writes many attempts and reports the
-/// one whose lease it no longer holds.
+/// An enabled endpoint, made in the store, that receives every `new_violation`; its id.
+async fn violation_webhook(store: &sentinel_store::Store, url: String) -> i64 {
+    store
+        .create_webhook(
+            &sentinel_store::AuditContext::system(),
+            sentinel_store::NewWebhook {
+                url,
+                description: None,
+                format: sentinel_api::webhook::WebhookFormat::Generic,
+                message_types: vec![sentinel_api::webhook::MessageType::NewViolation],
+                min_severity: None,
+                policy_ids: Vec::new(),
+                apps: Vec::new(),
+                enabled: true,
+                secret: sentinel_server::webhook::sign::new_secret().unwrap(),
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap()
+        .info
+        .id
+}
+
+/// A claim leases at most its limit of due deliveries, of its endpoint only (on PostgreSQL a
+/// subquery with `LIMIT … FOR UPDATE SKIP LOCKED` once leased them all); another claim takes
+/// only what is left; an attempt recorded under a lease the worker does not hold is refused.
 #[tokio::test]
-async fn claims_and_records_are_batched_across_endpoints() {
+async fn a_claim_leases_its_limit_and_a_lost_lease_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(&dir).await;
     let store = sentinel_store::Store::open(&url).await.unwrap();
@@ -835,28 +859,8 @@ async fn claims_and_records_are_batched_across_endpoints() {
         .create_policy(&ctx, crate::helpers::new_policy("P"))
         .await
         .unwrap();
-    let mut endpoints = Vec::new();
-    for _ in 0..2 {
-        let w = store
-            .create_webhook(
-                &ctx,
-                sentinel_store::NewWebhook {
-                    url: "http://127.0.0.1:9/hook".into(),
-                    description: None,
-                    format: sentinel_api::webhook::WebhookFormat::Generic,
-                    message_types: vec![sentinel_api::webhook::MessageType::NewViolation],
-                    min_severity: None,
-                    policy_ids: Vec::new(),
-                    apps: Vec::new(),
-                    enabled: true,
-                    secret: sentinel_server::webhook::sign::new_secret().unwrap(),
-                    created_by: None,
-                },
-            )
-            .await
-            .unwrap();
-        endpoints.push(w.info.id);
-    }
+    let a = violation_webhook(&store, "http://127.0.0.1:9/a".into()).await;
+    let b = violation_webhook(&store, "http://127.0.0.1:9/b".into()).await;
     let now = chrono::Utc::now();
     let batch = (0..3)
         .map(|i| {
@@ -874,32 +878,32 @@ async fn claims_and_records_are_batched_across_endpoints() {
     assert_eq!(store.unfinished_deliveries().await.unwrap(), 6);
 
     let until = now + chrono::Duration::minutes(5);
-    let (a, b) = (endpoints[0], endpoints[1]);
     let first = store
-        .claim_deliveries(&[(a, 2), (b, 1)], "node-1:1", until)
+        .claim_deliveries(a, "node-1:1", 2, until)
         .await
         .unwrap();
-    let per = |claimed: &[sentinel_store::ClaimedDelivery], w: i64| {
-        claimed.iter().filter(|d| d.webhook_id == w).count()
-    };
-    assert_eq!((per(&first, a), per(&first, b)), (2, 1), "{first:?}");
-    assert!(first.windows(2).all(|p| p[0].id < p[1].id), "in id order");
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first.iter().all(|d| d.webhook_id == a));
+    assert!(first[0].id < first[1].id, "in id order");
     let second = store
-        .claim_deliveries(&[(a, 10), (b, 10)], "node-2:1", until)
+        .claim_deliveries(a, "node-2:1", 10, until)
         .await
         .unwrap();
-    assert_eq!(
-        (per(&second, a), per(&second, b)),
-        (1, 2),
-        "only what is left"
+    assert_eq!(second.len(), 1, "only what is left: {second:?}");
+    assert!(
+        !first.iter().any(|d| d.id == second[0].id),
+        "never leased twice"
     );
-    let taken: std::collections::HashSet<i64> = first.iter().chain(&second).map(|d| d.id).collect();
-    assert_eq!(taken.len(), 6, "no delivery leased twice");
     let none = store
-        .claim_deliveries(&[(a, 10), (b, 10)], "node-3:1", until)
+        .claim_deliveries(a, "node-3:1", 10, until)
         .await
         .unwrap();
     assert!(none.is_empty());
+    let other = store
+        .claim_deliveries(b, "node-3:2", 10, until)
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 3);
 
     let ok = || sentinel_store::Attempt {
         status_code: Some(200),
@@ -908,15 +912,20 @@ async fn claims_and_records_are_batched_across_endpoints() {
         error: None,
         next: sentinel_store::NextStep::Succeeded,
     };
-    let mut attempts: Vec<_> = first
-        .iter()
-        .map(|d| (d.id, "node-1:1".to_owned(), ok()))
-        .collect();
+    assert!(
+        store
+            .finish_delivery(first[0].id, "node-1:1", ok())
+            .await
+            .unwrap()
+    );
     // A lease this worker never held.
-    attempts.push((second[0].id, "node-1:1".to_owned(), ok()));
-    let recorded = store.finish_deliveries(attempts).await.unwrap();
-    assert_eq!(recorded, vec![true, true, true, false]);
-    assert_eq!(store.unfinished_deliveries().await.unwrap(), 3);
+    assert!(
+        !store
+            .finish_delivery(second[0].id, "node-1:1", ok())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), 5);
     store.close().await.unwrap();
 }
 
@@ -1002,24 +1011,7 @@ async fn webhook_benchmark() {
         .unwrap();
     let backlog = Receiver::start(Mode::Ok).await;
     for _ in 0..5 {
-        store
-            .create_webhook(
-                &ctx,
-                sentinel_store::NewWebhook {
-                    url: backlog.url(),
-                    description: None,
-                    format: sentinel_api::webhook::WebhookFormat::Generic,
-                    message_types: vec![sentinel_api::webhook::MessageType::NewViolation],
-                    min_severity: None,
-                    policy_ids: Vec::new(),
-                    apps: Vec::new(),
-                    enabled: true,
-                    secret: sentinel_server::webhook::sign::new_secret().unwrap(),
-                    created_by: None,
-                },
-            )
-            .await
-            .unwrap();
+        violation_webhook(&store, backlog.url()).await;
     }
     let now = chrono::Utc::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
