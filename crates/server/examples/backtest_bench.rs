@@ -147,23 +147,33 @@ async fn read_only(store: &Store) {
         model: None,
     };
     let started = Instant::now();
-    let mut after: Option<ReplayCursor> = None;
     let mut rows_read = 0u64;
-    loop {
-        let rows = store.replay_page(&window, after, 4096).await.unwrap();
-        let Some(last) = rows.last() else { break };
-        rows_read += rows.len() as u64;
-        after = Some(ReplayCursor {
-            trigger_date: last.trigger_date,
-            id: last.id,
-        });
-    }
+    each_page(store, &window, 4096, |rows| rows_read += rows.len() as u64).await;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{:<22} {seconds:>6.2} s  {:>9.0} events/s  read {rows_read}",
         "read only",
         rows_read as f64 / seconds
     );
+}
+
+/// Calls `each` with every page of `window`, read in the backtest's keyset order.
+async fn each_page(
+    store: &Store,
+    window: &ReplayWindow,
+    size: u64,
+    mut each: impl FnMut(&[sentinel_store::ReplayRow]),
+) {
+    let mut after: Option<ReplayCursor> = None;
+    loop {
+        let rows = store.replay_page(window, after, size).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = Some(ReplayCursor {
+            trigger_date: last.trigger_date,
+            id: last.id,
+        });
+        each(&rows);
+    }
 }
 
 /// The draft alone over every event of the window, one at a time.
@@ -180,16 +190,9 @@ async fn independent_count(store: &Store, plan: &Plan) -> u64 {
         enforcement: sentinel_engine::Enforcement::Enforce,
     };
     let window = window_of(plan);
-    let mut after: Option<ReplayCursor> = None;
     let mut flagged = 0;
-    loop {
-        let rows = store.replay_page(&window, after, 10_000).await.unwrap();
-        let Some(last) = rows.last() else { break };
-        after = Some(ReplayCursor {
-            trigger_date: last.trigger_date,
-            id: last.id,
-        });
-        for row in &rows {
+    each_page(store, &window, 10_000, |rows| {
+        for row in rows {
             if row.prompt.is_none() && row.completion.is_none() {
                 continue;
             }
@@ -214,6 +217,7 @@ async fn independent_count(store: &Store, plan: &Plan) -> u64 {
             .unwrap();
             flagged += u64::from(!eval.hits.is_empty());
         }
-    }
+    })
+    .await;
     flagged
 }
