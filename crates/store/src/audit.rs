@@ -12,8 +12,8 @@
 //! never disagree.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sentinel_api::Timestamp;
 use sentinel_api::audit::{AuditEntry, AuditFilter, AuditVerification};
@@ -86,15 +86,25 @@ impl AuditChange {
 /// Opens a transaction that holds the audit write lock (see the module documentation).
 pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     let txn = db.begin().await?;
+    take_write_lock(&txn).await?;
+    Ok(txn)
+}
+
+/// Takes the database's write lock now, with a write that changes nothing (on SQLite the
+/// whole database's, on PostgreSQL the audit head row's). A transaction that reads before its
+/// first write must call it first on SQLite: a deferred transaction that read fails with
+/// SQLITE_BUSY_SNAPSHOT (517) when another connection commits between its read and its first
+/// write, while one that holds the lock makes the others wait their busy timeout.
+pub(crate) async fn take_write_lock<C: ConnectionTrait>(txn: &C) -> Result<()> {
     audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Seq,
             sea_orm::sea_query::Expr::col(audit_head::Column::Seq),
         )
         .filter(audit_head::Column::Id.eq(1))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    Ok(txn)
+    Ok(())
 }
 
 /// Appends an entry inside a transaction opened by [`begin`]; returns its sequence number.

@@ -186,6 +186,12 @@ async fn insert_events<C: ConnectionTrait>(
     policy_ids.sort_unstable();
     policy_ids.dedup();
     if !policy_ids.is_empty() {
+        // The check reads before the first write: on SQLite the write lock comes first (see
+        // `take_write_lock`), or a commit by the webhook worker in between failed the batch.
+        // PostgreSQL needs nothing, and must not serialise batches on a shared row.
+        if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            crate::audit::take_write_lock(conn).await?;
+        }
         let live = policy::Entity::find()
             .filter(policy::Column::Id.is_in(policy_ids.iter().copied()))
             .filter(policy::Column::DeletedAt.is_null())

@@ -640,3 +640,33 @@ async fn shadow_violations_stay_out_of_the_counters() {
     assert_eq!((purged.events, purged.violations), (1, 2));
     assert!(store.counter_drift().await.unwrap().is_empty());
 }
+
+/// A batch that names a policy reads the policies before its first write. On SQLite that read
+/// must not leave it to fail when another connection commits in between (SQLITE_BUSY_SNAPSHOT,
+/// a 500 on `POST /api/events/`): here a second writer commits all the while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_naming_a_policy_survive_a_concurrent_writer() {
+    let (store, _url, _dir) = open().await;
+    let policy = add_policy(&store, "P").await;
+    let now = Utc::now();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                store
+                    .create_event(new_event(&format!("w{i}"), now), Vec::new())
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for i in 0..300 {
+        let mut e = new_event(&format!("p{i}"), now);
+        e.policy_id = Some(policy.id);
+        store
+            .create_event(e, Vec::new())
+            .await
+            .unwrap_or_else(|err| panic!("batch {i} failed: {err}"));
+    }
+    writer.await.unwrap();
+}
