@@ -41,6 +41,14 @@ fn csv_response(body: String, name: &str) -> Response {
         .into_response()
 }
 
+/// Every table of the compliance report as one CSV answer (`?format=csv` and `.csv`).
+fn compliance_csv(report: &ComplianceReport) -> Response {
+    csv_response(
+        csv::concatenated(&csv::compliance_tables(report)),
+        "compliance",
+    )
+}
+
 async fn build(state: &AppState, params: &ComplianceParams) -> ApiResult<ComplianceReport> {
     Ok(reports::compliance_report(
         &state.store,
@@ -77,10 +85,7 @@ async fn compliance_report(
     let report = build(&state, &params).await?;
     Ok(match params.format.unwrap_or_default() {
         ReportFormat::Json => Json(report).into_response(),
-        ReportFormat::Csv => csv_response(
-            csv::concatenated(&csv::compliance_tables(&report)),
-            "compliance",
-        ),
+        ReportFormat::Csv => compliance_csv(&report),
     })
 }
 
@@ -101,10 +106,7 @@ async fn compliance_report_csv(
     ApiQuery(params): ApiQuery<ComplianceParams>,
 ) -> ApiResult<Response> {
     let report = build(&state, &params).await?;
-    Ok(csv_response(
-        csv::concatenated(&csv::compliance_tables(&report)),
-        "compliance",
-    ))
+    Ok(compliance_csv(&report))
 }
 
 /// The compliance report as a PDF made by the server itself: a cover, a summary with charts,
