@@ -23,6 +23,10 @@ use sentinel_api::event::EventFilter;
 use sentinel_api::violation::ViolationFilter;
 
 use crate::entity::{event, event_count, event_hour, violation, violation_count};
+use crate::report_rollups::{
+    self, ReportRollups, UsageDims, ViolationRollupDims, bucket_sql, usage_dims_sql,
+    user_usage_dims_sql, violation_dims_sql,
+};
 use crate::rollups::RollupDelta;
 use crate::{Backend, Result, Store};
 
@@ -70,6 +74,12 @@ pub(crate) struct EventDims<'a> {
     pub source: Option<&'a str>,
     pub trigger_date: DateTime<Utc>,
     pub duration_ms: Option<f64>,
+    /// What the report rollups need besides (the source and trigger date above are shared).
+    pub model_name: Option<&'a str>,
+    pub user_id: Option<i64>,
+    pub blocked: bool,
+    pub request_tokens: Option<i64>,
+    pub response_tokens: Option<i64>,
 }
 
 impl<'a> EventDims<'a> {
@@ -82,6 +92,23 @@ impl<'a> EventDims<'a> {
             source: row.source.as_deref(),
             trigger_date: row.trigger_date,
             duration_ms: row.duration_ms,
+            model_name: row.model_name.as_deref(),
+            user_id: row.user_id,
+            blocked: row.decision.as_deref() == Some("block"),
+            request_tokens: row.request_tokens,
+            response_tokens: row.response_tokens,
+        }
+    }
+
+    fn usage(&self) -> UsageDims<'a> {
+        UsageDims {
+            trigger_date: self.trigger_date,
+            source: self.source,
+            model_name: self.model_name,
+            user_id: self.user_id,
+            blocked: self.blocked,
+            request_tokens: self.request_tokens,
+            response_tokens: self.response_tokens,
         }
     }
 }
@@ -93,6 +120,7 @@ type ViolationDims = (String, String, String, i64);
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     rollups: RollupDelta,
+    report: ReportRollups,
     events: BTreeMap<String, (event_count::Model, i64)>,
     hours: BTreeMap<(i64, String), i64>,
     violations: BTreeMap<ViolationDims, i64>,
@@ -108,6 +136,7 @@ impl Counters {
             self.rollups
                 .subtract(e.trigger_date.date_naive(), e.severity, e.duration_ms);
         }
+        self.report.event(e.usage(), sign);
         self.event_dims(e, e.status, sign);
         *self
             .hours
@@ -162,6 +191,21 @@ impl Counters {
             .or_default() += n;
     }
 
+    /// A violation (of any policy, shadow ones too) counted into the report rollups (`sign` 1)
+    /// or out of them (`sign` -1).
+    pub(crate) fn violation_rollup(&mut self, v: ViolationRollupDims<'_>, sign: i64) {
+        self.report.violation(v, sign);
+    }
+
+    /// A violation's triage changed what the report rollups know of it.
+    pub(crate) fn violation_rollup_moved(
+        &mut self,
+        before: ViolationRollupDims<'_>,
+        after: ViolationRollupDims<'_>,
+    ) {
+        self.report.violation_moved(before, after);
+    }
+
     /// A violation moved from status `from` to `to`.
     pub(crate) fn violation_status(
         &mut self,
@@ -181,6 +225,7 @@ impl Counters {
     pub(crate) fn into_parts(self) -> CounterRows {
         CounterRows {
             rollups: self.rollups,
+            report: self.report,
             events: self
                 .events
                 .into_values()
@@ -205,6 +250,7 @@ impl Counters {
     pub(crate) async fn apply<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
         let parts = self.into_parts();
         parts.rollups.apply(conn).await?;
+        parts.report.apply(conn).await?;
         // `excluded` names the proposed row on both SQLite and PostgreSQL.
         if !parts.events.is_empty() {
             let rows = parts.events.into_iter().map(|r| event_count::ActiveModel {
@@ -301,6 +347,7 @@ impl Counters {
 #[derive(Debug)]
 pub(crate) struct CounterRows {
     pub rollups: RollupDelta,
+    pub report: ReportRollups,
     pub events: Vec<event_count::Model>,
     pub hours: Vec<((i64, String), i64)>,
     pub violations: Vec<(ViolationDims, i64)>,
@@ -510,7 +557,7 @@ impl Store {
             Backend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM trigger_date) / 3600) AS BIGINT)",
         };
         // (what, counted from the rows, maintained) as text keys → counts.
-        let pairs = [
+        let mut pairs = vec![
             (
                 "event_counts",
                 "SELECT status || '|' || severity || '|' || event_type || '|' \
@@ -557,6 +604,59 @@ impl Store {
                     .to_owned(),
             ),
         ];
+        // The report rollups (migration 12): events and both token sums per bucket and dims.
+        let db_backend = self.db.get_database_backend();
+        let usage_tables = [
+            (
+                "usage_hours",
+                "hour",
+                bucket_sql(db_backend, "trigger_date", report_rollups::HOUR),
+                usage_dims_sql(),
+            ),
+            (
+                "usage_user_days",
+                "day",
+                bucket_sql(db_backend, "trigger_date", report_rollups::DAY),
+                user_usage_dims_sql(),
+            ),
+        ];
+        for (table, bucket, counted_bucket, dims) in usage_tables {
+            for (column, counted) in [
+                ("events", "COUNT(*)"),
+                (
+                    "request_tokens",
+                    "CAST(COALESCE(SUM(request_tokens), 0) AS BIGINT)",
+                ),
+                (
+                    "response_tokens",
+                    "CAST(COALESCE(SUM(response_tokens), 0) AS BIGINT)",
+                ),
+            ] {
+                pairs.push((
+                    table,
+                    format!(
+                        "SELECT CAST({counted_bucket} AS TEXT) || '|' || ({dims}) AS k, \
+                         {counted} AS n FROM events GROUP BY {counted_bucket}, {dims}"
+                    ),
+                    format!(
+                        "SELECT CAST({bucket} AS TEXT) || '|' || dims AS k, {column} AS n \
+                         FROM {table}"
+                    ),
+                ));
+            }
+        }
+        let violation_day = bucket_sql(db_backend, "v.created_at", report_rollups::DAY);
+        let violation_dims = violation_dims_sql();
+        pairs.push((
+            "violation_days",
+            format!(
+                "SELECT CAST({violation_day} AS TEXT) || '|' || ({violation_dims}) AS k, \
+                 COUNT(*) AS n FROM violations v JOIN events e ON e.id = v.event_id \
+                 GROUP BY {violation_day}, {violation_dims}"
+            ),
+            "SELECT CAST(day AS TEXT) || '|' || dims AS k, violations AS n FROM violation_days"
+                .to_owned(),
+        ));
         let mut drift = Vec::new();
         for (what, counted, maintained) in pairs {
             let load = |sql: String| async move {

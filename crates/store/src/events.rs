@@ -16,6 +16,7 @@ use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, policy, violation};
 use crate::error::Entity;
+use crate::report_rollups::ViolationRollupDims;
 use crate::violations::{ViolationRecord, triage_state};
 use crate::{Result, Store, StoreError, Triage, convert};
 
@@ -261,6 +262,13 @@ async fn insert_events<C: ConnectionTrait>(
                 );
             }
             by_event.entry(row.event_id).or_default().push(row);
+        }
+    }
+    for model in &inserted {
+        for v in by_event.get(&model.id).into_iter().flatten() {
+            let dims =
+                ViolationRollupDims::of(v, model.source.as_deref(), model.model_name.as_deref());
+            counters.violation_rollup(dims, 1);
         }
     }
     // One outbox message per violation of an enforced policy, in this transaction: the alert

@@ -21,6 +21,7 @@ pub mod migration;
 pub mod notify;
 mod outbox;
 mod policies;
+mod report_rollups;
 pub mod reports;
 mod retention;
 mod rollups;

@@ -1,12 +1,14 @@
 //! Aggregates for the compliance and usage reports, over a period `[since, until)`.
 //!
-//! Event totals come from the maintained hour counters (`event_hours`). Violations are grouped
-//! in the database by every dimension a report shows (one `GROUP BY` over the period's
-//! violations, each joined to its event by primary key for the application and model), so a
-//! report reads a few hundred grouped rows instead of the rows themselves. Only what is
-//! human-sized is read row by row: triaged violations and the audit trail's triage entries.
+//! A report reads maintained counters and rollups, not the rows: event totals from the hour
+//! counters (`event_hours`), violations from `violation_days`, usage from `usage_hours` and
+//! `usage_user_days` (migration 12, maintained in the transaction of every write, see
+//! `report_rollups.rs`). Only the partial buckets at a period's edges are counted from the rows
+//! (at most two hours of events, or two days of violations or of events by user), and only what
+//! is human-sized is read row by row: triaged violations and the audit trail's triage entries.
+//! The `*_scan` variants count everything from the rows, for the edges and for tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::ExprTrait;
@@ -16,6 +18,7 @@ use sea_orm::{
 use sentinel_api::audit::AuditEntry;
 
 use crate::entity::{audit_log, event, event_count, violation};
+use crate::report_rollups::{self, DAY, HOUR, split};
 use crate::{Backend, Result, Store};
 
 /// Violations of a period sharing every reported dimension.
@@ -66,27 +69,37 @@ pub enum UsageKey {
 
 /// `?` placeholders as the backend spells them (`$1`, `$2`, … on PostgreSQL).
 fn statement(backend: Backend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    let sql = match backend {
-        Backend::Sqlite => sql.to_owned(),
-        Backend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    };
     let db = match backend {
         Backend::Sqlite => sea_orm::DatabaseBackend::Sqlite,
         Backend::Postgres => sea_orm::DatabaseBackend::Postgres,
     };
-    Statement::from_sql_and_values(db, sql, values)
+    report_rollups::statement(db, sql, values)
+}
+
+/// The dimensions a violation group is merged on.
+type GroupKey = (
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    Option<String>,
+    Option<String>,
+    i32,
+);
+
+/// The dimensions a usage group is merged on: key, model, blocked.
+type UsageMergeKey = (Option<String>, Option<String>, i32);
+
+/// A `usage_hours` group by a numeric key (the day of its hour).
+#[derive(Debug, FromQueryResult)]
+struct UsageDayRow {
+    day: i64,
+    model_name: Option<String>,
+    blocked: i32,
+    events: i64,
+    request_tokens: Option<i64>,
+    response_tokens: Option<i64>,
 }
 
 impl Store {
@@ -100,8 +113,81 @@ impl Store {
     }
 
     /// The period's violations (by creation time) grouped by type, severity, status, policy,
-    /// shadow, application, model and whether a reviewer is recorded.
+    /// shadow, application, model and whether a reviewer is recorded: whole days from
+    /// `violation_days`, the partial days at the edges counted from the rows.
     pub async fn violation_groups(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ViolationGroup>> {
+        let parts = split(since, until, DAY);
+        let mut groups = Vec::new();
+        if let Some((first, last)) = parts.whole {
+            let sql = "SELECT violation_type, severity, status, policy_id, shadow, source, \
+                       model_name, reviewed, CAST(SUM(violations) AS BIGINT) AS n \
+                       FROM violation_days WHERE day >= ? AND day < ? \
+                       GROUP BY violation_type, severity, status, policy_id, shadow, source, \
+                       model_name, reviewed";
+            let stmt = statement(self.backend(), sql, vec![first.into(), last.into()]);
+            groups.extend(
+                ViolationGroup::find_by_statement(stmt)
+                    .all(&self.db)
+                    .await?,
+            );
+        }
+        for (a, b) in parts.edges {
+            groups.extend(self.violation_groups_scan(a, b).await?);
+        }
+        let mut merged: BTreeMap<GroupKey, i64> = BTreeMap::new();
+        for g in groups {
+            let key = (
+                g.violation_type,
+                g.severity,
+                g.status,
+                g.policy_id,
+                g.shadow,
+                g.source,
+                g.model_name,
+                g.reviewed,
+            );
+            *merged.entry(key).or_default() += g.n;
+        }
+        Ok(merged
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(
+                |(
+                    (
+                        violation_type,
+                        severity,
+                        status,
+                        policy_id,
+                        shadow,
+                        source,
+                        model_name,
+                        reviewed,
+                    ),
+                    n,
+                )| {
+                    ViolationGroup {
+                        violation_type,
+                        severity,
+                        status,
+                        policy_id,
+                        shadow,
+                        source,
+                        model_name,
+                        reviewed,
+                        n,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// [`Store::violation_groups`] counted from the rows themselves: for the partial days at
+    /// a period's edges, and for tests that check the rollups against the rows.
+    pub async fn violation_groups_scan(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
@@ -233,8 +319,92 @@ impl Store {
     }
 
     /// The period's events grouped by `key`, model and whether the decision was `block`, with
-    /// their summed token counts.
+    /// their summed token counts: whole hours from `usage_hours` (whole days from
+    /// `usage_user_days` by user), the partial buckets at the edges counted from the rows.
     pub async fn usage_groups(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        key: UsageKey,
+    ) -> Result<Vec<UsageGroupRow>> {
+        let bucket = if key == UsageKey::User { DAY } else { HOUR };
+        let parts = split(since, until, bucket);
+        let mut rows = Vec::new();
+        if let Some((first, last)) = parts.whole {
+            let sums = "CAST(SUM(events) AS BIGINT) AS events, \
+                        CAST(SUM(request_tokens) AS BIGINT) AS request_tokens, \
+                        CAST(SUM(response_tokens) AS BIGINT) AS response_tokens";
+            let range = vec![first.into(), last.into()];
+            let grouped = |k: &str, table: &str, b: &str| {
+                format!(
+                    "SELECT {k} AS key, model_name, blocked, {sums} FROM {table} \
+                     WHERE {b} >= ? AND {b} < ? GROUP BY {k}, model_name, blocked"
+                )
+            };
+            match key {
+                UsageKey::App | UsageKey::Model | UsageKey::User => {
+                    let sql = match key {
+                        UsageKey::App => grouped("source", "usage_hours", "hour"),
+                        UsageKey::Model => grouped("model_name", "usage_hours", "hour"),
+                        _ => grouped("CAST(user_id AS TEXT)", "usage_user_days", "day"),
+                    };
+                    let stmt = statement(self.backend(), &sql, range);
+                    rows.extend(UsageGroupRow::find_by_statement(stmt).all(&self.db).await?);
+                }
+                UsageKey::Day => {
+                    // The UTC day of an hour bucket, rounded down below 1970 too.
+                    let day = "((hour - ((hour % 24) + 24) % 24) / 24)";
+                    let sql = format!(
+                        "SELECT {day} AS day, model_name, blocked, {sums} FROM usage_hours \
+                         WHERE hour >= ? AND hour < ? GROUP BY {day}, model_name, blocked"
+                    );
+                    let stmt = statement(self.backend(), &sql, range);
+                    for r in UsageDayRow::find_by_statement(stmt).all(&self.db).await? {
+                        rows.push(UsageGroupRow {
+                            key: Some(
+                                report_rollups::bucket_start(r.day, DAY)
+                                    .date_naive()
+                                    .to_string(),
+                            ),
+                            model_name: r.model_name,
+                            blocked: r.blocked,
+                            events: r.events,
+                            request_tokens: r.request_tokens,
+                            response_tokens: r.response_tokens,
+                        });
+                    }
+                }
+            }
+        }
+        for (a, b) in parts.edges {
+            rows.extend(self.usage_groups_scan(a, b, key).await?);
+        }
+        let mut merged: BTreeMap<UsageMergeKey, (i64, i64, i64)> = BTreeMap::new();
+        for r in rows {
+            let e = merged.entry((r.key, r.model_name, r.blocked)).or_default();
+            e.0 += r.events;
+            e.1 += r.request_tokens.unwrap_or(0);
+            e.2 += r.response_tokens.unwrap_or(0);
+        }
+        Ok(merged
+            .into_iter()
+            .filter(|(_, (events, _, _))| *events != 0)
+            .map(
+                |((key, model_name, blocked), (events, req, resp))| UsageGroupRow {
+                    key,
+                    model_name,
+                    blocked,
+                    events,
+                    request_tokens: Some(req),
+                    response_tokens: Some(resp),
+                },
+            )
+            .collect())
+    }
+
+    /// [`Store::usage_groups`] counted from the rows themselves: for the partial buckets at a
+    /// period's edges, and for tests that check the rollups against the rows.
+    pub async fn usage_groups_scan(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,

@@ -2,13 +2,47 @@
 //! in audited batches.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, event_rollup, violation};
+use crate::report_rollups::ViolationRollupDims;
 use crate::{Result, Store, StoreError};
+
+/// What the counters and rollups need of a deleted event.
+#[derive(Debug, FromQueryResult)]
+struct PurgedEvent {
+    id: i64,
+    status: String,
+    severity: String,
+    event_type: String,
+    policy_id: Option<i64>,
+    source: Option<String>,
+    trigger_date: DateTime<Utc>,
+    duration_ms: Option<f64>,
+    model_name: Option<String>,
+    user_id: Option<i64>,
+    decision: Option<String>,
+    request_tokens: Option<i64>,
+    response_tokens: Option<i64>,
+}
+
+/// What the counters and rollups need of a deleted violation.
+#[derive(Debug, FromQueryResult)]
+struct PurgedViolation {
+    event_id: i64,
+    created_at: DateTime<Utc>,
+    violation_type: String,
+    severity: String,
+    status: String,
+    policy_id: i64,
+    shadow: bool,
+    acknowledged_by: Option<i64>,
+}
 
 /// What one retention batch removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,18 +106,8 @@ impl Store {
         mut after: serde_json::Value,
     ) -> Result<Purged> {
         let txn = audit::begin(&self.db).await?;
-        // Only what the counters need: never the events' text.
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            DateTime<Utc>,
-            Option<f64>,
-        );
-        let rows: Vec<Row> = event::Entity::find()
+        // Only what the counters and rollups need: never the events' text.
+        let rows: Vec<PurgedEvent> = event::Entity::find()
             .select_only()
             .columns([
                 event::Column::Id,
@@ -94,11 +118,16 @@ impl Store {
                 event::Column::Source,
                 event::Column::TriggerDate,
                 event::Column::DurationMs,
+                event::Column::ModelName,
+                event::Column::UserId,
+                event::Column::Decision,
+                event::Column::RequestTokens,
+                event::Column::ResponseTokens,
             ])
             .filter(filter)
             .order_by_asc(event::Column::TriggerDate)
             .limit(limit)
-            .into_tuple()
+            .into_model()
             .all(&txn)
             .await?;
         if rows.is_empty() {
@@ -106,45 +135,64 @@ impl Store {
         }
         let mut counters = Counters::default();
         let mut ids = Vec::with_capacity(rows.len());
-        for (id, status, severity, event_type, policy_id, source, trigger_date, duration_ms) in
-            &rows
-        {
+        let mut apps = std::collections::HashMap::with_capacity(rows.len());
+        for e in &rows {
             let dims = EventDims {
-                status,
-                severity,
-                event_type,
-                policy_id: *policy_id,
-                source: source.as_deref(),
-                trigger_date: *trigger_date,
-                duration_ms: *duration_ms,
+                status: &e.status,
+                severity: &e.severity,
+                event_type: &e.event_type,
+                policy_id: e.policy_id,
+                source: e.source.as_deref(),
+                trigger_date: e.trigger_date,
+                duration_ms: e.duration_ms,
+                model_name: e.model_name.as_deref(),
+                user_id: e.user_id,
+                blocked: e.decision.as_deref() == Some("block"),
+                request_tokens: e.request_tokens,
+                response_tokens: e.response_tokens,
             };
             counters.event(dims, -1);
-            ids.push(*id);
+            ids.push(e.id);
+            apps.insert(e.id, (e.source.as_deref(), e.model_name.as_deref()));
         }
         let mut purged = Purged::default();
         // Bounded IN lists: SQLite allows at most 32,766 parameters per statement.
         for chunk in ids.chunks(5_000) {
-            let gone: Vec<(String, String, String, i64, i64)> = violation::Entity::find()
+            let gone: Vec<PurgedViolation> = violation::Entity::find()
                 .select_only()
                 .columns([
-                    violation::Column::Status,
-                    violation::Column::Severity,
+                    violation::Column::EventId,
+                    violation::Column::CreatedAt,
                     violation::Column::ViolationType,
+                    violation::Column::Severity,
+                    violation::Column::Status,
                     violation::Column::PolicyId,
+                    violation::Column::Shadow,
+                    violation::Column::AcknowledgedBy,
                 ])
-                .column_as(Expr::cust("COUNT(*)"), "n")
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
-                .filter(violation::Column::Shadow.eq(false))
-                .group_by(violation::Column::Status)
-                .group_by(violation::Column::Severity)
-                .group_by(violation::Column::ViolationType)
-                .group_by(violation::Column::PolicyId)
-                .into_tuple()
+                .into_model()
                 .all(&txn)
                 .await?;
-            // Shadow violations are not in the counters, but they go with their event too.
-            for (status, severity, violation_type, policy_id, n) in gone {
-                counters.violations(&status, &severity, &violation_type, policy_id, -n);
+            for v in &gone {
+                // Shadow violations are not in the counters, but they are in the report
+                // rollups, and they go with their event too.
+                if !v.shadow {
+                    counters.violations(&v.status, &v.severity, &v.violation_type, v.policy_id, -1);
+                }
+                let (source, model_name) = apps.get(&v.event_id).copied().unwrap_or((None, None));
+                let dims = ViolationRollupDims {
+                    created_at: v.created_at,
+                    violation_type: &v.violation_type,
+                    severity: &v.severity,
+                    status: &v.status,
+                    policy_id: v.policy_id,
+                    shadow: v.shadow,
+                    reviewed: v.acknowledged_by.is_some(),
+                    source,
+                    model_name,
+                };
+                counters.violation_rollup(dims, -1);
             }
             purged.violations += violation::Entity::delete_many()
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
@@ -162,6 +210,14 @@ impl Store {
             .filter(event_rollup::Column::Events.lte(0))
             .exec(&txn)
             .await?;
+        // The report rollups' emptied rows go too, or retention would leave one per bucket.
+        for sql in [
+            "DELETE FROM usage_hours WHERE events = 0",
+            "DELETE FROM usage_user_days WHERE events = 0",
+            "DELETE FROM violation_days WHERE violations = 0",
+        ] {
+            txn.execute_unprepared(sql).await?;
+        }
         if let Some(map) = after.as_object_mut() {
             map.insert("events_deleted".into(), purged.events.into());
             map.insert("violations_deleted".into(), purged.violations.into());

@@ -6,6 +6,7 @@ use sentinel_api::ViolationStatus;
 
 use crate::counters::{Counters, EventDims};
 use crate::entity::{event, violation};
+use crate::report_rollups::{Param, ViolationRollupDims};
 use crate::{Backend, NewEvent, NewViolation, Result, Store, StoreError};
 
 /// A historical event with the violations it produced, written as if ingested at `trigger_date`.
@@ -36,6 +37,27 @@ fn new_event_dims(e: &NewEvent) -> EventDims<'_> {
         source: e.source.as_deref(),
         trigger_date: e.trigger_date.0,
         duration_ms: e.duration_ms,
+        model_name: e.model_name.as_deref(),
+        user_id: e.user_id,
+        blocked: e.decision == Some(sentinel_api::Decision::Block),
+        request_tokens: e.request_tokens,
+        response_tokens: e.response_tokens,
+    }
+}
+
+/// The report rollups' view of a violation about to be loaded with its event (loaded
+/// violations are created when their event triggered, with no reviewer).
+fn new_violation_dims<'a>(e: &'a NewEvent, v: &'a SeedViolation) -> ViolationRollupDims<'a> {
+    ViolationRollupDims {
+        created_at: e.trigger_date.0,
+        violation_type: v.violation.violation_type.as_str(),
+        severity: v.violation.severity.as_str(),
+        status: v.status.as_str(),
+        policy_id: v.violation.policy_id,
+        shadow: v.violation.shadow,
+        reviewed: false,
+        source: e.source.as_deref(),
+        model_name: e.model_name.as_deref(),
     }
 }
 
@@ -64,6 +86,9 @@ impl Store {
         for (id, item) in (first_id..).zip(batch) {
             let at = item.event.trigger_date.0;
             counters.event(new_event_dims(&item.event), 1);
+            for v in &item.violations {
+                counters.violation_rollup(new_violation_dims(&item.event, v), 1);
+            }
             let mut row = item.event.into_active(at)?;
             row.id = Set(id);
             events.push(row);
@@ -169,6 +194,9 @@ impl Store {
                         column: "events.metadata",
                         value: err.to_string(),
                     })?;
+                for v in &item.violations {
+                    counters.violation_rollup(new_violation_dims(&e, v), 1);
+                }
                 for v in item.violations {
                     if !v.violation.shadow {
                         counters.violations(
@@ -298,6 +326,21 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+            }
+            for upsert in counters.report.into_upserts() {
+                // Built by `into_upserts` from fixed table and column names; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert.sql));
+                for p in upsert.params {
+                    q = match p {
+                        Param::Int(v) => q.bind(v),
+                        Param::OptInt(v) => q.bind(v),
+                        Param::Small(v) => q.bind(v),
+                        Param::Bool(v) => q.bind(v),
+                        Param::Text(v) => q.bind(v),
+                        Param::OptText(v) => q.bind(v),
+                    };
+                }
+                q.execute(&mut *tx).await.map_err(db_err)?;
             }
             for ((status, severity, violation_type, policy_id), n) in counters.violations {
                 sqlx::query(

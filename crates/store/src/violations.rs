@@ -10,6 +10,7 @@ use crate::audit::{self, AuditChange, AuditContext};
 use crate::counters::Counters;
 use crate::entity::violation;
 use crate::error::Entity;
+use crate::report_rollups::ViolationRollupDims;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// A stored violation: one breached policy for one event. The findings are kept in the form the
@@ -137,6 +138,18 @@ impl Store {
                 current.policy_id,
             );
         }
+        use crate::entity::event;
+        // The event's application and model: the webhook message and the report rollups.
+        let (app, model_name): (Option<String>, Option<String>) =
+            event::Entity::find_by_id(current.event_id)
+                .select_only()
+                .column(event::Column::Source)
+                .column(event::Column::ModelName)
+                .into_tuple()
+                .one(&txn)
+                .await?
+                .unwrap_or((None, None));
+        let before_row = current.clone();
         let mut model: violation::ActiveModel = current.into();
         let now = sentinel_api::Timestamp::now().0;
         if let Some(status) = change.status {
@@ -148,12 +161,12 @@ impl Store {
         }
         model.updated_at = Set(Some(now));
         let updated = model.update(&txn).await.map_err(StoreError::classify)?;
+        counters.violation_rollup_moved(
+            ViolationRollupDims::of(&before_row, app.as_deref(), model_name.as_deref()),
+            ViolationRollupDims::of(&updated, app.as_deref(), model_name.as_deref()),
+        );
         counters.apply(&txn).await?;
         if !updated.shadow {
-            let app = crate::entity::event::Entity::find_by_id(updated.event_id)
-                .one(&txn)
-                .await?
-                .and_then(|e| e.source);
             let message = crate::outbox::violation_message(
                 sentinel_api::webhook::MessageType::ViolationUpdated,
                 &updated,

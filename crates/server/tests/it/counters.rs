@@ -2,7 +2,7 @@
 //! real `COUNT(*)` after every kind of write: inserts, batches, failed writes, triage, bulk loads,
 //! retention and policy deletion, and the backfill of migration 5. On both backends.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use sentinel_api::PolicyCategory;
 use sentinel_api::event::EventCreate;
@@ -78,6 +78,7 @@ fn sql_time(at: DateTime<Utc>, raw: &DatabaseConnection) -> String {
 async fn assert_exact(store: &Store, raw: &DatabaseConnection, step: &str) {
     let drift = store.counter_drift().await.unwrap();
     assert!(drift.is_empty(), "{step}: counters drifted: {drift:#?}");
+    assert_reports_read_like_scans(store, step).await;
 
     let now = Utc::now();
     let mut event_filters: Vec<(EventFilter, String)> =
@@ -309,6 +310,74 @@ async fn assert_exact(store: &Store, raw: &DatabaseConnection, step: &str) {
     }
 }
 
+/// The report aggregates (rollups for whole buckets, rows for the edges) equal a count of the
+/// rows, over periods aligned to buckets, cut mid-bucket, inside one bucket, and reaching
+/// before 1970.
+async fn assert_reports_read_like_scans(store: &Store, step: &str) {
+    use sentinel_store::reports::UsageKey;
+    let now = Utc::now();
+    let day = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap();
+    let today = day(now.year(), now.month(), now.day());
+    let periods = [
+        (now - Duration::days(1), now),
+        (now - Duration::days(40), now + Duration::minutes(1)),
+        (today - Duration::days(3), today + Duration::days(1)),
+        (
+            now - Duration::hours(37) + Duration::minutes(13),
+            now - Duration::minutes(5),
+        ),
+        (now - Duration::minutes(50), now - Duration::minutes(1)),
+        (day(1969, 12, 30), now + Duration::days(1)),
+    ];
+    for (since, until) in periods {
+        let mut rolled = store.violation_groups(since, until).await.unwrap();
+        let mut scanned = store.violation_groups_scan(since, until).await.unwrap();
+        let order = |g: &sentinel_store::reports::ViolationGroup| {
+            format!(
+                "{}|{}|{}|{}|{}|{:?}|{:?}|{}",
+                g.violation_type,
+                g.severity,
+                g.status,
+                g.policy_id,
+                g.shadow,
+                g.source,
+                g.model_name,
+                g.reviewed
+            )
+        };
+        rolled.sort_by_key(order);
+        scanned.sort_by_key(order);
+        assert_eq!(rolled, scanned, "{step}: violation groups {since}..{until}");
+        for key in [
+            UsageKey::App,
+            UsageKey::Model,
+            UsageKey::User,
+            UsageKey::Day,
+        ] {
+            let norm = |rows: Vec<sentinel_store::reports::UsageGroupRow>| {
+                let mut rows: Vec<_> = rows
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r.key,
+                            r.model_name,
+                            r.blocked,
+                            r.events,
+                            r.request_tokens.unwrap_or(0),
+                            r.response_tokens.unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                rows.sort();
+                rows
+            };
+            let rolled = norm(store.usage_groups(since, until, key).await.unwrap());
+            let scanned = norm(store.usage_groups_scan(since, until, key).await.unwrap());
+            assert_eq!(rolled, scanned, "{step}: usage by {key:?} {since}..{until}");
+        }
+    }
+}
+
 fn event(
     id: &str,
     at: DateTime<Utc>,
@@ -326,6 +395,22 @@ fn event(
     if policy_id.is_some() {
         e.event_type = EventType::PolicyViolation;
     }
+    // What the report rollups group by: a model, a user, a decision and token counts that
+    // vary (and are sometimes missing) with the other fields.
+    let n = id.bytes().map(i64::from).sum::<i64>();
+    e.model_name = match n % 3 {
+        0 => None,
+        1 => Some("gpt-4o".into()),
+        _ => Some("claude|3".into()),
+    };
+    e.user_id = (n % 4 != 0).then_some(n % 5);
+    e.decision = match severity {
+        Severity::Critical => Some(sentinel_api::Decision::Block),
+        Severity::High => Some(sentinel_api::Decision::Redact),
+        _ => None,
+    };
+    e.request_tokens = (n % 2 == 0).then_some(n * 3);
+    e.response_tokens = (n % 3 != 1).then_some(n * 7);
     e
 }
 
@@ -592,6 +677,60 @@ async fn migration_5_backfills_the_counters_from_stored_rows() {
     }
     store.migrate().await.unwrap();
     assert_eq!(count(&raw, "event_counts").await, 4);
+    assert_exact(&store, &raw, "backfilled").await;
+}
+
+#[tokio::test]
+async fn migration_12_backfills_the_report_rollups_from_stored_rows() {
+    let (store, raw, _dir) = open().await;
+    let ctx = AuditContext::system();
+    let p = store.create_policy(&ctx, policy("p")).await.unwrap().id;
+    let now = Utc::now();
+    for (i, at) in [
+        now,
+        now - Duration::minutes(61),
+        now - Duration::days(3),
+        Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, violations) = store
+            .create_event(
+                event(
+                    &format!("m{i}"),
+                    at,
+                    Severity::ALL[i],
+                    EventStatus::Open,
+                    (i % 2 == 0).then_some(p),
+                    (i % 3 != 0).then_some("Src"),
+                ),
+                vec![new_violation(p, ViolationType::DataLeak, Severity::ALL[i])],
+            )
+            .await
+            .unwrap();
+        if i == 1 {
+            // A reviewed, closed violation: its own rollup row.
+            let triage = Triage {
+                status: Some(ViolationStatus::Resolved),
+                acknowledged_by: Some(Some(1)),
+            };
+            store
+                .update_violation(&ctx, violations[0].id, triage)
+                .await
+                .unwrap();
+        }
+    }
+    for sql in [
+        "DROP TABLE usage_hours",
+        "DROP TABLE usage_user_days",
+        "DROP TABLE violation_days",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261205_000012_report_rollups'",
+    ] {
+        raw.execute_unprepared(sql).await.unwrap();
+    }
+    store.migrate().await.unwrap();
+    assert_eq!(count(&raw, "violation_days").await, 4);
     assert_exact(&store, &raw, "backfilled").await;
 }
 
