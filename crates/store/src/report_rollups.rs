@@ -267,38 +267,37 @@ impl ReportRollups {
             e.response_tokens.unwrap_or(0) * sign,
         );
         let model = opt_text(e.model_name);
+        let add = |map: &mut BTreeMap<(i64, String), UsageAcc>,
+                   key: (i64, String),
+                   who: fn(&UsageDims<'_>) -> (Option<String>, Option<i64>)| {
+            let acc = map.entry(key).or_insert_with(|| {
+                let (who, user_id) = who(&e);
+                UsageAcc {
+                    who,
+                    user_id,
+                    model_name: e.model_name.map(str::to_owned),
+                    blocked: e.blocked,
+                    events: 0,
+                    request_tokens: 0,
+                    response_tokens: 0,
+                }
+            });
+            acc.events += sign;
+            acc.request_tokens += req;
+            acc.response_tokens += resp;
+        };
         let hour = bucket_of(e.trigger_date, HOUR);
         let dims = format!("{blocked}|{}|{model}", opt_text(e.source));
-        let acc = self.usage.entry((hour, dims)).or_insert_with(|| UsageAcc {
-            who: e.source.map(str::to_owned),
-            user_id: None,
-            model_name: e.model_name.map(str::to_owned),
-            blocked: e.blocked,
-            events: 0,
-            request_tokens: 0,
-            response_tokens: 0,
+        add(&mut self.usage, (hour, dims), |e| {
+            (e.source.map(str::to_owned), None)
         });
-        acc.events += sign;
-        acc.request_tokens += req;
-        acc.response_tokens += resp;
         let day = bucket_of(e.trigger_date, DAY);
         let user = e.user_id.map_or_else(|| "-".to_owned(), |u| u.to_string());
-        let dims = format!("{blocked}|{user}|{model}");
-        let acc = self
-            .user_usage
-            .entry((day, dims))
-            .or_insert_with(|| UsageAcc {
-                who: None,
-                user_id: e.user_id,
-                model_name: e.model_name.map(str::to_owned),
-                blocked: e.blocked,
-                events: 0,
-                request_tokens: 0,
-                response_tokens: 0,
-            });
-        acc.events += sign;
-        acc.request_tokens += req;
-        acc.response_tokens += resp;
+        add(
+            &mut self.user_usage,
+            (day, format!("{blocked}|{user}|{model}")),
+            |e| (None, e.user_id),
+        );
     }
 
     /// Counts a violation in (`sign` 1) or out (`sign` -1).

@@ -31,19 +31,6 @@ struct PurgedEvent {
     response_tokens: Option<i64>,
 }
 
-/// What the counters and rollups need of a deleted violation.
-#[derive(Debug, FromQueryResult)]
-struct PurgedViolation {
-    event_id: i64,
-    created_at: DateTime<Utc>,
-    violation_type: String,
-    severity: String,
-    status: String,
-    policy_id: i64,
-    shadow: bool,
-    acknowledged_by: Option<i64>,
-}
-
 /// What one retention batch removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -158,20 +145,8 @@ impl Store {
         let mut purged = Purged::default();
         // Bounded IN lists: SQLite allows at most 32,766 parameters per statement.
         for chunk in ids.chunks(5_000) {
-            let gone: Vec<PurgedViolation> = violation::Entity::find()
-                .select_only()
-                .columns([
-                    violation::Column::EventId,
-                    violation::Column::CreatedAt,
-                    violation::Column::ViolationType,
-                    violation::Column::Severity,
-                    violation::Column::Status,
-                    violation::Column::PolicyId,
-                    violation::Column::Shadow,
-                    violation::Column::AcknowledgedBy,
-                ])
+            let gone = violation::Entity::find()
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))
-                .into_model()
                 .all(&txn)
                 .await?;
             for v in &gone {
@@ -181,18 +156,7 @@ impl Store {
                     counters.violations(&v.status, &v.severity, &v.violation_type, v.policy_id, -1);
                 }
                 let (source, model_name) = apps.get(&v.event_id).copied().unwrap_or((None, None));
-                let dims = ViolationRollupDims {
-                    created_at: v.created_at,
-                    violation_type: &v.violation_type,
-                    severity: &v.severity,
-                    status: &v.status,
-                    policy_id: v.policy_id,
-                    shadow: v.shadow,
-                    reviewed: v.acknowledged_by.is_some(),
-                    source,
-                    model_name,
-                };
-                counters.violation_rollup(dims, -1);
+                counters.violation_rollup(ViolationRollupDims::of(v, source, model_name), -1);
             }
             purged.violations += violation::Entity::delete_many()
                 .filter(violation::Column::EventId.is_in(chunk.iter().copied()))

@@ -636,56 +636,10 @@ async fn counters_match_real_counts_after_every_kind_of_write() {
     );
 }
 
-#[tokio::test]
-async fn migration_5_backfills_the_counters_from_stored_rows() {
-    let (store, raw, _dir) = open().await;
-    let ctx = AuditContext::system();
-    let p = store.create_policy(&ctx, policy("p")).await.unwrap().id;
+/// Four events spread from now back to 1969, each with a violation of `p`; their violations' ids.
+async fn store_four_events(store: &Store, p: i64) -> Vec<i64> {
     let now = Utc::now();
-    for (i, at) in [
-        now,
-        now - Duration::minutes(61),
-        now - Duration::days(3),
-        Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap(),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        store
-            .create_event(
-                event(
-                    &format!("m{i}"),
-                    at,
-                    Severity::ALL[i],
-                    EventStatus::Open,
-                    (i % 2 == 0).then_some(p),
-                    (i % 3 != 0).then_some("Src"),
-                ),
-                vec![new_violation(p, ViolationType::DataLeak, Severity::ALL[i])],
-            )
-            .await
-            .unwrap();
-    }
-    // Forget the counters and the migration that made them, then migrate again.
-    for sql in [
-        "DROP TABLE event_counts",
-        "DROP TABLE event_hours",
-        "DROP TABLE violation_counts",
-        "DELETE FROM seaql_migrations WHERE version = 'm20261126_000005_counters'",
-    ] {
-        raw.execute_unprepared(sql).await.unwrap();
-    }
-    store.migrate().await.unwrap();
-    assert_eq!(count(&raw, "event_counts").await, 4);
-    assert_exact(&store, &raw, "backfilled").await;
-}
-
-#[tokio::test]
-async fn migration_12_backfills_the_report_rollups_from_stored_rows() {
-    let (store, raw, _dir) = open().await;
-    let ctx = AuditContext::system();
-    let p = store.create_policy(&ctx, policy("p")).await.unwrap().id;
-    let now = Utc::now();
+    let mut ids = Vec::new();
     for (i, at) in [
         now,
         now - Duration::minutes(61),
@@ -709,18 +663,46 @@ async fn migration_12_backfills_the_report_rollups_from_stored_rows() {
             )
             .await
             .unwrap();
-        if i == 1 {
-            // A reviewed, closed violation: its own rollup row.
-            let triage = Triage {
-                status: Some(ViolationStatus::Resolved),
-                acknowledged_by: Some(Some(1)),
-            };
-            store
-                .update_violation(&ctx, violations[0].id, triage)
-                .await
-                .unwrap();
-        }
+        ids.extend(violations.iter().map(|v| v.id));
     }
+    ids
+}
+
+#[tokio::test]
+async fn migration_5_backfills_the_counters_from_stored_rows() {
+    let (store, raw, _dir) = open().await;
+    let ctx = AuditContext::system();
+    let p = store.create_policy(&ctx, policy("p")).await.unwrap().id;
+    store_four_events(&store, p).await;
+    // Forget the counters and the migration that made them, then migrate again.
+    for sql in [
+        "DROP TABLE event_counts",
+        "DROP TABLE event_hours",
+        "DROP TABLE violation_counts",
+        "DELETE FROM seaql_migrations WHERE version = 'm20261126_000005_counters'",
+    ] {
+        raw.execute_unprepared(sql).await.unwrap();
+    }
+    store.migrate().await.unwrap();
+    assert_eq!(count(&raw, "event_counts").await, 4);
+    assert_exact(&store, &raw, "backfilled").await;
+}
+
+#[tokio::test]
+async fn migration_12_backfills_the_report_rollups_from_stored_rows() {
+    let (store, raw, _dir) = open().await;
+    let ctx = AuditContext::system();
+    let p = store.create_policy(&ctx, policy("p")).await.unwrap().id;
+    let violations = store_four_events(&store, p).await;
+    // A reviewed, closed violation: its own rollup row.
+    let triage = Triage {
+        status: Some(ViolationStatus::Resolved),
+        acknowledged_by: Some(Some(1)),
+    };
+    store
+        .update_violation(&ctx, violations[1], triage)
+        .await
+        .unwrap();
     for sql in [
         "DROP TABLE usage_hours",
         "DROP TABLE usage_user_days",
