@@ -1129,7 +1129,8 @@
     $("#copy-secret").addEventListener("click", async () => {
       const code = $("#new-secret-value");
       try {
-        await navigator.clipboard.writeText(code.textContent);
+        // A browser that neither grants nor refuses within a second counts as a refusal.
+        await Promise.race([navigator.clipboard.writeText(code.textContent), new Promise((_, no) => setTimeout(() => no(new Error("no answer")), 1000))]);
         $("#copy-state").textContent = "Copied to the clipboard.";
       } catch (_) {
         // No clipboard access (an insecure origin, a refusal): select it for Ctrl+C instead.

@@ -14,6 +14,8 @@ mod m20261204_000008_template_owasp;
 mod m20261205_000009_webhooks;
 mod m20261205_000010_backtests;
 mod m20261205_000011_siem_cursors;
+// 000012 is reserved for another change.
+mod m20261205_000013_siem_leases;
 
 pub struct Migrator;
 
@@ -32,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_webhooks::Migration),
             Box::new(m20261205_000010_backtests::Migration),
             Box::new(m20261205_000011_siem_cursors::Migration),
+            Box::new(m20261205_000013_siem_leases::Migration),
         ]
     }
 }
