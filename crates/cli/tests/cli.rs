@@ -1168,7 +1168,9 @@ impl SlowHec {
                     if let Some((name, value)) = line.trim_end().split_once(':') {
                         match name.to_ascii_lowercase().as_str() {
                             "content-length" => length = value.trim().parse().unwrap_or(0),
-                            "authorization" => authorized = value.trim() == format!("Splunk {token}"),
+                            "authorization" => {
+                                authorized = value.trim() == format!("Splunk {token}")
+                            }
                             _ => {}
                         }
                     }
@@ -1179,14 +1181,21 @@ impl SlowHec {
                     continue;
                 }
                 std::thread::sleep(delay);
-                let status = if authorized { "200 OK" } else { "401 Unauthorized" };
-                let answer =
-                    format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+                let status = if authorized {
+                    "200 OK"
+                } else {
+                    "401 Unauthorized"
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                );
                 if stream.write_all(answer.as_bytes()).is_err() || !authorized {
                     continue;
                 }
                 let mut got = ids.lock().unwrap();
-                for envelope in serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>() {
+                for envelope in
+                    serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>()
+                {
                     let record = &envelope.expect("a HEC envelope")["event"];
                     if record["type"] == "audit" {
                         got.push(record["data"]["id"].as_i64().expect("an audit id"));
@@ -1216,7 +1225,9 @@ fn file_audit_ids(path: &std::path::Path) -> Vec<i64> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))
+        })
         .filter(|r| r["type"] == "audit")
         .map(|r| r["data"]["id"].as_i64().expect("an audit id"))
         .collect()
@@ -1226,8 +1237,11 @@ fn file_audit_ids(path: &std::path::Path) -> Vec<i64> {
 /// arrived, a new one only ever right after the newest one so far (no gap, in order), and
 /// repeats only as one resent run, from the restart.
 fn assert_at_least_once_in_order(sink: &str, got: &[i64], expected: &[i64]) {
-    let position: std::collections::HashMap<i64, usize> =
-        expected.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let position: std::collections::HashMap<i64, usize> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
     let (mut next, mut previous, mut resends) = (0usize, None::<usize>, 0);
     for id in got {
         let p = *position
@@ -1246,7 +1260,11 @@ fn assert_at_least_once_in_order(sink: &str, got: &[i64], expected: &[i64]) {
         }
         previous = Some(p);
     }
-    assert_eq!(next, expected.len(), "{sink}: not everything arrived: {got:?}");
+    assert_eq!(
+        next,
+        expected.len(),
+        "{sink}: not everything arrived: {got:?}"
+    );
     assert!(
         resends <= 1,
         "{sink}: out of order beyond the one resend after the restart: {got:?}"
@@ -1314,7 +1332,14 @@ transport = {{ type = "splunk", url = "http://127.0.0.1:{}", token_env = "SENTIN
                 let body = format!(
                     r#"{{"name":"p{i}","definition":"request.prompt has sentinelai.pii(email)","category":"privacy"}}"#
                 );
-                match http_request(&addr, "POST", "/api/policies/", Some(&token), Some(&body), "") {
+                match http_request(
+                    &addr,
+                    "POST",
+                    "/api/policies/",
+                    Some(&token),
+                    Some(&body),
+                    "",
+                ) {
                     Ok((200, _)) => acknowledged += 1,
                     Ok((status, text)) => panic!("{status}: {text}"),
                     Err(_) => return acknowledged,

@@ -1317,7 +1317,11 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
     ui.wait_path(10, "/webhooks", "the webhooks page from the nav")
         .await;
     ui.wait_ready("the webhooks page").await;
-    assert!(ui.text("#webhooks-table").await.contains("No endpoints yet."));
+    assert!(
+        ui.text("#webhooks-table")
+            .await
+            .contains("No endpoints yet.")
+    );
 
     // Add an endpoint: the secret is shown once, with a way to copy it.
     ui.fill("#w-url", &url).await;
@@ -1335,32 +1339,47 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
         "document.querySelector('#copy-state').textContent !== ''",
     )
     .await;
-    ui.wait_text(10, "#webhooks-table", "SOC on-call", "the new endpoint in the list")
-        .await;
+    ui.wait_text(
+        10,
+        "#webhooks-table",
+        "SOC on-call",
+        "the new endpoint in the list",
+    )
+    .await;
     let listed: Value = app.get_ok("/api/webhooks/").await;
     let id = listed[0]["id"].as_i64().unwrap();
     assert_eq!(listed[0]["url"], url.as_str());
     assert_eq!(listed[0]["message_types"], json!(["new_violation"]));
     assert_eq!(listed[0]["enabled"], true);
-    assert!(!listed.to_string().contains(&secret), "the API never returns it again");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the API never returns it again"
+    );
     ui.shot("webhooks-created").await;
 
     // Once: gone after a reload.
     ui.open("/webhooks").await;
-    let hidden: bool = ui.eval("document.querySelector('#new-secret').hidden").await;
+    let hidden: bool = ui
+        .eval("document.querySelector('#new-secret').hidden")
+        .await;
     let page: String = ui.eval("document.body.innerText").await;
-    assert!(hidden && !page.contains(&secret), "the secret is shown only once");
+    assert!(
+        hidden && !page.contains(&secret),
+        "the secret is shown only once"
+    );
 
     // The delivery log; a test event is delivered and logged with its answer.
     let row = format!("#webhooks-table tbody tr[data-id='{id}']");
-    ui.click(&format!("{row} button[data-action=deliveries]")).await;
+    ui.click(&format!("{row} button[data-action=deliveries]"))
+        .await;
     ui.wait_shown(10, "#deliveries", "the delivery log").await;
     ui.wait_text(10, "#deliveries-table", "No deliveries yet", "an empty log")
         .await;
     assert_eq!(ui.path().await, format!("/webhooks?endpoint={id}"));
     ui.click("#send-test").await;
     let delivered = "#deliveries-table tbody tr[data-status=succeeded]";
-    ui.wait_element(15, delivered, "the test event delivered").await;
+    ui.wait_element(15, delivered, "the test event delivered")
+        .await;
     let cell = |label: &str| format!("{delivered} td[data-label='{label}']");
     assert_eq!(ui.text(&cell("HTTP")).await, "202");
     assert_eq!(ui.text(&cell("Attempts")).await, "1");
@@ -1371,7 +1390,10 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
     assert_eq!(body["type"], "test");
-    assert!(hooks[0].signed_with(&secret), "signed with the secret shown");
+    assert!(
+        hooks[0].signed_with(&secret),
+        "signed with the secret shown"
+    );
     assert!(ui.text(&cell("Message")).await.contains(&hooks[0].id));
 
     // Redeliver: a second delivery of the same message, also delivered.
@@ -1419,17 +1441,30 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
     );
 
     // Off and on.
-    ui.click(&format!("{row} button[data-action=disable]")).await;
-    ui.wait_text(10, &format!("{row} td[data-label='Status']"), "Disabled", "disabled")
+    ui.click(&format!("{row} button[data-action=disable]"))
         .await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "Disabled",
+        "disabled",
+    )
+    .await;
     let off: Value = app.get_ok(&format!("/api/webhooks/{id}")).await;
     assert_eq!(off["enabled"], false);
     ui.click(&format!("{row} button[data-action=enable]")).await;
-    ui.wait_text(10, &format!("{row} td[data-label='Status']"), "Enabled", "enabled again")
-        .await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "Enabled",
+        "enabled again",
+    )
+    .await;
 
     // Rotate: a new secret, shown once; the next delivery is signed with both.
-    let _: bool = ui.eval("(() => { window.confirm = () => true; return true; })()").await;
+    let _: bool = ui
+        .eval("(() => { window.confirm = () => true; return true; })()")
+        .await;
     ui.click(&format!("{row} button[data-action=rotate]")).await;
     ui.wait(
         10,
@@ -1442,8 +1477,13 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
     )
     .await;
     let rotated = ui.text("#new-secret-value").await;
-    ui.wait_text(10, &format!("{row} td[data-label='Status']"), "previous secret", "the overlap")
-        .await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "previous secret",
+        "the overlap",
+    )
+    .await;
     ui.click("#send-test").await;
     ui.wait(
         15,
@@ -1457,9 +1497,16 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
 
     // Delete (confirmed): the endpoint and its log are gone.
     ui.click(&format!("{row} button[data-action=delete]")).await;
-    ui.wait_text(10, "#webhooks-table", "No endpoints yet.", "the endpoint deleted")
+    ui.wait_text(
+        10,
+        "#webhooks-table",
+        "No endpoints yet.",
+        "the endpoint deleted",
+    )
+    .await;
+    let hidden: bool = ui
+        .eval("document.querySelector('#deliveries').hidden")
         .await;
-    let hidden: bool = ui.eval("document.querySelector('#deliveries').hidden").await;
     assert!(hidden, "the deleted endpoint's log is closed");
     let res = app.get(&format!("/api/webhooks/{id}")).await;
     assert_eq!(res.status(), 404);

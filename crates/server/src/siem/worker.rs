@@ -300,10 +300,7 @@ impl SinkWorker {
                 .sent
                 .get_or_create(&SiemMetrics::labels(&name))
                 .inc_by(records.len() as u64);
-            if let Some(end) = self
-                .save(last, records.len() as u64, &mut held, stop)
-                .await
-            {
+            if let Some(end) = self.save(last, records.len() as u64, &mut held, stop).await {
                 return end;
             }
         }

@@ -892,42 +892,94 @@ async fn a_sink_lease_has_one_holder_and_a_lost_lease_moves_no_cursor() {
     let at = |id| OutboxPosition { txid: 0, id };
     let position = |c: sentinel_store::SiemCursor| c.position.id;
 
-    let a = store.take_siem_lease("soc", "node-a", later()).await.unwrap();
-    assert_eq!(a.map(position), Some(0), "a free lease is taken, from the start");
+    let a = store
+        .take_siem_lease("soc", "node-a", later())
+        .await
+        .unwrap();
+    assert_eq!(
+        a.map(position),
+        Some(0),
+        "a free lease is taken, from the start"
+    );
     assert!(
-        store.take_siem_lease("soc", "node-b", later()).await.unwrap().is_none(),
+        store
+            .take_siem_lease("soc", "node-b", later())
+            .await
+            .unwrap()
+            .is_none(),
         "a held lease is not taken"
     );
     assert!(
-        !store.advance_siem_cursor("soc", "node-b", at(5), 1, later()).await.unwrap(),
+        !store
+            .advance_siem_cursor("soc", "node-b", at(5), 1, later())
+            .await
+            .unwrap(),
         "only the holder moves the cursor"
     );
     assert_eq!(store.siem_cursor("soc").await.unwrap().position.id, 0);
-    assert!(store.advance_siem_cursor("soc", "node-a", at(5), 1, later()).await.unwrap());
-    let renewed = store.take_siem_lease("soc", "node-a", later()).await.unwrap();
+    assert!(
+        store
+            .advance_siem_cursor("soc", "node-a", at(5), 1, later())
+            .await
+            .unwrap()
+    );
+    let renewed = store
+        .take_siem_lease("soc", "node-a", later())
+        .await
+        .unwrap();
     assert_eq!(renewed.map(position), Some(5), "the holder renews it");
 
     // node-a stops renewing: its lease runs out, node-b takes it with node-a's progress.
     let past = chrono::Utc::now() - chrono::Duration::seconds(1);
-    assert!(store.take_siem_lease("soc", "node-a", past).await.unwrap().is_some());
-    let b = store.take_siem_lease("soc", "node-b", later()).await.unwrap();
+    assert!(
+        store
+            .take_siem_lease("soc", "node-a", past)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let b = store
+        .take_siem_lease("soc", "node-b", later())
+        .await
+        .unwrap();
     assert_eq!(b.map(position), Some(5), "an expired lease is taken over");
     assert!(
-        !store.advance_siem_cursor("soc", "node-a", at(9), 4, later()).await.unwrap(),
+        !store
+            .advance_siem_cursor("soc", "node-a", at(9), 4, later())
+            .await
+            .unwrap(),
         "a lost lease moves nothing"
     );
     let cursor = store.siem_cursor("soc").await.unwrap();
     assert_eq!((cursor.position.id, cursor.sent), (5, 1));
-    assert_eq!(store.siem_lease("soc").await.unwrap().unwrap().owner, "node-b");
+    assert_eq!(
+        store.siem_lease("soc").await.unwrap().unwrap().owner,
+        "node-b"
+    );
 
     // Handing back: only the holder can, and then anyone takes it at once.
     store.release_siem_lease("soc", "node-a").await.unwrap();
-    assert_eq!(store.siem_lease("soc").await.unwrap().unwrap().owner, "node-b");
+    assert_eq!(
+        store.siem_lease("soc").await.unwrap().unwrap().owner,
+        "node-b"
+    );
     store.release_siem_lease("soc", "node-b").await.unwrap();
     assert_eq!(store.siem_lease("soc").await.unwrap(), None);
-    assert!(store.take_siem_lease("soc", "node-a", later()).await.unwrap().is_some());
+    assert!(
+        store
+            .take_siem_lease("soc", "node-a", later())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Other sinks have leases of their own.
-    assert!(store.take_siem_lease("archive", "node-b", later()).await.unwrap().is_some());
+    assert!(
+        store
+            .take_siem_lease("archive", "node-b", later())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// Settings for two nodes sharing a file sink, with a short lease.
@@ -967,10 +1019,14 @@ async fn two_nodes_with_one_sink_send_each_record_once_and_the_other_takes_over(
         app.create_policy(&format!("s{i}"), "privacy").await;
     }
     let expected = audit_ids(&app).await;
-    let ids = eventually(Duration::from_secs(20), "the records with two nodes", || {
-        let ids = audit_ids_in(&file_lines(&path));
-        (ids.len() >= expected.len()).then_some(ids)
-    })
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the records with two nodes",
+        || {
+            let ids = audit_ids_in(&file_lines(&path));
+            (ids.len() >= expected.len()).then_some(ids)
+        },
+    )
     .await;
     assert_eq!(ids, expected, "each record once, in order: one sender");
     assert_eq!(
@@ -985,10 +1041,14 @@ async fn two_nodes_with_one_sink_send_each_record_once_and_the_other_takes_over(
         app.create_policy(&format!("s{i}"), "privacy").await;
     }
     let expected = audit_ids(&app).await;
-    let ids = eventually(Duration::from_secs(20), "the records after the takeover", || {
-        let ids = audit_ids_in(&file_lines(&path));
-        (dedup(&ids).0.len() >= expected.len()).then_some(ids)
-    })
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the records after the takeover",
+        || {
+            let ids = audit_ids_in(&file_lines(&path));
+            (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+        },
+    )
     .await;
     let (firsts, _) = dedup(&ids);
     assert_eq!(firsts, expected, "nothing missing, in order");
