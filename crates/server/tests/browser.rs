@@ -1420,7 +1420,7 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
         .eval(&format!(
             "(() => {{ document.querySelector('#w-policies option[value=\"{policy}\"]').selected = true; \
              document.querySelector('#w-severity').value = 'high'; \
-             document.querySelector('#webhook-form input[value=audit]').checked = true; return true; }})()"
+             document.querySelector('#webhook-form input[value=violation_updated]').checked = true; return true; }})()"
         ))
         .await;
     ui.fill("#w-apps", "chatbot, support-bot").await;
@@ -1432,7 +1432,10 @@ async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
     assert_eq!(changed["policy_ids"], json!([policy]));
     assert_eq!(changed["min_severity"], "high");
     assert_eq!(changed["apps"], json!(["chatbot", "support-bot"]));
-    assert_eq!(changed["message_types"], json!(["new_violation", "audit"]));
+    assert_eq!(
+        changed["message_types"],
+        json!(["new_violation", "violation_updated"])
+    );
     assert_eq!(changed["url"], url.as_str(), "unchanged");
     let sends = ui.text(&format!("{row} td[data-label='Sends']")).await;
     assert!(
