@@ -1271,10 +1271,39 @@ fn assert_at_least_once_in_order(sink: &str, got: &[i64], expected: &[i64]) {
     );
 }
 
+/// In the PostgreSQL pass (`SENTINEL_TEST_DATABASE_URL` set), the URL of a new schema in that
+/// database, named after `prefix`; otherwise `None` (SQLite in the data directory).
+fn crash_test_database(prefix: &str) -> Option<String> {
+    let base = std::env::var("SENTINEL_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("{prefix}_{}_{nanos}", std::process::id());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(base.as_str()).await.unwrap();
+            db.execute_unprepared(&format!("CREATE SCHEMA {name}"))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+        });
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{name}"
+    ))
+}
+
 /// The real binary with two SIEM sinks (a file, and a slow Splunk HEC), killed with SIGKILL
 /// while records are pending (and a client is usually still writing): after a restart on the same data (once the dead
 /// process's lease has run out) each sink gets every audit entry, at least once, in order,
-/// without a gap.
+/// without a gap. On SQLite, and on PostgreSQL in CI's PostgreSQL pass.
 #[test]
 fn siem_records_survive_a_sigkill() {
     const TOKEN: &str = "hec-test-token";
@@ -1312,7 +1341,11 @@ transport = {{ type = "splunk", url = "http://127.0.0.1:{}", token_env = "SENTIN
         ),
     )
     .unwrap();
-    let args = ["--data-dir", data, "--config", config.to_str().unwrap()];
+    let mut args = vec!["--data-dir", data, "--config", config.to_str().unwrap()];
+    let database = crash_test_database("siem_kill");
+    if let Some(url) = &database {
+        args.extend(["--database-url", url.as_str()]);
+    }
     let env = [
         ("SENTINEL_ADMIN_PASSWORD", "crash-test-password"),
         ("SENTINEL_TEST_HEC_TOKEN", TOKEN),
