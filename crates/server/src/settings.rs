@@ -1059,6 +1059,11 @@ mod tests {
                 .to_string()
                 .contains("two sinks")
         );
+        // A lease a send could outlast would let two nodes send at once.
+        let mut short = parsed.clone();
+        short.siem.lease_seconds = short.siem.timeout_seconds;
+        let why = short.validate().unwrap_err().to_string();
+        assert!(why.contains("lease_seconds"), "{why}");
         let mut bad = parsed;
         bad.siem.sinks[0].transport = SinkTransport::Syslog {
             protocol: SyslogProtocol::Udp,
