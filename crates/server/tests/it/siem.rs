@@ -1094,3 +1094,50 @@ async fn a_dead_holders_lease_expires_and_another_node_sends_everything() {
     let lease = app.store.siem_lease("shared").await.unwrap().unwrap();
     assert_ne!(lease.owner, "a-node-that-died");
 }
+
+/// A node whose lease was taken over (here the row is rewritten behind its back, as if it had
+/// stalled past its lease and another node had taken it) moves no cursor while the other holds
+/// it, then takes the lease back once it expires and sends the rest: nothing is missing.
+#[tokio::test]
+async fn a_node_that_lost_its_lease_moves_no_cursor_until_it_takes_it_back() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stolen.jsonl");
+    let app = spawn_app_with(Settings::default()).await;
+    let node = spawn_second_node_with(&app, shared_sink(&path)).await;
+    for i in 0..3 {
+        app.create_policy(&format!("t{i}"), "privacy").await;
+    }
+    let before = audit_ids(&app).await;
+    eventually(Duration::from_secs(20), "the records before", || {
+        (audit_ids_in(&file_lines(&path)).len() >= before.len()).then_some(())
+    })
+    .await;
+    let raw = sea_orm::Database::connect(app.url.as_str()).await.unwrap();
+    raw.execute_unprepared("UPDATE siem_cursors SET lease_owner = 'thief' WHERE sink = 'shared'")
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let stolen = app.store.siem_lease("shared").await.unwrap().unwrap();
+    assert_eq!(stolen.owner, "thief");
+    let frozen = app.store.siem_cursor("shared").await.unwrap().position;
+    for i in 3..10 {
+        app.create_policy(&format!("t{i}"), "privacy").await;
+    }
+    // The other node's lease runs until `stolen.until`: until then the cursor stays put.
+    while chrono::Utc::now() + chrono::Duration::milliseconds(200) < stolen.until {
+        let now = app.store.siem_cursor("shared").await.unwrap().position;
+        assert_eq!(now, frozen, "the cursor moved under another node's lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expected = audit_ids(&app).await;
+    let ids = eventually(Duration::from_secs(20), "the records after", || {
+        let ids = audit_ids_in(&file_lines(&path));
+        (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+    })
+    .await;
+    assert_eq!(dedup(&ids).0, expected, "nothing missing, in order");
+    let lease = app.store.siem_lease("shared").await.unwrap().unwrap();
+    assert_ne!(lease.owner, "thief", "the node took its lease back");
+    drop(node);
+}
