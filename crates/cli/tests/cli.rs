@@ -245,26 +245,8 @@ impl Server {
         body: Option<&str>,
         headers: &str,
     ) -> (u16, String) {
-        use std::io::Read;
-        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let body = body.unwrap_or("");
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        http_request(&self.addr, method, path, token, body, headers)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     fn json(
@@ -315,6 +297,40 @@ impl Server {
         assert!(self.log.contains("shut down cleanly"), "{}", self.log);
         self.log
     }
+}
+
+/// One HTTP/1.1 request to `addr` (extra header lines in `headers`, `Name: value\r\n` each);
+/// returns (status, body), or the I/O error (from a killed server, say).
+fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &str,
+) -> std::io::Result<(u16, String)> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {response:?}")))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 /// `serve --demo` loads the demo data (and the legacy demo users) into an empty store, answers,
@@ -1120,6 +1136,301 @@ fn webhook_messages_survive_a_sigkill() {
         assert!(id.starts_with("msg_"), "{id}");
         assert!(signature.starts_with("v1,"), "unsigned delivery {id}");
     }
+    server.stop();
+}
+
+/// A stand-in Splunk HTTP Event Collector on a plain socket: answers every request 200 after
+/// `delay` and keeps, in arrival order, the audit id of each JSON record of the requests it
+/// answered (a request whose answer could not be written does not count).
+struct SlowHec {
+    port: u16,
+    audit_ids: std::sync::Arc<std::sync::Mutex<Vec<i64>>>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowHec {
+    fn start(token: &'static str, delay: std::time::Duration) -> Self {
+        use std::io::{BufRead, BufReader, Read};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let audit_ids: std::sync::Arc<std::sync::Mutex<Vec<i64>>> = Default::default();
+        let answered: std::sync::Arc<std::sync::atomic::AtomicUsize> = Default::default();
+        let (ids, count) = (audit_ids.clone(), answered.clone());
+        // One connection at a time, like the sink sends: arrival order is send order.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut length, mut authorized) = (0, false);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some((name, value)) = line.trim_end().split_once(':') {
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.trim().parse().unwrap_or(0),
+                            "authorization" => {
+                                authorized = value.trim() == format!("Splunk {token}")
+                            }
+                            _ => {}
+                        }
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                std::thread::sleep(delay);
+                let status = if authorized {
+                    "200 OK"
+                } else {
+                    "401 Unauthorized"
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                );
+                if stream.write_all(answer.as_bytes()).is_err() || !authorized {
+                    continue;
+                }
+                let mut got = ids.lock().unwrap();
+                for envelope in
+                    serde_json::Deserializer::from_slice(&body).into_iter::<serde_json::Value>()
+                {
+                    let record = &envelope.expect("a HEC envelope")["event"];
+                    if record["type"] == "audit" {
+                        got.push(record["data"]["id"].as_i64().expect("an audit id"));
+                    }
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        Self {
+            port,
+            audit_ids,
+            answered,
+        }
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.audit_ids.lock().unwrap().clone()
+    }
+
+    fn answered(&self) -> usize {
+        self.answered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The audit ids of the JSON lines of a file sink, in file order.
+fn file_audit_ids(path: &std::path::Path) -> Vec<i64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))
+        })
+        .filter(|r| r["type"] == "audit")
+        .map(|r| r["data"]["id"].as_i64().expect("an audit id"))
+        .collect()
+}
+
+/// Checks what a sink delivered against every audit entry (`expected`, in commit order): each
+/// arrived, a new one only ever right after the newest one so far (no gap, in order), and
+/// repeats only as one resent run, from the restart.
+fn assert_at_least_once_in_order(sink: &str, got: &[i64], expected: &[i64]) {
+    let position: std::collections::HashMap<i64, usize> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    let (mut next, mut previous, mut resends) = (0usize, None::<usize>, 0);
+    for id in got {
+        let p = *position
+            .get(id)
+            .unwrap_or_else(|| panic!("{sink}: {id} is no audit entry: {got:?}"));
+        assert!(
+            p <= next,
+            "{sink}: a gap: audit entry {id} came before {} ({got:?})",
+            expected[next]
+        );
+        if p == next {
+            next += 1;
+        }
+        if previous.is_some_and(|q| p != q + 1) {
+            resends += 1;
+        }
+        previous = Some(p);
+    }
+    assert_eq!(
+        next,
+        expected.len(),
+        "{sink}: not everything arrived: {got:?}"
+    );
+    assert!(
+        resends <= 1,
+        "{sink}: out of order beyond the one resend after the restart: {got:?}"
+    );
+}
+
+/// In the PostgreSQL pass (`SENTINEL_TEST_DATABASE_URL` set), the URL of a new schema in that
+/// database, named after `prefix`; otherwise `None` (SQLite in the data directory).
+fn crash_test_database(prefix: &str) -> Option<String> {
+    let base = std::env::var("SENTINEL_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("{prefix}_{}_{nanos}", std::process::id());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(base.as_str()).await.unwrap();
+            db.execute_unprepared(&format!("CREATE SCHEMA {name}"))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+        });
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{name}"
+    ))
+}
+
+/// The real binary with two SIEM sinks (a file, and a slow Splunk HEC), killed with SIGKILL
+/// while records are pending (and a client is usually still writing): after a restart on the same data (once the dead
+/// process's lease has run out) each sink gets every audit entry, at least once, in order,
+/// without a gap. On SQLite, and on PostgreSQL in CI's PostgreSQL pass.
+#[test]
+fn siem_records_survive_a_sigkill() {
+    const TOKEN: &str = "hec-test-token";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let file = dir.path().join("siem.jsonl");
+    // 150 ms an answer, two records a request: at the kill most records are still to be sent.
+    let hec = SlowHec::start(TOKEN, std::time::Duration::from_millis(150));
+    let config = dir.path().join("sentinel.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[siem]
+batch = 2
+poll_ms = 50
+retry_first_seconds = 0.1
+retry_max_seconds = 0.5
+timeout_seconds = 2.0
+lease_seconds = 3.0
+
+[[siem.sinks]]
+name = "archive"
+format = "json"
+message_types = ["audit"]
+transport = {{ type = "file", path = "{}", max_bytes = 104857600, keep_files = 2 }}
+
+[[siem.sinks]]
+name = "splunk"
+format = "json"
+message_types = ["audit"]
+transport = {{ type = "splunk", url = "http://127.0.0.1:{}", token_env = "SENTINEL_TEST_HEC_TOKEN" }}
+"#,
+            file.display(),
+            hec.port
+        ),
+    )
+    .unwrap();
+    let mut args = vec!["--data-dir", data, "--config", config.to_str().unwrap()];
+    let database = crash_test_database("siem_kill");
+    if let Some(url) = &database {
+        args.extend(["--database-url", url.as_str()]);
+    }
+    let env = [
+        ("SENTINEL_ADMIN_PASSWORD", "crash-test-password"),
+        ("SENTINEL_TEST_HEC_TOKEN", TOKEN),
+    ];
+    let mut server = Server::start(&args, &env);
+    let token = server.login("admin", "crash-test-password")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A client creating policies (an audit entry each), 120 at most, until the server is gone:
+    // usually still at it at the kill.
+    let writer = {
+        let (addr, token) = (server.addr.clone(), token.clone());
+        std::thread::spawn(move || {
+            let mut acknowledged = 0;
+            for i in 0..120 {
+                let body = format!(
+                    r#"{{"name":"p{i}","definition":"request.prompt has sentinelai.pii(email)","category":"privacy"}}"#
+                );
+                match http_request(
+                    &addr,
+                    "POST",
+                    "/api/policies/",
+                    Some(&token),
+                    Some(&body),
+                    "",
+                ) {
+                    Ok((200, _)) => acknowledged += 1,
+                    Ok((status, text)) => panic!("{status}: {text}"),
+                    Err(_) => return acknowledged,
+                }
+            }
+            acknowledged
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while hec.answered() < 3 || file_audit_ids(&file).len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no records before the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let acknowledged = writer.join().unwrap();
+    let at_the_kill = hec.ids().len();
+    assert!(
+        at_the_kill < acknowledged,
+        "records were pending at the kill ({at_the_kill} sent of {acknowledged} policies)"
+    );
+
+    let server = Server::start(&args, &env);
+    let token = server.login("admin", "crash-test-password")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let audit = server.json("GET", "/api/audit/?limit=1000", Some(&token), None);
+    let mut expected: Vec<i64> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    expected.sort_unstable();
+    assert!(
+        expected.len() >= acknowledged,
+        "every acknowledged policy has its audit entry ({} entries, {acknowledged} policies)",
+        expected.len()
+    );
+    // The dead process's leases run out after 3 s; then the new one sends the rest.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let has_all = |got: &[i64]| expected.iter().all(|id| got.contains(id));
+    while !has_all(&hec.ids()) || !has_all(&file_audit_ids(&file)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after the restart the HEC has {} and the file {} of {} audit entries",
+            hec.ids().len(),
+            file_audit_ids(&file).len(),
+            expected.len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_at_least_once_in_order("splunk", &hec.ids(), &expected);
+    assert_at_least_once_in_order("archive", &file_audit_ids(&file), &expected);
     server.stop();
 }
 

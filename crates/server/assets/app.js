@@ -1047,6 +1047,226 @@
     return load();
   }
 
+  // ---------- Webhooks ----------
+  async function initWebhooks() {
+    if (!adminOnly()) return;
+    const tbody = $("#webhooks-table tbody");
+    const form = $("#webhook-form");
+    const field = (name) => form.elements.namedItem(name);
+    const panel = $("#deliveries");
+    const deliveriesBody = $("#deliveries-table tbody");
+    const limit = 20;
+    let hooks = [];
+    let editing = null; // the endpoint the form changes; null: the form adds one
+    let shown = null; // the endpoint whose deliveries are shown
+    let skip = 0;
+    let pollTimer = null;
+    const policies = await get("/api/policies/?limit=1000");
+    const policyName = new Map(policies.map((p) => [p.id, p.name]));
+    put(field("policy_ids"), ...policies.map((p) => h("option", { value: p.id }, p.name)));
+    const title = (w) => w.description || w.url;
+
+    function sends(w) {
+      const parts = [w.message_types.length ? w.message_types.map(label).join(", ") : "All messages"];
+      if (w.min_severity && w.min_severity !== "low") parts.push(`Violations ${w.min_severity} and above`);
+      if (w.policy_ids.length) parts.push("Policies: " + w.policy_ids.map((id) => policyName.get(id) || `#${id}`).join(", "));
+      if (w.apps.length) parts.push("Apps: " + w.apps.join(", "));
+      return h("div", { class: "cell-stack small" }, parts.map((p) => h("span", {}, p)));
+    }
+    function state(w) {
+      const rotating = w.previous_secret_expires_at && new Date(w.previous_secret_expires_at) > new Date();
+      return [
+        w.enabled ? h("span", { class: "badge st-open" }, "Enabled") : h("span", { class: "badge st-closed" }, "Disabled"),
+        !w.enabled && w.disabled_reason ? h("div", { class: "small muted", "data-reason": "" }, w.disabled_reason) : null,
+        rotating ? h("div", { class: "small muted" }, "The previous secret signs too until ", timeEl(w.previous_secret_expires_at)) : null,
+      ];
+    }
+    function row(w) {
+      const button = (action, text, onclick, cls) => h("button", { type: "button", class: `btn btn-sm${cls ? " " + cls : ""}`, "data-action": action, onclick }, text);
+      return h("tr", { "data-id": w.id },
+        td("Endpoint", h("div", { class: "cell-stack" }, h("strong", {}, title(w)), w.description ? h("code", { class: "small" }, w.url) : null)),
+        td("Format", label(w.format)), td("Sends", sends(w)), td("Status", state(w)), td("Created", timeEl(w.created_at)),
+        td("Actions", h("span", { class: "row-actions" },
+          button("deliveries", "Deliveries", () => showDeliveries(w, 0).catch((ex) => flash(ex.message, true))),
+          button("edit", "Edit", () => startEdit(w)),
+          w.enabled
+            ? button("disable", "Disable", () => act(w, "disabled", () => api("POST", `/api/webhooks/${w.id}/disable`)))
+            : button("enable", "Enable", () => act(w, "enabled", () => api("POST", `/api/webhooks/${w.id}/enable`))),
+          button("rotate", "Rotate secret", () => {
+            if (!confirm(`Rotate the signing secret of ${title(w)}? The current secret keeps signing beside the new one for the overlap, so the receiver can switch.`)) return;
+            act(w, "new secret", async () => showSecret((await api("POST", `/api/webhooks/${w.id}/rotate-secret`)).data));
+          }),
+          button("delete", "Delete", () => {
+            if (!confirm(`Delete ${title(w)} and its delivery log?`)) return;
+            act(w, "deleted", async () => {
+              await api("DELETE", `/api/webhooks/${w.id}`);
+              if (shown && shown.id === w.id) closeDeliveries();
+              if (editing && editing.id === w.id) stopEdit();
+            });
+          }, "btn-danger"))));
+    }
+    async function load() {
+      hooks = await get("/api/webhooks/?limit=1000");
+      if (!hooks.length) empty(tbody, 6, "No endpoints yet.");
+      else put(tbody, ...hooks.map(row));
+      if (shown) {
+        shown = hooks.find((w) => w.id === shown.id) || shown;
+        $("#deliveries-title").textContent = `Deliveries to ${title(shown)}`;
+      }
+    }
+    async function act(w, done, run) {
+      try { await run(); flash(`${title(w)}: ${done}.`); } catch (ex) { flash(ex.message, true); }
+      await load();
+    }
+
+    // The secret, shown once: after a create or a rotation, never again (the API keeps it).
+    function showSecret(created) {
+      $("#new-secret-value").textContent = created.secret;
+      $("#new-secret-for").textContent = `(for ${created.url})`;
+      $("#copy-state").textContent = "";
+      $("#new-secret").hidden = false;
+    }
+    $("#copy-secret").addEventListener("click", async () => {
+      const code = $("#new-secret-value");
+      try {
+        // A browser that neither grants nor refuses within a second counts as a refusal.
+        await Promise.race([navigator.clipboard.writeText(code.textContent), new Promise((_, no) => setTimeout(() => no(new Error("no answer")), 1000))]);
+        $("#copy-state").textContent = "Copied to the clipboard.";
+      } catch (_) {
+        // No clipboard access (an insecure origin, a refusal): select it for Ctrl+C instead.
+        const range = document.createRange();
+        range.selectNodeContents(code);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        $("#copy-state").textContent = "Selected: press Ctrl+C (⌘C) to copy.";
+      }
+    });
+
+    // The form adds an endpoint, or changes the one being edited.
+    function startEdit(w) {
+      editing = w;
+      field("url").value = w.url;
+      field("description").value = w.description || "";
+      field("format").value = w.format;
+      field("min_severity").value = w.min_severity || "";
+      for (const c of $$("input[name=message_type]", form)) c.checked = w.message_types.includes(c.value);
+      for (const o of field("policy_ids").options) o.selected = w.policy_ids.includes(Number(o.value));
+      field("apps").value = w.apps.join(", ");
+      field("enabled").checked = w.enabled;
+      $("#w-heading").textContent = `Edit ${title(w)}`;
+      $("#w-submit").textContent = "Save changes";
+      $("#w-cancel").hidden = false;
+      $("#w-error").hidden = true;
+      form.scrollIntoView({ block: "start" });
+      field("url").focus();
+    }
+    function stopEdit() {
+      editing = null;
+      form.reset();
+      $("#w-heading").textContent = "Add an endpoint";
+      $("#w-submit").textContent = "Add endpoint";
+      $("#w-cancel").hidden = true;
+      $("#w-error").hidden = true;
+    }
+    $("#w-cancel").addEventListener("click", stopEdit);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const err = $("#w-error");
+      err.hidden = true;
+      const body = {
+        url: field("url").value.trim(),
+        description: field("description").value.trim(),
+        format: field("format").value,
+        message_types: $$("input[name=message_type]:checked", form).map((c) => c.value),
+        // On a change `null` keeps the floor; "low" is no floor at all.
+        min_severity: field("min_severity").value || (editing ? "low" : null),
+        policy_ids: Array.from(field("policy_ids").selectedOptions, (o) => Number(o.value)),
+        apps: field("apps").value.split(",").map((a) => a.trim()).filter(Boolean),
+        enabled: field("enabled").checked,
+      };
+      try {
+        if (editing) {
+          await api("PUT", `/api/webhooks/${editing.id}`, body);
+          flash(`${body.description || body.url} saved.`);
+          stopEdit();
+        } else {
+          const { data } = await api("POST", "/api/webhooks/", { ...body, description: body.description || null });
+          showSecret(data);
+          form.reset();
+        }
+        await load();
+      } catch (ex) { err.textContent = ex.message; err.hidden = false; }
+    });
+
+    // The delivery log of one endpoint, with redelivery and a test event.
+    function deliveryRow(d) {
+      const latency = d.latency_ms === null || d.latency_ms === undefined ? "—" : `${Number(d.latency_ms).toFixed(d.latency_ms < 10 ? 1 : 0)} ms`;
+      const answer = d.response_excerpt ? (d.response_excerpt.length > 80 ? d.response_excerpt.slice(0, 80) + "…" : d.response_excerpt) : null;
+      return h("tr", { "data-id": d.id, "data-status": d.status },
+        td("Queued", timeEl(d.created_at)),
+        td("Message", h("div", { class: "cell-stack" }, h("code", {}, `msg_${d.message_id}`), h("span", { class: "small muted" }, label(d.message_type)))),
+        td("Status", badge(d.status), d.status === "failed" && d.next_attempt_at ? h("div", { class: "small muted" }, "Next try ", timeEl(d.next_attempt_at)) : null),
+        td("Attempts", num(d.attempts)), td("HTTP", d.last_status_code === null || d.last_status_code === undefined ? "—" : String(d.last_status_code)), td("Latency", latency),
+        td("Answer", answer || d.last_error ? h("div", { class: "cell-stack small" },
+          answer ? h("code", { title: d.response_excerpt }, answer) : null,
+          d.last_error ? h("span", { class: "muted" }, d.last_error) : null) : "—"),
+        td("Actions", h("button", { type: "button", class: "btn btn-sm", "data-action": "redeliver", onclick: async () => {
+          try {
+            const { data } = await api("POST", `/api/webhooks/${shown.id}/deliveries/${d.id}/redeliver`);
+            flash(`msg_${d.message_id} queued again (delivery #${data.id}).`);
+          } catch (ex) { flash(ex.message, true); }
+          skip = 0;
+          await loadDeliveries();
+        } }, "Redeliver")));
+    }
+    async function loadDeliveries() {
+      clearTimeout(pollTimer);
+      if (!shown) return;
+      const at = shown.id;
+      const { data, total } = await api("GET", `/api/webhooks/${at}/deliveries` + query({ skip, limit }));
+      if (!shown || shown.id !== at) return;
+      if (!data.length) empty(deliveriesBody, 8, "No deliveries yet. Send a test event to try the endpoint.");
+      else put(deliveriesBody, ...data.map(deliveryRow));
+      renderPager($("#deliveries .pager"), skip, limit, total || 0, (s) => { skip = s; loadDeliveries().catch((ex) => flash(ex.message, true)); });
+      // Look again shortly while a delivery is on its way (or retried within the minute).
+      const soon = Date.now() + 60000;
+      if (data.some((d) => d.status === "pending" || (d.status === "failed" && new Date(d.next_attempt_at) < soon))) {
+        pollTimer = setTimeout(() => loadDeliveries().catch(() => {}), 1000);
+      }
+    }
+    async function showDeliveries(w, at) {
+      shown = w;
+      skip = at;
+      history.replaceState(null, "", `?endpoint=${w.id}`);
+      $("#deliveries-title").textContent = `Deliveries to ${title(w)}`;
+      panel.hidden = false;
+      await loadDeliveries();
+      panel.scrollIntoView({ block: "nearest" });
+    }
+    function closeDeliveries() {
+      clearTimeout(pollTimer);
+      shown = null;
+      panel.hidden = true;
+      history.replaceState(null, "", location.pathname);
+    }
+    $("#deliveries-close").addEventListener("click", closeDeliveries);
+    $("#deliveries-refresh").addEventListener("click", () => loadDeliveries().catch((ex) => flash(ex.message, true)));
+    $("#send-test").addEventListener("click", async () => {
+      if (!shown) return;
+      try {
+        await api("POST", `/api/webhooks/${shown.id}/test`);
+        flash(shown.enabled ? "Test event queued." : "Test event queued: it is sent once the endpoint is enabled.");
+      } catch (ex) { flash(ex.message, true); }
+      skip = 0;
+      await loadDeliveries();
+    });
+
+    await load();
+    const wanted = Number(new URLSearchParams(location.search).get("endpoint"));
+    const first = hooks.find((w) => w.id === wanted);
+    if (first) await showDeliveries(first, 0);
+  }
+
   // ---------- Audit log ----------
   function initAudit() {
     if (!adminOnly()) return;
@@ -1290,7 +1510,7 @@
   // ---------- Boot ----------
   const PAGES = {
     overview: initOverview, live: initLive, events: initEvents, event: initEvent, violations: initViolations,
-    policies: initPolicies, policy: initPolicy, templates: initTemplates, users: initUsers, keys: initKeys, audit: initAudit,
+    policies: initPolicies, policy: initPolicy, templates: initTemplates, users: initUsers, keys: initKeys, webhooks: initWebhooks, audit: initAudit,
     report: initReport, usage: initUsage,
   };
   async function boot() {

@@ -263,6 +263,10 @@ pub struct SiemSettings {
     pub prune_after_hours: f64,
     /// How often the pruning runs.
     pub prune_every_seconds: f64,
+    /// One node sends for a sink at a time, holding a lease this long (renewed while it runs);
+    /// when the holder dies another node takes over once it expires. More than
+    /// `timeout_seconds`, so a send always ends inside the lease.
+    pub lease_seconds: f64,
     pub sinks: Vec<SinkSettings>,
 }
 
@@ -276,6 +280,7 @@ impl Default for SiemSettings {
             timeout_seconds: 10.0,
             prune_after_hours: 24.0,
             prune_every_seconds: 60.0,
+            lease_seconds: 30.0,
             sinks: Vec::new(),
         }
     }
@@ -506,6 +511,12 @@ impl SiemSettings {
                  prune_every_seconds 0.1 to 86400"
                     .into(),
             );
+        }
+        if !(self.lease_seconds > self.timeout_seconds && self.lease_seconds <= 86_400.0) {
+            return bad(format!(
+                "lease_seconds ({}) must be more than timeout_seconds ({}) and at most 86400",
+                self.lease_seconds, self.timeout_seconds
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for sink in &self.sinks {
@@ -1048,6 +1059,11 @@ mod tests {
                 .to_string()
                 .contains("two sinks")
         );
+        // A lease a send could outlast would let two nodes send at once.
+        let mut short = parsed.clone();
+        short.siem.lease_seconds = short.siem.timeout_seconds;
+        let why = short.validate().unwrap_err().to_string();
+        assert!(why.contains("lease_seconds"), "{why}");
         let mut bad = parsed;
         bad.siem.sinks[0].transport = SinkTransport::Syslog {
             protocol: SyslogProtocol::Udp,

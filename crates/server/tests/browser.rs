@@ -918,6 +918,7 @@ async fn browsers_get_the_dashboard_and_clients_the_json() {
         "/templates",
         "/users",
         "/keys",
+        "/webhooks",
         "/audit",
     ] {
         let res = app.anon.get(app.url(path)).send().await.unwrap();
@@ -1014,6 +1015,7 @@ async fn no_page_requests_another_origin() {
         "/templates".to_owned(),
         "/users".to_owned(),
         "/keys".to_owned(),
+        "/webhooks".to_owned(),
         "/audit".to_owned(),
         "/reports".to_owned(),
         "/usage".to_owned(),
@@ -1219,5 +1221,297 @@ async fn the_report_page_matches_the_json_and_downloads_the_pdf() {
         usage["rows"].as_array().unwrap().len().min(12)
     );
     ui.shot("usage").await;
+    ui.close().await;
+}
+
+/// One request the stand-in webhook receiver answered.
+#[derive(Debug, Clone)]
+struct Hook {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+}
+
+impl Hook {
+    /// Whether one of its `v1,` signatures is the HMAC-SHA256 of `secret` (checked here, not by
+    /// the server's code).
+    fn signed_with(&self, secret: &str) -> bool {
+        use base64::Engine;
+        use hmac::Mac;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = b64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        self.signature.split(' ').any(|sig| {
+            let Some(given) = sig.strip_prefix("v1,").and_then(|s| b64.decode(s).ok()) else {
+                return false;
+            };
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+            mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
+            mac.update(&self.body);
+            mac.verify_slice(&given).is_ok()
+        })
+    }
+}
+
+/// A stand-in webhook endpoint on 127.0.0.1 that answers `202 received` and keeps every request.
+async fn hook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Hook>>>) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Hook>>> = Default::default();
+    let into = got.clone();
+    let handler = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let into = into.clone();
+        async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            into.lock().unwrap().push(Hook {
+                id: header("webhook-id"),
+                timestamp: header("webhook-timestamp"),
+                signature: header("webhook-signature"),
+                body: body.to_vec(),
+            });
+            (axum::http::StatusCode::ACCEPTED, "received")
+        }
+    };
+    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    (format!("http://{addr}/hook"), got)
+}
+
+/// Issue 14: an admin adds a webhook endpoint in the dashboard, sees its secret once, sends a
+/// test event and sees it delivered in the log, redelivers it, edits the filters, switches the
+/// endpoint off and on, rotates the secret and deletes the endpoint. The receiver checks every
+/// signature against the secret the page showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhooks_page_manages_endpoints_and_their_deliveries() {
+    let app = helpers::spawn_app_with(sentinel_server::Settings {
+        webhooks: sentinel_server::settings::WebhookSettings {
+            allow_private_hosts: vec!["127.0.0.1".into()],
+            poll_ms: 50,
+            retry_first_seconds: 0.1,
+            retry_max_seconds: 0.4,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let policy = app
+        .enforced_policy(&policy_create(
+            "E-mail addresses in prompts",
+            PolicyCategory::Privacy,
+        ))
+        .await
+        .id;
+    let (url, got) = hook_receiver().await;
+    let received = || got.lock().unwrap().clone();
+    let ui = Ui::launch(&app).await;
+    ui.sign_in("/login", "root", OVERVIEW, "the overview").await;
+    ui.wait_ready("the overview").await;
+    // Reached from the admin navigation.
+    ui.click("nav a[href='/webhooks']").await;
+    ui.wait_path(10, "/webhooks", "the webhooks page from the nav")
+        .await;
+    ui.wait_ready("the webhooks page").await;
+    assert!(
+        ui.text("#webhooks-table")
+            .await
+            .contains("No endpoints yet.")
+    );
+
+    // Add an endpoint: the secret is shown once, with a way to copy it.
+    ui.fill("#w-url", &url).await;
+    ui.type_into("#w-description", "SOC on-call").await;
+    ui.click("#webhook-form input[value=new_violation]").await;
+    ui.click("#w-submit").await;
+    ui.wait_shown(10, "#new-secret", "the new endpoint's secret")
+        .await;
+    let secret = ui.text("#new-secret-value").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    ui.click("#copy-secret").await;
+    ui.wait(
+        5,
+        "the copy hint",
+        "document.querySelector('#copy-state').textContent !== ''",
+    )
+    .await;
+    ui.wait_text(
+        10,
+        "#webhooks-table",
+        "SOC on-call",
+        "the new endpoint in the list",
+    )
+    .await;
+    let listed: Value = app.get_ok("/api/webhooks/").await;
+    let id = listed[0]["id"].as_i64().unwrap();
+    assert_eq!(listed[0]["url"], url.as_str());
+    assert_eq!(listed[0]["message_types"], json!(["new_violation"]));
+    assert_eq!(listed[0]["enabled"], true);
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the API never returns it again"
+    );
+    ui.shot("webhooks-created").await;
+
+    // Once: gone after a reload.
+    ui.open("/webhooks").await;
+    let hidden: bool = ui
+        .eval("document.querySelector('#new-secret').hidden")
+        .await;
+    let page: String = ui.eval("document.body.innerText").await;
+    assert!(
+        hidden && !page.contains(&secret),
+        "the secret is shown only once"
+    );
+
+    // The delivery log; a test event is delivered and logged with its answer.
+    let row = format!("#webhooks-table tbody tr[data-id='{id}']");
+    ui.click(&format!("{row} button[data-action=deliveries]"))
+        .await;
+    ui.wait_shown(10, "#deliveries", "the delivery log").await;
+    ui.wait_text(10, "#deliveries-table", "No deliveries yet", "an empty log")
+        .await;
+    assert_eq!(ui.path().await, format!("/webhooks?endpoint={id}"));
+    ui.click("#send-test").await;
+    let delivered = "#deliveries-table tbody tr[data-status=succeeded]";
+    ui.wait_element(15, delivered, "the test event delivered")
+        .await;
+    let cell = |label: &str| format!("{delivered} td[data-label='{label}']");
+    assert_eq!(ui.text(&cell("HTTP")).await, "202");
+    assert_eq!(ui.text(&cell("Attempts")).await, "1");
+    assert!(ui.text(&cell("Answer")).await.contains("received"));
+    assert!(ui.text(&cell("Latency")).await.ends_with(" ms"));
+    assert!(ui.text(&cell("Status")).await.contains("Succeeded"));
+    let hooks = received();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["type"], "test");
+    assert!(
+        hooks[0].signed_with(&secret),
+        "signed with the secret shown"
+    );
+    assert!(ui.text(&cell("Message")).await.contains(&hooks[0].id));
+
+    // Redeliver: a second delivery of the same message, also delivered.
+    ui.click(&format!("{delivered} button[data-action=redeliver]"))
+        .await;
+    ui.wait(
+        15,
+        "the redelivery delivered",
+        "document.querySelectorAll('#deliveries-table tbody tr[data-status=succeeded]').length === 2",
+    )
+    .await;
+    let hooks = received();
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert_eq!(hooks[1].id, hooks[0].id, "the same webhook-id");
+    assert!(hooks[1].signed_with(&secret));
+    ui.shot("webhooks").await;
+
+    // Edit the filters.
+    ui.click(&format!("{row} button[data-action=edit]")).await;
+    ui.wait_text(5, "#w-heading", "Edit", "the form in edit mode")
+        .await;
+    ui.fill("#w-description", "SOC pager").await;
+    let _: bool = ui
+        .eval(&format!(
+            "(() => {{ document.querySelector('#w-policies option[value=\"{policy}\"]').selected = true; \
+             document.querySelector('#w-severity').value = 'high'; \
+             document.querySelector('#webhook-form input[value=violation_updated]').checked = true; return true; }})()"
+        ))
+        .await;
+    ui.fill("#w-apps", "chatbot, support-bot").await;
+    ui.click("#w-submit").await;
+    ui.wait_text(10, "#webhooks-table", "SOC pager", "the changed endpoint")
+        .await;
+    let changed: Value = app.get_ok(&format!("/api/webhooks/{id}")).await;
+    assert_eq!(changed["description"], "SOC pager");
+    assert_eq!(changed["policy_ids"], json!([policy]));
+    assert_eq!(changed["min_severity"], "high");
+    assert_eq!(changed["apps"], json!(["chatbot", "support-bot"]));
+    assert_eq!(
+        changed["message_types"],
+        json!(["new_violation", "violation_updated"])
+    );
+    assert_eq!(changed["url"], url.as_str(), "unchanged");
+    let sends = ui.text(&format!("{row} td[data-label='Sends']")).await;
+    assert!(
+        sends.contains("E-mail addresses in prompts") && sends.contains("high and above"),
+        "{sends}"
+    );
+
+    // Off and on.
+    ui.click(&format!("{row} button[data-action=disable]"))
+        .await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "Disabled",
+        "disabled",
+    )
+    .await;
+    let off: Value = app.get_ok(&format!("/api/webhooks/{id}")).await;
+    assert_eq!(off["enabled"], false);
+    ui.click(&format!("{row} button[data-action=enable]")).await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "Enabled",
+        "enabled again",
+    )
+    .await;
+
+    // Rotate: a new secret, shown once; the next delivery is signed with both.
+    let _: bool = ui
+        .eval("(() => { window.confirm = () => true; return true; })()")
+        .await;
+    ui.click(&format!("{row} button[data-action=rotate]")).await;
+    ui.wait(
+        10,
+        "the rotated secret",
+        &format!(
+            "(() => {{ const t = document.querySelector('#new-secret-value').textContent; \
+             return t.startsWith('whsec_') && t !== {}; }})()",
+            json!(secret)
+        ),
+    )
+    .await;
+    let rotated = ui.text("#new-secret-value").await;
+    ui.wait_text(
+        10,
+        &format!("{row} td[data-label='Status']"),
+        "previous secret",
+        "the overlap",
+    )
+    .await;
+    ui.click("#send-test").await;
+    ui.wait(
+        15,
+        "the second test event delivered",
+        "document.querySelectorAll('#deliveries-table tbody tr[data-status=succeeded]').length === 3",
+    )
+    .await;
+    let hooks = received();
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks[2].signed_with(&rotated) && hooks[2].signed_with(&secret));
+
+    // Delete (confirmed): the endpoint and its log are gone.
+    ui.click(&format!("{row} button[data-action=delete]")).await;
+    ui.wait_text(
+        10,
+        "#webhooks-table",
+        "No endpoints yet.",
+        "the endpoint deleted",
+    )
+    .await;
+    let hidden: bool = ui
+        .eval("document.querySelector('#deliveries').hidden")
+        .await;
+    assert!(hidden, "the deleted endpoint's log is closed");
+    let res = app.get(&format!("/api/webhooks/{id}")).await;
+    assert_eq!(res.status(), 404);
     ui.close().await;
 }

@@ -44,7 +44,7 @@ pub use outbox::{DECISION, OutboxMessage};
 pub use policies::{ChangeKind, NewPolicy, PolicyChange, PolicyRecord};
 pub use retention::Purged;
 pub use seed::{SeedEvent, SeedViolation};
-pub use siem::{OutboxPosition, SiemCursor, SiemMessage};
+pub use siem::{OutboxPosition, SiemCursor, SiemLease, SiemMessage};
 pub use templates::{NewTemplate, TemplateRecord};
 pub use tokens::{NewRefreshToken, RefreshOutcome};
 pub use users::{NewUser, UserChange, UserRecord};

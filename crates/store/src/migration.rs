@@ -15,6 +15,7 @@ mod m20261205_000009_webhooks;
 mod m20261205_000010_backtests;
 mod m20261205_000011_siem_cursors;
 mod m20261205_000012_report_rollups;
+mod m20261205_000013_siem_leases;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_backtests::Migration),
             Box::new(m20261205_000011_siem_cursors::Migration),
             Box::new(m20261205_000012_report_rollups::Migration),
+            Box::new(m20261205_000013_siem_leases::Migration),
         ]
     }
 }

@@ -9,14 +9,24 @@
 //! (`txid < pg_snapshot_xmin(pg_current_snapshot())`): a row committed late always sorts after
 //! the cursor and is never skipped.
 //!
+//! One node sends for a sink at a time: the cursor row carries a lease (`lease_owner`,
+//! `lease_until`). [`Store::take_siem_lease`] takes it when it is free, expired or already the
+//! caller's (and renews it then); [`Store::advance_siem_cursor`] moves the cursor only while the
+//! caller still holds it, in the same `UPDATE`, so a node that lost its lease can never move the
+//! cursor of the node that took over; [`Store::release_siem_lease`] hands it back on a clean stop.
+//! The lease is a time, so the nodes' clocks must agree to well within a lease period.
+//!
 //! Decisions (one message per stored event) reach the outbox only while a sink subscribes to
 //! them ([`Store::set_outbox_decisions`]), so ingestion without such a sink writes nothing more.
 
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
+    Statement,
+};
 
 use crate::entity::siem_cursor;
 use crate::{Backend, Result, Store};
@@ -59,6 +69,13 @@ pub struct SiemCursor {
     pub sent: u64,
 }
 
+/// Which node sends for a sink, and until when (it renews the lease well before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiemLease {
+    pub owner: String,
+    pub until: DateTime<Utc>,
+}
+
 impl Store {
     /// Whether stored events also write a `decision` message to the outbox (in their
     /// transaction). The server turns it on when a configured sink subscribes to decisions.
@@ -84,6 +101,8 @@ impl Store {
             outbox_id: Set(0),
             sent: Set(0),
             updated_at: Set(Utc::now()),
+            lease_owner: Set(None),
+            lease_until: Set(None),
         };
         // Two nodes may create it at once: the second insert does nothing.
         siem_cursor::Entity::insert(row)
@@ -103,37 +122,105 @@ impl Store {
         }))
     }
 
-    /// Moves `sink`'s cursor to `to` (just delivered) and adds `sent` to its count.
+    /// The lease of `sink`: who holds it (it may have expired), if anyone.
+    pub async fn siem_lease(&self, sink: &str) -> Result<Option<SiemLease>> {
+        let row = siem_cursor::Entity::find_by_id(sink.to_owned())
+            .one(&self.db)
+            .await?;
+        Ok(row.and_then(|r| {
+            Some(SiemLease {
+                owner: r.lease_owner?,
+                until: r.lease_until?,
+            })
+        }))
+    }
+
+    /// Takes the lease of `sink` for `owner` until `until` when it is free, expired or already
+    /// `owner`'s (then it is a renewal), and answers the cursor as it is now (a previous holder
+    /// may have moved it); `None` while another node holds it. A read comes first, so a node
+    /// waiting for a held lease writes nothing (and takes no SQLite write lock).
+    pub async fn take_siem_lease(
+        &self,
+        sink: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Option<SiemCursor>> {
+        use siem_cursor::Column as C;
+        let now = Utc::now();
+        let row = siem_cursor::Entity::find_by_id(sink.to_owned())
+            .one(&self.db)
+            .await?;
+        let held_by_another = |r: &siem_cursor::Model| {
+            r.lease_owner.as_deref().is_some_and(|o| o != owner)
+                && r.lease_until.is_some_and(|u| u >= now)
+        };
+        match &row {
+            Some(r) if held_by_another(r) => return Ok(None),
+            Some(_) => {}
+            None => {
+                // Creates it; two nodes may at once, and the second insert does nothing.
+                self.siem_cursor(sink).await?;
+            }
+        }
+        // The row itself decides: of two nodes taking an expired lease at once, one updates it
+        // and the other then finds it held (PostgreSQL re-reads the row after the first commits).
+        let free = Condition::any()
+            .add(C::LeaseOwner.is_null())
+            .add(C::LeaseOwner.eq(owner))
+            .add(C::LeaseUntil.is_null())
+            .add(C::LeaseUntil.lt(now));
+        let taken = siem_cursor::Entity::update_many()
+            .col_expr(C::LeaseOwner, Expr::value(owner))
+            .col_expr(C::LeaseUntil, Expr::value(until))
+            .filter(C::Sink.eq(sink))
+            .filter(free)
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(taken.first().map(cursor))
+    }
+
+    /// Gives the lease of `sink` back, if `owner` still holds it, so another node can take over
+    /// at once (a clean stop; a crash leaves it to expire).
+    pub async fn release_siem_lease(&self, sink: &str, owner: &str) -> Result<()> {
+        use siem_cursor::Column as C;
+        siem_cursor::Entity::update_many()
+            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(C::Sink.eq(sink))
+            .filter(C::LeaseOwner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves `sink`'s cursor to `to` (just delivered), adds `sent` to its count and extends the
+    /// lease to `until`, all in one `UPDATE` that only matches while `owner` holds the lease.
+    /// Returns false, moving nothing, when the lease was lost (another node took it over: it
+    /// resumes from the cursor as it was, so the batch may arrive twice, never be skipped).
     pub async fn advance_siem_cursor(
         &self,
         sink: &str,
+        owner: &str,
         to: OutboxPosition,
         sent: u64,
-    ) -> Result<()> {
-        let row = siem_cursor::ActiveModel {
-            sink: Set(sink.to_owned()),
-            txid: Set((self.backend() == Backend::Postgres).then_some(to.txid)),
-            outbox_id: Set(to.id),
-            sent: Set(i64::try_from(sent).unwrap_or(i64::MAX)),
-            updated_at: Set(Utc::now()),
-        };
-        let sql_sent =
-            sea_orm::sea_query::Expr::col((siem_cursor::Entity, siem_cursor::Column::Sent))
-                .add(i64::try_from(sent).unwrap_or(i64::MAX));
-        siem_cursor::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(siem_cursor::Column::Sink)
-                    .update_columns([
-                        siem_cursor::Column::Txid,
-                        siem_cursor::Column::OutboxId,
-                        siem_cursor::Column::UpdatedAt,
-                    ])
-                    .value(siem_cursor::Column::Sent, sql_sent)
-                    .to_owned(),
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        use siem_cursor::Column as C;
+        let txid = (self.backend() == Backend::Postgres).then_some(to.txid);
+        let result = siem_cursor::Entity::update_many()
+            .col_expr(C::Txid, Expr::value(txid))
+            .col_expr(C::OutboxId, Expr::value(to.id))
+            .col_expr(
+                C::Sent,
+                Expr::col(C::Sent).add(i64::try_from(sent).unwrap_or(i64::MAX)),
             )
-            .exec_without_returning(&self.db)
+            .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(C::LeaseUntil, Expr::value(until))
+            .filter(C::Sink.eq(sink))
+            .filter(C::LeaseOwner.eq(owner))
+            .exec(&self.db)
             .await?;
-        Ok(())
+        Ok(result.rows_affected == 1)
     }
 
     /// Up to `limit` committed messages after `after`, in commit order.

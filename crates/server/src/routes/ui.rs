@@ -134,6 +134,26 @@ page!(AuditPage, "audit.html");
 page!(NotFoundPage, "not_found.html");
 page!(UsagePage, "usage.html");
 
+/// The webhooks page: the message types an endpoint can ask for, from their one definition
+/// (`test` is left out: only "Send test event" sends it, whatever the filters).
+#[derive(Template, WebTemplate)]
+#[template(path = "webhooks.html")]
+pub struct WebhooksPage {
+    pub view: View,
+    pub message_types: Vec<Choice>,
+}
+
+async fn webhooks_page() -> Response {
+    let test = sentinel_api::webhook::MessageType::Test.as_str();
+    shell_response(WebhooksPage {
+        view: View::new("Webhooks", "webhooks"),
+        message_types: choices(sentinel_api::webhook::MessageType::WIRE, "")
+            .into_iter()
+            .filter(|c| c.value != test)
+            .collect(),
+    })
+}
+
 /// One framework in the report page's picker.
 pub struct FrameworkChoice {
     pub id: String,
@@ -241,6 +261,7 @@ pub fn router() -> Router<AppState> {
                 })
             }),
         )
+        .route("/webhooks", get(webhooks_page))
         .route(
             "/audit",
             get(|| {

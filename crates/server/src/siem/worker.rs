@@ -3,6 +3,12 @@
 //! it succeeds (a sink never skips a message); a stop in the middle leaves the cursor where it
 //! was, so the batch is sent again after the restart (at least once). One more task prunes the
 //! outbox behind the slowest reader.
+//!
+//! With several nodes on one database, only the node holding a sink's lease sends for it (see
+//! `sentinel_store::siem`): the others wait, reading the lease, and take over once it is handed
+//! back or expires. The holder renews the lease before a send could outlast it, and moves the
+//! cursor only while it still holds it; a holder that finds its lease lost stops sending and
+//! waits like the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +18,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use rand::Rng;
-use sentinel_store::{OutboxPosition, Store};
+use sentinel_store::{OutboxPosition, Store, StoreError};
 
 use crate::settings::{SiemSettings, SinkSettings};
 use crate::siem::format::{self, Record};
@@ -71,6 +77,14 @@ pub fn start(
     tasks: &mut Tasks,
 ) -> Result<(), String> {
     let timeout = Duration::from_secs_f64(settings.timeout_seconds);
+    // Unique to this process: it names the holder of the sinks' leases.
+    let owner: Arc<str> = format!(
+        "{}-{}-{:016x}",
+        transport::hostname(),
+        std::process::id(),
+        rand::rng().random::<u64>()
+    )
+    .into();
     let mut workers = Vec::new();
     for sink in &settings.sinks {
         workers.push(SinkWorker {
@@ -79,6 +93,7 @@ pub fn start(
             sink: sink.clone(),
             settings: Arc::new(settings.clone()),
             metrics: metrics.clone(),
+            owner: owner.clone(),
         });
     }
     store.set_outbox_decisions(settings.sinks.iter().any(SinkSettings::wants_decisions));
@@ -119,41 +134,146 @@ struct SinkWorker {
     transport: Transport,
     settings: Arc<SiemSettings>,
     metrics: SiemMetrics,
+    /// This node's name in the leases.
+    owner: Arc<str>,
+}
+
+/// Why a sink stopped sending.
+enum End {
+    /// A stop was asked.
+    Stopped,
+    /// Another node holds the lease now.
+    Lost,
+}
+
+/// The lease as this worker holds it: where the cursor is and when the lease runs out, by this
+/// process's monotonic clock (measured from before the write that set it, so never late).
+struct Held {
+    cursor: OutboxPosition,
+    until: tokio::time::Instant,
 }
 
 impl SinkWorker {
+    fn lease(&self) -> Duration {
+        Duration::from_secs_f64(self.settings.lease_seconds)
+    }
+
+    /// A lease taken now: its end in the database, and by this process's clock.
+    fn lease_from_now(&self) -> (chrono::DateTime<chrono::Utc>, tokio::time::Instant) {
+        let lease = self.lease();
+        let wall = chrono::Utc::now()
+            + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        (wall, tokio::time::Instant::now() + lease)
+    }
+
     async fn run(mut self, mut stop: Stop) {
-        let name = self.sink.name.clone();
-        let poll = Duration::from_millis(self.settings.poll_ms);
-        let mut cursor = loop {
-            match self.store.siem_cursor(&name).await {
-                Ok(c) => break c.position,
-                Err(e) => {
-                    tracing::warn!(sink.name = %name, error = %e, "reading a SIEM sink's cursor failed");
-                    if stopped_during(&mut stop, poll).await {
-                        return;
+        loop {
+            let Some(held) = self.acquire(&mut stop).await else {
+                return;
+            };
+            match self.send_while_held(held, &mut stop).await {
+                End::Stopped => {
+                    if let Err(e) = self
+                        .store
+                        .release_siem_lease(&self.sink.name, &self.owner)
+                        .await
+                    {
+                        tracing::warn!(sink.name = %self.sink.name, error = %e, "releasing a SIEM sink's lease failed; it expires by itself");
                     }
+                    return;
+                }
+                End::Lost => {
+                    tracing::warn!(sink.name = %self.sink.name, "another node took over this SIEM sink (its lease had run out); waiting");
                 }
             }
-        };
+        }
+    }
+
+    /// Waits until this node holds the sink's lease; `None` when a stop came first.
+    async fn acquire(&self, stop: &mut Stop) -> Option<Held> {
+        let name = &self.sink.name;
+        let poll = Duration::from_millis(self.settings.poll_ms);
+        let mut waited = false;
         loop {
+            let (wall, until) = self.lease_from_now();
+            match self.store.take_siem_lease(name, &self.owner, wall).await {
+                Ok(Some(c)) => {
+                    if waited {
+                        tracing::info!(sink.name = %name, "this node now sends for the SIEM sink");
+                    }
+                    return Some(Held {
+                        cursor: c.position,
+                        until,
+                    });
+                }
+                Ok(None) => waited = true,
+                Err(e) => {
+                    tracing::warn!(sink.name = %name, error = %e, "taking a SIEM sink's lease failed");
+                }
+            }
+            if stopped_during(stop, poll).await {
+                return None;
+            }
+        }
+    }
+
+    /// Renews the lease when less than half of it (or less than a send's timeout and a second)
+    /// is left, so that a send started now ends inside it. False when it was lost.
+    async fn renew(&self, held: &mut Held) -> Result<bool, StoreError> {
+        let lease = self.lease();
+        let margin = (lease / 2).max(Duration::from_secs_f64(self.settings.timeout_seconds + 1.0));
+        if tokio::time::Instant::now() + margin < held.until {
+            return Ok(true);
+        }
+        let (wall, until) = self.lease_from_now();
+        match self
+            .store
+            .take_siem_lease(&self.sink.name, &self.owner, wall)
+            .await?
+        {
+            Some(c) => {
+                held.until = until;
+                // Unchanged unless the lease had expired and another node moved the cursor.
+                held.cursor = c.position;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn send_while_held(&mut self, mut held: Held, stop: &mut Stop) -> End {
+        let name = self.sink.name.clone();
+        let poll = Duration::from_millis(self.settings.poll_ms);
+        loop {
+            match self.renew(&mut held).await {
+                Ok(true) => {}
+                Ok(false) => return End::Lost,
+                Err(e) => {
+                    // Not sure of the lease: send nothing until it is renewed.
+                    tracing::warn!(sink.name = %name, error = %e, "renewing a SIEM sink's lease failed");
+                    if stopped_during(stop, poll).await {
+                        return End::Stopped;
+                    }
+                    continue;
+                }
+            }
             let batch = match self
                 .store
-                .siem_messages(cursor, self.settings.batch as u64)
+                .siem_messages(held.cursor, self.settings.batch as u64)
                 .await
             {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(sink.name = %name, error = %e, "reading the outbox failed");
-                    if stopped_during(&mut stop, poll).await {
-                        return;
+                    if stopped_during(stop, poll).await {
+                        return End::Stopped;
                     }
                     continue;
                 }
             };
             let Some(last) = batch.last().map(|m| m.position()) else {
-                if stopped_during(&mut stop, poll).await {
-                    return;
+                if stopped_during(stop, poll).await {
+                    return End::Stopped;
                 }
                 continue;
             };
@@ -165,26 +285,55 @@ impl SinkWorker {
                 })
                 .map(|m| format::render(self.sink.format, m))
                 .collect();
-            if !records.is_empty() && !self.deliver(&records, &mut stop).await {
-                return;
+            if !records.is_empty() {
+                let before = held.cursor;
+                if let Some(end) = self.deliver(&records, &mut held, stop).await {
+                    return end;
+                }
+                if held.cursor != before {
+                    // The lease had expired and was retaken after another node moved on: this
+                    // batch is stale, read again from there.
+                    continue;
+                }
             }
             self.metrics
                 .sent
                 .get_or_create(&SiemMetrics::labels(&name))
                 .inc_by(records.len() as u64);
-            if !self.save(last, records.len() as u64, &mut stop).await {
-                return;
+            if let Some(end) = self.save(last, records.len() as u64, &mut held, stop).await {
+                return end;
             }
-            cursor = last;
         }
     }
 
-    /// Sends until it succeeds; false when a stop came first.
-    async fn deliver(&mut self, records: &[Record], stop: &mut Stop) -> bool {
+    /// Sends until it succeeds (`None`), renewing the lease before each attempt; `Some` when a
+    /// stop came first or the lease was lost.
+    async fn deliver(
+        &mut self,
+        records: &[Record],
+        held: &mut Held,
+        stop: &mut Stop,
+    ) -> Option<End> {
         let mut failures = 0u32;
+        let before = held.cursor;
         loop {
+            if failures > 0 {
+                match self.renew(held).await {
+                    Ok(true) if held.cursor == before => {}
+                    Ok(true) => return None,
+                    Ok(false) => return Some(End::Lost),
+                    Err(e) => {
+                        tracing::warn!(sink.name = %self.sink.name, error = %e, "renewing a SIEM sink's lease failed");
+                        let wait = Duration::from_millis(self.settings.poll_ms);
+                        if stopped_during(stop, wait).await {
+                            return Some(End::Stopped);
+                        }
+                        continue;
+                    }
+                }
+            }
             let sent = tokio::select! {
-                _ = stop.requested() => return false,
+                _ = stop.requested() => return Some(End::Stopped),
                 sent = self.transport.send(records) => sent,
             };
             match sent {
@@ -192,7 +341,7 @@ impl SinkWorker {
                     if failures > 0 {
                         tracing::info!(sink.name = %self.sink.name, failures, "SIEM sink recovered");
                     }
-                    return true;
+                    return None;
                 }
                 Err(e) => {
                     failures += 1;
@@ -209,28 +358,41 @@ impl SinkWorker {
                         "SIEM send failed; retrying"
                     );
                     if stopped_during(stop, wait).await {
-                        return false;
+                        return Some(End::Stopped);
                     }
                 }
             }
         }
     }
 
-    /// Persists the cursor; false when a stop came first (the batch is then sent again after
-    /// the restart: at least once).
-    async fn save(&self, to: OutboxPosition, sent: u64, stop: &mut Stop) -> bool {
+    /// Moves the cursor past what was just sent (and extends the lease), only while this node
+    /// still holds the lease; `Some` when a stop came first (the batch is then sent again after
+    /// the restart: at least once) or the lease was lost (the new holder resends it).
+    async fn save(
+        &self,
+        to: OutboxPosition,
+        sent: u64,
+        held: &mut Held,
+        stop: &mut Stop,
+    ) -> Option<End> {
         let wait = Duration::from_millis(self.settings.poll_ms);
         loop {
+            let (wall, until) = self.lease_from_now();
             match self
                 .store
-                .advance_siem_cursor(&self.sink.name, to, sent)
+                .advance_siem_cursor(&self.sink.name, &self.owner, to, sent, wall)
                 .await
             {
-                Ok(()) => return true,
+                Ok(true) => {
+                    held.cursor = to;
+                    held.until = until;
+                    return None;
+                }
+                Ok(false) => return Some(End::Lost),
                 Err(e) => {
                     tracing::warn!(sink.name = %self.sink.name, error = %e, "saving a SIEM cursor failed; retrying");
                     if stopped_during(stop, wait).await {
-                        return false;
+                        return Some(End::Stopped);
                     }
                 }
             }

@@ -1,7 +1,8 @@
 //! SIEM sinks (docs/ALERTS.md, "SIEM sinks"): records reach real receivers in order, a down
 //! receiver gets everything once it recovers, files rotate without losing a line, a restart
-//! resumes from the cursor, the outbox is pruned behind the slowest reader, and decisions are
-//! written only when a sink asks for them.
+//! resumes from the cursor, the outbox is pruned behind the slowest reader, decisions are
+//! written only when a sink asks for them, and with several nodes one sends per sink (a lease),
+//! another taking over when it stops or dies.
 //!
 //! The rsyslog tests need Debian's `rsyslog` and `rsyslog-gnutls` (`.ci/run` installs them and
 //! runs them with `--ignored`).
@@ -45,6 +46,8 @@ fn settings_with(sinks: Vec<SinkSettings>) -> Settings {
             retry_first_seconds: 0.1,
             retry_max_seconds: 0.5,
             timeout_seconds: 3.0,
+            // Short, so a node that starts while another's lease is left waits little.
+            lease_seconds: 10.0,
             sinks,
             ..SiemSettings::default()
         },
@@ -875,4 +878,266 @@ async fn siem_rsyslog_receives_json_over_tls_checked_against_the_ca() {
         })
         .collect();
     assert_eq!(ids, audits, "every audit entry over TLS, in order");
+}
+
+/// A sink's lease, on the store: one holder at a time, a held lease is not taken, an expired one
+/// is (with the cursor its last holder left), and a node that lost the lease moves no cursor
+/// (the same idea as a webhook claim: `webhooks::a_claim_leases_its_limit_and_a_lost_lease_is_refused`).
+#[tokio::test]
+async fn a_sink_lease_has_one_holder_and_a_lost_lease_moves_no_cursor() {
+    use sentinel_store::OutboxPosition;
+    let app = spawn_app_with(Settings::default()).await;
+    let store = &app.store;
+    let later = || chrono::Utc::now() + chrono::Duration::minutes(5);
+    let at = |id| OutboxPosition { txid: 0, id };
+    let position = |c: sentinel_store::SiemCursor| c.position.id;
+
+    let a = store
+        .take_siem_lease("soc", "node-a", later())
+        .await
+        .unwrap();
+    assert_eq!(
+        a.map(position),
+        Some(0),
+        "a free lease is taken, from the start"
+    );
+    assert!(
+        store
+            .take_siem_lease("soc", "node-b", later())
+            .await
+            .unwrap()
+            .is_none(),
+        "a held lease is not taken"
+    );
+    assert!(
+        !store
+            .advance_siem_cursor("soc", "node-b", at(5), 1, later())
+            .await
+            .unwrap(),
+        "only the holder moves the cursor"
+    );
+    assert_eq!(store.siem_cursor("soc").await.unwrap().position.id, 0);
+    assert!(
+        store
+            .advance_siem_cursor("soc", "node-a", at(5), 1, later())
+            .await
+            .unwrap()
+    );
+    let renewed = store
+        .take_siem_lease("soc", "node-a", later())
+        .await
+        .unwrap();
+    assert_eq!(renewed.map(position), Some(5), "the holder renews it");
+
+    // node-a stops renewing: its lease runs out, node-b takes it with node-a's progress.
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert!(
+        store
+            .take_siem_lease("soc", "node-a", past)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let b = store
+        .take_siem_lease("soc", "node-b", later())
+        .await
+        .unwrap();
+    assert_eq!(b.map(position), Some(5), "an expired lease is taken over");
+    assert!(
+        !store
+            .advance_siem_cursor("soc", "node-a", at(9), 4, later())
+            .await
+            .unwrap(),
+        "a lost lease moves nothing"
+    );
+    let cursor = store.siem_cursor("soc").await.unwrap();
+    assert_eq!((cursor.position.id, cursor.sent), (5, 1));
+    assert_eq!(
+        store.siem_lease("soc").await.unwrap().unwrap().owner,
+        "node-b"
+    );
+
+    // Handing back: only the holder can, and then anyone takes it at once.
+    store.release_siem_lease("soc", "node-a").await.unwrap();
+    assert_eq!(
+        store.siem_lease("soc").await.unwrap().unwrap().owner,
+        "node-b"
+    );
+    store.release_siem_lease("soc", "node-b").await.unwrap();
+    assert_eq!(store.siem_lease("soc").await.unwrap(), None);
+    assert!(
+        store
+            .take_siem_lease("soc", "node-a", later())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Other sinks have leases of their own.
+    assert!(
+        store
+            .take_siem_lease("archive", "node-b", later())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Settings for two nodes sharing a file sink, with a short lease.
+fn shared_sink(path: &Path) -> Settings {
+    let mut settings = settings_with(vec![sink(
+        "shared",
+        SinkFormat::Json,
+        &[SinkMessageType::Audit],
+        file_transport(path, 1 << 20, 2),
+    )]);
+    settings.siem.timeout_seconds = 1.0;
+    settings.siem.lease_seconds = 3.0;
+    settings
+}
+
+/// Two nodes on one database with the same sink: only the lease holder sends, so every record
+/// arrives once and in order; when the holder stops the other takes over and nothing is missing.
+#[tokio::test]
+async fn two_nodes_with_one_sink_send_each_record_once_and_the_other_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.jsonl");
+    // The database holder runs no sink; two nodes beside it run the same one.
+    let app = spawn_app_with(Settings::default()).await;
+    let first = spawn_second_node_with(&app, shared_sink(&path)).await;
+    for i in 0..3 {
+        app.create_policy(&format!("s{i}"), "privacy").await;
+    }
+    let expected = audit_ids(&app).await;
+    eventually(Duration::from_secs(20), "the first node's records", || {
+        (audit_ids_in(&file_lines(&path)).len() >= expected.len()).then_some(())
+    })
+    .await;
+    let holder = app.store.siem_lease("shared").await.unwrap().unwrap().owner;
+
+    let second = spawn_second_node_with(&app, shared_sink(&path)).await;
+    for i in 3..15 {
+        app.create_policy(&format!("s{i}"), "privacy").await;
+    }
+    let expected = audit_ids(&app).await;
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the records with two nodes",
+        || {
+            let ids = audit_ids_in(&file_lines(&path));
+            (ids.len() >= expected.len()).then_some(ids)
+        },
+    )
+    .await;
+    assert_eq!(ids, expected, "each record once, in order: one sender");
+    assert_eq!(
+        app.store.siem_lease("shared").await.unwrap().unwrap().owner,
+        holder,
+        "the first node kept the lease"
+    );
+
+    // The holder stops: the second node takes over.
+    drop(first);
+    for i in 15..25 {
+        app.create_policy(&format!("s{i}"), "privacy").await;
+    }
+    let expected = audit_ids(&app).await;
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the records after the takeover",
+        || {
+            let ids = audit_ids_in(&file_lines(&path));
+            (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+        },
+    )
+    .await;
+    let (firsts, _) = dedup(&ids);
+    assert_eq!(firsts, expected, "nothing missing, in order");
+    let now = app.store.siem_lease("shared").await.unwrap().unwrap().owner;
+    assert_ne!(now, holder, "the second node holds the lease");
+    drop(second);
+}
+
+/// A holder that died (its lease left behind, never handed back): a node waits until the lease
+/// expires, then sends everything, from the start, in order.
+#[tokio::test]
+async fn a_dead_holders_lease_expires_and_another_node_sends_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orphan.jsonl");
+    let app = spawn_app_with(Settings::default()).await;
+    let dead_until = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let taken = app
+        .store
+        .take_siem_lease("shared", "a-node-that-died", dead_until)
+        .await
+        .unwrap();
+    assert!(taken.is_some());
+    let _node = spawn_second_node_with(&app, shared_sink(&path)).await;
+    for i in 0..8 {
+        app.create_policy(&format!("o{i}"), "privacy").await;
+    }
+    let expected = audit_ids(&app).await;
+    // When the first record shows up, by this process's clock (the same as the node's).
+    let first_seen = eventually(Duration::from_secs(20), "a first record", || {
+        (!file_lines(&path).is_empty()).then(chrono::Utc::now)
+    })
+    .await;
+    assert!(
+        first_seen >= dead_until,
+        "nothing was sent while the dead node's lease ran ({first_seen} < {dead_until})"
+    );
+    let ids = eventually(Duration::from_secs(20), "every record", || {
+        let ids = audit_ids_in(&file_lines(&path));
+        (ids.len() >= expected.len()).then_some(ids)
+    })
+    .await;
+    assert_eq!(ids, expected, "everything, once, in order");
+    let lease = app.store.siem_lease("shared").await.unwrap().unwrap();
+    assert_ne!(lease.owner, "a-node-that-died");
+}
+
+/// A node whose lease was taken over (here the row is rewritten behind its back, as if it had
+/// stalled past its lease and another node had taken it) moves no cursor while the other holds
+/// it, then takes the lease back once it expires and sends the rest: nothing is missing.
+#[tokio::test]
+async fn a_node_that_lost_its_lease_moves_no_cursor_until_it_takes_it_back() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stolen.jsonl");
+    let app = spawn_app_with(Settings::default()).await;
+    let node = spawn_second_node_with(&app, shared_sink(&path)).await;
+    for i in 0..3 {
+        app.create_policy(&format!("t{i}"), "privacy").await;
+    }
+    let before = audit_ids(&app).await;
+    eventually(Duration::from_secs(20), "the records before", || {
+        (audit_ids_in(&file_lines(&path)).len() >= before.len()).then_some(())
+    })
+    .await;
+    let raw = sea_orm::Database::connect(app.url.as_str()).await.unwrap();
+    raw.execute_unprepared("UPDATE siem_cursors SET lease_owner = 'thief' WHERE sink = 'shared'")
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let stolen = app.store.siem_lease("shared").await.unwrap().unwrap();
+    assert_eq!(stolen.owner, "thief");
+    let frozen = app.store.siem_cursor("shared").await.unwrap().position;
+    for i in 3..10 {
+        app.create_policy(&format!("t{i}"), "privacy").await;
+    }
+    // The other node's lease runs until `stolen.until`: until then the cursor stays put.
+    while chrono::Utc::now() + chrono::Duration::milliseconds(200) < stolen.until {
+        let now = app.store.siem_cursor("shared").await.unwrap().position;
+        assert_eq!(now, frozen, "the cursor moved under another node's lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let expected = audit_ids(&app).await;
+    let ids = eventually(Duration::from_secs(20), "the records after", || {
+        let ids = audit_ids_in(&file_lines(&path));
+        (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+    })
+    .await;
+    assert_eq!(dedup(&ids).0, expected, "nothing missing, in order");
+    let lease = app.store.siem_lease("shared").await.unwrap().unwrap();
+    assert_ne!(lease.owner, "thief", "the node took its lease back");
+    drop(node);
 }

@@ -9,6 +9,9 @@ pub struct Model {
     pub outbox_id: i64,
     pub sent: i64,
     pub updated_at: DateTimeUtc,
+    /// The node that sends for this sink, until `lease_until`.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
