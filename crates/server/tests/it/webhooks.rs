@@ -993,7 +993,6 @@ async fn webhook_benchmark() {
         if decisions {
             types.push(SinkMessageType::Decision);
         }
-        s.siem.poll_ms = 50;
         s.siem.sinks = vec![SinkSettings {
             name: format!("bench-{decisions}"),
             format: SinkFormat::Ocsf,
