@@ -977,27 +977,60 @@ async fn webhook_benchmark() {
     ingest(&base, "warm", 200).await;
     let without = ingest(&base, "b", n).await;
 
-    // Ingestion with 5 endpoints receiving every message while it runs.
-    let app = spawn_app_with(settings()).await;
-    email_policy(&app).await;
-    let receiver = Receiver::start(Mode::Ok).await;
-    let mut ids = Vec::new();
-    for _ in 0..5 {
-        let created = create_webhook(
-            &app,
-            json!({"url": receiver.url(), "message_types": ["new_violation"]}),
-        )
-        .await;
-        ids.push(id_of(&created));
+    // Ingestion with 5 endpoints receiving every message while it runs, and with them one SIEM
+    // sink (OCSF to a local file) streaming violations and audit entries: the configuration the
+    // issue measures. A third run adds every decision to the sink (an outbox row per event).
+    let siem_dir = tempfile::tempdir().unwrap();
+    let with_siem = |decisions: bool| {
+        use sentinel_server::settings::{SinkFormat, SinkMessageType, SinkSettings, SinkTransport};
+        let mut s = settings();
+        let mut types = vec![
+            SinkMessageType::NewViolation,
+            SinkMessageType::ViolationUpdated,
+            SinkMessageType::PolicyChanged,
+            SinkMessageType::Audit,
+        ];
+        if decisions {
+            types.push(SinkMessageType::Decision);
+        }
+        s.siem.sinks = vec![SinkSettings {
+            name: format!("bench-{decisions}"),
+            format: SinkFormat::Ocsf,
+            message_types: types,
+            min_severity: None,
+            transport: SinkTransport::File {
+                path: siem_dir.path().join(format!("siem-{decisions}.jsonl")),
+                max_bytes: 64 << 20,
+                keep_files: 2,
+            },
+        }];
+        s
+    };
+    let mut rates = Vec::new();
+    let mut live = 0.0;
+    for (arm, settings) in [("w", with_siem(false)), ("d", with_siem(true))] {
+        let app = spawn_app_with(settings).await;
+        email_policy(&app).await;
+        let receiver = Receiver::start(Mode::Ok).await;
+        for _ in 0..5 {
+            create_webhook(
+                &app,
+                json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+            )
+            .await;
+        }
+        ingest(&app, "warm", 200).await;
+        receiver.wait_for(5 * 200, Duration::from_secs(120)).await;
+        let started = Instant::now();
+        rates.push(ingest(&app, arm, n).await);
+        receiver
+            .wait_for(5 * (200 + n), Duration::from_secs(600))
+            .await;
+        if arm == "w" {
+            live = (5 * n) as f64 / started.elapsed().as_secs_f64();
+        }
     }
-    ingest(&app, "warm", 200).await;
-    receiver.wait_for(5 * 200, Duration::from_secs(120)).await;
-    let started = Instant::now();
-    let with = ingest(&app, "w", n).await;
-    receiver
-        .wait_for(5 * (200 + n), Duration::from_secs(600))
-        .await;
-    let live = (5 * n) as f64 / started.elapsed().as_secs_f64();
+    let (with, with_decisions) = (rates[0], rates[1]);
 
     // Delivery alone: a backlog of messages already in the outbox (as after downtime), drained
     // by a node that starts on it.
@@ -1041,13 +1074,16 @@ async fn webhook_benchmark() {
     }));
     backlog.wait_for(5 * n, Duration::from_secs(600)).await;
     let drained = (5 * n) as f64 / started.elapsed().as_secs_f64();
-    drop(ids);
 
     println!("webhook benchmark, {n} events with one violation each, 4 concurrent clients, SQLite");
     println!("  ingestion, no endpoints:           {without:.0} events/s");
     println!(
-        "  ingestion, 5 endpoints delivering: {with:.0} events/s ({:+.1}%)",
+        "  ingestion, 5 endpoints delivering and 1 SIEM sink (violations, audit): {with:.0} events/s ({:+.1}%)",
         (with / without - 1.0) * 100.0
+    );
+    println!(
+        "  the same, the sink also streaming every decision: {with_decisions:.0} events/s ({:+.1}%)",
+        (with_decisions / without - 1.0) * 100.0
     );
     println!("  deliveries during that ingestion:  {live:.0} deliveries/s (5 per event)");
     println!("  delivery of a queued backlog:      {drained:.0} deliveries/s (5 endpoints)");
