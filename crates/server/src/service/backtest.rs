@@ -36,7 +36,7 @@ use sentinel_api::{
     BacktestStatus, Decision, Enforcement, InterventionType, PerformanceMode, PolicyStatus,
     Severity, Timestamp, ViolationStatus,
 };
-use sentinel_engine::{Input, PolicySet, PolicySpec, Target};
+use sentinel_engine::{Input, PolicySet, PolicySpec, Scope, Target};
 use sentinel_store::{BacktestRecord, ReplayEvent, ReplayWindow, Store};
 use serde::{Deserialize, Serialize};
 
@@ -439,6 +439,77 @@ fn excerpt(text: Option<&str>, start: usize, end: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The scopes of the events a thread has read, by what they are built from. A store's events
+/// share few of them (apps × models × users × metadata), and building one parses the metadata
+/// JSON and copies every string; a hit costs a hash of the same texts. Bounded: emptied when full.
+#[derive(Default)]
+struct Scopes {
+    by_hash: HashMap<u64, Vec<(ScopeKey, Scope)>>,
+    len: usize,
+    hasher: std::hash::RandomState,
+}
+
+/// What a scope is built from.
+struct ScopeKey {
+    source: Option<String>,
+    user_id: Option<i64>,
+    model: Option<String>,
+    metadata: Option<String>,
+}
+
+impl ScopeKey {
+    fn is(&self, row: &ReplayEvent<'_>) -> bool {
+        self.source.as_deref() == row.source
+            && self.user_id == row.user_id
+            && self.model.as_deref() == row.model_name
+            && self.metadata.as_deref() == row.metadata
+    }
+}
+
+impl Scopes {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, row: &ReplayEvent<'_>) -> &Scope {
+        use std::hash::BuildHasher;
+        let hash = self
+            .hasher
+            .hash_one((row.source, row.user_id, row.model_name, row.metadata));
+        if self.len >= Self::MAX
+            && !self
+                .by_hash
+                .get(&hash)
+                .is_some_and(|bucket| bucket.iter().any(|(k, _)| k.is(row)))
+        {
+            self.by_hash.clear();
+            self.len = 0;
+        }
+        let bucket = self.by_hash.entry(hash).or_default();
+        let at = match bucket.iter().position(|(k, _)| k.is(row)) {
+            Some(at) => at,
+            None => {
+                let metadata: Option<BTreeMap<String, serde_json::Value>> =
+                    row.metadata.and_then(|m| serde_json::from_str(m).ok());
+                let scope = event_scope(
+                    row.source,
+                    row.user_id.map(|u| u.to_string()),
+                    row.model_name,
+                    metadata.as_ref(),
+                );
+                let key = ScopeKey {
+                    source: row.source.map(str::to_owned),
+                    user_id: row.user_id,
+                    model: row.model_name.map(str::to_owned),
+                    metadata: row.metadata.map(str::to_owned),
+                };
+                bucket.push((key, scope));
+                self.len += 1;
+                bucket.len() - 1
+            }
+        };
+        &bucket[at].1
+    }
+}
+
 /// What every event of a run is evaluated with.
 struct Evaluator<'a> {
     set: &'a PolicySet,
@@ -449,15 +520,8 @@ struct Evaluator<'a> {
 
 impl Evaluator<'_> {
     /// Evaluates one stored event into `t`.
-    fn event(&self, row: &ReplayEvent<'_>, t: &mut Tally) {
-        let metadata: Option<BTreeMap<String, serde_json::Value>> =
-            row.metadata.and_then(|m| serde_json::from_str(m).ok());
-        let scope = event_scope(
-            row.source,
-            row.user_id.map(|u| u.to_string()),
-            row.model_name,
-            metadata.as_ref(),
-        );
+    fn event(&self, row: &ReplayEvent<'_>, t: &mut Tally, scopes: &mut Scopes) {
+        let scope = scopes.get(row);
         if let Some(env) = self.environment
             && scope.environment.as_deref() != Some(env)
         {
@@ -604,6 +668,7 @@ fn read_ranges(
         let mut tally = Tally::default();
         let mut in_page = 0u64;
         let (mut reported_read, mut reported_flagged) = (0u64, 0u64);
+        let mut scopes = Scopes::default();
         let mut report = |t: &mut Tally| {
             let read = t.read + t.skipped;
             let page = Report::Page {
@@ -615,7 +680,7 @@ fn read_ranges(
             !stop.load(Ordering::Relaxed) && reports.blocking_send(page).is_ok()
         };
         let outcome = store.replay_blocking(window, page_size, |event| {
-            evaluator.event(&event, &mut tally);
+            evaluator.event(&event, &mut tally, &mut scopes);
             in_page += 1;
             if in_page == page_size {
                 in_page = 0;
