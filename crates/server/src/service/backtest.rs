@@ -545,7 +545,7 @@ impl Evaluator<'_> {
         let input = Input {
             prompt,
             completion,
-            scope: &scope,
+            scope,
         };
         let (enforced, candidate) = self.set.evaluate_with_shadow(&input);
         let currently = !enforced.hits.is_empty();
@@ -643,7 +643,7 @@ enum Report {
     /// Range `range` was read to its end; its counts.
     Done {
         range: usize,
-        tally: Tally,
+        tally: Box<Tally>,
     },
     Failed(ServiceError),
 }
@@ -694,7 +694,10 @@ fn read_ranges(
             Ok(true) => {
                 if !report(&mut tally)
                     || reports
-                        .blocking_send(Report::Done { range, tally })
+                        .blocking_send(Report::Done {
+                            range,
+                            tally: Box::new(tally),
+                        })
                         .is_err()
                 {
                     return;
@@ -839,7 +842,7 @@ where
                 }
                 Report::Done { range, tally } => {
                     if let Some(slot) = tallies.get_mut(range) {
-                        *slot = Some(tally);
+                        *slot = Some(*tally);
                     }
                     continue;
                 }
