@@ -355,7 +355,7 @@ impl Store {
     }
 }
 
-fn replay_select(window: &ReplayWindow) -> sea_orm::Select<event::Entity> {
+pub(crate) fn replay_select(window: &ReplayWindow) -> sea_orm::Select<event::Entity> {
     let mut select = event::Entity::find()
         .filter(event::Column::TriggerDate.gte(window.since))
         .filter(event::Column::TriggerDate.lt(window.until));

@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -22,6 +22,9 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     backend: Backend,
+    /// The SQLite database file, which backtests read through a connection of their own
+    /// (`replay`); `None` on PostgreSQL and for an in-memory database.
+    pub(crate) sqlite_file: Option<PathBuf>,
     /// Whether stored events write a `decision` outbox message (see `siem`).
     pub(crate) decisions: Arc<AtomicBool>,
 }
@@ -75,9 +78,14 @@ impl Store {
             }
         }
         let db = Database::connect(options).await?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_path(url).and_then(|p| std::fs::canonicalize(p).ok()),
+            Backend::Postgres => None,
+        };
         let store = Self {
             db,
             backend,
+            sqlite_file,
             decisions: Arc::new(AtomicBool::new(false)),
         };
         store.migrate().await?;

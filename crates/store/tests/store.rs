@@ -670,3 +670,179 @@ async fn batches_naming_a_policy_survive_a_concurrent_writer() {
     }
     writer.await.unwrap();
 }
+
+/// Events for the replay tests: groups of events sharing one `trigger_date` (so that range
+/// boundaries and page ends fall inside a group), texts and scopes of every shape a backtest
+/// reads (absent, empty, non-ASCII, JSON `event_data` only), and one event outside the window.
+async fn seed_replay_events(store: &Store) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00.250Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut batch = Vec::new();
+    for i in 0..300i64 {
+        // Groups of 40 at one instant, then single events with fractional seconds.
+        let at = if i < 200 {
+            base + Duration::minutes(i / 40)
+        } else {
+            base + Duration::hours(1) + Duration::microseconds(i * 1_234_567)
+        };
+        let mut e = new_event(&format!("r-{i}"), at);
+        e.source = (i % 5 != 0).then(|| ["SupportBot", "HR"][(i % 2) as usize].to_owned());
+        e.model_name = (i % 3 != 0).then(|| "gpt-4o".to_owned());
+        e.user_id = (i % 4 == 0).then_some(i);
+        e.prompt = match i % 6 {
+            0 => None,
+            1 => Some(String::new()),
+            2 => Some(format!("héllo wörld {i} ✓")),
+            _ => Some(format!("prompt {i}")),
+        };
+        e.completion = (i % 7 == 0).then(|| format!("answer {i}"));
+        if i % 6 == 0 {
+            e.event_data = Some(serde_json::json!({"prompt": format!("in data {i}")}).to_string());
+        }
+        e.metadata = (i % 2 == 0).then(|| {
+            std::collections::BTreeMap::from([(
+                "environment".to_owned(),
+                serde_json::json!(if i % 4 == 0 { "prod" } else { "staging" }),
+            )])
+        });
+        batch.push(SeedEvent {
+            event: e,
+            violations: Vec::new(),
+        });
+    }
+    batch.push(SeedEvent {
+        event: new_event("r-outside", base - Duration::days(1)),
+        violations: Vec::new(),
+    });
+    store.seed_events(batch).await.unwrap();
+    (base, base + Duration::days(1))
+}
+
+/// Every row of `window`, through the ORM's keyset pages.
+async fn replay_pages(
+    store: &Store,
+    window: &sentinel_store::ReplayWindow,
+    size: u64,
+) -> Vec<sentinel_store::ReplayRow> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let rows = store.replay_page(window, after, size).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = Some(sentinel_store::ReplayCursor {
+            trigger_date: last.trigger_date,
+            id: last.id,
+        });
+        all.extend(rows);
+    }
+    all
+}
+
+/// Every row of `window`, through `replay_blocking` (on SQLite, its own rusqlite connection).
+async fn replay_stream(
+    store: &Store,
+    window: &sentinel_store::ReplayWindow,
+    size: u64,
+) -> Vec<sentinel_store::ReplayRow> {
+    let (store, window) = (store.clone(), window.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut rows = Vec::new();
+        let whole = store
+            .replay_blocking(&window, size, |e| {
+                rows.push(e.to_row());
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert!(whole);
+        rows
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streamed_replay_reads_what_the_pages_read() {
+    let (store, _url, _dir) = open().await;
+    let (since, until) = seed_replay_events(&store).await;
+    for (app, model) in [
+        (None, None),
+        (Some("HR"), None),
+        (None, Some("gpt-4o")),
+        (Some("SupportBot"), Some("gpt-4o")),
+    ] {
+        let window = sentinel_store::ReplayWindow {
+            since,
+            until,
+            app: app.map(str::to_owned),
+            model: model.map(str::to_owned),
+        };
+        let expected = replay_pages(&store, &window, 1000).await;
+        assert!(expected.len() > 40, "{app:?} {model:?}");
+        for size in [1, 7, 40, 1000] {
+            let streamed = replay_stream(&store, &window, size).await;
+            assert_eq!(streamed, expected, "{app:?} {model:?}, pages of {size}");
+        }
+    }
+    // Breaking off stops the read and says so.
+    let window = sentinel_store::ReplayWindow {
+        since,
+        until,
+        app: None,
+        model: None,
+    };
+    let reader = store.clone();
+    let (seen, whole) = tokio::task::spawn_blocking(move || {
+        let mut seen = 0;
+        let whole = reader
+            .replay_blocking(&window, 7, |_| {
+                seen += 1;
+                if seen == 10 {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        (seen, whole)
+    })
+    .await
+    .unwrap();
+    assert_eq!((seen, whole), (10, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_windows_hold_every_event_once_in_order() {
+    let (store, _url, _dir) = open().await;
+    let (since, until) = seed_replay_events(&store).await;
+    let window = sentinel_store::ReplayWindow {
+        since,
+        until,
+        app: None,
+        model: None,
+    };
+    let total = store.count_replay(&window).await.unwrap();
+    assert_eq!(total, 300);
+    let all = replay_pages(&store, &window, 1000).await;
+    for parts in [1, 2, 3, 4, 7, 16, 300, 1000] {
+        let ranges = store.split_replay(&window, parts, total).await.unwrap();
+        assert!(!ranges.is_empty() && ranges.len() <= parts, "{parts}");
+        assert_eq!(ranges[0].since, since);
+        assert_eq!(ranges[ranges.len() - 1].until, until);
+        let mut joined = Vec::new();
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].until, pair[1].since, "{parts}: ranges touch");
+        }
+        for r in &ranges {
+            joined.extend(replay_pages(&store, r, 1000).await);
+        }
+        assert_eq!(joined, all, "{parts} parts");
+    }
+    // Two parts: the middle event (the 150th) is in the fourth group of 40 (events 120–159),
+    // whose instant starts the second range, so the whole group is in it.
+    let ranges = store.split_replay(&window, 2, total).await.unwrap();
+    assert_eq!(ranges.len(), 2);
+    assert_eq!(ranges[0].until, all[120].trigger_date);
+    assert!(all[119].trigger_date < all[120].trigger_date);
+    assert_eq!(all[159].trigger_date, all[120].trigger_date);
+}

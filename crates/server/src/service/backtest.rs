@@ -7,8 +7,11 @@
 //! happens today, the shadow hits what the candidate would do, and the detectors run once for
 //! both. There is no second evaluator.
 //!
-//! The store is read in keyset pages; one page is evaluated (split over the cores) while the next
-//! is read, so memory holds two pages whatever the store's size. A job's row in the store is its
+//! The window is split into consecutive time ranges of about as many events each, one per core;
+//! each thread reads its range in keyset pages and evaluates every event where it was read
+//! ([`Store::replay_blocking`]), so memory holds a page per thread (on SQLite, one row) whatever
+//! the store's size, and no event crosses a thread. The ranges' counts are merged in time order,
+//! so the result is the one a single reader would get. A job's row in the store is its
 //! state: progress is written there and published on the live stream as `backtest_progress`
 //! frames, and a cancellation is a status change the job sees at its next progress update.
 //!
@@ -16,7 +19,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -31,8 +36,8 @@ use sentinel_api::{
     BacktestStatus, Decision, Enforcement, InterventionType, PerformanceMode, PolicyStatus,
     Severity, Timestamp, ViolationStatus,
 };
-use sentinel_engine::{Input, PolicySet, PolicySpec, Target};
-use sentinel_store::{BacktestRecord, ReplayCursor, ReplayRow, ReplayWindow, Store};
+use sentinel_engine::{Input, PolicySet, PolicySpec, Scope, Target};
+use sentinel_store::{BacktestRecord, ReplayEvent, ReplayWindow, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::guard::spec_of;
@@ -415,13 +420,14 @@ impl Tally {
 
 /// The texts of a stored event: its `prompt`/`completion`, or the same keys inside a JSON
 /// `event_data` (as ingestion reads them).
-fn texts(row: &ReplayRow) -> (Option<&str>, Option<&str>, Option<serde_json::Value>) {
-    if row.prompt.is_some() || row.completion.is_some() {
-        return (row.prompt.as_deref(), row.completion.as_deref(), None);
+fn texts<'r>(
+    event: &ReplayEvent<'r>,
+) -> (Option<&'r str>, Option<&'r str>, Option<serde_json::Value>) {
+    if event.prompt.is_some() || event.completion.is_some() {
+        return (event.prompt, event.completion, None);
     }
-    let data = row
+    let data = event
         .event_data
-        .as_deref()
         .filter(|d| d.contains("prompt") || d.contains("completion"))
         .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
     (None, None, data)
@@ -433,31 +439,94 @@ fn excerpt(text: Option<&str>, start: usize, end: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Evaluates a slice of a page.
-fn evaluate_rows(
-    set: &PolicySet,
-    rows: &[ReplayRow],
+/// The scopes of the events a thread has read, by what they are built from. A store's events
+/// share few of them (apps × models × users × metadata), and building one parses the metadata
+/// JSON and copies every string; a hit costs a hash of the same texts. Bounded: emptied when full.
+#[derive(Default)]
+struct Scopes {
+    by_hash: HashMap<u64, Vec<(ScopeKey, Scope)>>,
+    len: usize,
+    hasher: std::hash::RandomState,
+}
+
+/// What a scope is built from.
+struct ScopeKey {
+    source: Option<String>,
+    user_id: Option<i64>,
+    model: Option<String>,
+    metadata: Option<String>,
+}
+
+impl ScopeKey {
+    fn is(&self, row: &ReplayEvent<'_>) -> bool {
+        self.source.as_deref() == row.source
+            && self.user_id == row.user_id
+            && self.model.as_deref() == row.model_name
+            && self.metadata.as_deref() == row.metadata
+    }
+}
+
+impl Scopes {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, row: &ReplayEvent<'_>) -> &Scope {
+        use std::hash::BuildHasher;
+        let hash = self
+            .hasher
+            .hash_one((row.source, row.user_id, row.model_name, row.metadata));
+        if self.len >= Self::MAX
+            && !self
+                .by_hash
+                .get(&hash)
+                .is_some_and(|bucket| bucket.iter().any(|(k, _)| k.is(row)))
+        {
+            self.by_hash.clear();
+            self.len = 0;
+        }
+        let bucket = self.by_hash.entry(hash).or_default();
+        let at = match bucket.iter().position(|(k, _)| k.is(row)) {
+            Some(at) => at,
+            None => {
+                let metadata: Option<BTreeMap<String, serde_json::Value>> =
+                    row.metadata.and_then(|m| serde_json::from_str(m).ok());
+                let scope = event_scope(
+                    row.source,
+                    row.user_id.map(|u| u.to_string()),
+                    row.model_name,
+                    metadata.as_ref(),
+                );
+                let key = ScopeKey {
+                    source: row.source.map(str::to_owned),
+                    user_id: row.user_id,
+                    model: row.model_name.map(str::to_owned),
+                    metadata: row.metadata.map(str::to_owned),
+                };
+                bucket.push((key, scope));
+                self.len += 1;
+                bucket.len() - 1
+            }
+        };
+        &bucket[at].1
+    }
+}
+
+/// What every event of a run is evaluated with.
+struct Evaluator<'a> {
+    set: &'a PolicySet,
     replaces: Option<i64>,
-    environment: Option<&str>,
+    environment: Option<&'a str>,
     sample_size: usize,
-) -> Tally {
-    let mut t = Tally::default();
-    for row in rows {
-        let metadata: Option<BTreeMap<String, serde_json::Value>> = row
-            .metadata
-            .as_deref()
-            .and_then(|m| serde_json::from_str(m).ok());
-        let scope = event_scope(
-            row.source.as_deref(),
-            row.user_id.map(|u| u.to_string()),
-            row.model_name.as_deref(),
-            metadata.as_ref(),
-        );
-        if let Some(env) = environment
+}
+
+impl Evaluator<'_> {
+    /// Evaluates one stored event into `t`.
+    fn event(&self, row: &ReplayEvent<'_>, t: &mut Tally, scopes: &mut Scopes) {
+        let scope = scopes.get(row);
+        if let Some(env) = self.environment
             && scope.environment.as_deref() != Some(env)
         {
             t.skipped += 1;
-            continue;
+            return;
         }
         t.read += 1;
         let (prompt, completion, data) = texts(row);
@@ -470,24 +539,28 @@ fn evaluate_rows(
         };
         if prompt.is_none() && completion.is_none() {
             t.not_replayable += 1;
-            continue;
+            return;
         }
         t.scanned += 1;
         let input = Input {
             prompt,
             completion,
-            scope: &scope,
+            scope,
         };
-        let (enforced, candidate) = set.evaluate_with_shadow(&input);
+        let (enforced, candidate) = self.set.evaluate_with_shadow(&input);
         let currently = !enforced.hits.is_empty();
         let flagged = !candidate.is_empty();
-        let with_candidate = flagged || enforced.hits.iter().any(|h| Some(h.policy_id) != replaces);
+        let with_candidate = flagged
+            || enforced
+                .hits
+                .iter()
+                .any(|h| Some(h.policy_id) != self.replaces);
         t.currently += u64::from(currently);
         t.with_candidate += u64::from(with_candidate);
         t.newly += u64::from(with_candidate && !currently);
         t.no_longer += u64::from(currently && !with_candidate);
         if !flagged {
-            continue;
+            return;
         }
         t.flagged += 1;
         t.flagged_ids.push(row.id);
@@ -497,11 +570,8 @@ fn evaluate_rows(
             .max()
             .unwrap_or(Decision::Notify);
         t.by_decision[decision_index(decision)] += 1;
-        bump(&mut t.by_app, row.source.as_deref().unwrap_or("(none)"));
-        bump(
-            &mut t.by_model,
-            row.model_name.as_deref().unwrap_or("(none)"),
-        );
+        bump(&mut t.by_app, row.source.unwrap_or("(none)"));
+        bump(&mut t.by_model, row.model_name.unwrap_or("(none)"));
         let mut detectors: Vec<&str> = candidate
             .iter()
             .flat_map(|h| h.findings.iter().map(|f| f.detector.as_str()))
@@ -511,12 +581,12 @@ fn evaluate_rows(
         for d in detectors {
             bump(&mut t.by_detector, d);
         }
-        if t.sample.len() < sample_size {
+        if t.sample.len() < self.sample_size {
             t.sample.push(BacktestSample {
                 id: row.id,
                 trigger_date: Timestamp(row.trigger_date),
-                app: row.source.clone(),
-                model: row.model_name.clone(),
+                app: row.source.map(str::to_owned),
+                model: row.model_name.map(str::to_owned),
                 decision,
                 currently_flagged: currently,
                 findings: candidate
@@ -537,32 +607,110 @@ fn evaluate_rows(
             });
         }
     }
-    t
 }
 
-/// Evaluates a page over every core.
-fn evaluate_page(set: &PolicySet, rows: &[ReplayRow], plan: &Plan, threads: usize) -> Tally {
-    let sample = plan.sample_size as usize;
-    let env = plan.environment.as_deref();
-    if threads <= 1 || rows.len() < 64 {
-        return evaluate_rows(set, rows, plan.replaces, env, sample);
+/// How a run reads the store: the window is split into `ranges` consecutive time ranges of
+/// about as many events each, read and evaluated by `threads` threads (each takes the next
+/// range when done with one), in keyset pages of `page_size` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub ranges: usize,
+    pub threads: usize,
+    pub page_size: u64,
+}
+
+impl Default for Reading {
+    /// One range per core, as many threads.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Reading {
+            ranges: cores,
+            threads: cores,
+            page_size: PAGE_SIZE,
+        }
     }
-    let chunk = rows.len().div_ceil(threads);
-    let parts: Vec<Tally> = std::thread::scope(|s| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| s.spawn(move || evaluate_rows(set, part, plan.replaces, env, sample)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut total = Tally::default();
-    for p in parts {
-        total.merge(p, sample);
+}
+
+/// What a reading thread tells the run.
+enum Report {
+    /// A page's worth of events was evaluated: how many were read (or skipped by the
+    /// environment filter) and flagged since the last report, and the ids of the flagged ones.
+    Page {
+        read: u64,
+        flagged: u64,
+        flagged_ids: Vec<i64>,
+    },
+    /// Range `range` was read to its end; its counts.
+    Done {
+        range: usize,
+        tally: Box<Tally>,
+    },
+    Failed(ServiceError),
+}
+
+/// A reading thread: takes the next range until none is left, evaluating every event of it
+/// where it was read, and reports after each page. Stops at its next page once `stop` is set or
+/// the run stopped listening.
+fn read_ranges(
+    store: &Store,
+    evaluator: &Evaluator<'_>,
+    ranges: &[ReplayWindow],
+    next: &AtomicUsize,
+    stop: &AtomicBool,
+    page_size: u64,
+    reports: &tokio::sync::mpsc::Sender<Report>,
+) {
+    loop {
+        let range = next.fetch_add(1, Ordering::Relaxed);
+        let Some(window) = ranges.get(range) else {
+            return;
+        };
+        let mut tally = Tally::default();
+        let mut in_page = 0u64;
+        let (mut reported_read, mut reported_flagged) = (0u64, 0u64);
+        let mut scopes = Scopes::default();
+        let mut report = |t: &mut Tally| {
+            let read = t.read + t.skipped;
+            let page = Report::Page {
+                read: read - reported_read,
+                flagged: t.flagged - reported_flagged,
+                flagged_ids: std::mem::take(&mut t.flagged_ids),
+            };
+            (reported_read, reported_flagged) = (read, t.flagged);
+            !stop.load(Ordering::Relaxed) && reports.blocking_send(page).is_ok()
+        };
+        let outcome = store.replay_blocking(window, page_size, |event| {
+            evaluator.event(&event, &mut tally, &mut scopes);
+            in_page += 1;
+            if in_page == page_size {
+                in_page = 0;
+                if !report(&mut tally) {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        match outcome {
+            Ok(true) => {
+                if !report(&mut tally)
+                    || reports
+                        .blocking_send(Report::Done {
+                            range,
+                            tally: Box::new(tally),
+                        })
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(false) => return,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                let _ = reports.blocking_send(Report::Failed(e.into()));
+                return;
+            }
+        }
     }
-    total
 }
 
 fn top(map: HashMap<String, u64>, limit: usize) -> Vec<BacktestCount> {
@@ -576,14 +724,40 @@ fn top(map: HashMap<String, u64>, limit: usize) -> Vec<BacktestCount> {
 }
 
 /// Runs a backtest over the store: reads the window page by page, evaluates each event with
-/// the candidate beside the `enforced` policies, and calls `on_progress` after each page (at most
-/// every 200 ms, and once at the end); when it answers `false` the run stops and answers
-/// `None` (cancelled).
+/// the candidate beside the `enforced` policies, and calls `on_progress` after a page (at most
+/// every 200 ms); when it answers `false` the run stops and answers `None` (cancelled).
+/// `total` is the number of events of the window ([`Store::count_replay`]).
 pub async fn run<F, Fut>(
     store: &Store,
     plan: &Plan,
     enforced: Vec<PolicySpec>,
     total: u64,
+    on_progress: F,
+) -> ServiceResult<Option<BacktestResult>>
+where
+    F: FnMut(Progress) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    run_with(
+        store,
+        plan,
+        enforced,
+        total,
+        Reading::default(),
+        on_progress,
+    )
+    .await
+}
+
+/// [`run`], reading the store as `reading` says. The result does not depend on `reading`: the
+/// ranges' counts are added up and their samples taken in time order, so it is the result of
+/// one thread reading the window from start to end.
+pub async fn run_with<F, Fut>(
+    store: &Store,
+    plan: &Plan,
+    enforced: Vec<PolicySpec>,
+    total: u64,
+    reading: Reading,
     mut on_progress: F,
 ) -> ServiceResult<Option<BacktestResult>>
 where
@@ -610,77 +784,118 @@ where
             "invalid_definition",
         ));
     }
-    let set = Arc::new(set);
-    let plan_shared = Arc::new(plan.clone());
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let window = ReplayWindow {
         since: plan.since.0,
         until: plan.until.0,
         app: plan.app.clone(),
         model: plan.model.clone(),
     };
+    let ranges = Arc::new(store.split_replay(&window, reading.ranges, total).await?);
+    let set = Arc::new(set);
+    let plan_shared = Arc::new(plan.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = reading.threads.clamp(1, ranges.len());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Report>(2 * threads);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, set, plan) = (store.clone(), set.clone(), plan_shared.clone());
+            let (ranges, next, stop, tx) = (ranges.clone(), next.clone(), stop.clone(), tx.clone());
+            tokio::task::spawn_blocking(move || {
+                let evaluator = Evaluator {
+                    set: &set,
+                    replaces: plan.replaces,
+                    environment: plan.environment.as_deref(),
+                    sample_size: plan.sample_size as usize,
+                };
+                read_ranges(
+                    &store,
+                    &evaluator,
+                    &ranges,
+                    &next,
+                    &stop,
+                    reading.page_size,
+                    &tx,
+                );
+            })
+        })
+        .collect();
+    drop(tx);
 
-    // The reader fills a queue of two pages while the evaluator works on the page before.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<sentinel_store::Result<Vec<ReplayRow>>>(2);
-    let reader_store = store.clone();
-    let reader = tokio::spawn(async move {
-        let mut after: Option<ReplayCursor> = None;
-        loop {
-            let page = reader_store.replay_page(&window, after, PAGE_SIZE).await;
-            let last = match &page {
-                Ok(rows) => rows.last().map(|r| ReplayCursor {
-                    trigger_date: r.trigger_date,
-                    id: r.id,
-                }),
-                Err(_) => None,
+    let outcome = async {
+        let mut tallies: Vec<Option<Tally>> = Vec::new();
+        tallies.resize_with(ranges.len(), || None);
+        let (mut read, mut flagged) = (0u64, 0u64);
+        let mut confirmed = 0u64;
+        let mut false_positive = 0u64;
+        let mut last_progress = Instant::now();
+        while let Some(report) = rx.recv().await {
+            let flagged_ids = match report {
+                Report::Page {
+                    read: r,
+                    flagged: f,
+                    flagged_ids,
+                } => {
+                    read += r;
+                    flagged += f;
+                    flagged_ids
+                }
+                Report::Done { range, tally } => {
+                    if let Some(slot) = tallies.get_mut(range) {
+                        *slot = Some(*tally);
+                    }
+                    continue;
+                }
+                Report::Failed(e) => return Err(e),
             };
-            let full = matches!(&page, Ok(rows) if rows.len() as u64 == PAGE_SIZE);
-            if tx.send(page).await.is_err() || !full {
-                return;
+            let mut labels = store.triage_labels(&flagged_ids).await?;
+            labels.sort_unstable_by_key(|l| l.event_id);
+            for group in labels.chunk_by(|a, b| a.event_id == b.event_id) {
+                if group
+                    .iter()
+                    .any(|l| l.status == ViolationStatus::FalsePositive)
+                {
+                    false_positive += 1;
+                } else {
+                    confirmed += 1;
+                }
             }
-            after = last;
-        }
-    });
-
-    let mut tally = Tally::default();
-    let mut confirmed = 0u64;
-    let mut false_positive = 0u64;
-    let mut last_progress = Instant::now();
-    let sample = plan.sample_size as usize;
-    while let Some(page) = rx.recv().await {
-        let rows = page?;
-        let (set, p) = (set.clone(), plan_shared.clone());
-        let mut part = tokio::task::spawn_blocking(move || evaluate_page(&set, &rows, &p, threads))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("backtest evaluation: {e}")))?;
-        let mut labels = store.triage_labels(&part.flagged_ids).await?;
-        labels.sort_unstable_by_key(|l| l.event_id);
-        for group in labels.chunk_by(|a, b| a.event_id == b.event_id) {
-            if group
-                .iter()
-                .any(|l| l.status == ViolationStatus::FalsePositive)
-            {
-                false_positive += 1;
-            } else {
-                confirmed += 1;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                if !on_progress(Progress {
+                    read,
+                    flagged,
+                    total,
+                })
+                .await
+                {
+                    return Ok(None);
+                }
             }
         }
-        part.flagged_ids.clear();
-        tally.merge(part, sample);
-        if last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            let progress = Progress {
-                read: tally.read + tally.skipped,
-                flagged: tally.flagged,
-                total,
-            };
-            if !on_progress(progress).await {
-                reader.abort();
-                return Ok(None);
-            }
+        // Every range reports its end; one missing means its thread stopped without saying why.
+        let mut tally = Tally::default();
+        for t in tallies {
+            let t = t.ok_or_else(|| {
+                ServiceError::Internal("a backtest reading thread stopped early".to_owned())
+            })?;
+            tally.merge(t, plan.sample_size as usize);
+        }
+        Ok(Some((tally, confirmed, false_positive)))
+    }
+    .await;
+    // However the run ended, its threads stop at their next page; wait for them, so that
+    // nothing reads the store once the run has answered.
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    for w in workers {
+        if let Err(e) = w.await {
+            tracing::error!(error = %e, "a backtest reading thread panicked");
         }
     }
-    let _ = reader.await;
+    let Some((tally, confirmed, false_positive)) = outcome? else {
+        return Ok(None);
+    };
     let labelled = confirmed + false_positive;
     let mut by_decision = BTreeMap::new();
     for d in [Decision::Notify, Decision::Redact, Decision::Block] {
