@@ -57,6 +57,21 @@ fn known(i: usize) -> Known {
 /// Seeds `n` events one minute apart from [`base`], plus two with "falcon" outside the window
 /// (a day before). Falcon events with `i % 8 == 0` carry an earlier violation triaged
 /// `false_positive`, those with `i % 8 == 4` one `resolved`.
+/// A stored violation of `policy_id` triaged to `status`, when there is one.
+fn triaged(policy_id: i64, status: Option<ViolationStatus>) -> Vec<SeedViolation> {
+    status
+        .map(|status| SeedViolation {
+            violation: new_violation(
+                policy_id,
+                ViolationType::PolicyBreach,
+                sentinel_api::Severity::Medium,
+            ),
+            status,
+        })
+        .into_iter()
+        .collect()
+}
+
 async fn seed(app: &TestApp, n: usize, policy_id: i64) {
     let mut batch = Vec::new();
     for i in 0..n {
@@ -77,18 +92,7 @@ async fn seed(app: &TestApp, n: usize, policy_id: i64) {
             4 => Some(ViolationStatus::Resolved),
             _ => None,
         };
-        let violations = status
-            .filter(|_| k.prompt.is_some())
-            .map(|status| SeedViolation {
-                violation: new_violation(
-                    policy_id,
-                    ViolationType::PolicyBreach,
-                    sentinel_api::Severity::Medium,
-                ),
-                status,
-            })
-            .into_iter()
-            .collect();
+        let violations = triaged(policy_id, status.filter(|_| k.prompt.is_some()));
         batch.push(SeedEvent { event, violations });
     }
     for j in 0..2 {
@@ -574,22 +578,12 @@ async fn split_readings_give_the_sequential_result() {
             "environment".to_owned(),
             json!(k.environment),
         )]));
-        let violations = match i % 8 {
+        let status = match i % 8 {
             0 => Some(ViolationStatus::FalsePositive),
             4 => Some(ViolationStatus::Resolved),
             _ => None,
-        }
-        .filter(|_| k.prompt.is_some())
-        .map(|status| SeedViolation {
-            violation: new_violation(
-                hello,
-                ViolationType::PolicyBreach,
-                sentinel_api::Severity::Medium,
-            ),
-            status,
-        })
-        .into_iter()
-        .collect();
+        };
+        let violations = triaged(hello, status.filter(|_| k.prompt.is_some()));
         batch.push(SeedEvent { event, violations });
     }
     app.store.seed_events(batch).await.expect("seed events");
