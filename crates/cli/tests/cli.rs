@@ -1456,6 +1456,18 @@ fn rewrite_bundle(
     writer.finish().unwrap();
 }
 
+/// Runs `sentinel ARGS`, checks its exit code, and returns its stdout and stderr together.
+fn run(args: &[&str], code: i32) -> String {
+    let out = sentinel(args, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+    text
+}
+
 /// `sentinel report export` writes a bundle that `report verify` accepts, alone and against the
 /// store; an edited file, a consistently re-hashed edit of an audit entry, and an edit of the
 /// live chain each make it exit 1 saying what is wrong.
@@ -1464,16 +1476,6 @@ fn report_export_and_verify_round_trip_and_catch_tampering() {
     use sha2::Digest;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let run = |args: &[&str], code: i32| {
-        let out = sentinel(args, None);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
-        text
-    };
     run(&["seed", "--events", "300", "--data-dir", data], 0);
     for name in ["ada", "bob"] {
         let out = sentinel(
@@ -1648,16 +1650,6 @@ fn report_bundle_holds_the_pdf_and_verify_catches_a_tampered_one() {
     use sha2::Digest;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let run = |args: &[&str], code: i32| {
-        let out = sentinel(args, None);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
-        text
-    };
     run(&["seed", "--events", "120", "--data-dir", data], 0);
     let bundle = dir.path().join("evidence.zip");
     let bundle_s = bundle.to_str().unwrap();

@@ -57,9 +57,26 @@ fn known(i: usize) -> Known {
 /// Seeds `n` events one minute apart from [`base`], plus two with "falcon" outside the window
 /// (a day before). Falcon events with `i % 8 == 0` carry an earlier violation triaged
 /// `false_positive`, those with `i % 8 == 4` one `resolved`.
-/// A stored violation of `policy_id` triaged to `status`, when there is one.
-fn triaged(policy_id: i64, status: Option<ViolationStatus>) -> Vec<SeedViolation> {
-    status
+/// The `i`th known event, stored as `event_id` at `at`: its app, model, prompt and environment,
+/// and for every eighth one with a prompt a violation of `policy_id` triaged `false_positive`
+/// (or `resolved`, four events later).
+fn known_event(event_id: &str, at: DateTime<Utc>, i: usize, policy_id: i64) -> SeedEvent {
+    let k = known(i);
+    let mut event = new_event(event_id, at);
+    event.source = Some(k.app.to_owned());
+    event.model_name = Some(k.model.to_owned());
+    event.prompt = k.prompt.clone();
+    event.metadata = Some(BTreeMap::from([(
+        "environment".to_owned(),
+        json!(k.environment),
+    )]));
+    let status = match i % 8 {
+        0 => Some(ViolationStatus::FalsePositive),
+        4 => Some(ViolationStatus::Resolved),
+        _ => None,
+    };
+    let violations = status
+        .filter(|_| k.prompt.is_some())
         .map(|status| SeedViolation {
             violation: new_violation(
                 policy_id,
@@ -69,31 +86,15 @@ fn triaged(policy_id: i64, status: Option<ViolationStatus>) -> Vec<SeedViolation
             status,
         })
         .into_iter()
-        .collect()
+        .collect();
+    SeedEvent { event, violations }
 }
 
 async fn seed(app: &TestApp, n: usize, policy_id: i64) {
     let mut batch = Vec::new();
     for i in 0..n {
-        let k = known(i);
-        let mut event = new_event(
-            &format!("bt-{i}"),
-            base() + chrono::Duration::minutes(i as i64),
-        );
-        event.source = Some(k.app.to_owned());
-        event.model_name = Some(k.model.to_owned());
-        event.prompt = k.prompt.clone();
-        event.metadata = Some(BTreeMap::from([(
-            "environment".to_owned(),
-            json!(k.environment),
-        )]));
-        let status = match i % 8 {
-            0 => Some(ViolationStatus::FalsePositive),
-            4 => Some(ViolationStatus::Resolved),
-            _ => None,
-        };
-        let violations = triaged(policy_id, status.filter(|_| k.prompt.is_some()));
-        batch.push(SeedEvent { event, violations });
+        let at = base() + chrono::Duration::minutes(i as i64);
+        batch.push(known_event(&format!("bt-{i}"), at, i, policy_id));
     }
     for j in 0..2 {
         let mut event = new_event(&format!("bt-early-{j}"), base() - chrono::Duration::days(1));
@@ -569,22 +570,7 @@ async fn split_readings_give_the_sequential_result() {
     };
     let mut batch = Vec::new();
     for i in 0..EVENTS {
-        let k = known(i);
-        let mut event = new_event(&format!("g-{i}"), at(i));
-        event.source = Some(k.app.to_owned());
-        event.model_name = Some(k.model.to_owned());
-        event.prompt = k.prompt.clone();
-        event.metadata = Some(BTreeMap::from([(
-            "environment".to_owned(),
-            json!(k.environment),
-        )]));
-        let status = match i % 8 {
-            0 => Some(ViolationStatus::FalsePositive),
-            4 => Some(ViolationStatus::Resolved),
-            _ => None,
-        };
-        let violations = triaged(hello, status.filter(|_| k.prompt.is_some()));
-        batch.push(SeedEvent { event, violations });
+        batch.push(known_event(&format!("g-{i}"), at(i), i, hello));
     }
     app.store.seed_events(batch).await.expect("seed events");
 
