@@ -53,7 +53,8 @@ pub use users::{NewUser, UserChange, UserRecord};
 pub use versions::{PolicyVersionRecord, ShadowCounts, VERSIONED_FIELDS};
 pub use violations::ViolationRecord;
 pub use webhooks::{
-    Attempt, ClaimedDelivery, EXCERPT_CHARS, NewWebhook, NextStep, WebhookChange, WebhookRecord,
+    Attempt, ClaimedDelivery, EXCERPT_CHARS, Finished, NewWebhook, NextStep, WebhookChange,
+    WebhookRecord,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

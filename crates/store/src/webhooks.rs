@@ -2,14 +2,14 @@
 //!
 //! The delivery worker (in the server) calls [`Store::dispatch_outbox`] to turn undispatched
 //! outbox rows into one `webhook_deliveries` row per matching enabled endpoint, then
-//! [`Store::claim_deliveries`] per endpoint, sends, and reports each attempt with
-//! [`Store::finish_delivery`]. A claim is a lease: one `UPDATE` marks due rows with a token
+//! [`Store::claim_deliveries`] per endpoint, sends, and reports attempts with
+//! [`Store::finish_deliveries`]. A claim is a lease: one `UPDATE` marks due rows with a token
 //! unique to that claim and an expiry, so two workers (two nodes on PostgreSQL, or two workers
 //! on one SQLite file) never hold the same delivery at once; a worker that dies leaves rows
 //! whose lease expires and another worker takes them (at least once, never lost).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -26,6 +26,9 @@ use crate::entity::{outbox, webhook, webhook_delivery};
 use crate::error::Entity;
 use crate::outbox::OutboxMessage;
 use crate::{Result, Store, StoreError, convert};
+
+/// Attempts recorded by one statement of [`Store::finish_deliveries`] (nine bound values each).
+const FINISH_CHUNK: usize = 256;
 
 /// The characters of an answer kept in the delivery log.
 pub const EXCERPT_CHARS: usize = 1024;
@@ -153,6 +156,14 @@ pub struct Attempt {
     pub excerpt: Option<String>,
     pub error: Option<String>,
     pub next: NextStep,
+}
+
+/// An attempt of a delivery leased to `token`, to record.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub delivery: i64,
+    pub token: String,
+    pub attempt: Attempt,
 }
 
 fn json_text<T: serde::Serialize>(value: &T) -> String {
@@ -620,18 +631,57 @@ impl Store {
             txn.commit().await?;
             claimed
         } else {
-            // SQLite runs the subquery once, and its single writer serialises claims.
-            let mut pick = Query::select();
-            pick.column(C::Id)
-                .from(webhook_delivery::Entity)
-                .cond_where(due())
-                .order_by(C::NextAttemptAt, sea_orm::sea_query::Order::Asc)
-                .order_by(C::Id, sea_orm::sea_query::Order::Asc)
-                .limit(limit);
-            update
-                .filter(C::Id.in_subquery(pick))
-                .exec_with_returning(&self.db)
-                .await?
+            // The oldest due deliveries of each status, read in the order of the due index
+            // (webhook, status, next attempt, id), so that the read stops after `limit` rows
+            // however long the backlog: one query over both statuses would sort all of them.
+            // SQLite's single writer serialises claims; the update re-checks each row.
+            let mut picked: Vec<(DateTime<Utc>, i64)> = Vec::new();
+            for status in [DeliveryStatus::Pending, DeliveryStatus::Failed] {
+                let rows: Vec<(i64, DateTime<Utc>)> = webhook_delivery::Entity::find()
+                    .select_only()
+                    .column(C::Id)
+                    .column(C::NextAttemptAt)
+                    .filter(C::WebhookId.eq(webhook_id))
+                    .filter(C::Status.eq(status.as_str()))
+                    .filter(C::NextAttemptAt.lte(now))
+                    .filter(
+                        Condition::any()
+                            .add(C::LeaseUntil.is_null())
+                            .add(C::LeaseUntil.lt(now)),
+                    )
+                    .order_by_asc(C::NextAttemptAt)
+                    .order_by_asc(C::Id)
+                    .limit(limit)
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                picked.extend(rows.into_iter().map(|(id, at)| (at, id)));
+            }
+            picked.sort_unstable();
+            picked.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            if picked.is_empty() {
+                Vec::new()
+            } else {
+                // By id, re-checking that each is still due (another process may share the
+                // file). Without the endpoint in the condition SQLite looks the ids up by key
+                // instead of walking the due index.
+                webhook_delivery::Entity::update_many()
+                    .col_expr(C::LeaseOwner, Expr::value(token))
+                    .col_expr(C::LeaseUntil, Expr::value(lease_until))
+                    .filter(C::Id.is_in(picked.into_iter().map(|(_, id)| id)))
+                    .filter(C::Status.is_in([
+                        DeliveryStatus::Pending.as_str(),
+                        DeliveryStatus::Failed.as_str(),
+                    ]))
+                    .filter(C::NextAttemptAt.lte(now))
+                    .filter(
+                        Condition::any()
+                            .add(C::LeaseUntil.is_null())
+                            .add(C::LeaseUntil.lt(now)),
+                    )
+                    .exec_with_returning(&self.db)
+                    .await?
+            }
         };
         if claimed.is_empty() {
             return Ok(Vec::new());
@@ -667,32 +717,81 @@ impl Store {
     /// Records an attempt of a delivery still leased to `token` and releases it. Returns false
     /// when the lease was lost (it expired and another worker took the delivery).
     pub async fn finish_delivery(&self, id: i64, token: &str, attempt: Attempt) -> Result<bool> {
-        use webhook_delivery::Column as C;
-        let now = Timestamp::now().0;
-        let (status, next_at) = match attempt.next {
-            NextStep::Succeeded => (DeliveryStatus::Succeeded, now),
-            NextStep::RetryAt(at) => (DeliveryStatus::Failed, at),
-            NextStep::Dead => (DeliveryStatus::Dead, now),
-        };
-        let excerpt = attempt
-            .excerpt
-            .map(|e| e.chars().take(EXCERPT_CHARS).collect::<String>());
-        let result = webhook_delivery::Entity::update_many()
-            .col_expr(C::Status, Expr::value(status.as_str()))
-            .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
-            .col_expr(C::NextAttemptAt, Expr::value(next_at))
-            .col_expr(C::LastAttemptAt, Expr::value(now))
-            .col_expr(C::LastStatusCode, Expr::value(attempt.status_code))
-            .col_expr(C::LastLatencyMs, Expr::value(attempt.latency_ms))
-            .col_expr(C::ResponseExcerpt, Expr::value(excerpt))
-            .col_expr(C::LastError, Expr::value(attempt.error))
-            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(C::Id.eq(id))
-            .filter(C::LeaseOwner.eq(token))
-            .exec(&self.db)
+        let done = self
+            .finish_deliveries(&[Finished {
+                delivery: id,
+                token: token.to_owned(),
+                attempt,
+            }])
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(done == [id])
+    }
+
+    /// Records many attempts at once, each as [`Store::finish_delivery`] does, with one
+    /// statement per [`FINISH_CHUNK`] attempts; returns the deliveries recorded, whose lease
+    /// was still held. One short write for many attempts keeps the worker from taking SQLite's
+    /// write lock from ingestion once per delivery.
+    pub async fn finish_deliveries(&self, finished: &[Finished]) -> Result<Vec<i64>> {
+        let backend = self.db.get_database_backend();
+        let mut recorded = Vec::with_capacity(finished.len());
+        for chunk in finished.chunks(FINISH_CHUNK) {
+            let now = Timestamp::now().0;
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9);
+            let mut rows = Vec::with_capacity(chunk.len());
+            for f in chunk {
+                let (status, next_at) = match f.attempt.next {
+                    NextStep::Succeeded => (DeliveryStatus::Succeeded, now),
+                    NextStep::RetryAt(at) => (DeliveryStatus::Failed, at),
+                    NextStep::Dead => (DeliveryStatus::Dead, now),
+                };
+                let excerpt = f
+                    .attempt
+                    .excerpt
+                    .as_ref()
+                    .map(|e| e.chars().take(EXCERPT_CHARS).collect::<String>());
+                let first = values.len();
+                values.extend([
+                    f.delivery.into(),
+                    f.token.clone().into(),
+                    status.as_str().into(),
+                    next_at.into(),
+                    now.into(),
+                    f.attempt.status_code.into(),
+                    f.attempt.latency_ms.into(),
+                    excerpt.into(),
+                    f.attempt.error.clone().into(),
+                ]);
+                let marks: Vec<String> = (first + 1..=values.len())
+                    .map(|n| match backend {
+                        sea_orm::DbBackend::Postgres => format!("${n}"),
+                        _ => "?".to_owned(),
+                    })
+                    .collect();
+                rows.push(format!("({})", marks.join(", ")));
+            }
+            // `UPDATE … FROM` a list of values: PostgreSQL and SQLite (3.33 and later) both
+            // read it, with the list named in a `WITH` (SQLite cannot name a `VALUES`
+            // subquery's columns).
+            let sql = format!(
+                "WITH r (id, token, status, next_at, at, code, latency, excerpt, error) AS \
+                 (VALUES {}) \
+                 UPDATE webhook_deliveries SET status = r.status, \
+                 attempts = webhook_deliveries.attempts + 1, next_attempt_at = r.next_at, \
+                 last_attempt_at = r.at, last_status_code = r.code, last_latency_ms = r.latency, \
+                 response_excerpt = r.excerpt, last_error = r.error, lease_owner = NULL, \
+                 lease_until = NULL \
+                 FROM r WHERE webhook_deliveries.id = r.id \
+                 AND webhook_deliveries.lease_owner = r.token \
+                 RETURNING webhook_deliveries.id",
+                rows.join(", ")
+            );
+            let statement = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+            for row in &self.db.query_all_raw(statement).await? {
+                recorded.push(row.try_get::<i64>("", "id")?);
+            }
+        }
+        recorded.sort_unstable();
+        Ok(recorded)
     }
 
     /// An endpoint's deliveries, newest first.

@@ -1,7 +1,9 @@
 //! The delivery worker: fans the outbox out to the endpoints, claims due deliveries per endpoint
 //! (at most `concurrency_per_endpoint` in flight each, so a slow endpoint holds only its own
 //! slots), sends them signed, and records every attempt with its latency, status and an excerpt
-//! of the answer. Failures are retried with exponential backoff and jitter until
+//! of the answer. One recorder task writes the attempts that ended while it wrote the previous
+//! ones in one statement, so the worker takes the database's write lock once for many
+//! deliveries rather than once for each (on SQLite, the lock ingestion waits for). Failures are retried with exponential backoff and jitter until
 //! `give_up_hours`; an endpoint failing without one success for `disable_after_hours` is disabled
 //! and the act audited.
 //!
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sentinel_store::{Attempt, AuditContext, ClaimedDelivery, NextStep, Store, WebhookRecord};
+use sentinel_store::{
+    Attempt, AuditContext, ClaimedDelivery, Finished, NextStep, Store, WebhookRecord,
+};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::settings::WebhookSettings;
@@ -26,17 +31,24 @@ use crate::webhook::{address, format, sign};
 /// Outbox messages fanned out per transaction.
 const DISPATCH_BATCH: u64 = 500;
 
+/// Attempts the recorder writes at once at most, and attempts waiting for it at most (an attempt
+/// beyond that waits for room).
+const RECORD_BATCH: usize = 1024;
+
 /// What every attempt needs.
 #[derive(Clone)]
 struct Ctx {
     store: Store,
     client: reqwest::Client,
     settings: Arc<WebhookSettings>,
+    /// To the recorder task.
+    finished: mpsc::Sender<Finished>,
 }
 
 /// The worker of one node.
 pub struct Deliverer {
     ctx: Ctx,
+    recorder: mpsc::Receiver<Finished>,
     wake: Arc<tokio::sync::Notify>,
     /// Unique to this worker: the prefix of its lease tokens.
     node: String,
@@ -68,20 +80,27 @@ impl Deliverer {
             std::process::id(),
             rand::rng().random::<u64>()
         );
+        let (finished, recorder) = mpsc::channel(RECORD_BATCH);
         Ok(Self {
             ctx: Ctx {
                 store: state.store.clone(),
                 client,
                 settings: Arc::new(s),
+                finished,
             },
+            recorder,
             wake: state.webhook_wake.clone(),
             node,
         })
     }
 
     /// Runs until `stop`; then lets the attempts in flight finish (each is bounded by the
-    /// timeout) for a few seconds and leaves the rest to their leases.
-    pub async fn run(self, mut stop: Stop) {
+    /// timeout) for a few seconds, records them, and leaves the rest to their leases.
+    pub async fn run(mut self, mut stop: Stop) {
+        let recorder = tokio::spawn(record(
+            self.ctx.store.clone(),
+            std::mem::replace(&mut self.recorder, mpsc::channel(1).1),
+        ));
         let mut in_flight: HashMap<i64, usize> = HashMap::new();
         let mut owners: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut tasks: JoinSet<()> = JoinSet::new();
@@ -137,6 +156,17 @@ impl Deliverer {
         let _ =
             tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        // The recorder ends when the last sender is gone, after writing what it holds.
+        drop(self);
+        if tokio::time::timeout(Duration::from_secs(5), recorder)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "recording the last webhook attempts timed out; they will be sent again when their leases expire"
+            );
+        }
     }
 
     /// Fans out the outbox, then claims what each endpoint has room for and starts sending it.
@@ -300,33 +330,23 @@ async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDeliver
         next_step(&ctx.settings, delivery.attempts, delivery.created_at, now)
     };
     let log_error = error.clone();
-    let recorded = ctx
-        .store
-        .finish_delivery(
-            delivery.id,
-            &token,
-            Attempt {
-                status_code: status_code.map(i32::from),
-                latency_ms,
-                excerpt,
-                error,
-                next,
-            },
-        )
-        .await;
-    match recorded {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(
+    let finished = Finished {
+        delivery: delivery.id,
+        token,
+        attempt: Attempt {
+            status_code: status_code.map(i32::from),
+            latency_ms,
+            excerpt,
+            error,
+            next,
+        },
+    };
+    if ctx.finished.send(finished).await.is_err() {
+        tracing::warn!(
             webhook.id = webhook.info.id,
             delivery.id = delivery.id,
-            "a webhook delivery's lease expired before its attempt was recorded; it will be sent again"
-        ),
-        Err(e) => tracing::warn!(
-            webhook.id = webhook.info.id,
-            delivery.id = delivery.id,
-            error = %e,
-            "recording a webhook attempt failed; it will be sent again when its lease expires"
-        ),
+            "the webhook recorder has stopped; the delivery will be sent again when its lease expires"
+        );
     }
     if ok {
         if webhook.failing_since.is_some()
@@ -346,6 +366,32 @@ async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDeliver
     );
     if let Err(e) = failing(&ctx, &webhook, now, log_error.as_deref().unwrap_or("")).await {
         tracing::warn!(webhook.id = webhook.info.id, error = %e, "recording a webhook failure failed");
+    }
+}
+
+/// Writes the attempts that ended, many at a time: whatever arrived while it wrote the last
+/// batch. Ends when every sender is gone, having written all it received.
+async fn record(store: Store, mut finished: mpsc::Receiver<Finished>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while finished.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        match store.finish_deliveries(&batch).await {
+            Ok(recorded) => {
+                for f in &batch {
+                    if recorded.binary_search(&f.delivery).is_err() {
+                        tracing::warn!(
+                            delivery.id = f.delivery,
+                            "a webhook delivery's lease expired before its attempt was recorded; it will be sent again"
+                        );
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                attempts = batch.len(),
+                "recording webhook attempts failed; they will be sent again when their leases expire"
+            ),
+        }
+        batch.clear();
     }
 }
 
