@@ -929,6 +929,122 @@ async fn a_claim_leases_its_limit_and_a_lost_lease_is_refused() {
     store.close().await.unwrap();
 }
 
+/// The worker records finished attempts many at a time: one call records each with its own
+/// outcome (a success, a retry at its time, a dead delivery), skips the one whose lease it does
+/// not hold, and returns exactly the ones it recorded, on both backends.
+#[tokio::test]
+async fn attempts_are_recorded_in_one_batch_each_with_its_own_outcome() {
+    use sentinel_api::webhook::DeliveryStatus;
+    use sentinel_store::{Attempt, Finished, NextStep};
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = sentinel_store::Store::open(&url).await.unwrap();
+    let ctx = sentinel_store::AuditContext::system();
+    let policy = store
+        .create_policy(&ctx, crate::helpers::new_policy("P"))
+        .await
+        .unwrap();
+    let hook = violation_webhook(&store, "http://127.0.0.1:9/a".into()).await;
+    let now = chrono::Utc::now();
+    // More than one statement's worth (256), so the chunks are exercised too.
+    let n = 300;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let batch = chunk
+            .iter()
+            .map(|i| {
+                let v = crate::helpers::new_violation(
+                    policy.id,
+                    sentinel_api::ViolationType::DataLeak,
+                    sentinel_api::Severity::High,
+                );
+                (crate::helpers::new_event(&format!("r{i}"), now), vec![v])
+            })
+            .collect();
+        store.create_events(batch).await.unwrap();
+    }
+    while store.dispatch_outbox(500).await.unwrap() > 0 {}
+    let until = now + chrono::Duration::minutes(5);
+    let claimed = store
+        .claim_deliveries(hook, "node-1:1", n as u64, until)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), n);
+    let retry_at = now + chrono::Duration::minutes(10);
+    let finished: Vec<Finished> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Finished {
+            delivery: d.id,
+            // The last one's lease is another worker's.
+            token: if i == n - 1 { "node-2:1" } else { "node-1:1" }.into(),
+            attempt: Attempt {
+                status_code: if i % 3 == 0 { Some(200) } else { Some(500) },
+                latency_ms: i as f64,
+                excerpt: Some(format!("answer {i}")),
+                error: (i % 3 != 0).then(|| format!("answered HTTP 500 ({i})")),
+                next: match i % 3 {
+                    0 => NextStep::Succeeded,
+                    1 => NextStep::RetryAt(retry_at),
+                    _ => NextStep::Dead,
+                },
+            },
+        })
+        .collect();
+    let recorded = store.finish_deliveries(&finished).await.unwrap();
+    let mut expected: Vec<i64> = claimed[..n - 1].iter().map(|d| d.id).collect();
+    expected.sort_unstable();
+    assert_eq!(recorded, expected);
+
+    let page = sentinel_api::page::PageParams {
+        skip: 0,
+        limit: 1000,
+    };
+    let log = store.list_deliveries(hook, page).await.unwrap().items;
+    assert_eq!(log.len(), n);
+    for (i, d) in claimed.iter().enumerate() {
+        let row = log.iter().find(|r| r.id == d.id).unwrap();
+        if i == n - 1 {
+            assert_eq!(
+                row.status,
+                DeliveryStatus::Pending,
+                "lease not held: untouched"
+            );
+            assert_eq!(row.attempts, 0);
+            continue;
+        }
+        let want = [
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Dead,
+        ][i % 3];
+        assert_eq!(row.status, want, "delivery {i}");
+        assert_eq!(row.attempts, 1);
+        assert_eq!(row.latency_ms, Some(i as f64));
+        assert_eq!(
+            row.response_excerpt.as_deref(),
+            Some(&*format!("answer {i}"))
+        );
+        assert_eq!(
+            row.last_status_code,
+            Some(if i % 3 == 0 { 200 } else { 500 })
+        );
+        assert_eq!(
+            row.last_error,
+            (i % 3 != 0).then(|| format!("answered HTTP 500 ({i})"))
+        );
+        if i % 3 == 1 {
+            let next = row.next_attempt_at.unwrap().0;
+            assert!((next - retry_at).num_milliseconds().abs() < 1, "{next}");
+        }
+    }
+    // Released: the retried one is claimable again once due, the others never.
+    assert_eq!(
+        store.unfinished_deliveries().await.unwrap() as usize,
+        (0..n - 1).filter(|i| i % 3 == 1).count() + 1
+    );
+    store.close().await.unwrap();
+}
+
 /// Ingests `n` violating events through `POST /api/events/` from 4 concurrent clients; returns
 /// events per second.
 async fn ingest(app: &TestApp, prefix: &str, n: usize) -> f64 {
