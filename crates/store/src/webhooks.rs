@@ -786,7 +786,7 @@ impl Store {
                 rows.join(", ")
             );
             let statement = sea_orm::Statement::from_sql_and_values(backend, sql, values);
-            for row in &self.db.query_all_raw(statement).await? {
+            for row in self.db.query_all_raw(statement).await? {
                 recorded.push(row.try_get::<i64>("", "id")?);
             }
         }

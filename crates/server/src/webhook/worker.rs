@@ -3,9 +3,9 @@
 //! slots), sends them signed, and records every attempt with its latency, status and an excerpt
 //! of the answer. One recorder task writes the attempts that ended while it wrote the previous
 //! ones in one statement, so the worker takes the database's write lock once for many
-//! deliveries rather than once for each (on SQLite, the lock ingestion waits for). Failures are retried with exponential backoff and jitter until
-//! `give_up_hours`; an endpoint failing without one success for `disable_after_hours` is disabled
-//! and the act audited.
+//! deliveries rather than once for each (on SQLite, the lock ingestion waits for). Failures are
+//! retried with exponential backoff and jitter until `give_up_hours`; an endpoint failing
+//! without one success for `disable_after_hours` is disabled and the act audited.
 //!
 //! Claims are leases (see the store), so any number of workers (nodes) share the outbox and no
 //! delivery is sent by two of them at once. A worker killed mid-send leaves its leases to expire;
