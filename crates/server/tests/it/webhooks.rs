@@ -846,33 +846,59 @@ async fn violation_webhook(store: &sentinel_store::Store, url: String) -> i64 {
         .id
 }
 
+/// A fresh store in `dir` with one policy: the store, its URL and the policy's id.
+async fn store_with_policy(dir: &tempfile::TempDir) -> (sentinel_store::Store, String, i64) {
+    let url = fresh_database_url(dir).await;
+    let store = sentinel_store::Store::open(&url).await.unwrap();
+    let policy = store
+        .create_policy(
+            &sentinel_store::AuditContext::system(),
+            crate::helpers::new_policy("P"),
+        )
+        .await
+        .unwrap();
+    (store, url, policy.id)
+}
+
+/// Stores the events `{prefix}0` to `{prefix}{n - 1}`, each with one violation of `policy`, 500
+/// to a transaction.
+async fn store_violating_events(
+    store: &sentinel_store::Store,
+    policy: i64,
+    prefix: &str,
+    n: usize,
+) {
+    let now = chrono::Utc::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let batch = chunk
+            .iter()
+            .map(|i| {
+                let v = crate::helpers::new_violation(
+                    policy,
+                    sentinel_api::ViolationType::DataLeak,
+                    sentinel_api::Severity::High,
+                );
+                (
+                    crate::helpers::new_event(&format!("{prefix}{i}"), now),
+                    vec![v],
+                )
+            })
+            .collect();
+        store.create_events(batch).await.unwrap();
+    }
+}
+
 /// A claim leases at most its limit of due deliveries, of its endpoint only (on PostgreSQL a
 /// subquery with `LIMIT … FOR UPDATE SKIP LOCKED` once leased them all); another claim takes
 /// only what is left; an attempt recorded under a lease the worker does not hold is refused.
 #[tokio::test]
 async fn a_claim_leases_its_limit_and_a_lost_lease_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database_url(&dir).await;
-    let store = sentinel_store::Store::open(&url).await.unwrap();
-    let ctx = sentinel_store::AuditContext::system();
-    let policy = store
-        .create_policy(&ctx, crate::helpers::new_policy("P"))
-        .await
-        .unwrap();
+    let (store, _, policy) = store_with_policy(&dir).await;
     let a = violation_webhook(&store, "http://127.0.0.1:9/a".into()).await;
     let b = violation_webhook(&store, "http://127.0.0.1:9/b".into()).await;
     let now = chrono::Utc::now();
-    let batch = (0..3)
-        .map(|i| {
-            let v = crate::helpers::new_violation(
-                policy.id,
-                sentinel_api::ViolationType::DataLeak,
-                sentinel_api::Severity::High,
-            );
-            (crate::helpers::new_event(&format!("b{i}"), now), vec![v])
-        })
-        .collect();
-    store.create_events(batch).await.unwrap();
+    store_violating_events(&store, policy, "b", 3).await;
     while store.dispatch_outbox(100).await.unwrap() > 0 {}
     // Three messages for each of the two endpoints.
     assert_eq!(store.unfinished_deliveries().await.unwrap(), 6);
@@ -937,31 +963,12 @@ async fn attempts_are_recorded_in_one_batch_each_with_its_own_outcome() {
     use sentinel_api::webhook::DeliveryStatus;
     use sentinel_store::{Attempt, Finished, NextStep};
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database_url(&dir).await;
-    let store = sentinel_store::Store::open(&url).await.unwrap();
-    let ctx = sentinel_store::AuditContext::system();
-    let policy = store
-        .create_policy(&ctx, crate::helpers::new_policy("P"))
-        .await
-        .unwrap();
+    let (store, _, policy) = store_with_policy(&dir).await;
     let hook = violation_webhook(&store, "http://127.0.0.1:9/a".into()).await;
     let now = chrono::Utc::now();
     // More than one statement's worth (256), so the chunks are exercised too.
     let n = 300;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-        let batch = chunk
-            .iter()
-            .map(|i| {
-                let v = crate::helpers::new_violation(
-                    policy.id,
-                    sentinel_api::ViolationType::DataLeak,
-                    sentinel_api::Severity::High,
-                );
-                (crate::helpers::new_event(&format!("r{i}"), now), vec![v])
-            })
-            .collect();
-        store.create_events(batch).await.unwrap();
-    }
+    store_violating_events(&store, policy, "r", n).await;
     while store.dispatch_outbox(500).await.unwrap() > 0 {}
     let until = now + chrono::Duration::minutes(5);
     let claimed = store
@@ -1195,32 +1202,12 @@ async fn webhook_benchmark() {
     // Delivery alone: a backlog of messages already in the outbox (as after downtime), drained
     // by a node that starts on it.
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database_url(&dir).await;
-    let store = sentinel_store::Store::open(&url).await.unwrap();
-    let ctx = sentinel_store::AuditContext::system();
-    let policy = store
-        .create_policy(&ctx, crate::helpers::new_policy("P"))
-        .await
-        .unwrap();
+    let (store, url, policy) = store_with_policy(&dir).await;
     let backlog = receivers.spawn(Receiver::start(Mode::Ok)).await.unwrap();
     for _ in 0..5 {
         violation_webhook(&store, backlog.url()).await;
     }
-    let now = chrono::Utc::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-        let batch = chunk
-            .iter()
-            .map(|i| {
-                let v = crate::helpers::new_violation(
-                    policy.id,
-                    sentinel_api::ViolationType::DataLeak,
-                    sentinel_api::Severity::High,
-                );
-                (crate::helpers::new_event(&format!("q{i}"), now), vec![v])
-            })
-            .collect();
-        store.create_events(batch).await.unwrap();
-    }
+    store_violating_events(&store, policy, "q", n).await;
     store.close().await.unwrap();
     let mut node = settings();
     node.bind = "127.0.0.1:0".into();
