@@ -76,17 +76,33 @@ fn statement(backend: Backend, sql: &str, values: Vec<sea_orm::Value>) -> Statem
     report_rollups::statement(db, sql, values)
 }
 
-/// The dimensions a violation group is merged on.
-type GroupKey = (
-    String,
-    String,
-    String,
+/// The dimensions a violation group is merged and ordered on: all but its count.
+type GroupKey<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
     i64,
     bool,
-    Option<String>,
-    Option<String>,
+    Option<&'a str>,
+    Option<&'a str>,
     i32,
 );
+
+impl ViolationGroup {
+    /// Its dimensions, the order [`Store::violation_groups`] returns groups in.
+    pub fn key(&self) -> GroupKey<'_> {
+        (
+            &self.violation_type,
+            &self.severity,
+            &self.status,
+            self.policy_id,
+            self.shadow,
+            self.source.as_deref(),
+            self.model_name.as_deref(),
+            self.reviewed,
+        )
+    }
+}
 
 /// The dimensions a usage group is merged on: key, model, blocked.
 type UsageMergeKey = (Option<String>, Option<String>, i32);
@@ -138,51 +154,17 @@ impl Store {
         for (a, b) in parts.edges {
             groups.extend(self.violation_groups_scan(a, b).await?);
         }
-        let mut merged: BTreeMap<GroupKey, i64> = BTreeMap::new();
+        // Rows of one group from the rollup and the edges, side by side once sorted, become one.
+        groups.sort_by(|a, b| a.key().cmp(&b.key()));
+        let mut merged: Vec<ViolationGroup> = Vec::with_capacity(groups.len());
         for g in groups {
-            let key = (
-                g.violation_type,
-                g.severity,
-                g.status,
-                g.policy_id,
-                g.shadow,
-                g.source,
-                g.model_name,
-                g.reviewed,
-            );
-            *merged.entry(key).or_default() += g.n;
+            match merged.last_mut() {
+                Some(last) if last.key() == g.key() => last.n += g.n,
+                _ => merged.push(g),
+            }
         }
-        Ok(merged
-            .into_iter()
-            .filter(|(_, n)| *n != 0)
-            .map(
-                |(
-                    (
-                        violation_type,
-                        severity,
-                        status,
-                        policy_id,
-                        shadow,
-                        source,
-                        model_name,
-                        reviewed,
-                    ),
-                    n,
-                )| {
-                    ViolationGroup {
-                        violation_type,
-                        severity,
-                        status,
-                        policy_id,
-                        shadow,
-                        source,
-                        model_name,
-                        reviewed,
-                        n,
-                    }
-                },
-            )
-            .collect())
+        merged.retain(|g| g.n != 0);
+        Ok(merged)
     }
 
     /// [`Store::violation_groups`] counted from the rows themselves: for the partial days at

@@ -737,7 +737,6 @@ impl Store {
         for chunk in finished.chunks(FINISH_CHUNK) {
             let now = Timestamp::now().0;
             let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9);
-            let mut rows = Vec::with_capacity(chunk.len());
             for f in chunk {
                 let (status, next_at) = match f.attempt.next {
                     NextStep::Succeeded => (DeliveryStatus::Succeeded, now),
@@ -749,7 +748,6 @@ impl Store {
                     .excerpt
                     .as_ref()
                     .map(|e| e.chars().take(EXCERPT_CHARS).collect::<String>());
-                let first = values.len();
                 values.extend([
                     f.delivery.into(),
                     f.token.clone().into(),
@@ -761,14 +759,8 @@ impl Store {
                     excerpt.into(),
                     f.attempt.error.clone().into(),
                 ]);
-                let marks: Vec<String> = (first + 1..=values.len())
-                    .map(|n| match backend {
-                        sea_orm::DbBackend::Postgres => format!("${n}"),
-                        _ => "?".to_owned(),
-                    })
-                    .collect();
-                rows.push(format!("({})", marks.join(", ")));
             }
+            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()];
             // `UPDATE … FROM` a list of values: PostgreSQL and SQLite (3.33 and later) both
             // read it, with the list named in a `WITH` (SQLite cannot name a `VALUES`
             // subquery's columns).
@@ -785,7 +777,7 @@ impl Store {
                  RETURNING webhook_deliveries.id",
                 rows.join(", ")
             );
-            let statement = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+            let statement = crate::report_rollups::statement(backend, &sql, values);
             for row in self.db.query_all_raw(statement).await? {
                 recorded.push(row.try_get::<i64>("", "id")?);
             }

@@ -332,21 +332,8 @@ async fn assert_reports_read_like_scans(store: &Store, step: &str) {
     for (since, until) in periods {
         let mut rolled = store.violation_groups(since, until).await.unwrap();
         let mut scanned = store.violation_groups_scan(since, until).await.unwrap();
-        let order = |g: &sentinel_store::reports::ViolationGroup| {
-            format!(
-                "{}|{}|{}|{}|{}|{:?}|{:?}|{}",
-                g.violation_type,
-                g.severity,
-                g.status,
-                g.policy_id,
-                g.shadow,
-                g.source,
-                g.model_name,
-                g.reviewed
-            )
-        };
-        rolled.sort_by_key(order);
-        scanned.sort_by_key(order);
+        rolled.sort_by(|a, b| a.key().cmp(&b.key()));
+        scanned.sort_by(|a, b| a.key().cmp(&b.key()));
         assert_eq!(rolled, scanned, "{step}: violation groups {since}..{until}");
         for key in [
             UsageKey::App,
