@@ -128,6 +128,8 @@ impl Application {
             std::time::Duration::from_millis(10)
         };
         let (writer, writer_task) = crate::service::writer::EventWriter::new(store.clone(), linger);
+        let (ingest, ingest_task) =
+            crate::service::writer::EventWriter::new(store.clone(), std::time::Duration::ZERO);
         let state = AppState::new(Shared {
             store,
             live: LiveHub::new(settings.live_queue),
@@ -138,6 +140,7 @@ impl Application {
             settings: Arc::new(settings),
             gateway,
             writer,
+            ingest,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             siem_metrics: crate::siem::worker::SiemMetrics::default(),
         });
@@ -145,6 +148,7 @@ impl Application {
         let mut tasks = Tasks::new();
         crate::cluster::start(&state, &mut tasks).await?;
         tasks.spawn("event writer", move |stop| writer_task.run(stop));
+        tasks.spawn("ingest writer", move |stop| ingest_task.run(stop));
         let deliverer =
             crate::webhook::worker::Deliverer::new(&state).map_err(BootError::Gateway)?;
         tasks.spawn("webhook delivery", move |stop| deliverer.run(stop));

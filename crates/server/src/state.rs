@@ -37,6 +37,9 @@ pub struct Shared {
     pub gateway: Arc<crate::gateway::Upstreams>,
     /// Group commit of the gateway's events.
     pub writer: crate::service::writer::EventWriter,
+    /// Group commit of the events posted one at a time to `POST /api/events/`: no linger, so a
+    /// lone event commits at once, while events that arrive together share a transaction.
+    pub ingest: crate::service::writer::EventWriter,
     /// Wakes the webhook delivery worker (a test event, a redelivery, a re-enabled endpoint).
     pub webhook_wake: Arc<tokio::sync::Notify>,
     /// The SIEM sinks' counters.

@@ -278,10 +278,17 @@ pub fn announce_stored(state: &AppState, event: &EventRecord, violations: &[Viol
     }
 }
 
-/// Evaluates and stores one event with its violations (one transaction), then announces them.
+/// Evaluates and stores one event with its violations, then announces them. The event commits
+/// through the ingest writer, in one transaction with any other events posted at that moment; a
+/// batch that fails is retried event by event, so each caller gets its own event's outcome.
 pub async fn create(state: &AppState, body: EventCreate) -> ServiceResult<EventResponse> {
     let (event, violations) = evaluate_event(state, body).await?;
-    let (event, stored) = state.store.create_event(event, violations).await?;
+    let (event, stored) = state
+        .ingest
+        .submit(event, violations)
+        .await
+        .committed()
+        .await?;
     announce_stored(state, &event, &stored);
     Ok(response(event))
 }

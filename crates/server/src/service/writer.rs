@@ -1,5 +1,6 @@
 //! Group commit for events: the calls that end together are written in one transaction.
-//! The model gateway records its calls through it.
+//! The model gateway records its calls through one writer, and `POST /api/events/` through
+//! another that never lingers.
 //!
 //! SQLite has one writer, so a hundred gateway streams that end in the same millisecond would
 //! otherwise queue for a hundred transactions. Each caller hands its event to the writer task
