@@ -146,6 +146,44 @@ async fn naive_trigger_date_is_taken_as_utc() {
     assert_refused_at(&app, &body, "trigger_date").await;
 }
 
+/// Events posted at the same moment share the ingest writer's transactions; a duplicate among
+/// them fails that batch, which is then written event by event: each caller still gets its own
+/// event back, or its own 409, and nothing else is lost.
+#[tokio::test]
+async fn events_posted_together_each_get_their_own_outcome() {
+    let app = spawn_app().await;
+    let bodies: Vec<_> = (0..20)
+        .flat_map(|i| {
+            ["first", "second"].map(|which| sentinel_api::event::EventCreate {
+                title: format!("{which} {i}"),
+                ..event_create(&format!("together-{i}"))
+            })
+        })
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| app.post_event(b))).await;
+    let mut winners = std::collections::BTreeMap::new();
+    for (body, answer) in bodies.iter().zip(answers) {
+        match answer {
+            Ok(stored) => {
+                assert_eq!(stored.event_id, body.event_id);
+                assert_eq!(
+                    stored.title, body.title,
+                    "a caller got another event's answer"
+                );
+                let earlier = winners.insert(body.event_id.clone(), (stored.id, stored.title));
+                assert!(earlier.is_none(), "{} stored twice", body.event_id);
+            }
+            Err(err) => err.assert_is(409, "duplicate_event_id"),
+        }
+    }
+    assert_eq!(winners.len(), 20, "one of each pair is stored");
+    let (total, list) = list(&app, "?limit=100").await;
+    assert_eq!(total, 20);
+    for event in list {
+        assert_eq!(winners[&event.event_id], (event.id, event.title));
+    }
+}
+
 #[tokio::test]
 async fn duplicate_event_id_is_409() {
     let app = spawn_app().await;
