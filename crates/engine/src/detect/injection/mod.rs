@@ -302,7 +302,9 @@ pub(crate) fn scan(
 /// characters or spaced-out letters, benign or not; the rules read them all), then every
 /// decoded view, and the rot13 view only when the text reads like rot13 (`rot13_ok`): rot13 of
 /// ordinary text is gibberish, which the jailbreak model, knowing none of its features, may score
-/// near its bias. Never the letters-only view, whose words run together.
+/// near its bias. For the same reason a text that reads like rot13 is scored through its rot13
+/// view instead of as written (on val, benign rot13 texts flagged fell from 5 of 22 to 1).
+/// Never the letters-only view, whose words run together.
 fn classifier_views<'v, 't>(
     views: &'v [View<'t>],
     rot13_ok: bool,
@@ -317,7 +319,8 @@ fn classifier_views<'v, 't>(
     views.iter().filter(move |v| {
         let r = rank(v.kind);
         if r > 0 {
-            r == cleanest
+            // A text that reads like rot13 is gibberish as written: its rot13 view speaks for it.
+            !rot13_ok && r == cleanest
         } else if v.kind == ViewKind::Rot13 {
             rot13_ok
         } else {
