@@ -8,12 +8,17 @@
 Reads `train.jsonl` (fitting) and `val.jsonl` (choosing L2 and the bias) of the `injection` task
 (see scripts/quality/task_injection.py for the sources); never `test`. Derived obfuscations are
 not trained on. The team's template corpus adds only hard negatives (its benign and topic
-records) and the rare cases no third-party source has: its Chinese, Japanese and Russian attacks.
+records) and the rare cases no third-party source has: its Chinese, Japanese and Russian attacks;
+`attack_hard_negatives.txt` adds team-written tool-call arguments and tool results as hard
+negatives (the gateway judges those like prompts).
 
 Model: the same hashed features and windowing as train.py (features.py, mirrored in
 detect/model.rs), logistic regression fitted full-batch with Adam (numpy). Windows:
 - a text of at most WINDOW tokens is one example;
-- a longer negative contributes up to NEG_WINDOWS of its windows (spread over the text);
+- a longer negative contributes up to NEG_WINDOWS of its windows (spread over the text) and,
+  after the first fit, also its HARD_WINDOWS best-scoring windows: the engine scores a text by
+  its best window, so the windows a long benign document would be flagged by are the ones to
+  learn from (val: benign long-document FPR and recall at 2% FPR both improved);
 - a longer positive is multiple-instance: which window holds the attack is unknown, so after a
   first fit on everything else its best-scoring window (by that model) is its positive example,
   and the model is refitted (MIL_ROUNDS times).
@@ -42,10 +47,13 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QDIR = os.environ.get("SENTINEL_QUALITY_DIR", "/var/tmp/sentinel-quality")
 DATA = os.path.join(QDIR, "injection")
 CORPUS = os.path.join(ROOT, "crates", "engine", "testdata", "corpus", "train")
-OUT = os.path.join(ROOT, "crates", "engine", "src", "detect", "model")
+HARD_NEGATIVES = os.path.join(os.path.dirname(__file__), "attack_hard_negatives.txt")
+OUT = os.environ.get("ATTACK_MODEL_OUT",
+                     os.path.join(ROOT, "crates", "engine", "src", "detect", "model"))
 
 BITS = 18
 NEG_WINDOWS = 12
+HARD_WINDOWS = int(os.environ.get("HARD_WINDOWS", "8"))
 MIL_ROUNDS = 1
 ITERS = int(os.environ.get("ITERS", "100"))
 LR = 0.1
@@ -87,6 +95,11 @@ def template_rows():
             if kinds and not RARE.search(r["text"]):
                 continue
             out.append((r["text"], kinds, TEMPLATE_WEIGHT))
+    with open(HARD_NEGATIVES, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.append((line, set(), TEMPLATE_WEIGHT))
     return out
 
 
@@ -190,7 +203,11 @@ def examples(data, labels, weights, w=None, b=None):
         if len(ids) == 1:
             chosen = ids
         elif not y:
-            chosen = ids  # already at most NEG_WINDOWS (see Data's limits)
+            # NEG_WINDOWS spread over the text, plus (once there is a model) its hardest windows.
+            chosen = spread(ids, NEG_WINDOWS)
+            if margins is not None and HARD_WINDOWS:
+                hard = sorted(ids, key=lambda i: -margins[i])[:HARD_WINDOWS]
+                chosen = list(dict.fromkeys(chosen + hard))
         elif margins is None:
             continue
         else:
@@ -205,6 +222,14 @@ def examples(data, labels, weights, w=None, b=None):
     neg = cws[ys == 0].sum()
     cws[ys == 1] *= neg / max(pos, 1e-9)  # balance the classes
     return np.asarray(rows), ys, cws
+
+
+def spread(ids, limit):
+    """At most `limit` of `ids`, evenly spread."""
+    if len(ids) <= limit:
+        return list(ids)
+    step = len(ids) / limit
+    return [ids[int(i * step)] for i in range(limit)]
 
 
 def train_mil(data, labels, weights, l2):
@@ -239,8 +264,7 @@ def main():
     texts = [r["text"] for r in train] + [t for t, _, _ in tmpl]
     kinds = [{r["attack"]} if r["attack"] else set() for r in train] + [k for _, k, _ in tmpl]
     weights = [1.0] * len(train) + [wt for _, _, wt in tmpl]
-    limits = [None if k else NEG_WINDOWS for k in kinds]
-    dtrain = Data(texts, limits)
+    dtrain = Data(texts)  # every window: a negative's hardest ones are mined after a first fit
     dval = Data([r["text"] for r in val])
     print(f"windows: train {dtrain.n} ({len(dtrain.idx)} features), val {dval.n}", flush=True)
     for name, (label, positive) in MODELS.items():
