@@ -23,9 +23,13 @@ detect/model.rs), logistic regression fitted full-batch with Adam (numpy). Windo
   first fit on everything else its best-scoring window (by that model) is its positive example,
   and the model is refitted (MIL_ROUNDS times).
 
-Calibration: the bias is shifted so that a window score of 0.5 sits at VAL_FPR of val's benign
-texts (scored like the engine does: best window), the balanced detectors' default threshold,
-then raised by BIAS_LIFT (chosen on val with both detectors and the rules running).
+Calibration: a text's margin is its best window's less WINDOW_PENALTY * ln(number of windows)
+(the engine does the same: the best of hundreds of windows of a long benign document is
+otherwise often high); the bias is shifted so that a score of 0.5 sits at VAL_FPR of val's
+benign texts, the balanced detectors' default threshold, then raised by the model's BIAS_LIFT
+(chosen on val with both detectors and the rules running).
+
+    train_attacks.py --calibrate     # only recalibrate the committed weights (no fit)
 """
 
 import base64
@@ -60,14 +64,19 @@ LR = 0.1
 # The committed weights used the single value 1e-6 (a fit takes minutes on the shared machine);
 # set L2_GRID="1e-6,1e-5,1e-4" to let val choose.
 L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6").split(",")]
-# Added to each model's bias after calibration: with both detectors running, 0.8% each fired on
-# 1.4% of val's benign texts; +0.25 brings the pair to ~1.8% (measured with
-# `cargo run -p sentinel-engine --release --example attack_scores` over val.jsonl).
-BIAS_LIFT = 0.25
+# Added to each model's bias after calibration, chosen on val through the engine (both detectors
+# and the rules running: `cargo run -p sentinel-engine --release --example attack_scores` over
+# val.jsonl, see docs/QUALITY.md): the injection model's threshold is lowered and the jailbreak
+# model's raised, which buys more recall for the same benign FPR of the pair.
+BIAS_LIFT = {"injection": float(os.environ.get("LIFT_INJECTION", "0.6")),
+             "jailbreak": float(os.environ.get("LIFT_JAILBREAK", "-0.8"))}
+# Margin lost per unit of ln(number of windows) of a text (val: benign long documents flagged at
+# 2% FPR, classifier alone, 20% -> 11%).
+WINDOW_PENALTY = float(os.environ.get("WINDOW_PENALTY", "0.3"))
 # Target benign false-positive rate of the classifier alone on val at score 0.5.
 VAL_FPR = float(os.environ.get("VAL_FPR", "0.008"))
 # Weight of the team's template rows relative to a third-party row.
-TEMPLATE_WEIGHT = 0.5
+TEMPLATE_WEIGHT = float(os.environ.get("TEMPLATE_WEIGHT", "1.0"))
 
 # name -> (engine label, the `attack` values that are positives)
 MODELS = {
@@ -153,9 +162,10 @@ class Data:
     def margins(self, w, b):
         return np.bincount(self.row, weights=self.val * w[self.idx], minlength=self.n) + b
 
-    def text_scores(self, w, b):
+    def text_scores(self, w, b, penalty=0.0):
         m = self.margins(w, b)
-        return np.array([m[ids].max() if ids else -np.inf for ids in self.windows])
+        return np.array([m[ids].max() - penalty * math.log(len(ids)) if ids else -np.inf
+                         for ids in self.windows])
 
 
 def fit(data, rows, ys, cw, l2):
@@ -255,8 +265,17 @@ def quantise(w):
     return q, scale
 
 
+def committed(name):
+    """The weights (dequantised) and bias of a model file in OUT."""
+    with open(os.path.join(OUT, f"{name}.json"), encoding="utf-8") as f:
+        m = json.load(f)
+    q = np.frombuffer(base64.b64decode(m["weights_i16_le_b64"]), dtype="<i2")
+    return q.astype(np.float64) * m["scale"], m["bias"]
+
+
 def main():
-    only = set(sys.argv[1:])
+    calibrate_only = "--calibrate" in sys.argv[1:]
+    only = set(sys.argv[1:]) - {"--calibrate"}
     train = [r for r in read(os.path.join(DATA, "train.jsonl")) if not r.get("derived")]
     val = [r for r in read(os.path.join(DATA, "val.jsonl")) if not r.get("derived")]
     tmpl = template_rows()
@@ -264,9 +283,12 @@ def main():
     texts = [r["text"] for r in train] + [t for t, _, _ in tmpl]
     kinds = [{r["attack"]} if r["attack"] else set() for r in train] + [k for _, k, _ in tmpl]
     weights = [1.0] * len(train) + [wt for _, _, wt in tmpl]
-    dtrain = Data(texts)  # every window: a negative's hardest ones are mined after a first fit
     dval = Data([r["text"] for r in val])
-    print(f"windows: train {dtrain.n} ({len(dtrain.idx)} features), val {dval.n}", flush=True)
+    if not calibrate_only:
+        # Every window: a negative's hardest ones are mined after a first fit.
+        dtrain = Data(texts)
+        print(f"windows: train {dtrain.n} ({len(dtrain.idx)} features), val {dval.n}",
+              flush=True)
     for name, (label, positive) in MODELS.items():
         if only and name not in only:
             continue
@@ -279,22 +301,26 @@ def main():
         vkeep = np.array([not r["attack"] or r["attack"] in positive for r in val])
         vlab = np.array([1 if r["attack"] in positive else 0 for r in val])
         best = None
-        for l2 in L2_GRID:
+        for l2 in [] if calibrate_only else L2_GRID:
             w, b = train_mil(dtrain, labels, wts, l2)
-            s = dval.text_scores(w, b)[vkeep]
+            s = dval.text_scores(w, b, WINDOW_PENALTY)[vkeep]
             rec, thr = recall_at(s, vlab[vkeep], VAL_FPR)
             print(f"{name}: L2 {l2:g}: val recall {rec:.3f} at FPR {VAL_FPR} (margin {thr:.3f})",
                   flush=True)
             if best is None or rec > best[0]:
                 best = (rec, l2, w, b, thr)
-        rec, l2, w, b, thr = best
+        if calibrate_only:
+            w, b = committed(name)
+            l2 = float("nan")
+        else:
+            rec, l2, w, b, thr = best
         q, scale = quantise(w)
         deq = q.astype(np.float64) * scale
-        s = dval.text_scores(deq, b)[vkeep]
+        s = dval.text_scores(deq, b, WINDOW_PENALTY)[vkeep]
         _, thr = recall_at(s, vlab[vkeep], VAL_FPR)
         # Shift so the val threshold lands on margin 0 (score 0.5); a finite threshold only.
-        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT, 6)
-        s = dval.text_scores(deq, bias)[vkeep]
+        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT[name], 6)
+        s = dval.text_scores(deq, bias, WINDOW_PENALTY)[vkeep]
         vfpr = float((s[vlab[vkeep] == 0] > 0).mean())
         vrec = float((s[vlab[vkeep] == 1] > 0).mean())
         print(f"{name}: chose L2 {l2:g}; bias {bias:+.3f}; val recall {vrec:.3f} at FPR "
@@ -313,6 +339,7 @@ def main():
             "window": F.WINDOW,
             "stride": F.STRIDE,
             "bias": bias,
+            "window_penalty": WINDOW_PENALTY,
             "scale": scale,
             "weights_i16_le_b64": blob,
         }
