@@ -205,7 +205,7 @@ fn rot13_letters(text: &str) -> bool {
         if l.is_ascii_lowercase() {
             letters += 1;
             sum += gain.get(usize::from(l - b'a')).copied().unwrap_or(0.0);
-        } else if !b.is_ascii_whitespace() && (b < 0x80 || b >= 0xC0) {
+        } else if !b.is_ascii_whitespace() && !(0x80..0xC0).contains(&b) {
             // ASCII punctuation or digits, or the first byte of a non-ASCII character.
             others += 1;
         }
