@@ -18,7 +18,9 @@ The scheme is built so the Rust side is one pass over the bytes with no allocati
    A text of up to WINDOW tokens is one window; a longer one is scored over the windows
    [s, s + WINDOW) for s = 0, STRIDE, 2*STRIDE, ... while s + WINDOW < tokens, plus the last
    WINDOW tokens. The text's score is its best window's, so an injection buried in a long
-   document is not diluted. A text without tokens scores 0.
+   document is not diluted, less `window_penalty * ln(number of windows)` (a model's optional
+   correction for taking the best of many windows; 0 unless its file says otherwise). A text
+   without tokens scores 0.
 """
 
 import math
@@ -142,8 +144,9 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-def score(weights, bias, bits, text):
+def score(weights, bias, bits, text, window_penalty=0.0):
     vecs = text_vectors(text, bits)
     if not vecs:
         return 0.0  # nothing to classify
-    return max(sigmoid(bias + sum(weights[b] * v for b, v in x.items())) for x in vecs)
+    best = max(bias + sum(weights[b] * v for b, v in x.items()) for x in vecs)
+    return sigmoid(best - window_penalty * math.log(len(vecs)))

@@ -262,7 +262,9 @@ def write_golden(golden):
             m = json.load(f)
         q = struct.unpack(f"<{1 << m['bits']}h", base64.b64decode(m["weights_i16_le_b64"]))
         deq = [x * m["scale"] for x in q]
-        golden[name] = [round(F.score(deq, m["bias"], m["bits"], t), 6) for t in GOLDEN_TEXTS]
+        pen = m.get("window_penalty", 0.0)
+        golden[name] = [round(F.score(deq, m["bias"], m["bits"], t, pen), 6)
+                        for t in GOLDEN_TEXTS]
     with open(os.path.join(OUT, "golden.json"), "w", encoding="utf-8") as f:
         json.dump(golden, f, ensure_ascii=False, indent=1)
         f.write("\n")

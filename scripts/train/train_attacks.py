@@ -8,19 +8,28 @@
 Reads `train.jsonl` (fitting) and `val.jsonl` (choosing L2 and the bias) of the `injection` task
 (see scripts/quality/task_injection.py for the sources); never `test`. Derived obfuscations are
 not trained on. The team's template corpus adds only hard negatives (its benign and topic
-records) and the rare cases no third-party source has: its Chinese, Japanese and Russian attacks.
+records) and the rare cases no third-party source has: its Chinese, Japanese and Russian attacks;
+`attack_hard_negatives.txt` adds team-written tool-call arguments and tool results as hard
+negatives (the gateway judges those like prompts).
 
 Model: the same hashed features and windowing as train.py (features.py, mirrored in
 detect/model.rs), logistic regression fitted full-batch with Adam (numpy). Windows:
 - a text of at most WINDOW tokens is one example;
-- a longer negative contributes up to NEG_WINDOWS of its windows (spread over the text);
+- a longer negative contributes up to NEG_WINDOWS of its windows (spread over the text) and,
+  after the first fit, also its HARD_WINDOWS best-scoring windows: the engine scores a text by
+  its best window, so the windows a long benign document would be flagged by are the ones to
+  learn from (val: benign long-document FPR and recall at 2% FPR both improved);
 - a longer positive is multiple-instance: which window holds the attack is unknown, so after a
   first fit on everything else its best-scoring window (by that model) is its positive example,
   and the model is refitted (MIL_ROUNDS times).
 
-Calibration: the bias is shifted so that a window score of 0.5 sits at VAL_FPR of val's benign
-texts (scored like the engine does: best window), the balanced detectors' default threshold,
-then raised by BIAS_LIFT (chosen on val with both detectors and the rules running).
+Calibration: a text's margin is its best window's less WINDOW_PENALTY * ln(number of windows)
+(the engine does the same: the best of hundreds of windows of a long benign document is
+otherwise often high); the bias is shifted so that a score of 0.5 sits at VAL_FPR of val's
+benign texts, the balanced detectors' default threshold, then raised by the model's BIAS_LIFT
+(chosen on val with both detectors and the rules running).
+
+    train_attacks.py --calibrate     # only recalibrate the committed weights (no fit)
 """
 
 import base64
@@ -42,24 +51,32 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QDIR = os.environ.get("SENTINEL_QUALITY_DIR", "/var/tmp/sentinel-quality")
 DATA = os.path.join(QDIR, "injection")
 CORPUS = os.path.join(ROOT, "crates", "engine", "testdata", "corpus", "train")
-OUT = os.path.join(ROOT, "crates", "engine", "src", "detect", "model")
+HARD_NEGATIVES = os.path.join(os.path.dirname(__file__), "attack_hard_negatives.txt")
+OUT = os.environ.get("ATTACK_MODEL_OUT",
+                     os.path.join(ROOT, "crates", "engine", "src", "detect", "model"))
 
 BITS = 18
 NEG_WINDOWS = 12
+HARD_WINDOWS = int(os.environ.get("HARD_WINDOWS", "8"))
 MIL_ROUNDS = 1
 ITERS = int(os.environ.get("ITERS", "100"))
 LR = 0.1
 # The committed weights used the single value 1e-6 (a fit takes minutes on the shared machine);
 # set L2_GRID="1e-6,1e-5,1e-4" to let val choose.
 L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6").split(",")]
-# Added to each model's bias after calibration: with both detectors running, 0.8% each fired on
-# 1.4% of val's benign texts; +0.25 brings the pair to ~1.8% (measured with
-# `cargo run -p sentinel-engine --release --example attack_scores` over val.jsonl).
-BIAS_LIFT = 0.25
+# Added to each model's bias after calibration, chosen on val through the engine (both detectors
+# and the rules running: `cargo run -p sentinel-engine --release --example attack_scores` over
+# val.jsonl, see docs/QUALITY.md): the injection model's threshold is lowered and the jailbreak
+# model's raised, which buys more recall for the same benign FPR of the pair.
+BIAS_LIFT = {"injection": float(os.environ.get("LIFT_INJECTION", "0.6")),
+             "jailbreak": float(os.environ.get("LIFT_JAILBREAK", "-0.8"))}
+# Margin lost per unit of ln(number of windows) of a text (val: benign long documents flagged at
+# 2% FPR, classifier alone, 20% -> 11%).
+WINDOW_PENALTY = float(os.environ.get("WINDOW_PENALTY", "0.3"))
 # Target benign false-positive rate of the classifier alone on val at score 0.5.
 VAL_FPR = float(os.environ.get("VAL_FPR", "0.008"))
 # Weight of the team's template rows relative to a third-party row.
-TEMPLATE_WEIGHT = 0.5
+TEMPLATE_WEIGHT = float(os.environ.get("TEMPLATE_WEIGHT", "1.0"))
 
 # name -> (engine label, the `attack` values that are positives)
 MODELS = {
@@ -87,6 +104,11 @@ def template_rows():
             if kinds and not RARE.search(r["text"]):
                 continue
             out.append((r["text"], kinds, TEMPLATE_WEIGHT))
+    with open(HARD_NEGATIVES, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.append((line, set(), TEMPLATE_WEIGHT))
     return out
 
 
@@ -140,9 +162,10 @@ class Data:
     def margins(self, w, b):
         return np.bincount(self.row, weights=self.val * w[self.idx], minlength=self.n) + b
 
-    def text_scores(self, w, b):
+    def text_scores(self, w, b, penalty=0.0):
         m = self.margins(w, b)
-        return np.array([m[ids].max() if ids else -np.inf for ids in self.windows])
+        return np.array([m[ids].max() - penalty * math.log(len(ids)) if ids else -np.inf
+                         for ids in self.windows])
 
 
 def fit(data, rows, ys, cw, l2):
@@ -190,7 +213,11 @@ def examples(data, labels, weights, w=None, b=None):
         if len(ids) == 1:
             chosen = ids
         elif not y:
-            chosen = ids  # already at most NEG_WINDOWS (see Data's limits)
+            # NEG_WINDOWS spread over the text, plus (once there is a model) its hardest windows.
+            chosen = spread(ids, NEG_WINDOWS)
+            if margins is not None and HARD_WINDOWS:
+                hard = sorted(ids, key=lambda i: -margins[i])[:HARD_WINDOWS]
+                chosen = list(dict.fromkeys(chosen + hard))
         elif margins is None:
             continue
         else:
@@ -205,6 +232,14 @@ def examples(data, labels, weights, w=None, b=None):
     neg = cws[ys == 0].sum()
     cws[ys == 1] *= neg / max(pos, 1e-9)  # balance the classes
     return np.asarray(rows), ys, cws
+
+
+def spread(ids, limit):
+    """At most `limit` of `ids`, evenly spread."""
+    if len(ids) <= limit:
+        return list(ids)
+    step = len(ids) / limit
+    return [ids[int(i * step)] for i in range(limit)]
 
 
 def train_mil(data, labels, weights, l2):
@@ -230,8 +265,17 @@ def quantise(w):
     return q, scale
 
 
+def committed(name):
+    """The weights (dequantised) and bias of a model file in OUT."""
+    with open(os.path.join(OUT, f"{name}.json"), encoding="utf-8") as f:
+        m = json.load(f)
+    q = np.frombuffer(base64.b64decode(m["weights_i16_le_b64"]), dtype="<i2")
+    return q.astype(np.float64) * m["scale"], m["bias"]
+
+
 def main():
-    only = set(sys.argv[1:])
+    calibrate_only = "--calibrate" in sys.argv[1:]
+    only = set(sys.argv[1:]) - {"--calibrate"}
     train = [r for r in read(os.path.join(DATA, "train.jsonl")) if not r.get("derived")]
     val = [r for r in read(os.path.join(DATA, "val.jsonl")) if not r.get("derived")]
     tmpl = template_rows()
@@ -239,10 +283,12 @@ def main():
     texts = [r["text"] for r in train] + [t for t, _, _ in tmpl]
     kinds = [{r["attack"]} if r["attack"] else set() for r in train] + [k for _, k, _ in tmpl]
     weights = [1.0] * len(train) + [wt for _, _, wt in tmpl]
-    limits = [None if k else NEG_WINDOWS for k in kinds]
-    dtrain = Data(texts, limits)
     dval = Data([r["text"] for r in val])
-    print(f"windows: train {dtrain.n} ({len(dtrain.idx)} features), val {dval.n}", flush=True)
+    if not calibrate_only:
+        # Every window: a negative's hardest ones are mined after a first fit.
+        dtrain = Data(texts)
+        print(f"windows: train {dtrain.n} ({len(dtrain.idx)} features), val {dval.n}",
+              flush=True)
     for name, (label, positive) in MODELS.items():
         if only and name not in only:
             continue
@@ -255,22 +301,26 @@ def main():
         vkeep = np.array([not r["attack"] or r["attack"] in positive for r in val])
         vlab = np.array([1 if r["attack"] in positive else 0 for r in val])
         best = None
-        for l2 in L2_GRID:
+        for l2 in [] if calibrate_only else L2_GRID:
             w, b = train_mil(dtrain, labels, wts, l2)
-            s = dval.text_scores(w, b)[vkeep]
+            s = dval.text_scores(w, b, WINDOW_PENALTY)[vkeep]
             rec, thr = recall_at(s, vlab[vkeep], VAL_FPR)
             print(f"{name}: L2 {l2:g}: val recall {rec:.3f} at FPR {VAL_FPR} (margin {thr:.3f})",
                   flush=True)
             if best is None or rec > best[0]:
                 best = (rec, l2, w, b, thr)
-        rec, l2, w, b, thr = best
+        if calibrate_only:
+            w, b = committed(name)
+            l2 = float("nan")
+        else:
+            rec, l2, w, b, thr = best
         q, scale = quantise(w)
         deq = q.astype(np.float64) * scale
-        s = dval.text_scores(deq, b)[vkeep]
+        s = dval.text_scores(deq, b, WINDOW_PENALTY)[vkeep]
         _, thr = recall_at(s, vlab[vkeep], VAL_FPR)
         # Shift so the val threshold lands on margin 0 (score 0.5); a finite threshold only.
-        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT, 6)
-        s = dval.text_scores(deq, bias)[vkeep]
+        bias = round(float(b - thr if np.isfinite(thr) else b) + BIAS_LIFT[name], 6)
+        s = dval.text_scores(deq, bias, WINDOW_PENALTY)[vkeep]
         vfpr = float((s[vlab[vkeep] == 0] > 0).mean())
         vrec = float((s[vlab[vkeep] == 1] > 0).mean())
         print(f"{name}: chose L2 {l2:g}; bias {bias:+.3f}; val recall {vrec:.3f} at FPR "
@@ -289,6 +339,7 @@ def main():
             "window": F.WINDOW,
             "stride": F.STRIDE,
             "bias": bias,
+            "window_penalty": WINDOW_PENALTY,
             "scale": scale,
             "weights_i16_le_b64": blob,
         }

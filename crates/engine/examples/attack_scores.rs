@@ -6,8 +6,9 @@
 //! cargo run -p sentinel-engine --release --example attack_scores -- balanced < val.jsonl
 //! ```
 //!
-//! Reads `{"id", "text", ...}` per line; writes `{"id", "raw", "fired"}`: the best score of the
-//! two detectors at `min_score=0`, and whether either fires at its default threshold.
+//! Reads `{"id", "text", ...}` per line; writes `{"id", "raw", "injection", "jailbreak",
+//! "fired"}`: the best score of the two detectors at `min_score=0` (and of each), and whether
+//! either fires at its default threshold.
 
 use std::io::{BufRead, Write};
 
@@ -58,14 +59,22 @@ fn main() {
             completion: None,
             scope: &scope,
         };
-        let best = raw
-            .evaluate(&input)
-            .findings
-            .iter()
-            .map(|f| f.score)
-            .fold(0.0, f64::max);
+        let findings = raw.evaluate(&input).findings;
+        let best_of = |detector: Option<&str>| {
+            findings
+                .iter()
+                .filter(|f| detector.is_none_or(|d| f.detector == d))
+                .map(|f| f.score)
+                .fold(0.0, f64::max)
+        };
         let fired = !default.evaluate(&input).findings.is_empty();
-        let result = serde_json::json!({"id": row["id"], "raw": best, "fired": fired});
+        let result = serde_json::json!({
+            "id": row["id"],
+            "raw": best_of(None),
+            "injection": best_of(Some("prompt_injection")),
+            "jailbreak": best_of(Some("jailbreak")),
+            "fired": fired,
+        });
         if writeln!(out, "{result}").is_err() {
             break;
         }

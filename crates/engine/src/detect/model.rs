@@ -23,6 +23,9 @@
 //! 4. A window of at most 32 tokens scores `sigmoid(bias + scale · Σ sign·w[bucket] / √n)` over
 //!    its `n` features; longer texts are scored over windows every 8 tokens plus the last 32
 //!    tokens, and the best window wins, so an injection buried in a long document is not diluted.
+//!    A model may correct for taking the best of many windows: its margin then loses
+//!    `window_penalty · ln(number of windows)` (the attack models do; a long benign document
+//!    otherwise has hundreds of chances to score high).
 
 use std::sync::LazyLock;
 
@@ -43,6 +46,8 @@ const FNV_PRIME: u32 = 0x0100_0193;
 /// One trained binary classifier.
 pub(crate) struct Model {
     bias: f64,
+    /// Subtracted from a long text's best margin per unit of ln(number of windows).
+    window_penalty: f64,
     scale: f64,
     weights: Box<[i16]>,
     shift: u32,
@@ -55,6 +60,8 @@ struct RawModel {
     window: usize,
     stride: usize,
     bias: f64,
+    #[serde(default)]
+    window_penalty: f64,
     scale: f64,
     weights_i16_le_b64: String,
 }
@@ -81,6 +88,7 @@ pub(crate) fn load(json: &str) -> Model {
     assert_eq!(weights.len(), 1usize << raw.bits, "weight count");
     Model {
         bias: raw.bias,
+        window_penalty: raw.window_penalty,
         scale: raw.scale,
         weights,
         shift: 64 - raw.bits,
@@ -228,12 +236,14 @@ impl Model {
             return sigmoid(window((0, 0), last));
         }
         let mut best = window(at(t - WINDOW), last);
+        let mut windows = 1u32;
         let mut s = 0;
         while s + WINDOW < t {
             best = best.max(window(at(s), at(s + WINDOW)));
+            windows += 1;
             s += STRIDE;
         }
-        sigmoid(best)
+        sigmoid(best - self.window_penalty * f64::from(windows).ln())
     }
 }
 
