@@ -41,6 +41,7 @@ async fn shutdown_stops_every_background_task_and_closes_the_store() {
     );
     let mut expected = vec![
         "event writer",
+        "ingest writer",
         "webhook delivery",
         "outbox pruning",
         "retention",
