@@ -576,9 +576,9 @@ impl Store {
     ) -> Result<Vec<ClaimedDelivery>> {
         use webhook_delivery::Column as C;
         let now = Timestamp::now().0;
-        let due = || {
+        // Any endpoint's delivery that may be leased now: waiting, due and not leased.
+        let claimable = || {
             Condition::all()
-                .add(C::WebhookId.eq(webhook_id))
                 .add(C::Status.is_in([
                     DeliveryStatus::Pending.as_str(),
                     DeliveryStatus::Failed.as_str(),
@@ -590,6 +590,7 @@ impl Store {
                         .add(C::LeaseUntil.lt(now)),
                 )
         };
+        let due = || claimable().add(C::WebhookId.eq(webhook_id));
         // A read first: nothing due means no write (and no SQLite write lock) at all.
         let any_due = webhook_delivery::Entity::find()
             .filter(due())
@@ -669,16 +670,7 @@ impl Store {
                     .col_expr(C::LeaseOwner, Expr::value(token))
                     .col_expr(C::LeaseUntil, Expr::value(lease_until))
                     .filter(C::Id.is_in(picked.into_iter().map(|(_, id)| id)))
-                    .filter(C::Status.is_in([
-                        DeliveryStatus::Pending.as_str(),
-                        DeliveryStatus::Failed.as_str(),
-                    ]))
-                    .filter(C::NextAttemptAt.lte(now))
-                    .filter(
-                        Condition::any()
-                            .add(C::LeaseUntil.is_null())
-                            .add(C::LeaseUntil.lt(now)),
-                    )
+                    .filter(claimable())
                     .exec_with_returning(&self.db)
                     .await?
             }
