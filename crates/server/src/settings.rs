@@ -225,6 +225,12 @@ pub struct WebhookSettings {
     pub rotation_overlap_hours: f64,
     /// How often the worker looks for new messages when nothing woke it.
     pub poll_ms: u64,
+    /// While the event writers spend more than half their time writing (ingestion near its
+    /// limit), an endpoint starts at most one wave (`concurrency_per_endpoint` deliveries) per
+    /// this many milliseconds and the outbox is fanned out at most every four times this, so
+    /// that deliveries slow ingestion down less; the backlog is sent at full speed once
+    /// ingestion eases. 0: never hold back.
+    pub busy_wave_ms: u64,
 }
 
 impl Default for WebhookSettings {
@@ -240,6 +246,7 @@ impl Default for WebhookSettings {
             disable_after_hours: 24.0,
             rotation_overlap_hours: 24.0,
             poll_ms: 500,
+            busy_wave_ms: 250,
         }
     }
 }
@@ -711,9 +718,10 @@ impl Settings {
         if !(1..=64).contains(&w.concurrency_per_endpoint)
             || !(10..=60_000).contains(&w.poll_ms)
             || !(0.0..=168.0).contains(&w.rotation_overlap_hours)
+            || w.busy_wave_ms > 10_000
         {
             return invalid(
-                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000 and rotation_overlap_hours 0 to 168",
+                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168 and busy_wave_ms 0 to 10000",
             );
         }
         self.siem.validate()?;

@@ -706,6 +706,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Gives up leases taken and not used: each `(delivery, token)` whose delivery is still
+    /// leased to that token becomes claimable again at once, its attempts untouched. Returns
+    /// how many were released.
+    pub async fn release_deliveries(&self, leases: &[(i64, String)]) -> Result<u64> {
+        let backend = self.db.get_database_backend();
+        let mut released = 0;
+        for chunk in leases.chunks(FINISH_CHUNK) {
+            let values: Vec<sea_orm::Value> = chunk
+                .iter()
+                .flat_map(|(id, token)| [(*id).into(), token.clone().into()])
+                .collect();
+            let rows = vec!["(?, ?)"; chunk.len()];
+            // As in `finish_deliveries`: `UPDATE … FROM` a named list of values.
+            let sql = format!(
+                "WITH r (id, token) AS (VALUES {}) \
+                 UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL \
+                 FROM r WHERE webhook_deliveries.id = r.id \
+                 AND webhook_deliveries.lease_owner = r.token",
+                rows.join(", ")
+            );
+            let statement = crate::report_rollups::statement(backend, &sql, values);
+            released += self.db.execute_raw(statement).await?.rows_affected();
+        }
+        Ok(released)
+    }
+
     /// Records an attempt of a delivery still leased to `token` and releases it. Returns false
     /// when the lease was lost (it expired and another worker took the delivery).
     pub async fn finish_delivery(&self, id: i64, token: &str, attempt: Attempt) -> Result<bool> {

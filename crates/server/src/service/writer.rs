@@ -10,7 +10,9 @@
 //! is written again one event at a time, so one bad event never takes the others with it.
 
 use sentinel_store::{EventRecord, NewEvent, NewViolation, Store, StoreError, ViolationRecord};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,6 +37,27 @@ struct Pending {
 pub struct EventWriter {
     store: Store,
     tx: mpsc::Sender<Pending>,
+    activity: Arc<Activity>,
+}
+
+/// How busy a writer is: the time it has spent writing, so that background work (webhook
+/// deliveries) can step aside while ingestion keeps the database's writer busy.
+#[derive(Debug, Default)]
+pub struct Activity {
+    /// Nanoseconds spent writing batches, in total.
+    busy_ns: AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn add(&self, spent: Duration) {
+        self.busy_ns
+            .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Time spent writing so far.
+    pub fn busy(&self) -> Duration {
+        Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
+    }
 }
 
 /// The writer task's side, until it is started.
@@ -42,6 +65,7 @@ pub struct WriterTask {
     store: Store,
     rx: mpsc::Receiver<Pending>,
     linger: Duration,
+    activity: Arc<Activity>,
 }
 
 impl EventWriter {
@@ -50,12 +74,19 @@ impl EventWriter {
     /// one after another share a transaction instead of each paying for one).
     pub fn new(store: Store, linger: Duration) -> (EventWriter, WriterTask) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let activity = Arc::new(Activity::default());
         (
             EventWriter {
                 store: store.clone(),
                 tx,
+                activity: activity.clone(),
             },
-            WriterTask { store, rx, linger },
+            WriterTask {
+                store,
+                rx,
+                linger,
+                activity,
+            },
         )
     }
 
@@ -74,6 +105,13 @@ impl EventWriter {
                 self.store.create_event(p.event, p.violations).await,
             )),
         }
+    }
+}
+
+impl EventWriter {
+    /// How busy this writer's task is.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 }
 
@@ -122,7 +160,9 @@ impl WriterTask {
                     Err(_) => break,
                 }
             }
+            let started = Instant::now();
             write_batch(&self.store, batch).await;
+            self.activity.add(started.elapsed());
         }
         self.rx.close();
         let mut rest = Vec::new();

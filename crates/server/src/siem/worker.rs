@@ -2,7 +2,8 @@
 //! it, then move the cursor. A failed send is retried with exponential backoff and jitter until
 //! it succeeds (a sink never skips a message); a stop in the middle leaves the cursor where it
 //! was, so the batch is sent again after the restart (at least once). One more task prunes the
-//! outbox behind the slowest reader.
+//! outbox behind the slowest reader. A sink that has caught up lets messages gather for a moment
+//! before it reads again.
 //!
 //! With several nodes on one database, only the node holding a sink's lease sends for it (see
 //! `sentinel_store::siem`): the others wait, reading the lease, and take over once it is handed
@@ -27,6 +28,11 @@ use crate::tasks::{Stop, Tasks};
 
 /// Outbox rows deleted per statement.
 const PRUNE_BATCH: u64 = 1000;
+
+/// After a batch that was not full, a sink waits this long (or `poll_ms`, if shorter) before it
+/// reads again: a sink that keeps up then moves its cursor, a write that on SQLite takes the
+/// lock ingestion waits for, a few times a second instead of once per commit.
+const GATHER: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SinkLabels {
@@ -302,6 +308,11 @@ impl SinkWorker {
                 .inc_by(records.len() as u64);
             if let Some(end) = self.save(last, records.len() as u64, &mut held, stop).await {
                 return end;
+            }
+            // Caught up: let messages gather before the next read, rather than reading and
+            // moving the cursor (a write) for every message or two as they are committed.
+            if batch.len() < self.settings.batch && stopped_during(stop, poll.min(GATHER)).await {
+                return End::Stopped;
             }
         }
     }

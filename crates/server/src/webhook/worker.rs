@@ -11,7 +11,8 @@
 //! delivery is sent by two of them at once. A worker killed mid-send leaves its leases to expire;
 //! the delivery is then sent again: at least once, never lost.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use sentinel_store::{
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::service::writer::Activity;
 use crate::settings::WebhookSettings;
 use crate::state::AppState;
 use crate::tasks::Stop;
@@ -52,10 +54,106 @@ pub struct Deliverer {
     wake: Arc<tokio::sync::Notify>,
     /// Unique to this worker: the prefix of its lease tokens.
     node: String,
+    /// The event writers (the gateway's and `POST /api/events/`'s).
+    writers: Vec<Arc<Activity>>,
 }
 
 fn seconds(s: f64) -> Duration {
     Duration::from_secs_f64(s)
+}
+
+/// A healthy endpoint claims this many waves (`concurrency_per_endpoint` deliveries each) at
+/// once, keeps them in a local queue and claims again when less than one wave is left. A busy
+/// endpoint then costs one claim, one write, per this many waves instead of one per freed slot:
+/// on SQLite every claim takes the write lock that ingestion waits for.
+const PREFETCH_WAVES: usize = 16;
+
+/// An attempt that took longer than this makes its endpoint claim one wave at a time, so that
+/// deliveries it cannot start within their lease do not sit leased in the queue.
+const SLOW_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// How long the recorder gathers more ended attempts after the first, so that a steady stream
+/// of attempts is written a few dozen times a second rather than once per attempt or two.
+const RECORD_LINGER: Duration = Duration::from_millis(50);
+
+/// The share of the time spent writing events above which the event writers count as busy.
+const BUSY_SHARE: f64 = 0.5;
+
+/// The shortest time over which that share is measured.
+const LOAD_WINDOW: Duration = Duration::from_millis(50);
+
+/// Whether ingestion keeps the event writers busy: on SQLite every write of the worker's (a
+/// fan-out, a claim, recorded attempts) makes ingestion's transactions wait, so while they are
+/// busy the worker holds back (`webhooks.busy_wave_ms`) and catches up once they are not.
+struct Load {
+    writers: Vec<Arc<Activity>>,
+    at: tokio::time::Instant,
+    spent: Duration,
+    busy: bool,
+}
+
+impl Load {
+    fn new(writers: Vec<Arc<Activity>>) -> Self {
+        let spent = writers.iter().map(|w| w.busy()).sum();
+        Self {
+            writers,
+            at: tokio::time::Instant::now(),
+            spent,
+            busy: false,
+        }
+    }
+
+    /// Whether the writers spent more than [`BUSY_SHARE`] of the time since the last
+    /// measurement writing (measured again once [`LOAD_WINDOW`] has passed).
+    fn busy(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let elapsed = now - self.at;
+        if elapsed >= LOAD_WINDOW {
+            let spent: Duration = self.writers.iter().map(|w| w.busy()).sum();
+            let share = spent.saturating_sub(self.spent).as_secs_f64() / elapsed.as_secs_f64();
+            self.busy = share > BUSY_SHARE;
+            self.at = now;
+            self.spent = spent;
+        }
+        self.busy
+    }
+}
+
+/// A claimed delivery waiting in its endpoint's queue.
+struct Queued {
+    delivery: ClaimedDelivery,
+    token: String,
+    /// Started after this, the attempt could outlive the lease: it is left to the lease then.
+    start_by: tokio::time::Instant,
+}
+
+/// One endpoint as the worker sees it.
+struct Lane {
+    /// Its latest settings and secrets (from the last full round).
+    webhook: Arc<WebhookRecord>,
+    enabled: bool,
+    queue: VecDeque<Queued>,
+    in_flight: usize,
+    /// Its last claim found fewer deliveries than it asked for: no claim before the next full
+    /// round (new deliveries only appear in a full round's fan-out, or when something wakes it).
+    dry: bool,
+    /// Its last attempt took longer than [`SLOW_ATTEMPT`].
+    slow: bool,
+    /// When it last started attempts.
+    last_wave: Option<tokio::time::Instant>,
+}
+
+/// The endpoints' lanes and the attempts in flight.
+struct Lanes {
+    lanes: HashMap<i64, Lane>,
+    owners: HashMap<tokio::task::Id, i64>,
+    tasks: JoinSet<Duration>,
+    claims: u64,
+    /// The earliest moment an endpoint held back while events are ingested may start again.
+    resume: Option<tokio::time::Instant>,
+    /// When the outbox was last fanned out.
+    last_dispatch: Option<tokio::time::Instant>,
+    load: Load,
 }
 
 impl Deliverer {
@@ -91,23 +189,30 @@ impl Deliverer {
             recorder,
             wake: state.webhook_wake.clone(),
             node,
+            writers: vec![state.writer.activity(), state.ingest.activity()],
         })
     }
 
     /// Runs until `stop`; then lets the attempts in flight finish (each is bounded by the
-    /// timeout) for a few seconds, records them, and leaves the rest to their leases.
+    /// timeout) for a few seconds, records them, releases the queued deliveries it did not
+    /// start, and leaves the rest to their leases.
     pub async fn run(mut self, mut stop: Stop) {
         let recorder = tokio::spawn(record(
             self.ctx.store.clone(),
             std::mem::replace(&mut self.recorder, mpsc::channel(1).1),
         ));
-        let mut in_flight: HashMap<i64, usize> = HashMap::new();
-        let mut owners: HashMap<tokio::task::Id, i64> = HashMap::new();
-        let mut tasks: JoinSet<()> = JoinSet::new();
-        let mut claims = 0u64;
+        let mut lanes = Lanes {
+            lanes: HashMap::new(),
+            owners: HashMap::new(),
+            tasks: JoinSet::new(),
+            claims: 0,
+            resume: None,
+            last_dispatch: None,
+            load: Load::new(self.writers.clone()),
+        };
         let poll = Duration::from_millis(self.ctx.settings.poll_ms);
         // `None`: a full round (fan-out, then every endpoint); after attempts end, only the
-        // endpoints that freed a slot claim again.
+        // endpoints that freed a slot are served again.
         let mut freed: Option<Vec<i64>> = None;
         let mut next_full = tokio::time::Instant::now();
         loop {
@@ -118,30 +223,29 @@ impl Deliverer {
             if only.is_none() {
                 next_full = now + poll;
             }
-            if let Err(e) = self
-                .round(only, &mut in_flight, &mut owners, &mut tasks, &mut claims)
-                .await
-            {
+            lanes.resume = None;
+            if let Err(e) = self.round(only, &mut lanes).await {
                 tracing::warn!(error = %e, "webhook delivery round failed");
             }
             tokio::select! {
                 _ = stop.requested() => break,
                 _ = self.wake.notified() => {}
-                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                Some(done) = lanes.tasks.join_next_with_id(), if !lanes.tasks.is_empty() => {
                     let mut ids = Vec::new();
                     let mut finished = vec![done];
-                    while let Some(more) = tasks.try_join_next_with_id() {
+                    while let Some(more) = lanes.tasks.try_join_next_with_id() {
                         finished.push(more);
                     }
                     for done in finished {
-                        let id = match done {
-                            Ok((id, ())) => id,
-                            Err(e) => e.id(),
+                        let (id, took) = match done {
+                            Ok((id, took)) => (id, took),
+                            Err(e) => (e.id(), Duration::MAX),
                         };
-                        if let Some(webhook) = owners.remove(&id)
-                            && let Some(n) = in_flight.get_mut(&webhook)
+                        if let Some(webhook) = lanes.owners.remove(&id)
+                            && let Some(lane) = lanes.lanes.get_mut(&webhook)
                         {
-                            *n = n.saturating_sub(1);
+                            lane.in_flight = lane.in_flight.saturating_sub(1);
+                            lane.slow = took > SLOW_ATTEMPT;
                             ids.push(webhook);
                         }
                     }
@@ -150,13 +254,26 @@ impl Deliverer {
                     freed = Some(ids);
                 }
                 _ = tokio::time::sleep_until(next_full) => {}
+                _ = tokio::time::sleep_until(lanes.resume.unwrap_or(next_full)), if lanes.resume.is_some() => {
+                    let mut ids: Vec<i64> = lanes.lanes.keys().copied().collect();
+                    ids.sort_unstable();
+                    freed = Some(ids);
+                }
             }
         }
         let grace = seconds(self.ctx.settings.timeout_seconds.min(8.0));
+        let tasks = &mut lanes.tasks;
         let _ =
             tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        // What was claimed and never started goes back now rather than when its lease ends.
+        let queued: Vec<Queued> = lanes
+            .lanes
+            .values_mut()
+            .flat_map(|lane| lane.queue.drain(..))
+            .collect();
+        self.release(queued).await;
         // The recorder ends when the last sender is gone, after writing what it holds.
         drop(self);
         if tokio::time::timeout(Duration::from_secs(5), recorder)
@@ -169,56 +286,169 @@ impl Deliverer {
         }
     }
 
-    /// Fans out the outbox, then claims what each endpoint has room for and starts sending it.
+    /// A full round (`only` is `None`) fans out the outbox and refreshes the endpoints; then
+    /// each endpoint served starts what its queue holds, claiming more when it runs low.
     async fn round(
         &self,
         only: Option<Vec<i64>>,
-        in_flight: &mut HashMap<i64, usize>,
-        owners: &mut HashMap<tokio::task::Id, i64>,
-        tasks: &mut JoinSet<()>,
-        claims: &mut u64,
+        lanes: &mut Lanes,
     ) -> Result<(), sentinel_store::StoreError> {
         let store = &self.ctx.store;
-        if only.is_none() {
-            while store.dispatch_outbox(DISPATCH_BATCH).await? as u64 == DISPATCH_BATCH {}
-        }
-        let s = &self.ctx.settings;
-        // Longer than any attempt can take (connect, answer, recording), so a live attempt never
-        // loses its lease; a dead worker's deliveries wait this long before another takes them.
-        let lease = seconds(s.connect_timeout_seconds + s.timeout_seconds + 10.0);
-        for webhook in store.enabled_webhooks().await? {
-            let id = webhook.info.id;
-            if only.as_ref().is_some_and(|ids| !ids.contains(&id)) {
-                continue;
+        let serve: Vec<i64> = match only {
+            Some(ids) => ids,
+            None => {
+                // While ingestion is busy, the fan-out (one write for many rows) waits longer.
+                let hold = Duration::from_millis(self.ctx.settings.busy_wave_ms * 4);
+                let now = tokio::time::Instant::now();
+                if hold.is_zero()
+                    || lanes.last_dispatch.is_none_or(|t| now >= t + hold)
+                    || !lanes.load.busy()
+                {
+                    lanes.last_dispatch = Some(now);
+                    while store.dispatch_outbox(DISPATCH_BATCH).await? as u64 == DISPATCH_BATCH {}
+                }
+                let enabled = store.enabled_webhooks().await?;
+                let mut gone = Vec::new();
+                for lane in lanes.lanes.values_mut() {
+                    lane.enabled = false;
+                }
+                for webhook in enabled {
+                    let webhook = Arc::new(webhook);
+                    match lanes.lanes.entry(webhook.info.id) {
+                        Entry::Occupied(mut lane) => {
+                            let lane = lane.get_mut();
+                            lane.webhook = webhook;
+                            lane.enabled = true;
+                            lane.dry = false;
+                        }
+                        Entry::Vacant(lane) => {
+                            lane.insert(Lane {
+                                webhook,
+                                enabled: true,
+                                queue: VecDeque::new(),
+                                in_flight: 0,
+                                dry: false,
+                                slow: false,
+                                last_wave: None,
+                            });
+                        }
+                    }
+                }
+                for lane in lanes.lanes.values_mut() {
+                    if !lane.enabled {
+                        gone.extend(lane.queue.drain(..));
+                    }
+                }
+                lanes
+                    .lanes
+                    .retain(|_, lane| lane.enabled || lane.in_flight > 0);
+                self.release(gone).await;
+                let mut ids: Vec<i64> = lanes.lanes.keys().copied().collect();
+                ids.sort_unstable();
+                ids
             }
-            let busy = in_flight.get(&id).copied().unwrap_or(0);
-            let room = s.concurrency_per_endpoint.saturating_sub(busy);
-            if room == 0 {
-                continue;
-            }
-            *claims += 1;
-            let token = format!("{}:{claims}", self.node);
-            let until = Utc::now()
-                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-            let claimed = store
-                .claim_deliveries(id, &token, room as u64, until)
-                .await?;
-            if claimed.is_empty() {
-                continue;
-            }
-            let webhook = Arc::new(webhook);
-            for delivery in claimed {
-                *in_flight.entry(id).or_default() += 1;
-                let handle = tasks.spawn(attempt(
-                    self.ctx.clone(),
-                    webhook.clone(),
-                    delivery,
-                    token.clone(),
-                ));
-                owners.insert(handle.id(), id);
-            }
+        };
+        for id in serve {
+            self.serve(id, lanes).await?;
         }
         Ok(())
+    }
+
+    /// Starts queued deliveries of endpoint `id` up to its concurrency, claiming more first
+    /// when less than one wave is queued.
+    async fn serve(&self, id: i64, lanes: &mut Lanes) -> Result<(), sentinel_store::StoreError> {
+        let s = &self.ctx.settings;
+        let Some(lane) = lanes.lanes.get_mut(&id) else {
+            return Ok(());
+        };
+        if !lane.enabled {
+            return Ok(());
+        }
+        // While events are being ingested, one wave per `busy_wave_ms` at most.
+        let pace = Duration::from_millis(s.busy_wave_ms);
+        let now = tokio::time::Instant::now();
+        if !pace.is_zero()
+            && let Some(last) = lane.last_wave
+            && now < last + pace
+            && lanes.load.busy()
+        {
+            let at = last + pace;
+            lanes.resume = Some(lanes.resume.map_or(at, |r| r.min(at)));
+            return Ok(());
+        }
+        let wave = s.concurrency_per_endpoint;
+        if lane.queue.len() < wave && !lane.dry {
+            let want = if lane.slow {
+                wave
+            } else {
+                wave * PREFETCH_WAVES
+            } - lane.queue.len();
+            // An attempt (connect, answer, recording) takes at most `attempt`; a delivery is
+            // started only while a whole attempt still fits in its lease, so a live attempt
+            // never loses it. A dead worker's deliveries wait for the lease before another
+            // worker takes them.
+            let attempt = seconds(s.connect_timeout_seconds + s.timeout_seconds + 10.0);
+            let lease = attempt * 2;
+            lanes.claims += 1;
+            let token = format!("{}:{}", self.node, lanes.claims);
+            let claimed_at = tokio::time::Instant::now();
+            let until = Utc::now()
+                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(120));
+            let claimed = self
+                .ctx
+                .store
+                .claim_deliveries(id, &token, want as u64, until)
+                .await?;
+            lane.dry = claimed.len() < want;
+            lane.queue
+                .extend(claimed.into_iter().map(|delivery| Queued {
+                    delivery,
+                    token: token.clone(),
+                    start_by: claimed_at + (lease - attempt),
+                }));
+        }
+        let now = tokio::time::Instant::now();
+        let mut started = false;
+        while lane.in_flight < wave
+            && let Some(next) = lane.queue.pop_front()
+        {
+            if now > next.start_by {
+                // Its lease is too short for an attempt now: claimed again once it ends.
+                continue;
+            }
+            lane.in_flight += 1;
+            let handle = lanes.tasks.spawn(attempt(
+                self.ctx.clone(),
+                lane.webhook.clone(),
+                next.delivery,
+                next.token,
+            ));
+            lanes.owners.insert(handle.id(), id);
+            started = true;
+        }
+        if started {
+            lane.last_wave = Some(now);
+        }
+        Ok(())
+    }
+
+    /// Gives up the leases of deliveries claimed and never started, so that they are due again
+    /// at once (for any node) instead of when their leases end.
+    async fn release(&self, queued: Vec<Queued>) {
+        if queued.is_empty() {
+            return;
+        }
+        let leases: Vec<(i64, String)> = queued
+            .into_iter()
+            .map(|q| (q.delivery.id, q.token))
+            .collect();
+        if let Err(e) = self.ctx.store.release_deliveries(&leases).await {
+            tracing::warn!(
+                error = %e,
+                deliveries = leases.len(),
+                "releasing unstarted webhook deliveries failed; they are sent once their leases end"
+            );
+        }
     }
 }
 
@@ -308,11 +538,17 @@ async fn send(
     Ok((status, String::from_utf8_lossy(&excerpt).into_owned()))
 }
 
-/// Sends one delivery and records the attempt.
-async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDelivery, token: String) {
+/// Sends one delivery and records the attempt; returns how long the send took.
+async fn attempt(
+    ctx: Ctx,
+    webhook: Arc<WebhookRecord>,
+    delivery: ClaimedDelivery,
+    token: String,
+) -> Duration {
     let started = Instant::now();
     let outcome = send(&ctx, &webhook, &delivery).await;
-    let latency_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
+    let took = started.elapsed();
+    let latency_ms = (took.as_secs_f64() * 1e5).round() / 100.0;
     let now = Utc::now();
     let (status_code, excerpt, error) = match outcome {
         Ok((code, text)) if (200..300).contains(&code) => (Some(code), Some(text), None),
@@ -354,7 +590,7 @@ async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDeliver
         {
             tracing::warn!(webhook.id = webhook.info.id, error = %e, "recording a webhook success failed");
         }
-        return;
+        return took;
     }
     tracing::info!(
         webhook.id = webhook.info.id,
@@ -367,13 +603,23 @@ async fn attempt(ctx: Ctx, webhook: Arc<WebhookRecord>, delivery: ClaimedDeliver
     if let Err(e) = failing(&ctx, &webhook, now, log_error.as_deref().unwrap_or("")).await {
         tracing::warn!(webhook.id = webhook.info.id, error = %e, "recording a webhook failure failed");
     }
+    took
 }
 
 /// Writes the attempts that ended, many at a time: whatever arrived while it wrote the last
-/// batch. Ends when every sender is gone, having written all it received.
+/// batch or within [`RECORD_LINGER`] of the first. Ends when every sender is gone, having
+/// written all it received.
 async fn record(store: Store, mut finished: mpsc::Receiver<Finished>) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while finished.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        if batch.len() < RECORD_BATCH {
+            tokio::time::sleep(RECORD_LINGER).await;
+            while batch.len() < RECORD_BATCH
+                && let Ok(more) = finished.try_recv()
+            {
+                batch.push(more);
+            }
+        }
         match store.finish_deliveries(&batch).await {
             Ok(recorded) => {
                 for f in &batch {
@@ -428,6 +674,23 @@ async fn failing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_writers_count_as_busy_only_while_they_spend_over_half_the_time_writing() {
+        let (a, b) = (Arc::new(Activity::default()), Arc::new(Activity::default()));
+        let mut load = Load::new(vec![a.clone(), b.clone()]);
+        assert!(!load.busy(), "idle at first");
+        // Far more writing than time passed: busy, whichever writer did it.
+        b.add(Duration::from_secs(60));
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(load.busy());
+        // A window without writing: not busy any more.
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(!load.busy());
+        a.add(Duration::from_secs(60));
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(load.busy());
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_caps_and_gives_up_after_a_day() {

@@ -53,6 +53,8 @@ pub struct Receiver {
     pub addr: SocketAddr,
     got: Arc<Mutex<Vec<Received>>>,
     seen: Arc<Mutex<usize>>,
+    /// Requests being answered now, and the most at once.
+    in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 impl Receiver {
@@ -65,10 +67,16 @@ impl Receiver {
         let addr = listener.local_addr().unwrap();
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen: Arc<Mutex<usize>> = Arc::default();
-        let (g, s) = (got.clone(), seen.clone());
+        let in_flight: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let (g, s, f) = (got.clone(), seen.clone(), in_flight.clone());
         let handler = move |headers: HeaderMap, body: Bytes| {
-            let (got, seen) = (g.clone(), s.clone());
+            let (got, seen, flight) = (g.clone(), s.clone(), f.clone());
             async move {
+                {
+                    let mut f = flight.lock().unwrap();
+                    f.0 += 1;
+                    f.1 = f.1.max(f.0);
+                }
                 let header = |name: &str| {
                     headers
                         .get(name)
@@ -90,6 +98,7 @@ impl Receiver {
                         false
                     }
                 };
+                flight.lock().unwrap().0 -= 1;
                 if fail {
                     return (StatusCode::INTERNAL_SERVER_ERROR, "receiver down");
                 }
@@ -106,7 +115,12 @@ impl Receiver {
         tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
-        Self { addr, got, seen }
+        Self {
+            addr,
+            got,
+            seen,
+            in_flight,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -116,6 +130,11 @@ impl Receiver {
     /// The requests answered 200, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
+    }
+
+    /// The most requests it was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().1
     }
 
     /// Every request, answered 200 or not.
@@ -888,9 +907,64 @@ async fn store_violating_events(
     }
 }
 
+/// A worker claims a busy endpoint's deliveries many at a time but sends at most its
+/// concurrency at once, and a graceful stop hands back the claimed ones it did not start: the
+/// node started next sends them at once, not when their leases (40 s here) run out, and none
+/// twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_worker_hands_back_what_it_did_not_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url, policy) = store_with_policy(&dir).await;
+    let receiver = Receiver::start(Mode::Slow(Duration::from_millis(200))).await;
+    violation_webhook(&store, receiver.url()).await;
+    let n = 30;
+    store_violating_events(&store, policy, "h", n).await;
+    store.close().await.unwrap();
+    let start = || {
+        let mut node = fast(|w| w.concurrency_per_endpoint = 1);
+        node.bind = "127.0.0.1:0".into();
+        node.data_dir = dir.path().to_owned();
+        node.database_url = Some(sentinel_server::settings::DatabaseUrl::new(url.clone()));
+        async move {
+            let built = sentinel_server::Application::build(node).await.unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let running = tokio::spawn(built.run_until(async {
+                let _ = stopped.await;
+            }));
+            (stop, running)
+        }
+    };
+
+    let (stop, running) = start().await;
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(receiver.max_in_flight(), 1, "one at a time");
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    let before = receiver.received().len();
+    assert!(
+        before < n,
+        "stopped with deliveries left ({before} of {n} sent)"
+    );
+
+    let started = Instant::now();
+    let (stop, running) = start().await;
+    let got = receiver.wait_for(n, Duration::from_secs(15)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the rest waited for their leases"
+    );
+    let ids: std::collections::HashSet<_> = got.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), n, "every message");
+    assert_eq!(got.len(), n, "none sent twice");
+    assert_eq!(receiver.max_in_flight(), 1, "one at a time");
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+}
+
 /// A claim leases at most its limit of due deliveries, of its endpoint only (on PostgreSQL a
 /// subquery with `LIMIT … FOR UPDATE SKIP LOCKED` once leased them all); another claim takes
-/// only what is left; an attempt recorded under a lease the worker does not hold is refused.
+/// only what is left; a lease handed back is claimable again, only by its holder's token; an
+/// attempt recorded under a lease the worker does not hold is refused.
 #[tokio::test]
 async fn a_claim_leases_its_limit_and_a_lost_lease_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -930,6 +1004,34 @@ async fn a_claim_leases_its_limit_and_a_lost_lease_is_refused() {
         .await
         .unwrap();
     assert_eq!(other.len(), 3);
+
+    // Handing back leases not used: only a delivery still leased to the token named with it.
+    let released = store
+        .release_deliveries(&[
+            (other[0].id, "node-3:2".into()),
+            (other[1].id, "node-1:1".into()),
+            (first[1].id, "node-3:2".into()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    let again = store
+        .claim_deliveries(b, "node-4:1", 10, until)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [other[0].id],
+        "the released one is claimable again, the others stay leased"
+    );
+    assert_eq!(again[0].attempts, 0, "its attempts untouched");
+    assert!(
+        store
+            .claim_deliveries(a, "node-4:2", 10, until)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let ok = || sentinel_store::Attempt {
         status_code: Some(200),
