@@ -221,6 +221,8 @@ if __name__ == "__main__":
     sys.exit("use scripts/quality/fetch.py injection / eval.py injection")
 
 
-# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
-FLOORS = {"balanced": {"recall": 0.86, "precision": 0.97, "benign_specificity": 0.98,
+# CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md (balanced,
+# test, 2026-12-05, inj-default: recall 0.908, precision 0.991, benign FPR 1.4%, recall at 2%
+# FPR 0.929; the recall floor was 0.86 before).
+FLOORS = {"balanced": {"recall": 0.89, "precision": 0.97, "benign_specificity": 0.98,
                        "recall_at_2pct_fpr": 0.89}}

@@ -65,10 +65,17 @@ LR = 0.1
 # set L2_GRID="1e-6,1e-5,1e-4" to let val choose.
 L2_GRID = [float(x) for x in os.environ.get("L2_GRID", "1e-6").split(",")]
 # Added to each model's bias after calibration, chosen on val through the engine (both detectors
-# and the rules running: `cargo run -p sentinel-engine --release --example attack_scores` over
-# val.jsonl, see docs/QUALITY.md): the injection model's threshold is lowered and the jailbreak
-# model's raised, which buys more recall for the same benign FPR of the pair.
-BIAS_LIFT = {"injection": float(os.environ.get("LIFT_INJECTION", "0.6")),
+# and the rules running: `cargo build -p sentinel-engine --release --example attack_scores`, then
+# `python3 scripts/quality/injection_engine.py val balanced`; see docs/QUALITY.md): the injection
+# model's threshold is lowered and the jailbreak model's raised, which buys more recall for the
+# same benign FPR of the pair. The injection lift
+# was 0.6 until 2026-12-05 (branch inj-default): 0.9 is the largest lift, in steps of 0.05-0.1,
+# that keeps the pair's balanced val benign FPR under 1.5% (19 of 1,337 benign rows, recall
+# 0.910; 0.6 gave 17 and 0.894). Lowering the jailbreak lift by 0.1-0.2 saved one val false
+# positive but took the team holdout's jailbreak recall under its floor (0.600 < 0.62 at -0.9),
+# and an injection lift of 1.0 or more breaks the team corpus's prompt_injection precision floor
+# (0.719 < 0.72 at 1.0).
+BIAS_LIFT = {"injection": float(os.environ.get("LIFT_INJECTION", "0.9")),
              "jailbreak": float(os.environ.get("LIFT_JAILBREAK", "-0.8"))}
 # Margin lost per unit of ln(number of windows) of a text (val: benign long documents flagged at
 # 2% FPR, classifier alone, 20% -> 11%).
