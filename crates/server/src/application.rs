@@ -156,6 +156,7 @@ impl Application {
             &state.store,
             &state.settings.siem,
             &state.siem_metrics,
+            &[state.writer.activity(), state.ingest.activity()],
             &mut tasks,
         )
         .map_err(BootError::Siem)?;

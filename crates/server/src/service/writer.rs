@@ -108,6 +108,50 @@ impl EventWriter {
     }
 }
 
+/// The share of the time spent writing events above which the event writers count as busy.
+pub const BUSY_SHARE: f64 = 0.5;
+
+/// The shortest time over which that share is measured.
+pub const LOAD_WINDOW: Duration = Duration::from_millis(50);
+
+/// Whether ingestion keeps the event writers busy: on SQLite every write of a background worker
+/// (a webhook fan-out, claim or batch of recorded attempts; a SIEM cursor move) makes
+/// ingestion's transactions wait, so while they are busy the workers hold back and catch up once
+/// they are not.
+pub struct Load {
+    writers: Vec<Arc<Activity>>,
+    at: tokio::time::Instant,
+    spent: Duration,
+    busy: bool,
+}
+
+impl Load {
+    pub fn new(writers: Vec<Arc<Activity>>) -> Self {
+        let spent = writers.iter().map(|w| w.busy()).sum();
+        Self {
+            writers,
+            at: tokio::time::Instant::now(),
+            spent,
+            busy: false,
+        }
+    }
+
+    /// Whether the writers spent more than [`BUSY_SHARE`] of the time since the last
+    /// measurement writing (measured again once [`LOAD_WINDOW`] has passed).
+    pub fn busy(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let elapsed = now - self.at;
+        if elapsed >= LOAD_WINDOW {
+            let spent: Duration = self.writers.iter().map(|w| w.busy()).sum();
+            let share = spent.saturating_sub(self.spent).as_secs_f64() / elapsed.as_secs_f64();
+            self.busy = share > BUSY_SHARE;
+            self.at = now;
+            self.spent = spent;
+        }
+        self.busy
+    }
+}
+
 impl EventWriter {
     /// How busy this writer's task is.
     pub fn activity(&self) -> Arc<Activity> {

@@ -21,6 +21,7 @@ use prometheus_client::registry::Registry;
 use rand::Rng;
 use sentinel_store::{OutboxPosition, Store, StoreError};
 
+use crate::service::writer::{Activity, Load};
 use crate::settings::{SiemSettings, SinkSettings};
 use crate::siem::format::{self, Record};
 use crate::siem::transport::{self, Transport};
@@ -33,6 +34,9 @@ const PRUNE_BATCH: u64 = 1000;
 /// reads again: a sink that keeps up then moves its cursor, a write that on SQLite takes the
 /// lock ingestion waits for, a few times a second instead of once per commit.
 const GATHER: Duration = Duration::from_millis(100);
+
+/// The same while ingestion keeps the event writers over half busy.
+const BUSY_GATHER: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SinkLabels {
@@ -80,6 +84,7 @@ pub fn start(
     store: &Store,
     settings: &SiemSettings,
     metrics: &SiemMetrics,
+    writers: &[Arc<Activity>],
     tasks: &mut Tasks,
 ) -> Result<(), String> {
     let timeout = Duration::from_secs_f64(settings.timeout_seconds);
@@ -100,6 +105,7 @@ pub fn start(
             settings: Arc::new(settings.clone()),
             metrics: metrics.clone(),
             owner: owner.clone(),
+            load: Load::new(writers.to_vec()),
         });
     }
     store.set_outbox_decisions(settings.sinks.iter().any(SinkSettings::wants_decisions));
@@ -142,6 +148,8 @@ struct SinkWorker {
     metrics: SiemMetrics,
     /// This node's name in the leases.
     owner: Arc<str>,
+    /// How busy ingestion keeps the event writers.
+    load: Load,
 }
 
 /// Why a sink stopped sending.
@@ -310,8 +318,14 @@ impl SinkWorker {
                 return end;
             }
             // Caught up: let messages gather before the next read, rather than reading and
-            // moving the cursor (a write) for every message or two as they are committed.
-            if batch.len() < self.settings.batch && stopped_during(stop, poll.min(GATHER)).await {
+            // moving the cursor (a write) for every message or two as they are committed; longer
+            // while ingestion keeps the event writers busy.
+            let gather = if self.load.busy() {
+                BUSY_GATHER
+            } else {
+                poll.min(GATHER)
+            };
+            if batch.len() < self.settings.batch && stopped_during(stop, gather).await {
                 return End::Stopped;
             }
         }

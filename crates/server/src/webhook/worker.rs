@@ -24,7 +24,7 @@ use sentinel_store::{
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::service::writer::Activity;
+use crate::service::writer::{Activity, Load};
 use crate::settings::WebhookSettings;
 use crate::state::AppState;
 use crate::tasks::Stop;
@@ -75,49 +75,6 @@ const SLOW_ATTEMPT: Duration = Duration::from_secs(1);
 /// How long the recorder gathers more ended attempts after the first, so that a steady stream
 /// of attempts is written a few dozen times a second rather than once per attempt or two.
 const RECORD_LINGER: Duration = Duration::from_millis(50);
-
-/// The share of the time spent writing events above which the event writers count as busy.
-const BUSY_SHARE: f64 = 0.5;
-
-/// The shortest time over which that share is measured.
-const LOAD_WINDOW: Duration = Duration::from_millis(50);
-
-/// Whether ingestion keeps the event writers busy: on SQLite every write of the worker's (a
-/// fan-out, a claim, recorded attempts) makes ingestion's transactions wait, so while they are
-/// busy the worker holds back (`webhooks.busy_wave_ms`) and catches up once they are not.
-struct Load {
-    writers: Vec<Arc<Activity>>,
-    at: tokio::time::Instant,
-    spent: Duration,
-    busy: bool,
-}
-
-impl Load {
-    fn new(writers: Vec<Arc<Activity>>) -> Self {
-        let spent = writers.iter().map(|w| w.busy()).sum();
-        Self {
-            writers,
-            at: tokio::time::Instant::now(),
-            spent,
-            busy: false,
-        }
-    }
-
-    /// Whether the writers spent more than [`BUSY_SHARE`] of the time since the last
-    /// measurement writing (measured again once [`LOAD_WINDOW`] has passed).
-    fn busy(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        let elapsed = now - self.at;
-        if elapsed >= LOAD_WINDOW {
-            let spent: Duration = self.writers.iter().map(|w| w.busy()).sum();
-            let share = spent.saturating_sub(self.spent).as_secs_f64() / elapsed.as_secs_f64();
-            self.busy = share > BUSY_SHARE;
-            self.at = now;
-            self.spent = spent;
-        }
-        self.busy
-    }
-}
 
 /// A claimed delivery waiting in its endpoint's queue.
 struct Queued {
@@ -674,6 +631,8 @@ async fn failing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::service::writer::LOAD_WINDOW;
 
     #[tokio::test]
     async fn the_writers_count_as_busy_only_while_they_spend_over_half_the_time_writing() {
