@@ -41,7 +41,8 @@ pub struct EventWriter {
 }
 
 /// How busy a writer is: the time it has spent writing, so that background work (webhook
-/// deliveries) can step aside while ingestion keeps the database's writer busy.
+/// deliveries, SIEM sinks; see [`Load`]) can step aside while ingestion keeps the database's
+/// writer busy.
 #[derive(Debug, Default)]
 pub struct Activity {
     /// Nanoseconds spent writing batches, in total.
@@ -92,6 +93,11 @@ impl EventWriter {
 
     /// Queues the event with its violations; the answer says when they are committed. When the
     /// writer task is gone (the application is stopping), the event is written here and now.
+    /// How busy this writer's task is.
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
+    }
+
     pub async fn submit(&self, event: NewEvent, violations: Vec<NewViolation>) -> Submitted {
         let (done, committed) = oneshot::channel();
         let pending = Pending {
@@ -149,13 +155,6 @@ impl Load {
             self.spent = spent;
         }
         self.busy
-    }
-}
-
-impl EventWriter {
-    /// How busy this writer's task is.
-    pub fn activity(&self) -> Arc<Activity> {
-        self.activity.clone()
     }
 }
 
@@ -248,5 +247,27 @@ async fn write_each(store: &Store, batch: Vec<Pending>) {
     for p in batch {
         let stored = store.create_event(p.event, p.violations).await;
         let _ = p.done.send(stored);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writers_count_as_busy_only_while_they_spend_over_half_the_time_writing() {
+        let (a, b) = (Arc::new(Activity::default()), Arc::new(Activity::default()));
+        let mut load = Load::new(vec![a.clone(), b.clone()]);
+        assert!(!load.busy(), "idle at first");
+        // Far more writing than time passed: busy, whichever writer did it.
+        b.add(Duration::from_secs(60));
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(load.busy());
+        // A window without writing: not busy any more.
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(!load.busy());
+        a.add(Duration::from_secs(60));
+        tokio::time::sleep(LOAD_WINDOW).await;
+        assert!(load.busy());
     }
 }

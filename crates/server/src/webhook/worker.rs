@@ -632,25 +632,6 @@ async fn failing(
 mod tests {
     use super::*;
 
-    use crate::service::writer::LOAD_WINDOW;
-
-    #[tokio::test]
-    async fn the_writers_count_as_busy_only_while_they_spend_over_half_the_time_writing() {
-        let (a, b) = (Arc::new(Activity::default()), Arc::new(Activity::default()));
-        let mut load = Load::new(vec![a.clone(), b.clone()]);
-        assert!(!load.busy(), "idle at first");
-        // Far more writing than time passed: busy, whichever writer did it.
-        b.add(Duration::from_secs(60));
-        tokio::time::sleep(LOAD_WINDOW).await;
-        assert!(load.busy());
-        // A window without writing: not busy any more.
-        tokio::time::sleep(LOAD_WINDOW).await;
-        assert!(!load.busy());
-        a.add(Duration::from_secs(60));
-        tokio::time::sleep(LOAD_WINDOW).await;
-        assert!(load.busy());
-    }
-
     #[test]
     fn backoff_doubles_with_jitter_caps_and_gives_up_after_a_day() {
         let s = WebhookSettings::default();
