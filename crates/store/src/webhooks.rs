@@ -717,14 +717,11 @@ impl Store {
                 .iter()
                 .flat_map(|(id, token)| [(*id).into(), token.clone().into()])
                 .collect();
-            let rows = vec!["(?, ?)"; chunk.len()];
-            // As in `finish_deliveries`: `UPDATE … FROM` a named list of values.
             let sql = format!(
-                "WITH r (id, token) AS (VALUES {}) \
-                 UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL \
+                "{} UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL \
                  FROM r WHERE webhook_deliveries.id = r.id \
                  AND webhook_deliveries.lease_owner = r.token",
-                rows.join(", ")
+                values_list(&["id", "token"], chunk.len())
             );
             let statement = crate::report_rollups::statement(backend, &sql, values);
             released += self.db.execute_raw(statement).await?.rows_affected();
@@ -778,14 +775,11 @@ impl Store {
                     f.attempt.error.clone().into(),
                 ]);
             }
-            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()];
-            // `UPDATE … FROM` a list of values: PostgreSQL and SQLite (3.33 and later) both
-            // read it, with the list named in a `WITH` (SQLite cannot name a `VALUES`
-            // subquery's columns).
+            let columns = [
+                "id", "token", "status", "next_at", "at", "code", "latency", "excerpt", "error",
+            ];
             let sql = format!(
-                "WITH r (id, token, status, next_at, at, code, latency, excerpt, error) AS \
-                 (VALUES {}) \
-                 UPDATE webhook_deliveries SET status = r.status, \
+                "{} UPDATE webhook_deliveries SET status = r.status, \
                  attempts = webhook_deliveries.attempts + 1, next_attempt_at = r.next_at, \
                  last_attempt_at = r.at, last_status_code = r.code, last_latency_ms = r.latency, \
                  response_excerpt = r.excerpt, last_error = r.error, lease_owner = NULL, \
@@ -793,7 +787,7 @@ impl Store {
                  FROM r WHERE webhook_deliveries.id = r.id \
                  AND webhook_deliveries.lease_owner = r.token \
                  RETURNING webhook_deliveries.id",
-                rows.join(", ")
+                values_list(&columns, chunk.len())
             );
             let statement = crate::report_rollups::statement(backend, &sql, values);
             for row in self.db.query_all_raw(statement).await? {
@@ -919,4 +913,16 @@ impl Store {
             .count(&self.db)
             .await?)
     }
+}
+
+/// `WITH r (<columns>) AS (VALUES (?, …), …)` for `rows` rows of placeholders: the list an
+/// `UPDATE … FROM r` reads. PostgreSQL and SQLite (3.33 and later) both read `UPDATE … FROM`;
+/// the list is named in a `WITH` because SQLite cannot name a `VALUES` subquery's columns.
+fn values_list(columns: &[&str], rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    format!(
+        "WITH r ({}) AS (VALUES {})",
+        columns.join(", "),
+        vec![row; rows].join(", ")
+    )
 }

@@ -113,6 +113,55 @@ struct Lanes {
     load: Load,
 }
 
+impl Lanes {
+    /// Every endpoint's id, in order.
+    fn ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.lanes.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Takes the enabled endpoints as they are now: new ones get a lane, known ones their
+    /// latest settings and a new chance to claim. Returns the queues of the endpoints no longer
+    /// enabled, to hand back; their lanes stay while attempts are in flight.
+    fn refresh(&mut self, enabled: Vec<WebhookRecord>) -> Vec<Queued> {
+        for lane in self.lanes.values_mut() {
+            lane.enabled = false;
+        }
+        for webhook in enabled {
+            let webhook = Arc::new(webhook);
+            match self.lanes.entry(webhook.info.id) {
+                Entry::Occupied(mut lane) => {
+                    let lane = lane.get_mut();
+                    lane.webhook = webhook;
+                    lane.enabled = true;
+                    lane.dry = false;
+                }
+                Entry::Vacant(lane) => {
+                    lane.insert(Lane {
+                        webhook,
+                        enabled: true,
+                        queue: VecDeque::new(),
+                        in_flight: 0,
+                        dry: false,
+                        slow: false,
+                        last_wave: None,
+                    });
+                }
+            }
+        }
+        let gone = self
+            .lanes
+            .values_mut()
+            .filter(|lane| !lane.enabled)
+            .flat_map(|lane| lane.queue.drain(..))
+            .collect();
+        self.lanes
+            .retain(|_, lane| lane.enabled || lane.in_flight > 0);
+        gone
+    }
+}
+
 impl Deliverer {
     pub fn new(state: &AppState) -> Result<Self, String> {
         // reqwest is built without a default crypto provider: use ring, already in the tree.
@@ -212,9 +261,7 @@ impl Deliverer {
                 }
                 _ = tokio::time::sleep_until(next_full) => {}
                 _ = tokio::time::sleep_until(lanes.resume.unwrap_or(next_full)), if lanes.resume.is_some() => {
-                    let mut ids: Vec<i64> = lanes.lanes.keys().copied().collect();
-                    ids.sort_unstable();
-                    freed = Some(ids);
+                    freed = Some(lanes.ids());
                 }
             }
         }
@@ -264,45 +311,9 @@ impl Deliverer {
                     lanes.last_dispatch = Some(now);
                     while store.dispatch_outbox(DISPATCH_BATCH).await? as u64 == DISPATCH_BATCH {}
                 }
-                let enabled = store.enabled_webhooks().await?;
-                let mut gone = Vec::new();
-                for lane in lanes.lanes.values_mut() {
-                    lane.enabled = false;
-                }
-                for webhook in enabled {
-                    let webhook = Arc::new(webhook);
-                    match lanes.lanes.entry(webhook.info.id) {
-                        Entry::Occupied(mut lane) => {
-                            let lane = lane.get_mut();
-                            lane.webhook = webhook;
-                            lane.enabled = true;
-                            lane.dry = false;
-                        }
-                        Entry::Vacant(lane) => {
-                            lane.insert(Lane {
-                                webhook,
-                                enabled: true,
-                                queue: VecDeque::new(),
-                                in_flight: 0,
-                                dry: false,
-                                slow: false,
-                                last_wave: None,
-                            });
-                        }
-                    }
-                }
-                for lane in lanes.lanes.values_mut() {
-                    if !lane.enabled {
-                        gone.extend(lane.queue.drain(..));
-                    }
-                }
-                lanes
-                    .lanes
-                    .retain(|_, lane| lane.enabled || lane.in_flight > 0);
+                let gone = lanes.refresh(store.enabled_webhooks().await?);
                 self.release(gone).await;
-                let mut ids: Vec<i64> = lanes.lanes.keys().copied().collect();
-                ids.sort_unstable();
-                ids
+                lanes.ids()
             }
         };
         for id in serve {
