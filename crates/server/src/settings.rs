@@ -227,10 +227,13 @@ pub struct WebhookSettings {
     pub poll_ms: u64,
     /// While the event writers spend more than half their time writing (ingestion near its
     /// limit), an endpoint starts at most one wave (`concurrency_per_endpoint` deliveries) per
-    /// this many milliseconds and the outbox is fanned out at most every four times this, so
-    /// that deliveries slow ingestion down less; the backlog is sent at full speed once
-    /// ingestion eases. 0: never hold back.
+    /// this many milliseconds, the outbox is fanned out at most every four times this and ended
+    /// attempts are recorded once per this, so that deliveries slow ingestion down less; the
+    /// backlog is sent at full speed once ingestion eases. 0: never hold back.
     pub busy_wave_ms: u64,
+    /// The longest an alert is held back that way: an endpoint whose next delivery's message
+    /// was written longer ago than this many milliseconds sends at full speed, busy or not.
+    pub busy_max_lag_ms: u64,
 }
 
 impl Default for WebhookSettings {
@@ -247,6 +250,7 @@ impl Default for WebhookSettings {
             rotation_overlap_hours: 24.0,
             poll_ms: 500,
             busy_wave_ms: 250,
+            busy_max_lag_ms: 10_000,
         }
     }
 }
@@ -256,7 +260,8 @@ impl Default for WebhookSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SiemSettings {
-    /// Messages read from the outbox per send.
+    /// Messages read from the outbox per send (while ingestion keeps the event writers busy,
+    /// up to ten such batches are read at once and the cursor moves once after them).
     pub batch: usize,
     /// How often a sink looks for new messages.
     pub poll_ms: u64,
@@ -719,9 +724,10 @@ impl Settings {
             || !(10..=60_000).contains(&w.poll_ms)
             || !(0.0..=168.0).contains(&w.rotation_overlap_hours)
             || w.busy_wave_ms > 10_000
+            || !(100..=3_600_000).contains(&w.busy_max_lag_ms)
         {
             return invalid(
-                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168 and busy_wave_ms 0 to 10000",
+                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168, busy_wave_ms 0 to 10000 and busy_max_lag_ms 100 to 3600000",
             );
         }
         self.siem.validate()?;

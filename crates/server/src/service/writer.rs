@@ -50,7 +50,8 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub(crate) fn add(&self, spent: Duration) {
+    /// Counts `spent` as time spent writing (the writer task does, after each batch).
+    pub fn add(&self, spent: Duration) {
         self.busy_ns
             .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
     }
@@ -91,13 +92,13 @@ impl EventWriter {
         )
     }
 
-    /// Queues the event with its violations; the answer says when they are committed. When the
-    /// writer task is gone (the application is stopping), the event is written here and now.
     /// How busy this writer's task is.
     pub fn activity(&self) -> Arc<Activity> {
         self.activity.clone()
     }
 
+    /// Queues the event with its violations; the answer says when they are committed. When the
+    /// writer task is gone (the application is stopping), the event is written here and now.
     pub async fn submit(&self, event: NewEvent, violations: Vec<NewViolation>) -> Submitted {
         let (done, committed) = oneshot::channel();
         let pending = Pending {

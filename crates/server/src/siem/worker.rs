@@ -38,6 +38,11 @@ const GATHER: Duration = Duration::from_millis(100);
 /// The same while ingestion keeps the event writers over half busy.
 const BUSY_GATHER: Duration = Duration::from_secs(1);
 
+/// While ingestion keeps the event writers busy, a sink reads up to this many batches at once,
+/// sends them one batch at a time and then moves its cursor once: a sink that is behind then
+/// writes once per this many batches.
+const BUSY_BATCHES: usize = 10;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SinkLabels {
     pub sink: String,
@@ -271,11 +276,13 @@ impl SinkWorker {
                     continue;
                 }
             }
-            let batch = match self
-                .store
-                .siem_messages(held.cursor, self.settings.batch as u64)
-                .await
-            {
+            let busy = self.load.busy();
+            let want = if busy {
+                self.settings.batch * BUSY_BATCHES
+            } else {
+                self.settings.batch
+            };
+            let batch = match self.store.siem_messages(held.cursor, want as u64).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(sink.name = %name, error = %e, "reading the outbox failed");
@@ -299,16 +306,19 @@ impl SinkWorker {
                 })
                 .map(|m| format::render(self.sink.format, m))
                 .collect();
-            if !records.is_empty() {
-                let before = held.cursor;
-                if let Some(end) = self.deliver(&records, &mut held, stop).await {
+            let before = held.cursor;
+            for chunk in records.chunks(self.settings.batch) {
+                if let Some(end) = self.deliver(chunk, &mut held, stop).await {
                     return end;
                 }
                 if held.cursor != before {
                     // The lease had expired and was retaken after another node moved on: this
                     // batch is stale, read again from there.
-                    continue;
+                    break;
                 }
+            }
+            if held.cursor != before {
+                continue;
             }
             self.metrics
                 .sent
@@ -320,12 +330,8 @@ impl SinkWorker {
             // Caught up: let messages gather before the next read, rather than reading and
             // moving the cursor (a write) for every message or two as they are committed; longer
             // while ingestion keeps the event writers busy.
-            let gather = if self.load.busy() {
-                BUSY_GATHER
-            } else {
-                poll.min(GATHER)
-            };
-            if batch.len() < self.settings.batch && stopped_during(stop, gather).await {
+            let gather = if busy { BUSY_GATHER } else { poll.min(GATHER) };
+            if batch.len() < want && stopped_during(stop, gather).await {
                 return End::Stopped;
             }
         }

@@ -33,6 +33,10 @@ use crate::webhook::{address, format, sign};
 /// Outbox messages fanned out per transaction.
 const DISPATCH_BATCH: u64 = 500;
 
+/// While ingestion keeps the event writers busy, a fan-out transaction takes this many times
+/// [`DISPATCH_BATCH`]: the same rows in fewer transactions for ingestion to wait for.
+const BUSY_DISPATCH_BATCHES: u64 = 4;
+
 /// Attempts the recorder writes at once at most, and attempts waiting for it at most (an attempt
 /// beyond that waits for room).
 const RECORD_BATCH: usize = 1024;
@@ -73,7 +77,8 @@ const PREFETCH_WAVES: usize = 16;
 const SLOW_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// How long the recorder gathers more ended attempts after the first, so that a steady stream
-/// of attempts is written a few dozen times a second rather than once per attempt or two.
+/// of attempts is written a few dozen times a second rather than once per attempt or two. While
+/// ingestion is busy it gathers for `busy_wave_ms` instead: a few writes a second.
 const RECORD_LINGER: Duration = Duration::from_millis(50);
 
 /// A claimed delivery waiting in its endpoint's queue.
@@ -206,6 +211,8 @@ impl Deliverer {
         let recorder = tokio::spawn(record(
             self.ctx.store.clone(),
             std::mem::replace(&mut self.recorder, mpsc::channel(1).1),
+            Load::new(self.writers.clone()),
+            Duration::from_millis(self.ctx.settings.busy_wave_ms),
         ));
         let mut lanes = Lanes {
             lanes: HashMap::new(),
@@ -304,12 +311,16 @@ impl Deliverer {
                 // While ingestion is busy, the fan-out (one write for many rows) waits longer.
                 let hold = Duration::from_millis(self.ctx.settings.busy_wave_ms * 4);
                 let now = tokio::time::Instant::now();
-                if hold.is_zero()
-                    || lanes.last_dispatch.is_none_or(|t| now >= t + hold)
-                    || !lanes.load.busy()
-                {
+                let busy = !hold.is_zero() && lanes.load.busy();
+                if !busy || lanes.last_dispatch.is_none_or(|t| now >= t + hold) {
                     lanes.last_dispatch = Some(now);
-                    while store.dispatch_outbox(DISPATCH_BATCH).await? as u64 == DISPATCH_BATCH {}
+                    // While busy, fewer and larger transactions.
+                    let limit = if busy {
+                        DISPATCH_BATCH * BUSY_DISPATCH_BATCHES
+                    } else {
+                        DISPATCH_BATCH
+                    };
+                    while store.dispatch_outbox(limit).await? as u64 == limit {}
                 }
                 let gone = lanes.refresh(store.enabled_webhooks().await?);
                 self.release(gone).await;
@@ -332,12 +343,18 @@ impl Deliverer {
         if !lane.enabled {
             return Ok(());
         }
-        // While events are being ingested, one wave per `busy_wave_ms` at most.
+        // While events are being ingested, one wave per `busy_wave_ms` at most, unless the next
+        // delivery's message has waited `busy_max_lag_ms` already.
         let pace = Duration::from_millis(s.busy_wave_ms);
         let now = tokio::time::Instant::now();
+        let overdue = lane.queue.front().is_some_and(|next| {
+            Utc::now() - next.delivery.message_created_at
+                > chrono::Duration::milliseconds(s.busy_max_lag_ms as i64)
+        });
         if !pace.is_zero()
             && let Some(last) = lane.last_wave
             && now < last + pace
+            && !overdue
             && lanes.load.busy()
         {
             let at = last + pace;
@@ -575,13 +592,23 @@ async fn attempt(
 }
 
 /// Writes the attempts that ended, many at a time: whatever arrived while it wrote the last
-/// batch or within [`RECORD_LINGER`] of the first. Ends when every sender is gone, having
-/// written all it received.
-async fn record(store: Store, mut finished: mpsc::Receiver<Finished>) {
+/// batch or within [`RECORD_LINGER`] of the first (`busy_linger` while ingestion keeps the
+/// writers busy). Ends when every sender is gone, having written all it received.
+async fn record(
+    store: Store,
+    mut finished: mpsc::Receiver<Finished>,
+    mut load: Load,
+    busy_linger: Duration,
+) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while finished.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         if batch.len() < RECORD_BATCH {
-            tokio::time::sleep(RECORD_LINGER).await;
+            let linger = if load.busy() {
+                busy_linger.max(RECORD_LINGER)
+            } else {
+                RECORD_LINGER
+            };
+            tokio::time::sleep(linger).await;
             while batch.len() < RECORD_BATCH
                 && let Ok(more) = finished.try_recv()
             {

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -907,6 +908,102 @@ async fn store_violating_events(
     }
 }
 
+/// Makes `app`'s event writer count as busy (twice the time that passes counted as writing,
+/// whatever the scheduling, as a saturated writer would) until the flag is cleared; returns once
+/// the worker has had time to see it.
+async fn keep_writer_busy(app: &TestApp) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
+    let busy = Arc::new(AtomicBool::new(true));
+    let (flag, activity) = (busy.clone(), app.state.writer.activity());
+    let task = tokio::spawn(async move {
+        let mut last = Instant::now();
+        while flag.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            activity.add(last.elapsed() * 2);
+            last = Instant::now();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (busy, task)
+}
+
+/// An app whose worker sends one delivery at a time, and while busy one a second; with an
+/// endpoint on `receiver` and the e-mail policy.
+async fn paced_app(receiver: &Receiver, max_lag_ms: u64) -> TestApp {
+    let app = spawn_app_with(fast(|w| {
+        w.concurrency_per_endpoint = 1;
+        w.busy_wave_ms = 1000;
+        w.busy_max_lag_ms = max_lag_ms;
+    }))
+    .await;
+    email_policy(&app).await;
+    create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    app
+}
+
+/// While the event writers spend most of their time writing, an endpoint starts at most one wave
+/// per `busy_wave_ms` (here one delivery a second); once they ease, the rest goes out at once,
+/// each message once.
+#[tokio::test(flavor = "multi_thread")]
+async fn while_ingestion_is_busy_deliveries_are_paced_and_the_rest_follows() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    let app = paced_app(&receiver, 600_000).await;
+    let (busy, simulated) = keep_writer_busy(&app).await;
+    let n = 10;
+    for i in 0..n {
+        violate(&app, &format!("paced-{i}")).await;
+    }
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let early = receiver.received().len();
+    assert!(
+        early <= 4,
+        "{early} deliveries within 2.5 s of the first: one a second expected while busy"
+    );
+    busy.store(false, Ordering::Relaxed);
+    simulated.await.unwrap();
+    let eased = Instant::now();
+    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
+    // At the busy pace the last of the (at least 6) others would arrive 5 s or more later.
+    assert!(
+        eased.elapsed() < Duration::from_secs(4),
+        "the rest went out at the busy pace: {:?}",
+        eased.elapsed()
+    );
+    let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "each message once");
+}
+
+/// Held back, a delivery waits `busy_max_lag_ms` at most: then its endpoint sends at full speed
+/// although ingestion stays busy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    let app = paced_app(&receiver, 1500).await;
+    let (busy, simulated) = keep_writer_busy(&app).await;
+    let n = 10;
+    let written = Instant::now();
+    for i in 0..n {
+        violate(&app, &format!("lagged-{i}")).await;
+    }
+    receiver.wait_for(n, Duration::from_secs(30)).await;
+    let took = written.elapsed();
+    assert!(busy.load(Ordering::Relaxed), "still busy throughout");
+    busy.store(false, Ordering::Relaxed);
+    simulated.await.unwrap();
+    // The fan-out is held for up to 4 s. At one a second after it, the tenth would arrive 9 s
+    // later still; with the limit, the messages are overdue by then and go out at once.
+    assert!(
+        took < Duration::from_secs(11),
+        "the held-back deliveries kept the busy pace: {took:?}"
+    );
+}
+
 /// A worker claims a busy endpoint's deliveries many at a time but sends at most its
 /// concurrency at once, and a graceful stop hands back the claimed ones it did not start: the
 /// node started next sends them at once, not when their leases (40 s here) run out, and none
@@ -1201,8 +1298,10 @@ fn process_cpu_seconds() -> f64 {
 /// against none. Prints its figures; run on a release build:
 /// `cargo test --release -p sentinel-server --test it webhook_benchmark -- --ignored --nocapture`.
 /// `SENTINEL_BENCH_EVENTS` sets the events per run (default 2000), `SENTINEL_BENCH_ROUNDS` the
-/// rounds (default 3): each round runs the three arms one after another on fresh servers, so
-/// that a change in the machine's load reaches every arm alike, and the medians are reported.
+/// rounds (default 3): each round runs the three arms one after another on fresh servers (each
+/// round starting with another arm), so that a change in the machine's load reaches every arm
+/// alike. It reports the medians, and each round's drop against that round's arm without
+/// endpoints, with their median and mean.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by hand, figures go to BENCHMARKS.md"]
 async fn webhook_benchmark() {
@@ -1258,11 +1357,14 @@ async fn webhook_benchmark() {
     // (arm, ingestion rate, deliveries per second while it ran) per run.
     let mut runs: Vec<(&str, f64, f64)> = Vec::new();
     for round in 0..rounds {
-        for (arm, settings, endpoints) in [
+        // Each round starts with another arm, so that no arm always follows the same one.
+        let mut arms = [
             ("none", settings(), 0),
             ("siem", with_siem(false), 5),
             ("decisions", with_siem(true), 5),
-        ] {
+        ];
+        arms.rotate_left(round % 3);
+        for (arm, settings, endpoints) in arms {
             let app = spawn_app_with(settings).await;
             email_policy(&app).await;
             let receiver = receivers.spawn(Receiver::start(Mode::Ok)).await.unwrap();
@@ -1289,12 +1391,38 @@ async fn webhook_benchmark() {
                 "  round {round}, {arm}: {rate:.0} events/s ({cores:.2} cores busy), {live:.0} deliveries/s"
             );
             runs.push((arm, rate, live));
+            // The server stops once dropped: let it finish before the next arm starts.
+            drop(app);
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
     let median = |arm: &str, pick: fn(&(&str, f64, f64)) -> f64| {
         let mut v: Vec<f64> = runs.iter().filter(|r| r.0 == arm).map(pick).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
+    };
+    // Each round's arms ran minutes apart at most: the drop within a round is the paired figure.
+    let drops = |arm: &str| -> Vec<f64> {
+        let rate = |a: &str, round: usize| runs.iter().filter(|r| r.0 == a).nth(round).unwrap().1;
+        (0..rounds)
+            .map(|round| (rate(arm, round) / rate("none", round) - 1.0) * 100.0)
+            .collect()
+    };
+    let summary = |v: &[f64]| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        format!(
+            "median {:+.1}%, mean {mean:+.1}% ± {:.1} (2 standard errors), rounds: {}",
+            sorted[sorted.len() / 2],
+            2.0 * sd / n.sqrt(),
+            v.iter()
+                .map(|x| format!("{x:+.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
     };
     let without = median("none", |r| r.1);
     let with = median("siem", |r| r.1);
@@ -1335,6 +1463,14 @@ async fn webhook_benchmark() {
     println!(
         "  the same, the sink also streaming every decision: {with_decisions:.0} events/s ({:+.1}%)",
         (with_decisions / without - 1.0) * 100.0
+    );
+    println!(
+        "  paired drop per round, 5 endpoints and 1 SIEM sink: {}",
+        summary(&drops("siem"))
+    );
+    println!(
+        "  paired drop per round, with decisions: {}",
+        summary(&drops("decisions"))
     );
     println!("  deliveries during that ingestion:  {live:.0} deliveries/s (5 per event)");
     println!("  delivery of a queued backlog:      {drained:.0} deliveries/s (5 endpoints)");
