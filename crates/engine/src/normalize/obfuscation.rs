@@ -5,48 +5,34 @@
 /// repeated three times. Plain prose skips building the folded view in balanced mode.
 ///
 /// The same decision as the straightforward form kept in the tests
-/// (`may_be_obfuscated_reference`), with a letter (the common byte) handled first.
+/// (`may_be_obfuscated_reference`), one table lookup per byte classifying it, the bytes around
+/// it carried along.
 pub(super) fn may_be_obfuscated(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
+    let class = |c: u8| CLASSES.get(usize::from(c)).copied().unwrap_or(0);
     let b = text.as_bytes();
-    let n = b.len();
-    let alnum = |i: usize| i < n && b[i].is_ascii_alphanumeric();
     let mut single_run = 0;
-    for i in 0..n {
-        let c = b[i];
-        let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
-        if c.is_ascii_alphabetic() {
-            if i >= 2 && b[i - 1].eq_ignore_ascii_case(&c) && b[i - 2].eq_ignore_ascii_case(&c) {
+    // The two bytes before the current one; a space before the text.
+    let (mut before, mut prev) = (b' ', b' ');
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied().unwrap_or(b' ');
+        let (k, kp, kn) = (class(c), class(prev), class(next));
+        if k & ALPHA != 0 {
+            // `x | 0x20` is a letter's lower case, and equals the lower-case letter `l` only
+            // for `l` and its upper case.
+            let l = c | 0x20;
+            if prev | 0x20 == l && before | 0x20 == l {
                 return true;
             }
-            if prev_alnum || alnum(i + 1) {
-                single_run = 0;
-                continue;
-            }
-            single_run += 1;
-            if single_run >= 3 {
-                return true;
-            }
-            continue;
-        }
-        let prev = if i > 0 { b[i - 1] } else { b' ' };
-        let next = if i + 1 < n { b[i + 1] } else { b' ' };
-        let glued_leet = match c {
-            b'0' | b'1' | b'3' | b'4' | b'5' | b'7' | b'8' | b'9' => {
-                prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
-            }
-            b'@' | b'$' | b'!' | b'|' | b'+' | b'*' => {
-                !prev.is_ascii_alphanumeric() && next.is_ascii_alphabetic()
-            }
-            _ => false,
-        };
-        if glued_leet {
+        } else if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
+            || k & LEET_SYMBOL != 0 && kp & ALNUM == 0 && kn & ALPHA != 0
+        {
             return true;
         }
-        if c.is_ascii_digit() {
-            if prev_alnum || alnum(i + 1) {
+        if k & ALNUM != 0 {
+            if (kp | kn) & ALNUM != 0 {
                 single_run = 0;
             } else {
                 single_run += 1;
@@ -55,9 +41,43 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
                 }
             }
         }
+        (before, prev) = (prev, c);
     }
     false
 }
+
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
+const ALNUM: u8 = ALPHA | DIGIT;
+/// Digits that stand for letters (`0` for `o`, `1` for `i` ...).
+const LEET_DIGIT: u8 = 4;
+/// Symbols that stand for letters (`@` for `a`, `$` for `s` ...).
+const LEET_SYMBOL: u8 = 8;
+
+/// The classes of each byte.
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_alphabetic() {
+            ALPHA
+        } else if c.is_ascii_digit() {
+            DIGIT
+                | if c == b'2' || c == b'6' {
+                    0
+                } else {
+                    LEET_DIGIT
+                }
+        } else if matches!(c, b'@' | b'$' | b'!' | b'|' | b'+' | b'*') {
+            LEET_SYMBOL
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
 
 /// The original, straightforward form of [`may_be_obfuscated`], kept to test it against.
 #[cfg(test)]

@@ -222,13 +222,16 @@ fn rot13_words(text: &str) -> (bool, usize) {
     let mut first: Option<[u8; 16]> = None;
     let mut distinct = 0;
     let (mut rotated, mut plain) = (0usize, 0usize);
+    // Split on bytes: the same words as on characters, since every byte of a character that is
+    // not ASCII is a separator too.
     for word in text
-        .split(|c: char| !c.is_ascii_alphabetic())
+        .as_bytes()
+        .split(|c| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty() && w.len() <= 16)
         .take(64)
     {
         let (mut lower, mut back) = ([0u8; 16], [0u8; 16]);
-        for ((l, r), c) in lower.iter_mut().zip(back.iter_mut()).zip(word.bytes()) {
+        for ((l, r), &c) in lower.iter_mut().zip(back.iter_mut()).zip(word) {
             *l = c.to_ascii_lowercase();
             *r = rot13_ascii(*l);
         }
@@ -308,19 +311,19 @@ pub(crate) fn scan(
         let spans = mention_spans(tv.original);
         hits.retain(|h| !spans.iter().any(|&(a, b)| a <= h.start && h.end <= b));
     }
-    // Words of the view the classifier liked best (an encoded segment is one "word" as written).
-    let mut words = tv.original.split_whitespace().count();
+    // The view the classifier liked best (an encoded segment is one "word" as written), whose
+    // words count.
+    let mut words = tv.original;
     let p = (mode != Mode::Fast).then(|| {
-        let (p, best_words) = classifier_views(&views, rot13_ok)
+        let (p, best) = classifier_views(&views, rot13_ok)
             .map(|v| (model.score(v.text), v.text))
-            .fold((0.0, words), |(bp, bw), (p, text)| {
-                if p > bp {
-                    (p, text.split_whitespace().count())
-                } else {
-                    (bp, bw)
-                }
-            });
-        words = best_words;
+            .fold(
+                (0.0, words),
+                |(bp, bt), (p, text)| {
+                    if p > bp { (p, text) } else { (bp, bt) }
+                },
+            );
+        words = best;
         // Every rule hit the classifier can read sits inside a quoted mention ("the attacker's
         // message was 'forget your rules'"): judge the sentence around the quote, not the quote.
         let mut seen = hits
@@ -402,8 +405,9 @@ pub(crate) fn scan_with(
 ) -> Vec<RawFinding> {
     let hits = lexical_hits(lex, tv, mode, Family::Lexical);
     let p = classifier_score(model, tv, mode);
-    let words = tv.original.split_whitespace().count();
     let verdict = p.map_or(Verdict::Rules, Verdict::Classifier);
+    // The classifier reads the original text, whose words count.
+    let words = tv.original;
     decide(hits, verdict, what, tv, min_score, classifier_reads, words)
 }
 
@@ -431,7 +435,7 @@ fn decide(
     tv: &TextViews<'_>,
     min_score: f64,
     reads: fn(ViewKind) -> bool,
-    words: usize,
+    words: &str,
 ) -> Vec<RawFinding> {
     let p = match verdict {
         Verdict::Rules => None,
@@ -467,8 +471,13 @@ fn decide(
     }
     // The classifier alone: a very short text gives it too few features to outweigh its prior,
     // so a verdict without any rule evidence needs a few words (`min_score` was checked above):
-    // `words` counts those of the view the classifier read (a decoded segment's, say).
-    if words < CLASSIFIER_ONLY_MIN_WORDS {
+    // `words` is the text of the view the classifier read (a decoded segment, say). Counted
+    // only here, where it matters.
+    if words
+        .split_whitespace()
+        .nth(CLASSIFIER_ONLY_MIN_WORDS - 1)
+        .is_none()
+    {
         return Vec::new();
     }
     let text = tv.original;
