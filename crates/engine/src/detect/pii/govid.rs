@@ -348,30 +348,42 @@ pub(super) fn alnum_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         if token.bytes().any(|c| c.is_ascii_lowercase()) {
             continue;
         }
-        let compact: String = token.chars().filter(|c| *c != '-').collect();
+        // The token without its hyphens, on the stack (at most 24 bytes; dropping ASCII bytes
+        // from UTF-8 leaves UTF-8, so the conversion cannot fail).
+        let mut buf = [0u8; 24];
+        let mut n = 0;
+        for &c in token.as_bytes().iter().filter(|&&c| c != b'-') {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = c;
+                n += 1;
+            }
+        }
+        let Ok(compact) = std::str::from_utf8(&buf[..n]) else {
+            continue;
+        };
         let hyphens = compact.len() != token.len();
         let mut checks: [(Entity, bool, f64, &str); 4] = [
             (
                 Entity::InPan,
-                !hyphens && natid::in_pan(&compact),
+                !hyphens && natid::in_pan(compact),
                 0.6,
                 "Indian PAN (holder type and shape)",
             ),
             (
                 Entity::ItFiscalCode,
-                !hyphens && natid::it_fiscal_code(&compact),
+                !hyphens && natid::it_fiscal_code(compact),
                 0.9,
                 "Italian codice fiscale (check letter)",
             ),
             (
                 Entity::EsNif,
-                token.bytes().filter(|c| *c == b'-').count() <= 2 && natid::es_nif(&compact),
+                token.bytes().filter(|c| *c == b'-').count() <= 2 && natid::es_nif(compact),
                 0.6,
                 "Spanish DNI/NIE (check letter)",
             ),
             (
                 Entity::MxCurp,
-                !hyphens && natid::mx_curp(&compact),
+                !hyphens && natid::mx_curp(compact),
                 0.9,
                 "Mexican CURP (birth date, check digit)",
             ),
