@@ -5,33 +5,55 @@
 /// repeated three times. Plain prose skips building the folded view in balanced mode.
 ///
 /// The same decision as the straightforward form kept in the tests
-/// (`may_be_obfuscated_reference`), one table lookup per byte classifying it, the bytes around
-/// it carried along.
+/// (`may_be_obfuscated_reference`): a run of letters (most of a text) is read in one tight loop,
+/// every other byte classified from one table.
 pub(super) fn may_be_obfuscated(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
     let class = |c: u8| CLASSES.get(usize::from(c)).copied().unwrap_or(0);
     let b = text.as_bytes();
+    // The byte at `i`, a space outside the text.
+    let at = |i: Option<usize>| i.and_then(|i| b.get(i)).copied().unwrap_or(b' ');
     let mut single_run = 0;
-    // The two bytes before the current one; a space before the text.
-    let (mut before, mut prev) = (b' ', b' ');
-    for (i, &c) in b.iter().enumerate() {
-        let next = b.get(i + 1).copied().unwrap_or(b' ');
-        let (k, kp, kn) = (class(c), class(prev), class(next));
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let k = class(c);
+        let (kp, kn) = (class(at(i.checked_sub(1))), class(at(Some(i + 1))));
         if k & ALPHA != 0 {
-            // `x | 0x20` is a letter's lower case, and equals the lower-case letter `l` only
-            // for `l` and its upper case.
-            let l = c | 0x20;
-            if prev | 0x20 == l && before | 0x20 == l {
-                return true;
+            // The run of letters from `i`: three equal letters in a row (any case) are a
+            // stretched word. `x | 0x20` is a letter's lower case.
+            let mut j = i + 1;
+            let (mut before, mut prev) = (0u8, c | 0x20);
+            while let Some(&d) = b.get(j) {
+                if class(d) & ALPHA == 0 {
+                    break;
+                }
+                let l = d | 0x20;
+                if l == prev && l == before {
+                    return true;
+                }
+                (before, prev) = (prev, l);
+                j += 1;
             }
-        } else if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
+            // Every letter of a longer run has a letter beside it: a lone one may be spaced out.
+            if j == i + 1 && (kp | kn) & ALNUM == 0 {
+                single_run += 1;
+                if single_run >= 3 {
+                    return true;
+                }
+            } else {
+                single_run = 0;
+            }
+            i = j;
+            continue;
+        }
+        if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
             || k & LEET_SYMBOL != 0 && kp & ALNUM == 0 && kn & ALPHA != 0
         {
             return true;
         }
-        if k & ALNUM != 0 {
+        if k & DIGIT != 0 {
             if (kp | kn) & ALNUM != 0 {
                 single_run = 0;
             } else {
@@ -41,7 +63,7 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
                 }
             }
         }
-        (before, prev) = (prev, c);
+        i += 1;
     }
     false
 }
