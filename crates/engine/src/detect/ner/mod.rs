@@ -448,7 +448,8 @@ impl Scorer<'_> {
     }
 }
 
-const SENTENCE_END: [&str; 6] = [".", "!", "?", ":", "\"", "("];
+/// The one-character tokens after which a token starts a sentence.
+const SENTENCE_END: &[u8] = b".!?:\"(";
 
 fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     const D: &[u8; 16] = b"0123456789abcdef";
@@ -505,13 +506,19 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     sc.add(f.bytes(b"b"));
     sc.add(f.bytes(b"w:").bytes(lw.as_bytes()));
     sc.add(f.bytes(b"s:").bytes(s(ii)));
-    let head_end = lw.char_indices().nth(3).map_or(lw.len(), |(k, _)| k);
+    // The first and last three characters (bytes, for an ASCII word).
+    let (head_end, tail_start) = if lw.is_ascii() {
+        (lw.len().min(3), lw.len().saturating_sub(3))
+    } else {
+        let chars = lw.chars().count();
+        (
+            lw.char_indices().nth(3).map_or(lw.len(), |(k, _)| k),
+            lw.char_indices()
+                .nth(chars.saturating_sub(3))
+                .map_or(0, |(k, _)| k),
+        )
+    };
     sc.add(f.bytes(b"p:").bytes(&lw.as_bytes()[..head_end]));
-    let chars = lw.chars().count();
-    let tail_start = lw
-        .char_indices()
-        .nth(chars.saturating_sub(3))
-        .map_or(0, |(k, _)| k);
     sc.add(f.bytes(b"x:").bytes(&lw.as_bytes()[tail_start..]));
     sc.add(f.bytes(b"w-1:").bytes(w(ii - 1)));
     sc.add(f.bytes(b"w+1:").bytes(w(ii + 1)));
@@ -544,7 +551,7 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
             }
         }
     }
-    if i == 0 || SENTENCE_END.contains(&t.word(i - 1)) {
+    if i == 0 || matches!(t.word(i - 1).as_bytes(), &[c] if SENTENCE_END.contains(&c)) {
         sc.add(f.bytes(b"st"));
     }
     sc.scores

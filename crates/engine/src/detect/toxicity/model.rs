@@ -324,9 +324,22 @@ impl Model {
             let mut token = [0u8; MAX_WORD];
             let mut len = 0usize;
             let mut h = FNV_OFFSET;
+            // Per byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
+            const WORD_BYTES: [u8; 256] = {
+                let mut t = [0u8; 256];
+                let mut i = 0;
+                while i < 256 {
+                    let c = i as u8;
+                    if c.is_ascii_alphanumeric() || c == b'_' {
+                        t[i] = c.to_ascii_lowercase();
+                    }
+                    i += 1;
+                }
+                t
+            };
             for (i, &c) in text.as_bytes().iter().enumerate() {
-                if c.is_ascii_alphanumeric() || c == b'_' {
-                    let l = c.to_ascii_lowercase();
+                let l = WORD_BYTES[usize::from(c)];
+                if l != 0 {
                     if let Some(slot) = token.get_mut(len) {
                         *slot = l;
                     }
