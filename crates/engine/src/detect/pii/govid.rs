@@ -268,15 +268,18 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             i = j + 1;
             continue;
         }
-        let mut digits = String::new();
-        let mut layout = String::new();
+        // Sized once (a possible `X`; one separator between runs), and the layout's digits
+        // written as bytes: its every byte is ASCII (`d` or an `id_sep` byte).
+        let mut digits = String::with_capacity(count + 1);
+        let mut layout: Vec<u8> = Vec::with_capacity(count + (j - i));
         for (k, &(s, e)) in runs[i..=j].iter().enumerate() {
             if k > 0 {
-                layout.push(char::from(b[s - 1]));
+                layout.push(b[s - 1]);
             }
             digits.push_str(&text[s..e]);
-            layout.extend(std::iter::repeat_n('d', e - s));
+            layout.resize(layout.len() + (e - s), b'd');
         }
+        let layout = String::from_utf8(layout).unwrap_or_default();
         // A Chinese id may end in `X`.
         if digits.len() == 17 && matches!(b.get(end), Some(b'X' | b'x')) {
             digits.push('X');
