@@ -25,9 +25,9 @@ mod plan;
 mod tests;
 
 use crate::ast::DetectorCall;
-use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::ner;
+use crate::detect::{MemoKey, TextViews};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, View};
@@ -278,7 +278,7 @@ impl Scan<'_> {
 }
 
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    let key = format!("pii|{}|{}|{mode}", cfg.entities, cfg.min_score);
+    let key = MemoKey::Pii(cfg.entities, cfg.min_score.to_bits(), mode);
     tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 

@@ -23,10 +23,10 @@ pub(crate) mod structured;
 mod tests;
 
 use crate::ast::DetectorCall;
-use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::windows::{captures_in, find_in};
+use crate::detect::{MemoKey, TextViews};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::Family;
@@ -113,11 +113,8 @@ impl SecretsConfig {
 }
 
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    let key = format!(
-        "secrets|{}|{}|{mode}",
-        cfg.providers.join(","),
-        cfg.min_score
-    );
+    // The scan depends on the providers only through their rules.
+    let key = MemoKey::Secrets(cfg.wanted(), cfg.min_score.to_bits(), mode);
     tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 
