@@ -355,6 +355,12 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
     let mut cand = vec![false; n];
     for i in 0..n {
         let tok = &t.list[i];
+        let prev = i > 0 && cand[i - 1];
+        // Most tokens are lower-case words after a non-candidate: settled without a look at
+        // the next token.
+        if !(prev || tok.upper_start || tok.digit_start) {
+            continue;
+        }
         let nxt_up = t.list.get(i + 1).is_some_and(|x| x.upper_start);
         let nxt_dig = t.list.get(i + 1).is_some_and(|x| x.digit_start);
         // Only asked for digits: a lookup in CONNECTORS per token would cost more than the rest.
@@ -364,7 +370,6 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
                 w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
             })
         };
-        let prev = i > 0 && cand[i - 1];
         cand[i] = if tok.upper_start {
             true
         } else if tok.digit_start {
