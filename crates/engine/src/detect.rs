@@ -26,7 +26,7 @@ pub(crate) mod windows;
 // The built-in patterns' home is the crate root (normalisation uses them too); the detectors
 // name them by this path.
 pub(crate) use crate::static_regex;
-pub(crate) use text::TextViews;
+pub(crate) use text::{MemoKey, TextViews};
 
 use crate::ast::DetectorCall;
 use crate::error::{CompileError, closest};

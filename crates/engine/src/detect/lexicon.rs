@@ -381,6 +381,26 @@ fn unspaced_script(c: char) -> bool {
 /// character. An atom such as `def ` (trailing space) or `#include` checks only the other side.
 /// Characters of scripts written without spaces ([`unspaced_script`]) are boundaries themselves.
 pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
+    // The same decision read from the bytes when the four characters it looks at are ASCII
+    // (every ASCII byte is a whole character, and no ASCII character is of an unspaced script).
+    let b = text.as_bytes();
+    if s < e && text.is_char_boundary(s) && text.is_char_boundary(e) {
+        let (first, last) = (b.get(s).copied(), b.get(e - 1).copied());
+        let before = s.checked_sub(1).and_then(|i| b.get(i)).copied();
+        let after = b.get(e).copied();
+        if [first, last, before, after]
+            .iter()
+            .all(|c| c.is_none_or(|c| c.is_ascii()))
+        {
+            let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+            return (!word(first) || !word(before)) && (!word(last) || !word(after));
+        }
+    }
+    on_word_boundaries_chars(text, s, e)
+}
+
+/// [`on_word_boundaries`] read character by character (any text).
+fn on_word_boundaries_chars(text: &str, s: usize, e: usize) -> bool {
     let word = |c: char| (c.is_alphanumeric() || c == '_') && !unspaced_script(c);
     let (Some(head), Some(tail)) = (text.get(..s), text.get(e..)) else {
         return false;
@@ -410,6 +430,27 @@ pub(crate) fn combine<'h>(hits: impl IntoIterator<Item = &'h SignalHit>) -> f64 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, ..Default::default() })]
+        /// The bytewise reading of ASCII surroundings decides as the character-wise one.
+        #[test]
+        fn word_boundaries_bytewise_equal_charwise(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "a", "Z", "7", "_", " ", "-", "#", ".", "é", "日本", "ก", "\n", "ab", "'",
+            ][..]), 0..16),
+            s in 0usize..40,
+            len in 0usize..12,
+        ) {
+            let text: String = parts.concat();
+            let e = s + len;
+            proptest::prop_assert_eq!(
+                on_word_boundaries(&text, s, e),
+                on_word_boundaries_chars(&text, s, e),
+                "{:?} {} {}", text, s, e
+            );
+        }
+    }
     use crate::detect::TextViews;
     use crate::policy::Mode;
 

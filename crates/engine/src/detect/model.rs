@@ -125,95 +125,154 @@ fn sigmoid(z: f64) -> f64 {
     }
 }
 
-#[inline]
+/// Per byte: the byte as a feature reads it (ASCII letters lowercased) when it is a word byte,
+/// else 0 (no word byte is 0).
+const WORD_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c >= 0x80 || c.is_ascii_alphanumeric() {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
+
+#[cfg(test)]
 fn is_word(b: u8) -> bool {
-    b >= 0x80 || b.is_ascii_alphanumeric()
+    WORD_BYTES[usize::from(b)] != 0
 }
 
-/// Running sums while the text is read: the signed integer weight and feature count so far.
-struct Pass<'m> {
-    model: &'m Model,
-    reg: u64,
-    len: u32,
-    sum: i64,
-    n: u32,
+/// A model's weight table, as the features read it.
+trait Weights {
+    /// The signed weight of the feature with this key.
+    fn signed(&self, key: u64) -> i64;
 }
 
-impl Pass<'_> {
-    #[inline]
-    fn feature(&mut self, key: u64) {
+/// A table whose size is known when compiling (the shipped models' `2^15` and `2^18`): the
+/// bucket, the top bits of the mixed key, needs no bounds check and the shifts are constants.
+struct Fixed<'m, const N: usize>(&'m [i16; N]);
+
+impl<const N: usize> Weights for Fixed<'_, N> {
+    #[inline(always)]
+    fn signed(&self, key: u64) -> i64 {
+        let bits = N.trailing_zeros();
         let m = mix(key);
         let w = self
-            .model
-            .weights
-            .get((m >> self.model.shift) as usize)
+            .0
+            .get((m >> (64 - bits)) as usize)
             .copied()
             .map_or(0, i64::from);
-        self.sum += if (m >> self.model.sign_shift) & 1 == 1 {
+        if (m >> (63 - bits)) & 1 == 1 { -w } else { w }
+    }
+}
+
+/// Any other table size.
+struct Sized<'m> {
+    weights: &'m [i16],
+    shift: u32,
+    sign_shift: u32,
+}
+
+impl Weights for Sized<'_> {
+    #[inline(always)]
+    fn signed(&self, key: u64) -> i64 {
+        let m = mix(key);
+        let w = self
+            .weights
+            .get((m >> self.shift) as usize)
+            .copied()
+            .map_or(0, i64::from);
+        if (m >> self.sign_shift) & 1 == 1 {
             -w
         } else {
             w
-        };
-        self.n += 1;
+        }
     }
+}
 
-    #[inline]
-    fn push(&mut self, b: u8) {
+/// The last bytes of the stream of tokens and its length so far.
+struct Stream {
+    reg: u64,
+    len: u32,
+}
+
+impl Stream {
+    /// Append a byte; the signed weights of the character grams it ends.
+    #[inline(always)]
+    fn push<W: Weights>(&mut self, w: &W, b: u8) -> i64 {
         self.reg = (self.reg << 8) | u64::from(b);
         self.len += 1;
-        if self.len >= 3 {
-            self.feature((self.reg & 0xFF_FFFF) | TAG3);
-        }
         if self.len >= 4 {
-            self.feature((self.reg & 0xFFFF_FFFF) | TAG4);
+            w.signed((self.reg & 0xFF_FFFF) | TAG3) + w.signed((self.reg & 0xFFFF_FFFF) | TAG4)
+        } else if self.len == 3 {
+            w.signed((self.reg & 0xFF_FFFF) | TAG3)
+        } else {
+            0
         }
     }
+}
+
+/// The running (sum of signed weights, number of features) after each token of `text`.
+///
+/// The stream starts with the space before the first token. The number of features follows from the length
+/// and the tokens read: `len - 2` 3-grams, `len - 3` 4-grams, one word per token and one bigram
+/// per token but the first.
+#[inline(always)]
+fn token_sums<W: Weights>(w: &W, text: &str) -> Vec<(i64, u32)> {
+    let mut stream = Stream {
+        reg: u64::from(b' '),
+        len: 1,
+    };
+    let mut sum = 0i64;
+    let mut ends: Vec<(i64, u32)> = Vec::new();
+    let mut prev: Option<u32> = None;
+    let word = |b: u8| WORD_BYTES.get(usize::from(b)).copied().unwrap_or(0);
+    let mut bytes = text.as_bytes().iter();
+    while ends.len() < MAX_TOKENS {
+        // The token's first byte, then the rest of it.
+        let Some(first) = bytes.by_ref().map(|&b| word(b)).find(|&l| l != 0) else {
+            break;
+        };
+        sum += stream.push(w, first);
+        let mut h = (FNV_OFFSET ^ u32::from(first)).wrapping_mul(FNV_PRIME);
+        for &b in bytes.by_ref() {
+            let l = word(b);
+            if l == 0 {
+                break;
+            }
+            sum += stream.push(w, l);
+            h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+        }
+        sum += w.signed(u64::from(h) | TAGW);
+        if let Some(p) = prev {
+            sum += w.signed(((u64::from(p) << 32) | u64::from(h)).wrapping_add(BIGRAM_ADD));
+        }
+        prev = Some(h);
+        sum += stream.push(w, b' ');
+        let tokens = ends.len() as u32 + 1;
+        ends.push((sum, 2 * stream.len + 2 * tokens - 6));
+    }
+    ends
 }
 
 impl Model {
     /// Probability that `text` belongs to the class; 0 for a text without tokens.
     pub(crate) fn score(&self, text: &str) -> f64 {
-        let mut pass = Pass {
-            model: self,
-            reg: u64::from(b' '),
-            len: 1,
-            sum: 0,
-            n: 0,
+        let ends = if let Ok(w) = <&[i16; 1 << 18]>::try_from(&*self.weights) {
+            token_sums(&Fixed(w), text)
+        } else if let Ok(w) = <&[i16; 1 << 15]>::try_from(&*self.weights) {
+            token_sums(&Fixed(w), text)
+        } else {
+            let w = Sized {
+                weights: &self.weights,
+                shift: self.shift,
+                sign_shift: self.sign_shift,
+            };
+            token_sums(&w, text)
         };
-        // Running (sum, n) after each token, for the windows of a long text.
-        let mut ends: Vec<(i64, u32)> = Vec::new();
-        let mut in_token = false;
-        let mut h = FNV_OFFSET;
-        let mut prev: Option<u32> = None;
-        let mut finish = |pass: &mut Pass<'_>, h: u32, ends: &mut Vec<(i64, u32)>| {
-            pass.feature(u64::from(h) | TAGW);
-            if let Some(p) = prev {
-                pass.feature(((u64::from(p) << 32) | u64::from(h)).wrapping_add(BIGRAM_ADD));
-            }
-            prev = Some(h);
-            pass.push(b' ');
-            ends.push((pass.sum, pass.n));
-        };
-        for &b in text.as_bytes() {
-            if is_word(b) {
-                let b = b.to_ascii_lowercase();
-                if !in_token {
-                    if ends.len() >= MAX_TOKENS {
-                        break;
-                    }
-                    in_token = true;
-                    h = FNV_OFFSET;
-                }
-                pass.push(b);
-                h = (h ^ u32::from(b)).wrapping_mul(FNV_PRIME);
-            } else if in_token {
-                in_token = false;
-                finish(&mut pass, h, &mut ends);
-            }
-        }
-        if in_token {
-            finish(&mut pass, h, &mut ends);
-        }
         let window = |from: (i64, u32), to: (i64, u32)| -> f64 {
             let n = to.1 - from.1;
             if n == 0 {

@@ -7,6 +7,20 @@ use std::ops::Deref;
 use crate::detect::lexicon::{LazyLexicon, SignalHit};
 use crate::detect::{RawFinding, SharedLexicons};
 use crate::normalize::{View, ViewKind, Views};
+use crate::policy::Mode;
+
+/// A scan [`TextViews::memo`] keeps: the detector and everything its findings depend on besides
+/// the text (thresholds as their bits). Cheaper to build and compare than a formatted string:
+/// a key is made on every run of the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemoKey {
+    /// `pii`: the entities (a bit set), `min_score`, the mode.
+    Pii(u64, u64, Mode),
+    /// `secrets`: the rules of the chosen providers (a bit set), `min_score`, the mode.
+    Secrets(u128, u64, Mode),
+    /// Toxicity's sentence classifier over the views of a mode.
+    ToxicityModel(Mode),
+}
 
 /// Hits of every lexicon of a [`SharedLexicons`] over one list of views (named by their kinds).
 type LexiconHits = (Vec<ViewKind>, Vec<Vec<SignalHit>>);
@@ -21,7 +35,7 @@ pub(crate) struct TextViews<'a> {
     /// Findings of pattern detectors run on this text, by detector, arguments and mode: the
     /// bundles `data_leakage`, `data_protection`, `data_minimization` and `incident_detection`
     /// run the same `pii` / `secrets` scans.
-    memo: RefCell<Vec<(String, Vec<RawFinding>)>>,
+    memo: RefCell<Vec<(MemoKey, Vec<RawFinding>)>>,
     /// Whether several detectors may ask for the same scan (else storing a copy is waste).
     memo_on: bool,
 }
@@ -102,7 +116,7 @@ impl<'a> TextViews<'a> {
     /// of the text and whatever `key` names.
     pub(crate) fn memo(
         &self,
-        key: String,
+        key: MemoKey,
         run: impl FnOnce() -> Vec<RawFinding>,
     ) -> Vec<RawFinding> {
         if !self.memo_on {

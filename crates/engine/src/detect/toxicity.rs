@@ -20,9 +20,9 @@
 mod model;
 
 use crate::ast::DetectorCall;
-use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, parse_spec};
+use crate::detect::{MemoKey, TextViews};
 use crate::detect::{RawFinding, hits_to_findings, lexical_hits, lexicon, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, ViewKind};
@@ -110,7 +110,7 @@ struct ModelSpan {
 /// run toxicity with other categories over the same text (the memo keeps the spans as findings:
 /// entity `whole` or `sentence`, score the probability).
 fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
-    tv.memo(format!("toxicity-model|{mode:?}"), || {
+    tv.memo(MemoKey::ToxicityModel(mode), || {
         model_spans_uncached(tv, mode)
             .into_iter()
             .map(|m| RawFinding {

@@ -1,6 +1,8 @@
 //! Evaluating policies: from each policy's findings to the decision, hits, score columns and
 //! redacted texts of an [`Evaluation`].
 
+use std::fmt::Write as _;
+
 use crate::detect::TextViews;
 use crate::detect::{Detector, violation_type_of};
 use crate::eval::context::{Ctx, MODES, Shared};
@@ -16,20 +18,25 @@ fn explain(id: i64, findings: &[Finding]) -> String {
     if findings.is_empty() {
         return format!("policy {id}: conditions met");
     }
-    let mut parts: Vec<String> = Vec::new();
-    for f in findings.iter().take(3) {
-        parts.push(format!(
+    // Written into one string: the same text as formatting each part and joining them.
+    let mut out = format!("policy {id}: ");
+    for (i, f) in findings.iter().take(3).enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        let _ = write!(
+            out,
             "{} found {} in the {} ({:.2})",
             f.detector,
             f.entity,
             f.target.as_str(),
             f.score
-        ));
+        );
     }
     if findings.len() > 3 {
-        parts.push(format!("and {} more", findings.len() - 3));
+        let _ = write!(out, "; and {} more", findings.len() - 3);
     }
-    format!("policy {id}: {}", parts.join("; "))
+    out
 }
 
 fn round4(x: f64) -> f64 {

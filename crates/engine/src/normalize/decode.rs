@@ -102,7 +102,9 @@ pub(super) fn build_decoded(text: &str) -> Vec<Owned> {
             }
         };
     let mut last_end = 0;
-    for (i, c) in text.char_indices() {
+    // Tag characters are not ASCII: an ASCII text has none to read.
+    let tagged = if text.is_ascii() { "" } else { text };
+    for (i, c) in tagged.char_indices() {
         if let Some(a) = tag_ascii(c) {
             tag_start.get_or_insert(i);
             tag_text.push(a);

@@ -5,48 +5,56 @@
 /// repeated three times. Plain prose skips building the folded view in balanced mode.
 ///
 /// The same decision as the straightforward form kept in the tests
-/// (`may_be_obfuscated_reference`), with a letter (the common byte) handled first.
+/// (`may_be_obfuscated_reference`): a run of letters (most of a text) is read in one tight loop,
+/// every other byte classified from one table.
 pub(super) fn may_be_obfuscated(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
+    let class = |c: u8| CLASSES.get(usize::from(c)).copied().unwrap_or(0);
     let b = text.as_bytes();
-    let n = b.len();
-    let alnum = |i: usize| i < n && b[i].is_ascii_alphanumeric();
+    // The byte at `i`, a space outside the text.
+    let at = |i: Option<usize>| i.and_then(|i| b.get(i)).copied().unwrap_or(b' ');
     let mut single_run = 0;
-    for i in 0..n {
-        let c = b[i];
-        let prev_alnum = i > 0 && b[i - 1].is_ascii_alphanumeric();
-        if c.is_ascii_alphabetic() {
-            if i >= 2 && b[i - 1].eq_ignore_ascii_case(&c) && b[i - 2].eq_ignore_ascii_case(&c) {
-                return true;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let k = class(c);
+        let (kp, kn) = (class(at(i.checked_sub(1))), class(at(Some(i + 1))));
+        if k & ALPHA != 0 {
+            // The run of letters from `i`: three equal letters in a row (any case) are a
+            // stretched word. `x | 0x20` is a letter's lower case.
+            let mut j = i + 1;
+            let (mut before, mut prev) = (0u8, c | 0x20);
+            while let Some(&d) = b.get(j) {
+                if class(d) & ALPHA == 0 {
+                    break;
+                }
+                let l = d | 0x20;
+                if l == prev && l == before {
+                    return true;
+                }
+                (before, prev) = (prev, l);
+                j += 1;
             }
-            if prev_alnum || alnum(i + 1) {
+            // Every letter of a longer run has a letter beside it: a lone one may be spaced out.
+            if j == i + 1 && (kp | kn) & ALNUM == 0 {
+                single_run += 1;
+                if single_run >= 3 {
+                    return true;
+                }
+            } else {
                 single_run = 0;
-                continue;
             }
-            single_run += 1;
-            if single_run >= 3 {
-                return true;
-            }
+            i = j;
             continue;
         }
-        let prev = if i > 0 { b[i - 1] } else { b' ' };
-        let next = if i + 1 < n { b[i + 1] } else { b' ' };
-        let glued_leet = match c {
-            b'0' | b'1' | b'3' | b'4' | b'5' | b'7' | b'8' | b'9' => {
-                prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
-            }
-            b'@' | b'$' | b'!' | b'|' | b'+' | b'*' => {
-                !prev.is_ascii_alphanumeric() && next.is_ascii_alphabetic()
-            }
-            _ => false,
-        };
-        if glued_leet {
+        if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
+            || k & LEET_SYMBOL != 0 && kp & ALNUM == 0 && kn & ALPHA != 0
+        {
             return true;
         }
-        if c.is_ascii_digit() {
-            if prev_alnum || alnum(i + 1) {
+        if k & DIGIT != 0 {
+            if (kp | kn) & ALNUM != 0 {
                 single_run = 0;
             } else {
                 single_run += 1;
@@ -55,9 +63,43 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
                 }
             }
         }
+        i += 1;
     }
     false
 }
+
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
+const ALNUM: u8 = ALPHA | DIGIT;
+/// Digits that stand for letters (`0` for `o`, `1` for `i` ...).
+const LEET_DIGIT: u8 = 4;
+/// Symbols that stand for letters (`@` for `a`, `$` for `s` ...).
+const LEET_SYMBOL: u8 = 8;
+
+/// The classes of each byte.
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_alphabetic() {
+            ALPHA
+        } else if c.is_ascii_digit() {
+            DIGIT
+                | if c == b'2' || c == b'6' {
+                    0
+                } else {
+                    LEET_DIGIT
+                }
+        } else if matches!(c, b'@' | b'$' | b'!' | b'|' | b'+' | b'*') {
+            LEET_SYMBOL
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
 
 /// The original, straightforward form of [`may_be_obfuscated`], kept to test it against.
 #[cfg(test)]

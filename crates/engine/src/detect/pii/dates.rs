@@ -124,13 +124,19 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         if !may_follow && !may_precede {
             continue;
         }
+        // A cue is only compared in full when its edge byte is the one next to the number.
+        let same = |a: Option<&u8>, b: Option<u8>| {
+            a.is_some_and(|a| b.is_some_and(|b| a.eq_ignore_ascii_case(&b)))
+        };
         let cued = age_cues().iter().any(|&(after, cue)| {
             if !after {
-                cue_at(before, cue, false)
+                same(cue.as_bytes().last(), prev) && cue_at(before, cue, false)
             } else if cue.starts_with('-') || !cue.is_ascii() {
-                cue_at(rest, cue, true)
+                same(cue.as_bytes().first(), rest.bytes().next()) && cue_at(rest, cue, true)
             } else {
-                spaced.is_some_and(|h| cue_at(h, cue, true))
+                spaced.is_some_and(|h| {
+                    same(cue.as_bytes().first(), h.bytes().next()) && cue_at(h, cue, true)
+                })
             }
         });
         if cued {

@@ -268,15 +268,18 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             i = j + 1;
             continue;
         }
-        let mut digits = String::new();
-        let mut layout = String::new();
+        // Sized once (a possible `X`; one separator between runs), and the layout's digits
+        // written as bytes: its every byte is ASCII (`d` or an `id_sep` byte).
+        let mut digits = String::with_capacity(count + 1);
+        let mut layout: Vec<u8> = Vec::with_capacity(count + (j - i));
         for (k, &(s, e)) in runs[i..=j].iter().enumerate() {
             if k > 0 {
-                layout.push(char::from(b[s - 1]));
+                layout.push(b[s - 1]);
             }
             digits.push_str(&text[s..e]);
-            layout.extend(std::iter::repeat_n('d', e - s));
+            layout.resize(layout.len() + (e - s), b'd');
         }
+        let layout = String::from_utf8(layout).unwrap_or_default();
         // A Chinese id may end in `X`.
         if digits.len() == 17 && matches!(b.get(end), Some(b'X' | b'x')) {
             digits.push('X');
@@ -348,30 +351,42 @@ pub(super) fn alnum_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         if token.bytes().any(|c| c.is_ascii_lowercase()) {
             continue;
         }
-        let compact: String = token.chars().filter(|c| *c != '-').collect();
+        // The token without its hyphens, on the stack (at most 24 bytes; dropping ASCII bytes
+        // from UTF-8 leaves UTF-8, so the conversion cannot fail).
+        let mut buf = [0u8; 24];
+        let mut n = 0;
+        for &c in token.as_bytes().iter().filter(|&&c| c != b'-') {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = c;
+                n += 1;
+            }
+        }
+        let Ok(compact) = std::str::from_utf8(&buf[..n]) else {
+            continue;
+        };
         let hyphens = compact.len() != token.len();
         let mut checks: [(Entity, bool, f64, &str); 4] = [
             (
                 Entity::InPan,
-                !hyphens && natid::in_pan(&compact),
+                !hyphens && natid::in_pan(compact),
                 0.6,
                 "Indian PAN (holder type and shape)",
             ),
             (
                 Entity::ItFiscalCode,
-                !hyphens && natid::it_fiscal_code(&compact),
+                !hyphens && natid::it_fiscal_code(compact),
                 0.9,
                 "Italian codice fiscale (check letter)",
             ),
             (
                 Entity::EsNif,
-                token.bytes().filter(|c| *c == b'-').count() <= 2 && natid::es_nif(&compact),
+                token.bytes().filter(|c| *c == b'-').count() <= 2 && natid::es_nif(compact),
                 0.6,
                 "Spanish DNI/NIE (check letter)",
             ),
             (
                 Entity::MxCurp,
-                !hyphens && natid::mx_curp(&compact),
+                !hyphens && natid::mx_curp(compact),
                 0.9,
                 "Mexican CURP (birth date, check digit)",
             ),

@@ -25,9 +25,9 @@ mod plan;
 mod tests;
 
 use crate::ast::DetectorCall;
-use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::ner;
+use crate::detect::{MemoKey, TextViews};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::{Family, View};
@@ -278,7 +278,7 @@ impl Scan<'_> {
 }
 
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    let key = format!("pii|{}|{}|{mode}", cfg.entities, cfg.min_score);
+    let key = MemoKey::Pii(cfg.entities, cfg.min_score.to_bits(), mode);
     tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 
@@ -387,14 +387,17 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
     // One span, one entity: a phone number guessed on a span that an identifier with a checksum
     // (a German tax id, a Canadian SIN …) covers exactly yields to it.
     if scan.out.len() > 1 {
-        let ids: std::collections::HashSet<(usize, usize)> = scan
+        // A sorted list: cheaper than hashing every span (a long text has thousands).
+        let mut ids: Vec<(usize, usize)> = scan
             .out
             .iter()
             .filter(|f| f.entity != Entity::Phone.name())
             .map(|f| (f.start, f.end))
             .collect();
-        scan.out
-            .retain(|f| f.entity != Entity::Phone.name() || !ids.contains(&(f.start, f.end)));
+        ids.sort_unstable();
+        scan.out.retain(|f| {
+            f.entity != Entity::Phone.name() || ids.binary_search(&(f.start, f.end)).is_err()
+        });
     }
     scan.out
 }

@@ -23,10 +23,10 @@ pub(crate) mod structured;
 mod tests;
 
 use crate::ast::DetectorCall;
-use crate::detect::TextViews;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
 use crate::detect::windows::{captures_in, find_in};
+use crate::detect::{MemoKey, TextViews};
 use crate::detect::{RawFinding, push_finding};
 use crate::error::CompileError;
 use crate::normalize::Family;
@@ -77,22 +77,44 @@ impl SecretsConfig {
         Ok((cfg, key))
     }
 
-    /// The rules of the chosen providers.
+    /// The rules of the chosen providers: each provider's rules looked up by name, instead of
+    /// looking every rule's provider up in the list (thousands of string comparisons per scan).
     fn wanted(&self) -> Mask {
-        RULES
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| self.providers.contains(&r.provider))
-            .fold(0, |m, (i, _)| m | 1 << i)
+        static BY_PROVIDER: std::sync::OnceLock<Vec<(&'static str, Mask)>> =
+            std::sync::OnceLock::new();
+        let by_provider = BY_PROVIDER.get_or_init(|| {
+            let mut v: Vec<(&'static str, Mask)> = Vec::new();
+            for (i, r) in RULES.iter().enumerate() {
+                match v.iter_mut().find(|(p, _)| *p == r.provider) {
+                    Some((_, m)) => *m |= 1 << i,
+                    None => v.push((r.provider, 1 << i)),
+                }
+            }
+            v.sort_unstable_by_key(|&(p, _)| p);
+            v
+        });
+        // Every provider (`SecretsConfig::all`, the same strings in table order): every rule.
+        let all = rules::providers();
+        if self.providers.len() == all.len()
+            && self
+                .providers
+                .iter()
+                .zip(all)
+                .all(|(a, b)| std::ptr::eq(*a, *b))
+        {
+            return Mask::MAX >> (Mask::BITS as usize - RULES.len());
+        }
+        self.providers.iter().fold(0, |m, p| {
+            by_provider
+                .binary_search_by_key(p, |&(q, _)| q)
+                .map_or(m, |k| m | by_provider[k].1)
+        })
     }
 }
 
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
-    let key = format!(
-        "secrets|{}|{}|{mode}",
-        cfg.providers.join(","),
-        cfg.min_score
-    );
+    // The scan depends on the providers only through their rules.
+    let key = MemoKey::Secrets(cfg.wanted(), cfg.min_score.to_bits(), mode);
     tv.memo(key, || scan_views(cfg, tv, mode, false))
 }
 

@@ -407,3 +407,35 @@ fn the_docs_list_every_rule() {
     ids.dedup();
     assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
 }
+
+/// `wanted` is the set of rules whose provider the configuration names: for every provider
+/// alone, a few together (in any order, names copied so the all-providers shortcut cannot
+/// apply), all of them, and an unknown name.
+#[test]
+fn wanted_rules_are_those_of_the_named_providers() {
+    let reference = |providers: &[&str]| -> Mask {
+        RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| providers.contains(&r.provider))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    };
+    let cfg = |providers: Vec<&'static str>| SecretsConfig {
+        providers,
+        min_score: 0.5,
+    };
+    let all = rules::providers();
+    for &p in all {
+        assert_eq!(cfg(vec![p]).wanted(), reference(&[p]), "{p}");
+    }
+    let mut some: Vec<&'static str> = all.iter().rev().step_by(3).copied().collect();
+    some.push("no_such_provider");
+    assert_eq!(cfg(some.clone()).wanted(), reference(&some));
+    let copied: Vec<&'static str> = all
+        .iter()
+        .map(|p| &*Box::leak(p.to_string().into_boxed_str()))
+        .collect();
+    assert_eq!(cfg(copied).wanted(), reference(all));
+    assert_eq!(SecretsConfig::all().wanted(), reference(all));
+    assert_eq!(reference(all).count_ones() as usize, RULES.len());
+}

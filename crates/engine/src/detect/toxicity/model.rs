@@ -47,11 +47,14 @@ pub(crate) struct Model {
     mask: usize,
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET;
     for &b in bytes {
         h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        h = h.wrapping_mul(FNV_PRIME);
     }
     h
 }
@@ -193,7 +196,11 @@ fn is_word(c: char) -> bool {
 
 impl Model {
     fn lookup(&self, token: &[u8]) -> Option<u32> {
-        let h = fnv1a(token);
+        self.lookup_hashed(token, fnv1a(token))
+    }
+
+    /// [`Model::lookup`] of a token whose hash `h` is known.
+    fn lookup_hashed(&self, token: &[u8], h: u64) -> Option<u32> {
         let mut slot = h as usize & self.mask;
         loop {
             let (i, fingerprint) = *self.table.get(slot)?;
@@ -206,6 +213,17 @@ impl Model {
                 return Some(i);
             }
             slot = (slot + 1) & self.mask;
+        }
+    }
+
+    /// Feed a token read by [`Model::score`] to `sums`: `token` is its lowercased bytes, `None`
+    /// when it is longer than any vocabulary word, `h` their hash.
+    fn emit(&self, token: Option<&[u8]>, h: u64, sums: &mut Sums) {
+        if let Some(token) = token
+            && token.len() >= 2
+            && let Some(w) = self.lookup_hashed(token, h)
+        {
+            sums.add(self, w);
         }
     }
 
@@ -300,6 +318,54 @@ impl Model {
             sums.dot = [0.0; K];
             *first_word = sums.words.len();
         };
+        if text.is_ascii() {
+            // The same tokens and sentences in one pass over the bytes: each token is lowercased
+            // and hashed as it is read.
+            let mut token = [0u8; MAX_WORD];
+            let mut len = 0usize;
+            let mut h = FNV_OFFSET;
+            // Per byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
+            const WORD_BYTES: [u8; 256] = {
+                let mut t = [0u8; 256];
+                let mut i = 0;
+                while i < 256 {
+                    let c = i as u8;
+                    if c.is_ascii_alphanumeric() || c == b'_' {
+                        t[i] = c.to_ascii_lowercase();
+                    }
+                    i += 1;
+                }
+                t
+            };
+            for (i, &c) in text.as_bytes().iter().enumerate() {
+                let l = WORD_BYTES[usize::from(c)];
+                if l != 0 {
+                    if let Some(slot) = token.get_mut(len) {
+                        *slot = l;
+                    }
+                    len += 1;
+                    h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
+                    continue;
+                }
+                if len > 0 {
+                    self.emit(token.get(..len), h, &mut sums);
+                    (len, h) = (0, FNV_OFFSET);
+                }
+                if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
+                    finish(start, i + 1, &mut sums, &mut first_word);
+                    start = i + 1;
+                }
+            }
+            if len > 0 {
+                self.emit(token.get(..len), h, &mut sums);
+            }
+            finish(start, text.len(), &mut sums, &mut first_word);
+            let norm = self.norm(&mut sums.words);
+            return Scored {
+                whole: self.probability_of(&whole_dot, norm),
+                sentences,
+            };
+        }
         for (i, c) in text.char_indices() {
             if is_sentence_end(c) {
                 let end = i + c.len_utf8();
