@@ -116,7 +116,8 @@ struct Token {
     /// Its span in `Tokens::lower` (the token's own span for ASCII text).
     lower: (usize, usize),
     /// Its shape; `shape_len` 0 (no token is empty) for an ASCII token whose shape is read from
-    /// the text when asked for: most tokens are never scored nor next to one that is.
+    /// the text when asked for: in balanced mode most tokens are never scored nor next to one
+    /// that is.
     shape: [u8; 4],
     shape_len: u8,
     upper_start: bool,
@@ -231,9 +232,11 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
     }))
 }
 
-fn tokenize(text: &str) -> Tokens<'_> {
+/// With `all_shapes` (robust mode, which scores every token) an ASCII token's shape is
+/// collapsed once here rather than for each feature that reads it.
+fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
     if text.is_ascii() {
-        tokenize_ascii(text)
+        tokenize_ascii(text, all_shapes)
     } else {
         tokenize_chars(text)
     }
@@ -242,7 +245,7 @@ fn tokenize(text: &str) -> Tokens<'_> {
 /// [`tokenize_chars`] for ASCII text, byte by byte (most prompts): the same tokens, lower-case
 /// forms and shapes, without decoding characters. The lower-case forms are read from the whole
 /// text lowercased at once, at the tokens' own offsets; the shapes from the text when asked for.
-fn tokenize_ascii(text: &str) -> Tokens<'_> {
+fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
     // Per byte: whether it is an ASCII letter or digit.
     const ALNUM: [bool; 256] = {
         let mut t = [false; 256];
@@ -284,12 +287,17 @@ fn tokenize_ascii(text: &str) -> Tokens<'_> {
                 }
             }
         }
+        let (shape, shape_len) = if all_shapes {
+            collapse_shape(b[i..end].iter().map(|&x| ASCII_SHAPES[usize::from(x)]))
+        } else {
+            ([0; 4], 0)
+        };
         list.push(Token {
             start: i,
             end,
             lower: (i, end),
-            shape: [0; 4],
-            shape_len: 0,
+            shape,
+            shape_len,
             upper_start: c.is_ascii_uppercase(),
             digit_start: c.is_ascii_digit(),
         });
@@ -654,7 +662,7 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
         return Vec::new();
     }
     let robust = mode == Mode::Robust;
-    let t = tokenize(text);
+    let t = tokenize(text, robust);
     if !robust && !t.list.iter().any(|x| x.upper_start) {
         return Vec::new();
     }
@@ -727,7 +735,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("golden.json: {e}"));
         assert!(g.cases.len() >= 8);
         for case in &g.cases {
-            let t = tokenize(&case.text);
+            let t = tokenize(&case.text, false);
             let spans: Vec<(usize, usize)> = t.list.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(spans, case.tokens, "tokens of {:?}", case.text);
             for (robust, want) in [(false, &case.balanced), (true, &case.robust)] {
@@ -759,7 +767,11 @@ mod tests {
         ];
         let texts = g.cases.iter().map(|c| c.text.as_str()).chain(extra);
         for text in texts.filter(|t| t.is_ascii()) {
-            let (a, b) = (tokenize_ascii(text), tokenize_chars(text));
+            let (a, b) = (tokenize_ascii(text, false), tokenize_chars(text));
+            let eager = tokenize_ascii(text, true);
+            for i in 0..a.list.len() {
+                assert_eq!(eager.shape(i), a.shape(i), "{text:?}");
+            }
             let key = |t: &Tokens<'_>| -> Vec<_> {
                 t.list
                     .iter()
@@ -789,7 +801,7 @@ mod tests {
 
     #[test]
     fn tokens_keep_names_whole() {
-        let t = tokenize("O'Neill's Winston-Salem office, Zoë's café — 12B");
+        let t = tokenize("O'Neill's Winston-Salem office, Zoë's café — 12B", false);
         let words: Vec<&str> = (0..t.list.len()).map(|i| t.word(i)).collect();
         assert_eq!(
             words,
