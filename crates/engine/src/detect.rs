@@ -380,6 +380,8 @@ pub(crate) fn lexical_score(
 
 pub(crate) fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Vec<RawFinding> {
     let mut out = Vec::new();
+    let mut shown_score = String::new();
+    crate::finding::push_two_decimals(&mut shown_score, score);
     for h in hits {
         let view = match h.view {
             crate::normalize::ViewKind::Original => "",
@@ -397,10 +399,20 @@ pub(crate) fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Ve
                 start: h.start,
                 end: h.end,
                 score,
-                explanation: format!(
-                    "{what}: {} signal{view}; combined score {score:.2}",
-                    h.signal.replace('_', " ")
-                ),
+                explanation: {
+                    // `{what}: {signal, '_' as ' '} signal{view}; combined score {score:.2}`
+                    let mut e = String::with_capacity(
+                        what.len() + h.signal.len() + view.len() + shown_score.len() + 26,
+                    );
+                    e.push_str(what);
+                    e.push_str(": ");
+                    e.extend(h.signal.chars().map(|c| if c == '_' { ' ' } else { c }));
+                    e.push_str(" signal");
+                    e.push_str(view);
+                    e.push_str("; combined score ");
+                    e.push_str(&shown_score);
+                    e
+                },
             },
         );
     }

@@ -227,7 +227,8 @@ fn token_sums<W: Weights>(w: &W, text: &str) -> Vec<(i64, u32)> {
         len: 1,
     };
     let mut sum = 0i64;
-    let mut ends: Vec<(i64, u32)> = Vec::new();
+    // Sized once for prose (a token every five or six bytes).
+    let mut ends: Vec<(i64, u32)> = Vec::with_capacity((text.len() / 4).min(MAX_TOKENS));
     let mut prev: Option<u32> = None;
     let word = |b: u8| WORD_BYTES.get(usize::from(b)).copied().unwrap_or(0);
     let mut bytes = text.as_bytes().iter();

@@ -10,7 +10,7 @@ use crate::eval::dedup::{dedup_spans, dedup_spans_owned, detectors_disjoint};
 use crate::eval::policy_set::Entry;
 use crate::eval::scores::topic_scores;
 use crate::eval::{Evaluation, Input, PolicyHit, Scores};
-use crate::finding::{Finding, Target};
+use crate::finding::{Finding, Target, push_two_decimals};
 use crate::policy::{Action, Decision, Mode, Severity, ViolationType};
 use crate::redact::{RedactStyle, redact};
 
@@ -18,20 +18,27 @@ fn explain(id: i64, findings: &[Finding]) -> String {
     if findings.is_empty() {
         return format!("policy {id}: conditions met");
     }
-    // Written into one string: the same text as formatting each part and joining them.
-    let mut out = format!("policy {id}: ");
-    for (i, f) in findings.iter().take(3).enumerate() {
+    // Written into one string sized once: the same text as formatting each part and joining
+    // them.
+    let shown = &findings[..findings.len().min(3)];
+    let words: usize = shown
+        .iter()
+        .map(|f| f.detector.len() + f.entity.len() + 40)
+        .sum();
+    let mut out = String::with_capacity(words + 48);
+    let _ = write!(out, "policy {id}: ");
+    for (i, f) in shown.iter().enumerate() {
         if i > 0 {
             out.push_str("; ");
         }
-        let _ = write!(
-            out,
-            "{} found {} in the {} ({:.2})",
-            f.detector,
-            f.entity,
-            f.target.as_str(),
-            f.score
-        );
+        out.push_str(&f.detector);
+        out.push_str(" found ");
+        out.push_str(&f.entity);
+        out.push_str(" in the ");
+        out.push_str(f.target.as_str());
+        out.push_str(" (");
+        push_two_decimals(&mut out, f.score);
+        out.push(')');
     }
     if findings.len() > 3 {
         let _ = write!(out, "; and {} more", findings.len() - 3);

@@ -6,38 +6,39 @@
 ///
 /// The same decision as the straightforward form kept in the tests
 /// (`may_be_obfuscated_reference`): a run of letters (most of a text) is read in one tight loop,
-/// every other byte classified from one table.
+/// every other byte classified from one table, the previous byte's classes carried along.
 pub(super) fn may_be_obfuscated(text: &str) -> bool {
     if !text.is_ascii() {
         return true;
     }
-    let class = |c: u8| CLASSES.get(usize::from(c)).copied().unwrap_or(0);
     let b = text.as_bytes();
-    // The byte at `i`, a space outside the text.
-    let at = |i: Option<usize>| i.and_then(|i| b.get(i)).copied().unwrap_or(b' ');
+    // The classes of the byte at `i`, none (a space's) outside the text.
+    let class = |i: usize| b.get(i).map_or(0, |&c| CLASSES[usize::from(c)]);
     let mut single_run = 0;
+    // The classes of the byte before `i`.
+    let mut kp = 0;
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        let k = class(c);
-        let (kp, kn) = (class(at(i.checked_sub(1))), class(at(Some(i + 1))));
+        let k = CLASSES[usize::from(c)];
         if k & ALPHA != 0 {
             // The run of letters from `i`: three equal letters in a row (any case) are a
-            // stretched word. `x | 0x20` is a letter's lower case.
+            // stretched word.
             let mut j = i + 1;
-            let (mut before, mut prev) = (0u8, c | 0x20);
-            while let Some(&d) = b.get(j) {
-                if class(d) & ALPHA == 0 {
+            let (mut before, mut prev) = (0u8, LOWER_LETTER[usize::from(c)]);
+            for &d in b.get(j..).unwrap_or(&[]) {
+                let l = LOWER_LETTER[usize::from(d)];
+                if l == 0 {
                     break;
                 }
-                let l = d | 0x20;
                 if l == prev && l == before {
                     return true;
                 }
-                (before, prev) = (prev, l);
+                before = prev;
+                prev = l;
                 j += 1;
             }
             // Every letter of a longer run has a letter beside it: a lone one may be spaced out.
-            if j == i + 1 && (kp | kn) & ALNUM == 0 {
+            if j == i + 1 && (kp | class(j)) & ALNUM == 0 {
                 single_run += 1;
                 if single_run >= 3 {
                     return true;
@@ -45,28 +46,46 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
             } else {
                 single_run = 0;
             }
+            kp = ALPHA;
             i = j;
             continue;
         }
-        if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
-            || k & LEET_SYMBOL != 0 && kp & ALNUM == 0 && kn & ALPHA != 0
-        {
-            return true;
-        }
-        if k & DIGIT != 0 {
-            if (kp | kn) & ALNUM != 0 {
-                single_run = 0;
-            } else {
-                single_run += 1;
-                if single_run >= 3 {
-                    return true;
+        if k != 0 {
+            let kn = class(i + 1);
+            if k & LEET_DIGIT != 0 && (kp | kn) & ALPHA != 0
+                || k & LEET_SYMBOL != 0 && kp & ALNUM == 0 && kn & ALPHA != 0
+            {
+                return true;
+            }
+            if k & DIGIT != 0 {
+                if (kp | kn) & ALNUM != 0 {
+                    single_run = 0;
+                } else {
+                    single_run += 1;
+                    if single_run >= 3 {
+                        return true;
+                    }
                 }
             }
         }
+        kp = k;
         i += 1;
     }
     false
 }
+
+/// Per byte: a letter's lower case, 0 for any other byte.
+const LOWER_LETTER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if (i as u8).is_ascii_alphabetic() {
+            t[i] = (i as u8).to_ascii_lowercase();
+        }
+        i += 1;
+    }
+    t
+};
 
 const ALPHA: u8 = 1;
 const DIGIT: u8 = 2;

@@ -115,6 +115,9 @@ struct Token {
     end: usize,
     /// Its span in `Tokens::lower` (the token's own span for ASCII text).
     lower: (usize, usize),
+    /// Its shape; `shape_len` 0 (no token is empty) for an ASCII token whose shape is read from
+    /// the text when asked for: in balanced mode most tokens are never scored nor next to one
+    /// that is.
     shape: [u8; 4],
     shape_len: u8,
     upper_start: bool,
@@ -138,11 +141,53 @@ impl Tokens<'_> {
         &self.text[t.start..t.end]
     }
 
-    fn shape(&self, i: usize) -> &[u8] {
+    fn shape(&self, i: usize) -> Shape {
         let t = &self.list[i];
-        &t.shape[..usize::from(t.shape_len)]
+        if t.shape_len == 0 {
+            let word = &self.text.as_bytes()[t.start..t.end];
+            Shape::collapse(word.iter().map(|&x| ASCII_SHAPES[usize::from(x)]))
+        } else {
+            Shape(t.shape, t.shape_len)
+        }
     }
 }
+
+/// A token's shape ([`collapse_shape`]) and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape([u8; 4], u8);
+
+impl Shape {
+    /// A shape written out (`<s>`, `</s>`: at most four bytes).
+    const fn of(b: &[u8]) -> Self {
+        let mut out = [0u8; 4];
+        let mut k = 0;
+        while k < b.len() {
+            out[k] = b[k];
+            k += 1;
+        }
+        Shape(out, b.len() as u8)
+    }
+
+    fn collapse(classes: impl Iterator<Item = u8>) -> Self {
+        let (b, n) = collapse_shape(classes);
+        Shape(b, n)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0[..usize::from(self.1)]
+    }
+}
+
+/// Per byte: its shape class (for ASCII bytes).
+const ASCII_SHAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = ascii_shape(i as u8);
+        i += 1;
+    }
+    t
+};
 
 /// The shape class of an ASCII byte: `X`, `x`, `d`, or the byte itself.
 const fn ascii_shape(c: u8) -> u8 {
@@ -187,9 +232,11 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
     }))
 }
 
-fn tokenize(text: &str) -> Tokens<'_> {
+/// With `all_shapes` (robust mode, which scores every token) an ASCII token's shape is
+/// collapsed once here rather than for each feature that reads it.
+fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
     if text.is_ascii() {
-        tokenize_ascii(text)
+        tokenize_ascii(text, all_shapes)
     } else {
         tokenize_chars(text)
     }
@@ -197,18 +244,9 @@ fn tokenize(text: &str) -> Tokens<'_> {
 
 /// [`tokenize_chars`] for ASCII text, byte by byte (most prompts): the same tokens, lower-case
 /// forms and shapes, without decoding characters. The lower-case forms are read from the whole
-/// text lowercased at once, at the tokens' own offsets.
-fn tokenize_ascii(text: &str) -> Tokens<'_> {
-    // Per byte: its shape class, and whether it is an ASCII letter or digit.
-    const SHAPES: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = ascii_shape(i as u8);
-            i += 1;
-        }
-        t
-    };
+/// text lowercased at once, at the tokens' own offsets; the shapes from the text when asked for.
+fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
+    // Per byte: whether it is an ASCII letter or digit.
     const ALNUM: [bool; 256] = {
         let mut t = [false; 256];
         let mut i = 0;
@@ -249,8 +287,11 @@ fn tokenize_ascii(text: &str) -> Tokens<'_> {
                 }
             }
         }
-        let word = &b[i..end];
-        let (shape, shape_len) = collapse_shape(word.iter().map(|&x| SHAPES[usize::from(x)]));
+        let (shape, shape_len) = if all_shapes {
+            collapse_shape(b[i..end].iter().map(|&x| ASCII_SHAPES[usize::from(x)]))
+        } else {
+            ([0; 4], 0)
+        };
         list.push(Token {
             start: i,
             end,
@@ -489,11 +530,11 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
             t.lw(j as usize).as_bytes()
         }
     };
-    let s = |j: isize| -> &[u8] {
+    let s = |j: isize| -> Shape {
         if j < 0 {
-            b"<s>"
+            Shape::of(b"<s>")
         } else if j as usize >= n {
-            b"</s>"
+            Shape::of(b"</s>")
         } else {
             t.shape(j as usize)
         }
@@ -510,7 +551,8 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     let f = Fnv::new();
     sc.add(f.bytes(b"b"));
     sc.add(f.bytes(b"w:").bytes(lw.as_bytes()));
-    sc.add(f.bytes(b"s:").bytes(s(ii)));
+    let shape = s(ii);
+    sc.add(f.bytes(b"s:").bytes(shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
     let (head_end, tail_start) = if lw.is_ascii() {
         (lw.len().min(3), lw.len().saturating_sub(3))
@@ -529,18 +571,23 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     sc.add(f.bytes(b"w+1:").bytes(w(ii + 1)));
     sc.add(f.bytes(b"w-2:").bytes(w(ii - 2)));
     sc.add(f.bytes(b"w+2:").bytes(w(ii + 2)));
-    sc.add(f.bytes(b"s-1:").bytes(s(ii - 1)));
-    sc.add(f.bytes(b"s+1:").bytes(s(ii + 1)));
+    sc.add(f.bytes(b"s-1:").bytes(s(ii - 1).as_bytes()));
+    sc.add(f.bytes(b"s+1:").bytes(s(ii + 1).as_bytes()));
     let mut buf = [0u8; 4];
     sc.add(
         f.bytes(b"gs:")
-            .bytes(s(ii))
+            .bytes(shape.as_bytes())
             .bytes(b":")
             .bytes(hex(g(ii), &mut buf)),
     );
     let tag = TAGS[prev].as_bytes();
     sc.add(f.bytes(b"t:").bytes(tag));
-    sc.add(f.bytes(b"tw:").bytes(tag).bytes(b":").bytes(s(ii)));
+    sc.add(
+        f.bytes(b"tw:")
+            .bytes(tag)
+            .bytes(b":")
+            .bytes(shape.as_bytes()),
+    );
     let (here, before, after) = (g(ii), g(ii - 1), g(ii + 1));
     if here | before | after != 0 {
         for (k, name) in FLAG_NAMES.iter().enumerate() {
@@ -615,7 +662,7 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
         return Vec::new();
     }
     let robust = mode == Mode::Robust;
-    let t = tokenize(text);
+    let t = tokenize(text, robust);
     if !robust && !t.list.iter().any(|x| x.upper_start) {
         return Vec::new();
     }
@@ -688,7 +735,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("golden.json: {e}"));
         assert!(g.cases.len() >= 8);
         for case in &g.cases {
-            let t = tokenize(&case.text);
+            let t = tokenize(&case.text, false);
             let spans: Vec<(usize, usize)> = t.list.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(spans, case.tokens, "tokens of {:?}", case.text);
             for (robust, want) in [(false, &case.balanced), (true, &case.robust)] {
@@ -720,7 +767,11 @@ mod tests {
         ];
         let texts = g.cases.iter().map(|c| c.text.as_str()).chain(extra);
         for text in texts.filter(|t| t.is_ascii()) {
-            let (a, b) = (tokenize_ascii(text), tokenize_chars(text));
+            let (a, b) = (tokenize_ascii(text, false), tokenize_chars(text));
+            let eager = tokenize_ascii(text, true);
+            for i in 0..a.list.len() {
+                assert_eq!(eager.shape(i), a.shape(i), "{text:?}");
+            }
             let key = |t: &Tokens<'_>| -> Vec<_> {
                 t.list
                     .iter()
@@ -730,8 +781,7 @@ mod tests {
                             x.start,
                             x.end,
                             t.lw(i).to_owned(),
-                            x.shape,
-                            x.shape_len,
+                            t.shape(i),
                             x.upper_start,
                             x.digit_start,
                         )
@@ -751,7 +801,7 @@ mod tests {
 
     #[test]
     fn tokens_keep_names_whole() {
-        let t = tokenize("O'Neill's Winston-Salem office, Zoë's café — 12B");
+        let t = tokenize("O'Neill's Winston-Salem office, Zoë's café — 12B", false);
         let words: Vec<&str> = (0..t.list.len()).map(|i| t.word(i)).collect();
         assert_eq!(
             words,
@@ -771,8 +821,8 @@ mod tests {
             ]
         );
         assert_eq!(t.lw(0), "o'neill");
-        assert_eq!(t.shape(0), b"X'Xx");
-        assert_eq!(t.shape(11), b"dX");
+        assert_eq!(t.shape(0).as_bytes(), b"X'Xx");
+        assert_eq!(t.shape(11).as_bytes(), b"dX");
     }
 
     #[test]

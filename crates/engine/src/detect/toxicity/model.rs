@@ -293,7 +293,11 @@ impl Model {
 
     /// The text whole and by sentence.
     pub(crate) fn score(&self, text: &str) -> Scored {
-        let mut sums = Sums::default();
+        // Sized once for prose (a vocabulary word every six bytes or so).
+        let mut sums = Sums {
+            words: Vec::with_capacity(text.len() / 4),
+            dot: [0.0; K],
+        };
         let mut whole_dot = [0f64; K];
         let mut sentences = Vec::new();
         let mut buf = Vec::new();
