@@ -38,10 +38,14 @@ const GATHER: Duration = Duration::from_millis(100);
 /// The same while ingestion keeps the event writers over half busy.
 const BUSY_GATHER: Duration = Duration::from_secs(1);
 
-/// While ingestion keeps the event writers busy, a sink reads up to this many batches at once,
-/// sends them one batch at a time and then moves its cursor once: a sink that is behind then
-/// writes once per this many batches.
+/// While ingestion keeps the event writers busy, a sink reads up to this many batches at once
+/// (but no more than [`BUSY_READ_MAX`] messages beyond one batch), sends them one batch at a
+/// time and then moves its cursor once: a sink that is behind then writes once per this many
+/// batches.
 const BUSY_BATCHES: usize = 10;
+
+/// The most messages a busy read holds in memory, unless one batch is larger.
+const BUSY_READ_MAX: usize = 5_000;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SinkLabels {
@@ -278,7 +282,9 @@ impl SinkWorker {
             }
             let busy = self.load.busy();
             let want = if busy {
-                self.settings.batch * BUSY_BATCHES
+                (self.settings.batch * BUSY_BATCHES)
+                    .min(BUSY_READ_MAX)
+                    .max(self.settings.batch)
             } else {
                 self.settings.batch
             };

@@ -993,7 +993,6 @@ async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
     }
     receiver.wait_for(n, Duration::from_secs(30)).await;
     let took = written.elapsed();
-    assert!(busy.load(Ordering::Relaxed), "still busy throughout");
     busy.store(false, Ordering::Relaxed);
     simulated.await.unwrap();
     // The fan-out is held for up to 4 s. At one a second after it, the tenth would arrive 9 s
