@@ -430,6 +430,8 @@ pub(crate) fn combine<'h>(hits: impl IntoIterator<Item = &'h SignalHit>) -> f64 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::TextViews;
+    use crate::policy::Mode;
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, ..Default::default() })]
@@ -451,8 +453,6 @@ mod tests {
             );
         }
     }
-    use crate::detect::TextViews;
-    use crate::policy::Mode;
 
     static SPEC: LexiconSpec = LexiconSpec {
         classes: &[

@@ -346,16 +346,16 @@ impl Deliverer {
         // While events are being ingested, one wave per `busy_wave_ms` at most, unless the next
         // delivery's message has waited `busy_max_lag_ms` already.
         let pace = Duration::from_millis(s.busy_wave_ms);
+        let max_lag = chrono::Duration::milliseconds(s.busy_max_lag_ms as i64);
         let now = tokio::time::Instant::now();
-        let overdue = lane.queue.front().is_some_and(|next| {
-            Utc::now() - next.delivery.message_created_at
-                > chrono::Duration::milliseconds(s.busy_max_lag_ms as i64)
-        });
         if !pace.is_zero()
             && let Some(last) = lane.last_wave
             && now < last + pace
-            && !overdue
             && lanes.load.busy()
+            && lane
+                .queue
+                .front()
+                .is_none_or(|next| Utc::now() - next.delivery.message_created_at <= max_lag)
         {
             let at = last + pace;
             lanes.resume = Some(lanes.resume.map_or(at, |r| r.min(at)));
