@@ -908,27 +908,45 @@ async fn store_violating_events(
     }
 }
 
-/// Makes `app`'s event writer count as busy (twice the time that passes counted as writing,
-/// whatever the scheduling, as a saturated writer would) until the flag is cleared; returns once
-/// the worker has had time to see it.
-async fn keep_writer_busy(app: &TestApp) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
-    let busy = Arc::new(AtomicBool::new(true));
-    let (flag, activity) = (busy.clone(), app.state.writer.activity());
-    let task = tokio::spawn(async move {
-        let mut last = Instant::now();
-        while flag.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            activity.add(last.elapsed() * 2);
-            last = Instant::now();
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    (busy, task)
+/// A writer made to count as busy: twice the time that passes is added to its writing time,
+/// whatever the scheduling, as a saturated writer's would be, until [`BusyWriter::ease`].
+struct BusyWriter {
+    busy: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
-/// An app whose worker sends one delivery at a time, and while busy one a second; with an
-/// endpoint on `receiver` and the e-mail policy.
-async fn paced_app(receiver: &Receiver, max_lag_ms: u64) -> TestApp {
+impl BusyWriter {
+    /// Starts on `app`'s event writer; returns once the worker has had time to see it.
+    async fn start(app: &TestApp) -> Self {
+        let busy = Arc::new(AtomicBool::new(true));
+        let (flag, activity) = (busy.clone(), app.state.writer.activity());
+        let task = tokio::spawn(async move {
+            let mut last = Instant::now();
+            while flag.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                activity.add(last.elapsed() * 2);
+                last = Instant::now();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Self { busy, task }
+    }
+
+    async fn ease(self) {
+        self.busy.store(false, Ordering::Relaxed);
+        self.task.await.unwrap();
+    }
+}
+
+/// An app whose worker sends one delivery at a time, and while busy one a second, with an
+/// endpoint on a new receiver; its writer is made busy, then `n` violating events are written
+/// (ids `{prefix}{i}`), starting at the instant returned.
+async fn paced_app(
+    max_lag_ms: u64,
+    prefix: &str,
+    n: usize,
+) -> (TestApp, Receiver, BusyWriter, Instant) {
+    let receiver = Receiver::start(Mode::Ok).await;
     let app = spawn_app_with(fast(|w| {
         w.concurrency_per_endpoint = 1;
         w.busy_wave_ms = 1000;
@@ -941,7 +959,12 @@ async fn paced_app(receiver: &Receiver, max_lag_ms: u64) -> TestApp {
         json!({"url": receiver.url(), "message_types": ["new_violation"]}),
     )
     .await;
-    app
+    let busy = BusyWriter::start(&app).await;
+    let written = Instant::now();
+    for i in 0..n {
+        violate(&app, &format!("{prefix}{i}")).await;
+    }
+    (app, receiver, busy, written)
 }
 
 /// While the event writers spend most of their time writing, an endpoint starts at most one wave
@@ -949,13 +972,8 @@ async fn paced_app(receiver: &Receiver, max_lag_ms: u64) -> TestApp {
 /// each message once.
 #[tokio::test(flavor = "multi_thread")]
 async fn while_ingestion_is_busy_deliveries_are_paced_and_the_rest_follows() {
-    let receiver = Receiver::start(Mode::Ok).await;
-    let app = paced_app(&receiver, 600_000).await;
-    let (busy, simulated) = keep_writer_busy(&app).await;
     let n = 10;
-    for i in 0..n {
-        violate(&app, &format!("paced-{i}")).await;
-    }
+    let (_app, receiver, busy, _) = paced_app(600_000, "paced-", n).await;
     receiver.wait_for(1, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let early = receiver.received().len();
@@ -963,8 +981,7 @@ async fn while_ingestion_is_busy_deliveries_are_paced_and_the_rest_follows() {
         early <= 4,
         "{early} deliveries within 2.5 s of the first: one a second expected while busy"
     );
-    busy.store(false, Ordering::Relaxed);
-    simulated.await.unwrap();
+    busy.ease().await;
     let eased = Instant::now();
     let got = receiver.wait_for(n, Duration::from_secs(30)).await;
     // At the busy pace the last of the (at least 6) others would arrive 5 s or more later.
@@ -983,18 +1000,11 @@ async fn while_ingestion_is_busy_deliveries_are_paced_and_the_rest_follows() {
 /// although ingestion stays busy.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
-    let receiver = Receiver::start(Mode::Ok).await;
-    let app = paced_app(&receiver, 1500).await;
-    let (busy, simulated) = keep_writer_busy(&app).await;
     let n = 10;
-    let written = Instant::now();
-    for i in 0..n {
-        violate(&app, &format!("lagged-{i}")).await;
-    }
+    let (_app, receiver, busy, written) = paced_app(1500, "lagged-", n).await;
     receiver.wait_for(n, Duration::from_secs(30)).await;
     let took = written.elapsed();
-    busy.store(false, Ordering::Relaxed);
-    simulated.await.unwrap();
+    busy.ease().await;
     // The fan-out is held for up to 4 s. At one a second after it, the tenth would arrive 9 s
     // later still; with the limit, the messages are overdue by then and go out at once.
     assert!(
