@@ -227,12 +227,14 @@ pub struct WebhookSettings {
     pub poll_ms: u64,
     /// While the event writers spend more than half their time writing (ingestion near its
     /// limit), an endpoint starts at most one wave (`concurrency_per_endpoint` deliveries) per
-    /// this many milliseconds, the outbox is fanned out at most every four times this and ended
-    /// attempts are recorded once per this, so that deliveries slow ingestion down less; the
-    /// backlog is sent at full speed once ingestion eases. 0: never hold back.
+    /// this many milliseconds, the outbox is fanned out at most every four times this (one
+    /// batch, when an endpoint runs short) and ended attempts are recorded once per this, so
+    /// that deliveries slow ingestion down less; the backlog is sent at full speed once
+    /// ingestion eases. 0: never hold back.
     pub busy_wave_ms: u64,
-    /// The longest an alert is held back that way: an endpoint whose next delivery's message
-    /// was written longer ago than this many milliseconds sends at full speed, busy or not.
+    /// The longest an alert is held back that way: once the oldest message waiting in the
+    /// outbox, or an endpoint's next delivery's message, was written longer ago than this many
+    /// milliseconds, the outbox is fanned out and the endpoint sends at full speed, busy or not.
     pub busy_max_lag_ms: u64,
 }
 

@@ -495,6 +495,19 @@ impl Store {
         Ok(true)
     }
 
+    /// When the oldest outbox message not yet fanned out was written, if any (a read).
+    pub async fn outbox_waiting_since(&self) -> Result<Option<DateTime<Utc>>> {
+        let oldest: Option<DateTime<Utc>> = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::CreatedAt)
+            .filter(outbox::Column::Dispatched.eq(false))
+            .order_by_asc(outbox::Column::Id)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(oldest)
+    }
+
     /// Fans up to `limit` undispatched outbox messages out to the enabled endpoints that want
     /// them: one delivery each. Returns how many messages it took. Several workers can run it at
     /// once: the first statement marks the rows it takes (on PostgreSQL skipping rows another

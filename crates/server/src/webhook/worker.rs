@@ -33,8 +33,9 @@ use crate::webhook::{address, format, sign};
 /// Outbox messages fanned out per transaction.
 const DISPATCH_BATCH: u64 = 500;
 
-/// While ingestion keeps the event writers busy, a fan-out transaction takes this many times
-/// [`DISPATCH_BATCH`]: the same rows in fewer transactions for ingestion to wait for.
+/// While ingestion keeps the event writers busy and the outbox has fallen `busy_max_lag_ms`
+/// behind, a fan-out transaction takes this many times [`DISPATCH_BATCH`]: the same rows in
+/// fewer transactions for ingestion to wait for.
 const BUSY_DISPATCH_BATCHES: u64 = 4;
 
 /// Attempts the recorder writes at once at most, and attempts waiting for it at most (an attempt
@@ -314,13 +315,7 @@ impl Deliverer {
                 let busy = !hold.is_zero() && lanes.load.busy();
                 if !busy || lanes.last_dispatch.is_none_or(|t| now >= t + hold) {
                     lanes.last_dispatch = Some(now);
-                    // While busy, fewer and larger transactions.
-                    let limit = if busy {
-                        DISPATCH_BATCH * BUSY_DISPATCH_BATCHES
-                    } else {
-                        DISPATCH_BATCH
-                    };
-                    while store.dispatch_outbox(limit).await? as u64 == limit {}
+                    self.dispatch(busy, lanes).await?;
                 }
                 let gone = lanes.refresh(store.enabled_webhooks().await?);
                 self.release(gone).await;
@@ -330,6 +325,37 @@ impl Deliverer {
         for id in serve {
             self.serve(id, lanes).await?;
         }
+        Ok(())
+    }
+
+    /// Fans the outbox out. While ingestion is busy the endpoints send one wave per
+    /// `busy_wave_ms`, so only one batch is fanned out, and only when an endpoint has run short:
+    /// the rest waits for ingestion to ease, unless its oldest message has waited
+    /// `busy_max_lag_ms` (then all of it goes, in fewer and larger transactions).
+    async fn dispatch(&self, busy: bool, lanes: &Lanes) -> Result<(), sentinel_store::StoreError> {
+        let store = &self.ctx.store;
+        let mut limit = DISPATCH_BATCH;
+        if busy {
+            let Some(since) = store.outbox_waiting_since().await? else {
+                return Ok(());
+            };
+            let max_lag = chrono::Duration::milliseconds(self.ctx.settings.busy_max_lag_ms as i64);
+            if Utc::now() - since > max_lag {
+                limit = DISPATCH_BATCH * BUSY_DISPATCH_BATCHES;
+            } else {
+                // Short: less than one wave queued (the next serve claims more).
+                let wave = self.ctx.settings.concurrency_per_endpoint;
+                if lanes
+                    .lanes
+                    .values()
+                    .any(|l| l.enabled && l.queue.len() < wave)
+                {
+                    store.dispatch_outbox(DISPATCH_BATCH).await?;
+                }
+                return Ok(());
+            }
+        }
+        while store.dispatch_outbox(limit).await? as u64 == limit {}
         Ok(())
     }
 

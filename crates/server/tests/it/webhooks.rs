@@ -769,7 +769,23 @@ async fn an_endpoint_failing_without_a_success_is_disabled_and_audited() {
 /// Two nodes (two workers) on one database: every message arrives, and none twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_never_send_one_delivery_twice() {
-    let settings = || fast(|w| w.concurrency_per_endpoint = 8);
+    // The shipped defaults (the worker polls every 500 ms, 4 deliveries at once per endpoint),
+    // with the local receivers allowed; `SENTINEL_BENCH_FAST=1` takes the tests' quick polling
+    // (every 50 ms) and 8 at once instead.
+    let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
+    let settings = || {
+        if quick {
+            fast(|w| w.concurrency_per_endpoint = 8)
+        } else {
+            Settings {
+                webhooks: WebhookSettings {
+                    allow_private_hosts: vec!["127.0.0.1".into()],
+                    ..WebhookSettings::default()
+                },
+                ..Settings::default()
+            }
+        }
+    };
     let app = spawn_app_with(settings()).await;
     // Before the second node starts, so both enforce it (SQLite has no policy reload across
     // nodes; PostgreSQL would tell it).
@@ -1027,6 +1043,43 @@ async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
         took < Duration::from_secs(11),
         "the held-back deliveries kept the busy pace: {took:?}"
     );
+}
+
+/// While ingestion is busy the outbox is fanned out one batch (500 messages) at a time, only
+/// as an endpoint runs short: the rest stays in the outbox, and follows once ingestion eases.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_ingestion_fans_out_only_what_the_endpoints_can_send() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    let app = spawn_app_with(fast(|w| {
+        w.concurrency_per_endpoint = 4;
+        w.busy_wave_ms = 1000;
+        w.busy_max_lag_ms = 600_000;
+    }))
+    .await;
+    let policy = email_policy(&app).await;
+    create_webhook(
+        &app,
+        json!({"url": receiver.url(), "message_types": ["new_violation"]}),
+    )
+    .await;
+    let busy = BusyWriter::start(&app).await;
+    let n = 700;
+    store_violating_events(&app.store, policy, "batch-", n).await;
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+    // The next fan-out waits for the endpoint's 64 queued deliveries (4 a second) to run short.
+    assert!(
+        app.store.outbox_waiting_since().await.unwrap().is_some(),
+        "the whole outbox was fanned out while ingestion was busy"
+    );
+    busy.ease().await;
+    let got = receiver.wait_for(n, Duration::from_secs(60)).await;
+    let ids: std::collections::HashSet<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), n, "each message once");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store.outbox_waiting_since().await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the outbox was never fanned out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A worker claims a busy endpoint's deliveries many at a time but sends at most its
@@ -1338,7 +1391,23 @@ async fn webhook_benchmark() {
     };
     let n = env("SENTINEL_BENCH_EVENTS", 2000);
     let rounds = env("SENTINEL_BENCH_ROUNDS", 3).max(1);
-    let settings = || fast(|w| w.concurrency_per_endpoint = 8);
+    // The shipped defaults (the worker polls every 500 ms, 4 deliveries at once per endpoint),
+    // with the local receivers allowed; `SENTINEL_BENCH_FAST=1` takes the tests' quick polling
+    // (every 50 ms) and 8 at once instead.
+    let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
+    let settings = || {
+        if quick {
+            fast(|w| w.concurrency_per_endpoint = 8)
+        } else {
+            Settings {
+                webhooks: WebhookSettings {
+                    allow_private_hosts: vec!["127.0.0.1".into()],
+                    ..WebhookSettings::default()
+                },
+                ..Settings::default()
+            }
+        }
+    };
 
     // The arms: no endpoints (the outbox rows are still written and fanned out to nobody); 5
     // endpoints receiving every message while it runs, and with them one SIEM sink (OCSF to a
