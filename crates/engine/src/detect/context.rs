@@ -30,6 +30,16 @@ pub(crate) fn ceil_boundary(text: &str, i: usize) -> usize {
 pub(crate) struct ContextWords {
     ac: AhoCorasick,
     groups: Vec<u32>,
+    /// The first two bytes of every word as a set of [`pair_bit`]s (`None` when a word is
+    /// shorter): a window without such a pair holds no word, and the automaton, which costs
+    /// some 60 instructions a byte when searching for overlapping matches, is not run on it.
+    pairs: Option<[u64; 16]>,
+}
+
+/// A byte pair's bit in [`ContextWords::pairs`]: the low five bits of each byte, which an ASCII
+/// letter shares with its other case (so equal pairs, ignoring case, have the same bit).
+fn pair_bit(a: u8, b: u8) -> usize {
+    usize::from(a & 0x1f) << 5 | usize::from(b & 0x1f)
 }
 
 impl ContextWords {
@@ -40,10 +50,18 @@ impl ContextWords {
     pub(crate) fn new(lists: &[(u32, &[&str])]) -> Self {
         let mut words = Vec::new();
         let mut groups = Vec::new();
+        let mut pairs = Some([0u64; 16]);
         for (g, list) in lists {
             for w in *list {
                 words.push(*w);
                 groups.push(*g);
+                match (w.as_bytes(), pairs.as_mut()) {
+                    ([a, b, ..], Some(set)) => {
+                        let i = pair_bit(*a, *b);
+                        set[i / 64] |= 1 << (i % 64);
+                    }
+                    _ => pairs = None,
+                }
             }
         }
         let ac = AhoCorasickBuilder::new()
@@ -51,7 +69,26 @@ impl ContextWords {
             .match_kind(MatchKind::Standard)
             .build(words)
             .expect("context words build");
-        ContextWords { ac, groups }
+        ContextWords { ac, groups, pairs }
+    }
+
+    /// Whether `window` may hold a word: it has the first two bytes of one.
+    fn may_hold_word(&self, window: &str) -> bool {
+        let Some(set) = &self.pairs else {
+            return true;
+        };
+        let Some((first, rest)) = window.as_bytes().split_first() else {
+            return false;
+        };
+        let mut prev = *first;
+        for &c in rest {
+            let i = pair_bit(prev, c);
+            if set[i / 64] & (1 << (i % 64)) != 0 {
+                return true;
+            }
+            prev = c;
+        }
+        false
     }
 
     /// Whether a word of `group` occurs within the context window around `[s, e)`.
@@ -61,6 +98,9 @@ impl ContextWords {
         let Some(window) = text.get(from..to) else {
             return false;
         };
+        if !self.may_hold_word(window) {
+            return false;
+        }
         // Boundaries are judged in the whole text: a word cut by the window's edge (`dl` of
         // `handled` when the window starts at the `d`) is no context word.
         self.ac.find_overlapping_iter(window).any(|m| {
@@ -84,6 +124,9 @@ impl ContextWords {
         let Some(window) = text.get(from..to) else {
             return false;
         };
+        if !self.may_hold_word(window) {
+            return false;
+        }
         self.ac
             .find_overlapping_iter(window)
             .any(|m| self.groups.get(m.pattern().as_usize()) == Some(&group))
