@@ -2,10 +2,12 @@
 //!
 //! Every rule names trigger literals, one of which each of its matches contains, and where they
 //! are looked for ([`Seen`]). On ASCII text:
-//! - `Anywhere` literals are each one `memmem` search that stops at the first occurrence: a
-//!   handful of vectorised passes that skip prose at memory speed (one Aho-Corasick automaton
-//!   over them fell back to stepping byte by byte over ordinary prose and cost more than the
-//!   rest of the scan);
+//! - `Anywhere` literals are found from their anchor bytes (`:` of `://`, `_` of `_eyJ`, `-`
+//!   of `--`, `<` of `<password>`): one vectorised `memchr` pass per anchor byte, each
+//!   occurrence compared with the literals anchored there, stopping once they are all found
+//!   (one Aho-Corasick automaton over them fell back to stepping byte by byte over ordinary
+//!   prose and cost more than the rest of the scan; one `memmem` pass per literal cost eight
+//!   passes);
 //! - `Token` literals are looked for with one automaton only inside the long runs of token bytes
 //!   ([`long_tokens`], found 8 bytes at a time), which are rare in prose; those runs are also the
 //!   windows of the rules whose matches lie inside one;
@@ -75,9 +77,25 @@ impl Automaton {
     }
 }
 
+/// The distinct `Anywhere` literals that share an anchor byte (see [`anchor`]).
+struct Anchored {
+    byte: u8,
+    /// Each literal, the anchor's offset in it, and the rules it triggers.
+    literals: Vec<(&'static [u8], usize, Mask)>,
+}
+
+/// The byte of `literal` whose occurrences are visited to find it: its first punctuation byte
+/// (`:`, `_`, `-`, `<` …), rare in prose, or else its first byte.
+fn anchor(literal: &[u8]) -> usize {
+    literal
+        .iter()
+        .position(|c| c.is_ascii_punctuation())
+        .unwrap_or(0)
+}
+
 struct Prefilter {
-    /// Each distinct `Anywhere` literal, with the rules it triggers.
-    anywhere: Vec<(memchr::memmem::Finder<'static>, Mask)>,
+    /// The `Anywhere` literals by anchor byte.
+    anywhere: Vec<Anchored>,
     token: Automaton,
     key: Automaton,
     /// Every case-sensitive literal, for non-ASCII text (scanned whole).
@@ -96,18 +114,28 @@ fn prefilter() -> &'static Prefilter {
                 .filter(|(_, r)| r.seen == kind)
                 .fold(0 as Mask, |m, (i, _)| m | 1 << i)
         };
-        let mut anywhere: Vec<(memchr::memmem::Finder<'static>, Mask)> = Vec::new();
+        let mut anywhere: Vec<Anchored> = Vec::new();
         for (i, r) in RULES.iter().enumerate() {
             if r.seen != Seen::Anywhere {
                 continue;
             }
             for l in r.triggers {
-                match anywhere
-                    .iter_mut()
-                    .find(|(f, _)| f.needle() == l.as_bytes())
-                {
-                    Some((_, m)) => *m |= 1 << i,
-                    None => anywhere.push((memchr::memmem::Finder::new(l.as_bytes()), 1 << i)),
+                let l = l.as_bytes();
+                let at = anchor(l);
+                let group = match anywhere.iter().position(|a| a.byte == l[at]) {
+                    Some(g) => &mut anywhere[g],
+                    None => {
+                        anywhere.push(Anchored {
+                            byte: l[at],
+                            literals: Vec::new(),
+                        });
+                        let last = anywhere.len() - 1;
+                        &mut anywhere[last]
+                    }
+                };
+                match group.literals.iter_mut().find(|(m, _, _)| *m == l) {
+                    Some((_, _, m)) => *m |= 1 << i,
+                    None => group.literals.push((l, at, 1 << i)),
                 }
             }
         }
@@ -157,10 +185,25 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
     }
     let mut mask: Mask = 0;
     let anywhere = wanted & !p.key_mask & !p.token_mask;
-    for (finder, rules) in &p.anywhere {
-        let open = anywhere & rules & !mask;
-        if open != 0 && finder.find(b).is_some() {
-            mask |= open;
+    for group in &p.anywhere {
+        let open = |mask: Mask| {
+            group
+                .literals
+                .iter()
+                .any(|(_, _, rules)| anywhere & rules & !mask != 0)
+        };
+        if !open(mask) {
+            continue;
+        }
+        for i in memchr::memchr_iter(group.byte, b) {
+            for &(literal, at, rules) in &group.literals {
+                if anywhere & rules & !mask != 0 && i >= at && b[i - at..].starts_with(literal) {
+                    mask |= anywhere & rules;
+                }
+            }
+            if !open(mask) {
+                break;
+            }
         }
     }
     let mut tokens = Vec::new();
@@ -342,6 +385,41 @@ mod tests {
         ) {
             let text = parts.concat();
             proptest::prop_assert_eq!(long_tokens(text.as_bytes()), plain_long_tokens(text.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn anywhere_literals_are_found_from_their_anchors() {
+        let p = prefilter();
+        let anywhere = RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.seen == Seen::Anywhere)
+            .fold(0 as Mask, |m, (i, _)| m | 1 << i);
+        let texts = [
+            "plain prose, no literal at all",
+            "see https://example.org/x and --verbose",
+            "<password>hunter2</password> x_eyJ fm2_ fm1r_ fm1a_",
+            "-----BEGIN RSA PRIVATE KEY----- ://",
+            "_eyJ",
+            "--",
+            "-",
+            "a:/ /b fm2 _eyj <passwor",
+        ];
+        for text in texts {
+            let b = text.as_bytes();
+            let expected = RULES
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.seen == Seen::Anywhere)
+                .filter(|(_, r)| {
+                    r.triggers
+                        .iter()
+                        .any(|t| b.windows(t.len()).any(|w| w == t.as_bytes()))
+                })
+                .fold(0 as Mask, |m, (i, _)| m | 1 << i);
+            let found = candidates(text, anywhere).mask & !p.key_mask & !p.token_mask;
+            assert_eq!(found, expected, "{text:?}");
         }
     }
 
