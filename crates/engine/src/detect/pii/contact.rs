@@ -47,18 +47,13 @@ pub(super) fn urls(scan: &mut Scan<'_>, view: &View<'_>) {
 /// `://` or `www.` (any case): every URL match has one.
 pub(super) fn has_url_marker(text: &str) -> bool {
     let b = text.as_bytes();
-    // A `www.` starts with one of the four case forms of `ww`: four vectorised searches for a
-    // rare pair, instead of stopping at every `.` of the prose. The searches do not report
-    // overlapping pairs, so a `www.` may start one byte before or after a reported pair.
-    let www_at = |i: usize| {
-        b.get(i..i + 4)
-            .is_some_and(|w| w[..3].eq_ignore_ascii_case(b"www") && w[3] == b'.')
-    };
+    // A `www.` ends with `w.` or `W.`: two vectorised searches for a pair that prose rarely
+    // has (one per case form of `ww` were four; a search for `.` stops at every sentence).
+    let www_at = |j: usize| j >= 2 && b[j - 2..j].eq_ignore_ascii_case(b"ww");
     memchr::memmem::find(b, b"://").is_some()
-        || [&b"ww"[..], b"wW", b"Ww", b"WW"].iter().any(|pair| {
-            memchr::memmem::find_iter(b, pair)
-                .any(|j| www_at(j) || www_at(j + 1) || j.checked_sub(1).is_some_and(www_at))
-        })
+        || [&b"w."[..], b"W."]
+            .iter()
+            .any(|pair| memchr::memmem::find_iter(b, pair).any(www_at))
 }
 
 /// The matches of [`EMAIL`] in an ASCII text, in order, without running the regex: the same
