@@ -229,7 +229,7 @@ impl Plan {
         // runs without enough digits or dots for a sub-run to have them).
         // With each sub-run, its digits and dots.
         let sub_runs = |class: fn(u8) -> bool, run: &dyn Fn(&(usize, usize, usize)) -> bool| {
-            let mut out: Vec<(usize, usize, usize, usize)> = Vec::new();
+            let mut out: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(phone_runs.len());
             for &(s, e, _) in phone_runs.iter().filter(|r| run(r)) {
                 let mut i = s;
                 while i < e {
@@ -402,7 +402,11 @@ impl DigitSeeds {
             b.get(s..s + n)
                 .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
         };
-        let mut out = DigitSeeds::default();
+        let mut out = DigitSeeds {
+            // Most texts' digit runs follow a word (`on 14 March`, `at 10:30`).
+            lettered: Vec::with_capacity(digits.len()),
+            ..DigitSeeds::default()
+        };
         for &(s, e) in digits {
             match b[s] {
                 b'1' => {
@@ -447,7 +451,8 @@ pub(super) fn phone_byte(c: u8) -> bool {
 /// before its first digit run and after its last. Equal to `runs_around` over the digit runs'
 /// starts (unit-tested), without scanning each run again to count its digits.
 pub(super) fn phone_runs(b: &[u8], digits: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
-    let mut out: Vec<(usize, usize, usize)> = Vec::new();
+    // At most one run per digit run.
+    let mut out: Vec<(usize, usize, usize)> = Vec::with_capacity(digits.len());
     // The open run: its start, the end of its last digit run, its digits.
     let mut open: Option<(usize, usize, usize)> = None;
     let close = |(s, e, n): (usize, usize, usize), out: &mut Vec<(usize, usize, usize)>| {
