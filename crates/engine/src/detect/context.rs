@@ -30,16 +30,75 @@ pub(crate) fn ceil_boundary(text: &str, i: usize) -> usize {
 pub(crate) struct ContextWords {
     ac: AhoCorasick,
     groups: Vec<u32>,
-    /// The first two bytes of every word as a set of [`pair_bit`]s (`None` when a word is
-    /// shorter): a window without such a pair holds no word, and the automaton, which costs
-    /// some 60 instructions a byte when searching for overlapping matches, is not run on it.
-    pairs: Option<[u64; 16]>,
+    /// Where a word can start (`None` when a word is shorter than two bytes): a window with no
+    /// such place holds no word, and the automaton, which costs some 60 instructions a byte
+    /// when searching for overlapping matches, is not run on it.
+    starts: Option<Starts>,
 }
 
-/// A byte pair's bit in [`ContextWords::pairs`]: the low five bits of each byte, which an ASCII
+/// The first two bytes of the words of a [`ContextWords`], as a filter.
+struct Starts {
+    /// Each distinct first byte `| 0x20` (the same for both cases of a letter).
+    firsts: Vec<u8>,
+    /// The first two bytes as a set of [`pair_bit`]s.
+    pairs: [u64; 16],
+}
+
+/// A byte pair's bit in [`Starts::pairs`]: the low five bits of each byte, which an ASCII
 /// letter shares with its other case (so equal pairs, ignoring case, have the same bit).
 fn pair_bit(a: u8, b: u8) -> usize {
     usize::from(a & 0x1f) << 5 | usize::from(b & 0x1f)
+}
+
+/// At most this many distinct first bytes are looked for 8 bytes at a time; with more, each
+/// byte pair of a window is tested.
+const MAX_FIRSTS: usize = 8;
+
+impl Starts {
+    /// Whether a word may start at `p` of `b` (which has a byte after `p`): `b[p..p + 2]` is
+    /// in [`Starts::pairs`].
+    fn at(&self, b: &[u8], p: usize) -> bool {
+        let i = pair_bit(b[p], b[p + 1]);
+        self.pairs[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Whether `b` may hold the start of a word: true when it has a byte pair in
+    /// [`Starts::pairs`] whose first byte is one of [`Starts::firsts`] (both hold where a word
+    /// starts), false when it has no pair in [`Starts::pairs`].
+    fn any(&self, b: &[u8]) -> bool {
+        const L: u64 = 0x0101_0101_0101_0101;
+        const H: u64 = 0x8080_8080_8080_8080;
+        // The places that have a byte after them.
+        let Some(places) = b.len().checked_sub(1) else {
+            return false;
+        };
+        if self.firsts.len() > MAX_FIRSTS {
+            return (0..places).any(|p| self.at(b, p));
+        }
+        // 8 places at a time: the bytes equal to a first byte (ignoring case) are the zero
+        // bytes of `v ^ f`, each flagged in `m` (a flag may be wrong above a zero byte, never
+        // missing on one); only the flagged places are tested.
+        let mut chunks = b[..places].chunks_exact(8);
+        let mut base = 0;
+        for chunk in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let v = u64::from_le_bytes(w) | (0x20 * L);
+            let mut m = 0;
+            for &f in &self.firsts {
+                let z = v ^ (u64::from(f) * L);
+                m |= z.wrapping_sub(L) & !z & H;
+            }
+            while m != 0 {
+                if self.at(b, base + (m.trailing_zeros() / 8) as usize) {
+                    return true;
+                }
+                m &= m - 1;
+            }
+            base += 8;
+        }
+        (base..places).any(|p| self.at(b, p))
+    }
 }
 
 impl ContextWords {
@@ -50,17 +109,23 @@ impl ContextWords {
     pub(crate) fn new(lists: &[(u32, &[&str])]) -> Self {
         let mut words = Vec::new();
         let mut groups = Vec::new();
-        let mut pairs = Some([0u64; 16]);
+        let mut starts = Some(Starts {
+            firsts: Vec::new(),
+            pairs: [0; 16],
+        });
         for (g, list) in lists {
             for w in *list {
                 words.push(*w);
                 groups.push(*g);
-                match (w.as_bytes(), pairs.as_mut()) {
-                    ([a, b, ..], Some(set)) => {
+                match (w.as_bytes(), starts.as_mut()) {
+                    ([a, b, ..], Some(st)) => {
                         let i = pair_bit(*a, *b);
-                        set[i / 64] |= 1 << (i % 64);
+                        st.pairs[i / 64] |= 1 << (i % 64);
+                        if !st.firsts.contains(&(a | 0x20)) {
+                            st.firsts.push(a | 0x20);
+                        }
                     }
-                    _ => pairs = None,
+                    _ => starts = None,
                 }
             }
         }
@@ -69,26 +134,14 @@ impl ContextWords {
             .match_kind(MatchKind::Standard)
             .build(words)
             .expect("context words build");
-        ContextWords { ac, groups, pairs }
+        ContextWords { ac, groups, starts }
     }
 
-    /// Whether `window` may hold a word: it has the first two bytes of one.
+    /// Whether `window` may hold a word: a word may start somewhere in it.
     fn may_hold_word(&self, window: &str) -> bool {
-        let Some(set) = &self.pairs else {
-            return true;
-        };
-        let Some((first, rest)) = window.as_bytes().split_first() else {
-            return false;
-        };
-        let mut prev = *first;
-        for &c in rest {
-            let i = pair_bit(prev, c);
-            if set[i / 64] & (1 << (i % 64)) != 0 {
-                return true;
-            }
-            prev = c;
-        }
-        false
+        self.starts
+            .as_ref()
+            .is_none_or(|st| st.any(window.as_bytes()))
     }
 
     /// Whether a word of `group` occurs within the context window around `[s, e)`.
@@ -189,6 +242,32 @@ mod tests {
         assert!(cw.near(text, 18, text.len(), 1));
         assert!(!cw.near(text, 18, text.len(), 2));
         assert!(!cw.near("é".repeat(40).as_str(), 3, 5, 1));
+    }
+
+    proptest::proptest! {
+        /// The 8-bytes-at-a-time filter is true wherever a word may start, and false where no
+        /// byte pair is in the set.
+        #[test]
+        fn word_starts_are_found_as_by_a_plain_scan(
+            bytes in proptest::collection::vec(proptest::sample::select(&[
+                b'd', b'D', b'l', b'r', b'i', b'x', b' ', b'$', b'L', b',', 0x84, 0xC4,
+            ][..]), 0..40)
+        ) {
+            let cw = ContextWords::new(&[(1, &["driver", "licence", "dl", "DL#"])]);
+            let Some(st) = &cw.starts else {
+                panic!("every word has two bytes");
+            };
+            let pair = |w: &[u8]| {
+                let i = pair_bit(w[0], w[1]);
+                st.pairs[i / 64] & (1 << (i % 64)) != 0
+            };
+            let start = bytes
+                .windows(2)
+                .any(|w| pair(w) && st.firsts.contains(&(w[0] | 0x20)));
+            let any = st.any(&bytes);
+            proptest::prop_assert!(any || !start, "a start is missed");
+            proptest::prop_assert!(!any || bytes.windows(2).any(pair), "no pair, yet true");
+        }
     }
 
     #[test]
