@@ -259,8 +259,8 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
 /// The maximal runs of [`token_byte`]s at least [`MIN_TOKEN`] long, in an ASCII text.
 ///
 /// Such a run covers a whole aligned 8-byte word; take the first one it covers: fewer than 8 of
-/// its bytes are before that word and at least 7 lie outside it, so 4 of them lie on one side:
-/// the top 4 bytes of the word before or the low 4 of the word after are key bytes too. A token
+/// its bytes are before that word and at least 7 lie outside it, so the top bytes of the word
+/// before and the low bytes of the word after that pass the test below are 7 or more. A token
 /// byte is at least `-` (0x2D), which a SWAR test checks 8 bytes at a time (exactly per byte);
 /// prose fails it at almost every word, and at its neighbours for nearly all the rest, so only
 /// the rare long tokens are looked at byte by byte.
@@ -281,6 +281,9 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         (!((x | H) - 0x2D * L) & !x & H) | (x & H)
     };
     let mut out: Vec<(usize, usize)> = Vec::new();
+    // Whether the bytes that pass the test next to a passing word, the top ones of the word
+    // before (`prev`'s mask) and the low ones of the word after (`next`'s), are 7 or more.
+    let reach = |prev: u64, next: u64| prev.leading_zeros() / 8 + next.trailing_zeros() / 8 >= 7;
     let look = |k: usize, out: &mut Vec<(usize, usize)>| {
         let at = k * 8;
         if out.last().is_some_and(|r| at + 8 <= r.1)
@@ -313,7 +316,7 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         }
         for j in 0..4 {
             let next = if j < 3 { l[j + 1] } else { low(k + 4) };
-            if l[j] == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0) {
+            if l[j] == 0 && reach(prev, next) {
                 look(k + j, &mut out);
             }
             prev = l[j];
@@ -322,7 +325,7 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
     }
     while k < words {
         let cur = low(k);
-        if cur == 0 && (prev >> 32 == 0 || low(k + 1) & 0xFFFF_FFFF == 0) {
+        if cur == 0 && reach(prev, low(k + 1)) {
             look(k, &mut out);
         }
         prev = cur;
