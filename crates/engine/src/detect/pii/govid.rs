@@ -97,8 +97,11 @@ pub(super) fn ssn_valid(area: &str, group: &str, serial: &str) -> bool {
 /// Whether `[s, e)` is a whole token: no ASCII letter, digit or `_` glued to either side
 /// (Chinese and Japanese text glue identifiers to their words: `身份证号码是110…`).
 fn free(text: &str, s: usize, e: usize) -> bool {
-    let glued = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    !glued(text[..s].chars().next_back()) && !glued(text[e..].chars().next())
+    // Read as bytes: a byte of a non-ASCII character is never an ASCII letter, digit or `_`,
+    // just as the character is not.
+    let glued = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let b = text.as_bytes();
+    !glued(s.checked_sub(1).and_then(|i| b.get(i))) && !glued(b.get(e))
 }
 
 /// Separators people write inside a numeric identifier (`123.456.789-09`, `12 345 678 901`).
@@ -339,14 +342,19 @@ fn token_around(b: &[u8], s: usize, e: usize) -> (usize, usize) {
 pub(super) fn alnum_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     let b = text.as_bytes();
-    let mut last = usize::MAX;
+    // The end of the last token looked at: a digit run before it is in that token (tokens are
+    // maximal runs), already judged.
+    let mut judged = 0;
     for &(s, e) in &plan.digits {
-        let (ts, te) = token_around(b, s, e);
-        // Every identifier here has 7 to 18 characters and some hyphens at most.
-        if ts == last || !(7..=24).contains(&(te - ts)) || !free(text, ts, te) {
+        if s < judged {
             continue;
         }
-        last = ts;
+        let (ts, te) = token_around(b, s, e);
+        judged = te;
+        // Every identifier here has 7 to 18 characters and some hyphens at most.
+        if !(7..=24).contains(&(te - ts)) || !free(text, ts, te) {
+            continue;
+        }
         let token = &text[ts..te];
         if token.bytes().any(|c| c.is_ascii_lowercase()) {
             continue;
