@@ -102,13 +102,7 @@ fn cue_at(hay: &str, cue: &str, at_start: bool) -> bool {
 pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     for &(s, e) in &plan.digits {
-        if e - s > 3 || !standalone_number(text, s, e) {
-            continue;
-        }
-        let Ok(n) = text[s..e].parse::<u32>() else {
-            continue;
-        };
-        if !(1..=120).contains(&n) {
+        if e - s > 3 {
             continue;
         }
         let rest = &text[e..];
@@ -122,6 +116,15 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         let may_follow = next.is_some_and(|c| firsts[usize::from(c.to_ascii_lowercase())]);
         let may_precede = prev.is_some_and(|c| lasts[usize::from(c.to_ascii_lowercase())]);
         if !may_follow && !may_precede {
+            continue;
+        }
+        if !standalone_number(text, s, e) {
+            continue;
+        }
+        let Ok(n) = text[s..e].parse::<u32>() else {
+            continue;
+        };
+        if !(1..=120).contains(&n) {
             continue;
         }
         // A cue is only compared in full when its edge byte is the one next to the number.
@@ -154,13 +157,16 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
 /// Whether the digits at `[s, e)` are a whole number: no letter, digit or `_` glued to it, and
 /// no decimal part (`3.5 years`, `1,000 years`, `v2`). A sentence's final `.` is fine.
 fn standalone_number(text: &str, s: usize, e: usize) -> bool {
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let mark = |c: Option<char>| matches!(c, Some('.' | ','));
-    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
-    let mut before = text[..s].chars().rev();
-    let mut after = text[e..].chars();
-    let (b1, b2) = (before.next(), before.next());
-    let (a1, a2) = (after.next(), after.next());
+    // Read as bytes: every test is of an ASCII character, and a byte of a non-ASCII character
+    // passes none of them, just as the character does (and the character before a `.` or `,`
+    // is the byte before it).
+    let b = text.as_bytes();
+    let at = |i: Option<usize>| i.and_then(|i| b.get(i)).copied();
+    let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let mark = |c: Option<u8>| matches!(c, Some(b'.' | b','));
+    let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
+    let (b1, b2) = (at(s.checked_sub(1)), at(s.checked_sub(2)));
+    let (a1, a2) = (at(Some(e)), at(Some(e + 1)));
     let glued = word(b1) || word(a1) || (mark(b1) && digit(b2)) || (mark(a1) && digit(a2));
     !glued
 }
