@@ -211,6 +211,16 @@ pub(crate) fn shannon_entropy(s: &str) -> f64 {
 /// Whether the characters just outside `[s, e)` are not letters or digits (so the match is a
 /// whole token), also rejecting matches glued to `.`/`-` digit runs such as versions.
 pub(crate) fn standalone(text: &str, s: usize, e: usize) -> bool {
+    // The usual case, two ASCII bytes on each side: they are the characters.
+    let b = text.as_bytes();
+    if s >= 2 && e + 2 <= b.len() && b[s - 2..s].is_ascii() && b[e..e + 2].is_ascii() {
+        let glued = |c: u8, next: u8| {
+            c.is_ascii_alphanumeric()
+                || c == b'_'
+                || (matches!(c, b'.' | b'-' | b'/') && next.is_ascii_digit())
+        };
+        return !glued(b[s - 1], b[s - 2]) && !glued(b[e], b[e + 1]);
+    }
     let before = text.get(..s).and_then(|t| t.chars().next_back());
     let after = text.get(e..).and_then(|t| t.chars().next());
     let before2 = text.get(..s).and_then(|t| t.chars().rev().nth(1));
@@ -267,6 +277,41 @@ mod tests {
             let any = st.any(&bytes);
             proptest::prop_assert!(any || !start, "a start is missed");
             proptest::prop_assert!(!any || bytes.windows(2).any(pair), "no pair, yet true");
+        }
+    }
+
+    #[test]
+    fn standalone_reads_ascii_neighbours_as_characters() {
+        // The definition, on characters.
+        let by_chars = |text: &str, s: usize, e: usize| {
+            let before = text.get(..s).and_then(|t| t.chars().next_back());
+            let after = text.get(e..).and_then(|t| t.chars().next());
+            let before2 = text.get(..s).and_then(|t| t.chars().rev().nth(1));
+            let after2 = text.get(e..).and_then(|t| t.chars().nth(1));
+            let glued = |c: Option<char>, next: Option<char>| {
+                c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    || (c.is_some_and(|c| matches!(c, '.' | '-' | '/'))
+                        && next.is_some_and(|n| n.is_ascii_digit()))
+            };
+            !glued(before, before2) && !glued(after, after2)
+        };
+        for text in [
+            "é10.0.0.1",
+            "x1.0é",
+            "1é.10.0.0.1_",
+            "9.10-0/0.1.é",
+            "ñ1 2",
+            "a_b 3",
+        ] {
+            for s in 0..=text.len() + 1 {
+                for e in s..=text.len() + 1 {
+                    assert_eq!(
+                        standalone(text, s, e),
+                        by_chars(text, s, e),
+                        "{text:?} {s} {e}"
+                    );
+                }
+            }
         }
     }
 
