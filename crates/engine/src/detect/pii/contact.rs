@@ -22,7 +22,10 @@ pub(super) fn emails(scan: &mut Scan<'_>, view: &View<'_>, windowed: bool) {
             .collect()
     };
     for (s, e) in spans {
-        if !text[s..e].contains("..") && !in_url_authority(text, s) {
+        // Byte windows, not `str::contains`: the spans are short, and a substring searcher
+        // costs more to set up than the search.
+        let dots = text.as_bytes()[s..e].windows(2).any(|w| w == b"..");
+        if !dots && !in_url_authority(text, s) {
             scan.consider(view, Entity::Email, (s, e), 0.9, "email address");
         }
     }
@@ -152,7 +155,10 @@ pub(super) fn in_url_authority(text: &str, start: usize) -> bool {
     let token = before
         .rfind(char::is_whitespace)
         .map_or(before, |i| &before[i + 1..]);
+    // The token is short: byte windows, not a substring searcher.
     token
-        .rfind("://")
+        .as_bytes()
+        .windows(3)
+        .rposition(|w| w == b"://")
         .is_some_and(|i| !token[i + 3..].contains(['/', '?', '#', '=', '&']))
 }
