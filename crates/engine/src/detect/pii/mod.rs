@@ -302,6 +302,9 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         } else {
             Plan::whole(text)
         };
+        // Most findings are numbers: room for one every other digit run, so that a long
+        // text's list is not copied again and again as it grows.
+        scan.out.reserve(plan.digits.len() / 2);
         let view = &view;
         if cfg.wants(Entity::Email) && !plan.email.is_empty() {
             contact::emails(&mut scan, view, windowed);
