@@ -102,6 +102,9 @@ struct Prefilter {
     exact: Automaton,
     token_mask: Mask,
     key_mask: Mask,
+    /// Whether every `Key` literal has an ASCII letter: then a key without one (`10` of
+    /// `10:30`) holds none and is not searched.
+    key_literals_have_letters: bool,
 }
 
 fn prefilter() -> &'static Prefilter {
@@ -146,6 +149,11 @@ fn prefilter() -> &'static Prefilter {
             exact: Automaton::new(&[Seen::Anywhere, Seen::Token], false),
             token_mask: of(Seen::Token),
             key_mask: of(Seen::Key),
+            key_literals_have_letters: RULES
+                .iter()
+                .filter(|r| r.seen == Seen::Key)
+                .flat_map(|r| r.triggers)
+                .all(|t| t.bytes().any(|c| c.is_ascii_alphabetic())),
         }
     })
 }
@@ -229,7 +237,11 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
             while start > 0 && key_byte(b[start - 1]) {
                 start -= 1;
             }
-            let found = p.key.mask(&b[start..=sep], Mask::MAX);
+            let key = &b[start..=sep];
+            if p.key_literals_have_letters && !key.iter().any(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            let found = p.key.mask(key, Mask::MAX);
             if found & (1 << GENERIC) != 0 {
                 let mut end = sep + 1;
                 if b[sep] == b'=' && b.get(end) == Some(&b'>') {
@@ -439,6 +451,7 @@ mod tests {
                 );
             }
         }
-        let _ = prefilter();
+        // Keys without a letter are skipped: every key literal has one.
+        assert!(prefilter().key_literals_have_letters);
     }
 }
