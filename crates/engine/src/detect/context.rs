@@ -38,8 +38,9 @@ pub(crate) struct ContextWords {
 
 /// The first two bytes of the words of a [`ContextWords`], as a filter.
 struct Starts {
-    /// Each distinct first byte `| 0x20` (the same for both cases of a letter).
-    firsts: Vec<u8>,
+    /// Each distinct first byte `| 0x20` (the same for both cases of a letter), in each byte
+    /// of a word.
+    firsts: Vec<u64>,
     /// The first two bytes as a set of [`pair_bit`]s.
     pairs: [u64; 16],
 }
@@ -86,7 +87,7 @@ impl Starts {
             let v = u64::from_le_bytes(w) | (0x20 * L);
             let mut m = 0;
             for &f in &self.firsts {
-                let z = v ^ (u64::from(f) * L);
+                let z = v ^ f;
                 m |= z.wrapping_sub(L) & !z & H;
             }
             while m != 0 {
@@ -121,8 +122,9 @@ impl ContextWords {
                     ([a, b, ..], Some(st)) => {
                         let i = pair_bit(*a, *b);
                         st.pairs[i / 64] |= 1 << (i % 64);
-                        if !st.firsts.contains(&(a | 0x20)) {
-                            st.firsts.push(a | 0x20);
+                        let f = u64::from(a | 0x20) * 0x0101_0101_0101_0101;
+                        if !st.firsts.contains(&f) {
+                            st.firsts.push(f);
                         }
                     }
                     _ => starts = None,
@@ -273,7 +275,7 @@ mod tests {
             };
             let start = bytes
                 .windows(2)
-                .any(|w| pair(w) && st.firsts.contains(&(w[0] | 0x20)));
+                .any(|w| pair(w) && st.firsts.contains(&(u64::from(w[0] | 0x20) * 0x0101_0101_0101_0101)));
             let any = st.any(&bytes);
             proptest::prop_assert!(any || !start, "a start is missed");
             proptest::prop_assert!(!any || bytes.windows(2).any(pair), "no pair, yet true");
