@@ -111,11 +111,11 @@ fn id_sep(c: u8) -> bool {
 
 /// A numeric identifier candidate: a cluster of digit runs joined by single separators, read
 /// as its digits and its layout (`ddd.ddd.ddd-dd` for a CPF, with `d` for every digit).
-struct Cluster {
+struct Cluster<'a> {
     start: usize,
     end: usize,
-    digits: String,
-    layout: String,
+    digits: &'a str,
+    layout: &'a str,
 }
 
 /// The national identifiers written with digits only (or a final `X`), by number of digits,
@@ -257,6 +257,9 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     let b = text.as_bytes();
     let runs = &plan.digits;
+    // One digits string and one layout for all clusters, cleared for each.
+    let mut digits = String::new();
+    let mut layout = String::new();
     let mut i = 0;
     while i < runs.len() {
         let mut j = i;
@@ -271,18 +274,16 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             i = j + 1;
             continue;
         }
-        // Sized once (a possible `X`; one separator between runs), and the layout's digits
-        // written as bytes: its every byte is ASCII (`d` or an `id_sep` byte).
-        let mut digits = String::with_capacity(count + 1);
-        let mut layout: Vec<u8> = Vec::with_capacity(count + (j - i));
+        digits.clear();
+        layout.clear();
         for (k, &(s, e)) in runs[i..=j].iter().enumerate() {
             if k > 0 {
-                layout.push(b[s - 1]);
+                // An `id_sep` byte: ASCII.
+                layout.push(char::from(b[s - 1]));
             }
             digits.push_str(&text[s..e]);
-            layout.resize(layout.len() + (e - s), b'd');
+            layout.extend(std::iter::repeat_n('d', e - s));
         }
-        let layout = String::from_utf8(layout).unwrap_or_default();
         // A Chinese id may end in `X`.
         if digits.len() == 17 && matches!(b.get(end), Some(b'X' | b'x')) {
             digits.push('X');
@@ -295,14 +296,14 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         let c = Cluster {
             start,
             end,
-            digits,
-            layout,
+            digits: &digits,
+            layout: &layout,
         };
         for &(e, n, valid, layouts, laid_out, bare, why) in NUMERIC_IDS {
-            if c.digits.len() != n || !scan.cfg.wants(e) || !valid(&c.digits) {
+            if c.digits.len() != n || !scan.cfg.wants(e) || !valid(c.digits) {
                 continue;
             }
-            let strong = layouts.contains(&c.layout.as_str());
+            let strong = layouts.contains(&c.layout);
             let base = if strong { laid_out } else { bare };
             scan.consider(view, e, (c.start, c.end), base, why);
         }
