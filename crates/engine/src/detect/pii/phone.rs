@@ -51,9 +51,11 @@ pub(super) fn phones(
                 let mut s = m.start + groups[i].0;
                 let e = m.start + groups[j].1;
                 // Keep a leading `+`, or a `(` closed inside the number, that belongs to it.
+                // (The bytes are searched: `str::contains` with a char sets up a char searcher.)
                 if s > 0
                     && (text.as_bytes()[s - 1] == b'+'
-                        || (text.as_bytes()[s - 1] == b'(' && text[s..e].contains(')')))
+                        || (text.as_bytes()[s - 1] == b'('
+                            && text.as_bytes()[s..e].contains(&b')')))
                 {
                     s -= 1;
                 }
