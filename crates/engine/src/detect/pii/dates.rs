@@ -127,19 +127,25 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         if !(1..=120).contains(&n) {
             continue;
         }
-        // A cue is only compared in full when its edge byte is the one next to the number.
-        let same = |a: Option<&u8>, b: Option<u8>| {
-            a.is_some_and(|a| b.is_some_and(|b| a.eq_ignore_ascii_case(&b)))
+        // A cue is only compared in full when its two edge bytes are the two next to the
+        // number (which `cue_at` implies).
+        let starts_alike = |cue: &str, hay: &str| {
+            let (c, h) = (cue.as_bytes(), hay.as_bytes());
+            let n = c.len().min(2);
+            h.len() >= n && c[..n].eq_ignore_ascii_case(&h[..n])
+        };
+        let ends_alike = |cue: &str, hay: &str| {
+            let (c, h) = (cue.as_bytes(), hay.as_bytes());
+            let n = c.len().min(2);
+            h.len() >= n && c[c.len() - n..].eq_ignore_ascii_case(&h[h.len() - n..])
         };
         let cued = age_cues().iter().any(|&(after, cue)| {
             if !after {
-                same(cue.as_bytes().last(), prev) && cue_at(before, cue, false)
+                ends_alike(cue, before) && cue_at(before, cue, false)
             } else if cue.starts_with('-') || !cue.is_ascii() {
-                same(cue.as_bytes().first(), rest.bytes().next()) && cue_at(rest, cue, true)
+                starts_alike(cue, rest) && cue_at(rest, cue, true)
             } else {
-                spaced.is_some_and(|h| {
-                    same(cue.as_bytes().first(), h.bytes().next()) && cue_at(h, cue, true)
-                })
+                spaced.is_some_and(|h| starts_alike(cue, h) && cue_at(h, cue, true))
             }
         });
         if cued {
