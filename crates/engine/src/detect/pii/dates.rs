@@ -62,6 +62,35 @@ fn age_cues() -> &'static [(bool, &'static str)] {
     })
 }
 
+/// The cues of [`age_cues`] by where they are compared: before the number, right after it
+/// (`-year-old`, `歳`), or after one space.
+struct CuesByPlace {
+    before: Vec<&'static str>,
+    attached: Vec<&'static str>,
+    spaced: Vec<&'static str>,
+}
+
+fn cues_by_place() -> &'static CuesByPlace {
+    static BY_PLACE: std::sync::OnceLock<CuesByPlace> = std::sync::OnceLock::new();
+    BY_PLACE.get_or_init(|| {
+        let mut by_place = CuesByPlace {
+            before: Vec::new(),
+            attached: Vec::new(),
+            spaced: Vec::new(),
+        };
+        for &(after, cue) in age_cues() {
+            if !after {
+                by_place.before.push(cue);
+            } else if cue.starts_with('-') || !cue.is_ascii() {
+                by_place.attached.push(cue);
+            } else {
+                by_place.spaced.push(cue);
+            }
+        }
+        by_place
+    })
+}
+
 /// The bytes a cue after a number starts with, and those a cue before a number ends with
 /// (lower case): a number with neither next to it has no cue, and the cue list is not read.
 fn cue_edges() -> &'static ([bool; 256], [bool; 256]) {
@@ -139,15 +168,24 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             let n = c.len().min(2);
             h.len() >= n && c[c.len() - n..].eq_ignore_ascii_case(&h[h.len() - n..])
         };
-        let cued = age_cues().iter().any(|&(after, cue)| {
-            if !after {
-                ends_alike(cue, before) && cue_at(before, cue, false)
-            } else if cue.starts_with('-') || !cue.is_ascii() {
-                starts_alike(cue, rest) && cue_at(rest, cue, true)
-            } else {
-                spaced.is_some_and(|h| starts_alike(cue, h) && cue_at(h, cue, true))
-            }
-        });
+        // A cue before the number ends with the byte before it, one after starts with the byte
+        // after (past a space): only the cues on a side that passed are compared.
+        let cues = cues_by_place();
+        let cued = (may_precede
+            && cues
+                .before
+                .iter()
+                .any(|cue| ends_alike(cue, before) && cue_at(before, cue, false)))
+            || (may_follow
+                && (cues
+                    .attached
+                    .iter()
+                    .any(|cue| starts_alike(cue, rest) && cue_at(rest, cue, true))
+                    || spaced.is_some_and(|h| {
+                        cues.spaced
+                            .iter()
+                            .any(|cue| starts_alike(cue, h) && cue_at(h, cue, true))
+                    })));
         if cued {
             scan.consider(
                 view,
