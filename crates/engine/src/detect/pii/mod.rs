@@ -302,9 +302,10 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         } else {
             Plan::whole(text)
         };
-        // Most findings are numbers: room for one every other digit run, so that a long
-        // text's list is not copied again and again as it grows.
-        scan.out.reserve(plan.digits.len() / 2);
+        // Most findings are numbers: room for one every other digit run (at most one every
+        // 128 bytes), so that a long text's list is not copied again and again as it grows.
+        scan.out
+            .reserve((plan.digits.len() / 2).min(text.len() / 128));
         let view = &view;
         if cfg.wants(Entity::Email) && !plan.email.is_empty() {
             contact::emails(&mut scan, view, windowed);

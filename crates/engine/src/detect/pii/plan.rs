@@ -248,7 +248,8 @@ impl Plan {
         // runs without enough digits or dots for a sub-run to have them).
         // With each sub-run, its digits and dots.
         let sub_runs = |class: fn(u8) -> bool, run: &dyn Fn(&(usize, usize, usize)) -> bool| {
-            let mut out: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(phone_runs.len());
+            let mut out: Vec<(usize, usize, usize, usize)> =
+                Vec::with_capacity(phone_runs.len().min(len / 64));
             for &(s, e, _) in phone_runs.iter().filter(|r| run(r)) {
                 let mut i = s;
                 while i < e {
@@ -422,8 +423,9 @@ impl DigitSeeds {
                 .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
         };
         let mut out = DigitSeeds {
-            // Most texts' digit runs follow a word (`on 14 March`, `at 10:30`).
-            lettered: Vec::with_capacity(digits.len()),
+            // Most texts' digit runs follow a word (`on 14 March`, `at 10:30`); the room is
+            // bounded by the text's length, not by a digit-heavy text's thousands of runs.
+            lettered: Vec::with_capacity(digits.len().min(b.len() / 64)),
             ..DigitSeeds::default()
         };
         for &(s, e) in digits {
@@ -470,8 +472,8 @@ pub(super) fn phone_byte(c: u8) -> bool {
 /// before its first digit run and after its last. Equal to `runs_around` over the digit runs'
 /// starts (unit-tested), without scanning each run again to count its digits.
 pub(super) fn phone_runs(b: &[u8], digits: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
-    // At most one run per digit run.
-    let mut out: Vec<(usize, usize, usize)> = Vec::with_capacity(digits.len());
+    // At most one run per digit run; the room is bounded by the text's length.
+    let mut out: Vec<(usize, usize, usize)> = Vec::with_capacity(digits.len().min(b.len() / 64));
     // The open run: its start, the end of its last digit run, its digits.
     let mut open: Option<(usize, usize, usize)> = None;
     let close = |(s, e, n): (usize, usize, usize), out: &mut Vec<(usize, usize, usize)>| {
