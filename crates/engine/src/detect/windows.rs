@@ -53,7 +53,9 @@ pub(crate) const DENSE_RUN: usize = 14;
 pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    let mut digits: Vec<(usize, usize)> = Vec::new();
+    // Room for a digit run every 64 bytes, about what prose with figures has: a long text's list
+    // is then not copied again and again as it grows.
+    let mut digits: Vec<(usize, usize)> = Vec::with_capacity(b.len() / 64);
     let mut dense: Vec<(usize, usize)> = Vec::new();
     let mut push = |s: usize, e: usize| match digits.last_mut() {
         Some(last) if last.1 == s => last.1 = e,

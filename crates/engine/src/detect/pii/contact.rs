@@ -22,7 +22,10 @@ pub(super) fn emails(scan: &mut Scan<'_>, view: &View<'_>, windowed: bool) {
             .collect()
     };
     for (s, e) in spans {
-        if !text[s..e].contains("..") && !in_url_authority(text, s) {
+        // Byte windows, not `str::contains`: the spans are short, and a substring searcher
+        // costs more to set up than the search.
+        let dots = text.as_bytes()[s..e].windows(2).any(|w| w == b"..");
+        if !dots && !in_url_authority(text, s) {
             scan.consider(view, Entity::Email, (s, e), 0.9, "email address");
         }
     }
@@ -47,18 +50,13 @@ pub(super) fn urls(scan: &mut Scan<'_>, view: &View<'_>) {
 /// `://` or `www.` (any case): every URL match has one.
 pub(super) fn has_url_marker(text: &str) -> bool {
     let b = text.as_bytes();
-    // A `www.` starts with one of the four case forms of `ww`: four vectorised searches for a
-    // rare pair, instead of stopping at every `.` of the prose. The searches do not report
-    // overlapping pairs, so a `www.` may start one byte before or after a reported pair.
-    let www_at = |i: usize| {
-        b.get(i..i + 4)
-            .is_some_and(|w| w[..3].eq_ignore_ascii_case(b"www") && w[3] == b'.')
-    };
+    // A `www.` ends with `w.` or `W.`: two vectorised searches for a pair that prose rarely
+    // has (one per case form of `ww` were four; a search for `.` stops at every sentence).
+    let www_at = |j: usize| j >= 2 && b[j - 2..j].eq_ignore_ascii_case(b"ww");
     memchr::memmem::find(b, b"://").is_some()
-        || [&b"ww"[..], b"wW", b"Ww", b"WW"].iter().any(|pair| {
-            memchr::memmem::find_iter(b, pair)
-                .any(|j| www_at(j) || www_at(j + 1) || j.checked_sub(1).is_some_and(www_at))
-        })
+        || [&b"w."[..], b"W."]
+            .iter()
+            .any(|pair| memchr::memmem::find_iter(b, pair).any(www_at))
 }
 
 /// The matches of [`EMAIL`] in an ASCII text, in order, without running the regex: the same
@@ -157,7 +155,10 @@ pub(super) fn in_url_authority(text: &str, start: usize) -> bool {
     let token = before
         .rfind(char::is_whitespace)
         .map_or(before, |i| &before[i + 1..]);
+    // The token is short: byte windows, not a substring searcher.
     token
-        .rfind("://")
+        .as_bytes()
+        .windows(3)
+        .rposition(|w| w == b"://")
         .is_some_and(|i| !token[i + 3..].contains(['/', '?', '#', '=', '&']))
 }

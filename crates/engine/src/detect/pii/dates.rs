@@ -62,6 +62,35 @@ fn age_cues() -> &'static [(bool, &'static str)] {
     })
 }
 
+/// The cues of [`age_cues`] by where they are compared: before the number, right after it
+/// (`-year-old`, `歳`), or after one space.
+struct CuesByPlace {
+    before: Vec<&'static str>,
+    attached: Vec<&'static str>,
+    spaced: Vec<&'static str>,
+}
+
+fn cues_by_place() -> &'static CuesByPlace {
+    static BY_PLACE: std::sync::OnceLock<CuesByPlace> = std::sync::OnceLock::new();
+    BY_PLACE.get_or_init(|| {
+        let mut by_place = CuesByPlace {
+            before: Vec::new(),
+            attached: Vec::new(),
+            spaced: Vec::new(),
+        };
+        for &(after, cue) in age_cues() {
+            if !after {
+                by_place.before.push(cue);
+            } else if cue.starts_with('-') || !cue.is_ascii() {
+                by_place.attached.push(cue);
+            } else {
+                by_place.spaced.push(cue);
+            }
+        }
+        by_place
+    })
+}
+
 /// The bytes a cue after a number starts with, and those a cue before a number ends with
 /// (lower case): a number with neither next to it has no cue, and the cue list is not read.
 fn cue_edges() -> &'static ([bool; 256], [bool; 256]) {
@@ -102,13 +131,7 @@ fn cue_at(hay: &str, cue: &str, at_start: bool) -> bool {
 pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     for &(s, e) in &plan.digits {
-        if e - s > 3 || !standalone_number(text, s, e) {
-            continue;
-        }
-        let Ok(n) = text[s..e].parse::<u32>() else {
-            continue;
-        };
-        if !(1..=120).contains(&n) {
+        if e - s > 3 {
             continue;
         }
         let rest = &text[e..];
@@ -124,21 +147,45 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         if !may_follow && !may_precede {
             continue;
         }
-        // A cue is only compared in full when its edge byte is the one next to the number.
-        let same = |a: Option<&u8>, b: Option<u8>| {
-            a.is_some_and(|a| b.is_some_and(|b| a.eq_ignore_ascii_case(&b)))
+        if !standalone_number(text, s, e) {
+            continue;
+        }
+        let Ok(n) = text[s..e].parse::<u32>() else {
+            continue;
         };
-        let cued = age_cues().iter().any(|&(after, cue)| {
-            if !after {
-                same(cue.as_bytes().last(), prev) && cue_at(before, cue, false)
-            } else if cue.starts_with('-') || !cue.is_ascii() {
-                same(cue.as_bytes().first(), rest.bytes().next()) && cue_at(rest, cue, true)
-            } else {
-                spaced.is_some_and(|h| {
-                    same(cue.as_bytes().first(), h.bytes().next()) && cue_at(h, cue, true)
-                })
-            }
-        });
+        if !(1..=120).contains(&n) {
+            continue;
+        }
+        // A cue is only compared in full when its two edge bytes are the two next to the
+        // number (which `cue_at` implies).
+        let starts_alike = |cue: &str, hay: &str| {
+            let (c, h) = (cue.as_bytes(), hay.as_bytes());
+            let n = c.len().min(2);
+            h.len() >= n && c[..n].eq_ignore_ascii_case(&h[..n])
+        };
+        let ends_alike = |cue: &str, hay: &str| {
+            let (c, h) = (cue.as_bytes(), hay.as_bytes());
+            let n = c.len().min(2);
+            h.len() >= n && c[c.len() - n..].eq_ignore_ascii_case(&h[h.len() - n..])
+        };
+        // A cue before the number ends with the byte before it, one after starts with the byte
+        // after (past a space): only the cues on a side that passed are compared.
+        let cues = cues_by_place();
+        let cued = (may_precede
+            && cues
+                .before
+                .iter()
+                .any(|cue| ends_alike(cue, before) && cue_at(before, cue, false)))
+            || (may_follow
+                && (cues
+                    .attached
+                    .iter()
+                    .any(|cue| starts_alike(cue, rest) && cue_at(rest, cue, true))
+                    || spaced.is_some_and(|h| {
+                        cues.spaced
+                            .iter()
+                            .any(|cue| starts_alike(cue, h) && cue_at(h, cue, true))
+                    })));
         if cued {
             scan.consider(
                 view,
@@ -154,13 +201,16 @@ pub(super) fn ages(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
 /// Whether the digits at `[s, e)` are a whole number: no letter, digit or `_` glued to it, and
 /// no decimal part (`3.5 years`, `1,000 years`, `v2`). A sentence's final `.` is fine.
 fn standalone_number(text: &str, s: usize, e: usize) -> bool {
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let mark = |c: Option<char>| matches!(c, Some('.' | ','));
-    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
-    let mut before = text[..s].chars().rev();
-    let mut after = text[e..].chars();
-    let (b1, b2) = (before.next(), before.next());
-    let (a1, a2) = (after.next(), after.next());
+    // Read as bytes: every test is of an ASCII character, and a byte of a non-ASCII character
+    // passes none of them, just as the character does (and the character before a `.` or `,`
+    // is the byte before it).
+    let b = text.as_bytes();
+    let at = |i: Option<usize>| i.and_then(|i| b.get(i)).copied();
+    let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let mark = |c: Option<u8>| matches!(c, Some(b'.' | b','));
+    let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
+    let (b1, b2) = (at(s.checked_sub(1)), at(s.checked_sub(2)));
+    let (a1, a2) = (at(Some(e)), at(Some(e + 1)));
     let glued = word(b1) || word(a1) || (mark(b1) && digit(b2)) || (mark(a1) && digit(a2));
     !glued
 }

@@ -101,8 +101,12 @@ pub(super) fn loose_ibans(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             continue;
         };
         let upper = |i: usize| b.get(i).is_some_and(u8::is_ascii_uppercase);
+        // The two capitals first: rare in front of a number, and cheaper than the dot search.
+        if !upper(start) || !upper(start + 1) {
+            continue;
+        }
         let loose = b[start + 2] == b' ' || b[ds..(ds + 34).min(b.len())].contains(&b'.');
-        if !loose || !upper(start) || !upper(start + 1) {
+        if !loose {
             continue;
         }
         if start > 0 && b[start - 1].is_ascii_alphanumeric() {

@@ -97,8 +97,11 @@ pub(super) fn ssn_valid(area: &str, group: &str, serial: &str) -> bool {
 /// Whether `[s, e)` is a whole token: no ASCII letter, digit or `_` glued to either side
 /// (Chinese and Japanese text glue identifiers to their words: `身份证号码是110…`).
 fn free(text: &str, s: usize, e: usize) -> bool {
-    let glued = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    !glued(text[..s].chars().next_back()) && !glued(text[e..].chars().next())
+    // Read as bytes: a byte of a non-ASCII character is never an ASCII letter, digit or `_`,
+    // just as the character is not.
+    let glued = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let b = text.as_bytes();
+    !glued(s.checked_sub(1).and_then(|i| b.get(i))) && !glued(b.get(e))
 }
 
 /// Separators people write inside a numeric identifier (`123.456.789-09`, `12 345 678 901`).
@@ -108,11 +111,11 @@ fn id_sep(c: u8) -> bool {
 
 /// A numeric identifier candidate: a cluster of digit runs joined by single separators, read
 /// as its digits and its layout (`ddd.ddd.ddd-dd` for a CPF, with `d` for every digit).
-struct Cluster {
+struct Cluster<'a> {
     start: usize,
     end: usize,
-    digits: String,
-    layout: String,
+    digits: &'a str,
+    layout: &'a str,
 }
 
 /// The national identifiers written with digits only (or a final `X`), by number of digits,
@@ -254,6 +257,9 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     let b = text.as_bytes();
     let runs = &plan.digits;
+    // One digits string and one layout for all clusters, cleared for each.
+    let mut digits = String::new();
+    let mut layout = String::new();
     let mut i = 0;
     while i < runs.len() {
         let mut j = i;
@@ -268,18 +274,16 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
             i = j + 1;
             continue;
         }
-        // Sized once (a possible `X`; one separator between runs), and the layout's digits
-        // written as bytes: its every byte is ASCII (`d` or an `id_sep` byte).
-        let mut digits = String::with_capacity(count + 1);
-        let mut layout: Vec<u8> = Vec::with_capacity(count + (j - i));
+        digits.clear();
+        layout.clear();
         for (k, &(s, e)) in runs[i..=j].iter().enumerate() {
             if k > 0 {
-                layout.push(b[s - 1]);
+                // An `id_sep` byte: ASCII.
+                layout.push(char::from(b[s - 1]));
             }
             digits.push_str(&text[s..e]);
-            layout.resize(layout.len() + (e - s), b'd');
+            layout.extend(std::iter::repeat_n('d', e - s));
         }
-        let layout = String::from_utf8(layout).unwrap_or_default();
         // A Chinese id may end in `X`.
         if digits.len() == 17 && matches!(b.get(end), Some(b'X' | b'x')) {
             digits.push('X');
@@ -292,14 +296,14 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
         let c = Cluster {
             start,
             end,
-            digits,
-            layout,
+            digits: &digits,
+            layout: &layout,
         };
         for &(e, n, valid, layouts, laid_out, bare, why) in NUMERIC_IDS {
-            if c.digits.len() != n || !scan.cfg.wants(e) || !valid(&c.digits) {
+            if c.digits.len() != n || !scan.cfg.wants(e) || !valid(c.digits) {
                 continue;
             }
-            let strong = layouts.contains(&c.layout.as_str());
+            let strong = layouts.contains(&c.layout);
             let base = if strong { laid_out } else { bare };
             scan.consider(view, e, (c.start, c.end), base, why);
         }
@@ -339,14 +343,19 @@ fn token_around(b: &[u8], s: usize, e: usize) -> (usize, usize) {
 pub(super) fn alnum_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
     let text = view.text;
     let b = text.as_bytes();
-    let mut last = usize::MAX;
+    // The end of the last token looked at: a digit run before it is in that token (tokens are
+    // maximal runs), already judged.
+    let mut judged = 0;
     for &(s, e) in &plan.digits {
-        let (ts, te) = token_around(b, s, e);
-        // Every identifier here has 7 to 18 characters and some hyphens at most.
-        if ts == last || !(7..=24).contains(&(te - ts)) || !free(text, ts, te) {
+        if s < judged {
             continue;
         }
-        last = ts;
+        let (ts, te) = token_around(b, s, e);
+        judged = te;
+        // Every identifier here has 7 to 18 characters and some hyphens at most.
+        if !(7..=24).contains(&(te - ts)) || !free(text, ts, te) {
+            continue;
+        }
         let token = &text[ts..te];
         if token.bytes().any(|c| c.is_ascii_lowercase()) {
             continue;

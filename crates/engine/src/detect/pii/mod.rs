@@ -302,6 +302,10 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
         } else {
             Plan::whole(text)
         };
+        // Most findings are numbers: room for one every other digit run (at most one every
+        // 128 bytes), so that a long text's list is not copied again and again as it grows.
+        scan.out
+            .reserve((plan.digits.len() / 2).min(text.len() / 128));
         let view = &view;
         if cfg.wants(Entity::Email) && !plan.email.is_empty() {
             contact::emails(&mut scan, view, windowed);
@@ -387,17 +391,32 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
     // One span, one entity: a phone number guessed on a span that an identifier with a checksum
     // (a German tax id, a Canadian SIN …) covers exactly yields to it.
     if scan.out.len() > 1 {
-        // A sorted list: cheaper than hashing every span (a long text has thousands).
-        let mut ids: Vec<(usize, usize)> = scan
+        // The phone numbers' spans, sorted (they come in text order, which the sort sees in
+        // one pass) and looked up for each other finding: cheaper than hashing or sorting all
+        // spans (a long text has thousands).
+        let phone = |f: &RawFinding| f.entity == Entity::Phone.name();
+        let mut phones: Vec<(usize, usize)> = scan
             .out
             .iter()
-            .filter(|f| f.entity != Entity::Phone.name())
+            .filter(|f| phone(f))
             .map(|f| (f.start, f.end))
             .collect();
-        ids.sort_unstable();
-        scan.out.retain(|f| {
-            f.entity != Entity::Phone.name() || ids.binary_search(&(f.start, f.end)).is_err()
-        });
+        phones.sort_unstable();
+        phones.dedup();
+        let mut yields = vec![false; phones.len()];
+        for f in scan.out.iter().filter(|f| !phone(f)) {
+            if let Ok(i) = phones.binary_search(&(f.start, f.end)) {
+                yields[i] = true;
+            }
+        }
+        if yields.contains(&true) {
+            scan.out.retain(|f| {
+                !phone(f)
+                    || !phones
+                        .binary_search(&(f.start, f.end))
+                        .is_ok_and(|i| yields[i])
+            });
+        }
     }
     scan.out
 }

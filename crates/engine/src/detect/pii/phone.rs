@@ -51,9 +51,11 @@ pub(super) fn phones(
                 let mut s = m.start + groups[i].0;
                 let e = m.start + groups[j].1;
                 // Keep a leading `+`, or a `(` closed inside the number, that belongs to it.
+                // (The bytes are searched: `str::contains` with a char sets up a char searcher.)
                 if s > 0
                     && (text.as_bytes()[s - 1] == b'+'
-                        || (text.as_bytes()[s - 1] == b'(' && text[s..e].contains(')')))
+                        || (text.as_bytes()[s - 1] == b'('
+                            && text.as_bytes()[s..e].contains(&b')')))
                 {
                     s -= 1;
                 }
@@ -203,7 +205,7 @@ pub(super) fn phone_score(s: &str) -> Option<(f64, &'static str)> {
             .collect();
         &heap
     };
-    let formatted = s.contains([' ', '-', '.', '(']);
+    let formatted = s.bytes().any(|c| matches!(c, b' ' | b'-' | b'.' | b'('));
     let n = digits.len();
     if s.starts_with('+') {
         if !(8..=15).contains(&n) || digits[0] == 0 {
@@ -281,7 +283,8 @@ const NO_TRUNK_REGIONS: [Id; 6] = [Id::ES, Id::IT, Id::BR, Id::MX, Id::PL, Id::P
 pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
     // Mixed `.` and `-` separators are an identifier's layout (`012.785.028-74`, a Brazilian
     // CPF), not a phone number's.
-    let mixed = s.contains('.') && s.contains('-');
+    // Searched as bytes (ASCII): `str::contains` with a char sets up a char searcher.
+    let mixed = s.as_bytes().contains(&b'.') && s.as_bytes().contains(&b'-');
     // `ddd-dd-dddd` is an SSN's layout.
     let ssn_layout = s.len() == 11
         && s.bytes().enumerate().all(|(i, c)| {
@@ -321,7 +324,7 @@ pub(super) fn score(s: &str, mode: Mode) -> Option<(f64, &'static str)> {
         return plan;
     }
     let national = s.trim_start_matches('(');
-    let formatted = s.contains([' ', '-', '.', '(']);
+    let formatted = s.bytes().any(|c| matches!(c, b' ' | b'-' | b'.' | b'('));
     let valid_in = |regions: &[Id]| {
         regions
             .iter()

@@ -108,11 +108,30 @@ impl Plan {
         // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
         let mac = if wants(Entity::MacAddress) {
             // A match is at least `DENSE_RUN` bytes of hex digits and `:-.`, all in the byte
-            // range of the dense ranges: each match has a byte in one of them.
-            let seeds = scanned.dense.iter().flat_map(|&(s, e)| s..e);
-            let mut w = runs_around(b, seeds, |c| {
-                c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
-            });
+            // range of the dense ranges: each match has a byte in one of them. The runs of
+            // those bytes through the dense ranges, as `runs_around` finds them from every byte
+            // of the ranges, each walked once.
+            let mac_byte = |c: u8| c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.');
+            let mut w: Vec<(usize, usize)> = Vec::new();
+            for &(s, e) in &scanned.dense {
+                let mut i = s.max(w.last().map_or(0, |r| r.1));
+                while i < e {
+                    if !mac_byte(b[i]) {
+                        i += 1;
+                        continue;
+                    }
+                    let mut start = i;
+                    while start > 0 && mac_byte(b[start - 1]) {
+                        start -= 1;
+                    }
+                    let mut end = i + 1;
+                    while end < len && mac_byte(b[end]) {
+                        end += 1;
+                    }
+                    w.push((start, end));
+                    i = end;
+                }
+            }
             w.retain(|w| w.1 - w.0 >= DENSE_RUN);
             Where::Windows(w)
         } else {
@@ -229,7 +248,8 @@ impl Plan {
         // runs without enough digits or dots for a sub-run to have them).
         // With each sub-run, its digits and dots.
         let sub_runs = |class: fn(u8) -> bool, run: &dyn Fn(&(usize, usize, usize)) -> bool| {
-            let mut out: Vec<(usize, usize, usize, usize)> = Vec::new();
+            let mut out: Vec<(usize, usize, usize, usize)> =
+                Vec::with_capacity(phone_runs.len().min(len / 64));
             for &(s, e, _) in phone_runs.iter().filter(|r| run(r)) {
                 let mut i = s;
                 while i < e {
@@ -402,7 +422,12 @@ impl DigitSeeds {
             b.get(s..s + n)
                 .is_some_and(|r| r.iter().all(u8::is_ascii_alphanumeric))
         };
-        let mut out = DigitSeeds::default();
+        let mut out = DigitSeeds {
+            // Most texts' digit runs follow a word (`on 14 March`, `at 10:30`); the room is
+            // bounded by the text's length, not by a digit-heavy text's thousands of runs.
+            lettered: Vec::with_capacity(digits.len().min(b.len() / 64)),
+            ..DigitSeeds::default()
+        };
         for &(s, e) in digits {
             match b[s] {
                 b'1' => {
@@ -447,7 +472,8 @@ pub(super) fn phone_byte(c: u8) -> bool {
 /// before its first digit run and after its last. Equal to `runs_around` over the digit runs'
 /// starts (unit-tested), without scanning each run again to count its digits.
 pub(super) fn phone_runs(b: &[u8], digits: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
-    let mut out: Vec<(usize, usize, usize)> = Vec::new();
+    // At most one run per digit run; the room is bounded by the text's length.
+    let mut out: Vec<(usize, usize, usize)> = Vec::with_capacity(digits.len().min(b.len() / 64));
     // The open run: its start, the end of its last digit run, its digits.
     let mut open: Option<(usize, usize, usize)> = None;
     let close = |(s, e, n): (usize, usize, usize), out: &mut Vec<(usize, usize, usize)>| {

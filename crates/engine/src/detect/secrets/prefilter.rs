@@ -2,10 +2,12 @@
 //!
 //! Every rule names trigger literals, one of which each of its matches contains, and where they
 //! are looked for ([`Seen`]). On ASCII text:
-//! - `Anywhere` literals are each one `memmem` search that stops at the first occurrence: a
-//!   handful of vectorised passes that skip prose at memory speed (one Aho-Corasick automaton
-//!   over them fell back to stepping byte by byte over ordinary prose and cost more than the
-//!   rest of the scan);
+//! - `Anywhere` literals are found from their anchor bytes (`:` of `://`, `_` of `_eyJ`, `-`
+//!   of `--`, `<` of `<password>`): one vectorised `memchr` pass per anchor byte, each
+//!   occurrence compared with the literals anchored there, stopping once they are all found
+//!   (one Aho-Corasick automaton over them fell back to stepping byte by byte over ordinary
+//!   prose and cost more than the rest of the scan; one `memmem` pass per literal cost eight
+//!   passes);
 //! - `Token` literals are looked for with one automaton only inside the long runs of token bytes
 //!   ([`long_tokens`], found 8 bytes at a time), which are rare in prose; those runs are also the
 //!   windows of the rules whose matches lie inside one;
@@ -75,15 +77,34 @@ impl Automaton {
     }
 }
 
+/// The distinct `Anywhere` literals that share an anchor byte (see [`anchor`]).
+struct Anchored {
+    byte: u8,
+    /// Each literal, the anchor's offset in it, and the rules it triggers.
+    literals: Vec<(&'static [u8], usize, Mask)>,
+}
+
+/// The byte of `literal` whose occurrences are visited to find it: its first punctuation byte
+/// (`:`, `_`, `-`, `<` …), rare in prose, or else its first byte.
+fn anchor(literal: &[u8]) -> usize {
+    literal
+        .iter()
+        .position(|c| c.is_ascii_punctuation())
+        .unwrap_or(0)
+}
+
 struct Prefilter {
-    /// Each distinct `Anywhere` literal, with the rules it triggers.
-    anywhere: Vec<(memchr::memmem::Finder<'static>, Mask)>,
+    /// The `Anywhere` literals by anchor byte.
+    anywhere: Vec<Anchored>,
     token: Automaton,
     key: Automaton,
     /// Every case-sensitive literal, for non-ASCII text (scanned whole).
     exact: Automaton,
     token_mask: Mask,
     key_mask: Mask,
+    /// Whether every `Key` literal has an ASCII letter: then a key without one (`10` of
+    /// `10:30`) holds none and is not searched.
+    key_literals_have_letters: bool,
 }
 
 fn prefilter() -> &'static Prefilter {
@@ -96,18 +117,28 @@ fn prefilter() -> &'static Prefilter {
                 .filter(|(_, r)| r.seen == kind)
                 .fold(0 as Mask, |m, (i, _)| m | 1 << i)
         };
-        let mut anywhere: Vec<(memchr::memmem::Finder<'static>, Mask)> = Vec::new();
+        let mut anywhere: Vec<Anchored> = Vec::new();
         for (i, r) in RULES.iter().enumerate() {
             if r.seen != Seen::Anywhere {
                 continue;
             }
             for l in r.triggers {
-                match anywhere
-                    .iter_mut()
-                    .find(|(f, _)| f.needle() == l.as_bytes())
-                {
-                    Some((_, m)) => *m |= 1 << i,
-                    None => anywhere.push((memchr::memmem::Finder::new(l.as_bytes()), 1 << i)),
+                let l = l.as_bytes();
+                let at = anchor(l);
+                let group = match anywhere.iter().position(|a| a.byte == l[at]) {
+                    Some(g) => &mut anywhere[g],
+                    None => {
+                        anywhere.push(Anchored {
+                            byte: l[at],
+                            literals: Vec::new(),
+                        });
+                        let last = anywhere.len() - 1;
+                        &mut anywhere[last]
+                    }
+                };
+                match group.literals.iter_mut().find(|(m, _, _)| *m == l) {
+                    Some((_, _, m)) => *m |= 1 << i,
+                    None => group.literals.push((l, at, 1 << i)),
                 }
             }
         }
@@ -118,6 +149,11 @@ fn prefilter() -> &'static Prefilter {
             exact: Automaton::new(&[Seen::Anywhere, Seen::Token], false),
             token_mask: of(Seen::Token),
             key_mask: of(Seen::Key),
+            key_literals_have_letters: RULES
+                .iter()
+                .filter(|r| r.seen == Seen::Key)
+                .flat_map(|r| r.triggers)
+                .all(|t| t.bytes().any(|c| c.is_ascii_alphabetic())),
         }
     })
 }
@@ -157,10 +193,25 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
     }
     let mut mask: Mask = 0;
     let anywhere = wanted & !p.key_mask & !p.token_mask;
-    for (finder, rules) in &p.anywhere {
-        let open = anywhere & rules & !mask;
-        if open != 0 && finder.find(b).is_some() {
-            mask |= open;
+    for group in &p.anywhere {
+        let open = |mask: Mask| {
+            group
+                .literals
+                .iter()
+                .any(|(_, _, rules)| anywhere & rules & !mask != 0)
+        };
+        if !open(mask) {
+            continue;
+        }
+        for i in memchr::memchr_iter(group.byte, b) {
+            for &(literal, at, rules) in &group.literals {
+                if anywhere & rules & !mask != 0 && i >= at && b[i - at..].starts_with(literal) {
+                    mask |= anywhere & rules;
+                }
+            }
+            if !open(mask) {
+                break;
+            }
         }
     }
     let mut tokens = Vec::new();
@@ -186,7 +237,11 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
             while start > 0 && key_byte(b[start - 1]) {
                 start -= 1;
             }
-            let found = p.key.mask(&b[start..=sep], Mask::MAX);
+            let key = &b[start..=sep];
+            if p.key_literals_have_letters && !key.iter().any(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            let found = p.key.mask(key, Mask::MAX);
             if found & (1 << GENERIC) != 0 {
                 let mut end = sep + 1;
                 if b[sep] == b'=' && b.get(end) == Some(&b'>') {
@@ -216,8 +271,8 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
 /// The maximal runs of [`token_byte`]s at least [`MIN_TOKEN`] long, in an ASCII text.
 ///
 /// Such a run covers a whole aligned 8-byte word; take the first one it covers: fewer than 8 of
-/// its bytes are before that word and at least 7 lie outside it, so 4 of them lie on one side:
-/// the top 4 bytes of the word before or the low 4 of the word after are key bytes too. A token
+/// its bytes are before that word and at least 7 lie outside it, so the top bytes of the word
+/// before and the low bytes of the word after that pass the test below are 7 or more. A token
 /// byte is at least `-` (0x2D), which a SWAR test checks 8 bytes at a time (exactly per byte);
 /// prose fails it at almost every word, and at its neighbours for nearly all the rest, so only
 /// the rare long tokens are looked at byte by byte.
@@ -238,6 +293,9 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         (!((x | H) - 0x2D * L) & !x & H) | (x & H)
     };
     let mut out: Vec<(usize, usize)> = Vec::new();
+    // Whether the bytes that pass the test next to a passing word, the top ones of the word
+    // before (`prev`'s mask) and the low ones of the word after (`next`'s), are 7 or more.
+    let reach = |prev: u64, next: u64| prev.leading_zeros() / 8 + next.trailing_zeros() / 8 >= 7;
     let look = |k: usize, out: &mut Vec<(usize, usize)>| {
         let at = k * 8;
         if out.last().is_some_and(|r| at + 8 <= r.1)
@@ -270,7 +328,7 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         }
         for j in 0..4 {
             let next = if j < 3 { l[j + 1] } else { low(k + 4) };
-            if l[j] == 0 && (prev >> 32 == 0 || next & 0xFFFF_FFFF == 0) {
+            if l[j] == 0 && reach(prev, next) {
                 look(k + j, &mut out);
             }
             prev = l[j];
@@ -279,7 +337,7 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
     }
     while k < words {
         let cur = low(k);
-        if cur == 0 && (prev >> 32 == 0 || low(k + 1) & 0xFFFF_FFFF == 0) {
+        if cur == 0 && reach(prev, low(k + 1)) {
             look(k, &mut out);
         }
         prev = cur;
@@ -346,6 +404,41 @@ mod tests {
     }
 
     #[test]
+    fn anywhere_literals_are_found_from_their_anchors() {
+        let p = prefilter();
+        let anywhere = RULES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.seen == Seen::Anywhere)
+            .fold(0 as Mask, |m, (i, _)| m | 1 << i);
+        let texts = [
+            "plain prose, no literal at all",
+            "see https://example.org/x and --verbose",
+            "<password>hunter2</password> x_eyJ fm2_ fm1r_ fm1a_",
+            "-----BEGIN RSA PRIVATE KEY----- ://",
+            "_eyJ",
+            "--",
+            "-",
+            "a:/ /b fm2 _eyj <passwor",
+        ];
+        for text in texts {
+            let b = text.as_bytes();
+            let expected = RULES
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.seen == Seen::Anywhere)
+                .filter(|(_, r)| {
+                    r.triggers
+                        .iter()
+                        .any(|t| b.windows(t.len()).any(|w| w == t.as_bytes()))
+                })
+                .fold(0 as Mask, |m, (i, _)| m | 1 << i);
+            let found = candidates(text, anywhere).mask & !p.key_mask & !p.token_mask;
+            assert_eq!(found, expected, "{text:?}");
+        }
+    }
+
+    #[test]
     fn every_rule_has_a_trigger_and_the_automata_build() {
         for r in &RULES {
             assert!(!r.triggers.is_empty(), "{}", r.id);
@@ -358,6 +451,7 @@ mod tests {
                 );
             }
         }
-        let _ = prefilter();
+        // Keys without a letter are skipped: every key literal has one.
+        assert!(prefilter().key_literals_have_letters);
     }
 }

@@ -15,7 +15,7 @@ use crate::detect::static_regex::Lazy;
 /// Where a rule's trigger literals are looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Seen {
-    /// Anywhere in the text (case-sensitive), each literal one `memmem` pass.
+    /// Anywhere in the text (case-sensitive), found from one of its bytes (`prefilter::anchor`).
     Anywhere,
     /// Inside a run of at least [`super::prefilter::MIN_TOKEN`] token bytes
     /// (`[A-Za-z0-9_.~-]`, case-sensitive). With [`Rule::windowed`], every match of the rule is
