@@ -769,23 +769,7 @@ async fn an_endpoint_failing_without_a_success_is_disabled_and_audited() {
 /// Two nodes (two workers) on one database: every message arrives, and none twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_never_send_one_delivery_twice() {
-    // The shipped defaults (the worker polls every 500 ms, 4 deliveries at once per endpoint),
-    // with the local receivers allowed; `SENTINEL_BENCH_FAST=1` takes the tests' quick polling
-    // (every 50 ms) and 8 at once instead.
-    let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
-    let settings = || {
-        if quick {
-            fast(|w| w.concurrency_per_endpoint = 8)
-        } else {
-            Settings {
-                webhooks: WebhookSettings {
-                    allow_private_hosts: vec!["127.0.0.1".into()],
-                    ..WebhookSettings::default()
-                },
-                ..Settings::default()
-            }
-        }
-    };
+    let settings = || fast(|w| w.concurrency_per_endpoint = 8);
     let app = spawn_app_with(settings()).await;
     // Before the second node starts, so both enforce it (SQLite has no policy reload across
     // nodes; PostgreSQL would tell it).
