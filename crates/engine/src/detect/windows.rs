@@ -176,17 +176,48 @@ pub(crate) fn runs_around(
         if out.last().is_some_and(|w| s < w.1) || !b.get(s).is_some_and(|c| alphabet(*c)) {
             continue;
         }
-        let mut start = s;
-        while start > 0 && alphabet(b[start - 1]) {
-            start -= 1;
-        }
-        let mut end = s + 1;
-        while end < b.len() && alphabet(b[end]) {
-            end += 1;
-        }
-        out.push((start, end));
+        out.push(run_at(b, s, &alphabet));
     }
     out
+}
+
+/// [`runs_around`] with every byte of `ranges` (ascending, disjoint) as a seed, each run walked
+/// once rather than once per seed in it.
+#[inline]
+pub(crate) fn runs_through(
+    b: &[u8],
+    ranges: &[(usize, usize)],
+    alphabet: impl Fn(u8) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(s, e) in ranges {
+        let e = e.min(b.len());
+        let mut i = s.max(out.last().map_or(0, |r| r.1));
+        while i < e {
+            if alphabet(b[i]) {
+                let run = run_at(b, i, &alphabet);
+                out.push(run);
+                i = run.1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The maximal run of bytes in `alphabet` around `s`, which is one.
+#[inline]
+fn run_at(b: &[u8], s: usize, alphabet: &impl Fn(u8) -> bool) -> (usize, usize) {
+    let mut start = s;
+    while start > 0 && alphabet(b[start - 1]) {
+        start -= 1;
+    }
+    let mut end = s + 1;
+    while end < b.len() && alphabet(b[end]) {
+        end += 1;
+    }
+    (start, end)
 }
 
 /// Sort and merge overlapping or touching windows.
@@ -462,6 +493,26 @@ mod tests {
             .map(|m| (m.start(), m.end()))
             .collect();
         assert_eq!(whole, all);
+    }
+
+    #[test]
+    fn runs_through_ranges_are_the_runs_around_their_bytes() {
+        let b = b"a1:b2-c3 zz 0f.0e:99 x--.y 12:34:56:78:9a:bc q";
+        let hex = |c: u8| c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.');
+        for ranges in [
+            vec![],
+            vec![(0, 3)],
+            vec![(1, 2), (4, 6), (12, 14)],
+            vec![(0, b.len())],
+            vec![(9, 11), (21, 27), (30, 40), (44, b.len() + 5)],
+        ] {
+            let seeds = ranges.iter().flat_map(|&(s, e)| s..e);
+            assert_eq!(
+                runs_through(b, &ranges, hex),
+                runs_around(b, seeds, hex),
+                "{ranges:?}"
+            );
+        }
     }
 
     #[test]

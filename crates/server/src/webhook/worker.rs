@@ -52,6 +52,14 @@ struct Ctx {
     finished: mpsc::Sender<Finished>,
 }
 
+impl Ctx {
+    /// Whether a message written at `written` has waited `busy_max_lag_ms` already: then it is
+    /// no longer held back for a busy ingestion.
+    fn overdue(&self, written: DateTime<Utc>) -> bool {
+        Utc::now() - written > chrono::Duration::milliseconds(self.settings.busy_max_lag_ms as i64)
+    }
+}
+
 /// The worker of one node.
 pub struct Deliverer {
     ctx: Ctx,
@@ -104,6 +112,13 @@ struct Lane {
     slow: bool,
     /// When it last started attempts.
     last_wave: Option<tokio::time::Instant>,
+}
+
+impl Lane {
+    /// Less than one wave (`concurrency_per_endpoint` deliveries) is queued: it claims more.
+    fn short(&self, wave: usize) -> bool {
+        self.queue.len() < wave
+    }
 }
 
 /// The endpoints' lanes and the attempts in flight.
@@ -339,17 +354,11 @@ impl Deliverer {
             let Some(since) = store.outbox_waiting_since().await? else {
                 return Ok(());
             };
-            let max_lag = chrono::Duration::milliseconds(self.ctx.settings.busy_max_lag_ms as i64);
-            if Utc::now() - since > max_lag {
+            if self.ctx.overdue(since) {
                 limit = DISPATCH_BATCH * BUSY_DISPATCH_BATCHES;
             } else {
-                // Short: less than one wave queued (the next serve claims more).
                 let wave = self.ctx.settings.concurrency_per_endpoint;
-                if lanes
-                    .lanes
-                    .values()
-                    .any(|l| l.enabled && l.queue.len() < wave)
-                {
+                if lanes.lanes.values().any(|l| l.enabled && l.short(wave)) {
                     store.dispatch_outbox(DISPATCH_BATCH).await?;
                 }
                 return Ok(());
@@ -372,7 +381,6 @@ impl Deliverer {
         // While events are being ingested, one wave per `busy_wave_ms` at most, unless the next
         // delivery's message has waited `busy_max_lag_ms` already.
         let pace = Duration::from_millis(s.busy_wave_ms);
-        let max_lag = chrono::Duration::milliseconds(s.busy_max_lag_ms as i64);
         let now = tokio::time::Instant::now();
         if !pace.is_zero()
             && let Some(last) = lane.last_wave
@@ -381,14 +389,14 @@ impl Deliverer {
             && lane
                 .queue
                 .front()
-                .is_none_or(|next| Utc::now() - next.delivery.message_created_at <= max_lag)
+                .is_none_or(|next| !self.ctx.overdue(next.delivery.message_created_at))
         {
             let at = last + pace;
             lanes.resume = Some(lanes.resume.map_or(at, |r| r.min(at)));
             return Ok(());
         }
         let wave = s.concurrency_per_endpoint;
-        if lane.queue.len() < wave && !lane.dry {
+        if lane.short(wave) && !lane.dry {
             let want = if lane.slow {
                 wave
             } else {

@@ -2,7 +2,7 @@
 //! rare bytes, each argued against its pattern, so that the regexes skip plain prose.
 
 use super::{Entity, PiiConfig};
-use crate::detect::windows::{DENSE_RUN, merge, runs_around, scan_bytes};
+use crate::detect::windows::{DENSE_RUN, merge, runs_around, runs_through, scan_bytes};
 
 /// Where one candidate regex runs in one view.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,30 +108,10 @@ impl Plan {
         // MAC: hex digits and `:-.`, 14 or 17 bytes, with a separator between hex digits.
         let mac = if wants(Entity::MacAddress) {
             // A match is at least `DENSE_RUN` bytes of hex digits and `:-.`, all in the byte
-            // range of the dense ranges: each match has a byte in one of them. The runs of
-            // those bytes through the dense ranges, as `runs_around` finds them from every byte
-            // of the ranges, each walked once.
-            let mac_byte = |c: u8| c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.');
-            let mut w: Vec<(usize, usize)> = Vec::new();
-            for &(s, e) in &scanned.dense {
-                let mut i = s.max(w.last().map_or(0, |r| r.1));
-                while i < e {
-                    if !mac_byte(b[i]) {
-                        i += 1;
-                        continue;
-                    }
-                    let mut start = i;
-                    while start > 0 && mac_byte(b[start - 1]) {
-                        start -= 1;
-                    }
-                    let mut end = i + 1;
-                    while end < len && mac_byte(b[end]) {
-                        end += 1;
-                    }
-                    w.push((start, end));
-                    i = end;
-                }
-            }
+            // range of the dense ranges: each match has a byte in one of them.
+            let mut w = runs_through(b, &scanned.dense, |c| {
+                c.is_ascii_hexdigit() || matches!(c, b':' | b'-' | b'.')
+            });
             w.retain(|w| w.1 - w.0 >= DENSE_RUN);
             Where::Windows(w)
         } else {
