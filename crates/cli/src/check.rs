@@ -199,15 +199,7 @@ fn unique_findings(findings: &[Finding]) -> Vec<&Finding> {
     let mut seen = std::collections::HashSet::new();
     findings
         .iter()
-        .filter(|f| {
-            seen.insert((
-                f.detector.as_str(),
-                f.entity.as_str(),
-                f.start,
-                f.end,
-                f.target as u8,
-            ))
-        })
+        .filter(|f| seen.insert((&*f.detector, &*f.entity, f.start, f.end, f.target as u8)))
         .collect()
 }
 

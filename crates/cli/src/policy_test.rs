@@ -220,7 +220,7 @@ fn check_case(set: &PolicySet, policies: &[PolicyDecl], case: &Case) -> Result<V
             problems.push(format!("policies: expected {expected:?}, got {breached:?}"));
         }
     }
-    let entities: Vec<&str> = eval.findings.iter().map(|f| f.entity.as_str()).collect();
+    let entities: Vec<&str> = eval.findings.iter().map(|f| &*f.entity).collect();
     for want in &case.findings {
         if !entities.contains(&want.as_str()) {
             problems.push(format!("findings: expected `{want}`, got {entities:?}"));

@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             scope: &scope,
         });
         let best = e.findings.iter().map(|f| f.score).fold(0.0, f64::max);
-        let ents: Vec<&str> = e.findings.iter().map(|f| f.entity.as_str()).collect();
+        let ents: Vec<&str> = e.findings.iter().map(|f| &*f.entity).collect();
         println!(
             "{}\t{best:.4}\t{}",
             v["id"].as_str().unwrap_or_default(),

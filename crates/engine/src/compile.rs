@@ -64,8 +64,8 @@ impl CompiledPolicy {
     pub fn detectors(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for d in &self.detectors {
-            if !matches!(d.name.as_str(), "contains" | "matches") && !out.contains(&d.name) {
-                out.push(d.name.clone());
+            if !matches!(d.name, "contains" | "matches") && !out.iter().any(|n| n == d.name) {
+                out.push(d.name.to_owned());
             }
         }
         out
@@ -131,7 +131,7 @@ impl Compiler {
                     Ok(list) => {
                         let key = format!("contains({})", list.terms().join(""));
                         let d = Detector::new(
-                            "contains".to_owned(),
+                            "contains",
                             key,
                             DetectorKind::Terms(list),
                             TERM_LIST_UNITS,
@@ -159,7 +159,7 @@ impl Compiler {
                 Ok(re) => {
                     let key = format!("matches({pattern}/{flags})");
                     let d = Detector::new(
-                        "matches".to_owned(),
+                        "matches",
                         key,
                         DetectorKind::Regex(RegexList::new(vec![re], "regex_match")),
                         0.0,

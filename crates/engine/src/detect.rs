@@ -28,6 +28,8 @@ pub(crate) mod windows;
 pub(crate) use crate::static_regex;
 pub(crate) use text::{MemoKey, TextViews};
 
+use std::borrow::Cow;
+
 use crate::ast::DetectorCall;
 use crate::error::{CompileError, closest};
 use crate::normalize::Family;
@@ -49,11 +51,11 @@ pub use registry::{DETECTOR_NAMES, DetectorGroup, DetectorSpec, detectors};
 /// A finding before it is attached to a detector name and target. Spans are original bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawFinding {
-    pub entity: String,
+    pub entity: Cow<'static, str>,
     pub start: usize,
     pub end: usize,
     pub score: f64,
-    pub explanation: String,
+    pub explanation: Cow<'static, str>,
 }
 
 /// At most this many findings are kept per detector and text. A text that matches more often is
@@ -99,7 +101,7 @@ mod cap_tests {
                     start: i * 2,
                     end: i * 2 + 1,
                     score: 0.5,
-                    explanation: String::new(),
+                    explanation: "".into(),
                 },
             );
         }
@@ -159,7 +161,7 @@ pub(crate) enum DetectorKind {
 pub(crate) struct Detector {
     /// Reported as `Finding::detector`: the name as written (`pii`, `data_leakage`), or
     /// `contains` / `matches` for those clauses.
-    pub name: String,
+    pub name: &'static str,
     /// Canonical name and arguments; equal keys run once per event across all policies.
     pub key: String,
     pub kind: DetectorKind,
@@ -181,7 +183,7 @@ impl DetectorKind {
 
 impl Detector {
     /// A detector reported as `name`, costing `units` plus its arguments' units.
-    pub(crate) fn new(name: String, key: String, kind: DetectorKind, units: f64) -> Self {
+    pub(crate) fn new(name: &'static str, key: String, kind: DetectorKind, units: f64) -> Self {
         let cost_units = units + kind.argument_units();
         Detector {
             name,
@@ -395,7 +397,7 @@ pub(crate) fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Ve
         push_finding(
             &mut out,
             RawFinding {
-                entity: h.signal.to_owned(),
+                entity: Cow::Borrowed(h.signal),
                 start: h.start,
                 end: h.end,
                 score,
@@ -411,7 +413,7 @@ pub(crate) fn hits_to_findings(hits: &[SignalHit], score: f64, what: &str) -> Ve
                     e.push_str(view);
                     e.push_str("; combined score ");
                     e.push_str(&shown_score);
-                    e
+                    e.into()
                 },
             },
         );
@@ -465,7 +467,7 @@ pub(crate) fn build(call: &DetectorCall) -> Result<Detector, Vec<CompileError>> 
     };
     let (kind, key_args) = (spec.build)(call)?;
     Ok(Detector::new(
-        name.to_owned(),
+        spec.name,
         format!("{name}({key_args})"),
         kind,
         spec.cost_units,

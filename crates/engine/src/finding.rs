@@ -2,6 +2,8 @@
 //!
 //! A leaf of the crate: evaluation produces findings and redaction consumes them.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// Which text a finding is in.
@@ -29,12 +31,15 @@ impl Target {
 }
 
 /// One detected span.
+///
+/// The detector, entity and explanation are borrowed when they are fixed strings (most are), so
+/// that handing the same finding out in a hit and in the evaluation's list copies no text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// `pii`, `data_leakage`, … or `contains` / `matches` for those clauses.
-    pub detector: String,
+    pub detector: Cow<'static, str>,
     /// What was found: `email`, `aws_access_key`, `instruction_override`, `python`, …
-    pub entity: String,
+    pub entity: Cow<'static, str>,
     pub target: Target,
     /// Byte span in the original text.
     pub start: usize,
@@ -44,7 +49,7 @@ pub struct Finding {
     pub char_end: usize,
     /// 0..1.
     pub score: f64,
-    pub explanation: String,
+    pub explanation: Cow<'static, str>,
 }
 
 impl Finding {
@@ -66,15 +71,15 @@ impl Finding {
         let char_start = text.get(..start).map_or(0, |t| t.chars().count());
         let char_end = char_start + text.get(start..end).map_or(0, |t| t.chars().count());
         Finding {
-            detector: detector.to_owned(),
-            entity: entity.to_owned(),
+            detector: Cow::Owned(detector.to_owned()),
+            entity: Cow::Owned(entity.to_owned()),
             target,
             start,
             end,
             char_start,
             char_end,
             score,
-            explanation,
+            explanation: Cow::Owned(explanation),
         }
     }
 

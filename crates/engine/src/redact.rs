@@ -220,7 +220,7 @@ impl Redactor {
     pub fn redact(&mut self, text: &str, findings: &[Finding]) -> String {
         let spans: Vec<(usize, usize, &str, f64)> = findings
             .iter()
-            .map(|f| (f.start, f.end, f.entity.as_str(), f.score))
+            .map(|f| (f.start, f.end, &*f.entity, f.score))
             .collect();
         self.redact_spans(text, spans)
     }

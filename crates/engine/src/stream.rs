@@ -251,7 +251,7 @@ impl StreamScanner {
                     style,
                     findings
                         .iter()
-                        .map(|f| (f.start, f.end, f.entity.as_str(), f.score))
+                        .map(|f| (f.start, f.end, &*f.entity, f.score))
                         .collect(),
                 ),
                 None => (RedactStyle::default(), Vec::new()),

@@ -101,7 +101,7 @@ pub(crate) fn run(
             e.push_str(what);
             e.push_str(": ");
             e.push_str(&f.explanation);
-            f.explanation = e;
+            f.explanation = e.into();
         }
         v
     };
@@ -116,10 +116,7 @@ pub(crate) fn run(
             let found = pii::scan(&pii_cfg(), tv, mode);
             let mut distinct: Vec<(&str, &str)> = Vec::new();
             for f in &found {
-                let v = (
-                    f.entity.as_str(),
-                    tv.original.get(f.start..f.end).unwrap_or(""),
-                );
+                let v = (&*f.entity, tv.original.get(f.start..f.end).unwrap_or(""));
                 if !distinct.contains(&v) {
                     distinct.push(v);
                 }

@@ -6,6 +6,8 @@
 //! plus a small bonus for a Markdown code fence. The best language's score is the event's
 //! `code_prompt_score`.
 
+use std::borrow::Cow;
+
 use crate::ast::DetectorCall;
 use crate::detect::RawFinding;
 use crate::detect::TextViews;
@@ -145,11 +147,11 @@ pub(crate) fn scan(cfg: &CodeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawF
             .and_then(|t| t.find('\n'))
             .map_or(text.len(), |p| e + p);
         out.push(RawFinding {
-            entity: lang.to_owned(),
+            entity: Cow::Borrowed(lang),
             start: s,
             end: e,
             score,
-            explanation: format!("{lang} source code (score {score:.2})"),
+            explanation: format!("{lang} source code (score {score:.2})").into(),
         });
         break;
     }
@@ -163,7 +165,7 @@ mod tests {
     fn best(text: &str) -> Option<String> {
         scan(&CodeConfig::all(), &TextViews::new(text), Mode::Balanced)
             .first()
-            .map(|f| f.entity.clone())
+            .map(|f| f.entity.to_string())
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! NFKC-normalised, lowercased text, and in robust mode against the de-obfuscated text.
 //! Operator regexes are compiled once, with a size cap, by the `regex` crate (linear time).
 
+use std::borrow::Cow;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder};
 use unicode_normalization::UnicodeNormalization;
@@ -93,11 +95,11 @@ impl TermList {
                 push_finding(
                     &mut out,
                     RawFinding {
-                        entity: self.entity.to_owned(),
+                        entity: Cow::Borrowed(self.entity),
                         start: s,
                         end: e,
                         score: self.score,
-                        explanation: format!("matched \"{term}\""),
+                        explanation: format!("matched \"{term}\"").into(),
                     },
                 );
             }
@@ -165,11 +167,11 @@ impl RegexList {
                     push_finding(
                         &mut out,
                         RawFinding {
-                            entity: self.entity.to_owned(),
+                            entity: Cow::Borrowed(self.entity),
                             start: s,
                             end: e,
                             score: 1.0,
-                            explanation: format!("matched /{}/", re.as_str()),
+                            explanation: format!("matched /{}/", re.as_str()).into(),
                         },
                     );
                 }
@@ -191,11 +193,11 @@ pub(crate) fn scan_length(text: &str, max_chars: usize) -> Vec<RawFinding> {
         Some((cut, _)) => {
             let total = text.chars().count();
             vec![RawFinding {
-                entity: "length_exceeded".to_owned(),
+                entity: Cow::Borrowed("length_exceeded"),
                 start: cut,
                 end: text.len(),
                 score: 1.0,
-                explanation: format!("{total} characters; the limit is {max_chars}"),
+                explanation: format!("{total} characters; the limit is {max_chars}").into(),
             }]
         }
         None => Vec::new(),

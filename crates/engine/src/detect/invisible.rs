@@ -5,6 +5,8 @@
 //! characters split words to dodge filters. A zero-width joiner between two emoji is ordinary
 //! emoji composition and is ignored. Consecutive invisible characters form one finding.
 
+use std::borrow::Cow;
+
 use crate::detect::RawFinding;
 use crate::normalize::tag_ascii;
 
@@ -94,11 +96,11 @@ fn finding((start, end, kind, tags, count): (usize, usize, Kind, String, usize))
         ),
     };
     RawFinding {
-        entity: entity.to_owned(),
+        entity: Cow::Borrowed(entity),
         start,
         end,
         score,
-        explanation,
+        explanation: explanation.into(),
     }
 }
 
@@ -124,7 +126,10 @@ mod tests {
             ),
         ];
         for (text, entities) in cases {
-            let got: Vec<String> = scan(&text).into_iter().map(|f| f.entity).collect();
+            let got: Vec<String> = scan(&text)
+                .into_iter()
+                .map(|f| f.entity.into_owned())
+                .collect();
             assert_eq!(got, entities, "{text:?}");
         }
         let f = scan(&format!("hi{tags}"));

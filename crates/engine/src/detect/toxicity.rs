@@ -19,6 +19,8 @@
 
 mod model;
 
+use std::borrow::Cow;
+
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::lexicon::{LazyLexicon, LexiconSpec, SignalHit, parse_spec};
@@ -114,11 +116,11 @@ fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
         model_spans_uncached(tv, mode)
             .into_iter()
             .map(|m| RawFinding {
-                entity: if m.whole { "whole" } else { "sentence" }.to_owned(),
+                entity: Cow::Borrowed(if m.whole { "whole" } else { "sentence" }),
                 start: m.start,
                 end: m.end,
                 score: m.p,
-                explanation: String::new(),
+                explanation: Cow::Borrowed(""),
             })
             .collect()
     })
@@ -245,14 +247,15 @@ pub(crate) fn scan(
         push_finding(
             &mut out,
             RawFinding {
-                entity: entity.to_owned(),
+                entity: Cow::Borrowed(entity),
                 start: s,
                 end: e,
                 score,
                 explanation: format!(
                     "toxicity: sentence classifier probability {:.2}; combined score {score:.2}",
                     m.p
-                ),
+                )
+                .into(),
             },
         );
     }

@@ -1,6 +1,8 @@
 //! One evaluation's state: the texts' views, each detector's findings computed at most once per
 //! text and mode, and the expression walk over them.
 
+use std::borrow::Cow;
+
 use crate::ast::{ScopeField, ScopeOp};
 use crate::compile::CExpr;
 use crate::detect::TextViews;
@@ -237,7 +239,7 @@ fn to_findings(
                     _ => text.get(r.start..r.end).map_or(0, |t| t.chars().count()),
                 };
             Finding {
-                detector: d.name.clone(),
+                detector: Cow::Borrowed(d.name),
                 entity: r.entity,
                 target,
                 start: r.start,

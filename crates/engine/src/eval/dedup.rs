@@ -120,7 +120,7 @@ pub(super) fn detectors_disjoint(hits: &[PolicyHit]) -> bool {
     for (h, hit) in hits.iter().enumerate() {
         let mut last: Option<&str> = None;
         for f in &hit.findings {
-            let name = f.detector.as_str();
+            let name: &str = &f.detector;
             if last == Some(name) {
                 continue;
             }
@@ -161,15 +161,15 @@ mod tests {
 
     fn finding(detector: &str, entity: &str, target: Target, start: usize, end: usize) -> Finding {
         Finding {
-            detector: detector.to_owned(),
-            entity: entity.to_owned(),
+            detector: detector.to_owned().into(),
+            entity: entity.to_owned().into(),
             target,
             start,
             end,
             char_start: start,
             char_end: end,
             score: 0.5,
-            explanation: format!("{start}"),
+            explanation: format!("{start}").into(),
         }
     }
 

@@ -199,7 +199,7 @@ const ATTACK_DETECTORS: [&str; 2] = ["prompt_injection", "jailbreak"];
 /// everything else stands (PII, secrets, keywords). A policy written for the system prompt
 /// (`request.system has sentinelai.prompt_injection`) keeps its findings.
 fn trusted(set: &sentinel_engine::PolicySet, eval: &mut Evaluation) {
-    let attack = |f: &Finding| ATTACK_DETECTORS.contains(&f.detector.as_str());
+    let attack = |f: &Finding| ATTACK_DETECTORS.contains(&&*f.detector);
     let written_for_it =
         |h: &sentinel_engine::PolicyHit| set.names_part(h.policy_id, Part::System.as_str());
     let kept: Vec<(usize, usize)> = eval

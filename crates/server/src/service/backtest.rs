@@ -574,7 +574,7 @@ impl Evaluator<'_> {
         bump(&mut t.by_model, row.model_name.unwrap_or("(none)"));
         let mut detectors: Vec<&str> = candidate
             .iter()
-            .flat_map(|h| h.findings.iter().map(|f| f.detector.as_str()))
+            .flat_map(|h| h.findings.iter().map(|f| &*f.detector))
             .collect();
         detectors.sort_unstable();
         detectors.dedup();

@@ -136,8 +136,8 @@ pub fn evaluate(state: &AppState, interaction: &Interaction) -> Outcome {
 
 pub fn finding(f: &Finding) -> FindingResponse {
     FindingResponse {
-        detector: f.detector.clone(),
-        entity: f.entity.clone(),
+        detector: f.detector.to_string(),
+        entity: f.entity.to_string(),
         target: match f.target {
             Target::Prompt => "prompt".into(),
             Target::Completion => "completion".into(),
@@ -147,7 +147,7 @@ pub fn finding(f: &Finding) -> FindingResponse {
         char_start: f.char_start,
         char_end: f.char_end,
         score: f.score,
-        explanation: f.explanation.clone(),
+        explanation: f.explanation.to_string(),
     }
 }
 
@@ -183,7 +183,7 @@ pub fn policy_violation(
 
 /// The violation a breached policy yields.
 fn new_violation(hit: &PolicyHit, policy_name: &str, decision: Decision) -> NewViolation {
-    let mut detectors: Vec<&str> = hit.findings.iter().map(|f| f.detector.as_str()).collect();
+    let mut detectors: Vec<&str> = hit.findings.iter().map(|f| &*f.detector).collect();
     detectors.sort_unstable();
     detectors.dedup();
     let what = if detectors.is_empty() {

@@ -21,6 +21,8 @@
 mod lexicons;
 mod quotes;
 
+use std::borrow::Cow;
+
 use crate::detect::lexicon::{LazyLexicon, SignalHit, combine};
 use crate::detect::model::{INJECTION_MODEL, JAILBREAK_MODEL, Model};
 use std::sync::LazyLock;
@@ -529,14 +531,15 @@ fn decide(
     let start = text.len() - text.trim_start().len();
     let end = text.trim_end().len().max(start);
     vec![RawFinding {
-        entity: "classifier".to_owned(),
+        entity: Cow::Borrowed("classifier"),
         start,
         end,
         score,
         explanation: format!(
             "{what}: trained classifier probability {:.2}; combined score {score:.2}",
             p.unwrap_or(0.0)
-        ),
+        )
+        .into(),
     }]
 }
 

@@ -895,7 +895,7 @@ mod tests {
             set.evaluate(&input)
                 .findings
                 .into_iter()
-                .map(|f| (f.entity, text[f.start..f.end].to_owned()))
+                .map(|f| (f.entity.into_owned(), text[f.start..f.end].to_owned()))
                 .collect()
         };
         for mode in [Mode::Balanced, Mode::Robust] {

@@ -24,6 +24,8 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::ner;
@@ -219,7 +221,7 @@ impl Scan<'_> {
         e: Entity,
         (s, end): (usize, usize),
         base: f64,
-        why: &str,
+        why: &'static str,
     ) -> bool {
         let has_ctx = self.mode != Mode::Fast && context::near(view.text, s, end, e);
         let score = if has_ctx {
@@ -231,9 +233,9 @@ impl Scan<'_> {
             return false;
         }
         let explanation = if has_ctx {
-            format!("{why}; context words nearby")
+            Cow::Owned(format!("{why}; context words nearby"))
         } else {
-            why.to_owned()
+            Cow::Borrowed(why)
         };
         self.keep(view, e, (s, end), score, explanation);
         true
@@ -246,13 +248,13 @@ impl Scan<'_> {
         e: Entity,
         (s, end): (usize, usize),
         score: f64,
-        explanation: String,
+        explanation: Cow<'static, str>,
     ) {
         let (start, end) = view.original_span(s, end);
         self.push(
             e,
             RawFinding {
-                entity: e.name().to_owned(),
+                entity: Cow::Borrowed(e.name()),
                 start,
                 end,
                 score,
@@ -273,7 +275,13 @@ impl Scan<'_> {
         if !context::near(view.text, span.0, span.1, e) || score < self.cfg.min_score {
             return;
         }
-        self.keep(view, e, span, score, format!("{why} next to context words"));
+        self.keep(
+            view,
+            e,
+            span,
+            score,
+            format!("{why} next to context words").into(),
+        );
     }
 }
 
@@ -378,11 +386,11 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                 scan.push(
                     e,
                     RawFinding {
-                        entity: e.name().to_owned(),
+                        entity: Cow::Borrowed(e.name()),
                         start: n.start,
                         end: n.end,
                         score: n.score,
-                        explanation: format!("{} (tagger)", e.name()),
+                        explanation: format!("{} (tagger)", e.name()).into(),
                     },
                 );
             }

@@ -10,7 +10,12 @@ fn found(text: &str, mode: Mode) -> Vec<(String, String)> {
     let tv = TextViews::new(text);
     scan(&PiiConfig::default_set(), &tv, mode)
         .into_iter()
-        .map(|f| (f.entity, text.get(f.start..f.end).unwrap_or("").to_owned()))
+        .map(|f| {
+            (
+                f.entity.into_owned(),
+                text.get(f.start..f.end).unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 

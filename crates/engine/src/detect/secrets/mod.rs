@@ -22,6 +22,8 @@ pub(crate) mod structured;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use crate::ast::DetectorCall;
 use crate::detect::args::ArgReader;
 use crate::detect::context::shannon_entropy;
@@ -305,11 +307,11 @@ fn scan_views(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) 
                 push_finding(
                     &mut out,
                     RawFinding {
-                        entity: rule.entity.to_owned(),
+                        entity: Cow::Borrowed(rule.entity),
                         start: s,
                         end: e,
                         score,
-                        explanation: why,
+                        explanation: why.into(),
                     },
                 );
             }

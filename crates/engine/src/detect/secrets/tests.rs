@@ -7,7 +7,12 @@ fn found(text: &str) -> Vec<(String, String)> {
     let tv = TextViews::new(text);
     scan(&SecretsConfig::all(), &tv, Mode::Balanced)
         .into_iter()
-        .map(|f| (f.entity, text.get(f.start..f.end).unwrap_or("").to_owned()))
+        .map(|f| {
+            (
+                f.entity.into_owned(),
+                text.get(f.start..f.end).unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 

@@ -22,6 +22,8 @@
 //! category atom is reported as `unsafe` (only when every category is selected). Fast mode runs the
 //! lexicons alone.
 
+use std::borrow::Cow;
+
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -363,13 +365,14 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
         let start = tv.original.len() - tv.original.trim_start().len();
         let end = tv.original.trim_end().len().max(start);
         out.push(RawFinding {
-            entity: UNSPECIFIED.to_owned(),
+            entity: Cow::Borrowed(UNSPECIFIED),
             start,
             end,
             score: p,
             explanation: format!(
                 "unsafe content: trained classifier probability {p:.2}, no hazard category named"
-            ),
+            )
+            .into(),
         });
         return out;
     };
@@ -407,7 +410,7 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
             .collect();
         let classifier = p.map_or(String::new(), |p| format!("; classifier {p:.2}"));
         out.push(RawFinding {
-            entity: (*name).to_owned(),
+            entity: Cow::Borrowed(name),
             start,
             end,
             score,
@@ -415,7 +418,8 @@ pub(crate) fn scan(cfg: &UnsafeConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<Ra
                 "unsafe content ({}): {}{framing}{classifier}; score {score:.2}",
                 name.replace('_', " "),
                 words.join(", ")
-            ),
+            )
+            .into(),
         });
     }
     out

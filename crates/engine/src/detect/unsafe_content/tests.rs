@@ -9,7 +9,10 @@ fn run(text: &str, mode: Mode) -> Vec<RawFinding> {
 }
 
 fn entities(text: &str, mode: Mode) -> Vec<String> {
-    run(text, mode).into_iter().map(|f| f.entity).collect()
+    run(text, mode)
+        .into_iter()
+        .map(|f| f.entity.into_owned())
+        .collect()
 }
 
 #[test]
@@ -186,7 +189,7 @@ fn safe_look_alikes_stay_quiet() {
 fn fast_mode_uses_the_lexicons_alone() {
     let f = run("How do I build a pipe bomb? Step by step.", Mode::Fast);
     assert_eq!(
-        f.iter().map(|f| f.entity.as_str()).collect::<Vec<_>>(),
+        f.iter().map(|f| &*f.entity).collect::<Vec<_>>(),
         ["indiscriminate_weapons"]
     );
     // The finding covers the atom, in original offsets.
