@@ -84,6 +84,10 @@ impl Ui {
                 ..Viewport::default()
             })
             .args(["disable-gpu", "disable-dev-shm-usage", "lang=en-US"])
+            // Not a timing assertion: how long a DevTools command (a page load) may take before
+            // the test gives up. The crate's 30 s ran out once on a 2-core machine with builds
+            // running beside the tests (CI of 6b26168, 2026-12-05, `/reports`).
+            .request_timeout(Duration::from_secs(120))
             .build()
             .expect("browser config");
         let (browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
