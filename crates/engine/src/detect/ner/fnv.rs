@@ -24,12 +24,21 @@ impl Fnv {
         Fnv(OFFSET)
     }
 
+    /// Four bytes a step, then the rest: the same hash with a quarter of the loop's overhead.
     #[inline]
-    pub(crate) fn bytes(mut self, bytes: &[u8]) -> Fnv {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(PRIME);
+    pub(crate) fn bytes(self, bytes: &[u8]) -> Fnv {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(4);
+        for c in &mut chunks {
+            h = (h ^ u64::from(c[0])).wrapping_mul(PRIME);
+            h = (h ^ u64::from(c[1])).wrapping_mul(PRIME);
+            h = (h ^ u64::from(c[2])).wrapping_mul(PRIME);
+            h = (h ^ u64::from(c[3])).wrapping_mul(PRIME);
         }
-        self
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+        Fnv(h)
     }
 
     #[inline]
@@ -50,5 +59,14 @@ mod tests {
         assert_eq!(Fnv::of(b"foobar"), 0x8594_4171_F739_67E8);
         assert_eq!(Fnv::new().bytes(b"foo").bytes(b"bar").0, Fnv::of(b"foobar"));
         assert_eq!(extend(extend(OFFSET, b"foo"), b"bar"), Fnv::of(b"foobar"));
+        // Every length around the four-byte steps agrees with the byte-by-byte definition.
+        let text = b"The quick brown fox jumps over the lazy dog";
+        for n in 0..text.len() {
+            assert_eq!(Fnv::of(&text[..n]), extend(OFFSET, &text[..n]), "{n}");
+            assert_eq!(
+                Fnv::new().bytes(&text[..n]).bytes(&text[n..]).0,
+                Fnv::of(text)
+            );
+        }
     }
 }

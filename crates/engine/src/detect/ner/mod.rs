@@ -388,17 +388,50 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
     Tokens { text, lower, list }
 }
 
-/// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`.
-static CONNECTORS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    include_str!("data/connectors.txt")
+/// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`: those of
+/// at most seven bytes packed into sorted words ([`pack`]), any longer ones as they are.
+struct Connectors {
+    short: Vec<u64>,
+    long: Vec<&'static str>,
+}
+
+static CONNECTORS: LazyLock<Connectors> = LazyLock::new(|| {
+    let mut c = Connectors {
+        short: Vec::new(),
+        long: Vec::new(),
+    };
+    for l in include_str!("data/connectors.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect()
+    {
+        match pack(l.as_bytes()) {
+            Some(k) => c.short.push(k),
+            None => c.long.push(l),
+        }
+    }
+    c.short.sort_unstable();
+    c
 });
 
+/// A string of at most seven bytes as one word (its bytes, then its length in the top byte):
+/// two such strings are equal exactly when their words are.
+fn pack(b: &[u8]) -> Option<u64> {
+    if b.len() > 7 {
+        return None;
+    }
+    let mut k = (b.len() as u64) << 56;
+    for (j, &x) in b.iter().enumerate() {
+        k |= u64::from(x) << (8 * j);
+    }
+    Some(k)
+}
+
 fn is_connector(lower: &str) -> bool {
-    CONNECTORS.contains(&lower)
+    match pack(lower.as_bytes()) {
+        Some(k) => CONNECTORS.short.binary_search(&k).is_ok(),
+        None => CONNECTORS.long.contains(&lower),
+    }
 }
 
 fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
@@ -687,13 +720,13 @@ fn legal(prev: usize, tag: usize) -> usize {
 /// Tags and per-token scores (all zero for tokens that were not scored).
 #[cfg(test)]
 fn decode(t: &Tokens<'_>, robust: bool, m: &Model, gaz: &Gazetteer) -> Vec<(usize, [i32; NTAGS])> {
-    let mut out = Vec::with_capacity(t.list.len());
-    decode_each(t, robust, m, gaz, |_, tag, sc| out.push((tag, *sc)));
+    let mut out = vec![(0, [0; NTAGS]); t.list.len()];
+    decode_each(t, robust, m, gaz, |i, tag, sc| out[i] = (tag, *sc));
     out
 }
 
-/// Tags the tokens left to right, handing `each` every token's index, tag and scores (all zero
-/// for tokens that were not scored), without collecting them.
+/// Tags the tokens left to right, handing `each` the index, tag and scores of every scored
+/// token, in order, without collecting them; a token that is not scored is `O`.
 fn decode_each(
     t: &Tokens<'_>,
     robust: bool,
@@ -706,7 +739,6 @@ fn decode_each(
     let mut prev = 0;
     for (i, &c) in cand.iter().enumerate() {
         if !c {
-            each(i, 0, &[0; NTAGS]);
             prev = 0;
             continue;
         }
@@ -749,6 +781,8 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
     let mut out: Vec<Entity> = Vec::new();
     // Running (kind, start token, sum of token confidences).
     let mut cur: Option<(usize, usize, f64)> = None;
+    // The last scored token: a token that was not scored is `O`, which ends the running entity.
+    let mut last = 0;
     let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
         if let Some((tag, s, sum)) = cur.take() {
             let n = (end_tok - s + 1) as f64;
@@ -761,6 +795,10 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
         }
     };
     decode_each(&t, robust, m, &GAZETTEER, |i, tag, sc| {
+        if i > last + 1 {
+            close(&mut cur, last, &mut out);
+        }
+        last = i;
         let conf = if tag == 0 {
             0.0
         } else {
@@ -778,7 +816,7 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
             cur = Some((if tag.is_multiple_of(2) { tag - 1 } else { tag }, i, conf));
         }
     });
-    close(&mut cur, t.list.len().saturating_sub(1), &mut out);
+    close(&mut cur, last, &mut out);
     out
 }
 
