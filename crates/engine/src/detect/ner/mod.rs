@@ -434,12 +434,15 @@ fn is_connector(lower: &str) -> bool {
     }
 }
 
-fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
+/// Which tokens are scored, and their indices in order (the passes after this one visit those
+/// only).
+fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
     let n = t.list.len();
     if robust {
-        return vec![true; n];
+        return (vec![true; n], (0..n).collect());
     }
     let mut cand = vec![false; n];
+    let mut list = Vec::new();
     for i in 0..n {
         let tok = &t.list[i];
         let prev = i > 0 && cand[i - 1];
@@ -473,31 +476,39 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
         } else {
             false
         };
-    }
-    cand
-}
-
-fn flags(t: &Tokens<'_>, cand: &[bool], robust: bool, gaz: &Gazetteer) -> Vec<u16> {
-    let n = t.list.len();
-    let mut fl = vec![0u16; n];
-    for (i, f) in fl.iter_mut().enumerate() {
-        // Balanced mode looks up candidates only (a neighbour that is not one reads as 0):
-        // every lookup is a likely cache miss in a table of half a million entries.
-        if robust || cand[i] {
-            *f = gaz.get(Fnv::of(t.lwb(i))) & !(PHRASE_BEGIN | PHRASE_INSIDE);
+        if cand[i] {
+            list.push(i);
         }
     }
-    let mut i = 0;
-    while i < n {
-        if !(robust || cand[i]) {
-            i += 1;
+    (cand, list)
+}
+
+/// `cand` and `list` as [`candidates`] returns them.
+fn flags(t: &Tokens<'_>, cand: &[bool], list: &[usize], robust: bool, gaz: &Gazetteer) -> Vec<u16> {
+    let n = t.list.len();
+    let mut fl = vec![0u16; n];
+    for &i in list {
+        // Balanced mode looks up candidates only (a neighbour that is not one reads as 0):
+        // every lookup is a likely cache miss in a table of half a million entries.
+        fl[i] = gaz.get(Fnv::of(t.lwb(i))) & !(PHRASE_BEGIN | PHRASE_INSIDE);
+    }
+    // The first token a phrase may begin at: a phrase found skips the tokens it covers.
+    let mut free = 0;
+    for &i in list {
+        if i < free {
             continue;
         }
         let mut max = MAX_PHRASE.min(n - i);
         if !robust {
             // Balanced: a phrase lies within one run of candidates, so a capitalised word
             // followed by prose costs no phrase lookup.
-            max = max.min(cand[i..].iter().take_while(|&&c| c).count());
+            max = max.min(
+                cand[i..]
+                    .iter()
+                    .take(MAX_PHRASE)
+                    .take_while(|&&c| c)
+                    .count(),
+            );
         }
         let mut hashes = [0u64; MAX_PHRASE + 1];
         let mut h = Fnv::new().bytes(t.lwb(i));
@@ -517,7 +528,7 @@ fn flags(t: &Tokens<'_>, cand: &[bool], robust: bool, gaz: &Gazetteer) -> Vec<u1
                 break;
             }
         }
-        i += if hit > 0 { hit } else { 1 };
+        free = i + if hit > 0 { hit } else { 1 };
     }
     fl
 }
@@ -734,14 +745,16 @@ fn decode_each(
     gaz: &Gazetteer,
     mut each: impl FnMut(usize, usize, &[i32; NTAGS]),
 ) {
-    let cand = candidates(t, robust);
-    let fl = flags(t, &cand, robust, gaz);
+    let (cand, list) = candidates(t, robust);
+    let fl = flags(t, &cand, &list, robust, gaz);
     let mut prev = 0;
-    for (i, &c) in cand.iter().enumerate() {
-        if !c {
+    // The token after the last scored one: a token that was not scored is `O`.
+    let mut next = 0;
+    for &i in &list {
+        if i != next {
             prev = 0;
-            continue;
         }
+        next = i + 1;
         let sc = score_token(m, t, &fl, i, prev);
         let mut best = 0;
         for k in 1..NTAGS {
@@ -855,8 +868,8 @@ mod tests {
             let spans: Vec<(usize, usize)> = t.list.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(spans, case.tokens, "tokens of {:?}", case.text);
             for (robust, want) in [(false, &case.balanced), (true, &case.robust)] {
-                let cand = candidates(&t, robust);
-                let fl = flags(&t, &cand, robust, &GAZETTEER);
+                let (cand, list) = candidates(&t, robust);
+                let fl = flags(&t, &cand, &list, robust, &GAZETTEER);
                 assert_eq!(fl, want.flags, "flags of {:?}", case.text);
                 let got = decode(&t, robust, &MODEL, &GAZETTEER);
                 let tags: Vec<usize> = got.iter().map(|x| x.0).collect();
