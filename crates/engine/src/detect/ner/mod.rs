@@ -157,8 +157,7 @@ impl Tokens<'_> {
     fn shape(&self, i: usize) -> Shape {
         let t = &self.list[i];
         if t.shape_len == 0 {
-            let word = &self.text.as_bytes()[t.start..t.end];
-            Shape::collapse(word.iter().map(|&x| ASCII_SHAPES[usize::from(x)]))
+            collapse_ascii(&self.text.as_bytes()[t.start..t.end])
         } else {
             Shape(t.shape, t.shape_len)
         }
@@ -179,11 +178,6 @@ impl Shape {
             k += 1;
         }
         Shape(out, b.len() as u8)
-    }
-
-    fn collapse(classes: impl Iterator<Item = u8>) -> Self {
-        let (b, n) = collapse_shape(classes);
-        Shape(b, n)
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -229,6 +223,27 @@ fn collapse_shape(classes: impl Iterator<Item = u8>) -> ([u8; 4], u8) {
         }
     }
     (out, n as u8)
+}
+
+/// [`collapse_shape`] of an ASCII word's classes, comparing each class with the last one kept.
+#[inline]
+fn collapse_ascii(word: &[u8]) -> Shape {
+    let mut out = [0u8; 4];
+    let mut n = 0usize;
+    // No class is above 0xff.
+    let mut last = u16::MAX;
+    for &x in word {
+        let c = ASCII_SHAPES[usize::from(x)];
+        if u16::from(c) != last {
+            last = u16::from(c);
+            out[n & 3] = c;
+            n += 1;
+            if n == 4 {
+                break;
+            }
+        }
+    }
+    Shape(out, n as u8)
 }
 
 fn shape_of(word: &str) -> ([u8; 4], u8) {
