@@ -29,7 +29,7 @@ pub(crate) mod gazetteer;
 use std::sync::LazyLock;
 
 use crate::policy::Mode;
-use fnv::Fnv;
+use fnv::{Fnv, OFFSET, extend};
 use gazetteer::{CITY, FLAG_NAMES, GAZETTEER, Gazetteer, PHRASE_BEGIN, PHRASE_INSIDE, REGION};
 
 const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -63,8 +63,15 @@ pub(crate) struct Entity {
     pub score: f64,
 }
 
+/// A bucket's weights, one per tag and a zero to make eight lanes, so that adding a row to the
+/// scores is two vector additions rather than seven scalar ones.
+const LANES: usize = NTAGS + 1;
+
+#[repr(C, align(16))]
+struct Row([i16; LANES]);
+
 struct Model {
-    rows: Box<[[i16; NTAGS]]>,
+    rows: Box<[Row]>,
     shift: u32,
     /// Integer score units per unit of the trained (float) weights.
     scale: f64,
@@ -92,11 +99,11 @@ fn load_model(data: &[u8]) -> Model {
     let rows = body
         .chunks_exact(NTAGS * 2)
         .map(|c| {
-            let mut row = [0i16; NTAGS];
-            for (t, v) in row.iter_mut().enumerate() {
+            let mut row = [0i16; LANES];
+            for (t, v) in row.iter_mut().take(NTAGS).enumerate() {
                 *v = i16::from_le_bytes([c[2 * t], c[2 * t + 1]]);
             }
-            row
+            Row(row)
         })
         .collect();
     Model {
@@ -136,6 +143,12 @@ impl Tokens<'_> {
         &self.lower[s..e]
     }
 
+    /// [`Tokens::lw`] as bytes, without the character-boundary checks of a `str` slice.
+    fn lwb(&self, i: usize) -> &[u8] {
+        let (s, e) = self.list[i].lower;
+        &self.lower.as_bytes()[s..e]
+    }
+
     fn word(&self, i: usize) -> &str {
         let t = &self.list[i];
         &self.text[t.start..t.end]
@@ -144,8 +157,7 @@ impl Tokens<'_> {
     fn shape(&self, i: usize) -> Shape {
         let t = &self.list[i];
         if t.shape_len == 0 {
-            let word = &self.text.as_bytes()[t.start..t.end];
-            Shape::collapse(word.iter().map(|&x| ASCII_SHAPES[usize::from(x)]))
+            collapse_ascii(&self.text.as_bytes()[t.start..t.end])
         } else {
             Shape(t.shape, t.shape_len)
         }
@@ -166,11 +178,6 @@ impl Shape {
             k += 1;
         }
         Shape(out, b.len() as u8)
-    }
-
-    fn collapse(classes: impl Iterator<Item = u8>) -> Self {
-        let (b, n) = collapse_shape(classes);
-        Shape(b, n)
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -216,6 +223,27 @@ fn collapse_shape(classes: impl Iterator<Item = u8>) -> ([u8; 4], u8) {
         }
     }
     (out, n as u8)
+}
+
+/// [`collapse_shape`] of an ASCII word's classes, comparing each class with the last one kept.
+#[inline]
+fn collapse_ascii(word: &[u8]) -> Shape {
+    let mut out = [0u8; 4];
+    let mut n = 0usize;
+    // No class is above 0xff.
+    let mut last = u16::MAX;
+    for &x in word {
+        let c = ASCII_SHAPES[usize::from(x)];
+        if u16::from(c) != last {
+            last = u16::from(c);
+            out[n & 3] = c;
+            n += 1;
+            if n == 4 {
+                break;
+            }
+        }
+    }
+    Shape(out, n as u8)
 }
 
 fn shape_of(word: &str) -> ([u8; 4], u8) {
@@ -375,25 +403,61 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
     Tokens { text, lower, list }
 }
 
-/// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`.
-static CONNECTORS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    include_str!("data/connectors.txt")
+/// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`: those of
+/// at most seven bytes packed into sorted words ([`pack`]), any longer ones as they are.
+struct Connectors {
+    short: Vec<u64>,
+    long: Vec<&'static str>,
+}
+
+static CONNECTORS: LazyLock<Connectors> = LazyLock::new(|| {
+    let mut c = Connectors {
+        short: Vec::new(),
+        long: Vec::new(),
+    };
+    for l in include_str!("data/connectors.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect()
+    {
+        match pack(l.as_bytes()) {
+            Some(k) => c.short.push(k),
+            None => c.long.push(l),
+        }
+    }
+    c.short.sort_unstable();
+    c
 });
 
-fn is_connector(lower: &str) -> bool {
-    CONNECTORS.contains(&lower)
+/// A string of at most seven bytes as one word (its bytes, then its length in the top byte):
+/// two such strings are equal exactly when their words are.
+fn pack(b: &[u8]) -> Option<u64> {
+    if b.len() > 7 {
+        return None;
+    }
+    let mut k = (b.len() as u64) << 56;
+    for (j, &x) in b.iter().enumerate() {
+        k |= u64::from(x) << (8 * j);
+    }
+    Some(k)
 }
 
-fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
+fn is_connector(lower: &str) -> bool {
+    match pack(lower.as_bytes()) {
+        Some(k) => CONNECTORS.short.binary_search(&k).is_ok(),
+        None => CONNECTORS.long.contains(&lower),
+    }
+}
+
+/// Which tokens are scored, and their indices in order (the passes after this one visit those
+/// only).
+fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
     let n = t.list.len();
     if robust {
-        return vec![true; n];
+        return (vec![true; n], (0..n).collect());
     }
     let mut cand = vec![false; n];
+    let mut list = Vec::new();
     for i in 0..n {
         let tok = &t.list[i];
         let prev = i > 0 && cand[i - 1];
@@ -427,36 +491,44 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> Vec<bool> {
         } else {
             false
         };
-    }
-    cand
-}
-
-fn flags(t: &Tokens<'_>, cand: &[bool], robust: bool, gaz: &Gazetteer) -> Vec<u16> {
-    let n = t.list.len();
-    let mut fl = vec![0u16; n];
-    for (i, f) in fl.iter_mut().enumerate() {
-        // Balanced mode looks up candidates only (a neighbour that is not one reads as 0):
-        // every lookup is a likely cache miss in a table of half a million entries.
-        if robust || cand[i] {
-            *f = gaz.get(Fnv::of(t.lw(i).as_bytes())) & !(PHRASE_BEGIN | PHRASE_INSIDE);
+        if cand[i] {
+            list.push(i);
         }
     }
-    let mut i = 0;
-    while i < n {
-        if !(robust || cand[i]) {
-            i += 1;
+    (cand, list)
+}
+
+/// `cand` and `list` as [`candidates`] returns them.
+fn flags(t: &Tokens<'_>, cand: &[bool], list: &[usize], robust: bool, gaz: &Gazetteer) -> Vec<u16> {
+    let n = t.list.len();
+    let mut fl = vec![0u16; n];
+    for &i in list {
+        // Balanced mode looks up candidates only (a neighbour that is not one reads as 0):
+        // every lookup is a likely cache miss in a table of half a million entries.
+        fl[i] = gaz.get(Fnv::of(t.lwb(i))) & !(PHRASE_BEGIN | PHRASE_INSIDE);
+    }
+    // The first token a phrase may begin at: a phrase found skips the tokens it covers.
+    let mut free = 0;
+    for &i in list {
+        if i < free {
             continue;
         }
         let mut max = MAX_PHRASE.min(n - i);
         if !robust {
             // Balanced: a phrase lies within one run of candidates, so a capitalised word
             // followed by prose costs no phrase lookup.
-            max = max.min(cand[i..].iter().take_while(|&&c| c).count());
+            max = max.min(
+                cand[i..]
+                    .iter()
+                    .take(MAX_PHRASE)
+                    .take_while(|&&c| c)
+                    .count(),
+            );
         }
         let mut hashes = [0u64; MAX_PHRASE + 1];
-        let mut h = Fnv::new().bytes(t.lw(i).as_bytes());
+        let mut h = Fnv::new().bytes(t.lwb(i));
         for (k, slot) in hashes.iter_mut().enumerate().take(max + 1).skip(2) {
-            h = h.bytes(b" ").bytes(t.lw(i + k - 1).as_bytes());
+            h = h.bytes(b" ").bytes(t.lwb(i + k - 1));
             *slot = h.0;
         }
         let mut hit = 0;
@@ -471,28 +543,90 @@ fn flags(t: &Tokens<'_>, cand: &[bool], robust: bool, gaz: &Gazetteer) -> Vec<u1
                 break;
             }
         }
-        i += if hit > 0 { hit } else { 1 };
+        free = i + if hit > 0 { hit } else { 1 };
     }
     fl
 }
 
-/// Adds each feature's row to the tag scores.
+/// Adds each feature's row to the tag scores (eight lanes, the last always zero).
 struct Scorer<'m> {
     model: &'m Model,
-    scores: [i32; NTAGS],
+    scores: [i32; LANES],
 }
 
 impl Scorer<'_> {
+    /// Adds the row of the feature whose FNV-1a hash is `h`.
     #[inline]
-    fn add(&mut self, h: Fnv) {
-        let b = (h.0.wrapping_mul(MUL) >> self.model.shift) as usize;
+    fn add(&mut self, h: u64) {
+        let b = (h.wrapping_mul(MUL) >> self.model.shift) as usize;
         if let Some(row) = self.model.rows.get(b) {
-            for (s, &w) in self.scores.iter_mut().zip(row) {
+            for (s, &w) in self.scores.iter_mut().zip(&row.0) {
                 *s += i32::from(w);
             }
         }
     }
 }
+
+/// The FNV-1a state after a fixed prefix (or the hash of a whole fixed feature).
+const fn pre(prefix: &[u8]) -> u64 {
+    extend(OFFSET, prefix)
+}
+
+const H_BIAS: u64 = pre(b"b");
+const H_START: u64 = pre(b"st");
+const P_WORD: u64 = pre(b"w:");
+const P_SHAPE: u64 = pre(b"s:");
+const P_PREFIX: u64 = pre(b"p:");
+const P_SUFFIX: u64 = pre(b"x:");
+const P_WORD_M1: u64 = pre(b"w-1:");
+const P_WORD_P1: u64 = pre(b"w+1:");
+const P_WORD_M2: u64 = pre(b"w-2:");
+const P_WORD_P2: u64 = pre(b"w+2:");
+const P_SHAPE_M1: u64 = pre(b"s-1:");
+const P_SHAPE_P1: u64 = pre(b"s+1:");
+const P_GAZ_SHAPE: u64 = pre(b"gs:");
+
+/// `t:TAG` per previous tag.
+const H_TAG: [u64; NTAGS] = {
+    let mut out = [0; NTAGS];
+    let mut k = 0;
+    while k < NTAGS {
+        out[k] = extend(pre(b"t:"), TAGS[k].as_bytes());
+        k += 1;
+    }
+    out
+};
+
+/// The state after `tw:TAG:` per previous tag (the shape follows).
+const P_TAG_SHAPE: [u64; NTAGS] = {
+    let mut out = [0; NTAGS];
+    let mut k = 0;
+    while k < NTAGS {
+        out[k] = extend(extend(pre(b"tw:"), TAGS[k].as_bytes()), b":");
+        k += 1;
+    }
+    out
+};
+
+const NFLAGS: usize = FLAG_NAMES.len();
+/// The bits that name a flag feature.
+const FLAG_BITS: u16 = (1 << NFLAGS) - 1;
+
+/// `g:NAME`, `g-1:NAME` and `g+1:NAME` per flag bit.
+const H_FLAG: [[u64; NFLAGS]; 3] = {
+    let prefixes: [&[u8]; 3] = [b"g:", b"g-1:", b"g+1:"];
+    let mut out = [[0; NFLAGS]; 3];
+    let mut p = 0;
+    while p < 3 {
+        let mut k = 0;
+        while k < NFLAGS {
+            out[p][k] = extend(pre(prefixes[p]), FLAG_NAMES[k].as_bytes());
+            k += 1;
+        }
+        p += 1;
+    }
+    out
+};
 
 /// The one-character tokens after which a token starts a sentence.
 const SENTENCE_END: &[u8] = b".!?:\"(";
@@ -519,7 +653,7 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     let n = t.list.len();
     let mut sc = Scorer {
         model: m,
-        scores: [0; NTAGS],
+        scores: [0; LANES],
     };
     let w = |j: isize| -> &[u8] {
         if j < 0 {
@@ -527,7 +661,7 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
         } else if j as usize >= n {
             b"</s>"
         } else {
-            t.lw(j as usize).as_bytes()
+            t.lwb(j as usize)
         }
     };
     let s = |j: isize| -> Shape {
@@ -547,16 +681,17 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
         }
     };
     let ii = i as isize;
-    let lw = t.lw(i);
-    let f = Fnv::new();
-    sc.add(f.bytes(b"b"));
-    sc.add(f.bytes(b"w:").bytes(lw.as_bytes()));
+    let lwb = t.lwb(i);
+    let h = |state: u64, bytes: &[u8]| Fnv(state).bytes(bytes).0;
+    sc.add(H_BIAS);
+    sc.add(h(P_WORD, lwb));
     let shape = s(ii);
-    sc.add(f.bytes(b"s:").bytes(shape.as_bytes()));
+    sc.add(h(P_SHAPE, shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
-    let (head_end, tail_start) = if lw.is_ascii() {
-        (lw.len().min(3), lw.len().saturating_sub(3))
+    let (head_end, tail_start) = if lwb.is_ascii() {
+        (lwb.len().min(3), lwb.len().saturating_sub(3))
     } else {
+        let lw = t.lw(i);
         let chars = lw.chars().count();
         (
             lw.char_indices().nth(3).map_or(lw.len(), |(k, _)| k),
@@ -565,48 +700,38 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
                 .map_or(0, |(k, _)| k),
         )
     };
-    sc.add(f.bytes(b"p:").bytes(&lw.as_bytes()[..head_end]));
-    sc.add(f.bytes(b"x:").bytes(&lw.as_bytes()[tail_start..]));
-    sc.add(f.bytes(b"w-1:").bytes(w(ii - 1)));
-    sc.add(f.bytes(b"w+1:").bytes(w(ii + 1)));
-    sc.add(f.bytes(b"w-2:").bytes(w(ii - 2)));
-    sc.add(f.bytes(b"w+2:").bytes(w(ii + 2)));
-    sc.add(f.bytes(b"s-1:").bytes(s(ii - 1).as_bytes()));
-    sc.add(f.bytes(b"s+1:").bytes(s(ii + 1).as_bytes()));
+    sc.add(h(P_PREFIX, &lwb[..head_end]));
+    sc.add(h(P_SUFFIX, &lwb[tail_start..]));
+    sc.add(h(P_WORD_M1, w(ii - 1)));
+    sc.add(h(P_WORD_P1, w(ii + 1)));
+    sc.add(h(P_WORD_M2, w(ii - 2)));
+    sc.add(h(P_WORD_P2, w(ii + 2)));
+    sc.add(h(P_SHAPE_M1, s(ii - 1).as_bytes()));
+    sc.add(h(P_SHAPE_P1, s(ii + 1).as_bytes()));
     let mut buf = [0u8; 4];
     sc.add(
-        f.bytes(b"gs:")
+        Fnv(P_GAZ_SHAPE)
             .bytes(shape.as_bytes())
             .bytes(b":")
-            .bytes(hex(g(ii), &mut buf)),
+            .bytes(hex(g(ii), &mut buf))
+            .0,
     );
-    let tag = TAGS[prev].as_bytes();
-    sc.add(f.bytes(b"t:").bytes(tag));
-    sc.add(
-        f.bytes(b"tw:")
-            .bytes(tag)
-            .bytes(b":")
-            .bytes(shape.as_bytes()),
-    );
-    let (here, before, after) = (g(ii), g(ii - 1), g(ii + 1));
-    if here | before | after != 0 {
-        for (k, name) in FLAG_NAMES.iter().enumerate() {
-            let bit = 1u16 << k;
-            if here & bit != 0 {
-                sc.add(f.bytes(b"g:").bytes(name.as_bytes()));
-            }
-            if before & bit != 0 {
-                sc.add(f.bytes(b"g-1:").bytes(name.as_bytes()));
-            }
-            if after & bit != 0 {
-                sc.add(f.bytes(b"g+1:").bytes(name.as_bytes()));
-            }
+    sc.add(H_TAG[prev]);
+    sc.add(h(P_TAG_SHAPE[prev], shape.as_bytes()));
+    // The flag features, set bits only (the sums do not depend on the order of the rows).
+    for (flags, hashes) in [g(ii), g(ii - 1), g(ii + 1)].into_iter().zip(&H_FLAG) {
+        let mut bits = flags & FLAG_BITS;
+        while bits != 0 {
+            sc.add(hashes[bits.trailing_zeros() as usize]);
+            bits &= bits - 1;
         }
     }
     if i == 0 || matches!(t.word(i - 1).as_bytes(), &[c] if SENTENCE_END.contains(&c)) {
-        sc.add(f.bytes(b"st"));
+        sc.add(H_START);
     }
-    sc.scores
+    let mut out = [0; NTAGS];
+    out.copy_from_slice(&sc.scores[..NTAGS]);
+    out
 }
 
 /// An I- tag that does not continue its type is read as B-.
@@ -618,18 +743,33 @@ fn legal(prev: usize, tag: usize) -> usize {
     }
 }
 
-/// Tags and per-token scores (empty for tokens that were not scored).
+/// Tags and per-token scores (all zero for tokens that were not scored).
+#[cfg(test)]
 fn decode(t: &Tokens<'_>, robust: bool, m: &Model, gaz: &Gazetteer) -> Vec<(usize, [i32; NTAGS])> {
-    let cand = candidates(t, robust);
-    let fl = flags(t, &cand, robust, gaz);
-    let mut out = Vec::with_capacity(t.list.len());
+    let mut out = vec![(0, [0; NTAGS]); t.list.len()];
+    decode_each(t, robust, m, gaz, |i, tag, sc| out[i] = (tag, *sc));
+    out
+}
+
+/// Tags the tokens left to right, handing `each` the index, tag and scores of every scored
+/// token, in order, without collecting them; a token that is not scored is `O`.
+fn decode_each(
+    t: &Tokens<'_>,
+    robust: bool,
+    m: &Model,
+    gaz: &Gazetteer,
+    mut each: impl FnMut(usize, usize, &[i32; NTAGS]),
+) {
+    let (cand, list) = candidates(t, robust);
+    let fl = flags(t, &cand, &list, robust, gaz);
     let mut prev = 0;
-    for (i, &c) in cand.iter().enumerate() {
-        if !c {
-            out.push((0, [0; NTAGS]));
+    // The token after the last scored one: a token that was not scored is `O`.
+    let mut next = 0;
+    for &i in &list {
+        if i != next {
             prev = 0;
-            continue;
         }
+        next = i + 1;
         let sc = score_token(m, t, &fl, i, prev);
         let mut best = 0;
         for k in 1..NTAGS {
@@ -638,10 +778,9 @@ fn decode(t: &Tokens<'_>, robust: bool, m: &Model, gaz: &Gazetteer) -> Vec<(usiz
             }
         }
         let best = legal(prev, best);
-        out.push((best, sc));
+        each(i, best, &sc);
         prev = best;
     }
-    out
 }
 
 fn kind_of(tag: usize) -> Kind {
@@ -667,10 +806,11 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
         return Vec::new();
     }
     let m = &*MODEL;
-    let tags = decode(&t, robust, m, &GAZETTEER);
     let mut out: Vec<Entity> = Vec::new();
     // Running (kind, start token, sum of token confidences).
     let mut cur: Option<(usize, usize, f64)> = None;
+    // The last scored token: a token that was not scored is `O`, which ends the running entity.
+    let mut last = 0;
     let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
         if let Some((tag, s, sum)) = cur.take() {
             let n = (end_tok - s + 1) as f64;
@@ -682,7 +822,11 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
             });
         }
     };
-    for (i, &(tag, sc)) in tags.iter().enumerate() {
+    decode_each(&t, robust, m, &GAZETTEER, |i, tag, sc| {
+        if i > last + 1 {
+            close(&mut cur, last, &mut out);
+        }
+        last = i;
         let conf = if tag == 0 {
             0.0
         } else {
@@ -693,14 +837,14 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
             if let Some(c) = cur.as_mut() {
                 c.2 += conf;
             }
-            continue;
+            return;
         }
         close(&mut cur, i.saturating_sub(1), &mut out);
         if tag != 0 {
             cur = Some((if tag.is_multiple_of(2) { tag - 1 } else { tag }, i, conf));
         }
-    }
-    close(&mut cur, tags.len().saturating_sub(1), &mut out);
+    });
+    close(&mut cur, last, &mut out);
     out
 }
 
@@ -739,8 +883,8 @@ mod tests {
             let spans: Vec<(usize, usize)> = t.list.iter().map(|x| (x.start, x.end)).collect();
             assert_eq!(spans, case.tokens, "tokens of {:?}", case.text);
             for (robust, want) in [(false, &case.balanced), (true, &case.robust)] {
-                let cand = candidates(&t, robust);
-                let fl = flags(&t, &cand, robust, &GAZETTEER);
+                let (cand, list) = candidates(&t, robust);
+                let fl = flags(&t, &cand, &list, robust, &GAZETTEER);
                 assert_eq!(fl, want.flags, "flags of {:?}", case.text);
                 let got = decode(&t, robust, &MODEL, &GAZETTEER);
                 let tags: Vec<usize> = got.iter().map(|x| x.0).collect();
