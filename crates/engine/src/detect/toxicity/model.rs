@@ -185,6 +185,12 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
+/// `a == b`, byte by byte: a vocabulary word is a few bytes long, shorter than a `memcmp` call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
@@ -200,6 +206,7 @@ impl Model {
     }
 
     /// [`Model::lookup`] of a token whose hash `h` is known.
+    #[inline(always)]
     fn lookup_hashed(&self, token: &[u8], h: u64) -> Option<u32> {
         let mut slot = h as usize & self.mask;
         loop {
@@ -208,7 +215,10 @@ impl Model {
                 return None;
             }
             if fingerprint == h as u32
-                && self.words.get(i as usize).map(|w| w.as_bytes()) == Some(token)
+                && self
+                    .words
+                    .get(i as usize)
+                    .is_some_and(|w| same_bytes(w.as_bytes(), token))
             {
                 return Some(i);
             }
@@ -218,6 +228,7 @@ impl Model {
 
     /// Feed a token read by [`Model::score`] to `sums`: `token` is its lowercased bytes, `None`
     /// when it is longer than any vocabulary word, `h` their hash.
+    #[inline(always)]
     fn emit(&self, token: Option<&[u8]>, h: u64, sums: &mut Sums) {
         if let Some(token) = token
             && token.len() >= 2
