@@ -239,13 +239,31 @@ fn token_sums<W: Weights>(w: &W, text: &str) -> Vec<(i64, u32)> {
         };
         sum += stream.push(w, first);
         let mut h = (FNV_OFFSET ^ u32::from(first)).wrapping_mul(FNV_PRIME);
-        for &b in bytes.by_ref() {
-            let l = word(b);
-            if l == 0 {
-                break;
+        if stream.len >= 3 {
+            // Every further byte ends a 3-gram and a 4-gram: the stream's length is counted once
+            // per token, not checked per byte.
+            let (mut reg, mut read) = (stream.reg, 0u32);
+            for &b in bytes.by_ref() {
+                let l = word(b);
+                if l == 0 {
+                    break;
+                }
+                reg = (reg << 8) | u64::from(l);
+                sum += w.signed((reg & 0xFF_FFFF) | TAG3) + w.signed((reg & 0xFFFF_FFFF) | TAG4);
+                h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+                read += 1;
             }
-            sum += stream.push(w, l);
-            h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+            stream.reg = reg;
+            stream.len += read;
+        } else {
+            for &b in bytes.by_ref() {
+                let l = word(b);
+                if l == 0 {
+                    break;
+                }
+                sum += stream.push(w, l);
+                h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+            }
         }
         sum += w.signed(u64::from(h) | TAGW);
         if let Some(p) = prev {
