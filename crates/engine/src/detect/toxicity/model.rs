@@ -191,6 +191,20 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// Per ASCII byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
+const WORD_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[i] = c.to_ascii_lowercase();
+        }
+        i += 1;
+    }
+    t
+};
+
 fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
@@ -226,15 +240,27 @@ impl Model {
         }
     }
 
-    /// Feed a token read by [`Model::score`] to `sums`: `token` is its lowercased bytes, `None`
-    /// when it is longer than any vocabulary word, `h` their hash.
+    /// [`Model::lookup_hashed`] of an ASCII token as written (any case), `h` the hash of its lower
+    /// case.
     #[inline(always)]
-    fn emit(&self, token: Option<&[u8]>, h: u64, sums: &mut Sums) {
-        if let Some(token) = token
-            && token.len() >= 2
-            && let Some(w) = self.lookup_hashed(token, h)
-        {
-            sums.add(self, w);
+    fn lookup_ascii(&self, raw: &[u8], h: u64) -> Option<u32> {
+        let mut slot = h as usize & self.mask;
+        loop {
+            let (i, fingerprint) = *self.table.get(slot)?;
+            if i == u32::MAX {
+                return None;
+            }
+            if fingerprint == h as u32
+                && self.words.get(i as usize).is_some_and(|w| {
+                    w.len() == raw.len()
+                        && w.bytes()
+                            .zip(raw)
+                            .all(|(x, &y)| x == WORD_BYTES[usize::from(y)])
+                })
+            {
+                return Some(i);
+            }
+            slot = (slot + 1) & self.mask;
         }
     }
 
@@ -334,45 +360,34 @@ impl Model {
             *first_word = sums.words.len();
         };
         if text.is_ascii() {
-            // The same tokens and sentences in one pass over the bytes: each token is lowercased
-            // and hashed as it is read.
-            let mut token = [0u8; MAX_WORD];
-            let mut len = 0usize;
-            let mut h = FNV_OFFSET;
-            // Per byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
-            const WORD_BYTES: [u8; 256] = {
-                let mut t = [0u8; 256];
-                let mut i = 0;
-                while i < 256 {
-                    let c = i as u8;
-                    if c.is_ascii_alphanumeric() || c == b'_' {
-                        t[i] = c.to_ascii_lowercase();
+            // The same tokens and sentences in one pass over the bytes: each token is hashed in
+            // lower case as it is read, and compared with a vocabulary word in place.
+            let b = text.as_bytes();
+            let mut i = 0;
+            while let Some(&c) = b.get(i) {
+                if WORD_BYTES[usize::from(c)] != 0 {
+                    let from = i;
+                    let mut h = FNV_OFFSET;
+                    while let Some(&c) = b.get(i) {
+                        let l = WORD_BYTES[usize::from(c)];
+                        if l == 0 {
+                            break;
+                        }
+                        h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
+                        i += 1;
                     }
-                    i += 1;
-                }
-                t
-            };
-            for (i, &c) in text.as_bytes().iter().enumerate() {
-                let l = WORD_BYTES[usize::from(c)];
-                if l != 0 {
-                    if let Some(slot) = token.get_mut(len) {
-                        *slot = l;
+                    if (2..=MAX_WORD).contains(&(i - from))
+                        && let Some(w) = b.get(from..i).and_then(|t| self.lookup_ascii(t, h))
+                    {
+                        sums.add(self, w);
                     }
-                    len += 1;
-                    h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
                     continue;
-                }
-                if len > 0 {
-                    self.emit(token.get(..len), h, &mut sums);
-                    (len, h) = (0, FNV_OFFSET);
                 }
                 if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
                     finish(start, i + 1, &mut sums, &mut first_word);
                     start = i + 1;
                 }
-            }
-            if len > 0 {
-                self.emit(token.get(..len), h, &mut sums);
+                i += 1;
             }
             finish(start, text.len(), &mut sums, &mut first_word);
             let norm = self.norm(&mut sums.words);
