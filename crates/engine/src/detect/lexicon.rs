@@ -284,7 +284,25 @@ impl Lexicon {
             }
             atoms.sort_by_key(|a| (a.1, a.2));
             let atoms = &*atoms;
+            // The classes (below 1024) of the atoms, as bits: a rule whose first class has no
+            // atom is passed over without reading the atoms.
+            let mut present = [0u64; 16];
+            for a in atoms {
+                let c = usize::from(a.0);
+                if let Some(w) = present.get_mut(c / 64) {
+                    *w |= 1 << (c % 64);
+                }
+            }
             for (ri, seq) in self.rules.iter().enumerate() {
+                if let Some(&first) = seq.first() {
+                    let c = usize::from(first);
+                    if present
+                        .get(c / 64)
+                        .is_some_and(|w| w & (1 << (c % 64)) == 0)
+                    {
+                        continue;
+                    }
+                }
                 let Some(spec) = self.spec.rules.get(ri) else {
                     continue;
                 };
