@@ -362,32 +362,35 @@ impl Model {
         if text.is_ascii() {
             // The same tokens and sentences in one pass over the bytes: each token is hashed in
             // lower case as it is read, and compared with a vocabulary word in place.
-            let b = text.as_bytes();
-            let mut i = 0;
-            while let Some(&c) = b.get(i) {
+            let mut rest = text.as_bytes();
+            while let Some((&c, after)) = rest.split_first() {
                 if WORD_BYTES[usize::from(c)] != 0 {
-                    let from = i;
                     let mut h = FNV_OFFSET;
-                    while let Some(&c) = b.get(i) {
+                    let mut n = 0;
+                    for &c in rest {
                         let l = WORD_BYTES[usize::from(c)];
                         if l == 0 {
                             break;
                         }
                         h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
-                        i += 1;
+                        n += 1;
                     }
-                    if (2..=MAX_WORD).contains(&(i - from))
-                        && let Some(w) = b.get(from..i).and_then(|t| self.lookup_ascii(t, h))
+                    let (token, after) = rest.split_at(n);
+                    if (2..=MAX_WORD).contains(&n)
+                        && let Some(w) = self.lookup_ascii(token, h)
                     {
                         sums.add(self, w);
                     }
+                    rest = after;
                     continue;
                 }
+                rest = after;
                 if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
-                    finish(start, i + 1, &mut sums, &mut first_word);
-                    start = i + 1;
+                    // The byte just read ends the sentence.
+                    let end = text.len() - rest.len();
+                    finish(start, end, &mut sums, &mut first_word);
+                    start = end;
                 }
-                i += 1;
             }
             finish(start, text.len(), &mut sums, &mut first_word);
             let norm = self.norm(&mut sums.words);
