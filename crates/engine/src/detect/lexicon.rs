@@ -98,14 +98,17 @@ impl Dfa {
         if dfa.is_match(sid) {
             report(sid, 0);
         }
-        for (at, &b) in text.as_bytes().iter().enumerate() {
+        let bytes = text.as_bytes();
+        let mut rest = bytes.iter();
+        while let Some(&b) = rest.next() {
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) {
                 if dfa.is_dead(sid) {
                     return;
                 }
                 if dfa.is_match(sid) {
-                    report(sid, at + 1);
+                    // The end of the match: the bytes read so far.
+                    report(sid, bytes.len() - rest.as_slice().len());
                 }
             }
         }
