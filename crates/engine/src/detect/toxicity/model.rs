@@ -338,15 +338,14 @@ impl Model {
         let mut whole_dot = [0f64; K];
         let mut sentences = Vec::new();
         let mut buf = Vec::new();
-        let mut scratch: Vec<u32> = Vec::new();
         let mut start = 0;
         let mut first_word = 0;
         let mut finish = |start: usize, end: usize, sums: &mut Sums, first_word: &mut usize| {
-            let words = sums.words.get(*first_word..).unwrap_or(&[]);
+            // The sentence's words are sorted in place: the order of the words matters to no
+            // sum, and the whole text's norm sorts them all again.
+            let words = sums.words.get_mut(*first_word..).unwrap_or(&mut []);
             if !words.is_empty() {
-                scratch.clear();
-                scratch.extend_from_slice(words);
-                let norm = self.norm(&mut scratch);
+                let norm = self.norm(words);
                 sentences.push(Sentence {
                     start,
                     end,
