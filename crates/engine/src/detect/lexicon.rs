@@ -13,7 +13,9 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton as _;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 
 use crate::normalize::{View, ViewKind};
 
@@ -55,8 +57,62 @@ pub(crate) struct SignalHit {
 }
 
 struct Automaton {
-    ac: AhoCorasick,
+    ac: Dfa,
     class_of: Vec<u16>,
+}
+
+/// An Aho-Corasick DFA (ASCII case-insensitive, standard match semantics, no prefilter) walked
+/// by [`Dfa::overlapping`]: one table lookup per byte, without the generic overlapping
+/// iterator's state kept in memory between matches.
+struct Dfa(DFA);
+
+impl Dfa {
+    #[expect(
+        clippy::expect_used,
+        reason = "static word lists written in this crate, far below automaton limits; built by the unit tests"
+    )]
+    fn new<P: AsRef<[u8]>>(patterns: impl IntoIterator<Item = P>) -> Self {
+        Dfa(DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .expect("built-in lexicon builds"))
+    }
+
+    /// Every match in `text`, overlapping ones included, as (pattern, start, end): the matches
+    /// `AhoCorasick::find_overlapping_iter` yields, in its order (by end, then as the state
+    /// lists them).
+    #[inline]
+    fn overlapping(&self, text: &str, mut found: impl FnMut(usize, usize, usize)) {
+        let dfa = &self.0;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut report = |sid, end: usize| {
+            for i in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, i);
+                found(pid.as_usize(), end - dfa.pattern_len(pid), end);
+            }
+        };
+        if dfa.is_match(sid) {
+            report(sid, 0);
+        }
+        let bytes = text.as_bytes();
+        let mut rest = bytes.iter();
+        while let Some(&b) = rest.next() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    return;
+                }
+                if dfa.is_match(sid) {
+                    // The end of the match: the bytes read so far.
+                    report(sid, bytes.len() - rest.as_slice().len());
+                }
+            }
+        }
+    }
 }
 
 pub(crate) struct Lexicon {
@@ -154,17 +210,8 @@ pub(crate) fn parse_spec(text: &'static str) -> &'static LexiconSpec {
     }))
 }
 
-#[expect(
-    clippy::expect_used,
-    reason = "static word lists written in this crate, far below automaton limits; built by the unit tests"
-)]
 fn automaton(atoms: Vec<(String, u16)>) -> Automaton {
-    let ac = AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(atoms.iter().map(|(a, _)| a.as_bytes()))
-        .expect("built-in lexicon builds");
+    let ac = Dfa::new(atoms.iter().map(|(a, _)| a.as_bytes()));
     Automaton {
         ac,
         class_of: atoms.into_iter().map(|(_, c)| c).collect(),
@@ -216,18 +263,13 @@ impl Lexicon {
             } else {
                 &self.plain
             };
-            for m in auto.ac.find_overlapping_iter(view.text) {
-                let (s, e) = (m.start(), m.end());
+            auto.ac.overlapping(view.text, |pattern, s, e| {
                 if !squashed && !on_word_boundaries(view.text, s, e) {
-                    continue;
+                    return;
                 }
-                let class = auto
-                    .class_of
-                    .get(m.pattern().as_usize())
-                    .copied()
-                    .unwrap_or(u16::MAX);
+                let class = auto.class_of.get(pattern).copied().unwrap_or(u16::MAX);
                 atoms.push((class, s, e));
-            }
+            });
             self.apply_rules(view, &mut atoms, out);
         }
     }
@@ -245,7 +287,25 @@ impl Lexicon {
             }
             atoms.sort_by_key(|a| (a.1, a.2));
             let atoms = &*atoms;
+            // The classes (below 1024) of the atoms, as bits: a rule whose first class has no
+            // atom is passed over without reading the atoms.
+            let mut present = [0u64; 16];
+            for a in atoms {
+                let c = usize::from(a.0);
+                if let Some(w) = present.get_mut(c / 64) {
+                    *w |= 1 << (c % 64);
+                }
+            }
             for (ri, seq) in self.rules.iter().enumerate() {
+                if let Some(&first) = seq.first() {
+                    let c = usize::from(first);
+                    if present
+                        .get(c / 64)
+                        .is_some_and(|w| w & (1 << (c % 64)) == 0)
+                    {
+                        continue;
+                    }
+                }
                 let Some(spec) = self.spec.rules.get(ri) else {
                     continue;
                 };
@@ -291,17 +351,13 @@ impl Lexicon {
 /// lexicon, with exactly the hits each lexicon's own `scan` gives (for views other than
 /// `Squashed`, which only robust mode builds).
 pub(crate) struct Combined {
-    ac: AhoCorasick,
+    ac: Dfa,
     /// (lexicon, class) of each pattern.
     tag: Vec<(u16, u16)>,
     lexicons: Vec<&'static Lexicon>,
 }
 
 impl Combined {
-    #[expect(
-        clippy::expect_used,
-        reason = "static word lists written in this crate, far below automaton limits; built by the unit tests"
-    )]
     pub(crate) fn new(lexicons: &[&'static LazyLexicon]) -> Self {
         let lexicons: Vec<&'static Lexicon> = lexicons.iter().map(|l| l.get()).collect();
         let mut atoms: Vec<&'static str> = Vec::new();
@@ -316,12 +372,7 @@ impl Combined {
                 }
             }
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&atoms)
-            .expect("built-in lexicons build");
+        let ac = Dfa::new(&atoms);
         Combined { ac, tag, lexicons }
     }
 
@@ -336,17 +387,16 @@ impl Combined {
                 continue;
             }
             atoms.iter_mut().for_each(Vec::clear);
-            for m in self.ac.find_overlapping_iter(view.text) {
-                let (s, e) = (m.start(), m.end());
+            self.ac.overlapping(view.text, |pattern, s, e| {
                 if !on_word_boundaries(view.text, s, e) {
-                    continue;
+                    return;
                 }
-                if let Some(&(li, ci)) = self.tag.get(m.pattern().as_usize())
+                if let Some(&(li, ci)) = self.tag.get(pattern)
                     && let Some(a) = atoms.get_mut(usize::from(li))
                 {
                     a.push((ci, s, e));
                 }
-            }
+            });
             for ((lex, a), o) in self
                 .lexicons
                 .iter()
@@ -382,17 +432,17 @@ fn unspaced_script(c: char) -> bool {
 /// Characters of scripts written without spaces ([`unspaced_script`]) are boundaries themselves.
 pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
     // The same decision read from the bytes when the four characters it looks at are ASCII
-    // (every ASCII byte is a whole character, and no ASCII character is of an unspaced script).
+    // (every ASCII byte is a whole character, and no ASCII character is of an unspaced script):
+    // with `b[s]` ASCII, `s` is a character boundary, and so is `e` with `b[e]` ASCII or at the
+    // end. A space stands for the missing character before the start or after the end.
     let b = text.as_bytes();
-    if s < e && text.is_char_boundary(s) && text.is_char_boundary(e) {
-        let (first, last) = (b.get(s).copied(), b.get(e - 1).copied());
-        let before = s.checked_sub(1).and_then(|i| b.get(i)).copied();
-        let after = b.get(e).copied();
-        if [first, last, before, after]
-            .iter()
-            .all(|c| c.is_none_or(|c| c.is_ascii()))
-        {
-            let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if s < e && e <= b.len() {
+        let at = |i: usize| b.get(i).copied().unwrap_or(b' ');
+        let (first, last) = (at(s), at(e - 1));
+        let before = s.checked_sub(1).map_or(b' ', at);
+        let after = at(e);
+        if (first | last | before | after).is_ascii() {
+            let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
             return (!word(first) || !word(before)) && (!word(last) || !word(after));
         }
     }
@@ -435,6 +485,31 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, ..Default::default() })]
+        /// The DFA walk yields the matches of the crate's own overlapping iterator, in its order.
+        #[test]
+        fn dfa_walk_equals_overlapping_iter(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "he", "she", "his", "hers", "HE", "s", "h", " ", "é", "ab", "abab", "b", "x",
+            ][..]), 0..24),
+        ) {
+            let patterns = ["he", "she", "his", "hers", "abab", "ab", "b", "é", "s h"];
+            let text: String = parts.concat();
+            let ours = Dfa::new(patterns);
+            let theirs = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(patterns)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut got = Vec::new();
+            ours.overlapping(&text, |p, s, e| got.push((p, s, e)));
+            let want: Vec<(usize, usize, usize)> = theirs
+                .find_overlapping_iter(&text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
         /// The bytewise reading of ASCII surroundings decides as the character-wise one.
         #[test]
         fn word_boundaries_bytewise_equal_charwise(

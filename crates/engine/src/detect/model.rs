@@ -5,7 +5,8 @@
 //! split of `testdata/corpus`.
 //!
 //! The weights are compiled in (`include_str!`) and decoded once, on first use, into a fixed-size
-//! `i16` array. Scoring is one pass over the text's bytes: no allocation per feature, no string
+//! `i16` array that holds each weight beside its negation (a feature's signed weight is then one
+//! lookup, for twice the memory: 1 MiB for the attack models). Scoring is one pass over the text's bytes: no allocation per feature, no string
 //! building, no map lookups; only a `Vec` of per-token running sums for windowing. The hashing
 //! below must match `scripts/train/features.py` exactly; `golden.json`, written by the training
 //! script, pins the two together in the tests.
@@ -49,9 +50,12 @@ pub(crate) struct Model {
     /// Subtracted from a long text's best margin per unit of ln(number of windows).
     window_penalty: f64,
     scale: f64,
-    weights: Box<[i16]>,
+    /// The weights with their signs applied: entry `2b` is bucket `b`'s weight, `2b + 1` its
+    /// negation, so a feature's signed weight is one lookup by the top `bits + 1` bits of its
+    /// mixed key (the bucket and, below it, the sign bit). Twice the memory of the weights alone.
+    signed: Box<[i16]>,
+    /// `63 - bits`: the shift that leaves those top bits.
     shift: u32,
-    sign_shift: u32,
 }
 
 #[derive(Deserialize)]
@@ -86,13 +90,16 @@ pub(crate) fn load(json: &str) -> Model {
         .map(|c| i16::from_le_bytes([c[0], c[1]]))
         .collect();
     assert_eq!(weights.len(), 1usize << raw.bits, "weight count");
+    let signed: Box<[i16]> = weights
+        .iter()
+        .flat_map(|&w| [w, w.checked_neg().expect("no weight is i16::MIN")])
+        .collect();
     Model {
         bias: raw.bias,
         window_penalty: raw.window_penalty,
         scale: raw.scale,
-        weights,
-        shift: 64 - raw.bits,
-        sign_shift: 63 - raw.bits,
+        signed,
+        shift: 63 - raw.bits,
     }
 }
 
@@ -151,45 +158,35 @@ trait Weights {
     fn signed(&self, key: u64) -> i64;
 }
 
-/// A table whose size is known when compiling (the shipped models' `2^15` and `2^18`): the
-/// bucket, the top bits of the mixed key, needs no bounds check and the shifts are constants.
+/// A signed table ([`Model::signed`]) whose size is known when compiling (the shipped models'
+/// `2^15` and `2^18` buckets): the index, the top bits of the mixed key, needs no bounds check
+/// and the shift is a constant.
 struct Fixed<'m, const N: usize>(&'m [i16; N]);
 
 impl<const N: usize> Weights for Fixed<'_, N> {
     #[inline(always)]
     fn signed(&self, key: u64) -> i64 {
         let bits = N.trailing_zeros();
-        let m = mix(key);
-        let w = self
-            .0
-            .get((m >> (64 - bits)) as usize)
+        self.0
+            .get((mix(key) >> (64 - bits)) as usize)
             .copied()
-            .map_or(0, i64::from);
-        if (m >> (63 - bits)) & 1 == 1 { -w } else { w }
+            .map_or(0, i64::from)
     }
 }
 
 /// Any other table size.
 struct Sized<'m> {
-    weights: &'m [i16],
+    signed: &'m [i16],
     shift: u32,
-    sign_shift: u32,
 }
 
 impl Weights for Sized<'_> {
     #[inline(always)]
     fn signed(&self, key: u64) -> i64 {
-        let m = mix(key);
-        let w = self
-            .weights
-            .get((m >> self.shift) as usize)
+        self.signed
+            .get((mix(key) >> self.shift) as usize)
             .copied()
-            .map_or(0, i64::from);
-        if (m >> self.sign_shift) & 1 == 1 {
-            -w
-        } else {
-            w
-        }
+            .map_or(0, i64::from)
     }
 }
 
@@ -239,13 +236,31 @@ fn token_sums<W: Weights>(w: &W, text: &str) -> Vec<(i64, u32)> {
         };
         sum += stream.push(w, first);
         let mut h = (FNV_OFFSET ^ u32::from(first)).wrapping_mul(FNV_PRIME);
-        for &b in bytes.by_ref() {
-            let l = word(b);
-            if l == 0 {
-                break;
+        if stream.len >= 3 {
+            // Every further byte ends a 3-gram and a 4-gram: the stream's length is counted once
+            // per token, not checked per byte.
+            let (mut reg, mut read) = (stream.reg, 0u32);
+            for &b in bytes.by_ref() {
+                let l = word(b);
+                if l == 0 {
+                    break;
+                }
+                reg = (reg << 8) | u64::from(l);
+                sum += w.signed((reg & 0xFF_FFFF) | TAG3) + w.signed((reg & 0xFFFF_FFFF) | TAG4);
+                h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+                read += 1;
             }
-            sum += stream.push(w, l);
-            h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+            stream.reg = reg;
+            stream.len += read;
+        } else {
+            for &b in bytes.by_ref() {
+                let l = word(b);
+                if l == 0 {
+                    break;
+                }
+                sum += stream.push(w, l);
+                h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
+            }
         }
         sum += w.signed(u64::from(h) | TAGW);
         if let Some(p) = prev {
@@ -262,15 +277,14 @@ fn token_sums<W: Weights>(w: &W, text: &str) -> Vec<(i64, u32)> {
 impl Model {
     /// Probability that `text` belongs to the class; 0 for a text without tokens.
     pub(crate) fn score(&self, text: &str) -> f64 {
-        let ends = if let Ok(w) = <&[i16; 1 << 18]>::try_from(&*self.weights) {
+        let ends = if let Ok(w) = <&[i16; 1 << 19]>::try_from(&*self.signed) {
             token_sums(&Fixed(w), text)
-        } else if let Ok(w) = <&[i16; 1 << 15]>::try_from(&*self.weights) {
+        } else if let Ok(w) = <&[i16; 1 << 16]>::try_from(&*self.signed) {
             token_sums(&Fixed(w), text)
         } else {
             let w = Sized {
-                weights: &self.weights,
+                signed: &self.signed,
                 shift: self.shift,
-                sign_shift: self.sign_shift,
             };
             token_sums(&w, text)
         };

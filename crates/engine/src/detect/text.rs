@@ -66,11 +66,14 @@ impl<'a> TextViews<'a> {
     ) -> Option<Vec<SignalHit>> {
         let shared = self.shared?;
         let index = shared.index(lexicon)?;
-        let kinds: Vec<ViewKind> = views.iter().map(|v| v.kind).collect();
         let mut cache = self.lexicon_hits.borrow_mut();
-        if let Some((_, hits)) = cache.iter().find(|(k, _)| *k == kinds) {
+        if let Some((_, hits)) = cache
+            .iter()
+            .find(|(k, _)| k.iter().copied().eq(views.iter().map(|v| v.kind)))
+        {
             return hits.get(index).cloned();
         }
+        let kinds: Vec<ViewKind> = views.iter().map(|v| v.kind).collect();
         // Scanning a list of views is scanning them one after the other into the same hit
         // lists (each view's hits are deduplicated against the earlier ones'), so a scan can
         // continue from the longest list already scanned that starts this one: the original

@@ -37,6 +37,66 @@ fn printable_ratio_ok(s: &str) -> bool {
 
 const MAX_DECODED_SEGMENTS: usize = 32;
 
+/// Byte classes of [`encoded_candidates`]: the base64 pattern's alphabet, and the bytes of the
+/// hex pattern's second form (hex digits, spaces, colons).
+const B64: u8 = 1;
+const HEX_RUN: u8 = 2;
+
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut k = 0;
+        if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'-') {
+            k |= B64;
+        }
+        if c.is_ascii_hexdigit() || matches!(c, b' ' | b':') {
+            k |= HEX_RUN;
+        }
+        t[i] = k;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `b` holds `len` bytes of `class` in a row. Probes the last byte of the first window
+/// that could still hold such a run and reads back only to the first byte outside the class, so
+/// on prose, whose words are short, most bytes are never read.
+fn has_run(b: &[u8], class: u8, len: usize) -> bool {
+    let in_class = |i: usize| {
+        b.get(i)
+            .is_some_and(|&c| CLASSES[usize::from(c)] & class != 0)
+    };
+    // A run may start at `start`; the bytes `[start, known)` are in the class.
+    let (mut start, mut known) = (0, 0);
+    while start + len <= b.len() {
+        let probe = start + len - 1;
+        let mut j = probe + 1;
+        while j > known && in_class(j - 1) {
+            j -= 1;
+        }
+        if j == known {
+            return true;
+        }
+        // `b[j - 1]` is outside the class and `[j, probe]` inside it.
+        (start, known) = (j, probe + 1);
+    }
+    false
+}
+
+/// Whether the base64 and the hex pattern of [`build_decoded`] can match `text` at all (most
+/// texts encode nothing, and the two regex scans cost more than this check): a base64 match is
+/// a run of at least 16 bytes of its alphabet; a hex match either starts with `\x` or is at
+/// least 16 hex digits with only spaces and colons between them.
+fn encoded_candidates(text: &str) -> (bool, bool) {
+    let b = text.as_bytes();
+    (
+        has_run(b, B64, 16),
+        text.contains('\\') || has_run(b, HEX_RUN, 16),
+    )
+}
+
 pub(super) fn build_decoded(text: &str) -> Vec<Owned> {
     static BASE64: static_regex::Lazy = static_regex::Lazy::new(r"[A-Za-z0-9+/_\-]{16,}={0,2}");
     static HEX: static_regex::Lazy =
@@ -58,7 +118,12 @@ pub(super) fn build_decoded(text: &str) -> Vec<Owned> {
         &base64::engine::general_purpose::URL_SAFE,
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
     ];
-    for m in BASE64.get().find_iter(text) {
+    let (base64, hex) = encoded_candidates(text);
+    for m in base64
+        .then(|| BASE64.get().find_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let cand = m.as_str();
         if cand.bytes().all(|b| b.is_ascii_alphabetic())
             && !cand.bytes().any(|b| b.is_ascii_uppercase())
@@ -71,7 +136,7 @@ pub(super) fn build_decoded(text: &str) -> Vec<Owned> {
             push(s, m.start(), m.end());
         }
     }
-    for m in HEX.get().find_iter(text) {
+    for m in hex.then(|| HEX.get().find_iter(text)).into_iter().flatten() {
         let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_hexdigit).collect();
         let bytes: Vec<u8> = digits
             .chunks_exact(2)
@@ -155,6 +220,37 @@ mod tests {
         let t = build_decoded(&format!("hi{tags}"));
         assert_eq!(t.first().map(|o| o.text.as_str()), Some("hello ai"));
         assert!(build_decoded("nothing encoded here at all").is_empty());
+    }
+
+    /// The pre-check never rules out a text either pattern matches.
+    #[test]
+    fn candidates_cover_every_match() {
+        let base64 =
+            regex::Regex::new(r"[A-Za-z0-9+/_\-]{16,}={0,2}").unwrap_or_else(|e| panic!("{e}"));
+        let hex = regex::Regex::new(r"(?:\\x[0-9a-fA-F]{2}){4,}|\b(?:[0-9a-fA-F]{2}[ :]?){8,}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pieces = [
+            "ab", "cd", "ef", "01", "9f", " ", ":", "\\x", "\\", "x", "zz", "+", "/", "-", "_",
+            "=", ".", "é", "\n", "AB", "q",
+        ];
+        // 20,000 strings of 4 to 19 pieces, drawn by a linear congruential generator.
+        let mut state = 0x2545_f491_u64;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            for _ in 0..(state >> 60) + 4 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            let (b, h) = encoded_candidates(&t);
+            assert!(b || !base64.is_match(&t), "{t:?}");
+            assert!(h || !hex.is_match(&t), "{t:?}");
+        }
+        assert_eq!(encoded_candidates("plain words only"), (false, false));
     }
 
     #[test]

@@ -264,13 +264,88 @@ fn rot13_letters(text: &str) -> bool {
 }
 
 /// The word check of [`looks_rot13`], and how many frequent English words it read as written.
+///
+/// The words are the maximal runs of ASCII letters (every byte of a character that is not
+/// ASCII is a separator), read in one pass over the bytes: each word's key ([`word_key`] of its
+/// lower case) and the key of its rot13 are built as its bytes are read.
 fn rot13_words(text: &str) -> (bool, usize) {
+    let words = &*ROT13_WORDS;
+    let mut first: Option<u128> = None;
+    let mut distinct = 0;
+    let (mut rotated, mut plain) = (0usize, 0usize);
+    let mut read = 0;
+    // The word being read: its lower-case bytes and their rot13, big-endian, and its length.
+    let (mut lower, mut back, mut len) = (0u128, 0u128, 0usize);
+    for &c in text.as_bytes().iter().chain(std::iter::once(&b' ')) {
+        let l = LOWER_LETTER[usize::from(c)];
+        if l != 0 {
+            lower = (lower << 8) | u128::from(l);
+            back = (back << 8) | u128::from(ROT13_LOWER[usize::from(l)]);
+            len += 1;
+            continue;
+        }
+        if len == 0 {
+            continue;
+        }
+        if len <= 16 {
+            // Zero-padded to 16 bytes, as `word_key` reads them.
+            let pad = 8 * (16 - len) as u32;
+            let (lower, back) = (lower << pad, back << pad);
+            if words.contains(lower) {
+                rotated += 1;
+                match first {
+                    None => {
+                        first = Some(lower);
+                        distinct = 1;
+                    }
+                    Some(f) if f != lower => distinct = 2,
+                    Some(_) => {}
+                }
+            } else if words.contains(back) {
+                plain += 1;
+            }
+            read += 1;
+            if read == 64 {
+                break;
+            }
+        }
+        (lower, back, len) = (0, 0, 0);
+    }
+    (distinct >= 2 && rotated > plain, plain)
+}
+
+/// Per byte: an ASCII letter's lower case, else 0.
+const LOWER_LETTER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if (i as u8).is_ascii_alphabetic() {
+            t[i] = (i as u8).to_ascii_lowercase();
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Per byte: [`rot13_ascii`] of it.
+const ROT13_LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = rot13_ascii(b);
+        i += 1;
+    }
+    t
+};
+
+/// The straightforward form of [`rot13_words`], kept to test it against.
+#[cfg(test)]
+fn rot13_words_reference(text: &str) -> (bool, usize) {
     let words = &*ROT13_WORDS;
     let mut first: Option<[u8; 16]> = None;
     let mut distinct = 0;
     let (mut rotated, mut plain) = (0usize, 0usize);
-    // Split on bytes: the same words as on characters, since every byte of a character that is
-    // not ASCII is a separator too.
     for word in text
         .as_bytes()
         .split(|c| !c.is_ascii_alphabetic())
@@ -333,7 +408,7 @@ pub(crate) fn mostly_latin(text: &str) -> bool {
 }
 
 /// Rot13 of one ASCII byte (letters only).
-fn rot13_ascii(b: u8) -> u8 {
+const fn rot13_ascii(b: u8) -> u8 {
     match b {
         b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
         b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
@@ -752,6 +827,60 @@ mod tests {
             assert!(!set.contains(key(&format!("q{i}"))));
         }
         assert!(ROT13_WORDS.contains(key("gur")) && !ROT13_WORDS.contains(key("the")));
+    }
+
+    /// The one-pass word check agrees with the straightforward one.
+    #[test]
+    fn rot13_words_agree_with_reference() {
+        let listed: Vec<&str> = include_str!("data/rot13_words.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .take(40)
+            .collect();
+        let mut pieces: Vec<String> = Vec::new();
+        for w in &listed {
+            pieces.push((*w).to_owned());
+            pieces.push(w.bytes().map(|b| char::from(rot13_ascii(b))).collect());
+            pieces.push(w.to_ascii_uppercase());
+        }
+        for extra in [
+            " ",
+            " ",
+            ", ",
+            ".",
+            "é",
+            "ß",
+            "1",
+            "-",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnop",
+            "Zz",
+            "x",
+        ] {
+            pieces.push(extra.to_owned());
+        }
+        let mut state = 0x9e37_79b9_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        for _ in 0..20_000 {
+            let n = 1 + next() % 160;
+            let t: String = (0..n)
+                .map(|_| pieces[next() % pieces.len()].as_str())
+                .collect();
+            assert_eq!(rot13_words(&t), rot13_words_reference(&t), "{t:?}");
+        }
+        for t in [
+            "",
+            "a",
+            "Vtaber nyy cerivbhf",
+            "The gur file is in the naq folder",
+        ] {
+            assert_eq!(rot13_words(t), rot13_words_reference(t), "{t:?}");
+        }
     }
 
     #[test]

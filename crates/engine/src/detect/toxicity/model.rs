@@ -185,6 +185,26 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
+/// `a == b`, byte by byte: a vocabulary word is a few bytes long, shorter than a `memcmp` call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Per ASCII byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
+const WORD_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[i] = c.to_ascii_lowercase();
+        }
+        i += 1;
+    }
+    t
+};
+
 fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
@@ -200,6 +220,7 @@ impl Model {
     }
 
     /// [`Model::lookup`] of a token whose hash `h` is known.
+    #[inline(always)]
     fn lookup_hashed(&self, token: &[u8], h: u64) -> Option<u32> {
         let mut slot = h as usize & self.mask;
         loop {
@@ -208,7 +229,10 @@ impl Model {
                 return None;
             }
             if fingerprint == h as u32
-                && self.words.get(i as usize).map(|w| w.as_bytes()) == Some(token)
+                && self
+                    .words
+                    .get(i as usize)
+                    .is_some_and(|w| same_bytes(w.as_bytes(), token))
             {
                 return Some(i);
             }
@@ -216,14 +240,27 @@ impl Model {
         }
     }
 
-    /// Feed a token read by [`Model::score`] to `sums`: `token` is its lowercased bytes, `None`
-    /// when it is longer than any vocabulary word, `h` their hash.
-    fn emit(&self, token: Option<&[u8]>, h: u64, sums: &mut Sums) {
-        if let Some(token) = token
-            && token.len() >= 2
-            && let Some(w) = self.lookup_hashed(token, h)
-        {
-            sums.add(self, w);
+    /// [`Model::lookup_hashed`] of an ASCII token as written (any case), `h` the hash of its lower
+    /// case.
+    #[inline(always)]
+    fn lookup_ascii(&self, raw: &[u8], h: u64) -> Option<u32> {
+        let mut slot = h as usize & self.mask;
+        loop {
+            let (i, fingerprint) = *self.table.get(slot)?;
+            if i == u32::MAX {
+                return None;
+            }
+            if fingerprint == h as u32
+                && self.words.get(i as usize).is_some_and(|w| {
+                    w.len() == raw.len()
+                        && w.bytes()
+                            .zip(raw)
+                            .all(|(x, &y)| x == WORD_BYTES[usize::from(y)])
+                })
+            {
+                return Some(i);
+            }
+            slot = (slot + 1) & self.mask;
         }
     }
 
@@ -301,15 +338,14 @@ impl Model {
         let mut whole_dot = [0f64; K];
         let mut sentences = Vec::new();
         let mut buf = Vec::new();
-        let mut scratch: Vec<u32> = Vec::new();
         let mut start = 0;
         let mut first_word = 0;
         let mut finish = |start: usize, end: usize, sums: &mut Sums, first_word: &mut usize| {
-            let words = sums.words.get(*first_word..).unwrap_or(&[]);
+            // The sentence's words are sorted in place: the order of the words matters to no
+            // sum, and the whole text's norm sorts them all again.
+            let words = sums.words.get_mut(*first_word..).unwrap_or(&mut []);
             if !words.is_empty() {
-                scratch.clear();
-                scratch.extend_from_slice(words);
-                let norm = self.norm(&mut scratch);
+                let norm = self.norm(words);
                 sentences.push(Sentence {
                     start,
                     end,
@@ -323,45 +359,37 @@ impl Model {
             *first_word = sums.words.len();
         };
         if text.is_ascii() {
-            // The same tokens and sentences in one pass over the bytes: each token is lowercased
-            // and hashed as it is read.
-            let mut token = [0u8; MAX_WORD];
-            let mut len = 0usize;
-            let mut h = FNV_OFFSET;
-            // Per byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
-            const WORD_BYTES: [u8; 256] = {
-                let mut t = [0u8; 256];
-                let mut i = 0;
-                while i < 256 {
-                    let c = i as u8;
-                    if c.is_ascii_alphanumeric() || c == b'_' {
-                        t[i] = c.to_ascii_lowercase();
+            // The same tokens and sentences in one pass over the bytes: each token is hashed in
+            // lower case as it is read, and compared with a vocabulary word in place.
+            let mut rest = text.as_bytes();
+            while let Some((&c, after)) = rest.split_first() {
+                if WORD_BYTES[usize::from(c)] != 0 {
+                    let mut h = FNV_OFFSET;
+                    let mut n = 0;
+                    for &c in rest {
+                        let l = WORD_BYTES[usize::from(c)];
+                        if l == 0 {
+                            break;
+                        }
+                        h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
+                        n += 1;
                     }
-                    i += 1;
-                }
-                t
-            };
-            for (i, &c) in text.as_bytes().iter().enumerate() {
-                let l = WORD_BYTES[usize::from(c)];
-                if l != 0 {
-                    if let Some(slot) = token.get_mut(len) {
-                        *slot = l;
+                    let (token, after) = rest.split_at(n);
+                    if (2..=MAX_WORD).contains(&n)
+                        && let Some(w) = self.lookup_ascii(token, h)
+                    {
+                        sums.add(self, w);
                     }
-                    len += 1;
-                    h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
+                    rest = after;
                     continue;
                 }
-                if len > 0 {
-                    self.emit(token.get(..len), h, &mut sums);
-                    (len, h) = (0, FNV_OFFSET);
-                }
+                rest = after;
                 if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
-                    finish(start, i + 1, &mut sums, &mut first_word);
-                    start = i + 1;
+                    // The byte just read ends the sentence.
+                    let end = text.len() - rest.len();
+                    finish(start, end, &mut sums, &mut first_word);
+                    start = end;
                 }
-            }
-            if len > 0 {
-                self.emit(token.get(..len), h, &mut sums);
             }
             finish(start, text.len(), &mut sums, &mut first_word);
             let norm = self.norm(&mut sums.words);
