@@ -23,6 +23,7 @@
 mod decode;
 mod fold;
 mod obfuscation;
+pub(crate) use obfuscation::LOWER_LETTER;
 mod unicode;
 
 use std::cell::OnceCell;

@@ -75,7 +75,7 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
 }
 
 /// Per byte: a letter's lower case, 0 for any other byte.
-const LOWER_LETTER: [u8; 256] = {
+pub(crate) const LOWER_LETTER: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 use crate::detect::TextViews;
 use crate::detect::{RawFinding, hits_to_findings, lexical_hits, view_hits};
-use crate::normalize::{Family, View, ViewKind};
+use crate::normalize::{Family, LOWER_LETTER, View, ViewKind};
 use crate::policy::Mode;
 
 pub(crate) use lexicons::{INJECTION, JAILBREAK};
@@ -270,9 +270,7 @@ fn rot13_letters(text: &str) -> bool {
 /// lower case) and the key of its rot13 are built as its bytes are read.
 fn rot13_words(text: &str) -> (bool, usize) {
     let words = &*ROT13_WORDS;
-    let mut first: Option<u128> = None;
-    let mut distinct = 0;
-    let (mut rotated, mut plain) = (0usize, 0usize);
+    let mut tally = Rot13Tally::default();
     let mut read = 0;
     // The word being read: its lower-case bytes and their rot13, big-endian, and its length.
     let (mut lower, mut back, mut len) = (0u128, 0u128, 0usize);
@@ -290,20 +288,7 @@ fn rot13_words(text: &str) -> (bool, usize) {
         if len <= 16 {
             // Zero-padded to 16 bytes, as `word_key` reads them.
             let pad = 8 * (16 - len) as u32;
-            let (lower, back) = (lower << pad, back << pad);
-            if words.contains(lower) {
-                rotated += 1;
-                match first {
-                    None => {
-                        first = Some(lower);
-                        distinct = 1;
-                    }
-                    Some(f) if f != lower => distinct = 2,
-                    Some(_) => {}
-                }
-            } else if words.contains(back) {
-                plain += 1;
-            }
+            tally.add(words, lower << pad, back << pad);
             read += 1;
             if read == 64 {
                 break;
@@ -311,21 +296,43 @@ fn rot13_words(text: &str) -> (bool, usize) {
         }
         (lower, back, len) = (0, 0, 0);
     }
-    (distinct >= 2 && rotated > plain, plain)
+    tally.verdict()
 }
 
-/// Per byte: an ASCII letter's lower case, else 0.
-const LOWER_LETTER: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        if (i as u8).is_ascii_alphabetic() {
-            t[i] = (i as u8).to_ascii_lowercase();
+/// What the word check has counted: the words that are frequent English words in rot13 (and
+/// whether two of them differ), and the words that are frequent English words as written.
+#[derive(Default)]
+struct Rot13Tally {
+    first: Option<u128>,
+    distinct: u8,
+    rotated: usize,
+    plain: usize,
+}
+
+impl Rot13Tally {
+    /// Count one word, given the [`word_key`] of its lower case and of its rot13.
+    #[inline(always)]
+    fn add(&mut self, words: &WordSet, lower: u128, back: u128) {
+        if words.contains(lower) {
+            self.rotated += 1;
+            match self.first {
+                None => {
+                    self.first = Some(lower);
+                    self.distinct = 1;
+                }
+                Some(f) if f != lower => self.distinct = 2,
+                Some(_) => {}
+            }
+        } else if words.contains(back) {
+            self.plain += 1;
         }
-        i += 1;
     }
-    t
-};
+
+    /// Whether the text reads as rot13, and how many words were read as written.
+    fn verdict(&self) -> (bool, usize) {
+        (self.distinct >= 2 && self.rotated > self.plain, self.plain)
+    }
+}
 
 /// Per byte: [`rot13_ascii`] of it.
 const ROT13_LOWER: [u8; 256] = {
@@ -343,9 +350,7 @@ const ROT13_LOWER: [u8; 256] = {
 #[cfg(test)]
 fn rot13_words_reference(text: &str) -> (bool, usize) {
     let words = &*ROT13_WORDS;
-    let mut first: Option<[u8; 16]> = None;
-    let mut distinct = 0;
-    let (mut rotated, mut plain) = (0usize, 0usize);
+    let mut tally = Rot13Tally::default();
     for word in text
         .as_bytes()
         .split(|c| !c.is_ascii_alphabetic())
@@ -357,21 +362,9 @@ fn rot13_words_reference(text: &str) -> (bool, usize) {
             *l = c.to_ascii_lowercase();
             *r = rot13_ascii(*l);
         }
-        if words.contains(word_key(&lower)) {
-            rotated += 1;
-            match first {
-                None => {
-                    first = Some(lower);
-                    distinct = 1;
-                }
-                Some(f) if f != lower => distinct = 2,
-                Some(_) => {}
-            }
-        } else if words.contains(word_key(&back)) {
-            plain += 1;
-        }
+        tally.add(words, word_key(&lower), word_key(&back));
     }
-    (distinct >= 2 && rotated > plain, plain)
+    tally.verdict()
 }
 
 /// Whether at least half of the letters of `text` are Latin (a text without letters counts as

@@ -222,42 +222,32 @@ impl Model {
     /// [`Model::lookup`] of a token whose hash `h` is known.
     #[inline(always)]
     fn lookup_hashed(&self, token: &[u8], h: u64) -> Option<u32> {
-        let mut slot = h as usize & self.mask;
-        loop {
-            let (i, fingerprint) = *self.table.get(slot)?;
-            if i == u32::MAX {
-                return None;
-            }
-            if fingerprint == h as u32
-                && self
-                    .words
-                    .get(i as usize)
-                    .is_some_and(|w| same_bytes(w.as_bytes(), token))
-            {
-                return Some(i);
-            }
-            slot = (slot + 1) & self.mask;
-        }
+        self.probe(h, |w| same_bytes(w.as_bytes(), token))
     }
 
     /// [`Model::lookup_hashed`] of an ASCII token as written (any case), `h` the hash of its lower
     /// case.
     #[inline(always)]
     fn lookup_ascii(&self, raw: &[u8], h: u64) -> Option<u32> {
+        self.probe(h, |w| {
+            w.len() == raw.len()
+                && w.bytes()
+                    .zip(raw)
+                    .all(|(x, &y)| x == WORD_BYTES[usize::from(y)])
+        })
+    }
+
+    /// The index of the vocabulary word of hash `h` for which `same` holds, probing the table
+    /// from the hash's slot.
+    #[inline(always)]
+    fn probe(&self, h: u64, same: impl Fn(&str) -> bool) -> Option<u32> {
         let mut slot = h as usize & self.mask;
         loop {
             let (i, fingerprint) = *self.table.get(slot)?;
             if i == u32::MAX {
                 return None;
             }
-            if fingerprint == h as u32
-                && self.words.get(i as usize).is_some_and(|w| {
-                    w.len() == raw.len()
-                        && w.bytes()
-                            .zip(raw)
-                            .all(|(x, &y)| x == WORD_BYTES[usize::from(y)])
-                })
-            {
+            if fingerprint == h as u32 && self.words.get(i as usize).is_some_and(|w| same(w)) {
                 return Some(i);
             }
             slot = (slot + 1) & self.mask;
