@@ -14,6 +14,7 @@
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::Automaton as _;
+use aho_corasick::automaton::StateID;
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 
@@ -99,19 +100,33 @@ impl Dfa {
             report(sid, 0);
         }
         let bytes = text.as_bytes();
-        let mut rest = bytes.iter();
-        while let Some(&b) = rest.next() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
-                    return;
-                }
-                if dfa.is_match(sid) {
-                    // The end of the match: the bytes read so far.
-                    report(sid, bytes.len() - rest.as_slice().len());
-                }
+        let mut rest = bytes;
+        while let Some((special, read)) = Self::to_special(dfa, sid, rest) {
+            sid = special;
+            rest = rest.get(read..).unwrap_or(&[]);
+            if dfa.is_dead(sid) {
+                return;
+            }
+            if dfa.is_match(sid) {
+                // The end of the match: the bytes read so far.
+                report(sid, bytes.len() - rest.len());
             }
         }
+    }
+
+    /// Walk `bytes` from `sid` up to the first special state (a match or the dead state): that
+    /// state and the bytes read, the byte that led to it included; `None` at the end of the
+    /// bytes. Kept out of line, so the transition loop has the table in registers.
+    #[inline(never)]
+    fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8]) -> Option<(StateID, usize)> {
+        let mut rest = bytes.iter();
+        for &b in rest.by_ref() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                return Some((sid, bytes.len() - rest.as_slice().len()));
+            }
+        }
+        None
     }
 }
 

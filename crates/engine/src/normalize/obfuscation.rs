@@ -23,19 +23,29 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
         if k & ALPHA != 0 {
             // The run of letters from `i`: three equal letters in a row (any case) are a
             // stretched word.
-            let mut j = i + 1;
-            let (mut before, mut prev) = (0u8, LOWER_LETTER[usize::from(c)]);
-            for &d in b.get(j..).unwrap_or(&[]) {
+            // A doubled letter looks two bytes back; the byte before the run is no letter. The
+            // run's end comes from what is left once a non-letter stops it.
+            let run = b.get(i + 1..).unwrap_or(&[]);
+            let mut rest = run.iter();
+            let mut prev = LOWER_LETTER[usize::from(c)];
+            let mut j = b.len();
+            while let Some(&d) = rest.next() {
                 let l = LOWER_LETTER[usize::from(d)];
                 if l == 0 {
+                    j = b.len() - rest.as_slice().len() - 1;
                     break;
                 }
-                if l == prev && l == before {
-                    return true;
+                if l == prev {
+                    // `d` is at `p`, the letter two back at `p - 2`.
+                    let p = b.len() - rest.as_slice().len() - 1;
+                    if p.checked_sub(2)
+                        .and_then(|q| b.get(q))
+                        .is_some_and(|&e| LOWER_LETTER[usize::from(e)] == l)
+                    {
+                        return true;
+                    }
                 }
-                before = prev;
                 prev = l;
-                j += 1;
             }
             // Every letter of a longer run has a letter beside it: a lone one may be spaced out.
             if j == i + 1 && (kp | class(j)) & ALNUM == 0 {
