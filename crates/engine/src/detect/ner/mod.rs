@@ -706,7 +706,26 @@ fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     &out[..n]
 }
 
-fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> [i32; NTAGS] {
+/// The shape of token `j` ([`Tokens::shape`]), or of the sentence start or end beyond the tokens.
+fn shape_at(t: &Tokens<'_>, j: isize) -> Shape {
+    if j < 0 {
+        Shape::of(b"<s>")
+    } else if j as usize >= t.list.len() {
+        Shape::of(b"</s>")
+    } else {
+        t.shape(j as usize)
+    }
+}
+
+/// `shapes` are the shapes of tokens `i - 1`, `i` and `i + 1` ([`shape_at`]).
+fn score_token(
+    m: &Model,
+    t: &Tokens<'_>,
+    fl: &[u16],
+    i: usize,
+    prev: usize,
+    shapes: &[Shape; 3],
+) -> [i32; NTAGS] {
     let n = t.list.len();
     let mut sc = Scorer {
         model: m,
@@ -721,15 +740,6 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
             t.lwb(j as usize)
         }
     };
-    let s = |j: isize| -> Shape {
-        if j < 0 {
-            Shape::of(b"<s>")
-        } else if j as usize >= n {
-            Shape::of(b"</s>")
-        } else {
-            t.shape(j as usize)
-        }
-    };
     let g = |j: isize| -> u16 {
         if j < 0 || j as usize >= n {
             0
@@ -742,7 +752,7 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     let h = |state: u64, bytes: &[u8]| Fnv(state).bytes(bytes).0;
     sc.add(H_BIAS);
     sc.add(h(P_WORD, lwb));
-    let shape = s(ii);
+    let shape = shapes[1];
     sc.add(h(P_SHAPE, shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
     let (head_end, tail_start) = if lwb.is_ascii() {
@@ -763,8 +773,8 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     sc.add(h(P_WORD_P1, w(ii + 1)));
     sc.add(h(P_WORD_M2, w(ii - 2)));
     sc.add(h(P_WORD_P2, w(ii + 2)));
-    sc.add(h(P_SHAPE_M1, s(ii - 1).as_bytes()));
-    sc.add(h(P_SHAPE_P1, s(ii + 1).as_bytes()));
+    sc.add(h(P_SHAPE_M1, shapes[0].as_bytes()));
+    sc.add(h(P_SHAPE_P1, shapes[2].as_bytes()));
     let mut buf = [0u8; 4];
     sc.add(
         Fnv(P_GAZ_SHAPE)
@@ -822,12 +832,21 @@ fn decode_each(
     let mut prev = 0;
     // The token after the last scored one: a token that was not scored is `O`.
     let mut next = 0;
+    // The shapes of the tokens around the last scored one: a run of scored tokens reads each
+    // token's shape once rather than three times.
+    let mut shapes = [Shape::of(b""); 3];
     for &i in &list {
+        let ii = i as isize;
+        if i == next && i > 0 {
+            shapes = [shapes[1], shapes[2], shape_at(t, ii + 1)];
+        } else {
+            shapes = [shape_at(t, ii - 1), shape_at(t, ii), shape_at(t, ii + 1)];
+        }
         if i != next {
             prev = 0;
         }
         next = i + 1;
-        let sc = score_token(m, t, &fl, i, prev);
+        let sc = score_token(m, t, &fl, i, prev, &shapes);
         let mut best = 0;
         for k in 1..NTAGS {
             if sc[k] > sc[best] {
