@@ -135,6 +135,10 @@ struct Tokens<'t> {
     text: &'t str,
     lower: String,
     list: Vec<Token>,
+    /// The indices of the tokens that start with an upper-case letter or a digit, in order:
+    /// where balanced mode's runs of candidates begin (the ASCII tokenizer leaves it empty for
+    /// robust mode, which scores every token).
+    seeds: Vec<usize>,
 }
 
 impl Tokens<'_> {
@@ -274,38 +278,55 @@ fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
 /// forms and shapes, without decoding characters. The lower-case forms are read from the whole
 /// text lowercased at once, at the tokens' own offsets; the shapes from the text when asked for.
 fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
-    // Per byte: whether it is an ASCII letter or digit.
-    const ALNUM: [bool; 256] = {
-        let mut t = [false; 256];
+    // Per byte: its class, [`SPACE`] (`char::is_whitespace` on ASCII: tab, line feed, vertical
+    // tab, form feed, carriage return and space), [`ALNUM`] (an ASCII letter or digit) or
+    // other.
+    const SPACE: u8 = 1;
+    const ALNUM: u8 = 2;
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
         let mut i = 0;
         while i < 256 {
-            t[i] = (i as u8).is_ascii_alphanumeric();
+            let c = i as u8;
+            t[i] = if matches!(c, b'\t'..=b'\r' | b' ') {
+                SPACE
+            } else if c.is_ascii_alphanumeric() {
+                ALNUM
+            } else {
+                0
+            };
             i += 1;
         }
         t
     };
-    let alnum = |x: u8| ALNUM[usize::from(x)];
+    let class = |x: u8| CLASS[usize::from(x)];
     let b = text.as_bytes();
-    let mut list = Vec::with_capacity(b.len() / 4);
+    let n = b.len();
+    let mut list = Vec::with_capacity(n / 4);
+    // Robust mode (`all_shapes`) visits every token: no seeds.
+    let mut seeds = Vec::with_capacity(if all_shapes { 0 } else { n / 16 });
     let lower = text.to_ascii_lowercase();
     let mut i = 0;
-    while i < b.len() && list.len() < MAX_TOKENS {
-        let c = b[i];
-        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage
-        // return and space.
-        if matches!(c, b'\t'..=b'\r' | b' ') {
+    loop {
+        while i < n && class(b[i]) == SPACE {
             i += 1;
-            continue;
         }
+        if i >= n || list.len() >= MAX_TOKENS {
+            break;
+        }
+        let c = b[i];
         let mut end = i + 1;
-        if alnum(c) {
-            while let Some(&d) = b.get(end) {
-                if alnum(d) {
+        if class(c) == ALNUM {
+            loop {
+                while end < n && class(b[end]) == ALNUM {
                     end += 1;
-                } else if matches!(d, b'\'' | b'-') && b.get(end + 1).is_some_and(|&x| alnum(x)) {
-                    let possessive = d == b'\''
+                }
+                // An apostrophe or hyphen between two letters or digits stays inside, except
+                // a final `'s`.
+                if end + 1 < n && matches!(b[end], b'\'' | b'-') && class(b[end + 1]) == ALNUM {
+                    let possessive = b[end] == b'\''
                         && matches!(b[end + 1], b's' | b'S')
-                        && !b.get(end + 2).is_some_and(|&x| alnum(x));
+                        && !(end + 2 < n && class(b[end + 2]) == ALNUM);
                     if possessive {
                         break;
                     }
@@ -320,25 +341,35 @@ fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
         } else {
             ([0; 4], 0)
         };
+        let (upper_start, digit_start) = (c.is_ascii_uppercase(), c.is_ascii_digit());
+        if (upper_start || digit_start) && !all_shapes {
+            seeds.push(list.len());
+        }
         list.push(Token {
             start: i,
             end,
             lower: (i, end),
             shape,
             shape_len,
-            upper_start: c.is_ascii_uppercase(),
-            digit_start: c.is_ascii_digit(),
+            upper_start,
+            digit_start,
         });
         i = end;
     }
-    Tokens { text, lower, list }
+    Tokens {
+        text,
+        lower,
+        list,
+        seeds,
+    }
 }
 
 fn tokenize_chars(text: &str) -> Tokens<'_> {
     let mut list = Vec::new();
     let mut lower = String::with_capacity(text.len());
     let mut it = text.char_indices().peekable();
-    let push = |list: &mut Vec<Token>, lower: &mut String, s: usize, e: usize| {
+    let mut seeds = Vec::new();
+    let mut push = |list: &mut Vec<Token>, lower: &mut String, s: usize, e: usize| {
         let word = &text[s..e];
         let ls = lower.len();
         if word.is_ascii() {
@@ -348,6 +379,9 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
         }
         let (shape, shape_len) = shape_of(word);
         let first = word.chars().next().unwrap_or(' ');
+        if first.is_uppercase() || first.is_ascii_digit() {
+            seeds.push(list.len());
+        }
         list.push(Token {
             start: s,
             end: e,
@@ -400,7 +434,12 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
         }
         push(&mut list, &mut lower, i, end);
     }
-    Tokens { text, lower, list }
+    Tokens {
+        text,
+        lower,
+        list,
+        seeds,
+    }
 }
 
 /// Tokens that may join two parts of one entity, one per line in `data/connectors.txt`: those of
@@ -451,6 +490,9 @@ fn is_connector(lower: &str) -> bool {
 
 /// Which tokens are scored, and their indices in order (the passes after this one visit those
 /// only).
+// Out of line: inlined into the decoder it cost robust mode (which returns at once) some 2 K
+// instructions per evaluation in the scorer's code.
+#[inline(never)]
 fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
     let n = t.list.len();
     if robust {
@@ -458,44 +500,59 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
     }
     let mut cand = vec![false; n];
     let mut list = Vec::new();
-    for i in 0..n {
-        let tok = &t.list[i];
-        let prev = i > 0 && cand[i - 1];
-        // Most tokens are lower-case words after a non-candidate: settled without a look at
-        // the next token.
-        if !(prev || tok.upper_start || tok.digit_start) {
+    // A token that is not a seed and follows a non-candidate is none (most of prose): only the
+    // runs from each seed on are visited, each while the token before is a candidate.
+    let mut i = 0;
+    for &seed in &t.seeds {
+        if seed < i {
             continue;
         }
-        let nxt_up = t.list.get(i + 1).is_some_and(|x| x.upper_start);
-        let nxt_dig = t.list.get(i + 1).is_some_and(|x| x.digit_start);
-        // Only asked for digits: a lookup in CONNECTORS per token would cost more than the rest.
-        let nxt_conn = || {
-            t.list.get(i + 1).is_some_and(|_| {
-                let w = t.word(i + 1);
-                w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
-            })
-        };
-        cand[i] = if tok.upper_start {
-            true
-        } else if tok.digit_start {
-            prev || nxt_up || nxt_conn()
-        } else if t.word(i) == "."
-            && prev
-            && t.list[i - 1].upper_start
-            && t.word(i - 1).chars().count() <= 5
-        {
-            // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
-            true
-        } else if prev && (nxt_up || nxt_dig) {
-            is_connector(t.lw(i))
-        } else {
-            false
-        };
-        if cand[i] {
-            list.push(i);
+        i = seed;
+        while i < n && candidate_at(t, &mut cand, &mut list, i) {
+            i += 1;
         }
     }
     (cand, list)
+}
+
+/// Settles token `i` of [`candidates`] (`cand` holds the tokens before it); false when its
+/// run ends before it: it neither follows a candidate nor starts with an upper-case letter or
+/// a digit.
+fn candidate_at(t: &Tokens<'_>, cand: &mut [bool], list: &mut Vec<usize>, i: usize) -> bool {
+    let tok = &t.list[i];
+    let prev = i > 0 && cand[i - 1];
+    if !(prev || tok.upper_start || tok.digit_start) {
+        return false;
+    }
+    let nxt_up = t.list.get(i + 1).is_some_and(|x| x.upper_start);
+    let nxt_dig = t.list.get(i + 1).is_some_and(|x| x.digit_start);
+    // Only asked for digits: a lookup in CONNECTORS per token would cost more than the rest.
+    let nxt_conn = || {
+        t.list.get(i + 1).is_some_and(|_| {
+            let w = t.word(i + 1);
+            w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
+        })
+    };
+    cand[i] = if tok.upper_start {
+        true
+    } else if tok.digit_start {
+        prev || nxt_up || nxt_conn()
+    } else if t.word(i) == "."
+        && prev
+        && t.list[i - 1].upper_start
+        && t.word(i - 1).chars().count() <= 5
+    {
+        // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
+        true
+    } else if prev && (nxt_up || nxt_dig) {
+        is_connector(t.lw(i))
+    } else {
+        false
+    };
+    if cand[i] {
+        list.push(i);
+    }
+    true
 }
 
 /// `cand` and `list` as [`candidates`] returns them.
@@ -649,7 +706,26 @@ fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     &out[..n]
 }
 
-fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> [i32; NTAGS] {
+/// The shape of token `j` ([`Tokens::shape`]), or of the sentence start or end beyond the tokens.
+fn shape_at(t: &Tokens<'_>, j: isize) -> Shape {
+    if j < 0 {
+        Shape::of(b"<s>")
+    } else if j as usize >= t.list.len() {
+        Shape::of(b"</s>")
+    } else {
+        t.shape(j as usize)
+    }
+}
+
+/// `shapes` are the shapes of tokens `i - 1`, `i` and `i + 1` ([`shape_at`]).
+fn score_token(
+    m: &Model,
+    t: &Tokens<'_>,
+    fl: &[u16],
+    i: usize,
+    prev: usize,
+    shapes: &[Shape; 3],
+) -> [i32; NTAGS] {
     let n = t.list.len();
     let mut sc = Scorer {
         model: m,
@@ -664,15 +740,6 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
             t.lwb(j as usize)
         }
     };
-    let s = |j: isize| -> Shape {
-        if j < 0 {
-            Shape::of(b"<s>")
-        } else if j as usize >= n {
-            Shape::of(b"</s>")
-        } else {
-            t.shape(j as usize)
-        }
-    };
     let g = |j: isize| -> u16 {
         if j < 0 || j as usize >= n {
             0
@@ -685,7 +752,7 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     let h = |state: u64, bytes: &[u8]| Fnv(state).bytes(bytes).0;
     sc.add(H_BIAS);
     sc.add(h(P_WORD, lwb));
-    let shape = s(ii);
+    let shape = shapes[1];
     sc.add(h(P_SHAPE, shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
     let (head_end, tail_start) = if lwb.is_ascii() {
@@ -706,8 +773,8 @@ fn score_token(m: &Model, t: &Tokens<'_>, fl: &[u16], i: usize, prev: usize) -> 
     sc.add(h(P_WORD_P1, w(ii + 1)));
     sc.add(h(P_WORD_M2, w(ii - 2)));
     sc.add(h(P_WORD_P2, w(ii + 2)));
-    sc.add(h(P_SHAPE_M1, s(ii - 1).as_bytes()));
-    sc.add(h(P_SHAPE_P1, s(ii + 1).as_bytes()));
+    sc.add(h(P_SHAPE_M1, shapes[0].as_bytes()));
+    sc.add(h(P_SHAPE_P1, shapes[2].as_bytes()));
     let mut buf = [0u8; 4];
     sc.add(
         Fnv(P_GAZ_SHAPE)
@@ -765,12 +832,21 @@ fn decode_each(
     let mut prev = 0;
     // The token after the last scored one: a token that was not scored is `O`.
     let mut next = 0;
+    // The shapes of the tokens around the last scored one: a run of scored tokens reads each
+    // token's shape once rather than three times.
+    let mut shapes = [Shape::of(b""); 3];
     for &i in &list {
+        let ii = i as isize;
+        if i == next && i > 0 {
+            shapes = [shapes[1], shapes[2], shape_at(t, ii + 1)];
+        } else {
+            shapes = [shape_at(t, ii - 1), shape_at(t, ii), shape_at(t, ii + 1)];
+        }
         if i != next {
             prev = 0;
         }
         next = i + 1;
-        let sc = score_token(m, t, &fl, i, prev);
+        let sc = score_token(m, t, &fl, i, prev, &shapes);
         let mut best = 0;
         for k in 1..NTAGS {
             if sc[k] > sc[best] {
@@ -933,6 +1009,30 @@ mod tests {
                     .collect()
             };
             assert_eq!(key(&a), key(&b), "{text:?}");
+            assert_eq!(a.seeds, b.seeds, "{text:?}");
+        }
+    }
+
+    /// Balanced mode's candidates from the seeds are those of visiting every token.
+    #[test]
+    fn candidates_from_the_seeds_are_those_of_every_token() {
+        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
+            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        let extra = [
+            "Mr. Smith of Acme Inc. met 10 Downing St. and 221 of Baker St. de la Cruz, 5 o 6",
+            "12 34 Main St. at 7 the of de Paris . Rome. 3 de",
+            "",
+            "lower case only, 42",
+        ];
+        for text in g.cases.iter().map(|c| c.text.as_str()).chain(extra) {
+            let t = tokenize(text, false);
+            let n = t.list.len();
+            let mut cand = vec![false; n];
+            let mut list = Vec::new();
+            for i in 0..n {
+                candidate_at(&t, &mut cand, &mut list, i);
+            }
+            assert_eq!(candidates(&t, false), (cand, list), "{text:?}");
         }
     }
 
