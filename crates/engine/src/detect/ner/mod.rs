@@ -949,10 +949,15 @@ mod tests {
         cases: Vec<Case>,
     }
 
+    /// The training script's golden cases (`data/golden.json`).
+    fn golden() -> Golden {
+        serde_json::from_str(include_str!("data/golden.json"))
+            .unwrap_or_else(|e| panic!("golden.json: {e}"))
+    }
+
     #[test]
     fn agrees_with_the_training_script() {
-        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
-            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        let g = golden();
         assert!(g.cases.len() >= 8);
         for case in &g.cases {
             let t = tokenize(&case.text, false);
@@ -976,8 +981,7 @@ mod tests {
 
     #[test]
     fn the_ascii_tokenizer_agrees_with_the_general_one() {
-        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
-            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        let g = golden();
         let extra = [
             "O'Neill's co-founder met Dr. Smith-Jones at 10 Downing St., London SW1A 2AA!",
             "tabs\tand\u{b}vertical\u{c}feeds\r\nrock'n'roll -- 'quoted' x-  -y  it's IT'S",
@@ -1016,8 +1020,7 @@ mod tests {
     /// Balanced mode's candidates from the seeds are those of visiting every token.
     #[test]
     fn candidates_from_the_seeds_are_those_of_every_token() {
-        let g: Golden = serde_json::from_str(include_str!("data/golden.json"))
-            .unwrap_or_else(|e| panic!("golden.json: {e}"));
+        let g = golden();
         let extra = [
             "Mr. Smith of Acme Inc. met 10 Downing St. and 221 of Baker St. de la Cruz, 5 o 6",
             "12 34 Main St. at 7 the of de Paris . Rome. 3 de",
