@@ -6,8 +6,9 @@
 //!
 //! The weights are compiled in (`include_str!`) and decoded once, on first use, into a fixed-size
 //! `i16` array that holds each weight beside its negation (a feature's signed weight is then one
-//! lookup, for twice the memory: 1 MiB for the attack models). Scoring is one pass over the text's bytes: no allocation per feature, no string
-//! building, no map lookups; only a `Vec` of per-token running sums for windowing. The hashing
+//! lookup, for twice the memory: 1 MiB for the attack models). Scoring is one pass over the
+//! text's bytes: no allocation per feature, no string building, no map lookups; only a `Vec` of
+//! per-token running sums for windowing. The hashing
 //! below must match `scripts/train/features.py` exactly; `golden.json`, written by the training
 //! script, pins the two together in the tests.
 //!

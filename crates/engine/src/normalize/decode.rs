@@ -97,10 +97,14 @@ fn encoded_candidates(text: &str) -> (bool, bool) {
     )
 }
 
+/// An encoded segment: base64 (standard or URL-safe alphabet), or hex (`\x41\x42…`, or pairs of
+/// hex digits with optional spaces or colons between them).
+const BASE64_PATTERN: &str = r"[A-Za-z0-9+/_\-]{16,}={0,2}";
+const HEX_PATTERN: &str = r"(?:\\x[0-9a-fA-F]{2}){4,}|\b(?:[0-9a-fA-F]{2}[ :]?){8,}";
+
 pub(super) fn build_decoded(text: &str) -> Vec<Owned> {
-    static BASE64: static_regex::Lazy = static_regex::Lazy::new(r"[A-Za-z0-9+/_\-]{16,}={0,2}");
-    static HEX: static_regex::Lazy =
-        static_regex::Lazy::new(r"(?:\\x[0-9a-fA-F]{2}){4,}|\b(?:[0-9a-fA-F]{2}[ :]?){8,}");
+    static BASE64: static_regex::Lazy = static_regex::Lazy::new(BASE64_PATTERN);
+    static HEX: static_regex::Lazy = static_regex::Lazy::new(HEX_PATTERN);
     let mut out = Vec::new();
     let mut push = |decoded: String, s: usize, e: usize| {
         if out.len() < MAX_DECODED_SEGMENTS && printable_ratio_ok(&decoded) {
@@ -225,10 +229,8 @@ mod tests {
     /// The pre-check never rules out a text either pattern matches.
     #[test]
     fn candidates_cover_every_match() {
-        let base64 =
-            regex::Regex::new(r"[A-Za-z0-9+/_\-]{16,}={0,2}").unwrap_or_else(|e| panic!("{e}"));
-        let hex = regex::Regex::new(r"(?:\\x[0-9a-fA-F]{2}){4,}|\b(?:[0-9a-fA-F]{2}[ :]?){8,}")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let base64 = regex::Regex::new(BASE64_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        let hex = regex::Regex::new(HEX_PATTERN).unwrap_or_else(|e| panic!("{e}"));
         let pieces = [
             "ab", "cd", "ef", "01", "9f", " ", ":", "\\x", "\\", "x", "zz", "+", "/", "-", "_",
             "=", ".", "é", "\n", "AB", "q",
