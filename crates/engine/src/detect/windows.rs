@@ -209,11 +209,21 @@ pub(crate) fn runs_through(
 /// The maximal run of bytes in `alphabet` around `s`, which is one.
 #[inline]
 fn run_at(b: &[u8], s: usize, alphabet: &impl Fn(u8) -> bool) -> (usize, usize) {
+    run_through(b, (s, s + 1), alphabet)
+}
+
+/// The maximal run of bytes in `alphabet` that holds `[s, e)`, all of whose bytes are.
+#[inline]
+pub(crate) fn run_through(
+    b: &[u8],
+    (s, e): (usize, usize),
+    alphabet: &impl Fn(u8) -> bool,
+) -> (usize, usize) {
     let mut start = s;
     while start > 0 && alphabet(b[start - 1]) {
         start -= 1;
     }
-    let mut end = s + 1;
+    let mut end = e;
     while end < b.len() && alphabet(b[end]) {
         end += 1;
     }

@@ -20,7 +20,7 @@
 
 use crate::detect::secrets::generic::{is_space, key_byte, value_byte};
 use crate::detect::secrets::rules::{GENERIC, RULES, Seen};
-use crate::detect::windows::merge;
+use crate::detect::windows::{merge, run_through};
 
 /// A set of rules: bit `i` for `RULES[i]`.
 pub(crate) type Mask = u128;
@@ -303,14 +303,7 @@ pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
         {
             return;
         }
-        let mut s = at;
-        while s > 0 && token_byte(b[s - 1]) {
-            s -= 1;
-        }
-        let mut e = at + 8;
-        while e < b.len() && token_byte(b[e]) {
-            e += 1;
-        }
+        let (s, e) = run_through(b, (at, at + 8), &token_byte);
         if e - s >= MIN_TOKEN {
             out.push((s, e));
         }
