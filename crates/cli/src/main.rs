@@ -289,7 +289,10 @@ async fn run(command: Command) -> Result<u8> {
             let app = Application::build(settings)
                 .await
                 .context("starting the server")?;
-            app.run_until(shutdown_signal()).await?;
+            // The signal handlers go in before the server says it is listening: a SIGTERM sent
+            // as soon as it does (a supervisor's, a test's) is then never missed.
+            let shutdown = shutdown_signal();
+            app.run_until(shutdown).await?;
             if let Some(telemetry) = telemetry {
                 telemetry.shutdown().await;
             }
@@ -313,31 +316,45 @@ async fn open_store(settings: &Settings) -> Result<Store> {
         .with_context(|| format!("opening the database {}", sentinel_store::redact_url(&url)))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Listens for SIGINT and SIGTERM from the call on (not from the returned future's first poll,
+/// which may come after a signal was sent); the future completes on the first of them.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    /// Waits for one signal, or forever when its handler could not be installed.
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+    async fn received(listener: std::io::Result<tokio::signal::unix::Signal>, name: &'static str) {
+        match listener {
             Ok(mut s) => {
                 s.recv().await;
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                tracing::error!(error = %e, "cannot listen for {name}");
                 std::future::pending::<()>().await;
             }
         }
+    }
+    #[cfg(unix)]
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            received(signal(SignalKind::interrupt()), "SIGINT"),
+            received(signal(SignalKind::terminate()), "SIGTERM"),
+        )
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    let (interrupt, terminate) = (
+        async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            () = interrupt => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutdown requested; draining in-flight requests");
     }
-    tracing::info!("shutdown requested; draining in-flight requests");
 }
