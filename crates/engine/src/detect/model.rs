@@ -225,8 +225,6 @@ fn grams<W: Weights>(w: &W, reg: u64) -> i64 {
 /// [`RING`] of them holds every start a window still needs.
 struct Windows {
     ring: [(i64, u32); RING],
-    /// Tokens read.
-    t: usize,
     /// The best margin of the windows every [`STRIDE`] tokens known to count, and how many.
     best: f64,
     strided: u32,
@@ -243,7 +241,6 @@ impl Windows {
     fn new() -> Self {
         Windows {
             ring: [(0, 0); RING],
-            t: 0,
             best: f64::NEG_INFINITY,
             strided: 0,
             pending: None,
@@ -261,14 +258,12 @@ impl Windows {
         }
     }
 
-    /// The running totals after the next token.
+    /// The running totals after token `j` (counting from 0), the one after token `j - 1`.
     #[inline(always)]
-    fn push(&mut self, m: &Model, end: (i64, u32)) {
-        let j = self.t;
+    fn push(&mut self, m: &Model, j: usize, end: (i64, u32)) {
         if let Some(slot) = self.ring.get_mut(j % RING) {
             *slot = end;
         }
-        self.t = j + 1;
         if j % STRIDE == (WINDOW - 1) % STRIDE {
             self.strided(m, j, end);
         }
@@ -289,9 +284,8 @@ impl Windows {
         self.pending = Some((j, m.margin(self.at(j + 1 - WINDOW), end)));
     }
 
-    /// The model's probability over the windows read.
-    fn finish(self, m: &Model) -> f64 {
-        let t = self.t;
+    /// The model's probability over the `t` tokens read.
+    fn finish(self, m: &Model, t: usize) -> f64 {
         if t == 0 {
             return 0.0;
         }
@@ -314,7 +308,7 @@ impl Windows {
 }
 
 /// Feed the running (sum of signed weights, number of features) after each token of `text` to
-/// `windows`.
+/// `windows`; the number of tokens read.
 ///
 /// The stream starts with the space before the first token. The number of features follows from the length
 /// and the tokens read: `len - 2` 3-grams, `len - 3` 4-grams, one word per token and one bigram
@@ -322,7 +316,7 @@ impl Windows {
 /// three bytes long, so every further byte ends a 3-gram and a 4-gram: the tokens after the first
 /// are read without counting the stream's length per byte.
 #[inline(always)]
-fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) {
+fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) -> usize {
     let bytes = text.as_bytes();
     let word = |i: usize| {
         bytes
@@ -335,7 +329,7 @@ fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) {
         i += 1;
     }
     if i == bytes.len() {
-        return;
+        return 0;
     }
     let mut stream = Stream {
         reg: u64::from(b' '),
@@ -357,14 +351,15 @@ fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) {
     let mut reg = stream.reg;
     // `2 * len + 2 * tokens - 6` features.
     let mut n = 2 * stream.len - 4;
-    windows.push(m, (sum, n));
+    windows.push(m, 0, (sum, n));
+    let mut t = 1;
     let mut prev = h;
     // The rest of the text after the separator ending the first token.
     let mut bytes = bytes.get(i + 1..).unwrap_or_default().iter();
     let word = |b: u8| WORD_BYTES.get(usize::from(b)).copied().unwrap_or(0);
-    while windows.t < MAX_TOKENS {
+    while t < MAX_TOKENS {
         let Some(first) = bytes.by_ref().map(|&b| word(b)).find(|&l| l != 0) else {
-            return;
+            break;
         };
         reg = (reg << 8) | u64::from(first);
         sum += grams(w, reg);
@@ -388,26 +383,28 @@ fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) {
         sum += grams(w, reg);
         // Two grams for each of its bytes and its space, its word and its bigram.
         n += 2 * read + 4;
-        windows.push(m, (sum, n));
+        windows.push(m, t, (sum, n));
+        t += 1;
     }
+    t
 }
 
 impl Model {
     /// Probability that `text` belongs to the class; 0 for a text without tokens.
     pub(crate) fn score(&self, text: &str) -> f64 {
         let mut windows = Windows::new();
-        if let Ok(w) = <&[i16; 1 << 19]>::try_from(&*self.signed) {
-            token_sums(&Fixed(w), text, self, &mut windows);
+        let t = if let Ok(w) = <&[i16; 1 << 19]>::try_from(&*self.signed) {
+            token_sums(&Fixed(w), text, self, &mut windows)
         } else if let Ok(w) = <&[i16; 1 << 16]>::try_from(&*self.signed) {
-            token_sums(&Fixed(w), text, self, &mut windows);
+            token_sums(&Fixed(w), text, self, &mut windows)
         } else {
             let w = Sized {
                 signed: &self.signed,
                 shift: self.shift,
             };
-            token_sums(&w, text, self, &mut windows);
-        }
-        windows.finish(self)
+            token_sums(&w, text, self, &mut windows)
+        };
+        windows.finish(self, t)
     }
 
     /// The margin of the window between two running totals.
