@@ -142,11 +142,7 @@ static ROT13_WORDS: LazyLock<WordSet> = LazyLock::new(|| {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && l.len() <= 16)
-        .filter_map(|l| {
-            let mut bytes = [0u8; 16];
-            bytes.get_mut(..l.len())?.copy_from_slice(l.as_bytes());
-            Some(word_key(&bytes))
-        })
+        .map(|l| word_key(l.as_bytes()))
         .collect();
     WordSet::new(&words)
 });
@@ -222,10 +218,11 @@ fn rot13_key(key: u128) -> u128 {
     u128::from_be_bytes(key.to_be_bytes().map(rot13_ascii))
 }
 
-/// A word of at most 16 bytes, zero-padded, as one number: two such words are equal exactly when
-/// their numbers are (a letter is never a zero byte).
-fn word_key(padded: &[u8; 16]) -> u128 {
-    u128::from_be_bytes(*padded)
+/// A word of at most 16 bytes as the number its bytes spell, big-endian: two such words are
+/// equal exactly when their numbers are (a letter is never a zero byte, so the highest nonzero
+/// byte is the first letter and the length follows).
+fn word_key(word: &[u8]) -> u128 {
+    word.iter().fold(0, |k, &b| (k << 8) | u128::from(b))
 }
 
 /// Whether `text` reads like rot13-encoded English: among its first 64 words, at least two
@@ -294,7 +291,8 @@ fn rot13_letters(text: &str) -> bool {
 ///
 /// The words are the maximal runs of ASCII letters (every byte of a character that is not
 /// ASCII is a separator), read in one pass over the bytes: each word's key ([`word_key`] of its
-/// lower case) and the key of its rot13 are built as its bytes are read.
+/// lower case) is built as its bytes are read, and one lookup tells whether it or its rot13 is
+/// listed.
 fn rot13_words(text: &str) -> (bool, usize) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
@@ -312,8 +310,7 @@ fn rot13_words(text: &str) -> (bool, usize) {
             continue;
         }
         if len <= 16 {
-            // Zero-padded to 16 bytes, as `word_key` reads them.
-            let lower = lower << (8 * (16 - len) as u32);
+            // `lower` is the word's `word_key`.
             tally.add(words.flags(lower), lower);
             read += 1;
             if read == 64 {
@@ -371,11 +368,8 @@ fn rot13_words_reference(text: &str) -> (bool, usize) {
         .filter(|w| !w.is_empty() && w.len() <= 16)
         .take(64)
     {
-        let (mut lower, mut back) = ([0u8; 16], [0u8; 16]);
-        for ((l, r), &c) in lower.iter_mut().zip(back.iter_mut()).zip(word) {
-            *l = c.to_ascii_lowercase();
-            *r = rot13_ascii(*l);
-        }
+        let lower: Vec<u8> = word.iter().map(u8::to_ascii_lowercase).collect();
+        let back: Vec<u8> = lower.iter().copied().map(rot13_ascii).collect();
         let (lower, back) = (word_key(&lower), word_key(&back));
         let listed = |key: u128, flag: u8| if words.contains(key) { flag } else { 0 };
         let flags = listed(lower, LISTED) | listed(back, ROT13_LISTED);
@@ -825,11 +819,7 @@ mod tests {
 
     #[test]
     fn word_set_holds_exactly_its_words() {
-        let key = |w: &str| {
-            let mut bytes = [0u8; 16];
-            bytes[..w.len()].copy_from_slice(w.as_bytes());
-            word_key(&bytes)
-        };
+        let key = |w: &str| word_key(w.as_bytes());
         let words: Vec<u128> = (0..500u32).map(|i| key(&format!("w{i}x"))).collect();
         let set = WordSet::new(&words);
         assert!(words.iter().all(|&w| set.contains(w)));
