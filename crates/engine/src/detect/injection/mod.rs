@@ -297,27 +297,26 @@ fn rot13_words(text: &str) -> (bool, usize) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     let mut read = 0;
-    // The word being read: its lower-case bytes, big-endian, and its length.
-    let (mut lower, mut len) = (0u128, 0usize);
-    for &c in text.as_bytes().iter().chain(std::iter::once(&b' ')) {
-        let l = LOWER_LETTER[usize::from(c)];
-        if l != 0 {
-            lower = (lower << 8) | u128::from(l);
-            len += 1;
-            continue;
-        }
-        if len == 0 {
-            continue;
-        }
-        if len <= 16 {
-            // `lower` is the word's `word_key`.
-            tally.add(words.flags(lower), lower);
-            read += 1;
-            if read == 64 {
+    let mut bytes = text.as_bytes().iter();
+    let letter = |c: &u8| LOWER_LETTER.get(usize::from(*c)).copied().unwrap_or(0);
+    while read < 64 {
+        let Some(first) = bytes.by_ref().map(letter).find(|&l| l != 0) else {
+            break;
+        };
+        // The word's key (`word_key` of its lower case) and length.
+        let (mut lower, mut len) = (u128::from(first), 1usize);
+        for c in bytes.by_ref() {
+            let l = letter(c);
+            if l == 0 {
                 break;
             }
+            lower = (lower << 8) | u128::from(l);
+            len += 1;
         }
-        (lower, len) = (0, 0);
+        if len <= 16 {
+            tally.add(words.flags(lower), lower);
+            read += 1;
+        }
     }
     tally.verdict()
 }
