@@ -293,6 +293,8 @@ impl Windows {
         if t <= WINDOW {
             return sigmoid(m.margin((0, 0), last));
         }
+        // Taking the maximum in another order than window by window gives the same bits: no
+        // margin is NaN (every window holds features).
         let mut best = m.margin(self.at(t - WINDOW), last);
         let mut windows = 1 + self.strided;
         best = best.max(self.best);
