@@ -230,10 +230,10 @@ fn word_key(word: &[u8]) -> u128 {
 /// words as written ("the gur file" is English with a stray word, not rot13); or, failing that,
 /// its letters are far likelier as rot13 of English than as written ([`rot13_letters`]).
 pub(crate) fn looks_rot13(text: &str) -> bool {
-    let (rot13, plain) = rot13_words(text);
+    let (rot13, english) = rot13_words(text);
     // Two frequent English words as written: English, so the letter check is skipped (it then
     // runs only on the few texts without them, which keeps its cost off ordinary prompts).
-    rot13 || plain < 2 && rot13_letters(text)
+    rot13 || !english && rot13_letters(text)
 }
 
 /// Frequencies of the letters a-z in English text, per ten thousand letters (the usual table,
@@ -287,13 +287,14 @@ fn rot13_letters(text: &str) -> bool {
         && text.split_whitespace().nth(2).is_some()
 }
 
-/// The word check of [`looks_rot13`], and how many frequent English words it read as written.
+/// The word check of [`looks_rot13`], and whether it read at least two frequent English words
+/// as written.
 ///
 /// The words are the maximal runs of ASCII letters (every byte of a character that is not
 /// ASCII is a separator), read in one pass over the bytes: each word's key ([`word_key`] of its
 /// lower case) is built as its bytes are read, and one lookup tells whether it or its rot13 is
-/// listed.
-fn rot13_words(text: &str) -> (bool, usize) {
+/// listed. The reading stops once the words left cannot change the answer.
+fn rot13_words(text: &str) -> (bool, bool) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     let mut read = 0;
@@ -316,6 +317,9 @@ fn rot13_words(text: &str) -> (bool, usize) {
         if len <= 16 {
             tally.add(words.flags(lower), lower);
             read += 1;
+            if tally.settled(64 - read) {
+                break;
+            }
         }
     }
     tally.verdict()
@@ -350,15 +354,24 @@ impl Rot13Tally {
         }
     }
 
-    /// Whether the text reads as rot13, and how many words were read as written.
-    fn verdict(&self) -> (bool, usize) {
-        (self.distinct >= 2 && self.rotated > self.plain, self.plain)
+    /// Whether the text reads as rot13, and whether two words were read as written.
+    fn verdict(&self) -> (bool, bool) {
+        (
+            self.distinct >= 2 && self.rotated > self.plain,
+            self.plain >= 2,
+        )
+    }
+
+    /// Whether `left` more words cannot change [`Rot13Tally::verdict`]: two words as written
+    /// are read, and even `left` more rot13 words would not outnumber them.
+    fn settled(&self, left: usize) -> bool {
+        self.plain >= 2 && self.rotated + left <= self.plain
     }
 }
 
 /// The straightforward form of [`rot13_words`], kept to test it against.
 #[cfg(test)]
-fn rot13_words_reference(text: &str) -> (bool, usize) {
+fn rot13_words_reference(text: &str) -> (bool, bool) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     for word in text
