@@ -132,50 +132,61 @@ fn attack_classifier_reads(_kind: ViewKind) -> bool {
 }
 
 /// Rot13 forms of frequent English words ("the", "you", "and", "ignore" ...), one per line,
-/// lower-case, each as the number its bytes spell ([`word_key`]), in a small hash set. A lookup
-/// compares integers: this check runs on every text an attack detector reads, and comparing the
-/// words as byte strings (a `memcmp` call each) cost more than the rest of it; two lookups per
-/// word of the text cost less in a hash set than in a sorted list.
+/// lower-case, each as the number its bytes spell ([`word_key`]), in a small hash set that also
+/// knows their rot13 (the frequent words as written). A lookup compares integers: this check runs
+/// on every text an attack detector reads, and comparing the words as byte strings (a `memcmp`
+/// call each) cost more than the rest of it; one lookup per word of the text tells both whether
+/// it is listed and whether its rot13 is.
 static ROT13_WORDS: LazyLock<WordSet> = LazyLock::new(|| {
     let words: Vec<u128> = include_str!("data/rot13_words.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && l.len() <= 16)
-        .filter_map(|l| {
-            let mut bytes = [0u8; 16];
-            bytes.get_mut(..l.len())?.copy_from_slice(l.as_bytes());
-            Some(word_key(&bytes))
-        })
+        .map(|l| word_key(l.as_bytes()))
         .collect();
     WordSet::new(&words)
 });
 
-/// A set of nonzero word keys: open addressing, at most a quarter full, 0 marking a free slot.
+/// [`WordSet::flags`] of a listed word.
+const LISTED: u8 = 1;
+/// [`WordSet::flags`] of a word whose rot13 is listed.
+const ROT13_LISTED: u8 = 2;
+
+/// A set of nonzero word keys and their rot13 forms: open addressing, at most a quarter full, 0
+/// marking a free slot; each slot's flags say which of the two it holds.
 struct WordSet {
     slots: Vec<u128>,
+    flags: Vec<u8>,
     mask: usize,
 }
 
 impl WordSet {
     fn new(words: &[u128]) -> Self {
-        let size = (words.len() * 4).next_power_of_two().max(16);
+        let size = (words.len() * 8).next_power_of_two().max(16);
         let mut set = WordSet {
             slots: vec![0; size],
+            flags: vec![0; size],
             mask: size - 1,
         };
         for &w in words {
-            if w == 0 || set.contains(w) {
-                continue;
-            }
-            let mut i = set.slot(w);
-            while set.slots.get(i).is_some_and(|&k| k != 0) {
-                i = (i + 1) & set.mask;
-            }
-            if let Some(k) = set.slots.get_mut(i) {
-                *k = w;
-            }
+            set.insert(w, LISTED);
+            set.insert(rot13_key(w), ROT13_LISTED);
         }
         set
+    }
+
+    fn insert(&mut self, key: u128, flag: u8) {
+        if key == 0 {
+            return;
+        }
+        let mut i = self.slot(key);
+        while self.slots.get(i).is_some_and(|&k| k != 0 && k != key) {
+            i = (i + 1) & self.mask;
+        }
+        if let (Some(k), Some(f)) = (self.slots.get_mut(i), self.flags.get_mut(i)) {
+            *k = key;
+            *f |= flag;
+        }
     }
 
     fn slot(&self, key: u128) -> usize {
@@ -183,22 +194,35 @@ impl WordSet {
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & self.mask
     }
 
-    fn contains(&self, key: u128) -> bool {
+    /// [`LISTED`] if `key` is listed, [`ROT13_LISTED`] if its rot13 is, both or neither.
+    #[inline(always)]
+    fn flags(&self, key: u128) -> u8 {
         let mut i = self.slot(key);
         loop {
             match self.slots.get(i) {
-                Some(&k) if k == key => return true,
+                Some(&k) if k == key => return self.flags.get(i).copied().unwrap_or(0),
                 Some(&k) if k != 0 => i = (i + 1) & self.mask,
-                _ => return false,
+                _ => return 0,
             }
         }
     }
+
+    #[cfg(test)]
+    fn contains(&self, key: u128) -> bool {
+        self.flags(key) & LISTED != 0
+    }
 }
 
-/// A word of at most 16 bytes, zero-padded, as one number: two such words are equal exactly when
-/// their numbers are (a letter is never a zero byte).
-fn word_key(padded: &[u8; 16]) -> u128 {
-    u128::from_be_bytes(*padded)
+/// [`rot13_ascii`] of every byte of a [`word_key`].
+fn rot13_key(key: u128) -> u128 {
+    u128::from_be_bytes(key.to_be_bytes().map(rot13_ascii))
+}
+
+/// A word of at most 16 bytes as the number its bytes spell, big-endian: two such words are
+/// equal exactly when their numbers are (a letter is never a zero byte, so the highest nonzero
+/// byte is the first letter and the length follows).
+fn word_key(word: &[u8]) -> u128 {
+    word.iter().fold(0, |k, &b| (k << 8) | u128::from(b))
 }
 
 /// Whether `text` reads like rot13-encoded English: among its first 64 words, at least two
@@ -206,10 +230,10 @@ fn word_key(padded: &[u8; 16]) -> u128 {
 /// words as written ("the gur file" is English with a stray word, not rot13); or, failing that,
 /// its letters are far likelier as rot13 of English than as written ([`rot13_letters`]).
 pub(crate) fn looks_rot13(text: &str) -> bool {
-    let (rot13, plain) = rot13_words(text);
+    let (rot13, english) = rot13_words(text);
     // Two frequent English words as written: English, so the letter check is skipped (it then
     // runs only on the few texts without them, which keeps its cost off ordinary prompts).
-    rot13 || plain < 2 && rot13_letters(text)
+    rot13 || !english && rot13_letters(text)
 }
 
 /// Frequencies of the letters a-z in English text, per ten thousand letters (the usual table,
@@ -263,38 +287,40 @@ fn rot13_letters(text: &str) -> bool {
         && text.split_whitespace().nth(2).is_some()
 }
 
-/// The word check of [`looks_rot13`], and how many frequent English words it read as written.
+/// The word check of [`looks_rot13`], and whether it read at least two frequent English words
+/// as written.
 ///
 /// The words are the maximal runs of ASCII letters (every byte of a character that is not
 /// ASCII is a separator), read in one pass over the bytes: each word's key ([`word_key`] of its
-/// lower case) and the key of its rot13 are built as its bytes are read.
-fn rot13_words(text: &str) -> (bool, usize) {
+/// lower case) is built as its bytes are read, and one lookup tells whether it or its rot13 is
+/// listed. The reading stops once the words left cannot change the answer.
+fn rot13_words(text: &str) -> (bool, bool) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     let mut read = 0;
-    // The word being read: its lower-case bytes and their rot13, big-endian, and its length.
-    let (mut lower, mut back, mut len) = (0u128, 0u128, 0usize);
-    for &c in text.as_bytes().iter().chain(std::iter::once(&b' ')) {
-        let l = LOWER_LETTER[usize::from(c)];
-        if l != 0 {
+    let mut bytes = text.as_bytes().iter();
+    let letter = |c: &u8| LOWER_LETTER.get(usize::from(*c)).copied().unwrap_or(0);
+    while read < 64 {
+        let Some(first) = bytes.by_ref().map(letter).find(|&l| l != 0) else {
+            break;
+        };
+        // The word's key (`word_key` of its lower case) and length.
+        let (mut lower, mut len) = (u128::from(first), 1usize);
+        for c in bytes.by_ref() {
+            let l = letter(c);
+            if l == 0 {
+                break;
+            }
             lower = (lower << 8) | u128::from(l);
-            back = (back << 8) | u128::from(ROT13_LOWER[usize::from(l)]);
             len += 1;
-            continue;
-        }
-        if len == 0 {
-            continue;
         }
         if len <= 16 {
-            // Zero-padded to 16 bytes, as `word_key` reads them.
-            let pad = 8 * (16 - len) as u32;
-            tally.add(words, lower << pad, back << pad);
+            tally.add(words.flags(lower), lower);
             read += 1;
-            if read == 64 {
+            if tally.settled(64 - read) {
                 break;
             }
         }
-        (lower, back, len) = (0, 0, 0);
     }
     tally.verdict()
 }
@@ -310,10 +336,10 @@ struct Rot13Tally {
 }
 
 impl Rot13Tally {
-    /// Count one word, given the [`word_key`] of its lower case and of its rot13.
+    /// Count one word, given the [`word_key`] of its lower case and its [`WordSet::flags`].
     #[inline(always)]
-    fn add(&mut self, words: &WordSet, lower: u128, back: u128) {
-        if words.contains(lower) {
+    fn add(&mut self, flags: u8, lower: u128) {
+        if flags & LISTED != 0 {
             self.rotated += 1;
             match self.first {
                 None => {
@@ -323,32 +349,29 @@ impl Rot13Tally {
                 Some(f) if f != lower => self.distinct = 2,
                 Some(_) => {}
             }
-        } else if words.contains(back) {
+        } else if flags & ROT13_LISTED != 0 {
             self.plain += 1;
         }
     }
 
-    /// Whether the text reads as rot13, and how many words were read as written.
-    fn verdict(&self) -> (bool, usize) {
-        (self.distinct >= 2 && self.rotated > self.plain, self.plain)
+    /// Whether the text reads as rot13, and whether two words were read as written.
+    fn verdict(&self) -> (bool, bool) {
+        (
+            self.distinct >= 2 && self.rotated > self.plain,
+            self.plain >= 2,
+        )
+    }
+
+    /// Whether `left` more words cannot change [`Rot13Tally::verdict`]: two words as written
+    /// are read, and even `left` more rot13 words would not outnumber them.
+    fn settled(&self, left: usize) -> bool {
+        self.plain >= 2 && self.rotated + left <= self.plain
     }
 }
 
-/// Per byte: [`rot13_ascii`] of it.
-const ROT13_LOWER: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = rot13_ascii(b);
-        i += 1;
-    }
-    t
-};
-
 /// The straightforward form of [`rot13_words`], kept to test it against.
 #[cfg(test)]
-fn rot13_words_reference(text: &str) -> (bool, usize) {
+fn rot13_words_reference(text: &str) -> (bool, bool) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     for word in text
@@ -357,12 +380,12 @@ fn rot13_words_reference(text: &str) -> (bool, usize) {
         .filter(|w| !w.is_empty() && w.len() <= 16)
         .take(64)
     {
-        let (mut lower, mut back) = ([0u8; 16], [0u8; 16]);
-        for ((l, r), &c) in lower.iter_mut().zip(back.iter_mut()).zip(word) {
-            *l = c.to_ascii_lowercase();
-            *r = rot13_ascii(*l);
-        }
-        tally.add(words, word_key(&lower), word_key(&back));
+        let lower: Vec<u8> = word.iter().map(u8::to_ascii_lowercase).collect();
+        let back: Vec<u8> = lower.iter().copied().map(rot13_ascii).collect();
+        let (lower, back) = (word_key(&lower), word_key(&back));
+        let listed = |key: u128, flag: u8| if words.contains(key) { flag } else { 0 };
+        let flags = listed(lower, LISTED) | listed(back, ROT13_LISTED);
+        tally.add(flags, lower);
     }
     tally.verdict()
 }
@@ -808,11 +831,7 @@ mod tests {
 
     #[test]
     fn word_set_holds_exactly_its_words() {
-        let key = |w: &str| {
-            let mut bytes = [0u8; 16];
-            bytes[..w.len()].copy_from_slice(w.as_bytes());
-            word_key(&bytes)
-        };
+        let key = |w: &str| word_key(w.as_bytes());
         let words: Vec<u128> = (0..500u32).map(|i| key(&format!("w{i}x"))).collect();
         let set = WordSet::new(&words);
         assert!(words.iter().all(|&w| set.contains(w)));
@@ -820,6 +839,12 @@ mod tests {
             assert!(!set.contains(key(&format!("q{i}"))));
         }
         assert!(ROT13_WORDS.contains(key("gur")) && !ROT13_WORDS.contains(key("the")));
+        // One lookup tells a listed word and a word whose rot13 is listed apart.
+        assert_eq!(ROT13_WORDS.flags(key("gur")), LISTED);
+        assert_eq!(ROT13_WORDS.flags(key("the")), ROT13_LISTED);
+        assert_eq!(ROT13_WORDS.flags(key("qzx")), 0);
+        assert_eq!(set.flags(key("j7k")), ROT13_LISTED);
+        assert_eq!(rot13_key(key("Gur-1")), key("The-1"));
     }
 
     /// The one-pass word check agrees with the straightforward one.
