@@ -242,6 +242,53 @@ impl Model {
         sq.sqrt()
     }
 
+    /// [`Model::norm`] without the sort, for a whole text's many words: they are marked in a
+    /// bit set and read back in increasing order (the order of [`Model::norm`]'s sum), each
+    /// counted by its repeats, which are moved to the front of `words` and sorted.
+    fn norm_by_bits(&self, words: &mut [u32]) -> f64 {
+        let mut bits = [0u64; MAX_VOCAB / 64];
+        // A bit per word of `bits` that is not 0.
+        let mut blocks = [0u64; MAX_VOCAB / 64 / 64];
+        let mut repeats = 0;
+        for i in 0..words.len() {
+            let w = words[i] as usize;
+            let bit = 1 << (w % 64);
+            if bits[w / 64] & bit != 0 {
+                words[repeats] = words[i];
+                repeats += 1;
+            } else {
+                bits[w / 64] |= bit;
+                blocks[w / 4096] |= 1 << (w / 64 % 64);
+            }
+        }
+        let repeats = &mut words[..repeats];
+        repeats.sort_unstable();
+        let mut r = 0;
+        let mut sq = 0.0;
+        for (b, &block) in blocks.iter().enumerate() {
+            let mut block = block;
+            while block != 0 {
+                let k = b * 64 + block.trailing_zeros() as usize;
+                block &= block - 1;
+                let mut set = bits[k];
+                while set != 0 {
+                    let w = (k * 64 + set.trailing_zeros() as usize) as u32;
+                    set &= set - 1;
+                    let mut run = 1u32;
+                    while repeats.get(r) == Some(&w) {
+                        run += 1;
+                        r += 1;
+                    }
+                    // The value of `norm`'s `run as f64`.
+                    let v = f64::from(run)
+                        * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
+                    sq += v * v;
+                }
+            }
+        }
+        sq.sqrt()
+    }
+
     fn probability_of(&self, dot: &[f64; K], norm: f64) -> f64 {
         let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         let total: f64 = self
@@ -562,7 +609,7 @@ impl<'a> Scorer<'a> {
     /// End the last sentence and score the whole text.
     fn done(mut self) -> Scored {
         self.finish(self.len);
-        let norm = self.model.norm(&mut self.sums.words);
+        let norm = self.model.norm_by_bits(&mut self.sums.words);
         Scored {
             whole: self.model.probability_of(&self.whole_dot, norm),
             sentences: self.sentences,
@@ -710,6 +757,23 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+        /// The bit-set norm equals the sorting one bit for bit, on words spread over the whole
+        /// vocabulary or crowded into a few (many repeats).
+        #[test]
+        fn norm_by_bits_equals_norm(
+            spread in proptest::collection::vec(0..MAX_VOCAB as u32, 0..400),
+            crowded in proptest::collection::vec(4000u32..4100, 0..200),
+        ) {
+            for words in [spread.clone(), crowded.clone(), [spread, crowded].concat()] {
+                let mut sorted = words.clone();
+                let mut marked = words;
+                proptest::prop_assert_eq!(
+                    MODEL.norm(&mut sorted).to_bits(),
+                    MODEL.norm_by_bits(&mut marked).to_bits()
+                );
+            }
+        }
+
         /// The ASCII reader finds the tokens and sentences of the general one.
         #[test]
         fn ascii_reader_equals_the_general_one(
