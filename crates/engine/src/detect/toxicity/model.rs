@@ -216,7 +216,8 @@ impl Model {
         let mut i = 0;
         while let Some(&w) = words.get(i) {
             let run = words[i..].iter().take_while(|&&x| x == w).count();
-            let v = run as f64 * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
+            // Through i64, one instruction (a slice is shorter than `i64::MAX`): the same value.
+            let v = run as i64 as f64 * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
             sq += v * v;
             i += run;
         }
@@ -569,7 +570,8 @@ impl<'a> Scorer<'a> {
             // Sized once for prose (a vocabulary word every six bytes or so).
             words: Vec::with_capacity(text.len() / 4),
             whole_dot: [0.0; K],
-            sentences: Vec::new(),
+            // And a sentence every 64 bytes or so.
+            sentences: Vec::with_capacity(text.len() / 64),
             start: 0,
             first_word: 0,
         }
