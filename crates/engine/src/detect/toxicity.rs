@@ -155,6 +155,7 @@ fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
             continue;
         }
         let scored = model::MODEL.score(view.text);
+        out.reserve(1 + scored.sentences.len());
         let (s, e) = view.original_span(0, view.text.len());
         out.push(ModelSpan {
             whole: true,

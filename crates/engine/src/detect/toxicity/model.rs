@@ -16,8 +16,9 @@
 //!
 //! A text is scored whole and sentence by sentence (split at `.`, `!`, `?` and newlines) in one
 //! pass over its tokens: a toxic sentence inside a long, otherwise clean prompt is not diluted
-//! away by the normalisation. The word lookup is an open-addressing table over FNV-1a hashes, so
-//! a token costs one hash and usually one comparison.
+//! away by the normalisation. An ASCII text is read eight bytes at a time: a token of up to eight
+//! bytes is found, lowered and hashed as one machine word, and the vocabulary table (open
+//! addressing) compares it with a word in one comparison.
 
 use std::sync::LazyLock;
 
@@ -28,6 +29,9 @@ const K: usize = 5;
 
 /// No vocabulary word is longer than this many bytes; longer tokens are skipped unread.
 const MAX_WORD: usize = 64;
+
+/// The vocabulary's words are numbered below this: a text's word set is a bit set this size.
+const MAX_VOCAB: usize = 1 << 14;
 
 struct Classifier {
     intercept: f64,
@@ -40,23 +44,91 @@ pub(crate) struct Model {
     idf: Vec<f32>,
     /// `K` weights per word, premultiplied by the word's idf.
     weights: Vec<[f32; K]>,
-    words: Vec<&'static str>,
-    /// Open addressing: (index into `words` or `u32::MAX` when empty, the word's hash's low 32
-    /// bits), so a probe that meets another word rarely compares bytes.
-    table: Vec<(u32, u32)>,
+    /// Open addressing over [`key`] hashes, holding each word's head and length, so that a
+    /// token of up to eight bytes is compared with a word in one comparison.
+    table: Vec<Slot>,
     mask: usize,
+    /// `64 - log2(table.len())`: a hash's top bits pick its slot.
+    shift: u32,
+    /// The bytes of the words longer than eight after their head, read as [`key`] reads them:
+    /// word `i`'s are `tails[tail_at[i]..tail_at[i + 1]]`.
+    tails: Vec<u64>,
+    tail_at: Vec<u32>,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
+/// A slot of the vocabulary table.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The word's head (see [`key`]); 0 when the slot is empty.
+    head: u64,
+    /// The word's index.
+    word: u32,
+    /// The word's length in bytes; 0 when the slot is empty.
+    len: u32,
+}
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h = FNV_OFFSET;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
+const EMPTY: Slot = Slot {
+    head: 0,
+    word: u32::MAX,
+    len: 0,
+};
+
+/// The multiplier of the vocabulary hash (2^64 over the golden ratio).
+const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+const L: u64 = 0x0101_0101_0101_0101;
+const H: u64 = 0x8080_8080_8080_8080;
+
+/// Up to eight bytes as a little-endian word, zero-padded.
+fn chunk(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = bytes.len().min(8);
+    w[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// The eight bytes of `b` from `i` as a little-endian word, zero-padded past the end.
+#[inline(always)]
+fn eight_at(b: &[u8], i: usize) -> u64 {
+    let rest = b.get(i..).unwrap_or(&[]);
+    match rest.first_chunk::<8>() {
+        Some(c) => u64::from_le_bytes(*c),
+        None => chunk(rest),
     }
-    h
+}
+
+/// The low `n` bytes of `x`, for `n` in 1..=8.
+#[inline(always)]
+fn low_bytes(x: u64, n: usize) -> u64 {
+    x & (u64::MAX >> (64 - 8 * n))
+}
+
+/// A lower-case token's head, its first eight bytes as [`chunk`] reads them (no word byte is
+/// zero, so with the length it is the whole of a token of up to eight bytes), and its hash: the
+/// head and each further eight bytes mixed in by a multiply, whose top bits pick the slot.
+fn key(lower: &[u8]) -> (u64, u64) {
+    let mut chunks = lower.chunks(8).map(chunk);
+    let head = chunks.next().unwrap_or(0);
+    let h = chunks.fold(head.wrapping_mul(HASH_MUL), |h, c| {
+        (h ^ c).wrapping_mul(HASH_MUL)
+    });
+    (head, h)
+}
+
+/// For eight ASCII bytes: the high bit of each word byte (letter, digit, `_`), and the bytes
+/// with their letters in lower case.
+#[inline(always)]
+fn ascii_word_bytes(x: u64) -> (u64, u64) {
+    // `v + (0x80 - lo)` sets the high bit of exactly the bytes of `v` that are at least `lo`:
+    // every byte is below 0x80, so no carry crosses into the next byte.
+    let at_least = |v: u64, lo: u8| v.wrapping_add(L * u64::from(0x80 - lo));
+    // Setting bit 5 lowers a capital letter, keeps a small one, and makes no other byte a letter.
+    let folded = x | (L * 0x20);
+    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1) & H;
+    let digit = at_least(x, b'0') & !at_least(x, b'9' + 1);
+    // `t + 0x7f` sets the high bit of every nonzero byte of `t`.
+    let underscore = !(x ^ (L * u64::from(b'_'))).wrapping_add(L * 0x7f);
+    ((letter | digit | underscore) & H, x | (letter >> 2))
 }
 
 #[expect(
@@ -99,48 +171,42 @@ fn load() -> Model {
         words.push(head);
     }
     assert_eq!(classifiers.len(), K, "classifier count");
+    assert!(words.len() <= MAX_VOCAB, "vocabulary size");
     let size = (words.len() * 2).next_power_of_two();
+    let shift = 64 - size.trailing_zeros();
     let mask = size - 1;
-    let mut table = vec![(u32::MAX, 0u32); size];
+    let mut table = vec![EMPTY; size];
+    let mut tails = Vec::new();
+    let mut tail_at = Vec::with_capacity(words.len() + 1);
     for (i, w) in words.iter().enumerate() {
-        assert!(w.len() <= MAX_WORD, "vocabulary word length");
-        let h = fnv1a(w.as_bytes());
-        let mut slot = h as usize & mask;
-        while table[slot].0 != u32::MAX {
+        assert!((1..=MAX_WORD).contains(&w.len()), "vocabulary word length");
+        tail_at.push(u32::try_from(tails.len()).expect("tails fit u32"));
+        tails.extend(w.as_bytes().chunks(8).skip(1).map(chunk));
+        let (head, h) = key(w.as_bytes());
+        let mut slot = (h >> shift) as usize;
+        while table[slot].len != 0 {
             slot = (slot + 1) & mask;
         }
-        table[slot] = (u32::try_from(i).expect("vocabulary fits u32"), h as u32);
+        table[slot] = Slot {
+            head,
+            word: u32::try_from(i).expect("vocabulary fits u32"),
+            len: u32::try_from(w.len()).expect("word length fits u32"),
+        };
     }
+    tail_at.push(u32::try_from(tails.len()).expect("tails fit u32"));
     Model {
         classifiers,
         idf,
         weights,
-        words,
         table,
         mask,
+        shift,
+        tails,
+        tail_at,
     }
 }
 
 pub(crate) static MODEL: LazyLock<Model> = LazyLock::new(load);
-
-/// The vocabulary words of a text in order, and the running dot products of the sentence being
-/// read. Sentence and whole-text sums come from the same list, so nothing is counted twice.
-#[derive(Default)]
-struct Sums {
-    words: Vec<u32>,
-    dot: [f64; K],
-}
-
-impl Sums {
-    fn add(&mut self, m: &Model, word: u32) {
-        if let Some(w) = m.weights.get(word as usize) {
-            for (d, x) in self.dot.iter_mut().zip(w) {
-                *d += f64::from(*x);
-            }
-        }
-        self.words.push(word);
-    }
-}
 
 impl Model {
     /// The l2 norm of the tf-idf vector of `words` (sorted in place).
@@ -150,11 +216,73 @@ impl Model {
         let mut i = 0;
         while let Some(&w) = words.get(i) {
             let run = words[i..].iter().take_while(|&&x| x == w).count();
-            let v = run as f64 * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
+            // Through i64, one instruction (a slice is shorter than `i64::MAX`): the same value.
+            let v = run as i64 as f64 * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
             sq += v * v;
             i += run;
         }
         sq.sqrt()
+    }
+
+    /// [`Model::norm`] without the sort, for a whole text's many words: they are marked in a
+    /// bit set and read back in increasing order (the order of [`Model::norm`]'s sum), each
+    /// counted by its repeats, which are moved to the front of `words` and sorted.
+    fn norm_by_bits(&self, words: &mut [u32]) -> f64 {
+        let mut bits = [0u64; MAX_VOCAB / 64];
+        // A bit per word of `bits` that is not 0.
+        let mut blocks = [0u64; MAX_VOCAB / 64 / 64];
+        let mut repeats = 0;
+        for i in 0..words.len() {
+            let w = words[i] as usize;
+            let bit = 1 << (w % 64);
+            if bits[w / 64] & bit != 0 {
+                words[repeats] = words[i];
+                repeats += 1;
+            } else {
+                bits[w / 64] |= bit;
+                blocks[w / 4096] |= 1 << (w / 64 % 64);
+            }
+        }
+        let repeats = &mut words[..repeats];
+        repeats.sort_unstable();
+        let mut r = 0;
+        let mut sq = 0.0;
+        for (b, &block) in blocks.iter().enumerate() {
+            let mut block = block;
+            while block != 0 {
+                let k = b * 64 + block.trailing_zeros() as usize;
+                block &= block - 1;
+                let mut set = bits[k];
+                while set != 0 {
+                    let w = (k * 64 + set.trailing_zeros() as usize) as u32;
+                    set &= set - 1;
+                    let mut run = 1u32;
+                    while repeats.get(r) == Some(&w) {
+                        run += 1;
+                        r += 1;
+                    }
+                    // The value of `norm`'s `run as f64`.
+                    let v = f64::from(run)
+                        * f64::from(self.idf.get(w as usize).copied().unwrap_or(0.0));
+                    sq += v * v;
+                }
+            }
+        }
+        sq.sqrt()
+    }
+
+    /// The sums of the weights of `words`, each added in the order of `words` (the order the
+    /// text gives them in, which the floating-point sums depend on).
+    fn dot(&self, words: &[u32]) -> [f64; K] {
+        let mut dot = [0.0; K];
+        for &w in words {
+            if let Some(x) = self.weights.get(w as usize) {
+                for (d, x) in dot.iter_mut().zip(x) {
+                    *d += f64::from(*x);
+                }
+            }
+        }
+        dot
     }
 
     fn probability_of(&self, dot: &[f64; K], norm: f64) -> f64 {
@@ -185,21 +313,13 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
-/// `a == b`, byte by byte: a vocabulary word is a few bytes long, shorter than a `memcmp` call.
-#[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-/// Per ASCII byte: its lower case when it is a word byte (letter, digit, `_`), else 0.
-const WORD_BYTES: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// Per ASCII byte: whether it is a word byte (letter, digit, `_`).
+const WORD_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
     let mut i = 0;
     while i < 128 {
         let c = i as u8;
-        if c.is_ascii_alphanumeric() || c == b'_' {
-            t[i] = c.to_ascii_lowercase();
-        }
+        t[i] = c.is_ascii_alphanumeric() || c == b'_';
         i += 1;
     }
     t
@@ -215,54 +335,116 @@ fn is_word(c: char) -> bool {
 }
 
 impl Model {
-    fn lookup(&self, token: &[u8]) -> Option<u32> {
-        self.lookup_hashed(token, fnv1a(token))
-    }
-
-    /// [`Model::lookup`] of a token whose hash `h` is known.
-    #[inline(always)]
-    fn lookup_hashed(&self, token: &[u8], h: u64) -> Option<u32> {
-        self.probe(h, |w| same_bytes(w.as_bytes(), token))
-    }
-
-    /// [`Model::lookup_hashed`] of an ASCII token as written (any case), `h` the hash of its lower
-    /// case.
-    #[inline(always)]
-    fn lookup_ascii(&self, raw: &[u8], h: u64) -> Option<u32> {
-        self.probe(h, |w| {
-            w.len() == raw.len()
-                && w.bytes()
-                    .zip(raw)
-                    .all(|(x, &y)| x == WORD_BYTES[usize::from(y)])
+    /// The index of a lower-case token (of any length) in the vocabulary.
+    fn lookup(&self, lower: &[u8]) -> Option<u32> {
+        let (head, h) = key(lower);
+        self.probe(h, head, lower.len(), |tail| {
+            tail.iter()
+                .copied()
+                .eq(lower.get(8..).unwrap_or(&[]).chunks(8).map(chunk))
         })
     }
 
-    /// The index of the vocabulary word of hash `h` for which `same` holds, probing the table
-    /// from the hash's slot.
+    /// The index of the word of hash `h`, head `head` and length `len` whose tail (the bytes
+    /// after its head, read as [`key`] reads them) passes `same_tail` (asked only when `len`
+    /// is over eight), probing the table from the hash's slot.
     #[inline(always)]
-    fn probe(&self, h: u64, same: impl Fn(&str) -> bool) -> Option<u32> {
-        let mut slot = h as usize & self.mask;
+    fn probe(
+        &self,
+        h: u64,
+        head: u64,
+        len: usize,
+        same_tail: impl Fn(&[u64]) -> bool,
+    ) -> Option<u32> {
+        let mut slot = (h >> self.shift) as usize;
         loop {
-            let (i, fingerprint) = *self.table.get(slot)?;
-            if i == u32::MAX {
-                return None;
+            let s = *self.table.get(slot)?;
+            if s.head == head && s.len as usize == len && (len <= 8 || same_tail(self.tail(s.word)))
+            {
+                return Some(s.word);
             }
-            if fingerprint == h as u32 && self.words.get(i as usize).is_some_and(|w| same(w)) {
-                return Some(i);
+            if s.len == 0 {
+                return None;
             }
             slot = (slot + 1) & self.mask;
         }
     }
 
-    /// Feed every vocabulary token of `piece` (no sentence end inside) to `sums`.
-    fn tokens(&self, piece: &str, sums: &mut Sums, buf: &mut Vec<u8>) {
+    /// The tail of word `w` (see [`Model::probe`]).
+    fn tail(&self, w: u32) -> &[u64] {
+        let w = w as usize;
+        match (self.tail_at.get(w), self.tail_at.get(w + 1)) {
+            (Some(&s), Some(&e)) => self.tails.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Push the ASCII token at `b[i..]` to `words` when it is a vocabulary word, `x` the eight
+    /// bytes from `i` (whose first is a word byte); returns the token's length.
+    #[inline(always)]
+    fn ascii_token(&self, b: &[u8], i: usize, x: u64, words: &mut Vec<u32>) -> usize {
+        let (word, lower) = ascii_word_bytes(x);
+        let ends = !word & H;
+        if ends != 0 {
+            // A token of up to seven bytes: the head is the token.
+            let n = (ends.trailing_zeros() / 8) as usize;
+            if n >= 2 {
+                let head = low_bytes(lower, n);
+                if let Some(w) = self.probe(head.wrapping_mul(HASH_MUL), head, n, |_| false) {
+                    words.push(w);
+                }
+            }
+            return n;
+        }
+        self.long_ascii_token(b, i, lower, words)
+    }
+
+    /// [`Model::ascii_token`] for a token of eight bytes or more, `head` its first eight in
+    /// lower case: the rest is read, lowered and hashed eight bytes at a time, as [`key`] does.
+    #[inline(never)]
+    fn long_ascii_token(&self, b: &[u8], i: usize, head: u64, words: &mut Vec<u32>) -> usize {
+        let mut tail = [0u64; (MAX_WORD - 1) / 8];
+        let mut k = 0;
+        let mut h = head.wrapping_mul(HASH_MUL);
+        let mut n = 8;
+        loop {
+            let (word, lower) = ascii_word_bytes(eight_at(b, i + n));
+            let ends = !word & H;
+            let m = if ends == 0 {
+                8
+            } else {
+                (ends.trailing_zeros() / 8) as usize
+            };
+            if m > 0 && n + m <= MAX_WORD {
+                let c = low_bytes(lower, m);
+                h = (h ^ c).wrapping_mul(HASH_MUL);
+                if let Some(t) = tail.get_mut(k) {
+                    *t = c;
+                }
+                k += 1;
+            }
+            n += m;
+            if m < 8 {
+                break;
+            }
+        }
+        if n <= MAX_WORD
+            && let Some(w) = self.probe(h, head, n, |t| tail.get(..k) == Some(t))
+        {
+            words.push(w);
+        }
+        n
+    }
+
+    /// Push every vocabulary token of `piece` (no sentence end inside) to `words`.
+    fn tokens(&self, piece: &str, words: &mut Vec<u32>, buf: &mut Vec<u8>) {
         if piece.is_ascii() {
-            let emit = |buf: &mut Vec<u8>, sums: &mut Sums| {
+            let emit = |buf: &mut Vec<u8>, words: &mut Vec<u32>| {
                 if buf.len() >= 2
                     && buf.len() <= MAX_WORD
                     && let Some(w) = self.lookup(buf)
                 {
-                    sums.add(self, w);
+                    words.push(w);
                 }
                 buf.clear();
             };
@@ -273,11 +455,11 @@ impl Model {
                         buf.push(b.to_ascii_lowercase());
                     }
                 } else if !buf.is_empty() {
-                    emit(buf, sums);
+                    emit(buf, words);
                 }
             }
             if !buf.is_empty() {
-                emit(buf, sums);
+                emit(buf, words);
             }
             return;
         }
@@ -285,12 +467,12 @@ impl Model {
         let lower = piece.to_lowercase();
         let mut token = String::new();
         let mut chars = 0usize;
-        let flush = |token: &mut String, chars: &mut usize, sums: &mut Sums| {
+        let flush = |token: &mut String, chars: &mut usize, words: &mut Vec<u32>| {
             if *chars >= 2
                 && token.len() <= MAX_WORD
                 && let Some(w) = self.lookup(token.as_bytes())
             {
-                sums.add(self, w);
+                words.push(w);
             }
             token.clear();
             *chars = 0;
@@ -300,119 +482,373 @@ impl Model {
                 token.push(c);
                 chars += 1;
             } else if chars > 0 {
-                flush(&mut token, &mut chars, sums);
+                flush(&mut token, &mut chars, words);
             }
         }
         if chars > 0 {
-            flush(&mut token, &mut chars, sums);
+            flush(&mut token, &mut chars, words);
         }
     }
 
     /// Probability of the whole text only (what `predict_proba` returns).
     #[cfg(test)]
     pub(crate) fn probability(&self, text: &str) -> f64 {
-        let mut sums = Sums::default();
+        let mut words = Vec::new();
         let mut buf = Vec::new();
-        self.tokens(text, &mut sums, &mut buf);
-        let norm = self.norm(&mut sums.words);
-        self.probability_of(&sums.dot, norm)
+        self.tokens(text, &mut words, &mut buf);
+        let dot = self.dot(&words);
+        let norm = self.norm(&mut words);
+        self.probability_of(&dot, norm)
     }
 
     /// The text whole and by sentence.
     pub(crate) fn score(&self, text: &str) -> Scored {
-        // Sized once for prose (a vocabulary word every six bytes or so).
-        let mut sums = Sums {
-            words: Vec::with_capacity(text.len() / 4),
-            dot: [0.0; K],
-        };
-        let mut whole_dot = [0f64; K];
-        let mut sentences = Vec::new();
-        let mut buf = Vec::new();
-        let mut start = 0;
-        let mut first_word = 0;
-        let mut finish = |start: usize, end: usize, sums: &mut Sums, first_word: &mut usize| {
-            // The sentence's words are sorted in place: the order of the words matters to no
-            // sum, and the whole text's norm sorts them all again.
-            let words = sums.words.get_mut(*first_word..).unwrap_or(&mut []);
-            if !words.is_empty() {
-                let norm = self.norm(words);
-                sentences.push(Sentence {
-                    start,
-                    end,
-                    p: self.probability_of(&sums.dot, norm),
-                });
-                for (w, d) in whole_dot.iter_mut().zip(&sums.dot) {
-                    *w += d;
-                }
-            }
-            sums.dot = [0.0; K];
-            *first_word = sums.words.len();
-        };
         if text.is_ascii() {
-            // The same tokens and sentences in one pass over the bytes: each token is hashed in
-            // lower case as it is read, and compared with a vocabulary word in place.
-            let mut rest = text.as_bytes();
-            while let Some((&c, after)) = rest.split_first() {
-                if WORD_BYTES[usize::from(c)] != 0 {
-                    let mut h = FNV_OFFSET;
-                    let mut n = 0;
-                    for &c in rest {
-                        let l = WORD_BYTES[usize::from(c)];
-                        if l == 0 {
-                            break;
-                        }
-                        h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
-                        n += 1;
-                    }
-                    let (token, after) = rest.split_at(n);
-                    if (2..=MAX_WORD).contains(&n)
-                        && let Some(w) = self.lookup_ascii(token, h)
-                    {
-                        sums.add(self, w);
-                    }
-                    rest = after;
-                    continue;
-                }
-                rest = after;
-                if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
-                    // The byte just read ends the sentence.
-                    let end = text.len() - rest.len();
-                    finish(start, end, &mut sums, &mut first_word);
-                    start = end;
-                }
-            }
-            finish(start, text.len(), &mut sums, &mut first_word);
-            let norm = self.norm(&mut sums.words);
-            return Scored {
-                whole: self.probability_of(&whole_dot, norm),
-                sentences,
-            };
+            self.score_ascii(text)
+        } else {
+            self.score_chars(text)
         }
+    }
+
+    /// [`Model::score`] of an ASCII text: the same tokens and sentences as
+    /// [`Model::score_chars`] in one pass over the bytes, a token at a time.
+    fn score_ascii(&self, text: &str) -> Scored {
+        let mut s = Scorer::new(self, text);
+        let b = text.as_bytes();
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            if WORD_BYTES[usize::from(c)] {
+                i += self.ascii_token(b, i, eight_at(b, i), &mut s.words);
+                continue;
+            }
+            i += 1;
+            if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
+                // The byte just read ends the sentence.
+                s.finish(i);
+            }
+        }
+        s.done()
+    }
+
+    /// [`Model::score`] of any text, sentence by sentence.
+    fn score_chars(&self, text: &str) -> Scored {
+        let mut s = Scorer::new(self, text);
+        let mut buf = Vec::new();
         for (i, c) in text.char_indices() {
             if is_sentence_end(c) {
-                let end = i + c.len_utf8();
-                if let Some(piece) = text.get(start..i) {
-                    self.tokens(piece, &mut sums, &mut buf);
+                if let Some(piece) = text.get(s.start..i) {
+                    self.tokens(piece, &mut s.words, &mut buf);
                 }
-                finish(start, end, &mut sums, &mut first_word);
-                start = end;
+                s.finish(i + c.len_utf8());
             }
         }
-        if let Some(piece) = text.get(start..) {
-            self.tokens(piece, &mut sums, &mut buf);
+        if let Some(piece) = text.get(s.start..) {
+            self.tokens(piece, &mut s.words, &mut buf);
         }
-        finish(start, text.len(), &mut sums, &mut first_word);
-        let norm = self.norm(&mut sums.words);
+        s.done()
+    }
+}
+
+/// A text being scored: the words read so far, the sentences finished.
+struct Scorer<'a> {
+    model: &'a Model,
+    len: usize,
+    /// The vocabulary words read, in order (then each sentence's sorted).
+    words: Vec<u32>,
+    whole_dot: [f64; K],
+    sentences: Vec<Sentence>,
+    /// Where the sentence being read starts, in the text and in `words`.
+    start: usize,
+    first_word: usize,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(model: &'a Model, text: &str) -> Self {
+        Scorer {
+            model,
+            len: text.len(),
+            // Sized once for prose (a vocabulary word every six bytes or so).
+            words: Vec::with_capacity(text.len() / 4),
+            whole_dot: [0.0; K],
+            // And a sentence every 64 bytes or so.
+            sentences: Vec::with_capacity(text.len() / 64),
+            start: 0,
+            first_word: 0,
+        }
+    }
+
+    /// End the sentence being read at `end`.
+    fn finish(&mut self, end: usize) {
+        let words = self.words.get_mut(self.first_word..).unwrap_or(&mut []);
+        if !words.is_empty() {
+            // The sums first, in reading order; the norm then sorts the words in place.
+            let dot = self.model.dot(words);
+            let norm = self.model.norm(words);
+            self.sentences.push(Sentence {
+                start: self.start,
+                end,
+                p: self.model.probability_of(&dot, norm),
+            });
+            for (w, d) in self.whole_dot.iter_mut().zip(&dot) {
+                *w += d;
+            }
+        }
+        self.first_word = self.words.len();
+        self.start = end;
+    }
+
+    /// End the last sentence and score the whole text.
+    fn done(mut self) -> Scored {
+        self.finish(self.len);
+        let norm = self.model.norm_by_bits(&mut self.words);
         Scored {
-            whole: self.probability_of(&whole_dot, norm),
-            sentences,
+            whole: self.model.probability_of(&self.whole_dot, norm),
+            sentences: self.sentences,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    /// The vocabulary in the data file's order.
+    fn vocabulary() -> Vec<&'static str> {
+        DATA.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split('\t').next())
+            .filter(|w| *w != "classifiers")
+            .collect()
+    }
+
+    /// The vocabulary word [`Model::ascii_token`] reads at the start of `text`, and how far.
+    fn read_ascii(text: &str) -> (usize, Vec<u32>) {
+        let b = text.as_bytes();
+        let mut words = Vec::new();
+        let n = MODEL.ascii_token(b, 0, eight_at(b, 0), &mut words);
+        (n, words)
+    }
+
+    /// Every word is in the table, and the ASCII reader finds it in any case, at the end of the
+    /// text or before another byte; with a byte more or less it is found only if that is a word.
+    #[test]
+    fn the_table_finds_every_word() {
+        let words = vocabulary();
+        assert_eq!(words.len(), MODEL.idf.len());
+        let index: HashMap<&str, u32> = (0u32..)
+            .zip(words.iter().copied())
+            .map(|(i, w)| (w, i))
+            .collect();
+        let expect = |w: &str| index.get(w).copied().into_iter().collect::<Vec<u32>>();
+        for (i, w) in (0u32..).zip(words.iter().copied()) {
+            assert_eq!(MODEL.lookup(w.as_bytes()), Some(i), "{w}");
+            if !w.is_ascii() {
+                continue;
+            }
+            let upper = w.to_ascii_uppercase();
+            let mixed: String = w
+                .chars()
+                .enumerate()
+                .map(|(k, c)| {
+                    if k % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for v in [w, upper.as_str(), mixed.as_str()] {
+                for text in [
+                    v.to_owned(),
+                    format!("{v} it"),
+                    format!("{v}.x"),
+                    format!("{v}-"),
+                ] {
+                    assert_eq!(read_ascii(&text), (w.len(), vec![i]), "{text:?}");
+                }
+            }
+            for other in [
+                format!("{w}q"),
+                format!("{w}s"),
+                format!("{w}0"),
+                w[1..].to_owned(),
+            ] {
+                let found = if other.len() >= 2 {
+                    expect(&other)
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(
+                    read_ascii(&other),
+                    (other.len(), found.clone()),
+                    "{other:?}"
+                );
+                assert_eq!(
+                    MODEL.lookup(other.as_bytes()),
+                    found.first().copied(),
+                    "{other:?}"
+                );
+            }
+        }
+    }
+
+    /// The eight-byte word test agrees with the byte table on every ASCII byte, whatever its
+    /// neighbours, and lowers the letters only.
+    #[test]
+    fn word_bytes_eight_at_a_time() {
+        let check = |x: u64| {
+            let (word, lower) = ascii_word_bytes(x);
+            for ((c, w), l) in x
+                .to_le_bytes()
+                .into_iter()
+                .zip(word.to_le_bytes())
+                .zip(lower.to_le_bytes())
+            {
+                assert_eq!(
+                    w,
+                    if WORD_BYTES[usize::from(c)] { 0x80 } else { 0 },
+                    "{c:#x} in {x:#x}"
+                );
+                if w != 0 {
+                    assert_eq!(l, c.to_ascii_lowercase(), "{c:#x} in {x:#x}");
+                }
+            }
+        };
+        for c in 0..0x80u64 {
+            for fill in [
+                0, 0x20, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5f, 0x60, 0x61, 0x7a,
+                0x7b, 0x7f,
+            ] {
+                for k in 0..8 {
+                    check(((L * fill) & !(0xff << (8 * k))) | (c << (8 * k)));
+                }
+            }
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(x & 0x7f7f_7f7f_7f7f_7f7f);
+        }
+    }
+
+    /// The scoring as first written: each sentence's sums added word by word as it is read,
+    /// every norm by sorting, the whole text's sums the sentences' in order. The faster paths
+    /// must give its bits.
+    fn reference_score(text: &str) -> Scored {
+        let m = &*MODEL;
+        let mut ends: Vec<usize> = text
+            .char_indices()
+            .filter(|(_, c)| is_sentence_end(*c))
+            .map(|(i, c)| i + c.len_utf8())
+            .collect();
+        ends.push(text.len());
+        let (mut start, mut buf, mut all) = (0, Vec::new(), Vec::new());
+        let mut whole_dot = [0f64; K];
+        let mut sentences = Vec::new();
+        for end in ends {
+            let mut words = Vec::new();
+            m.tokens(&text[start..end], &mut words, &mut buf);
+            if !words.is_empty() {
+                let mut dot = [0f64; K];
+                for &w in &words {
+                    for (d, x) in dot.iter_mut().zip(&m.weights[w as usize]) {
+                        *d += f64::from(*x);
+                    }
+                }
+                all.extend_from_slice(&words);
+                let norm = m.norm(&mut words);
+                sentences.push(Sentence {
+                    start,
+                    end,
+                    p: m.probability_of(&dot, norm),
+                });
+                for (w, d) in whole_dot.iter_mut().zip(&dot) {
+                    *w += d;
+                }
+            }
+            start = end;
+        }
+        let norm = m.norm(&mut all);
+        Scored {
+            whole: m.probability_of(&whole_dot, norm),
+            sentences,
+        }
+    }
+
+    /// Every golden text scores as [`reference_score`] scores it, bit for bit.
+    #[test]
+    fn scores_equal_the_reference() {
+        let golden: Golden =
+            serde_json::from_str(include_str!("golden.json")).unwrap_or_else(|e| panic!("{e}"));
+        let texts: Vec<&str> = golden.cases.iter().map(|c| c.text.as_str()).collect();
+        // One long text of many sentences, and one sentence of thousands of words.
+        let long = texts.join("\n");
+        let one = texts.join(" ").replace(['.', '!', '?', '\n', '\r'], " ");
+        for text in texts
+            .iter()
+            .copied()
+            .chain([long.as_str(), one.as_str(), "", "."])
+        {
+            assert_eq!(
+                bits(&MODEL.score(text)),
+                bits(&reference_score(text)),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// A score compared bit for bit.
+    fn bits(s: &Scored) -> (u64, Vec<(usize, usize, u64)>) {
+        (
+            s.whole.to_bits(),
+            s.sentences
+                .iter()
+                .map(|x| (x.start, x.end, x.p.to_bits()))
+                .collect(),
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+        /// The bit-set norm equals the sorting one bit for bit, on words spread over the whole
+        /// vocabulary or crowded into a few (many repeats).
+        #[test]
+        fn norm_by_bits_equals_norm(
+            spread in proptest::collection::vec(0..MAX_VOCAB as u32, 0..400),
+            crowded in proptest::collection::vec(4000u32..4100, 0..200),
+        ) {
+            for words in [spread.clone(), crowded.clone(), [spread, crowded].concat()] {
+                let mut sorted = words.clone();
+                let mut marked = words;
+                proptest::prop_assert_eq!(
+                    MODEL.norm(&mut sorted).to_bits(),
+                    MODEL.norm_by_bits(&mut marked).to_bits()
+                );
+            }
+        }
+
+        /// The ASCII reader finds the tokens and sentences of the general one.
+        #[test]
+        fn ascii_reader_equals_the_general_one(
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "fuck", "FUCKING", "Idiot", "stupid", "crap", "sucks", "ass", "Thanks", "the",
+                "account", "customer", "reviewed", "motherfucker", "abandoned",
+                "misunderstandings", "articles_for_deletion", "pacificwarrior101",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "_",
+                "x", "I", "1", "00", "2024", "0412", " ", " ", " ", ".", "!", "?", "\n", "\r",
+                ",", "-", "'", "@", "[", "`", "{", "\u{0}", "\u{10}", "\u{19}", "\u{7f}",
+            ][..]), 0..40)
+        ) {
+            let text = parts.concat();
+            let fast = bits(&MODEL.score_ascii(&text));
+            proptest::prop_assert_eq!(&fast, &bits(&MODEL.score_chars(&text)), "{:?}", text);
+            proptest::prop_assert_eq!(&fast, &bits(&reference_score(&text)), "{:?}", text);
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Golden {
