@@ -117,13 +117,23 @@ impl Dfa {
     /// Walk `bytes` from `sid` up to the first special state (a match or the dead state): that
     /// state and the bytes read, the byte that led to it included; `None` at the end of the
     /// bytes. Kept out of line, so the transition loop has the table in registers.
+    /// Four bytes a step, then the rest: one test of the loop's end per four transitions.
     #[inline(never)]
     fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8]) -> Option<(StateID, usize)> {
-        let mut rest = bytes.iter();
-        for &b in rest.by_ref() {
+        let (quads, rest) = bytes.as_chunks::<4>();
+        for (k, q) in quads.iter().enumerate() {
+            for (j, &b) in q.iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if dfa.is_special(sid) {
+                    return Some((sid, 4 * k + j + 1));
+                }
+            }
+        }
+        let read = bytes.len() - rest.len();
+        for (j, &b) in rest.iter().enumerate() {
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) {
-                return Some((sid, bytes.len() - rest.as_slice().len()));
+                return Some((sid, read + j + 1));
             }
         }
         None
