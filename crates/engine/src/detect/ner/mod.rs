@@ -70,9 +70,16 @@ const LANES: usize = NTAGS + 1;
 #[repr(C, align(16))]
 struct Row([i16; LANES]);
 
+/// The model file, compiled in.
+const MODEL_DATA: &[u8] = include_bytes!("data/model.bin");
+/// The bits of a bucket number, read from the model's header at compile time: a bucket is then
+/// the top `BITS` bits of a product, below [`NROWS`] by construction, so indexing the rows
+/// needs no bounds check.
+const BITS: u32 = u32::from_le_bytes([MODEL_DATA[4], MODEL_DATA[5], MODEL_DATA[6], MODEL_DATA[7]]);
+const NROWS: usize = 1 << BITS;
+
 struct Model {
-    rows: Box<[Row]>,
-    shift: u32,
+    rows: Box<[Row; NROWS]>,
     /// Integer score units per unit of the trained (float) weights.
     scale: f64,
 }
@@ -91,12 +98,12 @@ fn load_model(data: &[u8]) -> Model {
         )
     };
     let bits = word(4);
-    assert!((8..=24).contains(&bits), "ner model bits");
+    assert!((8..=24).contains(&bits) && bits == BITS, "ner model bits");
     assert_eq!(word(8) as usize, NTAGS, "ner model tags");
     let scale = f64::from(f32::from_bits(word(12)));
     let body = &data[16..];
     assert_eq!(body.len(), (1usize << bits) * NTAGS * 2, "ner model size");
-    let rows = body
+    let rows: Box<[Row]> = body
         .chunks_exact(NTAGS * 2)
         .map(|c| {
             let mut row = [0i16; LANES];
@@ -107,13 +114,15 @@ fn load_model(data: &[u8]) -> Model {
         })
         .collect();
     Model {
-        rows,
-        shift: 64 - bits,
+        rows: rows
+            .try_into()
+            .ok()
+            .expect("as many rows as the header says"),
         scale,
     }
 }
 
-static MODEL: LazyLock<Model> = LazyLock::new(|| load_model(include_bytes!("data/model.bin")));
+static MODEL: LazyLock<Model> = LazyLock::new(|| load_model(MODEL_DATA));
 
 /// One token: byte span in the text, its lowercased form in `Tokens::lower`, its shape.
 #[derive(Debug, Clone, Copy)]
@@ -615,11 +624,9 @@ impl Scorer<'_> {
     /// Adds the row of the feature whose FNV-1a hash is `h`.
     #[inline]
     fn add(&mut self, h: u64) {
-        let b = (h.wrapping_mul(MUL) >> self.model.shift) as usize;
-        if let Some(row) = self.model.rows.get(b) {
-            for (s, &w) in self.scores.iter_mut().zip(&row.0) {
-                *s += i32::from(w);
-            }
+        let row = &self.model.rows[(h.wrapping_mul(MUL) >> (64 - BITS)) as usize];
+        for (s, &w) in self.scores.iter_mut().zip(&row.0) {
+            *s += i32::from(w);
         }
     }
 }
