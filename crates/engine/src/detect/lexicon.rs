@@ -338,10 +338,7 @@ impl Lexicon {
                     let mut end = first.2;
                     let mut ok = true;
                     for class in seq.iter().skip(1) {
-                        match atoms
-                            .iter()
-                            .find(|a| a.0 == *class && a.1 >= end && a.1 - end <= MAX_GAP)
-                        {
+                        match next_atom(atoms, *class, end) {
                             Some(next) => end = next.2,
                             None => {
                                 ok = false;
@@ -370,6 +367,24 @@ impl Lexicon {
             }
         }
     }
+}
+
+/// The first of `atoms` (sorted by start) of class `class` that starts at `end` or within
+/// `MAX_GAP` bytes after it: found in the window from the first atom that starts at `end` or
+/// later, rather than by reading every atom.
+#[inline]
+fn next_atom(
+    atoms: &[(u16, usize, usize)],
+    class: u16,
+    end: usize,
+) -> Option<&(u16, usize, usize)> {
+    let from = atoms.partition_point(|a| a.1 < end);
+    atoms
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|a| a.1 - end <= MAX_GAP)
+        .find(|a| a.0 == class)
 }
 
 /// Several lexicons scanned with one automaton: one pass over each view instead of one per
@@ -533,6 +548,22 @@ mod tests {
                 .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
                 .collect();
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// The windowed search for a rule's next atom finds the atom a scan of all of them does.
+        #[test]
+        fn next_atom_equals_a_scan_of_every_atom(
+            mut atoms in proptest::collection::vec((0u16..3, 0usize..160, 1usize..12), 0..40),
+            class in 0u16..3,
+            end in 0usize..180,
+        ) {
+            let mut atoms: Vec<(u16, usize, usize)> =
+                atoms.drain(..).map(|(c, s, len)| (c, s, s + len)).collect();
+            atoms.sort_by_key(|a| (a.1, a.2));
+            let want = atoms
+                .iter()
+                .find(|a| a.0 == class && a.1 >= end && a.1 - end <= MAX_GAP);
+            proptest::prop_assert_eq!(next_atom(&atoms, class, end), want);
         }
 
         /// The bytewise reading of ASCII surroundings decides as the character-wise one.
