@@ -169,6 +169,12 @@ impl Tokens<'_> {
         &self.text[t.start..t.end]
     }
 
+    /// [`Tokens::word`] as bytes, without the character-boundary checks of a `str` slice.
+    fn word_bytes(&self, i: usize) -> &[u8] {
+        let t = &self.list[i];
+        &self.text.as_bytes()[t.start..t.end]
+    }
+
     fn shape(&self, i: usize) -> Shape {
         let t = &self.list[i];
         if t.shape_len == 0 {
@@ -694,8 +700,11 @@ const H_FLAG: [[u64; NFLAGS]; 3] = {
     out
 };
 
-/// The one-character tokens after which a token starts a sentence.
-const SENTENCE_END: &[u8] = b".!?:\"(";
+/// Whether `word` is one of the one-character tokens after which a token starts a sentence:
+/// `.!?:"(`.
+fn ends_sentence(word: &[u8]) -> bool {
+    matches!(word, [b'.' | b'!' | b'?' | b':' | b'"' | b'('])
+}
 
 fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     const D: &[u8; 16] = b"0123456789abcdef";
@@ -802,7 +811,7 @@ fn score_token(
             bits &= bits - 1;
         }
     }
-    if i == 0 || matches!(t.word(i - 1).as_bytes(), &[c] if SENTENCE_END.contains(&c)) {
+    if i == 0 || ends_sentence(t.word_bytes(i - 1)) {
         sc.add(H_START);
     }
     let mut out = [0; NTAGS];
@@ -1177,6 +1186,16 @@ mod tests {
             "{alias:?}"
         );
         assert!(entities("any.text has sentinelai.pii", Mode::Fast).is_empty());
+    }
+
+    #[test]
+    fn sentence_ends() {
+        for b in 0..=255u8 {
+            assert_eq!(ends_sentence(&[b]), b".!?:\"(".contains(&b), "{b}");
+        }
+        assert!(!ends_sentence(b""));
+        assert!(!ends_sentence(b".."));
+        assert!(!ends_sentence("。".as_bytes()));
     }
 
     #[test]
