@@ -285,7 +285,11 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
 /// collapsed once here rather than for each feature that reads it.
 fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
     if text.is_ascii() {
-        tokenize_ascii(text, all_shapes)
+        if all_shapes {
+            tokenize_ascii::<true>(text)
+        } else {
+            tokenize_ascii::<false>(text)
+        }
     } else {
         tokenize_chars(text)
     }
@@ -294,7 +298,12 @@ fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
 /// [`tokenize_chars`] for ASCII text, byte by byte (most prompts): the same tokens, lower-case
 /// forms and shapes, without decoding characters. The lower-case forms are read from the whole
 /// text lowercased at once, at the tokens' own offsets; the shapes from the text when asked for.
-fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
+///
+/// One copy per mode (`ALL_SHAPES`), each out of line: the loop then tests no mode per token
+/// and keeps its tables and bounds in registers.
+#[inline(never)]
+fn tokenize_ascii<const ALL_SHAPES: bool>(text: &str) -> Tokens<'_> {
+    let all_shapes = ALL_SHAPES;
     // Per byte: its class, [`SPACE`] (`char::is_whitespace` on ASCII: tab, line feed, vertical
     // tab, form feed, carriage return and space), [`ALNUM`] (an ASCII letter or digit) or
     // other.
@@ -335,9 +344,7 @@ fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
         let mut end = i + 1;
         if class(c) == ALNUM {
             loop {
-                while end < n && class(b[end]) == ALNUM {
-                    end += 1;
-                }
+                end += b[end..].iter().take_while(|&&x| class(x) == ALNUM).count();
                 // An apostrophe or hyphen between two letters or digits stays inside, except
                 // a final `'s`.
                 if end + 1 < n && matches!(b[end], b'\'' | b'-') && class(b[end + 1]) == ALNUM {
@@ -1009,8 +1016,8 @@ mod tests {
         ];
         let texts = g.cases.iter().map(|c| c.text.as_str()).chain(extra);
         for text in texts.filter(|t| t.is_ascii()) {
-            let (a, b) = (tokenize_ascii(text, false), tokenize_chars(text));
-            let eager = tokenize_ascii(text, true);
+            let (a, b) = (tokenize_ascii::<false>(text), tokenize_chars(text));
+            let eager = tokenize_ascii::<true>(text);
             for i in 0..a.list.len() {
                 assert_eq!(eager.shape(i), a.shape(i), "{text:?}");
             }
