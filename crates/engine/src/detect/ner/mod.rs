@@ -606,6 +606,11 @@ fn flags(t: &Tokens<'_>, cand: &[bool], list: &[usize], robust: bool, gaz: &Gaze
                     .count(),
             );
         }
+        // A phrase has two tokens or more: a candidate alone (most of them) hashes nothing.
+        if max < 2 {
+            free = i + 1;
+            continue;
+        }
         let mut hashes = [0u64; MAX_PHRASE + 1];
         let mut h = Fnv::new().bytes(t.lwb(i));
         for (k, slot) in hashes.iter_mut().enumerate().take(max + 1).skip(2) {
@@ -1193,6 +1198,30 @@ mod tests {
             "{alias:?}"
         );
         assert!(entities("any.text has sentinelai.pii", Mode::Fast).is_empty());
+    }
+
+    /// A place of two tokens is flagged in both modes; a lone candidate begins no phrase.
+    #[test]
+    fn phrase_flags() {
+        let text = "Ana lives in Buenos Aires near Lisbon";
+        let t = tokenize(text, false);
+        for robust in [false, true] {
+            let (cand, list) = candidates(&t, robust);
+            let fl = flags(&t, &cand, &list, robust, &GAZETTEER);
+            assert_eq!(
+                fl[3] & (PHRASE_BEGIN | CITY),
+                PHRASE_BEGIN | CITY,
+                "{robust}"
+            );
+            assert_eq!(
+                fl[4] & (PHRASE_INSIDE | CITY),
+                PHRASE_INSIDE | CITY,
+                "{robust}"
+            );
+            for k in [0, 1, 2, 5, 6] {
+                assert_eq!(fl[k] & (PHRASE_BEGIN | PHRASE_INSIDE), 0, "{k} {robust}");
+            }
+        }
     }
 
     #[test]
