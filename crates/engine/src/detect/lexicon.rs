@@ -334,12 +334,21 @@ impl Lexicon {
                 let Some(spec) = self.spec.rules.get(ri) else {
                     continue;
                 };
-                for first in atoms.iter().filter(|a| Some(&a.0) == seq.first()) {
+                for (fi, first) in atoms
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| Some(&a.0) == seq.first())
+                {
                     let mut end = first.2;
+                    // Where the search for the next atom starts: just after the last atom.
+                    let mut near = fi + 1;
                     let mut ok = true;
                     for class in seq.iter().skip(1) {
-                        match next_atom(atoms, *class, end) {
-                            Some(next) => end = next.2,
+                        match next_atom(atoms, *class, end, near) {
+                            Some(k) => {
+                                end = atoms.get(k).map_or(end, |a| a.2);
+                                near = k + 1;
+                            }
                             None => {
                                 ok = false;
                                 break;
@@ -369,22 +378,27 @@ impl Lexicon {
     }
 }
 
-/// The first of `atoms` (sorted by start) of class `class` that starts at `end` or within
-/// `MAX_GAP` bytes after it: found in the window from the first atom that starts at `end` or
-/// later, rather than by reading every atom.
+/// The index of the first of `atoms` (sorted by start) of class `class` that starts at `end`
+/// or within `MAX_GAP` bytes after it: found in the window from the first atom that starts at
+/// `end` or later, rather than by reading every atom. That atom is sought from `near` (any
+/// index; the next rule part's atoms usually start just after the last part's), back while the
+/// atom before starts at `end` or later, forward while the atom there starts before it.
 #[inline]
-fn next_atom(
-    atoms: &[(u16, usize, usize)],
-    class: u16,
-    end: usize,
-) -> Option<&(u16, usize, usize)> {
-    let from = atoms.partition_point(|a| a.1 < end);
+fn next_atom(atoms: &[(u16, usize, usize)], class: u16, end: usize, near: usize) -> Option<usize> {
+    let mut from = near.min(atoms.len());
+    while from > 0 && atoms.get(from - 1).is_some_and(|a| a.1 >= end) {
+        from -= 1;
+    }
+    while atoms.get(from).is_some_and(|a| a.1 < end) {
+        from += 1;
+    }
     atoms
         .get(from..)
         .unwrap_or_default()
         .iter()
         .take_while(|a| a.1 - end <= MAX_GAP)
-        .find(|a| a.0 == class)
+        .position(|a| a.0 == class)
+        .map(|k| from + k)
 }
 
 /// Several lexicons scanned with one automaton: one pass over each view instead of one per
@@ -562,12 +576,14 @@ mod tests {
             proptest::prop_assert_eq!(got, want);
         }
 
-        /// The windowed search for a rule's next atom finds the atom a scan of all of them does.
+        /// The windowed search for a rule's next atom, from any starting index and with empty
+        /// atoms among the others, finds the atom a scan of all of them does.
         #[test]
         fn next_atom_equals_a_scan_of_every_atom(
-            mut atoms in proptest::collection::vec((0u16..3, 0usize..160, 1usize..12), 0..40),
+            mut atoms in proptest::collection::vec((0u16..3, 0usize..160, 0usize..12), 0..40),
             class in 0u16..3,
             end in 0usize..180,
+            near in 0usize..44,
         ) {
             let mut atoms: Vec<(u16, usize, usize)> =
                 atoms.drain(..).map(|(c, s, len)| (c, s, s + len)).collect();
@@ -575,7 +591,8 @@ mod tests {
             let want = atoms
                 .iter()
                 .find(|a| a.0 == class && a.1 >= end && a.1 - end <= MAX_GAP);
-            proptest::prop_assert_eq!(next_atom(&atoms, class, end), want);
+            let got = next_atom(&atoms, class, end, near).and_then(|k| atoms.get(k));
+            proptest::prop_assert_eq!(got, want);
         }
 
         /// The bytewise reading of ASCII surroundings decides as the character-wise one.
