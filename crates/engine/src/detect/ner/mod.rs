@@ -505,10 +505,11 @@ fn pack(b: &[u8]) -> Option<u64> {
     Some(k)
 }
 
-fn is_connector(lower: &str) -> bool {
-    match pack(lower.as_bytes()) {
+/// Whether a token's lowercased form (its bytes) is a connector.
+fn is_connector(lower: &[u8]) -> bool {
+    match pack(lower) {
         Some(k) => CONNECTORS.short.binary_search(&k).is_ok(),
-        None => CONNECTORS.long.contains(&lower),
+        None => CONNECTORS.long.iter().any(|l| l.as_bytes() == lower),
     }
 }
 
@@ -554,14 +555,14 @@ fn candidate_at(t: &Tokens<'_>, cand: &mut [bool], list: &mut Vec<usize>, i: usi
     let nxt_conn = || {
         t.list.get(i + 1).is_some_and(|_| {
             let w = t.word(i + 1);
-            w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
+            w.chars().all(char::is_alphabetic) && is_connector(t.lwb(i + 1))
         })
     };
     cand[i] = if tok.upper_start {
         true
     } else if tok.digit_start {
         prev || nxt_up || nxt_conn()
-    } else if t.word(i) == "."
+    } else if t.word_bytes(i) == b"."
         && prev
         && t.list[i - 1].upper_start
         && t.word(i - 1).chars().count() <= 5
@@ -569,7 +570,7 @@ fn candidate_at(t: &Tokens<'_>, cand: &mut [bool], list: &mut Vec<usize>, i: usi
         // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
         true
     } else if prev && (nxt_up || nxt_dig) {
-        is_connector(t.lw(i))
+        is_connector(t.lwb(i))
     } else {
         false
     };
@@ -1221,6 +1222,21 @@ mod tests {
             for k in [0, 1, 2, 5, 6] {
                 assert_eq!(fl[k] & (PHRASE_BEGIN | PHRASE_INSIDE), 0, "{k} {robust}");
             }
+        }
+    }
+
+    /// Every listed connector is one by its bytes, and nothing else is.
+    #[test]
+    fn connectors_by_bytes() {
+        for l in include_str!("data/connectors.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            assert!(is_connector(l.as_bytes()), "{l}");
+        }
+        for w in ["", "x", "ofx", "london", "of the", "connectors"] {
+            assert!(!is_connector(w.as_bytes()), "{w}");
         }
     }
 
