@@ -150,6 +150,8 @@ struct Tokens<'t> {
     /// where balanced mode's runs of candidates begin (the ASCII tokenizer leaves it empty for
     /// robust mode, which scores every token).
     seeds: Vec<usize>,
+    /// The text is ASCII (so is every token's lowercased form).
+    ascii: bool,
 }
 
 impl Tokens<'_> {
@@ -385,6 +387,7 @@ fn tokenize_ascii<const ALL_SHAPES: bool>(text: &str) -> Tokens<'_> {
         lower,
         list,
         seeds,
+        ascii: true,
     }
 }
 
@@ -463,6 +466,7 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
         lower,
         list,
         seeds,
+        ascii: false,
     }
 }
 
@@ -786,7 +790,7 @@ fn score_token(
     let shape = shapes[1];
     sc.add(h(P_SHAPE, shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
-    let (head_end, tail_start) = if lwb.is_ascii() {
+    let (head_end, tail_start) = if t.ascii || lwb.is_ascii() {
         (lwb.len().min(3), lwb.len().saturating_sub(3))
     } else {
         let lw = t.lw(i);
@@ -1238,6 +1242,16 @@ mod tests {
         for w in ["", "x", "ofx", "london", "of the", "connectors"] {
             assert!(!is_connector(w.as_bytes()), "{w}");
         }
+    }
+
+    /// Only the ASCII tokenizer marks its tokens ASCII (the prefix and suffix features then
+    /// take bytes without testing each word).
+    #[test]
+    fn ascii_texts_are_marked() {
+        assert!(tokenize("Zoe met Ana", false).ascii);
+        assert!(tokenize("Zoe met Ana", true).ascii);
+        assert!(!tokenize("Zoë met Ana", false).ascii);
+        assert!(!tokenize_chars("Zoe met Ana").ascii);
     }
 
     #[test]
