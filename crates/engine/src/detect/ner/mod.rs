@@ -723,6 +723,19 @@ fn ends_sentence(word: &[u8]) -> bool {
     matches!(word, [b'.' | b'!' | b'?' | b':' | b'"' | b'('])
 }
 
+/// `h` fed with `v` in lower-case hex, most significant digit first, without leading zeros
+/// (`0` for zero): the bytes [`hex`] writes, without writing them.
+#[inline]
+fn feed_hex(mut h: Fnv, v: u16) -> Fnv {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let digits = (u16::BITS - (v | 1).leading_zeros()).div_ceil(4);
+    for k in (0..digits).rev() {
+        h = h.byte(D[usize::from((v >> (4 * k)) & 15)]);
+    }
+    h
+}
+
+#[cfg(test)]
 fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     const D: &[u8; 16] = b"0123456789abcdef";
     let mut n = 0;
@@ -810,14 +823,7 @@ fn score_token(
     sc.add(h(P_WORD_P2, w(ii + 2)));
     sc.add(h(P_SHAPE_M1, shapes[0].as_bytes()));
     sc.add(h(P_SHAPE_P1, shapes[2].as_bytes()));
-    let mut buf = [0u8; 4];
-    sc.add(
-        Fnv(P_GAZ_SHAPE)
-            .bytes(shape.as_bytes())
-            .bytes(b":")
-            .bytes(hex(g(ii), &mut buf))
-            .0,
-    );
+    sc.add(feed_hex(Fnv(P_GAZ_SHAPE).bytes(shape.as_bytes()).byte(b':'), g(ii)).0);
     sc.add(H_TAG[prev]);
     sc.add(h(P_TAG_SHAPE[prev], shape.as_bytes()));
     // The flag features, set bits only (the sums do not depend on the order of the rows).
@@ -1267,6 +1273,10 @@ mod tests {
     #[test]
     fn hex_and_legal_tags() {
         let mut b = [0u8; 4];
+        for v in 0..=u16::MAX {
+            let want = Fnv::new().bytes(hex(v, &mut b)).0;
+            assert_eq!(feed_hex(Fnv::new(), v).0, want, "{v:x}");
+        }
         assert_eq!(hex(0, &mut b), b"0");
         assert_eq!(hex(0x40c, &mut b), b"40c");
         assert_eq!(legal(0, 2), 1);
