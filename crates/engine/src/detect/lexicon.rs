@@ -90,27 +90,30 @@ impl Dfa {
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
             return;
         };
-        let mut report = |sid, end: usize| {
-            for i in 0..dfa.match_len(sid) {
-                let pid = dfa.match_pattern(sid, i);
-                found(pid.as_usize(), end - dfa.pattern_len(pid), end);
-            }
-        };
-        if dfa.is_match(sid) {
-            report(sid, 0);
-        }
         let bytes = text.as_bytes();
         let mut rest = bytes;
-        while let Some((special, read)) = Self::to_special(dfa, sid, rest) {
+        // Whether `sid`, reached after reading `bytes.len() - rest.len()` bytes, is a match
+        // state whose matches are yet to be reported. One place reports them (the start state's
+        // too), so that the reporting is inlined here rather than called per match state.
+        let mut matched = dfa.is_match(sid);
+        loop {
+            if matched {
+                // The end of the match: the bytes read so far.
+                let end = bytes.len() - rest.len();
+                for i in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, i);
+                    found(pid.as_usize(), end - dfa.pattern_len(pid), end);
+                }
+            }
+            let Some((special, read)) = Self::to_special(dfa, sid, rest) else {
+                return;
+            };
             sid = special;
             rest = rest.get(read..).unwrap_or(&[]);
             if dfa.is_dead(sid) {
                 return;
             }
-            if dfa.is_match(sid) {
-                // The end of the match: the bytes read so far.
-                report(sid, bytes.len() - rest.len());
-            }
+            matched = dfa.is_match(sid);
         }
     }
 
@@ -611,6 +614,29 @@ mod tests {
                 on_word_boundaries_chars(&text, s, e),
                 "{:?} {} {}", text, s, e
             );
+        }
+    }
+
+    /// The walk reports a match of the start state too (an empty pattern matches there, and
+    /// after every byte), in the crate's own order.
+    #[test]
+    fn dfa_walk_reports_start_state_matches() {
+        let patterns = ["", "a", "ab", "b"];
+        let theirs = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(patterns)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for text in ["", "a", "ab", "xaby", "é b"] {
+            let mut got = Vec::new();
+            Dfa::new(patterns).overlapping(text, |p, s, e| got.push((p, s, e)));
+            let want: Vec<(usize, usize, usize)> = theirs
+                .find_overlapping_iter(text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+            assert!(got.contains(&(0, 0, 0)), "{text:?}");
         }
     }
 
