@@ -487,6 +487,7 @@ fn unspaced_script(c: char) -> bool {
 /// Whether `[s, e)` starts and ends on word boundaries, for atoms that begin or end with a word
 /// character. An atom such as `def ` (trailing space) or `#include` checks only the other side.
 /// Characters of scripts written without spaces ([`unspaced_script`]) are boundaries themselves.
+#[inline]
 pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
     // The same decision read from the bytes when the four characters it looks at are ASCII
     // (every ASCII byte is a whole character, and no ASCII character is of an unspaced script):
