@@ -528,7 +528,9 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
         return (vec![true; n], (0..n).collect());
     }
     let mut cand = vec![false; n];
-    let mut list = Vec::new();
+    // Room for the seeds and as many tokens between or after them (abbreviation dots,
+    // connectors): growing from empty would reallocate several times for a few dozen.
+    let mut list = Vec::with_capacity(2 * t.seeds.len());
     // A token that is not a seed and follows a non-candidate is none (most of prose): only the
     // runs from each seed on are visited, each while the token before is a candidate.
     let mut i = 0;
