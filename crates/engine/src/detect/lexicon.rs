@@ -451,6 +451,11 @@ impl Combined {
                 if let Some(&(li, ci)) = self.tag.get(pattern)
                     && let Some(a) = atoms.get_mut(usize::from(li))
                 {
+                    if a.capacity() == 0 {
+                        // Room for a few dozen at once: growing from empty would reallocate
+                        // several times.
+                        a.reserve(32);
+                    }
                     a.push((ci, s, e));
                 }
             });
