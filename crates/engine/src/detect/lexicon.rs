@@ -90,40 +90,53 @@ impl Dfa {
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
             return;
         };
-        let mut report = |sid, end: usize| {
-            for i in 0..dfa.match_len(sid) {
-                let pid = dfa.match_pattern(sid, i);
-                found(pid.as_usize(), end - dfa.pattern_len(pid), end);
-            }
-        };
-        if dfa.is_match(sid) {
-            report(sid, 0);
-        }
         let bytes = text.as_bytes();
         let mut rest = bytes;
-        while let Some((special, read)) = Self::to_special(dfa, sid, rest) {
+        // Whether `sid`, reached after reading `bytes.len() - rest.len()` bytes, is a match
+        // state whose matches are yet to be reported. One place reports them (the start state's
+        // too), so that the reporting is inlined here rather than called per match state.
+        let mut matched = dfa.is_match(sid);
+        loop {
+            if matched {
+                // The end of the match: the bytes read so far.
+                let end = bytes.len() - rest.len();
+                for i in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, i);
+                    found(pid.as_usize(), end - dfa.pattern_len(pid), end);
+                }
+            }
+            let Some((special, read)) = Self::to_special(dfa, sid, rest) else {
+                return;
+            };
             sid = special;
             rest = rest.get(read..).unwrap_or(&[]);
             if dfa.is_dead(sid) {
                 return;
             }
-            if dfa.is_match(sid) {
-                // The end of the match: the bytes read so far.
-                report(sid, bytes.len() - rest.len());
-            }
+            matched = dfa.is_match(sid);
         }
     }
 
     /// Walk `bytes` from `sid` up to the first special state (a match or the dead state): that
     /// state and the bytes read, the byte that led to it included; `None` at the end of the
     /// bytes. Kept out of line, so the transition loop has the table in registers.
+    /// Four bytes a step, then the rest: one test of the loop's end per four transitions.
     #[inline(never)]
     fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8]) -> Option<(StateID, usize)> {
-        let mut rest = bytes.iter();
-        for &b in rest.by_ref() {
+        let (quads, rest) = bytes.as_chunks::<4>();
+        for (k, q) in quads.iter().enumerate() {
+            for (j, &b) in q.iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if dfa.is_special(sid) {
+                    return Some((sid, 4 * k + j + 1));
+                }
+            }
+        }
+        let read = bytes.len() - rest.len();
+        for (j, &b) in rest.iter().enumerate() {
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) {
-                return Some((sid, bytes.len() - rest.as_slice().len()));
+                return Some((sid, read + j + 1));
             }
         }
         None
@@ -324,15 +337,21 @@ impl Lexicon {
                 let Some(spec) = self.spec.rules.get(ri) else {
                     continue;
                 };
-                for first in atoms.iter().filter(|a| Some(&a.0) == seq.first()) {
+                for (fi, first) in atoms
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| Some(&a.0) == seq.first())
+                {
                     let mut end = first.2;
+                    // Where the search for the next atom starts: just after the last atom.
+                    let mut near = fi + 1;
                     let mut ok = true;
                     for class in seq.iter().skip(1) {
-                        match atoms
-                            .iter()
-                            .find(|a| a.0 == *class && a.1 >= end && a.1 - end <= MAX_GAP)
-                        {
-                            Some(next) => end = next.2,
+                        match next_atom(atoms, *class, end, near) {
+                            Some(k) => {
+                                end = atoms.get(k).map_or(end, |a| a.2);
+                                near = k + 1;
+                            }
                             None => {
                                 ok = false;
                                 break;
@@ -360,6 +379,29 @@ impl Lexicon {
             }
         }
     }
+}
+
+/// The index of the first of `atoms` (sorted by start) of class `class` that starts at `end`
+/// or within `MAX_GAP` bytes after it: found in the window from the first atom that starts at
+/// `end` or later, rather than by reading every atom. That atom is sought from `near` (any
+/// index; the next rule part's atoms usually start just after the last part's), back while the
+/// atom before starts at `end` or later, forward while the atom there starts before it.
+#[inline]
+fn next_atom(atoms: &[(u16, usize, usize)], class: u16, end: usize, near: usize) -> Option<usize> {
+    let mut from = near.min(atoms.len());
+    while from > 0 && atoms.get(from - 1).is_some_and(|a| a.1 >= end) {
+        from -= 1;
+    }
+    while atoms.get(from).is_some_and(|a| a.1 < end) {
+        from += 1;
+    }
+    atoms
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|a| a.1 - end <= MAX_GAP)
+        .position(|a| a.0 == class)
+        .map(|k| from + k)
 }
 
 /// Several lexicons scanned with one automaton: one pass over each view instead of one per
@@ -409,6 +451,11 @@ impl Combined {
                 if let Some(&(li, ci)) = self.tag.get(pattern)
                     && let Some(a) = atoms.get_mut(usize::from(li))
                 {
+                    if a.capacity() == 0 {
+                        // Room for a few dozen at once: growing from empty would reallocate
+                        // several times.
+                        a.reserve(32);
+                    }
                     a.push((ci, s, e));
                 }
             });
@@ -445,6 +492,7 @@ fn unspaced_script(c: char) -> bool {
 /// Whether `[s, e)` starts and ends on word boundaries, for atoms that begin or end with a word
 /// character. An atom such as `def ` (trailing space) or `#include` checks only the other side.
 /// Characters of scripts written without spaces ([`unspaced_script`]) are boundaries themselves.
+#[inline]
 pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
     // The same decision read from the bytes when the four characters it looks at are ASCII
     // (every ASCII byte is a whole character, and no ASCII character is of an unspaced script):
@@ -457,7 +505,19 @@ pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
         let before = s.checked_sub(1).map_or(b' ', at);
         let after = at(e);
         if (first | last | before | after).is_ascii() {
-            let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+            // Per byte: whether it is a word character (an ASCII letter, digit or `_`), one
+            // load rather than three range tests.
+            const WORD: [bool; 256] = {
+                let mut t = [false; 256];
+                let mut i = 0;
+                while i < 256 {
+                    let c = i as u8;
+                    t[i] = c.is_ascii_alphanumeric() || c == b'_';
+                    i += 1;
+                }
+                t
+            };
+            let word = |c: u8| WORD[usize::from(c)];
             return (!word(first) || !word(before)) && (!word(last) || !word(after));
         }
     }
@@ -525,6 +585,25 @@ mod tests {
             proptest::prop_assert_eq!(got, want);
         }
 
+        /// The windowed search for a rule's next atom, from any starting index and with empty
+        /// atoms among the others, finds the atom a scan of all of them does.
+        #[test]
+        fn next_atom_equals_a_scan_of_every_atom(
+            mut atoms in proptest::collection::vec((0u16..3, 0usize..160, 0usize..12), 0..40),
+            class in 0u16..3,
+            end in 0usize..180,
+            near in 0usize..44,
+        ) {
+            let mut atoms: Vec<(u16, usize, usize)> =
+                atoms.drain(..).map(|(c, s, len)| (c, s, s + len)).collect();
+            atoms.sort_by_key(|a| (a.1, a.2));
+            let want = atoms
+                .iter()
+                .find(|a| a.0 == class && a.1 >= end && a.1 - end <= MAX_GAP);
+            let got = next_atom(&atoms, class, end, near).and_then(|k| atoms.get(k));
+            proptest::prop_assert_eq!(got, want);
+        }
+
         /// The bytewise reading of ASCII surroundings decides as the character-wise one.
         #[test]
         fn word_boundaries_bytewise_equal_charwise(
@@ -541,6 +620,29 @@ mod tests {
                 on_word_boundaries_chars(&text, s, e),
                 "{:?} {} {}", text, s, e
             );
+        }
+    }
+
+    /// The walk reports a match of the start state too (an empty pattern matches there, and
+    /// after every byte), in the crate's own order.
+    #[test]
+    fn dfa_walk_reports_start_state_matches() {
+        let patterns = ["", "a", "ab", "b"];
+        let theirs = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(patterns)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for text in ["", "a", "ab", "xaby", "é b"] {
+            let mut got = Vec::new();
+            Dfa::new(patterns).overlapping(text, |p, s, e| got.push((p, s, e)));
+            let want: Vec<(usize, usize, usize)> = theirs
+                .find_overlapping_iter(text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+            assert!(got.contains(&(0, 0, 0)), "{text:?}");
         }
     }
 

@@ -41,6 +41,12 @@ impl Fnv {
         Fnv(h)
     }
 
+    /// One byte: [`Fnv::bytes`] of a one-byte slice, without the loops.
+    #[inline]
+    pub(crate) fn byte(self, b: u8) -> Fnv {
+        Fnv((self.0 ^ u64::from(b)).wrapping_mul(PRIME))
+    }
+
     #[inline]
     pub(crate) fn of(bytes: &[u8]) -> u64 {
         Fnv::new().bytes(bytes).0
@@ -59,6 +65,7 @@ mod tests {
         assert_eq!(Fnv::of(b"foobar"), 0x8594_4171_F739_67E8);
         assert_eq!(Fnv::new().bytes(b"foo").bytes(b"bar").0, Fnv::of(b"foobar"));
         assert_eq!(extend(extend(OFFSET, b"foo"), b"bar"), Fnv::of(b"foobar"));
+        assert_eq!(Fnv::new().bytes(b"fo").byte(b'o').0, Fnv::of(b"foo"));
         // Every length around the four-byte steps agrees with the byte-by-byte definition.
         let text = b"The quick brown fox jumps over the lazy dog";
         for n in 0..text.len() {

@@ -67,12 +67,21 @@ pub(crate) struct Entity {
 /// scores is two vector additions rather than seven scalar ones.
 const LANES: usize = NTAGS + 1;
 
-#[repr(C, align(16))]
-struct Row([i16; LANES]);
+/// Widened from the file's `i16` once at load: an addition per feature then needs no sign
+/// extension (the table is twice the file's size, 2 MiB for 16 bits).
+#[repr(C, align(32))]
+struct Row([i32; LANES]);
+
+/// The model file, compiled in.
+const MODEL_DATA: &[u8] = include_bytes!("data/model.bin");
+/// The bits of a bucket number, read from the model's header at compile time: a bucket is then
+/// the top `BITS` bits of a product, below [`NROWS`] by construction, so indexing the rows
+/// needs no bounds check.
+const BITS: u32 = u32::from_le_bytes([MODEL_DATA[4], MODEL_DATA[5], MODEL_DATA[6], MODEL_DATA[7]]);
+const NROWS: usize = 1 << BITS;
 
 struct Model {
-    rows: Box<[Row]>,
-    shift: u32,
+    rows: Box<[Row; NROWS]>,
     /// Integer score units per unit of the trained (float) weights.
     scale: f64,
 }
@@ -91,29 +100,31 @@ fn load_model(data: &[u8]) -> Model {
         )
     };
     let bits = word(4);
-    assert!((8..=24).contains(&bits), "ner model bits");
+    assert!((8..=24).contains(&bits) && bits == BITS, "ner model bits");
     assert_eq!(word(8) as usize, NTAGS, "ner model tags");
     let scale = f64::from(f32::from_bits(word(12)));
     let body = &data[16..];
     assert_eq!(body.len(), (1usize << bits) * NTAGS * 2, "ner model size");
-    let rows = body
+    let rows: Box<[Row]> = body
         .chunks_exact(NTAGS * 2)
         .map(|c| {
-            let mut row = [0i16; LANES];
+            let mut row = [0i32; LANES];
             for (t, v) in row.iter_mut().take(NTAGS).enumerate() {
-                *v = i16::from_le_bytes([c[2 * t], c[2 * t + 1]]);
+                *v = i32::from(i16::from_le_bytes([c[2 * t], c[2 * t + 1]]));
             }
             Row(row)
         })
         .collect();
     Model {
-        rows,
-        shift: 64 - bits,
+        rows: rows
+            .try_into()
+            .ok()
+            .expect("as many rows as the header says"),
         scale,
     }
 }
 
-static MODEL: LazyLock<Model> = LazyLock::new(|| load_model(include_bytes!("data/model.bin")));
+static MODEL: LazyLock<Model> = LazyLock::new(|| load_model(MODEL_DATA));
 
 /// One token: byte span in the text, its lowercased form in `Tokens::lower`, its shape.
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +150,8 @@ struct Tokens<'t> {
     /// where balanced mode's runs of candidates begin (the ASCII tokenizer leaves it empty for
     /// robust mode, which scores every token).
     seeds: Vec<usize>,
+    /// The text is ASCII (so is every token's lowercased form).
+    ascii: bool,
 }
 
 impl Tokens<'_> {
@@ -156,6 +169,12 @@ impl Tokens<'_> {
     fn word(&self, i: usize) -> &str {
         let t = &self.list[i];
         &self.text[t.start..t.end]
+    }
+
+    /// [`Tokens::word`] as bytes, without the character-boundary checks of a `str` slice.
+    fn word_bytes(&self, i: usize) -> &[u8] {
+        let t = &self.list[i];
+        &self.text.as_bytes()[t.start..t.end]
     }
 
     fn shape(&self, i: usize) -> Shape {
@@ -268,7 +287,11 @@ fn shape_of(word: &str) -> ([u8; 4], u8) {
 /// collapsed once here rather than for each feature that reads it.
 fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
     if text.is_ascii() {
-        tokenize_ascii(text, all_shapes)
+        if all_shapes {
+            tokenize_ascii::<true>(text)
+        } else {
+            tokenize_ascii::<false>(text)
+        }
     } else {
         tokenize_chars(text)
     }
@@ -277,7 +300,12 @@ fn tokenize(text: &str, all_shapes: bool) -> Tokens<'_> {
 /// [`tokenize_chars`] for ASCII text, byte by byte (most prompts): the same tokens, lower-case
 /// forms and shapes, without decoding characters. The lower-case forms are read from the whole
 /// text lowercased at once, at the tokens' own offsets; the shapes from the text when asked for.
-fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
+///
+/// One copy per mode (`ALL_SHAPES`), each out of line: the loop then tests no mode per token
+/// and keeps its tables and bounds in registers.
+#[inline(never)]
+fn tokenize_ascii<const ALL_SHAPES: bool>(text: &str) -> Tokens<'_> {
+    let all_shapes = ALL_SHAPES;
     // Per byte: its class, [`SPACE`] (`char::is_whitespace` on ASCII: tab, line feed, vertical
     // tab, form feed, carriage return and space), [`ALNUM`] (an ASCII letter or digit) or
     // other.
@@ -318,9 +346,7 @@ fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
         let mut end = i + 1;
         if class(c) == ALNUM {
             loop {
-                while end < n && class(b[end]) == ALNUM {
-                    end += 1;
-                }
+                end += b[end..].iter().take_while(|&&x| class(x) == ALNUM).count();
                 // An apostrophe or hyphen between two letters or digits stays inside, except
                 // a final `'s`.
                 if end + 1 < n && matches!(b[end], b'\'' | b'-') && class(b[end + 1]) == ALNUM {
@@ -361,6 +387,7 @@ fn tokenize_ascii(text: &str, all_shapes: bool) -> Tokens<'_> {
         lower,
         list,
         seeds,
+        ascii: true,
     }
 }
 
@@ -439,6 +466,7 @@ fn tokenize_chars(text: &str) -> Tokens<'_> {
         lower,
         list,
         seeds,
+        ascii: false,
     }
 }
 
@@ -481,10 +509,11 @@ fn pack(b: &[u8]) -> Option<u64> {
     Some(k)
 }
 
-fn is_connector(lower: &str) -> bool {
-    match pack(lower.as_bytes()) {
+/// Whether a token's lowercased form (its bytes) is a connector.
+fn is_connector(lower: &[u8]) -> bool {
+    match pack(lower) {
         Some(k) => CONNECTORS.short.binary_search(&k).is_ok(),
-        None => CONNECTORS.long.contains(&lower),
+        None => CONNECTORS.long.iter().any(|l| l.as_bytes() == lower),
     }
 }
 
@@ -499,7 +528,9 @@ fn candidates(t: &Tokens<'_>, robust: bool) -> (Vec<bool>, Vec<usize>) {
         return (vec![true; n], (0..n).collect());
     }
     let mut cand = vec![false; n];
-    let mut list = Vec::new();
+    // Room for the seeds and as many tokens between or after them (abbreviation dots,
+    // connectors): growing from empty would reallocate several times for a few dozen.
+    let mut list = Vec::with_capacity(2 * t.seeds.len());
     // A token that is not a seed and follows a non-candidate is none (most of prose): only the
     // runs from each seed on are visited, each while the token before is a candidate.
     let mut i = 0;
@@ -530,14 +561,14 @@ fn candidate_at(t: &Tokens<'_>, cand: &mut [bool], list: &mut Vec<usize>, i: usi
     let nxt_conn = || {
         t.list.get(i + 1).is_some_and(|_| {
             let w = t.word(i + 1);
-            w.chars().all(char::is_alphabetic) && is_connector(t.lw(i + 1))
+            w.chars().all(char::is_alphabetic) && is_connector(t.lwb(i + 1))
         })
     };
     cand[i] = if tok.upper_start {
         true
     } else if tok.digit_start {
         prev || nxt_up || nxt_conn()
-    } else if t.word(i) == "."
+    } else if t.word_bytes(i) == b"."
         && prev
         && t.list[i - 1].upper_start
         && t.word(i - 1).chars().count() <= 5
@@ -545,7 +576,7 @@ fn candidate_at(t: &Tokens<'_>, cand: &mut [bool], list: &mut Vec<usize>, i: usi
         // The dot of an abbreviation that may end an entity: `Inc.`, `Co.`, `Ave.`.
         true
     } else if prev && (nxt_up || nxt_dig) {
-        is_connector(t.lw(i))
+        is_connector(t.lwb(i))
     } else {
         false
     };
@@ -582,6 +613,11 @@ fn flags(t: &Tokens<'_>, cand: &[bool], list: &[usize], robust: bool, gaz: &Gaze
                     .count(),
             );
         }
+        // A phrase has two tokens or more: a candidate alone (most of them) hashes nothing.
+        if max < 2 {
+            free = i + 1;
+            continue;
+        }
         let mut hashes = [0u64; MAX_PHRASE + 1];
         let mut h = Fnv::new().bytes(t.lwb(i));
         for (k, slot) in hashes.iter_mut().enumerate().take(max + 1).skip(2) {
@@ -615,11 +651,9 @@ impl Scorer<'_> {
     /// Adds the row of the feature whose FNV-1a hash is `h`.
     #[inline]
     fn add(&mut self, h: u64) {
-        let b = (h.wrapping_mul(MUL) >> self.model.shift) as usize;
-        if let Some(row) = self.model.rows.get(b) {
-            for (s, &w) in self.scores.iter_mut().zip(&row.0) {
-                *s += i32::from(w);
-            }
+        let row = &self.model.rows[(h.wrapping_mul(MUL) >> (64 - BITS)) as usize];
+        for (s, &w) in self.scores.iter_mut().zip(&row.0) {
+            *s += w;
         }
     }
 }
@@ -685,9 +719,25 @@ const H_FLAG: [[u64; NFLAGS]; 3] = {
     out
 };
 
-/// The one-character tokens after which a token starts a sentence.
-const SENTENCE_END: &[u8] = b".!?:\"(";
+/// Whether `word` is one of the one-character tokens after which a token starts a sentence:
+/// `.!?:"(`.
+fn ends_sentence(word: &[u8]) -> bool {
+    matches!(word, [b'.' | b'!' | b'?' | b':' | b'"' | b'('])
+}
 
+/// `h` fed with `v` in lower-case hex, most significant digit first, without leading zeros
+/// (`0` for zero): the bytes [`hex`] writes, without writing them.
+#[inline]
+fn feed_hex(mut h: Fnv, v: u16) -> Fnv {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let digits = (u16::BITS - (v | 1).leading_zeros()).div_ceil(4);
+    for k in (0..digits).rev() {
+        h = h.byte(D[usize::from((v >> (4 * k)) & 15)]);
+    }
+    h
+}
+
+#[cfg(test)]
 fn hex(mut v: u16, out: &mut [u8; 4]) -> &[u8] {
     const D: &[u8; 16] = b"0123456789abcdef";
     let mut n = 0;
@@ -755,7 +805,7 @@ fn score_token(
     let shape = shapes[1];
     sc.add(h(P_SHAPE, shape.as_bytes()));
     // The first and last three characters (bytes, for an ASCII word).
-    let (head_end, tail_start) = if lwb.is_ascii() {
+    let (head_end, tail_start) = if t.ascii || lwb.is_ascii() {
         (lwb.len().min(3), lwb.len().saturating_sub(3))
     } else {
         let lw = t.lw(i);
@@ -775,14 +825,7 @@ fn score_token(
     sc.add(h(P_WORD_P2, w(ii + 2)));
     sc.add(h(P_SHAPE_M1, shapes[0].as_bytes()));
     sc.add(h(P_SHAPE_P1, shapes[2].as_bytes()));
-    let mut buf = [0u8; 4];
-    sc.add(
-        Fnv(P_GAZ_SHAPE)
-            .bytes(shape.as_bytes())
-            .bytes(b":")
-            .bytes(hex(g(ii), &mut buf))
-            .0,
-    );
+    sc.add(feed_hex(Fnv(P_GAZ_SHAPE).bytes(shape.as_bytes()).byte(b':'), g(ii)).0);
     sc.add(H_TAG[prev]);
     sc.add(h(P_TAG_SHAPE[prev], shape.as_bytes()));
     // The flag features, set bits only (the sums do not depend on the order of the rows).
@@ -793,7 +836,7 @@ fn score_token(
             bits &= bits - 1;
         }
     }
-    if i == 0 || matches!(t.word(i - 1).as_bytes(), &[c] if SENTENCE_END.contains(&c)) {
+    if i == 0 || ends_sentence(t.word_bytes(i - 1)) {
         sc.add(H_START);
     }
     let mut out = [0; NTAGS];
@@ -991,8 +1034,8 @@ mod tests {
         ];
         let texts = g.cases.iter().map(|c| c.text.as_str()).chain(extra);
         for text in texts.filter(|t| t.is_ascii()) {
-            let (a, b) = (tokenize_ascii(text, false), tokenize_chars(text));
-            let eager = tokenize_ascii(text, true);
+            let (a, b) = (tokenize_ascii::<false>(text), tokenize_chars(text));
+            let eager = tokenize_ascii::<true>(text);
             for i in 0..a.list.len() {
                 assert_eq!(eager.shape(i), a.shape(i), "{text:?}");
             }
@@ -1170,9 +1213,72 @@ mod tests {
         assert!(entities("any.text has sentinelai.pii", Mode::Fast).is_empty());
     }
 
+    /// A place of two tokens is flagged in both modes; a lone candidate begins no phrase.
+    #[test]
+    fn phrase_flags() {
+        let text = "Ana lives in Buenos Aires near Lisbon";
+        let t = tokenize(text, false);
+        for robust in [false, true] {
+            let (cand, list) = candidates(&t, robust);
+            let fl = flags(&t, &cand, &list, robust, &GAZETTEER);
+            assert_eq!(
+                fl[3] & (PHRASE_BEGIN | CITY),
+                PHRASE_BEGIN | CITY,
+                "{robust}"
+            );
+            assert_eq!(
+                fl[4] & (PHRASE_INSIDE | CITY),
+                PHRASE_INSIDE | CITY,
+                "{robust}"
+            );
+            for k in [0, 1, 2, 5, 6] {
+                assert_eq!(fl[k] & (PHRASE_BEGIN | PHRASE_INSIDE), 0, "{k} {robust}");
+            }
+        }
+    }
+
+    /// Every listed connector is one by its bytes, and nothing else is.
+    #[test]
+    fn connectors_by_bytes() {
+        for l in include_str!("data/connectors.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            assert!(is_connector(l.as_bytes()), "{l}");
+        }
+        for w in ["", "x", "ofx", "london", "of the", "connectors"] {
+            assert!(!is_connector(w.as_bytes()), "{w}");
+        }
+    }
+
+    /// Only the ASCII tokenizer marks its tokens ASCII (the prefix and suffix features then
+    /// take bytes without testing each word).
+    #[test]
+    fn ascii_texts_are_marked() {
+        assert!(tokenize("Zoe met Ana", false).ascii);
+        assert!(tokenize("Zoe met Ana", true).ascii);
+        assert!(!tokenize("Zoë met Ana", false).ascii);
+        assert!(!tokenize_chars("Zoe met Ana").ascii);
+    }
+
+    #[test]
+    fn sentence_ends() {
+        for b in 0..=255u8 {
+            assert_eq!(ends_sentence(&[b]), b".!?:\"(".contains(&b), "{b}");
+        }
+        assert!(!ends_sentence(b""));
+        assert!(!ends_sentence(b".."));
+        assert!(!ends_sentence("。".as_bytes()));
+    }
+
     #[test]
     fn hex_and_legal_tags() {
         let mut b = [0u8; 4];
+        for v in 0..=u16::MAX {
+            let want = Fnv::new().bytes(hex(v, &mut b)).0;
+            assert_eq!(feed_hex(Fnv::new(), v).0, want, "{v:x}");
+        }
         assert_eq!(hex(0, &mut b), b"0");
         assert_eq!(hex(0x40c, &mut b), b"40c");
         assert_eq!(legal(0, 2), 1);
