@@ -64,23 +64,18 @@ const CLASSES: [u8; 256] = {
 /// that could still hold such a run and reads back only to the first byte outside the class, so
 /// on prose, whose words are short, most bytes are never read.
 fn has_run(b: &[u8], class: u8, len: usize) -> bool {
-    let in_class = |i: usize| {
-        b.get(i)
-            .is_some_and(|&c| CLASSES[usize::from(c)] & class != 0)
-    };
     // A run may start at `start`; the bytes `[start, known)` are in the class.
     let (mut start, mut known) = (0, 0);
-    while start + len <= b.len() {
-        let probe = start + len - 1;
-        let mut j = probe + 1;
-        while j > known && in_class(j - 1) {
-            j -= 1;
+    // The bytes from `known` to the probe, the last byte of the window from `start`.
+    while let Some(unknown) = b.get(known..start + len) {
+        match unknown
+            .iter()
+            .rposition(|&c| CLASSES[usize::from(c)] & class == 0)
+        {
+            None => return true,
+            // The byte at `known + k` is outside the class, those after it up to the probe in it.
+            Some(k) => (start, known) = (known + k + 1, start + len),
         }
-        if j == known {
-            return true;
-        }
-        // `b[j - 1]` is outside the class and `[j, probe]` inside it.
-        (start, known) = (j, probe + 1);
     }
     false
 }
@@ -253,6 +248,39 @@ mod tests {
             assert!(h || !hex.is_match(&t), "{t:?}");
         }
         assert_eq!(encoded_candidates("plain words only"), (false, false));
+    }
+
+    /// The probing run check says what a count of the longest run says.
+    #[test]
+    fn run_check_equals_the_longest_run() {
+        let pieces = ["ab", "g", "0", " ", ":", "+", ".", "\\", "abcdef", "zz"];
+        let mut state = 0x9e37_79b9_u64;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            for _ in 0..(state >> 59) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            }
+            for (class, len) in [(B64, 16), (HEX_RUN, 16), (B64, 3), (HEX_RUN, 1)] {
+                let longest = t
+                    .bytes()
+                    .fold((0, 0), |(run, best), c| {
+                        let run = if CLASSES[usize::from(c)] & class != 0 {
+                            run + 1
+                        } else {
+                            0
+                        };
+                        (run, best.max(run))
+                    })
+                    .1;
+                assert_eq!(has_run(t.as_bytes(), class, len), longest >= len, "{t:?}");
+            }
+        }
     }
 
     #[test]
