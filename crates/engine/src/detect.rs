@@ -367,6 +367,9 @@ pub(crate) fn lexical_hits(
     mode: Mode,
     family: Family,
 ) -> Vec<SignalHit> {
+    if let Some(hits) = tv.family_hits(lex, mode, family) {
+        return hits;
+    }
     view_hits(lex, tv, &tv.views(mode, family))
 }
 

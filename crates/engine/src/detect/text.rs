@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use crate::detect::lexicon::{LazyLexicon, SignalHit};
 use crate::detect::{RawFinding, SharedLexicons};
-use crate::normalize::{View, ViewKind, Views};
+use crate::normalize::{Family, View, ViewKind, Views};
 use crate::policy::Mode;
 
 /// A scan [`TextViews::memo`] keeps: the detector and everything its findings depend on besides
@@ -32,6 +32,9 @@ pub(crate) struct TextViews<'a> {
     /// The lexicons the evaluation's detectors share, scanned together once per list of views.
     shared: Option<&'a SharedLexicons>,
     lexicon_hits: RefCell<Vec<LexiconHits>>,
+    /// Which entry of `lexicon_hits` holds the views a family reads in a mode (entries are never
+    /// removed), so that [`TextViews::family_hits`] need not list the views again.
+    family_lists: RefCell<Vec<(Mode, Family, usize)>>,
     /// Findings of pattern detectors run on this text, by detector, arguments and mode: the
     /// bundles `data_leakage`, `data_protection`, `data_minimization` and `incident_detection`
     /// run the same `pii` / `secrets` scans.
@@ -52,6 +55,7 @@ impl<'a> TextViews<'a> {
             views: Views::new(original),
             shared,
             lexicon_hits: RefCell::new(Vec::new()),
+            family_lists: RefCell::new(Vec::new()),
             memo: RefCell::new(Vec::new()),
             memo_on: true,
         }
@@ -91,6 +95,41 @@ impl<'a> TextViews<'a> {
         }
         let found = hits.get(index).cloned();
         cache.push((kinds, hits));
+        found
+    }
+
+    /// [`TextViews::shared_hits`] over the views `family` reads in `mode`. `None` without
+    /// shared lexicons.
+    pub(crate) fn family_hits(
+        &self,
+        lexicon: &LazyLexicon,
+        mode: Mode,
+        family: Family,
+    ) -> Option<Vec<SignalHit>> {
+        let index = self.shared?.index(lexicon)?;
+        let known = self
+            .family_lists
+            .borrow()
+            .iter()
+            .find(|(m, f, _)| *m == mode && *f == family)
+            .map(|&(_, _, at)| at);
+        if let Some(at) = known {
+            return self
+                .lexicon_hits
+                .borrow()
+                .get(at)
+                .and_then(|(_, hits)| hits.get(index).cloned());
+        }
+        let views = self.views(mode, family);
+        let found = self.shared_hits(lexicon, &views);
+        let at = self
+            .lexicon_hits
+            .borrow()
+            .iter()
+            .position(|(k, _)| k.iter().copied().eq(views.iter().map(|v| v.kind)));
+        if let Some(at) = at {
+            self.family_lists.borrow_mut().push((mode, family, at));
+        }
         found
     }
 
