@@ -568,20 +568,7 @@ mod tests {
             ][..]), 0..24),
         ) {
             let patterns = ["he", "she", "his", "hers", "abab", "ab", "b", "é", "s h"];
-            let text: String = parts.concat();
-            let ours = Dfa::new(patterns);
-            let theirs = aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(patterns)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let mut got = Vec::new();
-            ours.overlapping(&text, |p, s, e| got.push((p, s, e)));
-            let want: Vec<(usize, usize, usize)> = theirs
-                .find_overlapping_iter(&text)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect();
+            let (got, want) = walk_and_crate(&patterns, &parts.concat());
             proptest::prop_assert_eq!(got, want);
         }
 
@@ -625,22 +612,32 @@ mod tests {
 
     /// The walk reports a match of the start state too (an empty pattern matches there, and
     /// after every byte), in the crate's own order.
-    #[test]
-    fn dfa_walk_reports_start_state_matches() {
-        let patterns = ["", "a", "ab", "b"];
+    /// Matches as (pattern, start, end).
+    type Matches = Vec<(usize, usize, usize)>;
+
+    /// The matches of `patterns` in `text`: as the DFA walk reports them, and as the crate's own
+    /// overlapping iterator over the same kind of automaton does.
+    fn walk_and_crate(patterns: &[&str], text: &str) -> (Matches, Matches) {
         let theirs = aho_corasick::AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(patterns)
             .unwrap_or_else(|e| panic!("{e}"));
+        let mut got = Vec::new();
+        Dfa::new(patterns).overlapping(text, |p, s, e| got.push((p, s, e)));
+        let want = theirs
+            .find_overlapping_iter(text)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        (got, want)
+    }
+
+    #[test]
+    fn dfa_walk_reports_start_state_matches() {
+        let patterns = ["", "a", "ab", "b"];
         for text in ["", "a", "ab", "xaby", "é b"] {
-            let mut got = Vec::new();
-            Dfa::new(patterns).overlapping(text, |p, s, e| got.push((p, s, e)));
-            let want: Vec<(usize, usize, usize)> = theirs
-                .find_overlapping_iter(text)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect();
+            let (got, want) = walk_and_crate(&patterns, text);
             assert_eq!(got, want, "{text:?}");
             assert!(got.contains(&(0, 0, 0)), "{text:?}");
         }
