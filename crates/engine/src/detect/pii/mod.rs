@@ -285,6 +285,16 @@ impl Scan<'_> {
     }
 }
 
+/// The entity of a tagger's kind, and the explanation of its findings, `"{name} (tagger)"`,
+/// written out so that no string is built per finding.
+fn tagged(kind: ner::Kind) -> (Entity, &'static str) {
+    match kind {
+        ner::Kind::Person => (Entity::Person, "person (tagger)"),
+        ner::Kind::Location => (Entity::Location, "location (tagger)"),
+        ner::Kind::Organization => (Entity::Organization, "organization (tagger)"),
+    }
+}
+
 pub(crate) fn scan(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {
     let key = MemoKey::Pii(cfg.entities, cfg.min_score.to_bits(), mode);
     tv.memo(key, || scan_views(cfg, tv, mode, false))
@@ -377,11 +387,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             || cfg.wants(Entity::Organization))
     {
         for n in ner::scan(tv.original().text, mode) {
-            let e = match n.kind {
-                ner::Kind::Person => Entity::Person,
-                ner::Kind::Location => Entity::Location,
-                ner::Kind::Organization => Entity::Organization,
-            };
+            let (e, explanation) = tagged(n.kind);
             if cfg.wants(e) && n.score >= cfg.min_score {
                 scan.push(
                     e,
@@ -390,7 +396,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                         start: n.start,
                         end: n.end,
                         score: n.score,
-                        explanation: format!("{} (tagger)", e.name()).into(),
+                        explanation: Cow::Borrowed(explanation),
                     },
                 );
             }
