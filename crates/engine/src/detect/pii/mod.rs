@@ -233,7 +233,7 @@ impl Scan<'_> {
             return false;
         }
         let explanation = if has_ctx {
-            Cow::Owned(format!("{why}; context words nearby"))
+            Cow::Owned(concat(why, "; context words nearby"))
         } else {
             Cow::Borrowed(why)
         };
@@ -280,9 +280,18 @@ impl Scan<'_> {
             e,
             span,
             score,
-            format!("{why} next to context words").into(),
+            concat(why, " next to context words").into(),
         );
     }
+}
+
+/// `a` then `b` (what `format!("{a}{b}")` writes), in one allocation of the right size without
+/// the formatting machinery.
+fn concat(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
+    s
 }
 
 /// The entity of a tagger's kind, and the explanation of its findings, `"{name} (tagger)"`,
