@@ -3,7 +3,7 @@
 
 use crate::detect::TextViews;
 use crate::detect::{Detector, violation_type_of};
-use crate::eval::context::{Ctx, MODES, Shared};
+use crate::eval::context::{Cache, Ctx, MODES, Shared};
 use crate::eval::dedup::{dedup_spans, dedup_spans_owned, detectors_disjoint};
 use crate::eval::policy_set::Entry;
 use crate::eval::scores::topic_scores;
@@ -78,7 +78,7 @@ pub(super) fn evaluate_entries<'e>(
         views: [input.prompt.map(views), input.completion.map(views)],
         uses: shared.uses,
         detectors,
-        cache: vec![None; detectors.len() * 2 * MODES],
+        cache: Cache::new(detectors.len() * 2 * MODES),
     };
     let mut hits: Vec<PolicyHit> = Vec::new();
     let mut shadow_hits: Vec<PolicyHit> = Vec::new();
