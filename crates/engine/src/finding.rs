@@ -85,11 +85,12 @@ impl Finding {
 
     /// The same detector, entity, target and span.
     pub(crate) fn same_span(&self, other: &Finding) -> bool {
-        self.detector == other.detector
-            && self.entity == other.entity
-            && self.target == other.target
-            && self.start == other.start
+        // The integers first: most pairs differ in span, and then no string is compared.
+        self.start == other.start
             && self.end == other.end
+            && self.target == other.target
+            && self.detector == other.detector
+            && self.entity == other.entity
     }
 }
 
