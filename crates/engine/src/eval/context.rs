@@ -50,24 +50,64 @@ pub(super) struct Ctx<'i> {
     pub scope: &'i Scope,
     pub views: [Option<TextViews<'i>>; 2],
     pub detectors: &'i [Detector],
-    pub cache: Vec<Option<Vec<Finding>>>,
+    pub cache: Cache,
     pub uses: Option<&'i [u32]>,
+}
+
+/// Each detector's findings per text and mode, once computed: a slot per (detector, text,
+/// mode) that indexes the computed lists, so that making and dropping the cache costs little
+/// for the many slots never computed.
+pub(super) struct Cache {
+    /// Per slot, 1 + the index of its findings in `computed`, or 0 when not computed yet.
+    index: Vec<usize>,
+    computed: Vec<Vec<Finding>>,
+}
+
+impl Cache {
+    pub(super) fn new(slots: usize) -> Self {
+        Cache {
+            index: vec![0; slots],
+            computed: Vec::new(),
+        }
+    }
+
+    /// Whether `slot` is a slot whose findings are not computed yet.
+    fn is_pending(&self, slot: usize) -> bool {
+        self.index.get(slot) == Some(&0)
+    }
+
+    /// Keep the findings of a pending `slot`.
+    fn set(&mut self, slot: usize, findings: Vec<Finding>) {
+        if let Some(i) = self.index.get_mut(slot) {
+            self.computed.push(findings);
+            *i = self.computed.len();
+        }
+    }
+
+    /// The findings of `slot`, if computed.
+    fn get(&self, slot: usize) -> Option<&Vec<Finding>> {
+        let i = *self.index.get(slot)?;
+        self.computed.get(i.checked_sub(1)?)
+    }
+
+    /// The findings of `slot`, if computed, to take from.
+    fn get_mut(&mut self, slot: usize) -> Option<&mut Vec<Finding>> {
+        let i = *self.index.get(slot)?;
+        self.computed.get_mut(i.checked_sub(1)?)
+    }
 }
 
 impl<'i> Ctx<'i> {
     fn findings(&mut self, detector: usize, target: Target, mode: Mode) -> &[Finding] {
         let slot = (detector * 2 + target.index()) * MODES + mode_index(mode);
-        if self.cache.get(slot).is_some_and(Option::is_none) {
+        if self.cache.is_pending(slot) {
             let computed = match (&self.views[target.index()], self.detectors.get(detector)) {
                 (Some(tv), Some(d)) => to_findings(d, target, tv, d.run(tv, mode)),
                 _ => Vec::new(),
             };
-            self.cache[slot] = Some(computed);
+            self.cache.set(slot, computed);
         }
-        self.cache
-            .get(slot)
-            .and_then(Option::as_deref)
-            .unwrap_or(&[])
+        self.cache.get(slot).map_or(&[], Vec::as_slice)
     }
 
     /// A metadata value of the scope, its key matched exactly or else ignoring case.
@@ -145,7 +185,7 @@ impl<'i> Ctx<'i> {
                     }
                     if only_reader {
                         let slot = (*detector * 2 + t.index()) * MODES + mode_index(mode);
-                        if let Some(Some(v)) = self.cache.get_mut(slot) {
+                        if let Some(v) = self.cache.get_mut(slot) {
                             if out.is_empty() {
                                 // Same as `append`, without copying a long list.
                                 std::mem::swap(out, v);
@@ -259,5 +299,41 @@ fn eq_folded(a: &str, lower: &str) -> bool {
         a.eq_ignore_ascii_case(lower)
     } else {
         a.chars().flat_map(char::to_lowercase).eq(lower.chars())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keeps_each_slot_apart() {
+        let f = |start| {
+            Finding::new(
+                "d",
+                "e",
+                Target::Prompt,
+                "abcdef",
+                start,
+                6,
+                0.5,
+                "x".into(),
+            )
+        };
+        let mut c = Cache::new(4);
+        assert!((0..4).all(|s| c.is_pending(s) && c.get(s).is_none()));
+        assert!(!c.is_pending(4), "a slot past the end is never computed");
+        c.set(2, vec![f(1)]);
+        c.set(0, Vec::new());
+        c.set(9, vec![f(3)]);
+        assert!(!c.is_pending(2) && !c.is_pending(0) && c.is_pending(1) && c.is_pending(3));
+        assert_eq!(c.get(2).map(|v| v[0].start), Some(1));
+        assert_eq!(c.get(0).map(Vec::len), Some(0));
+        assert!(c.get(1).is_none() && c.get(9).is_none());
+        if let Some(v) = c.get_mut(2) {
+            v.clear();
+        }
+        assert_eq!(c.get(2).map(Vec::len), Some(0));
+        assert!(!c.is_pending(2), "a taken list stays computed");
     }
 }

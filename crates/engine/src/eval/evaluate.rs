@@ -1,22 +1,24 @@
 //! Evaluating policies: from each policy's findings to the decision, hits, score columns and
 //! redacted texts of an [`Evaluation`].
 
-use std::fmt::Write as _;
-
 use crate::detect::TextViews;
 use crate::detect::{Detector, violation_type_of};
-use crate::eval::context::{Ctx, MODES, Shared};
+use crate::eval::context::{Cache, Ctx, MODES, Shared};
 use crate::eval::dedup::{dedup_spans, dedup_spans_owned, detectors_disjoint};
 use crate::eval::policy_set::Entry;
 use crate::eval::scores::topic_scores;
 use crate::eval::{Evaluation, Input, PolicyHit, Scores};
-use crate::finding::{Finding, Target, push_two_decimals};
+use crate::finding::{Finding, Target, push_int, push_two_decimals, push_uint};
 use crate::policy::{Action, Decision, Mode, Severity, ViolationType};
 use crate::redact::{RedactStyle, redact};
 
 fn explain(id: i64, findings: &[Finding]) -> String {
     if findings.is_empty() {
-        return format!("policy {id}: conditions met");
+        let mut out = String::with_capacity(48);
+        out.push_str("policy ");
+        push_int(&mut out, id);
+        out.push_str(": conditions met");
+        return out;
     }
     // Written into one string sized once: the same text as formatting each part and joining
     // them.
@@ -26,7 +28,9 @@ fn explain(id: i64, findings: &[Finding]) -> String {
         .map(|f| f.detector.len() + f.entity.len() + 40)
         .sum();
     let mut out = String::with_capacity(words + 48);
-    let _ = write!(out, "policy {id}: ");
+    out.push_str("policy ");
+    push_int(&mut out, id);
+    out.push_str(": ");
     for (i, f) in shown.iter().enumerate() {
         if i > 0 {
             out.push_str("; ");
@@ -41,7 +45,9 @@ fn explain(id: i64, findings: &[Finding]) -> String {
         out.push(')');
     }
     if findings.len() > 3 {
-        let _ = write!(out, "; and {} more", findings.len() - 3);
+        out.push_str("; and ");
+        push_uint(&mut out, (findings.len() - 3) as u64);
+        out.push_str(" more");
     }
     out
 }
@@ -72,7 +78,7 @@ pub(super) fn evaluate_entries<'e>(
         views: [input.prompt.map(views), input.completion.map(views)],
         uses: shared.uses,
         detectors,
-        cache: vec![None; detectors.len() * 2 * MODES],
+        cache: Cache::new(detectors.len() * 2 * MODES),
     };
     let mut hits: Vec<PolicyHit> = Vec::new();
     let mut shadow_hits: Vec<PolicyHit> = Vec::new();

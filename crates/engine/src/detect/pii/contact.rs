@@ -1,5 +1,9 @@
 //! E-mail addresses and URLs.
 
+use std::sync::OnceLock;
+
+use memchr::memmem::Finder;
+
 use super::{Entity, Scan};
 use crate::detect::static_regex::Lazy;
 use crate::normalize::View;
@@ -53,10 +57,14 @@ pub(super) fn has_url_marker(text: &str) -> bool {
     // A `www.` ends with `w.` or `W.`: two vectorised searches for a pair that prose rarely
     // has (one per case form of `ww` were four; a search for `.` stops at every sentence).
     let www_at = |j: usize| j >= 2 && b[j - 2..j].eq_ignore_ascii_case(b"ww");
-    memchr::memmem::find(b, b"://").is_some()
-        || [&b"w."[..], b"W."]
+    // The searchers are built once: building one costs more than searching a short text.
+    static FINDERS: OnceLock<[Finder<'static>; 3]> = OnceLock::new();
+    let [scheme, lower, upper] =
+        FINDERS.get_or_init(|| [Finder::new(b"://"), Finder::new(b"w."), Finder::new(b"W.")]);
+    scheme.find(b).is_some()
+        || [lower, upper]
             .iter()
-            .any(|pair| memchr::memmem::find_iter(b, pair).any(www_at))
+            .any(|pair| pair.find_iter(b).any(www_at))
 }
 
 /// The matches of [`EMAIL`] in an ASCII text, in order, without running the regex: the same

@@ -251,6 +251,9 @@ const NUMERIC_IDS: &[NumericId] = &[
     ),
 ];
 
+/// A layout's digits, for runs of up to 18.
+const D18: &str = "dddddddddddddddddd";
+
 /// The national identifiers written with digits: clusters of digit runs, each checked against
 /// every identifier of its length.
 pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
@@ -282,7 +285,11 @@ pub(super) fn numeric_ids(scan: &mut Scan<'_>, view: &View<'_>, plan: &Plan) {
                 layout.push(char::from(b[s - 1]));
             }
             digits.push_str(&text[s..e]);
-            layout.extend(std::iter::repeat_n('d', e - s));
+            // A run has at most 18 digits (the cluster has): one copy, not a push per digit.
+            match D18.get(..e - s) {
+                Some(ds) => layout.push_str(ds),
+                None => layout.extend(std::iter::repeat_n('d', e - s)),
+            }
         }
         // A Chinese id may end in `X`.
         if digits.len() == 17 && matches!(b.get(end), Some(b'X' | b'x')) {

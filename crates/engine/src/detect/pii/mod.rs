@@ -233,7 +233,7 @@ impl Scan<'_> {
             return false;
         }
         let explanation = if has_ctx {
-            Cow::Owned(format!("{why}; context words nearby"))
+            Cow::Owned(concat(why, "; context words nearby"))
         } else {
             Cow::Borrowed(why)
         };
@@ -280,8 +280,27 @@ impl Scan<'_> {
             e,
             span,
             score,
-            format!("{why} next to context words").into(),
+            concat(why, " next to context words").into(),
         );
+    }
+}
+
+/// `a` then `b` (what `format!("{a}{b}")` writes), in one allocation of the right size without
+/// the formatting machinery.
+fn concat(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
+    s
+}
+
+/// The entity of a tagger's kind, and the explanation of its findings, `"{name} (tagger)"`,
+/// written out so that no string is built per finding.
+fn tagged(kind: ner::Kind) -> (Entity, &'static str) {
+    match kind {
+        ner::Kind::Person => (Entity::Person, "person (tagger)"),
+        ner::Kind::Location => (Entity::Location, "location (tagger)"),
+        ner::Kind::Organization => (Entity::Organization, "organization (tagger)"),
     }
 }
 
@@ -377,11 +396,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
             || cfg.wants(Entity::Organization))
     {
         for n in ner::scan(tv.original().text, mode) {
-            let e = match n.kind {
-                ner::Kind::Person => Entity::Person,
-                ner::Kind::Location => Entity::Location,
-                ner::Kind::Organization => Entity::Organization,
-            };
+            let (e, explanation) = tagged(n.kind);
             if cfg.wants(e) && n.score >= cfg.min_score {
                 scan.push(
                     e,
@@ -390,7 +405,7 @@ fn scan_views(cfg: &PiiConfig, tv: &TextViews<'_>, mode: Mode, whole: bool) -> V
                         start: n.start,
                         end: n.end,
                         score: n.score,
-                        explanation: format!("{} (tagger)", e.name()).into(),
+                        explanation: Cow::Borrowed(explanation),
                     },
                 );
             }

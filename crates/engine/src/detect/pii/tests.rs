@@ -607,3 +607,19 @@ fn every_entity_name_and_alias_compiles() {
     }
     assert!(crate::compile::compile("any.text has sentinelai.pii(not_an_entity)").is_err());
 }
+
+/// A tagger finding's explanation is its entity's name and ` (tagger)`.
+#[test]
+fn tagger_explanations_name_the_entity() {
+    for kind in [
+        ner::Kind::Person,
+        ner::Kind::Location,
+        ner::Kind::Organization,
+    ] {
+        let (e, why) = tagged(kind);
+        assert_eq!(why, format!("{} (tagger)", e.name()));
+    }
+    assert_eq!(tagged(ner::Kind::Person).0, Entity::Person);
+    assert_eq!(tagged(ner::Kind::Location).0, Entity::Location);
+    assert_eq!(tagged(ner::Kind::Organization).0, Entity::Organization);
+}

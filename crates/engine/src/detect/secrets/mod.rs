@@ -42,14 +42,23 @@ use structured::JwtShape;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SecretsConfig {
     providers: Vec<&'static str>,
+    /// The rules of `providers` (see [`SecretsConfig::wanted`]), computed once: each scan asks
+    /// for them twice.
+    wanted: Mask,
     pub min_score: f64,
 }
 
 impl SecretsConfig {
     pub(crate) fn all() -> Self {
+        SecretsConfig::new(rules::providers().to_vec(), 0.5)
+    }
+
+    fn new(providers: Vec<&'static str>, min_score: f64) -> Self {
+        let wanted = rules_of(&providers);
         SecretsConfig {
-            providers: rules::providers().to_vec(),
-            min_score: 0.5,
+            providers,
+            wanted,
+            min_score,
         }
     }
 
@@ -69,8 +78,9 @@ impl SecretsConfig {
         r.finish(&["min_score", "threshold"])?;
         let mut cfg = SecretsConfig::all();
         if !names.is_empty() {
-            cfg.providers = names;
-            cfg.providers.sort_unstable();
+            let mut providers = names;
+            providers.sort_unstable();
+            cfg = SecretsConfig::new(providers, cfg.min_score);
         }
         if let Some(m) = min {
             cfg.min_score = m;
@@ -79,39 +89,38 @@ impl SecretsConfig {
         Ok((cfg, key))
     }
 
-    /// The rules of the chosen providers: each provider's rules looked up by name, instead of
-    /// looking every rule's provider up in the list (thousands of string comparisons per scan).
+    /// The rules of the chosen providers.
     fn wanted(&self) -> Mask {
-        static BY_PROVIDER: std::sync::OnceLock<Vec<(&'static str, Mask)>> =
-            std::sync::OnceLock::new();
-        let by_provider = BY_PROVIDER.get_or_init(|| {
-            let mut v: Vec<(&'static str, Mask)> = Vec::new();
-            for (i, r) in RULES.iter().enumerate() {
-                match v.iter_mut().find(|(p, _)| *p == r.provider) {
-                    Some((_, m)) => *m |= 1 << i,
-                    None => v.push((r.provider, 1 << i)),
-                }
-            }
-            v.sort_unstable_by_key(|&(p, _)| p);
-            v
-        });
-        // Every provider (`SecretsConfig::all`, the same strings in table order): every rule.
-        let all = rules::providers();
-        if self.providers.len() == all.len()
-            && self
-                .providers
-                .iter()
-                .zip(all)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
-        {
-            return Mask::MAX >> (Mask::BITS as usize - RULES.len());
-        }
-        self.providers.iter().fold(0, |m, p| {
-            by_provider
-                .binary_search_by_key(p, |&(q, _)| q)
-                .map_or(m, |k| m | by_provider[k].1)
-        })
+        self.wanted
     }
+}
+
+/// The rules of `providers`: each provider's rules looked up by name, instead of looking every
+/// rule's provider up in the list (thousands of string comparisons).
+fn rules_of(providers: &[&'static str]) -> Mask {
+    static BY_PROVIDER: std::sync::OnceLock<Vec<(&'static str, Mask)>> = std::sync::OnceLock::new();
+    let by_provider = BY_PROVIDER.get_or_init(|| {
+        let mut v: Vec<(&'static str, Mask)> = Vec::new();
+        for (i, r) in RULES.iter().enumerate() {
+            match v.iter_mut().find(|(p, _)| *p == r.provider) {
+                Some((_, m)) => *m |= 1 << i,
+                None => v.push((r.provider, 1 << i)),
+            }
+        }
+        v.sort_unstable_by_key(|&(p, _)| p);
+        v
+    });
+    // Every provider (`SecretsConfig::all`, the same strings in table order): every rule.
+    let all = rules::providers();
+    if providers.len() == all.len() && providers.iter().zip(all).all(|(a, b)| std::ptr::eq(*a, *b))
+    {
+        return Mask::MAX >> (Mask::BITS as usize - RULES.len());
+    }
+    providers.iter().fold(0, |m, p| {
+        by_provider
+            .binary_search_by_key(p, |&(q, _)| q)
+            .map_or(m, |k| m | by_provider[k].1)
+    })
 }
 
 pub(crate) fn scan(cfg: &SecretsConfig, tv: &TextViews<'_>, mode: Mode) -> Vec<RawFinding> {

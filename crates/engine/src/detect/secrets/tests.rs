@@ -165,10 +165,7 @@ fn negatives() {
 fn assert_same_as_whole(text: &str) {
     for &mode in Mode::ALL {
         let tv = TextViews::new(text);
-        let cfg = SecretsConfig {
-            providers: rules::providers().to_vec(),
-            min_score: 0.0,
-        };
+        let cfg = SecretsConfig::new(rules::providers().to_vec(), 0.0);
         assert_eq!(
             scan_views(&cfg, &tv, mode, false),
             scan_views(&cfg, &tv, mode, true),
@@ -425,10 +422,7 @@ fn wanted_rules_are_those_of_the_named_providers() {
             .filter(|(_, r)| providers.contains(&r.provider))
             .fold(0, |m, (i, _)| m | 1 << i)
     };
-    let cfg = |providers: Vec<&'static str>| SecretsConfig {
-        providers,
-        min_score: 0.5,
-    };
+    let cfg = |providers: Vec<&'static str>| SecretsConfig::new(providers, 0.5);
     let all = rules::providers();
     for &p in all {
         assert_eq!(cfg(vec![p]).wanted(), reference(&[p]), "{p}");
