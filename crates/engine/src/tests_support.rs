@@ -21,6 +21,22 @@ pub(crate) fn detector_call(name: &str, args: Vec<(Option<&str>, ArgValue)>) -> 
     }
 }
 
+/// A deterministic pseudo-random generator for the tests that draw many inputs: a linear
+/// congruential generator with Knuth's MMIX constants, read from its high bits (its low bits cycle
+/// fast). The same numbers on every run and machine.
+pub(crate) struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number, below 2^31.
+    pub(crate) fn next(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) as usize
+    }
+}
+
 /// Every `text` of the train and test corpus files, for tests that compare two ways of scanning.
 pub(crate) fn corpus_texts() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");

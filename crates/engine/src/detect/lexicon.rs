@@ -505,19 +505,8 @@ pub(crate) fn on_word_boundaries(text: &str, s: usize, e: usize) -> bool {
         let before = s.checked_sub(1).map_or(b' ', at);
         let after = at(e);
         if (first | last | before | after).is_ascii() {
-            // Per byte: whether it is a word character (an ASCII letter, digit or `_`), one
-            // load rather than three range tests.
-            const WORD: [bool; 256] = {
-                let mut t = [false; 256];
-                let mut i = 0;
-                while i < 256 {
-                    let c = i as u8;
-                    t[i] = c.is_ascii_alphanumeric() || c == b'_';
-                    i += 1;
-                }
-                t
-            };
-            let word = |c: u8| WORD[usize::from(c)];
+            // One load rather than three range tests.
+            let word = |c: u8| crate::normalize::WORD_BYTE[usize::from(c)];
             return (!word(first) || !word(before)) && (!word(last) || !word(after));
         }
     }

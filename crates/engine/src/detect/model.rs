@@ -548,13 +548,8 @@ mod tests {
             "naïve",
         ];
         let seps = [" ", "  ", ", ", ".\n", " -- ", "\t", "…", "_"];
-        let mut state = 0x2545_f491_u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize
-        };
+        let mut rng = crate::tests_support::Lcg(0x2545_f491);
+        let mut next = || rng.next();
         for tokens in (0..=120).chain([255, 256, 257, 263, 264, 265, 600]) {
             for lead in [false, true] {
                 let mut t = String::new();

@@ -230,18 +230,12 @@ mod tests {
             "ab", "cd", "ef", "01", "9f", " ", ":", "\\x", "\\", "x", "zz", "+", "/", "-", "_",
             "=", ".", "é", "\n", "AB", "q",
         ];
-        // 20,000 strings of 4 to 19 pieces, drawn by a linear congruential generator.
-        let mut state = 0x2545_f491_u64;
+        // 20,000 strings of 4 to 19 pieces.
+        let mut rng = crate::tests_support::Lcg(0x2545_f491);
         for _ in 0..20_000 {
             let mut t = String::new();
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            for _ in 0..(state >> 60) + 4 {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1);
-                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            for _ in 0..rng.next() % 16 + 4 {
+                t.push_str(pieces[rng.next() % pieces.len()]);
             }
             let (b, h) = encoded_candidates(&t);
             assert!(b || !base64.is_match(&t), "{t:?}");
@@ -254,17 +248,11 @@ mod tests {
     #[test]
     fn run_check_equals_the_longest_run() {
         let pieces = ["ab", "g", "0", " ", ":", "+", ".", "\\", "abcdef", "zz"];
-        let mut state = 0x9e37_79b9_u64;
+        let mut rng = crate::tests_support::Lcg(0x9e37_79b9);
         for _ in 0..20_000 {
             let mut t = String::new();
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            for _ in 0..(state >> 59) {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1);
-                t.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            for _ in 0..rng.next() % 32 {
+                t.push_str(pieces[rng.next() % pieces.len()]);
             }
             for (class, len) in [(B64, 16), (HEX_RUN, 16), (B64, 3), (HEX_RUN, 1)] {
                 let longest = t

@@ -23,7 +23,7 @@
 mod decode;
 mod fold;
 mod obfuscation;
-pub(crate) use obfuscation::LOWER_LETTER;
+pub(crate) use obfuscation::{LOWER_LETTER, WORD_BYTE};
 mod unicode;
 
 use std::cell::OnceCell;

@@ -84,6 +84,18 @@ pub(super) fn may_be_obfuscated(text: &str) -> bool {
     false
 }
 
+/// Per byte: whether it is an ASCII word character (a letter, a digit or `_`).
+pub(crate) const WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_';
+        i += 1;
+    }
+    t
+};
+
 /// Per byte: a letter's lower case, 0 for any other byte.
 pub(crate) const LOWER_LETTER: [u8; 256] = {
     let mut t = [0u8; 256];

@@ -877,13 +877,8 @@ mod tests {
         ] {
             pieces.push(extra.to_owned());
         }
-        let mut state = 0x9e37_79b9_u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize
-        };
+        let mut rng = crate::tests_support::Lcg(0x9e37_79b9);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let n = 1 + next() % 160;
             let t: String = (0..n)

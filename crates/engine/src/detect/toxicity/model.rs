@@ -22,6 +22,8 @@
 
 use std::sync::LazyLock;
 
+use crate::normalize::WORD_BYTE;
+
 const DATA: &str = include_str!("profanity_check.tsv");
 
 /// Number of calibrated classifiers in the ensemble.
@@ -313,18 +315,6 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
-/// Per ASCII byte: whether it is a word byte (letter, digit, `_`).
-const WORD_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 128 {
-        let c = i as u8;
-        t[i] = c.is_ascii_alphanumeric() || c == b'_';
-        i += 1;
-    }
-    t
-};
-
 fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
@@ -517,7 +507,7 @@ impl Model {
         let b = text.as_bytes();
         let mut i = 0;
         while let Some(&c) = b.get(i) {
-            if WORD_BYTES[usize::from(c)] {
+            if WORD_BYTE[usize::from(c)] {
                 i += self.ascii_token(b, i, eight_at(b, i), &mut s.words);
                 continue;
             }
@@ -708,7 +698,7 @@ mod tests {
             {
                 assert_eq!(
                     w,
-                    if WORD_BYTES[usize::from(c)] { 0x80 } else { 0 },
+                    if WORD_BYTE[usize::from(c)] { 0x80 } else { 0 },
                     "{c:#x} in {x:#x}"
                 );
                 if w != 0 {
