@@ -94,33 +94,6 @@ impl Finding {
     }
 }
 
-/// Append `n` to `out` as `{n}` writes it, without the formatting machinery: a policy id in an
-/// explanation.
-pub(crate) fn push_int(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_uint(out, n.unsigned_abs());
-}
-
-/// Append `v` to `out` as `{v}` writes it, without the formatting machinery.
-pub(crate) fn push_uint(out: &mut String, mut v: u64) {
-    // The digits, last first, from the end of a buffer that holds the 20 of `u64::MAX`.
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
-}
-
 /// Append `x` to `out` as `{x:.2}` writes it (two decimals, rounded from the exact value),
 /// without the formatting machinery for the usual case: a score in an explanation.
 pub(crate) fn push_two_decimals(out: &mut String, x: f64) {
@@ -167,40 +140,6 @@ mod tests {
             .chain([f64::NAN, f64::INFINITY])
         {
             assert_eq!(two(x), format!("{x:.2}"), "{x:e}");
-        }
-    }
-
-    #[test]
-    fn ints_as_format_writes_them() {
-        for n in [
-            0,
-            1,
-            -1,
-            9,
-            10,
-            -10,
-            99,
-            100,
-            12_345,
-            i64::MAX,
-            i64::MIN,
-            i64::MIN + 1,
-        ] {
-            let mut s = String::from("x");
-            push_int(&mut s, n);
-            assert_eq!(s, format!("x{n}"));
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn ints_equal_format(n in proptest::num::i64::ANY, u in proptest::num::u64::ANY) {
-            let mut s = String::new();
-            push_int(&mut s, n);
-            proptest::prop_assert_eq!(s, format!("{n}"));
-            let mut s = String::new();
-            push_uint(&mut s, u);
-            proptest::prop_assert_eq!(s, format!("{u}"));
         }
     }
 

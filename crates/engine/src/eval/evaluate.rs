@@ -8,7 +8,7 @@ use crate::eval::dedup::{dedup_spans, dedup_spans_owned, detectors_disjoint};
 use crate::eval::policy_set::Entry;
 use crate::eval::scores::topic_scores;
 use crate::eval::{Evaluation, Input, PolicyHit, Scores};
-use crate::finding::{Finding, Target, push_int, push_two_decimals, push_uint};
+use crate::finding::{Finding, Target, push_two_decimals};
 use crate::policy::{Action, Decision, Mode, Severity, ViolationType};
 use crate::redact::{RedactStyle, redact};
 
@@ -16,7 +16,7 @@ fn explain(id: i64, findings: &[Finding]) -> String {
     if findings.is_empty() {
         let mut out = String::with_capacity(48);
         out.push_str("policy ");
-        push_int(&mut out, id);
+        out.push_str(itoa::Buffer::new().format(id));
         out.push_str(": conditions met");
         return out;
     }
@@ -29,7 +29,7 @@ fn explain(id: i64, findings: &[Finding]) -> String {
         .sum();
     let mut out = String::with_capacity(words + 48);
     out.push_str("policy ");
-    push_int(&mut out, id);
+    out.push_str(itoa::Buffer::new().format(id));
     out.push_str(": ");
     for (i, f) in shown.iter().enumerate() {
         if i > 0 {
@@ -46,7 +46,7 @@ fn explain(id: i64, findings: &[Finding]) -> String {
     }
     if findings.len() > 3 {
         out.push_str("; and ");
-        push_uint(&mut out, (findings.len() - 3) as u64);
+        out.push_str(itoa::Buffer::new().format(findings.len() - 3));
         out.push_str(" more");
     }
     out
