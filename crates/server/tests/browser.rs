@@ -114,10 +114,15 @@ impl Ui {
         // chromiumoxide's navigation watcher can miss the load event of a page that did load,
         // and then ends the wait at its own fixed 30 s deadline with `Timeout` (seen twice on
         // `/reports` with the seven browser tests running at once on 2 cores). The navigation
-        // counts when the page is there and loaded, and fails otherwise.
+        // counts when the page is there and loaded, and fails otherwise. Pages may rewrite their
+        // query string once loaded (the report page spells out its period), so the path is what
+        // is compared.
         if matches!(e, chromiumoxide::error::CdpError::Timeout) {
-            let now: String = self.eval("location.href + ' ' + document.readyState").await;
-            if now == format!("{url} complete") {
+            let now: String = self
+                .eval("location.pathname + ' ' + document.readyState")
+                .await;
+            let wanted = path.split(['?', '#']).next().unwrap_or(path);
+            if now == format!("{wanted} complete") {
                 eprintln!("open {path}: {e}, but the page had loaded; going on");
                 return;
             }
