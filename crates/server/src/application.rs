@@ -147,8 +147,8 @@ impl Application {
 
         let mut tasks = Tasks::new();
         crate::cluster::start(&state, &mut tasks).await?;
-        tasks.spawn("event writer", move |stop| writer_task.run(stop));
-        tasks.spawn("ingest writer", move |stop| ingest_task.run(stop));
+        tasks.spawn("event writer", move |stop| writer_task.run_dedicated(stop));
+        tasks.spawn("ingest writer", move |stop| ingest_task.run_dedicated(stop));
         let deliverer =
             crate::webhook::worker::Deliverer::new(&state).map_err(BootError::Gateway)?;
         tasks.spawn("webhook delivery", move |stop| deliverer.run(stop));

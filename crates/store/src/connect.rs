@@ -27,6 +27,9 @@ pub struct Store {
     pub(crate) sqlite_file: Option<PathBuf>,
     /// Whether stored events write a `decision` outbox message (see `siem`).
     pub(crate) decisions: Arc<AtomicBool>,
+    /// SQLite only: the turn to write, taken by ingestion and the background workers before
+    /// their write transactions (see [`Store::write_turn`]).
+    write_turns: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -87,6 +90,8 @@ impl Store {
             backend,
             sqlite_file,
             decisions: Arc::new(AtomicBool::new(false)),
+            write_turns: (backend == Backend::Sqlite)
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         };
         store.migrate().await?;
         Ok(store)
@@ -96,6 +101,23 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         Migrator::up(&self.db, None).await?;
         Ok(())
+    }
+
+    /// On SQLite, waits for this process's turn to write and holds it until the guard drops;
+    /// on PostgreSQL, returns at once (`None`).
+    ///
+    /// SQLite has one writer. Two connections that both want to write do not queue: the one
+    /// that finds the lock taken sleeps in SQLite's busy handler (1, 2, 5, 10 ms … until the
+    /// lock is free), however soon the holder finishes. Ingestion's group commit and the
+    /// delivery and SIEM workers therefore take turns here first, in arrival order, and the
+    /// next writer starts the moment the previous one commits. Take the turn before the
+    /// transaction's first statement and never while holding a pooled connection, so that a
+    /// writer waiting for its turn never holds a connection the current one needs.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_turns {
+            Some(turns) => Some(Arc::clone(turns).lock_owned().await),
+            None => None,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -157,6 +179,39 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ingestion's group commit and the workers' writes wait for the turn another writer holds
+    /// instead of meeting SQLite's lock (and its busy handler's sleeps).
+    #[tokio::test]
+    async fn sqlite_writers_wait_for_their_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("turns.db").display()
+        );
+        let store = Store::open(&url).await.unwrap();
+        let turn = store.write_turn().await.expect("SQLite writers take turns");
+        let ingest = tokio::spawn({
+            let store = store.clone();
+            async move { store.create_events(Vec::new()).await.map(|v| v.len()) }
+        });
+        let worker = tokio::spawn({
+            let store = store.clone();
+            async move { store.release_siem_lease("sink", "node").await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !ingest.is_finished(),
+            "ingestion wrote while another writer had the turn"
+        );
+        assert!(
+            !worker.is_finished(),
+            "a worker wrote while another writer had the turn"
+        );
+        drop(turn);
+        assert_eq!(ingest.await.unwrap().unwrap(), 0);
+        worker.await.unwrap().unwrap();
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -396,6 +396,7 @@ impl Store {
         &self,
         batch: Vec<(NewEvent, Vec<NewViolation>)>,
     ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let mut counters = Counters::default();
         let out = insert_events(&txn, &mut counters, self.outbox_decisions(), batch).await?;

@@ -169,6 +169,7 @@ impl Store {
             .add(C::LeaseOwner.eq(owner))
             .add(C::LeaseUntil.is_null())
             .add(C::LeaseUntil.lt(now));
+        let _turn = self.write_turn().await;
         let taken = siem_cursor::Entity::update_many()
             .col_expr(C::LeaseOwner, Expr::value(owner))
             .col_expr(C::LeaseUntil, Expr::value(until))
@@ -183,6 +184,7 @@ impl Store {
     /// at once (a clean stop; a crash leaves it to expire).
     pub async fn release_siem_lease(&self, sink: &str, owner: &str) -> Result<()> {
         use siem_cursor::Column as C;
+        let _turn = self.write_turn().await;
         siem_cursor::Entity::update_many()
             .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
@@ -207,6 +209,7 @@ impl Store {
     ) -> Result<bool> {
         use siem_cursor::Column as C;
         let txid = (self.backend() == Backend::Postgres).then_some(to.txid);
+        let _turn = self.write_turn().await;
         let result = siem_cursor::Entity::update_many()
             .col_expr(C::Txid, Expr::value(txid))
             .col_expr(C::OutboxId, Expr::value(to.id))
@@ -313,6 +316,7 @@ impl Store {
             Backend::Postgres => sea_orm::DatabaseBackend::Postgres,
             Backend::Sqlite => sea_orm::DatabaseBackend::Sqlite,
         };
+        let _turn = self.write_turn().await;
         let result = self
             .db
             .execute_raw(Statement::from_sql_and_values(db, sql, [before.into()]))

@@ -442,12 +442,14 @@ impl Store {
     /// Records a failed attempt of an endpoint: returns since when it has been failing without a
     /// success in between.
     pub async fn webhook_failed(&self, id: i64, at: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let turn = self.write_turn().await;
         webhook::Entity::update_many()
             .col_expr(webhook::Column::FailingSince, Expr::value(at))
             .filter(webhook::Column::Id.eq(id))
             .filter(webhook::Column::FailingSince.is_null())
             .exec(&self.db)
             .await?;
+        drop(turn);
         Ok(find_webhook(&self.db, id)
             .await?
             .failing_since
@@ -456,6 +458,7 @@ impl Store {
 
     /// Records a successful attempt: the failure streak ends.
     pub async fn webhook_succeeded(&self, id: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
         webhook::Entity::update_many()
             .col_expr(
                 webhook::Column::FailingSince,
@@ -521,6 +524,7 @@ impl Store {
         if waiting.is_none() {
             return Ok(0);
         }
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let mut pick = Query::select();
         pick.column(outbox::Column::Id)
@@ -679,6 +683,7 @@ impl Store {
                 // By id, re-checking that each is still due (another process may share the
                 // file). Without the endpoint in the condition SQLite looks the ids up by key
                 // instead of walking the due index.
+                let _turn = self.write_turn().await;
                 webhook_delivery::Entity::update_many()
                     .col_expr(C::LeaseOwner, Expr::value(token))
                     .col_expr(C::LeaseUntil, Expr::value(lease_until))
@@ -723,6 +728,7 @@ impl Store {
     /// leased to that token becomes claimable again at once, its attempts untouched. Returns
     /// how many were released.
     pub async fn release_deliveries(&self, leases: &[(i64, String)]) -> Result<u64> {
+        let _turn = self.write_turn().await;
         let backend = self.db.get_database_backend();
         let mut released = 0;
         for chunk in leases.chunks(FINISH_CHUNK) {
@@ -760,6 +766,7 @@ impl Store {
     /// was still held. One short write for many attempts keeps the worker from taking SQLite's
     /// write lock from ingestion once per delivery.
     pub async fn finish_deliveries(&self, finished: &[Finished]) -> Result<Vec<i64>> {
+        let _turn = self.write_turn().await;
         let backend = self.db.get_database_backend();
         let mut recorded = Vec::with_capacity(finished.len());
         for chunk in finished.chunks(FINISH_CHUNK) {

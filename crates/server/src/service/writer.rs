@@ -183,6 +183,41 @@ impl Submitted {
 }
 
 impl WriterTask {
+    /// Runs [`run`](Self::run) on a thread of its own on SQLite (on PostgreSQL, here).
+    ///
+    /// On SQLite this task is ingestion's bottleneck: it holds the database's one write lock
+    /// nearly all the time while events pour in, and each of its statements is a round trip to
+    /// the connection's thread. On the shared runtime every round trip waits for a worker
+    /// thread, and so behind whatever webhook deliveries, SIEM sends and requests are queued
+    /// there. On its own thread it is woken at once. (PostgreSQL has no single writer, and its
+    /// connections belong to the runtime that opened them, so it stays on the shared one.)
+    pub async fn run_dedicated(self, stop: Stop) {
+        if self.store.backend() != sentinel_store::Backend::Sqlite {
+            return self.run(stop).await;
+        }
+        let (ended, end) = oneshot::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("sentinel-event-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(self.run(stop)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start the event writer's runtime")
+                    }
+                }
+                let _ = ended.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = end.await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the event writer's thread"),
+        }
+    }
+
     /// Writes batches until asked to stop, then writes what is still queued.
     pub async fn run(mut self, mut stop: Stop) {
         loop {
@@ -254,6 +289,73 @@ async fn write_each(store: &Store, batch: Vec<Pending>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The threads of this process named `name` (Linux: `/proc/self/task/*/comm`).
+    fn threads_named(name: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                    .filter(|comm| comm.trim_end() == name)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// On SQLite the writer runs on a thread of its own, writes what it is handed, and when
+    /// asked to stop, ends with its thread.
+    #[tokio::test]
+    async fn on_sqlite_the_writer_has_its_own_thread() {
+        // Thread names are cut to 15 bytes.
+        const NAME: &str = "sentinel-event-";
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let before = threads_named(NAME);
+        let (writer, task) = EventWriter::new(store.clone(), Duration::ZERO);
+        let shutdown = crate::tasks::Shutdown::new();
+        let running = tokio::spawn(task.run_dedicated(shutdown.token()));
+        let event = NewEvent {
+            event_id: "evt_dedicated".into(),
+            event_type: sentinel_api::EventType::LlmRequest,
+            severity: sentinel_api::Severity::Low,
+            title: "t".into(),
+            description: None,
+            event_data: None,
+            trigger_date: sentinel_api::Timestamp::now(),
+            status: sentinel_api::EventStatus::Open,
+            policy_id: None,
+            user_id: None,
+            source: None,
+            model_name: None,
+            prompt: None,
+            completion: None,
+            request_tokens: None,
+            response_tokens: None,
+            duration_ms: None,
+            metadata: None,
+            decision: None,
+        };
+        let (stored, _) = writer
+            .submit(event, Vec::new())
+            .await
+            .committed()
+            .await
+            .unwrap();
+        assert_eq!(stored.event_id, "evt_dedicated");
+        assert!(threads_named(NAME) > before, "the writer's own thread");
+        shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the writer stops when asked")
+            .unwrap();
+        // The thread answers just before it exits.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while threads_named(NAME) > before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(threads_named(NAME), before, "its thread has ended");
+    }
 
     #[tokio::test]
     async fn the_writers_count_as_busy_only_while_they_spend_over_half_the_time_writing() {
