@@ -286,6 +286,12 @@ async fn write_each(store: &Store, batch: Vec<Pending>) {
     }
 }
 
+// The store tests' minimal rows (the server's integration tests include them the same way).
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../../store/tests/common/mod.rs"]
+mod common;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,27 +321,7 @@ mod tests {
         let (writer, task) = EventWriter::new(store.clone(), Duration::ZERO);
         let shutdown = crate::tasks::Shutdown::new();
         let running = tokio::spawn(task.run_dedicated(shutdown.token()));
-        let event = NewEvent {
-            event_id: "evt_dedicated".into(),
-            event_type: sentinel_api::EventType::LlmRequest,
-            severity: sentinel_api::Severity::Low,
-            title: "t".into(),
-            description: None,
-            event_data: None,
-            trigger_date: sentinel_api::Timestamp::now(),
-            status: sentinel_api::EventStatus::Open,
-            policy_id: None,
-            user_id: None,
-            source: None,
-            model_name: None,
-            prompt: None,
-            completion: None,
-            request_tokens: None,
-            response_tokens: None,
-            duration_ms: None,
-            metadata: None,
-            decision: None,
-        };
+        let event = common::new_event("evt_dedicated", chrono::Utc::now());
         let (stored, _) = writer
             .submit(event, Vec::new())
             .await
