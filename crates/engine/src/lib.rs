@@ -35,6 +35,7 @@ mod error;
 mod estimate;
 mod eval;
 mod finding;
+mod lanes;
 mod lexer;
 mod normalize;
 mod parser;

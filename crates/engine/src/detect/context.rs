@@ -67,8 +67,7 @@ impl Starts {
     /// [`Starts::pairs`] whose first byte is one of [`Starts::firsts`] (both hold where a word
     /// starts), false when it has no pair in [`Starts::pairs`].
     fn any(&self, b: &[u8]) -> bool {
-        const L: u64 = 0x0101_0101_0101_0101;
-        const H: u64 = 0x8080_8080_8080_8080;
+        use crate::lanes::{H, L};
         // The places that have a byte after them.
         let Some(places) = b.len().checked_sub(1) else {
             return false;
@@ -122,7 +121,7 @@ impl ContextWords {
                     ([a, b, ..], Some(st)) => {
                         let i = pair_bit(*a, *b);
                         st.pairs[i / 64] |= 1 << (i % 64);
-                        let f = u64::from(a | 0x20) * 0x0101_0101_0101_0101;
+                        let f = u64::from(a | 0x20) * crate::lanes::L;
                         if !st.firsts.contains(&f) {
                             st.firsts.push(f);
                         }
@@ -281,7 +280,7 @@ mod tests {
             };
             let start = bytes
                 .windows(2)
-                .any(|w| pair(w) && st.firsts.contains(&(u64::from(w[0] | 0x20) * 0x0101_0101_0101_0101)));
+                .any(|w| pair(w) && st.firsts.contains(&(u64::from(w[0] | 0x20) * crate::lanes::L)));
             let any = st.any(&bytes);
             proptest::prop_assert!(any || !start, "a start is missed");
             proptest::prop_assert!(!any || bytes.windows(2).any(pair), "no pair, yet true");

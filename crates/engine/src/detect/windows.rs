@@ -51,8 +51,7 @@ pub(crate) const DENSE_RUN: usize = 14;
 /// range, and so are bytes 1..15 of two words when those are; the last partial word and the
 /// two words before it are always one (the test there is not worth making exact).
 pub(crate) fn scan_bytes(b: &[u8]) -> ByteScan {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
+    use crate::lanes::{H, L};
     // Room for a digit run every 64 bytes, about what prose with figures has: a long text's list
     // is then not copied again and again as it grows.
     let mut digits: Vec<(usize, usize)> = Vec::with_capacity(b.len() / 64);

@@ -277,8 +277,7 @@ pub(crate) fn candidates(text: &str, wanted: Mask) -> Candidates {
 /// prose fails it at almost every word, and at its neighbours for nearly all the rest, so only
 /// the rare long tokens are looked at byte by byte.
 pub(crate) fn long_tokens(b: &[u8]) -> Vec<(usize, usize)> {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
+    use crate::lanes::{H, L};
     let words = b.len() / 8;
     // The high bit of each byte below 0x2D or above 0x7F (no borrow crosses a byte: each has
     // its high bit set before the subtraction). A missing word passes (a run may reach into

@@ -22,6 +22,7 @@
 
 use std::sync::LazyLock;
 
+use crate::lanes::{H, L};
 use crate::normalize::WORD_BYTE;
 
 const DATA: &str = include_str!("profanity_check.tsv");
@@ -77,9 +78,6 @@ const EMPTY: Slot = Slot {
 
 /// The multiplier of the vocabulary hash (2^64 over the golden ratio).
 const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
-
-const L: u64 = 0x0101_0101_0101_0101;
-const H: u64 = 0x8080_8080_8080_8080;
 
 /// Up to eight bytes as a little-endian word, zero-padded.
 fn chunk(bytes: &[u8]) -> u64 {
