@@ -28,6 +28,7 @@ use crate::report_rollups::{
     user_usage_dims_sql, violation_dims_sql,
 };
 use crate::rollups::RollupDelta;
+use crate::writes::Writes;
 use crate::{Backend, Result, Store};
 
 /// The primary key of an `event_counts` row. Migration 5 builds the same text in SQL: the first
@@ -248,9 +249,17 @@ impl Counters {
     /// reach zero stay (there is one per combination ever seen), except for the hours a deletion
     /// emptied, which would otherwise accumulate with retention.
     pub(crate) async fn apply<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+        let mut writes = Writes::new(conn.get_database_backend());
+        self.stage(&mut writes);
+        writes.run(conn).await
+    }
+
+    /// [`Counters::apply`]'s statements, added to `writes` (to run with the caller's other
+    /// writes that need no answer).
+    pub(crate) fn stage(self, writes: &mut Writes) {
         let parts = self.into_parts();
-        parts.rollups.apply(conn).await?;
-        parts.report.apply(conn).await?;
+        parts.rollups.stage(writes);
+        parts.report.stage(writes);
         // `excluded` names the proposed row on both SQLite and PostgreSQL.
         if !parts.events.is_empty() {
             let rows = parts.events.into_iter().map(|r| event_count::ActiveModel {
@@ -262,17 +271,16 @@ impl Counters {
                 source: Set(r.source),
                 events: Set(r.events),
             });
-            event_count::Entity::insert_many(rows)
-                .on_conflict(
+            writes.query(
+                &event_count::Entity::insert_many(rows).on_conflict(
                     OnConflict::column(event_count::Column::Dims)
                         .value(
                             event_count::Column::Events,
                             Expr::cust("event_counts.events + excluded.events"),
                         )
                         .to_owned(),
-                )
-                .exec(conn)
-                .await?;
+                ),
+            );
         }
         if !parts.hours.is_empty() {
             let emptied: BTreeSet<i64> = parts
@@ -290,25 +298,24 @@ impl Counters {
                         severity: Set(severity),
                         events: Set(n),
                     });
-            event_hour::Entity::insert_many(rows)
-                .on_conflict(
+            writes.query(
+                &event_hour::Entity::insert_many(rows).on_conflict(
                     OnConflict::columns([event_hour::Column::Hour, event_hour::Column::Severity])
                         .value(
                             event_hour::Column::Events,
                             Expr::cust("event_hours.events + excluded.events"),
                         )
                         .to_owned(),
-                )
-                .exec(conn)
-                .await?;
+                ),
+            );
             // Only hours this transaction decremented (and so already holds) are cleaned up.
             let emptied: Vec<i64> = emptied.into_iter().collect();
             for chunk in emptied.chunks(5_000) {
-                event_hour::Entity::delete_many()
-                    .filter(event_hour::Column::Hour.is_in(chunk.iter().copied()))
-                    .filter(event_hour::Column::Events.lte(0))
-                    .exec(conn)
-                    .await?;
+                writes.query(
+                    &event_hour::Entity::delete_many()
+                        .filter(event_hour::Column::Hour.is_in(chunk.iter().copied()))
+                        .filter(event_hour::Column::Events.lte(0)),
+                );
             }
         }
         if !parts.violations.is_empty() {
@@ -321,8 +328,8 @@ impl Counters {
                     violations: Set(n),
                 },
             );
-            violation_count::Entity::insert_many(rows)
-                .on_conflict(
+            writes.query(
+                &violation_count::Entity::insert_many(rows).on_conflict(
                     OnConflict::columns([
                         violation_count::Column::Status,
                         violation_count::Column::Severity,
@@ -334,11 +341,9 @@ impl Counters {
                         Expr::cust("violation_counts.violations + excluded.violations"),
                     )
                     .to_owned(),
-                )
-                .exec(conn)
-                .await?;
+                ),
+            );
         }
-        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sentinel_api::event::{EventFilter, EventStats};
 use sentinel_api::page::{Page, PageParams};
@@ -18,6 +18,7 @@ use crate::entity::{event, policy, violation};
 use crate::error::Entity;
 use crate::report_rollups::ViolationRollupDims;
 use crate::violations::{ViolationRecord, triage_state};
+use crate::writes::Writes;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// A stored event: its row with the enum columns parsed and the metadata decoded.
@@ -180,6 +181,7 @@ const INSERT_CHUNK: usize = 500;
 async fn insert_events<C: ConnectionTrait>(
     conn: &C,
     counters: &mut Counters,
+    writes: &mut Writes,
     decisions: bool,
     batch: Vec<(NewEvent, Vec<NewViolation>)>,
 ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
@@ -187,12 +189,9 @@ async fn insert_events<C: ConnectionTrait>(
     policy_ids.sort_unstable();
     policy_ids.dedup();
     if !policy_ids.is_empty() {
-        // The check reads before the first write: on SQLite the write lock comes first (see
-        // `take_write_lock`), or a commit by the webhook worker in between failed the batch.
-        // PostgreSQL needs nothing, and must not serialise batches on a shared row.
-        if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
-            crate::audit::take_write_lock(conn).await?;
-        }
+        // The check reads before the first write: on SQLite the transaction holds the write lock
+        // from its start (`BEGIN IMMEDIATE`, see `take_write_lock` for why). PostgreSQL needs
+        // nothing, and must not serialise batches on a shared row.
         let live = policy::Entity::find()
             .filter(policy::Column::Id.is_in(policy_ids.iter().copied()))
             .filter(policy::Column::DeletedAt.is_null())
@@ -297,9 +296,9 @@ async fn insert_events<C: ConnectionTrait>(
             ));
         }
     }
-    crate::outbox::push(conn, messages).await?;
+    crate::outbox::stage(writes, messages)?;
     if decisions {
-        crate::outbox::push_decisions(conn, &inserted).await?;
+        crate::outbox::stage_decisions(writes, &inserted);
     }
     inserted
         .into_iter()
@@ -397,10 +396,28 @@ impl Store {
         batch: Vec<(NewEvent, Vec<NewViolation>)>,
     ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
         let _turn = self.write_turn().await;
-        let txn = self.db.begin().await?;
+        // On SQLite the write lock is taken by `BEGIN IMMEDIATE` itself, not by a statement of
+        // its own: one round trip fewer.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
         let mut counters = Counters::default();
-        let out = insert_events(&txn, &mut counters, self.outbox_decisions(), batch).await?;
-        counters.apply(&txn).await?;
+        // The outbox rows and the counters need no answer: one round trip on SQLite.
+        let mut writes = Writes::new(txn.get_database_backend());
+        let out = insert_events(
+            &txn,
+            &mut counters,
+            &mut writes,
+            self.outbox_decisions(),
+            batch,
+        )
+        .await?;
+        counters.stage(&mut writes);
+        writes.run(&txn).await?;
         txn.commit().await?;
         Ok(out)
     }

@@ -6,6 +6,10 @@
 //! policy engine or the live stream. Both backends run the same code; the few places that differ
 //! are explicit and commented.
 
+// The tests' shared rows (`tests/common`) name this crate as the server's tests see it.
+#[cfg(test)]
+extern crate self as sentinel_store;
+
 pub mod audit;
 mod backtests;
 mod connect;
@@ -34,6 +38,7 @@ mod users;
 mod versions;
 mod violations;
 mod webhooks;
+mod writes;
 
 pub use audit::{AuditChange, AuditContext};
 pub use backtests::{BacktestRecord, ReplayCursor, ReplayRow, ReplayWindow, TriageLabel};

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::convert;
 use crate::entity::{event, outbox, violation};
+use crate::writes::Writes;
 use crate::{Result, StoreError};
 
 /// Rows per multi-row `INSERT` (8 columns each).
@@ -49,6 +50,13 @@ impl OutboxMessage {
 
 /// Writes `messages` on `conn` (the caller's transaction), a few multi-row `INSERT`s at most.
 pub(crate) async fn push<C: ConnectionTrait>(conn: &C, messages: Vec<OutboxMessage>) -> Result<()> {
+    let mut writes = Writes::new(conn.get_database_backend());
+    stage(&mut writes, messages)?;
+    writes.run(conn).await
+}
+
+/// [`push`]'s inserts, added to `writes` (to run with the caller's other writes).
+pub(crate) fn stage(writes: &mut Writes, messages: Vec<OutboxMessage>) -> Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -61,10 +69,7 @@ pub(crate) async fn push<C: ConnectionTrait>(conn: &C, messages: Vec<OutboxMessa
         .peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        outbox::Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await
-            .map_err(StoreError::classify)?;
+        writes.query(&outbox::Entity::insert_many(chunk));
     }
     Ok(())
 }
@@ -74,12 +79,9 @@ pub(crate) async fn push<C: ConnectionTrait>(conn: &C, messages: Vec<OutboxMessa
 /// never looks at them.
 pub const DECISION: &str = "decision";
 
-/// One `decision` message per stored event, on `conn` (the events' transaction): what was
-/// decided about it, never its text.
-pub(crate) async fn push_decisions<C: ConnectionTrait>(
-    conn: &C,
-    events: &[event::Model],
-) -> Result<()> {
+/// One `decision` message per stored event, added to `writes` (the events' transaction runs
+/// them): what was decided about it, never its text.
+pub(crate) fn stage_decisions(writes: &mut Writes, events: &[event::Model]) {
     let now = sentinel_api::Timestamp::now().0;
     let mut rows = Vec::with_capacity(events.len());
     for e in events {
@@ -113,12 +115,8 @@ pub(crate) async fn push_decisions<C: ConnectionTrait>(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        outbox::Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await
-            .map_err(StoreError::classify)?;
+        writes.query(&outbox::Entity::insert_many(chunk));
     }
-    Ok(())
 }
 
 /// What a message says of a violation: never the prompt or completion text, only where the

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{DbBackend, Statement};
 
-use crate::Result;
+use crate::writes::Writes;
 
 /// The bucket length of `usage_hours`, in seconds.
 pub(crate) const HOUR: i64 = 3600;
@@ -411,18 +411,17 @@ impl ReportRollups {
         out
     }
 
-    /// Adds the changes to the stored rollups on `conn` (the caller's transaction).
-    pub(crate) async fn apply<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
-        let backend = conn.get_database_backend();
+    /// Adds the changes to the stored rollups: their upserts, added to `writes` (the caller's
+    /// transaction runs them).
+    pub(crate) fn stage(self, writes: &mut Writes) {
+        let backend = writes.backend();
         for u in self.into_upserts() {
-            let stmt = statement(
+            writes.push(statement(
                 backend,
                 &u.sql,
                 u.params.into_iter().map(Into::into).collect(),
-            );
-            conn.execute_raw(stmt).await?;
+            ));
         }
-        Ok(())
     }
 }
 

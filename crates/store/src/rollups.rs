@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{EntityTrait, Set};
 
 use crate::Result;
 use crate::entity::event_rollup;
+use crate::writes::Writes;
 
 /// Additions to the rollups, keyed by (UTC day, severity).
 #[derive(Debug, Default)]
@@ -40,10 +41,11 @@ impl RollupDelta {
         self.rows.into_iter()
     }
 
-    /// Adds the delta to the stored rollups on `conn` (the caller's transaction).
-    pub(crate) async fn apply<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+    /// Adds the delta to the stored rollups: its upsert, added to `writes` (the caller's
+    /// transaction runs them).
+    pub(crate) fn stage(self, writes: &mut Writes) {
         if self.rows.is_empty() {
-            return Ok(());
+            return;
         }
         let rows = self
             .rows
@@ -73,11 +75,7 @@ impl RollupDelta {
                     Expr::cust("event_rollups.duration_count + excluded.duration_count"),
                 )
                 .to_owned();
-        event_rollup::Entity::insert_many(rows)
-            .on_conflict(on_conflict)
-            .exec(conn)
-            .await?;
-        Ok(())
+        writes.query(&event_rollup::Entity::insert_many(rows).on_conflict(on_conflict));
     }
 }
 

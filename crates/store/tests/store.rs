@@ -846,3 +846,38 @@ async fn split_windows_hold_every_event_once_in_order() {
     assert!(all[119].trigger_date < all[120].trigger_date);
     assert_eq!(all[159].trigger_date, all[120].trigger_date);
 }
+
+/// Ingestion's transaction on its own: `create_events` of two events with a violation each,
+/// one after another, as the group commit writes them under steady load. Prints the time per
+/// transaction; `STORE_BENCH_TXNS` sets how many (BENCHMARKS.md, "Ingestion transactions").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture, on a quiet machine, in release"]
+async fn ingestion_transaction_benchmark() {
+    let (store, _url, _dir) = open().await;
+    let policy = add_policy(&store, "bench").await;
+    let n: usize = std::env::var("STORE_BENCH_TXNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let mut micros = Vec::with_capacity(n);
+    for i in 0..n {
+        let batch = (0..2)
+            .map(|k| {
+                let mut e = new_event(&format!("bench-{i}-{k}"), Utc::now());
+                e.policy_id = Some(policy.id);
+                let v = new_violation(policy.id, ViolationType::DataLeak, Severity::Medium);
+                (e, vec![v])
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        store.create_events(batch).await.unwrap();
+        micros.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    micros.sort_by(f64::total_cmp);
+    let mean = micros.iter().sum::<f64>() / n as f64;
+    println!(
+        "{n} transactions of 2 events: mean {mean:.0} µs, median {:.0} µs, p90 {:.0} µs",
+        micros[n / 2],
+        micros[n * 9 / 10]
+    );
+}
