@@ -1,6 +1,6 @@
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use sentinel_api::page::{Page, PageParams};
 use sentinel_api::violation::{FindingResponse, ViolationFilter, ViolationStats};
@@ -11,6 +11,7 @@ use crate::counters::Counters;
 use crate::entity::violation;
 use crate::error::Entity;
 use crate::report_rollups::ViolationRollupDims;
+use crate::writes::Writes;
 use crate::{Result, Store, StoreError, Triage, convert};
 
 /// A stored violation: one breached policy for one event. The findings are kept in the form the
@@ -165,7 +166,9 @@ impl Store {
             ViolationRollupDims::of(&before_row, app.as_deref(), model_name.as_deref()),
             ViolationRollupDims::of(&updated, app.as_deref(), model_name.as_deref()),
         );
-        counters.apply(&txn).await?;
+        // The counters and the message need no answer: one round trip on SQLite.
+        let mut writes = Writes::new(txn.get_database_backend());
+        counters.stage(&mut writes);
         if !updated.shadow {
             let message = crate::outbox::violation_message(
                 sentinel_api::webhook::MessageType::ViolationUpdated,
@@ -173,8 +176,9 @@ impl Store {
                 app,
                 serde_json::json!({ "before": before, "actor": ctx.actor }),
             );
-            crate::outbox::push(&txn, vec![message]).await?;
+            crate::outbox::stage(&mut writes, vec![message])?;
         }
+        writes.run(&txn).await?;
         audit::append(
             &txn,
             ctx,

@@ -1461,12 +1461,14 @@ async fn webhook_benchmark() {
             let cpu = process_cpu_seconds();
             let rate = ingest(&app, &format!("{arm}{round}-"), n).await;
             let cores = (process_cpu_seconds() - cpu) / started.elapsed().as_secs_f64();
+            // Deliveries of this arm's events made while they were ingested (the rest waited).
+            let during = receiver.received().len().saturating_sub(endpoints * 200);
             receiver
                 .wait_for(endpoints * (200 + n), Duration::from_secs(600))
                 .await;
             let live = (endpoints * n) as f64 / started.elapsed().as_secs_f64();
             println!(
-                "  round {round}, {arm}: {rate:.0} events/s ({cores:.2} cores busy), {live:.0} deliveries/s"
+                "  round {round}, {arm}: {rate:.0} events/s ({cores:.2} cores busy), {live:.0} deliveries/s, {during} sent during ingestion"
             );
             runs.push((arm, rate, live));
             // The server stops once dropped: let it finish before the next arm starts.
