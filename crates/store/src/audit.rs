@@ -5,15 +5,16 @@
 //! `prev_hash` is [`GENESIS`]. The `audit_head` row keeps the last sequence number and hash, so a
 //! truncated tail is caught too.
 //!
-//! Audited writes go through [`begin`], which opens a transaction and first *writes* the head row.
-//! That takes the write lock before anything is read: on SQLite it is the database's single writer
-//! lock, on PostgreSQL the head row's lock, which serialises audited transactions across every
-//! node. The mutation and its entry then commit or roll back together, so the trail and the data
+//! Audited writes go through [`begin`], which takes the write lock before anything is read: on
+//! SQLite the database's single writer lock (`BEGIN IMMEDIATE`, [`begin_write`]), on PostgreSQL
+//! the head row's lock (a write that changes nothing, [`take_write_lock`]), which serialises
+//! audited transactions across every node. The mutation and its entry then commit or roll back together, so the trail and the data
 //! never disagree.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sentinel_api::Timestamp;
 use sentinel_api::audit::{AuditEntry, AuditFilter, AuditVerification};
@@ -85,17 +86,31 @@ impl AuditChange {
 
 /// Opens a transaction that holds the audit write lock (see the module documentation).
 pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    let txn = db.begin().await?;
-    take_write_lock(&txn).await?;
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        take_write_lock(&txn).await?;
+    }
     Ok(txn)
 }
 
-/// Takes the database's write lock now, with a write that changes nothing (on SQLite the
-/// whole database's, on PostgreSQL the audit head row's). A transaction that reads before its
-/// first write must call it first on SQLite: a deferred transaction that read fails with
-/// SQLITE_BUSY_SNAPSHOT (517) when another connection commits between its read and its first
-/// write, while one that holds the lock makes the others wait their busy timeout.
-pub(crate) async fn take_write_lock<C: ConnectionTrait>(txn: &C) -> Result<()> {
+/// Opens a transaction that, on SQLite, holds the database's write lock from its start
+/// (`BEGIN IMMEDIATE`; on PostgreSQL a plain `BEGIN`). A transaction that reads before its first
+/// write needs it on SQLite: a deferred transaction that read fails with SQLITE_BUSY_SNAPSHOT
+/// (517) when another connection commits between its read and its first write, while one that
+/// holds the lock makes the others wait their busy timeout. Taking it with `BEGIN` itself costs
+/// no statement of its own.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?)
+}
+
+/// PostgreSQL: takes the audit head row's lock now, with a write that changes nothing, so that
+/// audited transactions on every node append one after another.
+async fn take_write_lock<C: ConnectionTrait>(txn: &C) -> Result<()> {
     audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Seq,

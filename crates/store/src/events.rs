@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use sentinel_api::event::{EventFilter, EventStats};
 use sentinel_api::page::{Page, PageParams};
@@ -190,8 +190,8 @@ async fn insert_events<C: ConnectionTrait>(
     policy_ids.dedup();
     if !policy_ids.is_empty() {
         // The check reads before the first write: on SQLite the transaction holds the write lock
-        // from its start (`BEGIN IMMEDIATE`, see `take_write_lock` for why). PostgreSQL needs
-        // nothing, and must not serialise batches on a shared row.
+        // from its start (`audit::begin_write`). PostgreSQL needs nothing, and must not
+        // serialise batches on a shared row.
         let live = policy::Entity::find()
             .filter(policy::Column::Id.is_in(policy_ids.iter().copied()))
             .filter(policy::Column::DeletedAt.is_null())
@@ -396,15 +396,7 @@ impl Store {
         batch: Vec<(NewEvent, Vec<NewViolation>)>,
     ) -> Result<Vec<(EventRecord, Vec<ViolationRecord>)>> {
         let _turn = self.write_turn().await;
-        // On SQLite the write lock is taken by `BEGIN IMMEDIATE` itself, not by a statement of
-        // its own: one round trip fewer.
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
+        let txn = audit::begin_write(&self.db).await?;
         let mut counters = Counters::default();
         // The outbox rows and the counters need no answer: one round trip on SQLite.
         let mut writes = Writes::new(txn.get_database_backend());

@@ -6,9 +6,15 @@
 //! policy engine or the live stream. Both backends run the same code; the few places that differ
 //! are explicit and commented.
 
-// The tests' shared rows (`tests/common`) name this crate as the server's tests see it.
+// The store tests' shared set-up (`tests/common`: a fresh SQLite file, or a PostgreSQL schema
+// when `SENTINEL_TEST_DATABASE_URL` names a server, and minimal rows), for the unit tests too. It
+// names this crate as the integration tests see it.
 #[cfg(test)]
 extern crate self as sentinel_store;
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod test_common;
 
 pub mod audit;
 mod backtests;

@@ -80,13 +80,6 @@ fn joined(statements: Vec<Statement>) -> Option<Statement> {
     ))
 }
 
-/// The store tests' shared set-up: a fresh SQLite file, or a PostgreSQL schema when
-/// `SENTINEL_TEST_DATABASE_URL` names a server.
-#[cfg(test)]
-#[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
-mod common;
-
 #[cfg(test)]
 mod tests {
     use sea_orm::sea_query::{Expr, OnConflict};
@@ -96,7 +89,7 @@ mod tests {
     use crate::Store;
     use crate::entity::event_hour;
 
-    use super::common;
+    use crate::test_common as common;
 
     fn row(hour: i64, severity: &str, events: i64) -> event_hour::ActiveModel {
         event_hour::ActiveModel {
