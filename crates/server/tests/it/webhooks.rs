@@ -1363,7 +1363,9 @@ fn process_cpu_seconds() -> f64 {
 /// rounds (default 3): each round runs the three arms one after another on fresh servers (each
 /// round starting with another arm), so that a change in the machine's load reaches every arm
 /// alike. It reports the medians, and each round's drop against that round's arm without
-/// endpoints, with their median and mean.
+/// endpoints, with their median and mean. `SENTINEL_BENCH_ARMS` (for example `none,siem`) runs
+/// only those arms and prints their runs, and the paired drop of each that ran beside `none`: to
+/// profile one arm at a time, or to fit more rounds of two arms in the same time.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by hand, figures go to BENCHMARKS.md"]
 async fn webhook_benchmark() {
@@ -1379,6 +1381,13 @@ async fn webhook_benchmark() {
     // with the local receivers allowed; `SENTINEL_BENCH_FAST=1` takes the tests' quick polling
     // (every 50 ms) and 8 at once instead.
     let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
+    // `SENTINEL_BENCH_ARMS=none,siem` runs only those arms (to profile one at a time).
+    let arms_wanted = std::env::var("SENTINEL_BENCH_ARMS").ok();
+    let wanted = |arm: &str| {
+        arms_wanted
+            .as_deref()
+            .is_none_or(|a| a.split(',').any(|w| w == arm))
+    };
     let settings = || {
         if quick {
             fast(|w| w.concurrency_per_endpoint = 8)
@@ -1443,6 +1452,9 @@ async fn webhook_benchmark() {
         ];
         arms.rotate_left(round % 3);
         for (arm, settings, endpoints) in arms {
+            if !wanted(arm) {
+                continue;
+            }
             let app = spawn_app_with(settings).await;
             email_policy(&app).await;
             let receiver = receivers.spawn(Receiver::start(Mode::Ok)).await.unwrap();
@@ -1504,6 +1516,16 @@ async fn webhook_benchmark() {
                 .join(" ")
         )
     };
+    if arms_wanted.is_some() {
+        // Some arms only: their runs above, and the paired drops of those that ran with `none`.
+        for arm in ["siem", "decisions"] {
+            if wanted("none") && wanted(arm) {
+                println!("  paired drop per round, {arm}: {}", summary(&drops(arm)));
+            }
+        }
+        receivers.shutdown_background();
+        return;
+    }
     let without = median("none", |r| r.1);
     let with = median("siem", |r| r.1);
     let with_decisions = median("decisions", |r| r.1);
