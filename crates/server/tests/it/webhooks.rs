@@ -1383,6 +1383,14 @@ async fn webhook_benchmark() {
     let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
     // `SENTINEL_BENCH_ARMS=none,siem` runs only those arms (to profile one at a time).
     let arms_wanted = std::env::var("SENTINEL_BENCH_ARMS").ok();
+    if let Some(unknown) = arms_wanted.as_deref().and_then(|a| {
+        a.split(',')
+            .find(|w| !["none", "siem", "decisions"].contains(w))
+    }) {
+        panic!(
+            "SENTINEL_BENCH_ARMS names no arm {unknown:?}: the arms are none, siem and decisions"
+        );
+    }
     let wanted = |arm: &str| {
         arms_wanted
             .as_deref()
