@@ -8,8 +8,8 @@
 //! Audited writes go through [`begin`], which takes the write lock before anything is read: on
 //! SQLite the database's single writer lock (`BEGIN IMMEDIATE`, [`begin_write`]), on PostgreSQL
 //! the head row's lock (a write that changes nothing, [`take_write_lock`]), which serialises
-//! audited transactions across every node. The mutation and its entry then commit or roll back together, so the trail and the data
-//! never disagree.
+//! audited transactions across every node. The mutation and its entry then commit or roll back
+//! together, so the trail and the data never disagree.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,

@@ -61,17 +61,21 @@ pub(crate) fn stage(writes: &mut Writes, messages: Vec<OutboxMessage>) -> Result
         return Ok(());
     }
     let now = sentinel_api::Timestamp::now().0;
-    let mut rows = messages
+    let rows = messages
         .into_iter()
         .map(|m| m.active(now))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .peekable();
+        .collect::<Result<Vec<_>>>()?;
+    stage_rows(writes, rows);
+    Ok(())
+}
+
+/// Outbox rows as multi-row `INSERT`s of [`CHUNK`] rows at most, added to `writes`.
+fn stage_rows(writes: &mut Writes, rows: Vec<outbox::ActiveModel>) {
+    let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
         writes.query(&outbox::Entity::insert_many(chunk));
     }
-    Ok(())
 }
 
 /// The `message_type` of a decision message. Not a webhook [`MessageType`]: decisions are written
@@ -112,11 +116,7 @@ pub(crate) fn stage_decisions(writes: &mut Writes, events: &[event::Model]) {
             }
         });
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-        writes.query(&outbox::Entity::insert_many(chunk));
-    }
+    stage_rows(writes, rows);
 }
 
 /// What a message says of a violation: never the prompt or completion text, only where the

@@ -1356,6 +1356,10 @@ fn process_cpu_seconds() -> f64 {
     ticks.iter().sum::<f64>() / 100.0
 }
 
+/// The arms of [`webhook_benchmark`]: no endpoints; 5 endpoints and a SIEM sink; the same with
+/// every decision streamed to the sink.
+const ARMS: [&str; 3] = ["none", "siem", "decisions"];
+
 /// Deliveries to a local receiver per second, and the ingestion rate with 5 endpoints active
 /// against none. Prints its figures; run on a release build:
 /// `cargo test --release -p sentinel-server --test it webhook_benchmark -- --ignored --nocapture`.
@@ -1383,14 +1387,13 @@ async fn webhook_benchmark() {
     let quick = std::env::var_os("SENTINEL_BENCH_FAST").is_some();
     // `SENTINEL_BENCH_ARMS=none,siem` runs only those arms (to profile one at a time).
     let arms_wanted = std::env::var("SENTINEL_BENCH_ARMS").ok();
-    if let Some(unknown) = arms_wanted.as_deref().and_then(|a| {
-        a.split(',')
-            .find(|w| !["none", "siem", "decisions"].contains(w))
-    }) {
-        panic!(
-            "SENTINEL_BENCH_ARMS names no arm {unknown:?}: the arms are none, siem and decisions"
-        );
+    if let Some(unknown) = arms_wanted
+        .as_deref()
+        .and_then(|a| a.split(',').find(|w| !ARMS.contains(w)))
+    {
+        panic!("SENTINEL_BENCH_ARMS names no arm {unknown:?}: the arms are {ARMS:?}");
     }
+    let [none, siem, decisions] = ARMS;
     let wanted = |arm: &str| {
         arms_wanted
             .as_deref()
@@ -1415,7 +1418,7 @@ async fn webhook_benchmark() {
     // local file) streaming violations and audit entries, the configuration the issue measures;
     // the same with every decision also going to the sink (an outbox row per event).
     let siem_dir = tempfile::tempdir().unwrap();
-    let with_siem = |decisions: bool| {
+    let with_siem = |stream_decisions: bool| {
         use sentinel_server::settings::{SinkFormat, SinkMessageType, SinkSettings, SinkTransport};
         let mut s = settings();
         let mut types = vec![
@@ -1424,16 +1427,18 @@ async fn webhook_benchmark() {
             SinkMessageType::PolicyChanged,
             SinkMessageType::Audit,
         ];
-        if decisions {
+        if stream_decisions {
             types.push(SinkMessageType::Decision);
         }
         s.siem.sinks = vec![SinkSettings {
-            name: format!("bench-{decisions}"),
+            name: format!("bench-{stream_decisions}"),
             format: SinkFormat::Ocsf,
             message_types: types,
             min_severity: None,
             transport: SinkTransport::File {
-                path: siem_dir.path().join(format!("siem-{decisions}.jsonl")),
+                path: siem_dir
+                    .path()
+                    .join(format!("siem-{stream_decisions}.jsonl")),
                 max_bytes: 64 << 20,
                 keep_files: 2,
             },
@@ -1454,9 +1459,9 @@ async fn webhook_benchmark() {
     for round in 0..rounds {
         // Each round starts with another arm, so that no arm always follows the same one.
         let mut arms = [
-            ("none", settings(), 0),
-            ("siem", with_siem(false), 5),
-            ("decisions", with_siem(true), 5),
+            (none, settings(), 0),
+            (siem, with_siem(false), 5),
+            (decisions, with_siem(true), 5),
         ];
         arms.rotate_left(round % 3);
         for (arm, settings, endpoints) in arms {
@@ -1505,7 +1510,7 @@ async fn webhook_benchmark() {
     let drops = |arm: &str| -> Vec<f64> {
         let rate = |a: &str, round: usize| runs.iter().filter(|r| r.0 == a).nth(round).unwrap().1;
         (0..rounds)
-            .map(|round| (rate(arm, round) / rate("none", round) - 1.0) * 100.0)
+            .map(|round| (rate(arm, round) / rate(none, round) - 1.0) * 100.0)
             .collect()
     };
     let summary = |v: &[f64]| {
@@ -1526,18 +1531,18 @@ async fn webhook_benchmark() {
     };
     if arms_wanted.is_some() {
         // Some arms only: their runs above, and the paired drops of those that ran with `none`.
-        for arm in ["siem", "decisions"] {
-            if wanted("none") && wanted(arm) {
+        for arm in [siem, decisions] {
+            if wanted(none) && wanted(arm) {
                 println!("  paired drop per round, {arm}: {}", summary(&drops(arm)));
             }
         }
         receivers.shutdown_background();
         return;
     }
-    let without = median("none", |r| r.1);
-    let with = median("siem", |r| r.1);
-    let with_decisions = median("decisions", |r| r.1);
-    let live = median("siem", |r| r.2);
+    let without = median(none, |r| r.1);
+    let with = median(siem, |r| r.1);
+    let with_decisions = median(decisions, |r| r.1);
+    let live = median(siem, |r| r.2);
 
     // Delivery alone: a backlog of messages already in the outbox (as after downtime), drained
     // by a node that starts on it.
@@ -1576,11 +1581,11 @@ async fn webhook_benchmark() {
     );
     println!(
         "  paired drop per round, 5 endpoints and 1 SIEM sink: {}",
-        summary(&drops("siem"))
+        summary(&drops(siem))
     );
     println!(
         "  paired drop per round, with decisions: {}",
-        summary(&drops("decisions"))
+        summary(&drops(decisions))
     );
     println!("  deliveries during that ingestion:  {live:.0} deliveries/s (5 per event)");
     println!("  delivery of a queued backlog:      {drained:.0} deliveries/s (5 endpoints)");
