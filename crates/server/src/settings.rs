@@ -235,6 +235,8 @@ pub struct WebhookSettings {
     /// The longest an alert is held back that way: once the oldest message waiting in the
     /// outbox, or an endpoint's next delivery's message, was written longer ago than this many
     /// milliseconds, the outbox is fanned out and the endpoint sends at full speed, busy or not.
+    /// A minute by default: ingestion saturated for up to a minute keeps its speed, and its
+    /// alerts arrive a minute late at most (BENCHMARKS.md, "Bursts and sustained ingestion").
     pub busy_max_lag_ms: u64,
 }
 
@@ -252,7 +254,7 @@ impl Default for WebhookSettings {
             rotation_overlap_hours: 24.0,
             poll_ms: 500,
             busy_wave_ms: 250,
-            busy_max_lag_ms: 10_000,
+            busy_max_lag_ms: 60_000,
         }
     }
 }

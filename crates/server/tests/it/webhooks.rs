@@ -1357,8 +1357,9 @@ fn process_cpu_seconds() -> f64 {
 }
 
 /// The arms of [`webhook_benchmark`]: no endpoints; 5 endpoints and a SIEM sink; the same with
-/// every decision streamed to the sink.
-const ARMS: [&str; 3] = ["none", "siem", "decisions"];
+/// every decision streamed to the sink; and, run only when named, the 5 endpoints alone and the
+/// SIEM sink alone (to tell which of the two costs what).
+const ARMS: [&str; 5] = ["none", "siem", "decisions", "hooks", "sink"];
 
 /// Deliveries to a local receiver per second, and the ingestion rate with 5 endpoints active
 /// against none. Prints its figures; run on a release build:
@@ -1369,7 +1370,10 @@ const ARMS: [&str; 3] = ["none", "siem", "decisions"];
 /// alike. It reports the medians, and each round's drop against that round's arm without
 /// endpoints, with their median and mean. `SENTINEL_BENCH_ARMS` (for example `none,siem`) runs
 /// only those arms and prints their runs, and the paired drop of each that ran beside `none`: to
-/// profile one arm at a time, or to fit more rounds of two arms in the same time.
+/// profile one arm at a time, or to fit more rounds of two arms in the same time; `hooks` (the 5
+/// endpoints alone) and `sink` (the SIEM sink alone) run only when named there.
+/// `SENTINEL_BENCH_MAX_LAG_MS` sets `webhooks.busy_max_lag_ms` (default 60 s): ingestion longer
+/// than that measures the deliveries at full speed, not stepping aside.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by hand, figures go to BENCHMARKS.md"]
 async fn webhook_benchmark() {
@@ -1393,14 +1397,19 @@ async fn webhook_benchmark() {
     {
         panic!("SENTINEL_BENCH_ARMS names no arm {unknown:?}: the arms are {ARMS:?}");
     }
-    let [none, siem, decisions] = ARMS;
-    let wanted = |arm: &str| {
-        arms_wanted
-            .as_deref()
-            .is_none_or(|a| a.split(',').any(|w| w == arm))
+    let [none, siem, decisions, hooks, sink] = ARMS;
+    let wanted = |arm: &str| match arms_wanted.as_deref() {
+        Some(a) => a.split(',').any(|w| w == arm),
+        None => [none, siem, decisions].contains(&arm),
     };
+    // `SENTINEL_BENCH_MAX_LAG_MS` sets `webhooks.busy_max_lag_ms`: how long deliveries step
+    // aside for a busy ingestion before they go at full speed.
+    let max_lag = std::env::var("SENTINEL_BENCH_MAX_LAG_MS").ok().map(|v| {
+        v.parse::<u64>()
+            .expect("SENTINEL_BENCH_MAX_LAG_MS is milliseconds")
+    });
     let settings = || {
-        if quick {
+        let mut s = if quick {
             fast(|w| w.concurrency_per_endpoint = 8)
         } else {
             Settings {
@@ -1410,7 +1419,11 @@ async fn webhook_benchmark() {
                 },
                 ..Settings::default()
             }
+        };
+        if let Some(ms) = max_lag {
+            s.webhooks.busy_max_lag_ms = ms;
         }
+        s
     };
 
     // The arms: no endpoints (the outbox rows are still written and fanned out to nobody); 5
@@ -1458,16 +1471,21 @@ async fn webhook_benchmark() {
     let mut runs: Vec<(&str, f64, f64)> = Vec::new();
     for round in 0..rounds {
         // Each round starts with another arm, so that no arm always follows the same one.
-        let mut arms = [
+        let mut arms = vec![
             (none, settings(), 0),
             (siem, with_siem(false), 5),
             (decisions, with_siem(true), 5),
+            (hooks, settings(), 5),
+            (sink, with_siem(false), 0),
         ];
-        arms.rotate_left(round % 3);
+        arms.retain(|(arm, _, _)| wanted(arm));
+        let count = arms.len();
+        arms.rotate_left(round % count);
         for (arm, settings, endpoints) in arms {
-            if !wanted(arm) {
-                continue;
-            }
+            // The previous arms' database files are still being written back to the disk: wait
+            // for that here, or the kernel's writeback runs during this arm (and never during
+            // the first arm of a run, which then measured faster).
+            let _ = std::process::Command::new("sync").status();
             let app = spawn_app_with(settings).await;
             email_policy(&app).await;
             let receiver = receivers.spawn(Receiver::start(Mode::Ok)).await.unwrap();
@@ -1531,7 +1549,7 @@ async fn webhook_benchmark() {
     };
     if arms_wanted.is_some() {
         // Some arms only: their runs above, and the paired drops of those that ran with `none`.
-        for arm in [siem, decisions] {
+        for arm in [siem, decisions, hooks, sink] {
             if wanted(none) && wanted(arm) {
                 println!("  paired drop per round, {arm}: {}", summary(&drops(arm)));
             }
