@@ -1483,7 +1483,7 @@ async fn webhook_benchmark() {
         arms.rotate_left(round % count);
         for (arm, settings, endpoints) in arms {
             // The previous arms' database files are still being written back to the disk: wait
-            // for that here, or the kernel's writeback runs during this arm (and never during
+            // for that here, or the kernel's writeback runs during this arm (but not during
             // the first arm of a run, which then measured faster).
             let _ = std::process::Command::new("sync").status();
             let app = spawn_app_with(settings).await;
