@@ -45,8 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let scope = Scope::default();
-    let mut app = Scope::default();
-    app.app = Some("SecureBot".into());
+    let app = Scope {
+        app: Some("SecureBot".into()),
+        ..Scope::default()
+    };
     for mode in [Mode::Fast, Mode::Balanced, Mode::Robust] {
         let mut sets: Vec<(String, PolicySet)> = single
             .iter()
