@@ -313,7 +313,28 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
-fn is_sentence_end(c: char) -> bool {
+/// What a byte is to the ASCII reader ([`BYTE_CLASS`]): the start of a token (a word byte)…
+const TOKEN: u8 = 1;
+/// … the end of a sentence, or neither (0).
+const SENTENCE_END: u8 = 2;
+
+/// [`TOKEN`], [`SENTENCE_END`] or 0 per byte: one load and one comparison per byte between
+/// tokens tell the three apart.
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        if WORD_BYTE[i] {
+            t[i] = TOKEN;
+        } else if is_sentence_end(i as u8 as char) {
+            t[i] = SENTENCE_END;
+        }
+        i += 1;
+    }
+    t
+};
+
+const fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
 
@@ -358,6 +379,25 @@ impl Model {
         }
     }
 
+    /// [`Model::probe`] for a token of two to seven bytes, `head` the token zero-padded: one
+    /// comparison per slot decides, since such a head holds the token's length too (no word
+    /// byte is zero, a word of eight bytes or more has none in its head) and an empty slot's
+    /// head is 0, which no token's is.
+    #[inline(always)]
+    fn probe_short(&self, head: u64) -> Option<u32> {
+        let mut slot = (head.wrapping_mul(HASH_MUL) >> self.shift) as usize;
+        loop {
+            let s = self.table.get(slot)?;
+            if s.head == head {
+                return Some(s.word);
+            }
+            if s.head == 0 {
+                return None;
+            }
+            slot = (slot + 1) & self.mask;
+        }
+    }
+
     /// The tail of word `w` (see [`Model::probe`]).
     fn tail(&self, w: u32) -> &[u64] {
         let w = w as usize;
@@ -367,36 +407,35 @@ impl Model {
         }
     }
 
-    /// Push the ASCII token at `b[i..]` to `words` when it is a vocabulary word, `x` the eight
-    /// bytes from `i` (whose first is a word byte); returns the token's length.
+    /// The ASCII token at the start of `b`, `x` the first eight bytes of `b` (whose first is a
+    /// word byte): its length, and its vocabulary word if it is one.
     #[inline(always)]
-    fn ascii_token(&self, b: &[u8], i: usize, x: u64, words: &mut Vec<u32>) -> usize {
+    fn ascii_token(&self, b: &[u8], x: u64) -> (usize, Option<u32>) {
         let (word, lower) = ascii_word_bytes(x);
         let ends = !word & H;
         if ends != 0 {
             // A token of up to seven bytes: the head is the token.
             let n = (ends.trailing_zeros() / 8) as usize;
-            if n >= 2 {
-                let head = low_bytes(lower, n);
-                if let Some(w) = self.probe(head.wrapping_mul(HASH_MUL), head, n, |_| false) {
-                    words.push(w);
-                }
-            }
-            return n;
+            let w = if n >= 2 {
+                self.probe_short(low_bytes(lower, n))
+            } else {
+                None
+            };
+            return (n, w);
         }
-        self.long_ascii_token(b, i, lower, words)
+        self.long_ascii_token(b, lower)
     }
 
     /// [`Model::ascii_token`] for a token of eight bytes or more, `head` its first eight in
     /// lower case: the rest is read, lowered and hashed eight bytes at a time, as [`key`] does.
     #[inline(never)]
-    fn long_ascii_token(&self, b: &[u8], i: usize, head: u64, words: &mut Vec<u32>) -> usize {
+    fn long_ascii_token(&self, b: &[u8], head: u64) -> (usize, Option<u32>) {
         let mut tail = [0u64; (MAX_WORD - 1) / 8];
         let mut k = 0;
         let mut h = head.wrapping_mul(HASH_MUL);
         let mut n = 8;
         loop {
-            let (word, lower) = ascii_word_bytes(eight_at(b, i + n));
+            let (word, lower) = ascii_word_bytes(eight_at(b, n));
             let ends = !word & H;
             let m = if ends == 0 {
                 8
@@ -416,12 +455,12 @@ impl Model {
                 break;
             }
         }
-        if n <= MAX_WORD
-            && let Some(w) = self.probe(h, head, n, |t| tail.get(..k) == Some(t))
-        {
-            words.push(w);
-        }
-        n
+        let w = if n <= MAX_WORD {
+            self.probe(h, head, n, |t| tail.get(..k) == Some(t))
+        } else {
+            None
+        };
+        (n, w)
     }
 
     /// Push every vocabulary token of `piece` (no sentence end inside) to `words`.
@@ -503,46 +542,59 @@ impl Model {
     fn score_ascii(&self, text: &str) -> Scored {
         let mut s = Scorer::new(self, text);
         let b = text.as_bytes();
-        let mut i = 0;
-        while let Some(&c) = b.get(i) {
-            if WORD_BYTE[usize::from(c)] {
-                i += self.ascii_token(b, i, eight_at(b, i), &mut s.words);
+        // Sized once for prose (a vocabulary word every six bytes or so).
+        let mut words = Vec::with_capacity(b.len() / 4);
+        // The bytes not read yet: a token's eight bytes are then one length test away, where
+        // an index into `b` would be tested against the end twice.
+        let mut rest = b;
+        while let Some((&c, after)) = rest.split_first() {
+            let class = BYTE_CLASS[usize::from(c)];
+            if class == TOKEN {
+                let x = match rest.first_chunk::<8>() {
+                    Some(c) => u64::from_le_bytes(*c),
+                    None => chunk(rest),
+                };
+                let (n, w) = self.ascii_token(rest, x);
+                if let Some(w) = w {
+                    words.push(w);
+                }
+                rest = rest.get(n..).unwrap_or_default();
                 continue;
             }
-            i += 1;
-            if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
+            rest = after;
+            if class == SENTENCE_END {
                 // The byte just read ends the sentence.
-                s.finish(i);
+                s.finish(&mut words, b.len() - rest.len());
             }
         }
-        s.done()
+        s.done(&mut words)
     }
 
     /// [`Model::score`] of any text, sentence by sentence.
     fn score_chars(&self, text: &str) -> Scored {
         let mut s = Scorer::new(self, text);
+        let mut words = Vec::with_capacity(text.len() / 4);
         let mut buf = Vec::new();
         for (i, c) in text.char_indices() {
             if is_sentence_end(c) {
                 if let Some(piece) = text.get(s.start..i) {
-                    self.tokens(piece, &mut s.words, &mut buf);
+                    self.tokens(piece, &mut words, &mut buf);
                 }
-                s.finish(i + c.len_utf8());
+                s.finish(&mut words, i + c.len_utf8());
             }
         }
         if let Some(piece) = text.get(s.start..) {
-            self.tokens(piece, &mut s.words, &mut buf);
+            self.tokens(piece, &mut words, &mut buf);
         }
-        s.done()
+        s.done(&mut words)
     }
 }
 
-/// A text being scored: the words read so far, the sentences finished.
+/// A text being scored: the sentences finished. The vocabulary words read so far, in order
+/// (then each finished sentence's sorted), are the caller's, passed to each call.
 struct Scorer<'a> {
     model: &'a Model,
     len: usize,
-    /// The vocabulary words read, in order (then each sentence's sorted).
-    words: Vec<u32>,
     whole_dot: [f64; K],
     sentences: Vec<Sentence>,
     /// Where the sentence being read starts, in the text and in `words`.
@@ -555,8 +607,6 @@ impl<'a> Scorer<'a> {
         Scorer {
             model,
             len: text.len(),
-            // Sized once for prose (a vocabulary word every six bytes or so).
-            words: Vec::with_capacity(text.len() / 4),
             whole_dot: [0.0; K],
             // And a sentence every 64 bytes or so.
             sentences: Vec::with_capacity(text.len() / 64),
@@ -565,9 +615,10 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// End the sentence being read at `end`.
-    fn finish(&mut self, end: usize) {
-        let words = self.words.get_mut(self.first_word..).unwrap_or(&mut []);
+    /// End the sentence being read at `end`, `all` the words read so far.
+    fn finish(&mut self, all: &mut [u32], end: usize) {
+        let first = std::mem::replace(&mut self.first_word, all.len());
+        let words = all.get_mut(first..).unwrap_or_default();
         if !words.is_empty() {
             // The sums first, in reading order; the norm then sorts the words in place.
             let dot = self.model.dot(words);
@@ -581,16 +632,24 @@ impl<'a> Scorer<'a> {
                 *w += d;
             }
         }
-        self.first_word = self.words.len();
         self.start = end;
     }
 
-    /// End the last sentence and score the whole text.
-    fn done(mut self) -> Scored {
-        self.finish(self.len);
-        let norm = self.model.norm_by_bits(&mut self.words);
+    /// End the last sentence and score the whole text, `all` its words.
+    fn done(mut self, all: &mut [u32]) -> Scored {
+        self.finish(all, self.len);
+        let whole = match self.sentences.as_slice() {
+            // One sentence holds every word: the text's sums are its sums (plus zeros) and the
+            // text's norm is its norm (`norm_by_bits` equals `norm`), so its probability is the
+            // text's.
+            [one] => one.p,
+            _ => {
+                let norm = self.model.norm_by_bits(all);
+                self.model.probability_of(&self.whole_dot, norm)
+            }
+        };
         Scored {
-            whole: self.model.probability_of(&self.whole_dot, norm),
+            whole,
             sentences: self.sentences,
         }
     }
@@ -614,9 +673,8 @@ mod tests {
     /// The vocabulary word [`Model::ascii_token`] reads at the start of `text`, and how far.
     fn read_ascii(text: &str) -> (usize, Vec<u32>) {
         let b = text.as_bytes();
-        let mut words = Vec::new();
-        let n = MODEL.ascii_token(b, 0, eight_at(b, 0), &mut words);
-        (n, words)
+        let (n, w) = MODEL.ascii_token(b, eight_at(b, 0));
+        (n, w.into_iter().collect())
     }
 
     /// Every word is in the table, and the ASCII reader finds it in any case, at the end of the
