@@ -48,19 +48,24 @@ pub(crate) struct Model {
     /// `K` weights per word, premultiplied by the word's idf.
     weights: Vec<[f32; K]>,
     /// Open addressing over [`key`] hashes, holding each word's head and length, so that a
-    /// token of up to eight bytes is compared with a word in one comparison.
-    table: Vec<Slot>,
-    mask: usize,
-    /// `64 - log2(table.len())`: a hash's top bits pick its slot.
-    shift: u32,
+    /// token of up to eight bytes is compared with a word in one comparison. Its size is a
+    /// constant, so that a slot masked into it needs no bounds test and its shift and mask are
+    /// immediates.
+    table: Box<[Slot; TABLE_SIZE]>,
     /// The bytes of the words longer than eight after their head, read as [`key`] reads them:
     /// word `i`'s are `tails[tail_at[i]..tail_at[i + 1]]`.
     tails: Vec<u64>,
     tail_at: Vec<u32>,
 }
 
+/// The vocabulary table's size: twice the largest vocabulary, so it is at most half full.
+const TABLE_SIZE: usize = 2 * MAX_VOCAB;
+
+/// `64 - log2(TABLE_SIZE)`: a hash's top bits pick its slot.
+const TABLE_SHIFT: u32 = 64 - TABLE_SIZE.trailing_zeros();
+
 /// A slot of the vocabulary table.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Slot {
     /// The word's head (see [`key`]); 0 when the slot is empty.
     head: u64,
@@ -97,17 +102,28 @@ fn eight_at(b: &[u8], i: usize) -> u64 {
     }
 }
 
+/// Up to eight bytes of a lower-case token as the vocabulary table keys them: [`chunk`] with
+/// each `_` read as 0x7f (DEL, which no token holds), the form [`ascii_word_bytes`] lowers
+/// eight bytes to in one `or`.
+fn key_chunk(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (o, &b) in w.iter_mut().zip(bytes) {
+        *o = if b == b'_' { 0x7f } else { b };
+    }
+    u64::from_le_bytes(w)
+}
+
 /// The low `n` bytes of `x`, for `n` in 1..=8.
 #[inline(always)]
 fn low_bytes(x: u64, n: usize) -> u64 {
     x & (u64::MAX >> (64 - 8 * n))
 }
 
-/// A lower-case token's head, its first eight bytes as [`chunk`] reads them (no word byte is
-/// zero, so with the length it is the whole of a token of up to eight bytes), and its hash: the
-/// head and each further eight bytes mixed in by a multiply, whose top bits pick the slot.
+/// A lower-case token's head, its first eight bytes as [`key_chunk`] reads them (no word byte
+/// is zero, so with the length it is the whole of a token of up to eight bytes), and its hash:
+/// the head and each further eight bytes mixed in by a multiply, whose top bits pick the slot.
 fn key(lower: &[u8]) -> (u64, u64) {
-    let mut chunks = lower.chunks(8).map(chunk);
+    let mut chunks = lower.chunks(8).map(key_chunk);
     let head = chunks.next().unwrap_or(0);
     let h = chunks.fold(head.wrapping_mul(HASH_MUL), |h, c| {
         (h ^ c).wrapping_mul(HASH_MUL)
@@ -116,7 +132,8 @@ fn key(lower: &[u8]) -> (u64, u64) {
 }
 
 /// For eight ASCII bytes: the high bit of each word byte (letter, digit, `_`), and the bytes
-/// with their letters in lower case.
+/// with bit 5 set, which are the word bytes as [`key_chunk`] reads them once lowered: a capital
+/// letter lowered, a small one and a digit kept, `_` made 0x7f.
 #[inline(always)]
 fn ascii_word_bytes(x: u64) -> (u64, u64) {
     // `v + (0x80 - lo)` sets the high bit of exactly the bytes of `v` that are at least `lo`:
@@ -124,11 +141,11 @@ fn ascii_word_bytes(x: u64) -> (u64, u64) {
     let at_least = |v: u64, lo: u8| v.wrapping_add(L * u64::from(0x80 - lo));
     // Setting bit 5 lowers a capital letter, keeps a small one, and makes no other byte a letter.
     let folded = x | (L * 0x20);
-    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1) & H;
+    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
     let digit = at_least(x, b'0') & !at_least(x, b'9' + 1);
     // `t + 0x7f` sets the high bit of every nonzero byte of `t`.
     let underscore = !(x ^ (L * u64::from(b'_'))).wrapping_add(L * 0x7f);
-    ((letter | digit | underscore) & H, x | (letter >> 2))
+    ((letter | digit | underscore) & H, folded)
 }
 
 #[expect(
@@ -172,20 +189,20 @@ fn load() -> Model {
     }
     assert_eq!(classifiers.len(), K, "classifier count");
     assert!(words.len() <= MAX_VOCAB, "vocabulary size");
-    let size = (words.len() * 2).next_power_of_two();
-    let shift = 64 - size.trailing_zeros();
-    let mask = size - 1;
-    let mut table = vec![EMPTY; size];
+    let mut table: Box<[Slot; TABLE_SIZE]> = vec![EMPTY; TABLE_SIZE]
+        .into_boxed_slice()
+        .try_into()
+        .expect("the table has TABLE_SIZE slots");
     let mut tails = Vec::new();
     let mut tail_at = Vec::with_capacity(words.len() + 1);
     for (i, w) in words.iter().enumerate() {
         assert!((1..=MAX_WORD).contains(&w.len()), "vocabulary word length");
         tail_at.push(u32::try_from(tails.len()).expect("tails fit u32"));
-        tails.extend(w.as_bytes().chunks(8).skip(1).map(chunk));
+        tails.extend(w.as_bytes().chunks(8).skip(1).map(key_chunk));
         let (head, h) = key(w.as_bytes());
-        let mut slot = (h >> shift) as usize;
+        let mut slot = (h >> TABLE_SHIFT) as usize;
         while table[slot].len != 0 {
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) % TABLE_SIZE;
         }
         table[slot] = Slot {
             head,
@@ -199,8 +216,6 @@ fn load() -> Model {
         idf,
         weights,
         table,
-        mask,
-        shift,
         tails,
         tail_at,
     }
@@ -350,7 +365,7 @@ impl Model {
         self.probe(h, head, lower.len(), |tail| {
             tail.iter()
                 .copied()
-                .eq(lower.get(8..).unwrap_or(&[]).chunks(8).map(chunk))
+                .eq(lower.get(8..).unwrap_or(&[]).chunks(8).map(key_chunk))
         })
     }
 
@@ -365,9 +380,9 @@ impl Model {
         len: usize,
         same_tail: impl Fn(&[u64]) -> bool,
     ) -> Option<u32> {
-        let mut slot = (h >> self.shift) as usize;
+        let mut slot = (h >> TABLE_SHIFT) as usize;
         loop {
-            let s = *self.table.get(slot)?;
+            let s = self.table[slot % TABLE_SIZE];
             if s.head == head && s.len as usize == len && (len <= 8 || same_tail(self.tail(s.word)))
             {
                 return Some(s.word);
@@ -375,7 +390,7 @@ impl Model {
             if s.len == 0 {
                 return None;
             }
-            slot = (slot + 1) & self.mask;
+            slot += 1;
         }
     }
 
@@ -385,16 +400,16 @@ impl Model {
     /// head is 0, which no token's is.
     #[inline(always)]
     fn probe_short(&self, head: u64) -> Option<u32> {
-        let mut slot = (head.wrapping_mul(HASH_MUL) >> self.shift) as usize;
+        let mut slot = (head.wrapping_mul(HASH_MUL) >> TABLE_SHIFT) as usize;
         loop {
-            let s = self.table.get(slot)?;
+            let s = &self.table[slot % TABLE_SIZE];
             if s.head == head {
                 return Some(s.word);
             }
             if s.head == 0 {
                 return None;
             }
-            slot = (slot + 1) & self.mask;
+            slot += 1;
         }
     }
 
@@ -558,7 +573,9 @@ impl Model {
                 if let Some(w) = w {
                     words.push(w);
                 }
-                rest = rest.get(n..).unwrap_or_default();
+                // A token ends within the bytes (`n` is at most their length).
+                let Some(after) = rest.get(n..) else { break };
+                rest = after;
                 continue;
             }
             rest = after;
@@ -741,7 +758,7 @@ mod tests {
     }
 
     /// The eight-byte word test agrees with the byte table on every ASCII byte, whatever its
-    /// neighbours, and lowers the letters only.
+    /// neighbours, and gives each word byte lowered as the vocabulary table keys it.
     #[test]
     fn word_bytes_eight_at_a_time() {
         let check = |x: u64| {
@@ -758,7 +775,8 @@ mod tests {
                     "{c:#x} in {x:#x}"
                 );
                 if w != 0 {
-                    assert_eq!(l, c.to_ascii_lowercase(), "{c:#x} in {x:#x}");
+                    let keyed = key_chunk(&[c.to_ascii_lowercase()]).to_le_bytes()[0];
+                    assert_eq!(l, keyed, "{c:#x} in {x:#x}");
                 }
             }
         };
