@@ -313,7 +313,11 @@ impl Lexicon {
             if atoms.is_empty() {
                 return;
             }
-            atoms.sort_by_key(|a| (a.1, a.2));
+            // The walk reports atoms by end, so atoms that do not overlap come sorted already:
+            // one pass tells, and the sort (which would leave them as they are) is skipped.
+            if !atoms.is_sorted_by_key(|a| (a.1, a.2)) {
+                atoms.sort_by_key(|a| (a.1, a.2));
+            }
             let atoms = &*atoms;
             // The classes (below 1024) of the atoms, as bits: a rule whose first class has no
             // atom is passed over without reading the atoms.
