@@ -445,6 +445,21 @@ impl Model {
     /// lower case: the rest is read, lowered and hashed eight bytes at a time, as [`key`] does.
     #[inline(never)]
     fn long_ascii_token(&self, b: &[u8], head: u64) -> (usize, Option<u32>) {
+        // Most long tokens end within the next eight bytes: their tail is at most one word,
+        // hashed and compared without the loop below (which reads them the same way).
+        let (word, lower) = ascii_word_bytes(eight_at(b, 8));
+        let ends = !word & H;
+        if ends != 0 {
+            let m = (ends.trailing_zeros() / 8) as usize;
+            let h = head.wrapping_mul(HASH_MUL);
+            let w = if m == 0 {
+                self.probe(h, head, 8, |_| false)
+            } else {
+                let c = low_bytes(lower, m);
+                self.probe((h ^ c).wrapping_mul(HASH_MUL), head, 8 + m, |t| t == [c])
+            };
+            return (8 + m, w);
+        }
         let mut tail = [0u64; (MAX_WORD - 1) / 8];
         let mut k = 0;
         let mut h = head.wrapping_mul(HASH_MUL);
