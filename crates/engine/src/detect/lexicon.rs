@@ -120,15 +120,15 @@ impl Dfa {
     /// Walk `bytes` from `sid` up to the first special state (a match or the dead state): that
     /// state and the bytes read, the byte that led to it included; `None` at the end of the
     /// bytes. Kept out of line, so the transition loop has the table in registers.
-    /// Four bytes a step, then the rest: one test of the loop's end per four transitions.
+    /// Eight bytes a step, then the rest: one test of the loop's end per eight transitions.
     #[inline(never)]
     fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8]) -> Option<(StateID, usize)> {
-        let (quads, rest) = bytes.as_chunks::<4>();
-        for (k, q) in quads.iter().enumerate() {
+        let (steps, rest) = bytes.as_chunks::<8>();
+        for (k, q) in steps.iter().enumerate() {
             for (j, &b) in q.iter().enumerate() {
                 sid = dfa.next_state(Anchored::No, sid, b);
                 if dfa.is_special(sid) {
-                    return Some((sid, 4 * k + j + 1));
+                    return Some((sid, 8 * k + j + 1));
                 }
             }
         }
