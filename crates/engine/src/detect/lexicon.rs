@@ -120,15 +120,15 @@ impl Dfa {
     /// Walk `bytes` from `sid` up to the first special state (a match or the dead state): that
     /// state and the bytes read, the byte that led to it included; `None` at the end of the
     /// bytes. Kept out of line, so the transition loop has the table in registers.
-    /// Four bytes a step, then the rest: one test of the loop's end per four transitions.
+    /// Eight bytes a step, then the rest: one test of the loop's end per eight transitions.
     #[inline(never)]
     fn to_special(dfa: &DFA, mut sid: StateID, bytes: &[u8]) -> Option<(StateID, usize)> {
-        let (quads, rest) = bytes.as_chunks::<4>();
-        for (k, q) in quads.iter().enumerate() {
+        let (steps, rest) = bytes.as_chunks::<8>();
+        for (k, q) in steps.iter().enumerate() {
             for (j, &b) in q.iter().enumerate() {
                 sid = dfa.next_state(Anchored::No, sid, b);
                 if dfa.is_special(sid) {
-                    return Some((sid, 4 * k + j + 1));
+                    return Some((sid, 8 * k + j + 1));
                 }
             }
         }
@@ -313,7 +313,11 @@ impl Lexicon {
             if atoms.is_empty() {
                 return;
             }
-            atoms.sort_by_key(|a| (a.1, a.2));
+            // The walk reports atoms by end, so atoms that do not overlap come sorted already:
+            // one pass tells, and the sort (which would leave them as they are) is skipped.
+            if !atoms.is_sorted_by_key(|a| (a.1, a.2)) {
+                atoms.sort_by_key(|a| (a.1, a.2));
+            }
             let atoms = &*atoms;
             // The classes (below 1024) of the atoms, as bits: a rule whose first class has no
             // atom is passed over without reading the atoms.

@@ -107,7 +107,8 @@ struct ModelSpan {
     score: f64,
 }
 
-/// The classifier over the views of `mode`: the whole text and each sentence, best first.
+/// The classifier over the views of `mode`: the whole text and each sentence, in the order the
+/// views and sentences come (unsorted: a scan mostly needs only the best, see [`scan`]).
 /// Computed once per text and mode: `sunshine_acceptable_use_violation` and `csr_compliance`
 /// run toxicity with other categories over the same text (the memo keeps the spans as findings:
 /// entity `whole` or `sentence`, score the probability).
@@ -178,7 +179,6 @@ fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
             }
         }
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
 }
 
@@ -221,10 +221,14 @@ pub(crate) fn scan(
             .max_by(|a, b| a.weight.total_cmp(&b.weight))
             .map_or(MODEL_CATEGORY, |h| h.signal)
     };
+    // The best score of a span filed under one of the categories asked for. The spans are not
+    // sorted by score: the findings below come from the few that reach `min_score`, sorted then.
     let model_best = model
         .iter()
-        .find(|m| cfg.categories.contains(&category_of(m.start, m.end)))
-        .map_or(0.0, |m| m.score);
+        .filter(|m| cfg.categories.contains(&category_of(m.start, m.end)))
+        .map(|m| m.score)
+        .max_by(f64::total_cmp)
+        .unwrap_or(0.0);
     let score = lex_score.max(model_best);
     if score < cfg.min_score || (hits.is_empty() && model_best <= 0.0) {
         return Vec::new();
@@ -233,10 +237,10 @@ pub(crate) fn scan(
     // The classifier's spans that reach `min_score` on their own: the sentences that do, or else
     // the whole text.
     let sentences_reach = model.iter().any(|m| !m.whole && m.score >= cfg.min_score);
-    for m in &model {
-        if m.score < cfg.min_score {
-            break;
-        }
+    // Best first, as a stable sort of all the spans would have them.
+    let mut reaching: Vec<&ModelSpan> = model.iter().filter(|m| m.score >= cfg.min_score).collect();
+    reaching.sort_by(|a, b| b.score.total_cmp(&a.score));
+    for m in reaching {
         if m.whole && sentences_reach {
             continue;
         }
@@ -488,9 +492,9 @@ mod tests {
     #[test]
     fn robust_reads_obfuscated_profanity() {
         let best = |text: &str, mode: Mode| {
-            model_spans(&TextViews::new(text), mode)
-                .first()
-                .map_or(0.0, |m| m.p)
+            let mut spans = model_spans(&TextViews::new(text), mode);
+            spans.sort_by(|a, b| b.score.total_cmp(&a.score));
+            spans.first().map_or(0.0, |m| m.p)
         };
         let text = "this is sh1t, total bu11sh1t";
         assert!(

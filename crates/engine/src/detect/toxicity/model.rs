@@ -48,19 +48,24 @@ pub(crate) struct Model {
     /// `K` weights per word, premultiplied by the word's idf.
     weights: Vec<[f32; K]>,
     /// Open addressing over [`key`] hashes, holding each word's head and length, so that a
-    /// token of up to eight bytes is compared with a word in one comparison.
-    table: Vec<Slot>,
-    mask: usize,
-    /// `64 - log2(table.len())`: a hash's top bits pick its slot.
-    shift: u32,
+    /// token of up to eight bytes is compared with a word in one comparison. Its size is a
+    /// constant, so that a slot masked into it needs no bounds test and its shift and mask are
+    /// immediates.
+    table: Box<[Slot; TABLE_SIZE]>,
     /// The bytes of the words longer than eight after their head, read as [`key`] reads them:
     /// word `i`'s are `tails[tail_at[i]..tail_at[i + 1]]`.
     tails: Vec<u64>,
     tail_at: Vec<u32>,
 }
 
+/// The vocabulary table's size: twice the largest vocabulary, so it is at most half full.
+const TABLE_SIZE: usize = 2 * MAX_VOCAB;
+
+/// `64 - log2(TABLE_SIZE)`: a hash's top bits pick its slot.
+const TABLE_SHIFT: u32 = 64 - TABLE_SIZE.trailing_zeros();
+
 /// A slot of the vocabulary table.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Slot {
     /// The word's head (see [`key`]); 0 when the slot is empty.
     head: u64,
@@ -97,17 +102,28 @@ fn eight_at(b: &[u8], i: usize) -> u64 {
     }
 }
 
+/// Up to eight bytes of a lower-case token as the vocabulary table keys them: [`chunk`] with
+/// each `_` read as 0x7f (DEL, which no token holds), the form [`ascii_word_bytes`] lowers
+/// eight bytes to in one `or`.
+fn key_chunk(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (o, &b) in w.iter_mut().zip(bytes) {
+        *o = if b == b'_' { 0x7f } else { b };
+    }
+    u64::from_le_bytes(w)
+}
+
 /// The low `n` bytes of `x`, for `n` in 1..=8.
 #[inline(always)]
 fn low_bytes(x: u64, n: usize) -> u64 {
     x & (u64::MAX >> (64 - 8 * n))
 }
 
-/// A lower-case token's head, its first eight bytes as [`chunk`] reads them (no word byte is
-/// zero, so with the length it is the whole of a token of up to eight bytes), and its hash: the
-/// head and each further eight bytes mixed in by a multiply, whose top bits pick the slot.
+/// A lower-case token's head, its first eight bytes as [`key_chunk`] reads them (no word byte
+/// is zero, so with the length it is the whole of a token of up to eight bytes), and its hash:
+/// the head and each further eight bytes mixed in by a multiply, whose top bits pick the slot.
 fn key(lower: &[u8]) -> (u64, u64) {
-    let mut chunks = lower.chunks(8).map(chunk);
+    let mut chunks = lower.chunks(8).map(key_chunk);
     let head = chunks.next().unwrap_or(0);
     let h = chunks.fold(head.wrapping_mul(HASH_MUL), |h, c| {
         (h ^ c).wrapping_mul(HASH_MUL)
@@ -116,7 +132,8 @@ fn key(lower: &[u8]) -> (u64, u64) {
 }
 
 /// For eight ASCII bytes: the high bit of each word byte (letter, digit, `_`), and the bytes
-/// with their letters in lower case.
+/// with bit 5 set, which are the word bytes as [`key_chunk`] reads them once lowered: a capital
+/// letter lowered, a small one and a digit kept, `_` made 0x7f.
 #[inline(always)]
 fn ascii_word_bytes(x: u64) -> (u64, u64) {
     // `v + (0x80 - lo)` sets the high bit of exactly the bytes of `v` that are at least `lo`:
@@ -124,11 +141,11 @@ fn ascii_word_bytes(x: u64) -> (u64, u64) {
     let at_least = |v: u64, lo: u8| v.wrapping_add(L * u64::from(0x80 - lo));
     // Setting bit 5 lowers a capital letter, keeps a small one, and makes no other byte a letter.
     let folded = x | (L * 0x20);
-    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1) & H;
+    let letter = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
     let digit = at_least(x, b'0') & !at_least(x, b'9' + 1);
     // `t + 0x7f` sets the high bit of every nonzero byte of `t`.
     let underscore = !(x ^ (L * u64::from(b'_'))).wrapping_add(L * 0x7f);
-    ((letter | digit | underscore) & H, x | (letter >> 2))
+    ((letter | digit | underscore) & H, folded)
 }
 
 #[expect(
@@ -172,20 +189,20 @@ fn load() -> Model {
     }
     assert_eq!(classifiers.len(), K, "classifier count");
     assert!(words.len() <= MAX_VOCAB, "vocabulary size");
-    let size = (words.len() * 2).next_power_of_two();
-    let shift = 64 - size.trailing_zeros();
-    let mask = size - 1;
-    let mut table = vec![EMPTY; size];
+    let mut table: Box<[Slot; TABLE_SIZE]> = vec![EMPTY; TABLE_SIZE]
+        .into_boxed_slice()
+        .try_into()
+        .expect("the table has TABLE_SIZE slots");
     let mut tails = Vec::new();
     let mut tail_at = Vec::with_capacity(words.len() + 1);
     for (i, w) in words.iter().enumerate() {
         assert!((1..=MAX_WORD).contains(&w.len()), "vocabulary word length");
         tail_at.push(u32::try_from(tails.len()).expect("tails fit u32"));
-        tails.extend(w.as_bytes().chunks(8).skip(1).map(chunk));
+        tails.extend(w.as_bytes().chunks(8).skip(1).map(key_chunk));
         let (head, h) = key(w.as_bytes());
-        let mut slot = (h >> shift) as usize;
+        let mut slot = (h >> TABLE_SHIFT) as usize;
         while table[slot].len != 0 {
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) % TABLE_SIZE;
         }
         table[slot] = Slot {
             head,
@@ -199,8 +216,6 @@ fn load() -> Model {
         idf,
         weights,
         table,
-        mask,
-        shift,
         tails,
         tail_at,
     }
@@ -313,7 +328,28 @@ pub(crate) struct Scored {
     pub sentences: Vec<Sentence>,
 }
 
-fn is_sentence_end(c: char) -> bool {
+/// What a byte is to the ASCII reader ([`BYTE_CLASS`]): the start of a token (a word byte)…
+const TOKEN: u8 = 1;
+/// … the end of a sentence, or neither (0).
+const SENTENCE_END: u8 = 2;
+
+/// [`TOKEN`], [`SENTENCE_END`] or 0 per byte: one load and one comparison per byte between
+/// tokens tell the three apart.
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        if WORD_BYTE[i] {
+            t[i] = TOKEN;
+        } else if is_sentence_end(i as u8 as char) {
+            t[i] = SENTENCE_END;
+        }
+        i += 1;
+    }
+    t
+};
+
+const fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '\n' | '\r' | '。' | '！' | '？')
 }
 
@@ -329,7 +365,7 @@ impl Model {
         self.probe(h, head, lower.len(), |tail| {
             tail.iter()
                 .copied()
-                .eq(lower.get(8..).unwrap_or(&[]).chunks(8).map(chunk))
+                .eq(lower.get(8..).unwrap_or(&[]).chunks(8).map(key_chunk))
         })
     }
 
@@ -344,9 +380,9 @@ impl Model {
         len: usize,
         same_tail: impl Fn(&[u64]) -> bool,
     ) -> Option<u32> {
-        let mut slot = (h >> self.shift) as usize;
+        let mut slot = (h >> TABLE_SHIFT) as usize;
         loop {
-            let s = *self.table.get(slot)?;
+            let s = self.table[slot % TABLE_SIZE];
             if s.head == head && s.len as usize == len && (len <= 8 || same_tail(self.tail(s.word)))
             {
                 return Some(s.word);
@@ -354,7 +390,26 @@ impl Model {
             if s.len == 0 {
                 return None;
             }
-            slot = (slot + 1) & self.mask;
+            slot += 1;
+        }
+    }
+
+    /// [`Model::probe`] for a token of two to seven bytes, `head` the token zero-padded: one
+    /// comparison per slot decides, since such a head holds the token's length too (no word
+    /// byte is zero, a word of eight bytes or more has none in its head) and an empty slot's
+    /// head is 0, which no token's is.
+    #[inline(always)]
+    fn probe_short(&self, head: u64) -> Option<u32> {
+        let mut slot = (head.wrapping_mul(HASH_MUL) >> TABLE_SHIFT) as usize;
+        loop {
+            let s = &self.table[slot % TABLE_SIZE];
+            if s.head == head {
+                return Some(s.word);
+            }
+            if s.head == 0 {
+                return None;
+            }
+            slot += 1;
         }
     }
 
@@ -367,36 +422,50 @@ impl Model {
         }
     }
 
-    /// Push the ASCII token at `b[i..]` to `words` when it is a vocabulary word, `x` the eight
-    /// bytes from `i` (whose first is a word byte); returns the token's length.
+    /// The ASCII token at the start of `b`, `x` the first eight bytes of `b` (whose first is a
+    /// word byte): its length, and its vocabulary word if it is one.
     #[inline(always)]
-    fn ascii_token(&self, b: &[u8], i: usize, x: u64, words: &mut Vec<u32>) -> usize {
+    fn ascii_token(&self, b: &[u8], x: u64) -> (usize, Option<u32>) {
         let (word, lower) = ascii_word_bytes(x);
         let ends = !word & H;
         if ends != 0 {
             // A token of up to seven bytes: the head is the token.
             let n = (ends.trailing_zeros() / 8) as usize;
-            if n >= 2 {
-                let head = low_bytes(lower, n);
-                if let Some(w) = self.probe(head.wrapping_mul(HASH_MUL), head, n, |_| false) {
-                    words.push(w);
-                }
-            }
-            return n;
+            let w = if n >= 2 {
+                self.probe_short(low_bytes(lower, n))
+            } else {
+                None
+            };
+            return (n, w);
         }
-        self.long_ascii_token(b, i, lower, words)
+        self.long_ascii_token(b, lower)
     }
 
     /// [`Model::ascii_token`] for a token of eight bytes or more, `head` its first eight in
     /// lower case: the rest is read, lowered and hashed eight bytes at a time, as [`key`] does.
     #[inline(never)]
-    fn long_ascii_token(&self, b: &[u8], i: usize, head: u64, words: &mut Vec<u32>) -> usize {
+    fn long_ascii_token(&self, b: &[u8], head: u64) -> (usize, Option<u32>) {
+        // Most long tokens end within the next eight bytes: their tail is at most one word,
+        // hashed and compared without the loop below (which reads them the same way).
+        let (word, lower) = ascii_word_bytes(eight_at(b, 8));
+        let ends = !word & H;
+        if ends != 0 {
+            let m = (ends.trailing_zeros() / 8) as usize;
+            let h = head.wrapping_mul(HASH_MUL);
+            let w = if m == 0 {
+                self.probe(h, head, 8, |_| false)
+            } else {
+                let c = low_bytes(lower, m);
+                self.probe((h ^ c).wrapping_mul(HASH_MUL), head, 8 + m, |t| t == [c])
+            };
+            return (8 + m, w);
+        }
         let mut tail = [0u64; (MAX_WORD - 1) / 8];
         let mut k = 0;
         let mut h = head.wrapping_mul(HASH_MUL);
         let mut n = 8;
         loop {
-            let (word, lower) = ascii_word_bytes(eight_at(b, i + n));
+            let (word, lower) = ascii_word_bytes(eight_at(b, n));
             let ends = !word & H;
             let m = if ends == 0 {
                 8
@@ -416,12 +485,12 @@ impl Model {
                 break;
             }
         }
-        if n <= MAX_WORD
-            && let Some(w) = self.probe(h, head, n, |t| tail.get(..k) == Some(t))
-        {
-            words.push(w);
-        }
-        n
+        let w = if n <= MAX_WORD {
+            self.probe(h, head, n, |t| tail.get(..k) == Some(t))
+        } else {
+            None
+        };
+        (n, w)
     }
 
     /// Push every vocabulary token of `piece` (no sentence end inside) to `words`.
@@ -503,46 +572,61 @@ impl Model {
     fn score_ascii(&self, text: &str) -> Scored {
         let mut s = Scorer::new(self, text);
         let b = text.as_bytes();
-        let mut i = 0;
-        while let Some(&c) = b.get(i) {
-            if WORD_BYTE[usize::from(c)] {
-                i += self.ascii_token(b, i, eight_at(b, i), &mut s.words);
+        // Sized once for prose (a vocabulary word every six bytes or so).
+        let mut words = Vec::with_capacity(b.len() / 4);
+        // The bytes not read yet: a token's eight bytes are then one length test away, where
+        // an index into `b` would be tested against the end twice.
+        let mut rest = b;
+        while let Some((&c, after)) = rest.split_first() {
+            let class = BYTE_CLASS[usize::from(c)];
+            if class == TOKEN {
+                let x = match rest.first_chunk::<8>() {
+                    Some(c) => u64::from_le_bytes(*c),
+                    None => chunk(rest),
+                };
+                let (n, w) = self.ascii_token(rest, x);
+                if let Some(w) = w {
+                    words.push(w);
+                }
+                // A token ends within the bytes (`n` is at most their length).
+                let Some(after) = rest.get(n..) else { break };
+                rest = after;
                 continue;
             }
-            i += 1;
-            if matches!(c, b'.' | b'!' | b'?' | b'\n' | b'\r') {
+            rest = after;
+            if class == SENTENCE_END {
                 // The byte just read ends the sentence.
-                s.finish(i);
+                s.finish(&mut words, b.len() - rest.len());
             }
         }
-        s.done()
+        s.done(&mut words)
     }
 
     /// [`Model::score`] of any text, sentence by sentence.
     fn score_chars(&self, text: &str) -> Scored {
         let mut s = Scorer::new(self, text);
+        let mut words = Vec::with_capacity(text.len() / 4);
         let mut buf = Vec::new();
         for (i, c) in text.char_indices() {
             if is_sentence_end(c) {
                 if let Some(piece) = text.get(s.start..i) {
-                    self.tokens(piece, &mut s.words, &mut buf);
+                    self.tokens(piece, &mut words, &mut buf);
                 }
-                s.finish(i + c.len_utf8());
+                s.finish(&mut words, i + c.len_utf8());
             }
         }
         if let Some(piece) = text.get(s.start..) {
-            self.tokens(piece, &mut s.words, &mut buf);
+            self.tokens(piece, &mut words, &mut buf);
         }
-        s.done()
+        s.done(&mut words)
     }
 }
 
-/// A text being scored: the words read so far, the sentences finished.
+/// A text being scored: the sentences finished. The vocabulary words read so far, in order
+/// (then each finished sentence's sorted), are the caller's, passed to each call.
 struct Scorer<'a> {
     model: &'a Model,
     len: usize,
-    /// The vocabulary words read, in order (then each sentence's sorted).
-    words: Vec<u32>,
     whole_dot: [f64; K],
     sentences: Vec<Sentence>,
     /// Where the sentence being read starts, in the text and in `words`.
@@ -555,8 +639,6 @@ impl<'a> Scorer<'a> {
         Scorer {
             model,
             len: text.len(),
-            // Sized once for prose (a vocabulary word every six bytes or so).
-            words: Vec::with_capacity(text.len() / 4),
             whole_dot: [0.0; K],
             // And a sentence every 64 bytes or so.
             sentences: Vec::with_capacity(text.len() / 64),
@@ -565,9 +647,10 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// End the sentence being read at `end`.
-    fn finish(&mut self, end: usize) {
-        let words = self.words.get_mut(self.first_word..).unwrap_or(&mut []);
+    /// End the sentence being read at `end`, `all` the words read so far.
+    fn finish(&mut self, all: &mut [u32], end: usize) {
+        let first = std::mem::replace(&mut self.first_word, all.len());
+        let words = all.get_mut(first..).unwrap_or_default();
         if !words.is_empty() {
             // The sums first, in reading order; the norm then sorts the words in place.
             let dot = self.model.dot(words);
@@ -581,16 +664,24 @@ impl<'a> Scorer<'a> {
                 *w += d;
             }
         }
-        self.first_word = self.words.len();
         self.start = end;
     }
 
-    /// End the last sentence and score the whole text.
-    fn done(mut self) -> Scored {
-        self.finish(self.len);
-        let norm = self.model.norm_by_bits(&mut self.words);
+    /// End the last sentence and score the whole text, `all` its words.
+    fn done(mut self, all: &mut [u32]) -> Scored {
+        self.finish(all, self.len);
+        let whole = match self.sentences.as_slice() {
+            // One sentence holds every word: the text's sums are its sums (plus zeros) and the
+            // text's norm is its norm (`norm_by_bits` equals `norm`), so its probability is the
+            // text's.
+            [one] => one.p,
+            _ => {
+                let norm = self.model.norm_by_bits(all);
+                self.model.probability_of(&self.whole_dot, norm)
+            }
+        };
         Scored {
-            whole: self.model.probability_of(&self.whole_dot, norm),
+            whole,
             sentences: self.sentences,
         }
     }
@@ -614,9 +705,8 @@ mod tests {
     /// The vocabulary word [`Model::ascii_token`] reads at the start of `text`, and how far.
     fn read_ascii(text: &str) -> (usize, Vec<u32>) {
         let b = text.as_bytes();
-        let mut words = Vec::new();
-        let n = MODEL.ascii_token(b, 0, eight_at(b, 0), &mut words);
-        (n, words)
+        let (n, w) = MODEL.ascii_token(b, eight_at(b, 0));
+        (n, w.into_iter().collect())
     }
 
     /// Every word is in the table, and the ASCII reader finds it in any case, at the end of the
@@ -683,7 +773,7 @@ mod tests {
     }
 
     /// The eight-byte word test agrees with the byte table on every ASCII byte, whatever its
-    /// neighbours, and lowers the letters only.
+    /// neighbours, and gives each word byte lowered as the vocabulary table keys it.
     #[test]
     fn word_bytes_eight_at_a_time() {
         let check = |x: u64| {
@@ -700,7 +790,8 @@ mod tests {
                     "{c:#x} in {x:#x}"
                 );
                 if w != 0 {
-                    assert_eq!(l, c.to_ascii_lowercase(), "{c:#x} in {x:#x}");
+                    let keyed = key_chunk(&[c.to_ascii_lowercase()]).to_le_bytes()[0];
+                    assert_eq!(l, keyed, "{c:#x} in {x:#x}");
                 }
             }
         };
