@@ -37,9 +37,10 @@ use serde::Deserialize;
 const MAX_TOKENS: usize = 4096;
 const WINDOW: usize = 32;
 const STRIDE: usize = 8;
-// The scoring loop checks for the last token to read only at the tokens that end a strided
-// window, so the last one must be such a token.
-const _: () = assert!((MAX_TOKENS - 1) % STRIDE == (WINDOW - 1) % STRIDE);
+// The scoring loop takes the tokens that end a strided window to be those followed by a multiple
+// of `STRIDE` tokens, and checks for the last token to read only at them, so the last one must be
+// such a token.
+const _: () = assert!(WINDOW.is_multiple_of(STRIDE) && MAX_TOKENS.is_multiple_of(STRIDE));
 const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
 const TAG3: u64 = 3 << 56;
 const TAG4: u64 = 4 << 56;
@@ -453,17 +454,19 @@ fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) -
         // (The count wraps as a running `u32` total would.)
         let end = (sum, 2 * (i + t - skipped) as u32);
         windows.store(t, end);
-        if t % STRIDE == (WINDOW - 1) % STRIDE {
-            windows.strided(m, t, end);
-            // The last token read is one of these (see `MAX_TOKENS`): the count is checked
-            // once every `STRIDE` tokens instead of once per token.
-            if t + 1 == MAX_TOKENS {
+        t += 1;
+        // Token `t - 1` ends a strided window when `t` is a multiple of `STRIDE` (see
+        // `MAX_TOKENS`), which is the cheaper test.
+        if t % STRIDE == 0 {
+            windows.strided(m, t - 1, end);
+            // The last token read is one of these: the count is checked once every `STRIDE`
+            // tokens instead of once per token.
+            if t == MAX_TOKENS {
                 break;
             }
         }
         // Past the separator that ended it (or the end of the text).
         i += 1;
-        t += 1;
     }
     t
 }
