@@ -37,6 +37,10 @@ use serde::Deserialize;
 const MAX_TOKENS: usize = 4096;
 const WINDOW: usize = 32;
 const STRIDE: usize = 8;
+// The scoring loop takes the tokens that end a strided window to be those followed by a multiple
+// of `STRIDE` tokens, and checks for the last token to read only at them, so the last one must be
+// such a token.
+const _: () = assert!(WINDOW.is_multiple_of(STRIDE) && MAX_TOKENS.is_multiple_of(STRIDE));
 const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
 const TAG3: u64 = 3 << 56;
 const TAG4: u64 = 4 << 56;
@@ -154,22 +158,36 @@ fn is_word(b: u8) -> bool {
 }
 
 /// A model's weight table, as the features read it.
+///
+/// A feature's bucket and sign are the top `bits + 1` bits of [`mix`] of its key, and those are
+/// the top bits of the product `key * MUL` alone: the fold in [`mix`] shifts right by 29 and
+/// the index right by `63 - bits`, at least 39, so nothing the fold adds reaches the index. The
+/// hot loop therefore reads tables by that product; and as `key | TAG` is `key + TAG` (the tag
+/// bits are above the key's), the product of a tagged key is the key's product plus a constant
+/// ([`Products`]).
 trait Weights {
+    /// The signed weight at the top bits of `product`: [`mix`] of a feature's key, or the key
+    /// times [`MUL`], whose top bits are the same.
+    fn at(&self, product: u64) -> i64;
+
     /// The signed weight of the feature with this key.
-    fn signed(&self, key: u64) -> i64;
+    #[inline(always)]
+    fn signed(&self, key: u64) -> i64 {
+        self.at(mix(key))
+    }
 }
 
 /// A signed table ([`Model::signed`]) whose size is known when compiling (the shipped models'
-/// `2^15` and `2^18` buckets): the index, the top bits of the mixed key, needs no bounds check
+/// `2^15` and `2^18` buckets): the index, the top bits of the product, needs no bounds check
 /// and the shift is a constant.
 struct Fixed<'m, const N: usize>(&'m [i16; N]);
 
 impl<const N: usize> Weights for Fixed<'_, N> {
     #[inline(always)]
-    fn signed(&self, key: u64) -> i64 {
+    fn at(&self, product: u64) -> i64 {
         let bits = N.trailing_zeros();
         self.0
-            .get((mix(key) >> (64 - bits)) as usize)
+            .get((product >> (64 - bits)) as usize)
             .copied()
             .map_or(0, i64::from)
     }
@@ -183,11 +201,51 @@ struct Sized<'m> {
 
 impl Weights for Sized<'_> {
     #[inline(always)]
-    fn signed(&self, key: u64) -> i64 {
+    fn at(&self, product: u64) -> i64 {
         self.signed
-            .get((mix(key) >> self.shift) as usize)
+            .get((product >> self.shift) as usize)
             .copied()
             .map_or(0, i64::from)
+    }
+}
+
+/// The multiplier of [`mix`] and what each tag adds to a key's product with it, as values the
+/// optimiser cannot see through ([`std::hint::black_box`]). As constants they were rebuilt in a
+/// register (`movabs`) for every byte, three instructions of the two dozen a byte takes; as
+/// values they stay in registers or are read as operands of the instructions that use them.
+#[derive(Clone, Copy)]
+struct Products {
+    mul: u64,
+    /// `TAG3 * MUL`, `TAG4 * MUL`, `TAGW * MUL` and `BIGRAM_ADD * MUL`.
+    tag3: u64,
+    tag4: u64,
+    word: u64,
+    bigram: u64,
+}
+
+impl Products {
+    #[inline(always)]
+    fn new() -> Self {
+        std::hint::black_box(Products {
+            mul: MUL,
+            tag3: TAG3.wrapping_mul(MUL),
+            tag4: TAG4.wrapping_mul(MUL),
+            word: TAGW.wrapping_mul(MUL),
+            bigram: BIGRAM_ADD.wrapping_mul(MUL),
+        })
+    }
+
+    /// The signed weights of the 3-gram and the 4-gram that end the stream whose last bytes
+    /// are `reg` (at least four bytes long).
+    #[inline(always)]
+    fn grams<W: Weights>(self, w: &W, reg: u64) -> i64 {
+        let three = (reg & 0xFF_FFFF)
+            .wrapping_mul(self.mul)
+            .wrapping_add(self.tag3);
+        let four = (reg & 0xFFFF_FFFF)
+            .wrapping_mul(self.mul)
+            .wrapping_add(self.tag4);
+        w.at(three) + w.at(four)
     }
 }
 
@@ -213,18 +271,13 @@ impl Stream {
     }
 }
 
-/// The signed weights of the 3-gram and the 4-gram that end the stream whose last bytes are
-/// `reg` (at least four bytes long).
-#[inline(always)]
-fn grams<W: Weights>(w: &W, reg: u64) -> i64 {
-    w.signed((reg & 0xFF_FFFF) | TAG3) + w.signed((reg & 0xFFFF_FFFF) | TAG4)
-}
-
 /// The windows of [`Model::score`], fed the running (sum of signed weights, number of features)
 /// after each token as the tokens are read, so that no list of them is kept: a ring of the last
-/// [`RING`] of them holds every start a window still needs.
+/// [`RING`] of them holds every start a window still needs. The sums and the counts are two
+/// arrays rather than one of pairs: a token's two stores then index by its number directly.
 struct Windows {
-    ring: [(i64, u32); RING],
+    sums: [i64; RING],
+    counts: [u32; RING],
     /// The best margin of the windows every [`STRIDE`] tokens known to count, and how many.
     best: f64,
     strided: u32,
@@ -240,7 +293,8 @@ impl Windows {
     #[inline(always)]
     fn new() -> Self {
         Windows {
-            ring: [(0, 0); RING],
+            sums: [0; RING],
+            counts: [0; RING],
             best: f64::NEG_INFINITY,
             strided: 0,
             pending: None,
@@ -254,19 +308,26 @@ impl Windows {
         if i == 0 {
             (0, 0)
         } else {
-            self.ring.get((i - 1) % RING).copied().unwrap_or((0, 0))
+            let k = (i - 1) % RING;
+            (self.sums[k], self.counts[k])
         }
     }
 
     /// The running totals after token `j` (counting from 0), the one after token `j - 1`.
     #[inline(always)]
     fn push(&mut self, m: &Model, j: usize, end: (i64, u32)) {
-        if let Some(slot) = self.ring.get_mut(j % RING) {
-            *slot = end;
-        }
+        self.store(j, end);
         if j % STRIDE == (WINDOW - 1) % STRIDE {
             self.strided(m, j, end);
         }
+    }
+
+    /// [`Windows::push`] without the windows: for a caller that then checks, as `push` does,
+    /// whether token `j` ends a strided window.
+    #[inline(always)]
+    fn store(&mut self, j: usize, end: (i64, u32)) {
+        self.sums[j % RING] = end.0;
+        self.counts[j % RING] = end.1;
     }
 
     /// From token `WINDOW - 1` on, every `STRIDE`th token `j` ends the window starting at
@@ -285,7 +346,7 @@ impl Windows {
     }
 
     /// The model's probability over the `t` tokens read.
-    fn finish(self, m: &Model, t: usize) -> f64 {
+    fn finish(&self, m: &Model, t: usize) -> f64 {
         if t == 0 {
             return 0.0;
         }
@@ -317,30 +378,26 @@ impl Windows {
 /// per token but the first. Once the first token and its space are read the stream is at least
 /// three bytes long, so every further byte ends a 3-gram and a 4-gram: the tokens after the first
 /// are read without counting the stream's length per byte.
+///
+/// The text is read by index, so that the number of features follows from the position
+/// instead of a count kept per byte.
 #[inline(always)]
 fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) -> usize {
     let bytes = text.as_bytes();
-    let word = |i: usize| {
-        bytes
-            .get(i)
-            .map_or(0, |&b| WORD_BYTES.get(usize::from(b)).copied().unwrap_or(0))
-    };
+    let word = |b: u8| WORD_BYTES[usize::from(b)];
     // The first token, read byte by byte as the stream grows.
-    let mut i = 0;
-    while i < bytes.len() && word(i) == 0 {
-        i += 1;
-    }
-    if i == bytes.len() {
+    let Some(first) = bytes.iter().position(|&b| word(b) != 0) else {
         return 0;
-    }
+    };
+    let mut i = first;
     let mut stream = Stream {
         reg: u64::from(b' '),
         len: 1,
     };
     let mut sum = 0i64;
     let mut h = FNV_OFFSET;
-    loop {
-        let l = word(i);
+    while let Some(&b) = bytes.get(i) {
+        let l = word(b);
         if l == 0 {
             break;
         }
@@ -351,42 +408,65 @@ fn token_sums<W: Weights>(w: &W, text: &str, m: &Model, windows: &mut Windows) -
     sum += w.signed(u64::from(h) | TAGW);
     sum += stream.push(w, b' ');
     let mut reg = stream.reg;
-    // `2 * len + 2 * tokens - 6` features.
-    let mut n = 2 * stream.len - 4;
-    windows.push(m, 0, (sum, n));
+    // `2 * len + 2 * tokens - 6` features: `len` is one more than the bytes of the tokens and
+    // the spaces between them read so far, so after the token ending at byte `i` (exclusive)
+    // there are `2 * (i + tokens - 1 - skipped)` features, where `skipped` counts the bytes
+    // before the first token and the separators after the first of each run. No count is kept
+    // per token.
+    let mut skipped = first;
+    windows.push(m, 0, (sum, 2 * (i - skipped) as u32));
     let mut t = 1;
-    let mut prev = h;
+    let k = Products::new();
+    // The previous token's hash times `MUL`: a bigram's key is `(prev << 32 | h) + BIGRAM_ADD`,
+    // so its product is `(prev * MUL) << 32`, plus the token's `h * MUL`, which its word
+    // feature needs too, plus `BIGRAM_ADD * MUL`.
+    let mut prev = u64::from(h).wrapping_mul(k.mul);
     // The rest of the text after the separator ending the first token.
-    let mut bytes = bytes.get(i + 1..).unwrap_or_default().iter();
-    let word = |b: u8| WORD_BYTES.get(usize::from(b)).copied().unwrap_or(0);
-    while t < MAX_TOKENS {
-        let Some(first) = bytes.by_ref().map(|&b| word(b)).find(|&l| l != 0) else {
-            break;
-        };
+    i += 1;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        let first = word(b);
+        if first == 0 {
+            // Another separator.
+            skipped += 1;
+            continue;
+        }
         reg = (reg << 8) | u64::from(first);
-        sum += grams(w, reg);
+        sum += k.grams(w, reg);
         let mut h = (FNV_OFFSET ^ u32::from(first)).wrapping_mul(FNV_PRIME);
-        let mut read = 1;
-        for &b in bytes.by_ref() {
+        while let Some(&b) = bytes.get(i) {
             let l = word(b);
             if l == 0 {
                 break;
             }
             reg = (reg << 8) | u64::from(l);
-            sum += grams(w, reg);
+            sum += k.grams(w, reg);
             h = (h ^ u32::from(l)).wrapping_mul(FNV_PRIME);
-            read += 1;
+            i += 1;
         }
         // The token's word and bigram, and the space after it.
-        sum += w.signed(u64::from(h) | TAGW);
-        sum += w.signed(((u64::from(prev) << 32) | u64::from(h)).wrapping_add(BIGRAM_ADD));
-        prev = h;
+        let hm = u64::from(h).wrapping_mul(k.mul);
+        sum += w.at(hm.wrapping_add(k.word));
+        sum += w.at((prev << 32).wrapping_add(hm).wrapping_add(k.bigram));
+        prev = hm;
         reg = (reg << 8) | u64::from(b' ');
-        sum += grams(w, reg);
-        // Two grams for each of its bytes and its space, its word and its bigram.
-        n += 2 * read + 4;
-        windows.push(m, t, (sum, n));
+        sum += k.grams(w, reg);
+        // (The count wraps as a running `u32` total would.)
+        let end = (sum, 2 * (i + t - skipped) as u32);
+        windows.store(t, end);
         t += 1;
+        // Token `t - 1` ends a strided window when `t` is a multiple of `STRIDE` (see
+        // `MAX_TOKENS`), which is the cheaper test.
+        if t % STRIDE == 0 {
+            windows.strided(m, t - 1, end);
+            // The last token read is one of these: the count is checked once every `STRIDE`
+            // tokens instead of once per token.
+            if t == MAX_TOKENS {
+                break;
+            }
+        }
+        // Past the separator that ended it (or the end of the text).
+        i += 1;
     }
     t
 }
@@ -585,6 +665,39 @@ mod tests {
             for t in &texts {
                 let (got, want) = (model.score(t), score_reference(model, t));
                 assert_eq!(got.to_bits(), want.to_bits(), "{name} {t:?}: {got} {want}");
+            }
+        }
+    }
+
+    /// The hot loop reads tables by a key's product with `MUL` (plus a tag's) instead of by
+    /// [`mix`] of the tagged key: the same index for every table size a model may have.
+    #[test]
+    fn products_index_as_mix_does() {
+        let k = Products::new();
+        let mut rng = crate::tests_support::Lcg(0x9e37_79b9);
+        for _ in 0..10_000 {
+            let wide = (rng.next() as u64) << 33 ^ (rng.next() as u64) << 2 ^ rng.next() as u64;
+            let reg = wide & 0xFFFF_FFFF;
+            let (h, prev) = (wide as u32, (wide >> 32) as u32);
+            let bigram = ((u64::from(prev) << 32) | u64::from(h)).wrapping_add(BIGRAM_ADD);
+            let hm = u64::from(h).wrapping_mul(k.mul);
+            let pm = u64::from(prev).wrapping_mul(k.mul);
+            for (key, product) in [
+                (
+                    (reg & 0xFF_FFFF) | TAG3,
+                    (reg & 0xFF_FFFF).wrapping_mul(k.mul).wrapping_add(k.tag3),
+                ),
+                (reg | TAG4, reg.wrapping_mul(k.mul).wrapping_add(k.tag4)),
+                (u64::from(h) | TAGW, hm.wrapping_add(k.word)),
+                (bigram, (pm << 32).wrapping_add(hm).wrapping_add(k.bigram)),
+            ] {
+                for bits in 8..=24 {
+                    assert_eq!(
+                        mix(key) >> (63 - bits),
+                        product >> (63 - bits),
+                        "{key:x} {bits}"
+                    );
+                }
             }
         }
     }

@@ -291,35 +291,57 @@ fn rot13_letters(text: &str) -> bool {
 /// as written.
 ///
 /// The words are the maximal runs of ASCII letters (every byte of a character that is not
-/// ASCII is a separator), read in one pass over the bytes: each word's key ([`word_key`] of its
-/// lower case) is built as its bytes are read, and one lookup tells whether it or its rot13 is
-/// listed. The reading stops once the words left cannot change the answer.
+/// ASCII is a separator), read in one pass over the bytes by index: each word's key
+/// ([`word_key`] of its lower case) is built as its bytes are read, in a `u64` (most words have
+/// at most eight letters; a longer one's key is built again from its bytes), its length is the
+/// distance between its ends, and one lookup tells whether it or its rot13 is listed. The
+/// reading stops once the words left cannot change the answer.
 fn rot13_words(text: &str) -> (bool, bool) {
     let words = &*ROT13_WORDS;
     let mut tally = Rot13Tally::default();
     let mut read = 0;
-    let mut bytes = text.as_bytes().iter();
-    let letter = |c: &u8| LOWER_LETTER.get(usize::from(*c)).copied().unwrap_or(0);
+    let bytes = text.as_bytes();
+    let letter = |c: u8| LOWER_LETTER[usize::from(c)];
+    let mut i = 0;
     while read < 64 {
-        let Some(first) = bytes.by_ref().map(letter).find(|&l| l != 0) else {
+        let Some(&c) = bytes.get(i) else {
             break;
         };
-        // The word's key (`word_key` of its lower case) and length.
-        let (mut lower, mut len) = (u128::from(first), 1usize);
-        for c in bytes.by_ref() {
+        i += 1;
+        let first = letter(c);
+        if first == 0 {
+            continue;
+        }
+        let start = i - 1;
+        // The key of the word's last eight letters (all of them in a short word).
+        let mut low = u64::from(first);
+        while let Some(&c) = bytes.get(i) {
             let l = letter(c);
             if l == 0 {
                 break;
             }
-            lower = (lower << 8) | u128::from(l);
-            len += 1;
+            low = (low << 8) | u64::from(l);
+            i += 1;
         }
-        if len <= 16 {
-            tally.add(words.flags(lower), lower);
-            read += 1;
-            if tally.settled(64 - read) {
-                break;
-            }
+        let len = i - start;
+        // Past the byte that ended the word, which is no letter (or the end of the text).
+        i += 1;
+        if len > 16 {
+            continue;
+        }
+        let lower = if len <= 8 {
+            u128::from(low)
+        } else {
+            bytes
+                .get(start..start + len)
+                .unwrap_or_default()
+                .iter()
+                .fold(0, |k, &c| (k << 8) | u128::from(letter(c)))
+        };
+        tally.add(words.flags(lower), lower);
+        read += 1;
+        if tally.settled(64 - read) {
+            break;
         }
     }
     tally.verdict()
