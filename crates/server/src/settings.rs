@@ -232,9 +232,9 @@ pub struct WebhookSettings {
     /// that deliveries slow ingestion down less; the backlog is sent at full speed once
     /// ingestion eases. 0: never hold back.
     pub busy_wave_ms: u64,
-    /// The longest an alert is held back that way: once the oldest message waiting in the
-    /// outbox, or an endpoint's next delivery's message, was written longer ago than this many
-    /// milliseconds, the outbox is fanned out and the endpoint sends at full speed, busy or not.
+    /// The longest an alert is held back that way: once an endpoint's next delivery's message
+    /// was written longer ago than this many milliseconds, the endpoint sends at full speed,
+    /// busy or not (the outbox is still fanned out one batch at a time, as endpoints run short).
     /// A minute by default: deliveries step aside for the first minute of a saturated ingestion
     /// (measured: 20 s of it lost no speed), then compete with it (BENCHMARKS.md, "Bursts and
     /// sustained ingestion").

@@ -33,11 +33,6 @@ use crate::webhook::{address, format, sign};
 /// Outbox messages fanned out per transaction.
 const DISPATCH_BATCH: u64 = 500;
 
-/// While ingestion keeps the event writers busy and the outbox has fallen `busy_max_lag_ms`
-/// behind, a fan-out transaction takes this many times [`DISPATCH_BATCH`]: the same rows in
-/// fewer transactions for ingestion to wait for.
-const BUSY_DISPATCH_BATCHES: u64 = 4;
-
 /// Attempts the recorder writes at once at most, and attempts waiting for it at most (an attempt
 /// beyond that waits for room).
 const RECORD_BATCH: usize = 1024;
@@ -343,28 +338,22 @@ impl Deliverer {
         Ok(())
     }
 
-    /// Fans the outbox out. While ingestion is busy the endpoints send one wave per
-    /// `busy_wave_ms`, so only one batch is fanned out, and only when an endpoint has run short:
-    /// the rest waits for ingestion to ease, unless its oldest message has waited
-    /// `busy_max_lag_ms` (then all of it goes, in fewer and larger transactions).
+    /// Fans the outbox out: all of it while ingestion is not busy. While it is busy, one batch,
+    /// and only when an endpoint has run short of deliveries to send; the rest waits in the
+    /// outbox. That holds when the endpoints send at full speed too (their messages have waited
+    /// `busy_max_lag_ms`): fanning out a backlog of minutes at once wrote it as thousands of
+    /// delivery rows per transaction, which held the write lock ingestion waits for (measured:
+    /// ingestion saturated for two minutes lost 35%, BENCHMARKS.md).
     async fn dispatch(&self, busy: bool, lanes: &Lanes) -> Result<(), sentinel_store::StoreError> {
         let store = &self.ctx.store;
-        let mut limit = DISPATCH_BATCH;
         if busy {
-            let Some(since) = store.outbox_waiting_since().await? else {
-                return Ok(());
-            };
-            if self.ctx.overdue(since) {
-                limit = DISPATCH_BATCH * BUSY_DISPATCH_BATCHES;
-            } else {
-                let wave = self.ctx.settings.concurrency_per_endpoint;
-                if lanes.lanes.values().any(|l| l.enabled && l.short(wave)) {
-                    store.dispatch_outbox(DISPATCH_BATCH).await?;
-                }
-                return Ok(());
+            let wave = self.ctx.settings.concurrency_per_endpoint;
+            if lanes.lanes.values().any(|l| l.enabled && l.short(wave)) {
+                store.dispatch_outbox(DISPATCH_BATCH).await?;
             }
+            return Ok(());
         }
-        while store.dispatch_outbox(limit).await? as u64 == limit {}
+        while store.dispatch_outbox(DISPATCH_BATCH).await? as u64 == DISPATCH_BATCH {}
         Ok(())
     }
 
