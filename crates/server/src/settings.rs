@@ -236,8 +236,8 @@ pub struct WebhookSettings {
     /// was written longer ago than this many milliseconds, the endpoint sends at full speed,
     /// busy or not (the outbox is still fanned out one batch at a time, as endpoints run short).
     /// A minute by default: deliveries step aside for the first minute of a saturated ingestion
-    /// (measured: 20 s of it lost no speed), then compete with it (BENCHMARKS.md, "Bursts and
-    /// sustained ingestion").
+    /// (measured: 20 s of it lost no speed), then compete with it (measured: 15–30 s past the
+    /// minute cost within noise of nothing; BENCHMARKS.md, "Saturation past `busy_max_lag_ms`").
     pub busy_max_lag_ms: u64,
 }
 
