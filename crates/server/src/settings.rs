@@ -233,12 +233,19 @@ pub struct WebhookSettings {
     /// ingestion eases. 0: never hold back.
     pub busy_wave_ms: u64,
     /// The longest an alert is held back that way: once an endpoint's next delivery's message
-    /// was written longer ago than this many milliseconds, the endpoint sends at full speed,
-    /// busy or not (the outbox is still fanned out one batch at a time, as endpoints run short).
-    /// A minute by default: deliveries step aside for the first minute of a saturated ingestion
-    /// (measured: 20 s of it lost no speed), then compete with it (measured: 15–30 s past the
-    /// minute cost within noise of nothing; BENCHMARKS.md, "Saturation past `busy_max_lag_ms`").
+    /// was written longer ago than this many milliseconds, the endpoint sends at
+    /// `busy_overdue_per_second` while ingestion stays busy, and at full speed once it eases
+    /// (the outbox is still fanned out one batch at a time, as endpoints run short). A minute by
+    /// default: deliveries step aside for the first minute of a saturated ingestion (measured:
+    /// 20 s of it lost no speed).
     pub busy_max_lag_ms: u64,
+    /// While ingestion is busy, the most deliveries a second an endpoint whose alerts are
+    /// overdue (`busy_max_lag_ms`) sends: 50 by default, enough for an endpoint that filters
+    /// its alerts to catch up, and within noise of nothing for a saturated ingestion with 5
+    /// endpoints. 0: no limit (full speed), which on SQLite cost a saturated ingestion 24–46%
+    /// with 5 endpoints that each receive every event (BENCHMARKS.md, "Overdue deliveries at a
+    /// bounded rate").
+    pub busy_overdue_per_second: f64,
 }
 
 impl Default for WebhookSettings {
@@ -256,6 +263,7 @@ impl Default for WebhookSettings {
             poll_ms: 500,
             busy_wave_ms: 250,
             busy_max_lag_ms: 60_000,
+            busy_overdue_per_second: 50.0,
         }
     }
 }
@@ -730,9 +738,10 @@ impl Settings {
             || !(0.0..=168.0).contains(&w.rotation_overlap_hours)
             || w.busy_wave_ms > 10_000
             || !(100..=3_600_000).contains(&w.busy_max_lag_ms)
+            || !(0.0..=100_000.0).contains(&w.busy_overdue_per_second)
         {
             return invalid(
-                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168, busy_wave_ms 0 to 10000 and busy_max_lag_ms 100 to 3600000",
+                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168, busy_wave_ms 0 to 10000, busy_max_lag_ms 100 to 3600000 and busy_overdue_per_second 0 to 100000",
             );
         }
         self.siem.validate()?;
