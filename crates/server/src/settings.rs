@@ -244,7 +244,7 @@ pub struct WebhookSettings {
     /// its alerts to catch up, and within noise of nothing for a saturated ingestion with 5
     /// endpoints. 0: no limit (full speed), which on SQLite cost a saturated ingestion 24–46%
     /// with 5 endpoints that each receive every event (BENCHMARKS.md, "Overdue deliveries at a
-    /// bounded rate").
+    /// bounded rate"). Never slower than the pace of `busy_wave_ms`.
     pub busy_overdue_per_second: f64,
 }
 

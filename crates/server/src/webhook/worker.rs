@@ -375,10 +375,14 @@ impl Deliverer {
             .queue
             .front()
             .is_some_and(|next| self.ctx.overdue(next.delivery.message_created_at));
+        // Overdue is never slower than the busy pace, however low the rate.
+        let busy_pace = Duration::from_millis(s.busy_wave_ms);
         let pace = if !overdue {
-            Duration::from_millis(s.busy_wave_ms)
-        } else if s.busy_overdue_per_second > 0.0 && s.busy_wave_ms > 0 {
-            seconds(s.concurrency_per_endpoint as f64 / s.busy_overdue_per_second)
+            busy_pace
+        } else if s.busy_overdue_per_second > 0.0 {
+            busy_pace.min(seconds(
+                s.concurrency_per_endpoint as f64 / s.busy_overdue_per_second,
+            ))
         } else {
             Duration::ZERO
         };
