@@ -1073,6 +1073,22 @@ async fn overdue_alerts_go_out_at_a_bounded_rate_while_ingestion_is_busy() {
     assert_each_message_once(&got, n);
 }
 
+/// However low `busy_overdue_per_second` is set (here one wave per 10 s), an overdue endpoint
+/// is never paced slower than `busy_wave_ms` (here one delivery a second).
+#[tokio::test(flavor = "multi_thread")]
+async fn overdue_alerts_never_go_slower_than_the_busy_pace() {
+    let n = 6;
+    let (_app, receiver, busy, _) = paced_app_with(100, 0.1, "slow-overdue-", n).await;
+    let early = received_within_2500_ms_of_the_first(&receiver).await;
+    assert!(
+        early >= 2,
+        "{early} overdue deliveries within 2.5 s of the first: slower than the busy pace of 1 a second"
+    );
+    busy.ease().await;
+    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
+    assert_each_message_once(&got, n);
+}
+
 /// While ingestion is busy the outbox is fanned out one batch (500 messages) at a time, only
 /// as an endpoint runs short: the rest stays in the outbox, and follows once ingestion eases.
 #[tokio::test(flavor = "multi_thread")]
