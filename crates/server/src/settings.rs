@@ -1132,7 +1132,15 @@ mod tests {
                 demo_traffic: 0.01,
                 ..Settings::default()
             },
-        ] {
+        ]
+        .into_iter()
+        .chain([-1.0, f64::NAN, 1e6].map(|rate| Settings {
+            webhooks: WebhookSettings {
+                busy_overdue_per_second: rate,
+                ..WebhookSettings::default()
+            },
+            ..Settings::default()
+        })) {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
     }

@@ -1051,14 +1051,24 @@ async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
     );
 }
 
+/// `n` messages, overdue at once (the lag is 100 ms), to an endpoint sending at most
+/// `overdue_per_second` while a writer is kept busy: how many arrived within 2.5 s of the first.
+/// Then ingestion eases, and every message arrives, each once.
+async fn overdue_while_busy(overdue_per_second: f64, prefix: &str, n: usize) -> usize {
+    let (_app, receiver, busy, _) = paced_app_with(100, overdue_per_second, prefix, n).await;
+    let early = received_within_2500_ms_of_the_first(&receiver).await;
+    busy.ease().await;
+    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
+    assert_each_message_once(&got, n);
+    early
+}
+
 /// Overdue while ingestion stays busy, an endpoint sends `busy_overdue_per_second` deliveries a
 /// second (here 2), not at full speed, which cost a saturated ingestion 24–46% in the benchmark;
 /// the rest goes out once ingestion eases, each message once.
 #[tokio::test(flavor = "multi_thread")]
 async fn overdue_alerts_go_out_at_a_bounded_rate_while_ingestion_is_busy() {
-    let n = 12;
-    let (_app, receiver, busy, _) = paced_app_with(100, 2.0, "overdue-", n).await;
-    let early = received_within_2500_ms_of_the_first(&receiver).await;
+    let early = overdue_while_busy(2.0, "overdue-", 12).await;
     // At 2 a second about 6 have arrived by now; at full speed all 12 would have.
     assert!(
         early <= 8,
@@ -1068,25 +1078,17 @@ async fn overdue_alerts_go_out_at_a_bounded_rate_while_ingestion_is_busy() {
         early >= 3,
         "{early} overdue deliveries within 2.5 s of the first: they stalled"
     );
-    busy.ease().await;
-    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
-    assert_each_message_once(&got, n);
 }
 
 /// However low `busy_overdue_per_second` is set (here one wave per 10 s), an overdue endpoint
 /// is never paced slower than `busy_wave_ms` (here one delivery a second).
 #[tokio::test(flavor = "multi_thread")]
 async fn overdue_alerts_never_go_slower_than_the_busy_pace() {
-    let n = 6;
-    let (_app, receiver, busy, _) = paced_app_with(100, 0.1, "slow-overdue-", n).await;
-    let early = received_within_2500_ms_of_the_first(&receiver).await;
+    let early = overdue_while_busy(0.1, "slow-overdue-", 6).await;
     assert!(
         early >= 2,
         "{early} overdue deliveries within 2.5 s of the first: slower than the busy pace of 1 a second"
     );
-    busy.ease().await;
-    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
-    assert_each_message_once(&got, n);
 }
 
 /// While ingestion is busy the outbox is fanned out one batch (500 messages) at a time, only
@@ -1130,8 +1132,7 @@ async fn fans_out_one_batch_while_busy(busy_max_lag_ms: u64) {
     );
     busy.ease().await;
     let got = receiver.wait_for(n, Duration::from_secs(60)).await;
-    let ids: std::collections::HashSet<&str> = got.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids.len(), n, "each message once");
+    assert_each_message_once(&got, n);
     let deadline = Instant::now() + Duration::from_secs(10);
     while app.store.outbox_waiting_since().await.unwrap().is_some() {
         assert!(Instant::now() < deadline, "the outbox was never fanned out");
