@@ -17,8 +17,9 @@ Two sources, reported separately:
   go in two ways: by substituting a generic phrase of the sentence ("the company" -> an
   organisation, "the city" -> a city, "someone" -> a person) and, for the rest, by a short
   team-written frame around the real sentence ("Dear {person}, ...", "{person} ({city}) asked: ...",
-  "Please ship it to {address}. ..."); each frame belongs to one split by a stable hash, so
-  test rows are framed by contexts training never saw. 8% of placed rows are lowercased whole
+  "Please ship it to {address}. ..."); each frame belongs to one split (test by a stable hash,
+  then val its share of the rest: `frame_splits`), so test rows are framed by contexts training
+  never saw. 8% of placed rows are lowercased whole
   (chat style; only robust mode looks at lower-case words). Carriers left unchanged are hard negatives (their
   capitalised first words, "May", "Will", product and tool names kept from the text).
   Values come from the gazetteers: first names from `gender-guesser` 0.4.0 (`nam_dict.txt`, names
@@ -316,7 +317,7 @@ SUBST = [
 ]
 
 # Team-written frames around a real sentence: `{x}` is the sentence. Each frame belongs to one
-# split (by a stable hash of the frame), so the test split's frames are contexts the tagger never
+# split (`frame_splits`), so the test split's frames are contexts the tagger never
 # trained on; the same prepositions come before every type, so no word alone gives the type away.
 FRAMES = [
     "Dear {person}, {x}",
@@ -362,6 +363,20 @@ FRAMES = [
 ]
 
 
+def frame_splits() -> dict[str, list[str]]:
+    """The frames of each split, in FRAMES order. A frame is a test frame when its stable hash
+    says so, like every other assignment here. Of the others, val takes its share of all frames
+    (SPLIT_SHARES), those of lowest hash, and train the rest: left to the hash alone, val drew one
+    frame of forty, too few contexts to choose a model's epochs by. The test frames, and so the
+    test rows, are the same either way."""
+    key = "names-frame:{}".format
+    test = [f for f in FRAMES if split_of(key(f)) == "test"]
+    rest = sorted((f for f in FRAMES if f not in test), key=lambda f: common.stable_unit(key(f)))
+    val = set(rest[:round(len(FRAMES) * common.SPLIT_SHARES[common.SPLITS.index("val")])])
+    return {"train": [f for f in FRAMES if f not in test and f not in val],
+            "val": [f for f in FRAMES if f in val], "test": test}
+
+
 def frame_kinds(frame: str) -> list[str]:
     return re.findall(r"\{(\w+)\}", frame)
 
@@ -391,9 +406,7 @@ def placed_rows() -> list[dict]:
     p = Pools()
     sents = [s for s in writingbench_sentences() if carrier_ok(s, p.safe_caps)]
     log(f"names: {len(sents)} carrier sentences")
-    frames: dict[str, list[str]] = defaultdict(list)
-    for f in FRAMES:
-        frames[split_of(f"names-frame:{f}")].append(f)
+    frames = frame_splits()
     log("names: frames per split " + ", ".join(f"{k} {len(v)}" for k, v in sorted(frames.items())))
     rows = []
     for i, s in enumerate(sents):
@@ -490,4 +503,4 @@ def evaluate(mode: str, split: str) -> list[Table]:
 
 
 # CI floors (eval.py --check-floors), a margin under the figures in docs/QUALITY.md.
-FLOORS = {"balanced": {"strict_f1": 0.74}}
+FLOORS = {"balanced": {"strict_f1": 0.77}}
