@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import json
 import os
-import filecmp
 import random
 import shutil
 import struct
 import sys
 import tempfile
+
+import reproduce
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "quality"))
@@ -562,15 +563,7 @@ def check() -> int:
             write_golden(q, Gazetteer.load())
         finally:
             OUT = committed
-        differ = [name for name in OUTPUTS
-                  if not filecmp.cmp(os.path.join(tmp, name), os.path.join(committed, name),
-                                     shallow=False)]
-    if differ:
-        print(f"ner.py --check: {', '.join(differ)} differ from what the script trains now; "
-              "run scripts/train/ner.py and commit crates/engine/src/detect/ner/data", flush=True)
-        return 1
-    print(f"ner.py --check: {', '.join(OUTPUTS)} are what the script trains", flush=True)
-    return 0
+        return reproduce.report("ner.py", tmp, committed, OUTPUTS)
 
 
 def main(argv: list[str]) -> int:

@@ -18,7 +18,6 @@ JSON; `golden.json` beside the model holds scores from the quantised weights for
 """
 
 import base64
-import filecmp
 import json
 import math
 import os
@@ -28,6 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import features as F  # noqa: E402
+import reproduce  # noqa: E402
 import train as T  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -144,16 +144,7 @@ def check() -> int:
     for byte (CI runs it): the committed weights are what this script makes from the data."""
     with tempfile.TemporaryDirectory() as tmp:
         main(tmp)
-        differ = [name for name in ("model.json", "golden.json")
-                  if not filecmp.cmp(os.path.join(tmp, name), os.path.join(OUT, name),
-                                     shallow=False)]
-    if differ:
-        print(f"train_unsafe.py --check: {', '.join(differ)} differ from what the script trains "
-              "now; run scripts/train/train_unsafe.py and commit them", flush=True)
-        return 1
-    print("train_unsafe.py --check: model.json and golden.json are what the script trains",
-          flush=True)
-    return 0
+        return reproduce.report("train_unsafe.py", tmp, OUT, ["model.json", "golden.json"])
 
 
 if __name__ == "__main__":
