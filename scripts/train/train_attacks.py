@@ -30,6 +30,8 @@ benign texts, the balanced detectors' default threshold, then raised by the mode
 (chosen on val with both detectors and the rules running).
 
     train_attacks.py --calibrate     # only recalibrate the committed weights (no fit)
+    train_attacks.py --check         # trains into a temporary directory; fails unless both model
+                                     # files equal the committed ones (CI runs it)
 """
 
 import base64
@@ -40,12 +42,14 @@ import os
 import re
 import struct
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import features as F  # noqa: E402
+import reproduce  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QDIR = os.environ.get("SENTINEL_QUALITY_DIR", "/var/tmp/sentinel-quality")
@@ -282,7 +286,7 @@ def committed(name):
 
 def main():
     calibrate_only = "--calibrate" in sys.argv[1:]
-    only = set(sys.argv[1:]) - {"--calibrate"}
+    only = set(sys.argv[1:]) - {"--calibrate", "--check"}
     train = [r for r in read(os.path.join(DATA, "train.jsonl")) if not r.get("derived")]
     val = [r for r in read(os.path.join(DATA, "val.jsonl")) if not r.get("derived")]
     tmpl = template_rows()
@@ -358,5 +362,20 @@ def main():
     print("wrote", OUT, "- now run: python3 scripts/train/train.py --golden")
 
 
+def check() -> int:
+    """Trains both models into a temporary directory and compares them with the committed files,
+    byte for byte: the committed weights are what this script makes from the fetched data."""
+    global OUT
+    committed = OUT
+    with tempfile.TemporaryDirectory() as tmp:
+        OUT = tmp
+        try:
+            main()
+        finally:
+            OUT = committed
+        return reproduce.report("train_attacks.py", tmp, committed,
+                                [f"{name}.json" for name in MODELS])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(check() if "--check" in sys.argv[1:] else main())
