@@ -53,6 +53,26 @@ impl Ctx {
     fn overdue(&self, written: DateTime<Utc>) -> bool {
         Utc::now() - written > chrono::Duration::milliseconds(self.settings.busy_max_lag_ms as i64)
     }
+
+    /// The least time between two waves of an endpoint while events are being ingested, given
+    /// when its next delivery's message was written: `busy_wave_ms`; once that message has
+    /// waited `busy_max_lag_ms`, one wave per `concurrency / busy_overdue_per_second` (a wave
+    /// starts at most `concurrency` deliveries), never slower than `busy_wave_ms`, and no pause
+    /// at a rate of 0. At full speed, 5 endpoints that each received every event cost a
+    /// saturated ingestion 24–46%.
+    fn wave_pace(&self, next_written: Option<DateTime<Utc>>) -> Duration {
+        let s = &self.settings;
+        let busy = Duration::from_millis(s.busy_wave_ms);
+        if !next_written.is_some_and(|written| self.overdue(written)) {
+            busy
+        } else if s.busy_overdue_per_second > 0.0 {
+            busy.min(seconds(
+                s.concurrency_per_endpoint as f64 / s.busy_overdue_per_second,
+            ))
+        } else {
+            Duration::ZERO
+        }
+    }
 }
 
 /// The worker of one node.
@@ -367,32 +387,19 @@ impl Deliverer {
         if !lane.enabled {
             return Ok(());
         }
-        // While events are being ingested, one wave per `busy_wave_ms` at most; once the next
-        // delivery's message has waited `busy_max_lag_ms`, one wave per `concurrency /
-        // busy_overdue_per_second` (a wave starts at most `concurrency` deliveries): at full
-        // speed, 5 endpoints that each received every event cost a saturated ingestion 24–46%.
-        let overdue = lane
-            .queue
-            .front()
-            .is_some_and(|next| self.ctx.overdue(next.delivery.message_created_at));
-        // Overdue is never slower than the busy pace, however low the rate.
-        let busy_pace = Duration::from_millis(s.busy_wave_ms);
-        let pace = if !overdue {
-            busy_pace
-        } else if s.busy_overdue_per_second > 0.0 {
-            busy_pace.min(seconds(
-                s.concurrency_per_endpoint as f64 / s.busy_overdue_per_second,
-            ))
-        } else {
-            Duration::ZERO
-        };
+        // While events are being ingested, one wave per `Ctx::wave_pace` at most (a pace of
+        // zero holds nothing back: `at` is then the last wave, already past).
         let now = tokio::time::Instant::now();
-        if !pace.is_zero()
-            && let Some(last) = lane.last_wave
-            && now < last + pace
+        if let Some(last) = lane.last_wave
+            && let at = last
+                + self.ctx.wave_pace(
+                    lane.queue
+                        .front()
+                        .map(|next| next.delivery.message_created_at),
+                )
+            && now < at
             && lanes.load.busy()
         {
-            let at = last + pace;
             lanes.resume = Some(lanes.resume.map_or(at, |r| r.min(at)));
             return Ok(());
         }
