@@ -1063,6 +1063,44 @@ fn decode_each(
     }
 }
 
+/// Abbreviations that keep the period after them at the end of an entity (`Acme Corp.`,
+/// `Main St.`, `Sr.`): the organisation suffixes, street types and titles of `data/cues.txt`
+/// that are written with one. After any other word a final period ends the sentence.
+const ABBREVIATIONS: [&[u8]; 45] = [
+    b"inc", b"ltd", b"corp", b"co", b"llc", b"llp", b"plc", b"bros", b"pty", b"pvt", b"st", b"ave",
+    b"rd", b"ln", b"dr", b"blvd", b"ct", b"pl", b"pkwy", b"hwy", b"sq", b"cir", b"str", b"apt",
+    b"ste", b"jr", b"sr", b"mr", b"mrs", b"ms", b"mx", b"prof", b"capt", b"col", b"gen", b"lt",
+    b"sgt", b"sen", b"rep", b"gov", b"pres", b"rev", b"fr", b"mt", b"ft",
+];
+
+/// The tokens `first..=last` of an entity tagged over `s..=e`, without the periods the tagger
+/// takes in at its edges (`None` if nothing else is left):
+/// - a leading period right after an initial brings the initial in (`J. Smith`, tagged from
+///   the period) when `may_take` (the initial is in no longer entity); any other leading
+///   period is dropped;
+/// - a final period is dropped unless it follows an initial (`U.S.`) or an abbreviation
+///   ([`ABBREVIATIONS`]): after any other word it ends the sentence.
+fn trim_periods(t: &Tokens<'_>, s: usize, e: usize, may_take: bool) -> Option<(usize, usize)> {
+    let period = |i: usize| t.word_bytes(i) == b".";
+    let initial = |i: usize| matches!(t.word_bytes(i), [c] if c.is_ascii_alphabetic());
+    let mut first = s;
+    if period(s) {
+        if may_take && s > 0 && t.list[s - 1].end == t.list[s].start && initial(s - 1) {
+            first = s - 1;
+        } else {
+            first = s + 1;
+        }
+    }
+    let mut last = e;
+    if last > first && period(last) {
+        let before = t.lwb(last - 1);
+        if !(initial(last - 1) || ABBREVIATIONS.contains(&before)) {
+            last -= 1;
+        }
+    }
+    (first <= last && !(first == last && period(first))).then_some((first, last))
+}
+
 fn kind_of(tag: usize) -> Kind {
     match (tag - 1) / 2 {
         0 => Kind::Person,
@@ -1094,10 +1132,23 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
     let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
         if let Some((tag, s, sum)) = cur.take() {
             let n = (end_tok - s + 1) as f64;
+            // The token before, when the last entity ends with it: an initial that is an
+            // entity of its own joins this one; one that ends a longer entity stays there.
+            let before = s.checked_sub(1).and_then(|b| {
+                out.last()
+                    .filter(|e| e.end == t.list[b].end)
+                    .map(|e| e.start == t.list[b].start)
+            });
+            let Some((first, last)) = trim_periods(&t, s, end_tok, before != Some(false)) else {
+                return;
+            };
+            if first < s && before == Some(true) {
+                out.pop();
+            }
             out.push(Entity {
                 kind: kind_of(tag),
-                start: t.list[s].start,
-                end: t.list[end_tok].end,
+                start: t.list[first].start,
+                end: t.list[last].end,
                 score: (sum / n).clamp(0.5, 0.99),
             });
         }
@@ -1396,6 +1447,53 @@ mod tests {
             assert!(e.start < e.end && (0.5..=0.99).contains(&e.score));
         }
         assert!(found(text, Mode::Balanced).contains(&(Kind::Location, "São Paulo")));
+    }
+
+    #[test]
+    fn entities_do_not_take_in_the_periods_around_them() {
+        let t = tokenize(
+            "Ask J. Smith at Acme Corp. in Bank of Lisbon. Then the U.S. and Kim.",
+            false,
+        );
+        // The index of the `n`th token (from 0) that reads `w`.
+        let at = |w: &str, n: usize| {
+            (0..t.list.len())
+                .filter(|&i| t.word(i) == w)
+                .nth(n)
+                .unwrap_or_else(|| panic!("no token {w:?}"))
+        };
+        let words =
+            |r: Option<(usize, usize)>| r.map(|(a, b)| &t.text[t.list[a].start..t.list[b].end]);
+        // Tagged from the period after an initial: the initial comes in, unless it ends a
+        // longer entity.
+        let smith = (at(".", 0), at("Smith", 0));
+        assert_eq!(
+            words(trim_periods(&t, smith.0, smith.1, true)),
+            Some("J. Smith")
+        );
+        assert_eq!(
+            words(trim_periods(&t, smith.0, smith.1, false)),
+            Some("Smith")
+        );
+        // An abbreviation keeps its period; a sentence's period is dropped.
+        let acme = (at("Acme", 0), at(".", 1));
+        assert_eq!(
+            words(trim_periods(&t, acme.0, acme.1, true)),
+            Some("Acme Corp.")
+        );
+        let bank = (at("Bank", 0), at(".", 2));
+        assert_eq!(
+            words(trim_periods(&t, bank.0, bank.1, true)),
+            Some("Bank of Lisbon")
+        );
+        let kim = (at("Kim", 0), at(".", 5));
+        assert_eq!(words(trim_periods(&t, kim.0, kim.1, true)), Some("Kim"));
+        // After an initial the period stays.
+        let us = (at("U", 0), at(".", 4));
+        assert_eq!(words(trim_periods(&t, us.0, us.1, true)), Some("U.S."));
+        // A period alone is no entity.
+        let alone = at(".", 2);
+        assert_eq!(trim_periods(&t, alone, alone, true), None);
     }
 
     #[test]
