@@ -1101,6 +1101,25 @@ fn trim_periods(t: &Tokens<'_>, s: usize, e: usize, may_take: bool) -> Option<(u
     (first <= last && !(first == last && period(first))).then_some((first, last))
 }
 
+/// The first token of a person's name that starts at token `first`, with the initials right
+/// before it taken in (`J. R. Smith`): an upper-case ASCII letter with a period right after it,
+/// not itself after a period (`U.S.`), starting at or after byte `free`.
+fn initials_before(t: &Tokens<'_>, mut first: usize, free: usize) -> usize {
+    while first >= 2 {
+        let (letter, period) = (&t.list[first - 2], &t.list[first - 1]);
+        let taken = matches!(t.word_bytes(first - 2), [c] if c.is_ascii_uppercase())
+            && t.word_bytes(first - 1) == b"."
+            && letter.end == period.start
+            && letter.start >= free
+            && t.text.as_bytes().get(letter.start.wrapping_sub(1)) != Some(&b'.');
+        if !taken {
+            break;
+        }
+        first -= 2;
+    }
+    first
+}
+
 fn kind_of(tag: usize) -> Kind {
     match (tag - 1) / 2 {
         0 => Kind::Person,
@@ -1145,8 +1164,17 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
             if first < s && before == Some(true) {
                 out.pop();
             }
+            let kind = kind_of(tag);
+            // A person's initials before the name the tagger began with (`D. Weddleton`),
+            // unless the last entity reaches them.
+            let free = out.last().map_or(0, |e| e.end);
+            let first = if kind == Kind::Person {
+                initials_before(&t, first, free)
+            } else {
+                first
+            };
             out.push(Entity {
-                kind: kind_of(tag),
+                kind,
                 start: t.list[first].start,
                 end: t.list[last].end,
                 score: (sum / n).clamp(0.5, 0.99),
@@ -1494,6 +1522,26 @@ mod tests {
         // A period alone is no entity.
         let alone = at(".", 2);
         assert_eq!(trim_periods(&t, alone, alone, true), None);
+    }
+
+    #[test]
+    fn a_name_takes_in_the_initials_before_it() {
+        let t = tokenize("Ask J. R. Smith, the U.S. Weber and Lee, X. Kim.", false);
+        let at = |w: &str| {
+            (0..t.list.len())
+                .find(|&i| t.word(i) == w)
+                .unwrap_or_else(|| panic!("no token {w:?}"))
+        };
+        let from = |i: usize| &t.text[t.list[i].start..t.list[at("Kim")].end];
+        // Both initials; none after a period (`U.S.`); none an entity already reaches.
+        assert_eq!(
+            from(initials_before(&t, at("Smith"), 0)),
+            &t.text[4..t.text.len() - 1]
+        );
+        assert_eq!(initials_before(&t, at("Weber"), 0), at("Weber"));
+        let x = t.text.find("X.").unwrap();
+        assert_eq!(from(initials_before(&t, at("Kim"), x)), "X. Kim");
+        assert_eq!(initials_before(&t, at("Kim"), x + 1), at("Kim"));
     }
 
     #[test]
