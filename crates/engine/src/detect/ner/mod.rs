@@ -1075,49 +1075,35 @@ const ABBREVIATIONS: [&[u8]; 45] = [
 
 /// The tokens `first..=last` of an entity tagged over `s..=e`, without the periods the tagger
 /// takes in at its edges (`None` if nothing else is left):
-/// - a leading period right after an initial brings the initial in (`J. Smith`, tagged from
-///   the period) when `may_take` (the initial is in no longer entity); any other leading
-///   period is dropped;
+/// - a leading period is dropped (the tagger may begin a name at the period after its initial:
+///   [`initial_before`] then brings the initial in);
 /// - a final period is dropped unless it follows an initial (`U.S.`) or an abbreviation
 ///   ([`ABBREVIATIONS`]): after any other word it ends the sentence.
-fn trim_periods(t: &Tokens<'_>, s: usize, e: usize, may_take: bool) -> Option<(usize, usize)> {
+fn trim_periods(t: &Tokens<'_>, s: usize, e: usize) -> Option<(usize, usize)> {
     let period = |i: usize| t.word_bytes(i) == b".";
-    let initial = |i: usize| matches!(t.word_bytes(i), [c] if c.is_ascii_alphabetic());
-    let mut first = s;
-    if period(s) {
-        if may_take && s > 0 && t.list[s - 1].end == t.list[s].start && initial(s - 1) {
-            first = s - 1;
-        } else {
-            first = s + 1;
-        }
-    }
+    let first = if period(s) { s + 1 } else { s };
     let mut last = e;
     if last > first && period(last) {
-        let before = t.lwb(last - 1);
-        if !(initial(last - 1) || ABBREVIATIONS.contains(&before)) {
+        let before = t.word_bytes(last - 1);
+        let initial = matches!(before, [c] if c.is_ascii_alphabetic());
+        if !(initial || ABBREVIATIONS.contains(&t.lwb(last - 1))) {
             last -= 1;
         }
     }
-    (first <= last && !(first == last && period(first))).then_some((first, last))
+    (first <= last).then_some((first, last))
 }
 
-/// The first token of a person's name that starts at token `first`, with the initials right
-/// before it taken in (`J. R. Smith`): an upper-case ASCII letter with a period right after it,
-/// not itself after a period (`U.S.`), starting at or after byte `free`.
-fn initials_before(t: &Tokens<'_>, mut first: usize, free: usize) -> usize {
-    while first >= 2 {
-        let (letter, period) = (&t.list[first - 2], &t.list[first - 1]);
-        let taken = matches!(t.word_bytes(first - 2), [c] if c.is_ascii_uppercase())
-            && t.word_bytes(first - 1) == b"."
-            && letter.end == period.start
-            && letter.start >= free
-            && t.text.as_bytes().get(letter.start.wrapping_sub(1)) != Some(&b'.');
-        if !taken {
-            break;
-        }
-        first -= 2;
-    }
-    first
+/// The initial right before a person's name that starts at token `first` (`J.` of `J. Smith`):
+/// the token of an upper-case ASCII letter with a period right after it, the letter not itself
+/// after a period (`U.S.`).
+fn initial_before(t: &Tokens<'_>, first: usize) -> Option<usize> {
+    let letter = first.checked_sub(2)?;
+    let (l, p) = (&t.list[letter], &t.list[letter + 1]);
+    (matches!(t.word_bytes(letter), [c] if c.is_ascii_uppercase())
+        && t.word_bytes(letter + 1) == b"."
+        && l.end == p.start
+        && t.text.as_bytes().get(l.start.wrapping_sub(1)) != Some(&b'.'))
+    .then_some(letter)
 }
 
 fn kind_of(tag: usize) -> Kind {
@@ -1151,28 +1137,26 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
     let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
         if let Some((tag, s, sum)) = cur.take() {
             let n = (end_tok - s + 1) as f64;
-            // The token before, when the last entity ends with it: an initial that is an
-            // entity of its own joins this one; one that ends a longer entity stays there.
-            let before = s.checked_sub(1).and_then(|b| {
-                out.last()
-                    .filter(|e| e.end == t.list[b].end)
-                    .map(|e| e.start == t.list[b].start)
-            });
-            let Some((first, last)) = trim_periods(&t, s, end_tok, before != Some(false)) else {
+            let Some((mut first, last)) = trim_periods(&t, s, end_tok) else {
                 return;
             };
-            if first < s && before == Some(true) {
-                out.pop();
-            }
             let kind = kind_of(tag);
-            // A person's initials before the name the tagger began with (`D. Weddleton`),
-            // unless the last entity reaches them.
-            let free = out.last().map_or(0, |e| e.end);
-            let first = if kind == Kind::Person {
-                initials_before(&t, first, free)
-            } else {
-                first
-            };
+            // A person's initials belong to the name (`J. R. Smith`), even one the tagger made
+            // an entity of its own; one that ends a longer entity stays there.
+            while kind == Kind::Person
+                && let Some(letter) = initial_before(&t, first)
+            {
+                let l = &t.list[letter];
+                if let Some(prev) = out.last()
+                    && prev.end > l.start
+                {
+                    if (prev.start, prev.end) != (l.start, l.end) {
+                        break;
+                    }
+                    out.pop();
+                }
+                first = letter;
+            }
             out.push(Entity {
                 kind,
                 start: t.list[first].start,
@@ -1492,56 +1476,71 @@ mod tests {
         };
         let words =
             |r: Option<(usize, usize)>| r.map(|(a, b)| &t.text[t.list[a].start..t.list[b].end]);
-        // Tagged from the period after an initial: the initial comes in, unless it ends a
-        // longer entity.
+        // Tagged from the period after an initial: the period goes ([`initial_before`] then
+        // brings the initial in).
         let smith = (at(".", 0), at("Smith", 0));
-        assert_eq!(
-            words(trim_periods(&t, smith.0, smith.1, true)),
-            Some("J. Smith")
-        );
-        assert_eq!(
-            words(trim_periods(&t, smith.0, smith.1, false)),
-            Some("Smith")
-        );
+        assert_eq!(words(trim_periods(&t, smith.0, smith.1)), Some("Smith"));
         // An abbreviation keeps its period; a sentence's period is dropped.
         let acme = (at("Acme", 0), at(".", 1));
-        assert_eq!(
-            words(trim_periods(&t, acme.0, acme.1, true)),
-            Some("Acme Corp.")
-        );
+        assert_eq!(words(trim_periods(&t, acme.0, acme.1)), Some("Acme Corp."));
         let bank = (at("Bank", 0), at(".", 2));
         assert_eq!(
-            words(trim_periods(&t, bank.0, bank.1, true)),
+            words(trim_periods(&t, bank.0, bank.1)),
             Some("Bank of Lisbon")
         );
         let kim = (at("Kim", 0), at(".", 5));
-        assert_eq!(words(trim_periods(&t, kim.0, kim.1, true)), Some("Kim"));
+        assert_eq!(words(trim_periods(&t, kim.0, kim.1)), Some("Kim"));
         // After an initial the period stays.
         let us = (at("U", 0), at(".", 4));
-        assert_eq!(words(trim_periods(&t, us.0, us.1, true)), Some("U.S."));
+        assert_eq!(words(trim_periods(&t, us.0, us.1)), Some("U.S."));
         // A period alone is no entity.
         let alone = at(".", 2);
-        assert_eq!(trim_periods(&t, alone, alone, true), None);
+        assert_eq!(trim_periods(&t, alone, alone), None);
     }
 
     #[test]
     fn a_name_takes_in_the_initials_before_it() {
-        let t = tokenize("Ask J. R. Smith, the U.S. Weber and Lee, X. Kim.", false);
+        let t = tokenize("Ask J. R. Smith, the U.S. Weber and Lee, x. Kim.", false);
         let at = |w: &str| {
             (0..t.list.len())
                 .find(|&i| t.word(i) == w)
                 .unwrap_or_else(|| panic!("no token {w:?}"))
         };
-        let from = |i: usize| &t.text[t.list[i].start..t.list[at("Kim")].end];
-        // Both initials; none after a period (`U.S.`); none an entity already reaches.
-        assert_eq!(
-            from(initials_before(&t, at("Smith"), 0)),
-            &t.text[4..t.text.len() - 1]
-        );
-        assert_eq!(initials_before(&t, at("Weber"), 0), at("Weber"));
-        let x = t.text.find("X.").unwrap();
-        assert_eq!(from(initials_before(&t, at("Kim"), x)), "X. Kim");
-        assert_eq!(initials_before(&t, at("Kim"), x + 1), at("Kim"));
+        assert_eq!(initial_before(&t, at("Smith")), Some(at("R")));
+        assert_eq!(initial_before(&t, at("R")), Some(at("J")));
+        assert_eq!(initial_before(&t, at("J")), None);
+        // Not the S of `U.S.`, nor a lower-case letter.
+        assert_eq!(initial_before(&t, at("Weber")), None);
+        assert_eq!(initial_before(&t, at("Kim")), None);
+    }
+
+    /// Through [`scan`]: whatever the tagger makes of these, no entity starts or ends with a
+    /// sentence's period, and a person found beside an initial holds it.
+    #[test]
+    fn scanned_entities_have_clean_edges() {
+        for text in [
+            "Please forward this to A. Dejesus at Goetzke and Sons.",
+            "(ref. D. Weddleton, Hazebrouck) The plan was approved.",
+            "I met J. R. Smith at the Bank of Lisbon. He works for Acme Corp.",
+        ] {
+            for e in scan(text, Mode::Balanced) {
+                let span = &text[e.start..e.end];
+                assert!(!span.starts_with('.'), "{span:?} in {text:?}");
+                assert!(
+                    !span.ends_with('.') || span.ends_with("Corp."),
+                    "{span:?} in {text:?}"
+                );
+                if e.kind == Kind::Person {
+                    let before = &text[..e.start];
+                    assert!(
+                        !before.ends_with(". ")
+                            || !before[..before.len() - 2]
+                                .ends_with(|c: char| c.is_ascii_uppercase()),
+                        "{span:?} leaves its initial out in {text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
