@@ -1513,6 +1513,9 @@ async fn webhook_benchmark() {
         if let Some(ms) = max_lag {
             s.webhooks.busy_max_lag_ms = ms;
         }
+        // The ingesting client signs in once per arm: an arm longer than the default 15-minute
+        // access token got 401s part-way (a 1,400,000-event arm with endpoints did).
+        s.access_token_minutes = 24 * 60;
         s
     };
 
