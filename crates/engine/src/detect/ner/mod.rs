@@ -1065,7 +1065,8 @@ fn decode_each(
 
 /// Abbreviations that keep the period after them at the end of an entity (`Acme Corp.`,
 /// `Main St.`, `Sr.`): the organisation suffixes, street types and titles of `data/cues.txt`
-/// that are written with one. After any other word a final period ends the sentence.
+/// that are written with one, and `Jr.`, `Bros.`, `Mt.` and `Ft.`, which it lacks. After any
+/// other word a final period ends the sentence.
 const ABBREVIATIONS: [&[u8]; 45] = [
     b"inc", b"ltd", b"corp", b"co", b"llc", b"llp", b"plc", b"bros", b"pty", b"pvt", b"st", b"ave",
     b"rd", b"ln", b"dr", b"blvd", b"ct", b"pl", b"pkwy", b"hwy", b"sq", b"cir", b"str", b"apt",
@@ -1136,6 +1137,8 @@ pub(crate) fn scan(text: &str, mode: Mode) -> Vec<Entity> {
     let mut last = 0;
     let close = |cur: &mut Option<(usize, usize, f64)>, end_tok: usize, out: &mut Vec<Entity>| {
         if let Some((tag, s, sum)) = cur.take() {
+            // The confidence is the tagger's, over the tokens it tagged (before the edges
+            // below are cleaned up).
             let n = (end_tok - s + 1) as f64;
             let Some((mut first, last)) = trim_periods(&t, s, end_tok) else {
                 return;
