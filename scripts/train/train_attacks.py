@@ -284,7 +284,7 @@ def committed(name):
     return q.astype(np.float64) * m["scale"], m["bias"]
 
 
-def main():
+def main(out: str = OUT):
     calibrate_only = "--calibrate" in sys.argv[1:]
     only = set(sys.argv[1:]) - {"--calibrate", "--check"}
     train = [r for r in read(os.path.join(DATA, "train.jsonl")) if not r.get("derived")]
@@ -354,26 +354,20 @@ def main():
             "scale": scale,
             "weights_i16_le_b64": blob,
         }
-        with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(out, f"{name}.json"), "w", encoding="utf-8") as f:
             json.dump(model, f, separators=(",", ":"))
             f.write("\n")
         # Sanity: the quantised weights reproduce the float score.
         assert struct.calcsize("<h") == 2
-    print("wrote", OUT, "- now run: python3 scripts/train/train.py --golden")
+    print("wrote", out, "- now run: python3 scripts/train/train.py --golden")
 
 
 def check() -> int:
     """Trains both models into a temporary directory and compares them with the committed files,
     byte for byte: the committed weights are what this script makes from the fetched data."""
-    global OUT
-    committed = OUT
     with tempfile.TemporaryDirectory() as tmp:
-        OUT = tmp
-        try:
-            main()
-        finally:
-            OUT = committed
-        return reproduce.report("train_attacks.py", tmp, committed,
+        main(tmp)
+        return reproduce.report("train_attacks.py", tmp, OUT,
                                 [f"{name}.json" for name in MODELS])
 
 
