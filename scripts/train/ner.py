@@ -22,7 +22,9 @@ The scheme (keep in lock-step with `ner/mod.rs`):
    non-space character is a token of its own. At most MAX_TOKENS tokens are read.
 2. `lw` is the token lowercased (`str.lower`); `shape` maps ASCII upper to X, lower to x, digit to
    d, other ASCII to itself, non-ASCII upper/lower to X/x and anything else to o, collapses
-   repeats and keeps 4 characters.
+   repeats and keeps 4 characters. In a text written without capitals (no upper-case letter in
+   any script, ASCII lower-case letters, at most one letter in ten outside a-z and
+   U+00C0-U+024F) lower-case letters map to c instead.
 3. Gazetteer flags per token (balanced: candidates only, others 0): the OR of the flags of its
    `lw` in every list, plus for a phrase of 2..4 tokens (lw joined by one space; balanced: all of
    them candidates) found in `places.txt` starting at a token that may start one, PB on its first
@@ -31,6 +33,8 @@ The scheme (keep in lock-step with `ner/mod.rs`):
    candidate or before an uppercase token or an alphabetic connector; the dot after a candidate
    uppercase word of at most 5 characters; a connector (CONNECTORS) between a candidate and an
    uppercase or digit token. Robust: every token. Non-candidates are tagged O without scoring.
+   A text written without capitals is tagged as in robust mode in balanced mode too (in
+   `scan`, ner/mod.rs: the choice of mode is outside `decode`).
 5. Features of a candidate, given the previous tag, are strings hashed with FNV-1a 64 over their
    UTF-8 bytes; bucket = ((h * MUL) mod 2^64) >> (64 - BITS). A bucket holds one i16 per tag;
    a tag's score is the sum over features. Greedy left to right; an I- tag whose previous tag is
@@ -71,9 +75,12 @@ CONNECTORS = {line.strip() for line in open(os.path.join(
     os.path.dirname(__file__), "..", "..", "crates", "engine", "src", "detect", "ner", "data",
     "connectors.txt"), encoding="utf-8") if line.strip() and not line.startswith("#")}
 SEED = 11
-# The epochs trained; the one with the best val F1 (balanced + robust) is kept. A run of eight
-# peaked at the second (balanced 0.848, 0.855, 0.863, 0.858, then 0.856 to the eighth; robust
-# 0.846, 0.848, 0.833, then 0.832 down to 0.828).
+# The epochs trained; the one with the best val F1 is kept: the mean over the sources (each
+# counts alike) of balanced and robust F1. A run of nine (2026-12-07, after lower-case letters
+# got their own shape in a text written without capitals) peaked at the fourth: mean 0.674,
+# 0.693, 0.709, 0.715, then 0.707, 0.709, 0.698, 0.695, 0.693. WNUT-16 rose to the fourth
+# (balanced 0.471, 0.496, 0.532, 0.561) while the placed rows fell (0.889, 0.884, 0.884, 0.881);
+# all rows together, as chosen before, would have kept the first.
 MAX_EPOCHS = 4
 # The real annotated tweets are few: each is seen this many times per epoch.
 WNUT_REPEAT = 3
@@ -117,14 +124,26 @@ def tokenize(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def shape(w: str) -> str:
+def written_without_capitals(text: str) -> bool:
+    """No upper-case letter in any script, ASCII lower-case letters, and at most one letter in
+    ten outside the Latin alphabet (a-z, U+00C0-U+024F), as in ner/mod.rs."""
+    if any(c.isupper() for c in text) or not any("a" <= c <= "z" for c in text):
+        return False
+    latin = sum(1 for c in text if "a" <= c <= "z" or "\u00c0" <= c <= "\u024f")
+    other = sum(1 for c in text if c.isalpha() and not ("a" <= c <= "z" or
+                                                         "\u00c0" <= c <= "\u024f"))
+    return other * 10 <= latin
+
+
+def shape(w: str, caseless: bool = False) -> str:
+    lower = "c" if caseless else "x"
     out = []
     for c in w:
         if c.isascii():
-            s = "X" if "A" <= c <= "Z" else "x" if "a" <= c <= "z" else "d" if "0" <= c <= "9" \
+            s = "X" if "A" <= c <= "Z" else lower if "a" <= c <= "z" else "d" if "0" <= c <= "9" \
                 else c
         else:
-            s = "X" if c.isupper() else "x" if c.islower() else "o"
+            s = "X" if c.isupper() else lower if c.islower() else "o"
         if not out or out[-1] != s:
             out.append(s)
             if len(out) == 4:
@@ -282,7 +301,8 @@ class Prepared:
         self.spans = tokenize(text)
         self.words = [text[s:e] for s, e in self.spans]
         self.lws = [w.lower() for w in self.words]
-        self.shapes = [shape(w) for w in self.words]
+        self.caseless = written_without_capitals(text)
+        self.shapes = [shape(w, self.caseless) for w in self.words]
         self.mode = {}
         for robust in (False, True):
             cand = candidates(self.words, robust)
@@ -418,18 +438,24 @@ def read_rows(split: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def evaluate(prepared, rows, weights, robust) -> float:
-    tp = fp = fn = 0
+def evaluate(prepared, rows, weights, robust) -> dict[str, float]:
+    """Strict span F1 per source of the rows (`placed`, `wnut16`)."""
+    counts: dict[str, list[int]] = {}
     for p, r in zip(prepared, rows):
-        pred = {(s["start"], s["end"], s["type"]) for s in spans_of(p, decode(p, robust,
+        whole = robust or p.caseless
+        pred = {(s["start"], s["end"], s["type"]) for s in spans_of(p, decode(p, whole,
                                                                                  weights)[0])}
         gold = {(s["start"], s["end"], s["type"]) for s in r["spans"]}
-        tp += len(pred & gold)
-        fp += len(pred - gold)
-        fn += len(gold - pred)
-    prec = tp / (tp + fp) if tp + fp else 0
-    rec = tp / (tp + fn) if tp + fn else 0
-    return 2 * prec * rec / (prec + rec) if prec + rec else 0
+        c = counts.setdefault(r["source"], [0, 0, 0])
+        c[0] += len(pred & gold)
+        c[1] += len(pred - gold)
+        c[2] += len(gold - pred)
+    out = {}
+    for source, (tp, fp, fn) in sorted(counts.items()):
+        prec = tp / (tp + fp) if tp + fp else 0
+        rec = tp / (tp + fn) if tp + fn else 0
+        out[source] = 2 * prec * rec / (prec + rec) if prec + rec else 0
+    return out
 
 
 def train(gaz: Gazetteer):
@@ -486,11 +512,17 @@ def train(gaz: Gazetteer):
                     prev = legal(prev, guess)
         avg = averaged()
         q, scale = quantise(avg)
+        # Each source counts alike: the real tweets are few beside the placed sentences, and
+        # an epoch count chosen by all rows together fits the placed ones (team frames).
         f_bal = evaluate(vprep, val, q, False)
         f_rob = evaluate(vprep, val, q, True)
-        print(f"epoch {epoch + 1}: val F1 balanced {f_bal:.3f} robust {f_rob:.3f}", flush=True)
-        if f_bal + f_rob > best[0]:
-            best = (f_bal + f_rob, epoch + 1, (q, scale))
+        score = (sum(f_bal.values()) / len(f_bal) + sum(f_rob.values()) / len(f_rob))
+        line = " ".join(f"{mode} {src} {f:.3f}" for mode, fs in (("balanced", f_bal),
+                                                                 ("robust", f_rob))
+                        for src, f in fs.items())
+        print(f"epoch {epoch + 1}: val F1 {line}; mean {score / 2:.3f}", flush=True)
+        if score > best[0]:
+            best = (score, epoch + 1, (q, scale))
             # Written at once, so a long run can be cut short with the best model so far.
             write_model(q, scale)
             write_golden(q, gaz)
@@ -523,6 +555,7 @@ GOLDEN_TEXTS = [
     "Ünïcödé: Zoë Brontë flew from São Paulo to Zürich yesterday.",
     "",
     "I met jenny from london at starbucks",
+    "i met jenny from london at starbucks, ask jo-ann at 10am",
     "The Bank of America and JPMorgan Chase & Co. reported earnings.",
 ]
 
