@@ -4,8 +4,9 @@
 //!
 //! `cargo run -p sentinel-engine --release --example profile -- <case> <N>`, with case one of
 //! `fast_1mib` (pii + secrets, fast, the 1 MiB document), `fast_1k`, `balanced_1k`, `robust_1k`
-//! (the ten all-match bundles on the 1 KiB text), `scoped_1k` (the ten demo policies, one in
-//! scope, on the 1 KiB completion).
+//! (the ten all-match bundles on the 1 KiB text), `balanced_1k_lower` (the same, balanced, on
+//! that text lower-cased: a text written without capitals, which the names tagger reads word
+//! by word), `scoped_1k` (the ten demo policies, one in scope, on the 1 KiB completion).
 
 /// The allocator of the `sentinel` binary (crates/cli/src/main.rs), so that the figures are the
 /// product's: findings, views and explanations are many small allocations.
@@ -40,6 +41,10 @@ fn main() {
                 Mode::Fast,
             ),
             document_1mib(),
+        ),
+        "balanced_1k_lower" => (
+            all_match_set(Mode::Balanced),
+            realistic(1024).to_lowercase(),
         ),
         "balanced_64" | "balanced_384" => {
             let len = if case == "balanced_64" { 64 } else { 384 };
