@@ -558,6 +558,7 @@ GOLDEN_TEXTS = [
     "",
     "I met jenny from london at starbucks",
     "i met jenny from london at starbucks, ask jo-ann at 10am",
+    "zoë and josé flew from são paulo to zürich",
     "The Bank of America and JPMorgan Chase & Co. reported earnings.",
 ]
 
