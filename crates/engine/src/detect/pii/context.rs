@@ -80,6 +80,41 @@ pub(super) fn near(text: &str, s: usize, end: usize, e: Entity) -> bool {
     group(e as u32).near(text, s, end, e as u32) || unspaced_near(text, s, end, e)
 }
 
+/// Whether `word` is an identifier's label written as an acronym (`IBAN`, `NINO`, `SSN`,
+/// `CPF`): a single word of ASCII letters among the context words of the identifiers and
+/// dates of birth, in capitals. The names tagger takes such a label for a name (`IBAN DE89 …`,
+/// `NINO AB123456C`); `names_entity_plausible` in `mod.rs` drops what rests on one. The words of
+/// e-mail, phone, card, network and wallet values are left out: they hold brands and common
+/// words (`VISA`, `AMEX`, `MAC`) that can be organisations.
+pub(super) fn is_label_acronym(word: &str) -> bool {
+    static LABELS: OnceLock<Vec<String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        let mut words: Vec<String> = lists()
+            .into_iter()
+            .filter(|&(g, _)| {
+                const NOT_IDENTIFIERS: [Entity; 6] = [
+                    Entity::Email,
+                    Entity::Phone,
+                    Entity::CreditCard,
+                    Entity::IpAddress,
+                    Entity::MacAddress,
+                    Entity::CryptoWallet,
+                ];
+                g != VERSION && !NOT_IDENTIFIERS.iter().any(|&e| e as u32 == g)
+            })
+            .flat_map(|(_, w)| w)
+            .filter(|w| w.len() >= 2 && w.bytes().all(|b| b.is_ascii_lowercase()))
+            .map(str::to_ascii_uppercase)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    });
+    word.len() >= 2
+        && word.bytes().all(|b| b.is_ascii_uppercase())
+        && labels.binary_search_by(|l| l.as_str().cmp(word)).is_ok()
+}
+
 /// Chinese and Japanese are written without spaces, so their context words have no word
 /// boundaries to check (`我的身份证号码是…`): they count anywhere in the context window.
 fn unspaced_near(text: &str, s: usize, end: usize, e: Entity) -> bool {
