@@ -341,7 +341,7 @@ def decode(p: Prepared, robust: bool, weights) -> tuple[list[int], list[list[int
 def spans_of(p: Prepared, tags: list[int]) -> list[dict]:
     """The tagger's spans, as the epoch is chosen by. The engine then trims the periods the
     tagger takes in at an entity's edges and gives a person's name its initials
-    (`trim_periods` and `initial_before` in ner/mod.rs, after tagging, outside this scheme);
+    (`trim_periods` and `initial_before` in ner/edges.rs, after tagging, outside this scheme);
     scoring val with the trim as well moved the choice by 0.001 of F1 (epoch 1 over 2), so the
     choice is left to the tagger's own spans. Nor does it drop, as the engine does, the
     entities under `CASELESS_MIN_CONFIDENCE` in a text written without capitals: that floor
