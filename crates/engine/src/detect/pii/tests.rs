@@ -171,9 +171,12 @@ fn identifier_labels_and_codes_are_not_names() {
         found("NINO YZ042014D is on the form", Mode::Balanced)
             .contains(&("uk_nino".to_owned(), "YZ042014D".to_owned()))
     );
-    assert_eq!(
-        names("Please update NINO: CE464095D for Jane Doe"),
-        [("person".to_owned(), "Jane".to_owned())]
+    let got = names("Please update NINO: CE464095D for Jane Doe");
+    assert!(got.iter().all(|(_, t)| !t.contains("NINO")), "{got:?}");
+    assert!(
+        got.iter()
+            .any(|(e, t)| e == "person" && t.starts_with("Jane")),
+        "{got:?}"
     );
     assert_eq!(names("M, the manager, signed it"), []);
 
