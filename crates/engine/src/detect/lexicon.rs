@@ -65,14 +65,14 @@ struct Automaton {
 /// An Aho-Corasick DFA (ASCII case-insensitive, standard match semantics, no prefilter) walked
 /// by [`Dfa::overlapping`]: one table lookup per byte, without the generic overlapping
 /// iterator's state kept in memory between matches.
-struct Dfa(DFA);
+pub(crate) struct Dfa(DFA);
 
 impl Dfa {
     #[expect(
         clippy::expect_used,
         reason = "static word lists written in this crate, far below automaton limits; built by the unit tests"
     )]
-    fn new<P: AsRef<[u8]>>(patterns: impl IntoIterator<Item = P>) -> Self {
+    pub(crate) fn new<P: AsRef<[u8]>>(patterns: impl IntoIterator<Item = P>) -> Self {
         Dfa(DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -85,7 +85,7 @@ impl Dfa {
     /// `AhoCorasick::find_overlapping_iter` yields, in its order (by end, then as the state
     /// lists them).
     #[inline]
-    fn overlapping(&self, text: &str, mut found: impl FnMut(usize, usize, usize)) {
+    pub(crate) fn overlapping(&self, text: &str, mut found: impl FnMut(usize, usize, usize)) {
         let dfa = &self.0;
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
             return;

@@ -20,6 +20,9 @@ pub(crate) enum MemoKey {
     Secrets(u128, u64, Mode),
     /// Toxicity's sentence classifier over the views of a mode.
     ToxicityModel(Mode),
+    /// Toxicity's profane words inside longer words and obfuscated spellings, over the views of
+    /// a mode.
+    ToxicityCompounds(Mode),
 }
 
 /// Hits of every lexicon of a [`SharedLexicons`] over one list of views (named by their kinds).

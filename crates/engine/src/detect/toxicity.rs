@@ -17,6 +17,7 @@
 //! normalised view in balanced mode; robust mode adds the de-obfuscated (folded) and decoded
 //! views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
 
+mod compound;
 mod model;
 
 use std::borrow::Cow;
@@ -202,10 +203,16 @@ pub(crate) fn scan(
     tv: &TextViews<'_>,
     mode: Mode,
 ) -> Vec<RawFinding> {
-    let hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
+    let mut hits: Vec<SignalHit> = lexical_hits(lex, tv, mode, Family::FoldingLexical)
         .into_iter()
         .filter(|h| cfg.categories.contains(&h.signal) && !unbounded_word_hit(h))
         .collect();
+    // Profane words inside longer words, and obfuscated spellings (`compound`).
+    hits.extend(
+        compound::memo_hits(tv, mode)
+            .into_iter()
+            .filter(|h| cfg.categories.contains(&h.signal)),
+    );
     let lex_score = lexicon::combine(&hits);
     // The classifier only runs when a finding could follow from it: its spans file under
     // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
@@ -297,6 +304,7 @@ impl ToxicityConfig {
         r.finish(&["min_score", "threshold"])?;
         // Load the classifier while the policy compiles, not on the first text it scores.
         std::sync::LazyLock::force(&model::MODEL);
+        compound::preload();
         let mut cfg = ToxicityConfig::all();
         if !names.is_empty() {
             cfg.categories = names;

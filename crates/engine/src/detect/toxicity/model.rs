@@ -359,6 +359,11 @@ fn is_word(c: char) -> bool {
 }
 
 impl Model {
+    /// Whether a lower-case word is in the vocabulary.
+    pub(crate) fn knows(&self, lower: &str) -> bool {
+        self.lookup(lower.as_bytes()).is_some()
+    }
+
     /// The index of a lower-case token (of any length) in the vocabulary.
     fn lookup(&self, lower: &[u8]) -> Option<u32> {
         let (head, h) = key(lower);

@@ -1,0 +1,453 @@
+//! Profanity a whole-word lexicon misses: profane words inside longer words ("dumbshit",
+//! "whoreface", "fuckingcunt") and profane words written with digits, symbols or look-alike
+//! letters inside ("d1ck", "c0ck").
+//!
+//! The lists (`compounds.txt`) are derived by `scripts/train/export_profane_stems.py` from
+//! rustrict's word list and the SCOWL English word lists Debian ships:
+//! - `[stems]`: the single words of `words.txt` of four letters or more. A word holding a stem
+//!   counts when what stands before and after the stem is something the engine knows: nothing,
+//!   an inflection, another stem, or a word of three letters or more in the classifier's
+//!   vocabulary. So "dumb|shit" and "whore|face" count, and "s|cunt|horpe" does not.
+//! - `[allow]`: English words that hold a stem and are not profane ("bastardise", "commission").
+//! - `[evasion]`: words that count when the original spelling has something other than plain
+//!   letters inside: "d1ck" is not a name and "c0ck" is not a rooster. Scanned on the folded view
+//!   only, which exists when the text shows signs of obfuscation.
+//!
+//! A finding is filed as the word class's own rule (profanity, hate or sexual), so it weighs
+//! what the whole word would.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use super::{model, spec};
+use crate::detect::lexicon::{Dfa, SignalHit};
+use crate::detect::{MemoKey, RawFinding, TextViews};
+use crate::normalize::{Family, View, ViewKind};
+use crate::policy::Mode;
+
+/// What may follow a stem and still be the stem's own word form (the export script's list).
+const INFLECTIONS: &[&str] = &[
+    "s", "es", "ed", "er", "ers", "ing", "in", "y", "ier", "iest", "ies", "ily", "iness", "z",
+];
+
+/// A word class of `words.txt` and the lexicon rule that scores it.
+#[derive(Clone, Copy)]
+struct Class {
+    rule: usize,
+    signal: &'static str,
+    weight: f64,
+}
+
+/// How a stem may sit inside a longer word.
+#[derive(Clone, Copy, PartialEq)]
+enum Fit {
+    /// Between parts the engine knows.
+    Known,
+    /// Between any letters, in a word not written as a name (`free`: swear words no harmless
+    /// English word holds, "moterfucking").
+    Any,
+    /// Between parts the engine knows, in a word not written as a name (`inside`: words left out
+    /// of the lexicon as harmless on their own, "dickbag" but not "Dickson").
+    NotName,
+}
+
+struct Stem {
+    class: Class,
+    fit: Fit,
+}
+
+struct Lists {
+    stems: Vec<Stem>,
+    by_word: HashMap<&'static str, usize>,
+    matcher: Dfa,
+    allow: HashSet<&'static str>,
+    evasion: HashMap<&'static str, Class>,
+}
+
+fn class_of(name: &str) -> Option<Class> {
+    spec()
+        .rules
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.seq == [name])
+        .map(|(rule, r)| Class {
+            rule,
+            signal: r.signal,
+            weight: r.weight,
+        })
+}
+
+#[expect(
+    clippy::panic,
+    reason = "a static list written by a committed script and checked by the unit tests"
+)]
+fn load() -> Lists {
+    let mut stems = Vec::new();
+    let mut words = Vec::new();
+    let mut allow = HashSet::new();
+    let mut evasion = HashMap::new();
+    let mut section = "";
+    for line in include_str!("compounds.txt").lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('[') {
+            section = line;
+            continue;
+        }
+        let mut parts = line.split(' ');
+        let word = parts.next().unwrap_or("");
+        let class = parts.next().and_then(class_of);
+        match (section, class) {
+            ("[stems]", Some(class)) => {
+                words.push(word);
+                let fit = match parts.next() {
+                    Some("free") => Fit::Any,
+                    Some("inside") => Fit::NotName,
+                    _ => Fit::Known,
+                };
+                stems.push(Stem { class, fit });
+            }
+            ("[allow]", _) => {
+                allow.insert(word);
+            }
+            ("[evasion]", Some(class)) => {
+                evasion.insert(word, class);
+            }
+            _ => panic!("compounds.txt: unexpected line {line:?} in {section}"),
+        }
+    }
+    let matcher = Dfa::new(&words);
+    let by_word = words.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    Lists {
+        stems,
+        by_word,
+        matcher,
+        allow,
+        evasion,
+    }
+}
+
+static LISTS: LazyLock<Lists> = LazyLock::new(load);
+
+/// Load the lists (while a toxicity policy compiles, not on the first text).
+pub(super) fn preload() {
+    LazyLock::force(&LISTS);
+}
+
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
+}
+
+/// The run of ASCII letters around `[s, e)` in `bytes`.
+fn token_around(bytes: &[u8], s: usize, e: usize) -> (usize, usize) {
+    let start = bytes
+        .get(..s)
+        .unwrap_or(&[])
+        .iter()
+        .rposition(|&b| !is_letter(b))
+        .map_or(0, |i| i + 1);
+    let end = bytes
+        .get(e..)
+        .unwrap_or(&[])
+        .iter()
+        .position(|&b| !is_letter(b))
+        .map_or(bytes.len(), |i| e + i);
+    (start, end)
+}
+
+impl Lists {
+    /// The class whose rule files under `signal` (one per signal).
+    fn class_by_signal(&self, signal: &str) -> Option<Class> {
+        self.stems
+            .iter()
+            .map(|s| s.class)
+            .chain(self.evasion.values().copied())
+            .find(|c| c.signal == signal)
+    }
+
+    /// Whether a part of a word around a stem is one the engine knows.
+    fn known(&self, part: &str) -> bool {
+        part.is_empty()
+            || INFLECTIONS.contains(&part)
+            || (part.len() >= 3 && (self.by_word.contains_key(part) || model::MODEL.knows(part)))
+    }
+
+    /// Profane words inside longer words of `view`.
+    fn compounds(&self, view: View<'_>, out: &mut Vec<SignalHit>) {
+        let bytes = view.text.as_bytes();
+        // The end of the last word looked at: a word is judged once, on its first stem.
+        let mut done = 0;
+        let mut word = String::new();
+        self.matcher.overlapping(view.text, |pattern, ms, me| {
+            let (ts, te) = token_around(bytes, ms, me);
+            if ts < done || (ts == ms && te == me) {
+                return;
+            }
+            lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
+            // A harmless English word, or a listed word itself (the word lexicon's to judge).
+            if self.allow.contains(word.as_str()) || self.by_word.contains_key(word.as_str()) {
+                done = te;
+                return;
+            }
+            let Some(stem) = self.stems.get(pattern) else {
+                return;
+            };
+            let pre = word.get(..ms - ts).unwrap_or("");
+            let post = word.get(me - ts..).unwrap_or("");
+            // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon lists
+            // the forms that count.
+            if pre.is_empty() && INFLECTIONS.contains(&post) {
+                return;
+            }
+            let fits = match stem.fit {
+                Fit::Known => self.known(pre) && self.known(post),
+                Fit::Any => !written_as_name(bytes.get(ts..te).unwrap_or(&[])),
+                Fit::NotName => {
+                    self.known(pre)
+                        && self.known(post)
+                        && !written_as_name(bytes.get(ts..te).unwrap_or(&[]))
+                }
+            };
+            if fits {
+                done = te;
+                push(out, stem.class, view, ts, te);
+            }
+        });
+    }
+
+    /// Profane words of the folded view whose original spelling is obfuscated.
+    fn evasions(&self, view: View<'_>, original: &str, out: &mut Vec<SignalHit>) {
+        let bytes = view.text.as_bytes();
+        let mut i = 0;
+        let mut word = String::new();
+        while i < bytes.len() {
+            if !bytes.get(i).copied().is_some_and(is_letter) {
+                i += 1;
+                continue;
+            }
+            let (ts, te) = token_around(bytes, i, i);
+            i = te.max(i + 1);
+            if te - ts < 3 {
+                continue;
+            }
+            lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
+            // The word, or the word inflected ("w4nkers").
+            let listed = self.evasion.get(word.as_str()).or_else(|| {
+                INFLECTIONS.iter().find_map(|f| {
+                    word.strip_suffix(f)
+                        .filter(|w| w.len() >= 3)
+                        .and_then(|w| self.evasion.get(w))
+                })
+            });
+            let Some(&class) = listed else {
+                continue;
+            };
+            let (s, e) = view.original_span(ts, te);
+            let spelled = original.get(s..e).unwrap_or("");
+            // Obfuscated: a digit, a symbol or a look-alike from another script among Latin
+            // letters ("d1ck", "a$$", "сock" with a Cyrillic "с"). Accents alone are not: they
+            // are how Vietnamese or French spell ("dòng" is not "dong"), and a number like "717"
+            // or a word in another script is no spelling of an English word.
+            let obfuscated = spelled.bytes().any(is_letter)
+                && spelled
+                    .chars()
+                    .any(|c| !c.is_alphabetic() || !(c.is_ascii() || is_latin(c)))
+                && !spelled.eq_ignore_ascii_case(&word);
+            if obfuscated {
+                out.push(SignalHit {
+                    signal: class.signal,
+                    weight: class.weight,
+                    rule: class.rule,
+                    start: s,
+                    end: e,
+                    view: view.kind,
+                });
+            }
+        }
+    }
+}
+
+/// `word` := the ASCII letters `bytes`, lowercased.
+fn lowercase_into(word: &mut String, bytes: &[u8]) {
+    word.clear();
+    word.extend(bytes.iter().map(|b| char::from(b.to_ascii_lowercase())));
+}
+
+/// A letter of the Latin blocks beyond ASCII (accented letters).
+fn is_latin(c: char) -> bool {
+    matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
+}
+
+/// A capital first and small letters after ("Dickson", "Scunthorpe"): a name, most likely.
+fn written_as_name(word: &[u8]) -> bool {
+    word.first().is_some_and(u8::is_ascii_uppercase)
+        && word
+            .get(1..)
+            .is_some_and(|r| r.iter().all(u8::is_ascii_lowercase))
+}
+
+fn push(out: &mut Vec<SignalHit>, class: Class, view: View<'_>, s: usize, e: usize) {
+    let (start, end) = view.original_span(s, e);
+    out.push(SignalHit {
+        signal: class.signal,
+        weight: class.weight,
+        rule: class.rule,
+        start,
+        end,
+        view: view.kind,
+    });
+}
+
+/// The in-word and obfuscated-word hits over `views` (of the text `original`).
+fn hits(views: &[View<'_>], original: &str, out: &mut Vec<SignalHit>) {
+    let lists = &*LISTS;
+    for &view in views {
+        match view.kind {
+            ViewKind::Original | ViewKind::Normalized | ViewKind::Decoded => {
+                lists.compounds(view, out);
+            }
+            ViewKind::Folded => {
+                lists.compounds(view, out);
+                lists.evasions(view, original, out);
+            }
+            ViewKind::Squashed | ViewKind::Rot13 => {}
+        }
+    }
+}
+
+/// The view kinds a memo entry names (in its explanation).
+const KINDS: [(ViewKind, &str); 4] = [
+    (ViewKind::Original, "original"),
+    (ViewKind::Normalized, "normalized"),
+    (ViewKind::Folded, "folded"),
+    (ViewKind::Decoded, "decoded"),
+];
+
+/// [`hits`] over the views toxicity reads in `mode`, computed once per text and mode (bundles
+/// that each run toxicity share them). The memo keeps a hit as a finding: entity the signal,
+/// score the weight, explanation the view's kind; the signal names the rule again.
+pub(super) fn memo_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
+    let found = tv.memo(MemoKey::ToxicityCompounds(mode), || {
+        let mut out = Vec::new();
+        hits(
+            &tv.views(mode, Family::FoldingLexical),
+            tv.original,
+            &mut out,
+        );
+        out.into_iter()
+            .map(|h| RawFinding {
+                entity: Cow::Borrowed(h.signal),
+                start: h.start,
+                end: h.end,
+                score: h.weight,
+                explanation: Cow::Borrowed(
+                    KINDS
+                        .iter()
+                        .find(|(k, _)| *k == h.view)
+                        .map_or("original", |(_, n)| n),
+                ),
+            })
+            .collect()
+    });
+    let lists = &*LISTS;
+    found
+        .into_iter()
+        .filter_map(|f| {
+            let class = lists.class_by_signal(&f.entity)?;
+            let view = KINDS
+                .iter()
+                .find(|(_, n)| *n == f.explanation)
+                .map_or(ViewKind::Original, |(k, _)| *k);
+            Some(SignalHit {
+                signal: class.signal,
+                weight: class.weight,
+                rule: class.rule,
+                start: f.start,
+                end: f.end,
+                view,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str, mode: Mode) -> Vec<(&'static str, String)> {
+        let tv = TextViews::new(text);
+        let mut out = Vec::new();
+        hits(&tv.views(mode, Family::FoldingLexical), text, &mut out);
+        out.into_iter()
+            .map(|h| (h.signal, text.get(h.start..h.end).unwrap_or("").to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_lists_load_and_name_lexicon_rules() {
+        let l = &*LISTS;
+        assert!(l.stems.len() > 500, "{} stems", l.stems.len());
+        assert!(l.allow.contains("commission") && l.allow.contains("bastardise"));
+        assert!(l.evasion.contains_key("dick") && !l.evasion.contains_key("gay"));
+        for s in &l.stems {
+            assert!(matches!(s.class.signal, "profanity" | "hate" | "sexual"));
+        }
+        assert!(l.stems.iter().any(|s| s.fit == Fit::Any));
+        assert!(l.stems.iter().any(|s| s.fit == Fit::NotName));
+    }
+
+    #[test]
+    fn profane_words_inside_longer_words() {
+        for (text, signal) in [
+            ("what a dumbshit move", "profanity"),
+            ("you whoreface", "hate"),
+            ("HEADFUCK of a film", "profanity"),
+            ("go away fuckingcunt", "profanity"),
+            ("a moterfucking mess", "profanity"), // any letters around a swear word
+            ("shut it dickbag", "profanity"),     // a word harmless alone, inside a longer one
+            ("what an assclown", "profanity"),
+        ] {
+            let f = found(text, Mode::Balanced);
+            assert!(f.iter().any(|(s, _)| *s == signal), "{text}: {f:?}");
+        }
+        // The span is the whole word, in the original's bytes.
+        assert_eq!(
+            found("what a Dumbshit move", Mode::Balanced),
+            [("profanity", "Dumbshit".to_owned())]
+        );
+    }
+
+    #[test]
+    fn harmless_words_holding_a_stem_do_not_count() {
+        for text in [
+            "I live in Scunthorpe and work in Penistone.",
+            "The commission will bastardise the plan.",
+            "The basement flickered; pull the trigger on the advertisement.",
+            "Fuchs and Whores", // inflections are the word lexicon's to judge
+            "The cocktail bar near the peacock enclosure; the Nutcracker suite.",
+            "That is bullshit.", // an English word: the classifier's to judge
+            "Dickson met Cockburn in the classroom to pass the assignment.", // names, words
+            "Scunthorpe United", // a name, even around a swear word
+        ] {
+            assert_eq!(found(text, Mode::Balanced), [], "{text}");
+        }
+    }
+
+    #[test]
+    fn obfuscated_spellings_of_profane_words() {
+        let f = found("shut up you d1ck", Mode::Balanced);
+        assert_eq!(f, [("profanity", "d1ck".to_owned())], "{f:?}");
+        assert!(!found("what a c0ck", Mode::Balanced).is_empty());
+        assert!(!found("stupid w4nkers", Mode::Balanced).is_empty()); // inflected
+        // Plain spellings of the same words are the word lexicon's (which leaves out the
+        // ambiguous ones), numbers are not words, and fast mode has no folded view.
+        assert_eq!(found("Dick Cheney fed the cock", Mode::Balanced), []);
+        assert_eq!(found("it cost 717 dollars", Mode::Balanced), []);
+        assert_eq!(found("Tiếng Việt: dòng sông", Mode::Balanced), []);
+        assert!(!found("what a \u{0441}ock", Mode::Balanced).is_empty()); // Cyrillic с
+        assert_eq!(found("shut up you d1ck", Mode::Fast), []);
+    }
+}
