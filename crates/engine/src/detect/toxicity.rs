@@ -108,14 +108,23 @@ struct ModelSpan {
     score: f64,
 }
 
+/// The model's view of a text: the classifier's spans, and the profane words inside longer
+/// words that the classifier's tokens led to ([`compound`]).
+struct ModelRead {
+    spans: Vec<ModelSpan>,
+    inside: Vec<SignalHit>,
+}
+
 /// The classifier over the views of `mode`: the whole text and each sentence, in the order the
-/// views and sentences come (unsorted: a scan mostly needs only the best, see [`scan`]).
-/// Computed once per text and mode: `sunshine_acceptable_use_violation` and `csr_compliance`
-/// run toxicity with other categories over the same text (the memo keeps the spans as findings:
-/// entity `whole` or `sentence`, score the probability).
-fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
-    tv.memo(MemoKey::ToxicityModel(mode), || {
-        model_spans_uncached(tv, mode)
+/// views and sentences come (unsorted: a scan mostly needs only the best, see [`scan`]), and
+/// the stems inside the words it does not know. Computed once per text and mode:
+/// `sunshine_acceptable_use_violation` and `csr_compliance` run toxicity with other categories
+/// over the same text (the memo keeps the spans as findings: entity `whole` or `sentence`,
+/// score the probability; and the hits as [`compound::to_finding`] writes them).
+fn model_read(tv: &TextViews<'_>, mode: Mode) -> ModelRead {
+    let found = tv.memo(MemoKey::ToxicityModel(mode), || {
+        let read = model_read_uncached(tv, mode);
+        read.spans
             .into_iter()
             .map(|m| RawFinding {
                 entity: Cow::Borrowed(if m.whole { "whole" } else { "sentence" }),
@@ -124,29 +133,38 @@ fn model_spans(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
                 score: m.p,
                 explanation: Cow::Borrowed(""),
             })
+            .chain(read.inside.iter().map(compound::to_finding))
             .collect()
-    })
-    .into_iter()
-    .map(|f| {
+    });
+    let mut read = ModelRead {
+        spans: Vec::with_capacity(found.len()),
+        inside: Vec::new(),
+    };
+    for f in found {
         let whole = f.entity == "whole";
+        if !whole && f.entity != "sentence" {
+            read.inside.extend(compound::from_finding(&f));
+            continue;
+        }
         let threshold = if whole {
             TEXT_THRESHOLD
         } else {
             SENTENCE_THRESHOLD
         };
-        ModelSpan {
+        read.spans.push(ModelSpan {
             whole,
             start: f.start,
             end: f.end,
             p: f.score,
             score: calibrated(f.score, threshold),
-        }
-    })
-    .collect()
+        });
+    }
+    read
 }
 
-fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
+fn model_read_uncached(tv: &TextViews<'_>, mode: Mode) -> ModelRead {
     let mut out: Vec<ModelSpan> = Vec::new();
+    let mut inside = Vec::new();
     for view in tv.views(mode, Family::FoldingLexical) {
         let wanted = match view.kind {
             ViewKind::Original | ViewKind::Normalized => true,
@@ -157,6 +175,7 @@ fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
             continue;
         }
         let scored = model::MODEL.score(view.text);
+        compound::in_unknown(view, scored.unknown.as_deref(), &mut inside);
         out.reserve(1 + scored.sentences.len());
         let (s, e) = view.original_span(0, view.text.len());
         out.push(ModelSpan {
@@ -180,7 +199,7 @@ fn model_spans_uncached(tv: &TextViews<'_>, mode: Mode) -> Vec<ModelSpan> {
             }
         }
     }
-    out
+    ModelRead { spans: out, inside }
 }
 
 /// Trim ASCII whitespace off a span of `text`.
@@ -207,21 +226,28 @@ pub(crate) fn scan(
         .into_iter()
         .filter(|h| cfg.categories.contains(&h.signal) && !unbounded_word_hit(h))
         .collect();
-    // Profane words inside longer words, and obfuscated spellings (`compound`).
+    // The classifier only runs when a finding could follow from it: its spans file under
+    // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
+    let read =
+        if mode == Mode::Fast || (hits.is_empty() && !cfg.categories.contains(&MODEL_CATEGORY)) {
+            ModelRead {
+                spans: Vec::new(),
+                inside: Vec::new(),
+            }
+        } else {
+            model_read(tv, mode)
+        };
+    // Profane words inside longer words (found through the classifier's unknown tokens), and
+    // obfuscated spellings on the folded view (`compound`).
     hits.extend(
-        compound::memo_hits(tv, mode)
-            .into_iter()
+        read.inside
+            .iter()
+            .cloned()
+            .chain(compound::folded_hits(tv, mode))
             .filter(|h| cfg.categories.contains(&h.signal)),
     );
     let lex_score = lexicon::combine(&hits);
-    // The classifier only runs when a finding could follow from it: its spans file under
-    // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
-    let model =
-        if mode == Mode::Fast || (hits.is_empty() && !cfg.categories.contains(&MODEL_CATEGORY)) {
-            Vec::new()
-        } else {
-            model_spans(tv, mode)
-        };
+    let model = read.spans;
     let category_of = |s: usize, e: usize| {
         hits.iter()
             .filter(|h| h.start < e && s < h.end)
@@ -500,7 +526,7 @@ mod tests {
     #[test]
     fn robust_reads_obfuscated_profanity() {
         let best = |text: &str, mode: Mode| {
-            let mut spans = model_spans(&TextViews::new(text), mode);
+            let mut spans = model_read(&TextViews::new(text), mode).spans;
             spans.sort_by(|a, b| b.score.total_cmp(&a.score));
             spans.first().map_or(0.0, |m| m.p)
         };

@@ -175,47 +175,53 @@ impl Lists {
             || (part.len() >= 3 && (self.by_word.contains_key(part) || model::MODEL.knows(part)))
     }
 
-    /// Profane words inside longer words of `view`.
-    fn compounds(&self, view: View<'_>, out: &mut Vec<SignalHit>) {
+    /// Profane words inside longer words of `view`, looked for within the byte spans `within`.
+    fn compounds(&self, view: View<'_>, within: &[(usize, usize)], out: &mut Vec<SignalHit>) {
         let bytes = view.text.as_bytes();
         // The end of the last word looked at: a word is judged once, on its first stem.
         let mut done = 0;
         let mut word = String::new();
-        self.matcher.overlapping(view.text, |pattern, ms, me| {
-            let (ts, te) = token_around(bytes, ms, me);
-            if ts < done || (ts == ms && te == me) {
-                return;
-            }
-            lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
-            // A harmless English word, or a listed word itself (the word lexicon's to judge).
-            if self.allow.contains(word.as_str()) || self.by_word.contains_key(word.as_str()) {
-                done = te;
-                return;
-            }
-            let Some(stem) = self.stems.get(pattern) else {
-                return;
+        for &(from, to) in within {
+            let Some(piece) = view.text.get(from..to) else {
+                continue;
             };
-            let pre = word.get(..ms - ts).unwrap_or("");
-            let post = word.get(me - ts..).unwrap_or("");
-            // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon lists
-            // the forms that count.
-            if pre.is_empty() && INFLECTIONS.contains(&post) {
-                return;
-            }
-            let fits = match stem.fit {
-                Fit::Known => self.known(pre) && self.known(post),
-                Fit::Any => !written_as_name(bytes.get(ts..te).unwrap_or(&[])),
-                Fit::NotName => {
-                    self.known(pre)
-                        && self.known(post)
-                        && !written_as_name(bytes.get(ts..te).unwrap_or(&[]))
+            self.matcher.overlapping(piece, |pattern, ms, me| {
+                let (ms, me) = (from + ms, from + me);
+                let (ts, te) = token_around(bytes, ms, me);
+                if ts < done || (ts == ms && te == me) {
+                    return;
                 }
-            };
-            if fits {
-                done = te;
-                push(out, stem.class, view, ts, te);
-            }
-        });
+                lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
+                // A harmless English word, or a listed word itself (the word lexicon's to judge).
+                if self.allow.contains(word.as_str()) || self.by_word.contains_key(word.as_str()) {
+                    done = te;
+                    return;
+                }
+                let Some(stem) = self.stems.get(pattern) else {
+                    return;
+                };
+                let pre = word.get(..ms - ts).unwrap_or("");
+                let post = word.get(me - ts..).unwrap_or("");
+                // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon lists
+                // the forms that count.
+                if pre.is_empty() && INFLECTIONS.contains(&post) {
+                    return;
+                }
+                let fits = match stem.fit {
+                    Fit::Known => self.known(pre) && self.known(post),
+                    Fit::Any => !written_as_name(bytes.get(ts..te).unwrap_or(&[])),
+                    Fit::NotName => {
+                        self.known(pre)
+                            && self.known(post)
+                            && !written_as_name(bytes.get(ts..te).unwrap_or(&[]))
+                    }
+                };
+                if fits {
+                    done = te;
+                    push(out, stem.class, view, ts, te);
+                }
+            });
+        }
     }
 
     /// Profane words of the folded view whose original spelling is obfuscated.
@@ -301,21 +307,40 @@ fn push(out: &mut Vec<SignalHit>, class: Class, view: View<'_>, s: usize, e: usi
     });
 }
 
-/// The in-word and obfuscated-word hits over `views` (of the text `original`).
-fn hits(views: &[View<'_>], original: &str, out: &mut Vec<SignalHit>) {
+/// Profane words inside longer words of `view`, which the classifier read: within its tokens
+/// of five bytes or more that are not vocabulary words (`unknown`, where it tracked them), or
+/// anywhere. Stems sit in words the classifier does not know, so most text is never walked.
+pub(super) fn in_unknown(
+    view: View<'_>,
+    unknown: Option<&[(usize, usize)]>,
+    out: &mut Vec<SignalHit>,
+) {
     let lists = &*LISTS;
-    for &view in views {
-        match view.kind {
-            ViewKind::Original | ViewKind::Normalized | ViewKind::Decoded => {
-                lists.compounds(view, out);
-            }
-            ViewKind::Folded => {
-                lists.compounds(view, out);
-                lists.evasions(view, original, out);
-            }
-            ViewKind::Squashed | ViewKind::Rot13 => {}
-        }
+    match unknown {
+        Some(spans) => lists.compounds(view, spans, out),
+        None => lists.compounds(view, &[(0, view.text.len())], out),
     }
+}
+
+/// The hits of the folded view toxicity reads in `mode` (there is one when the text shows signs
+/// of obfuscation): obfuscated spellings, and in balanced mode, where the classifier does not
+/// read that view, profane words inside longer words too ("wh0reface"). Computed once per text
+/// and mode.
+pub(super) fn folded_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
+    let views = tv.views(mode, Family::FoldingLexical);
+    let Some(&folded) = views.iter().find(|v| v.kind == ViewKind::Folded) else {
+        return Vec::new();
+    };
+    let found = tv.memo(MemoKey::ToxicityCompounds(mode), || {
+        let lists = &*LISTS;
+        let mut out = Vec::new();
+        if mode != Mode::Robust {
+            lists.compounds(folded, &[(0, folded.text.len())], &mut out);
+        }
+        lists.evasions(folded, tv.original, &mut out);
+        out.iter().map(to_finding).collect()
+    });
+    found.iter().filter_map(from_finding).collect()
 }
 
 /// The view kinds a memo entry names (in its explanation).
@@ -326,61 +351,58 @@ const KINDS: [(ViewKind, &str); 4] = [
     (ViewKind::Decoded, "decoded"),
 ];
 
-/// [`hits`] over the views toxicity reads in `mode`, computed once per text and mode (bundles
-/// that each run toxicity share them). The memo keeps a hit as a finding: entity the signal,
-/// score the weight, explanation the view's kind; the signal names the rule again.
-pub(super) fn memo_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
-    let found = tv.memo(MemoKey::ToxicityCompounds(mode), || {
-        let mut out = Vec::new();
-        hits(
-            &tv.views(mode, Family::FoldingLexical),
-            tv.original,
-            &mut out,
-        );
-        out.into_iter()
-            .map(|h| RawFinding {
-                entity: Cow::Borrowed(h.signal),
-                start: h.start,
-                end: h.end,
-                score: h.weight,
-                explanation: Cow::Borrowed(
-                    KINDS
-                        .iter()
-                        .find(|(k, _)| *k == h.view)
-                        .map_or("original", |(_, n)| n),
-                ),
-            })
-            .collect()
-    });
-    let lists = &*LISTS;
-    found
-        .into_iter()
-        .filter_map(|f| {
-            let class = lists.class_by_signal(&f.entity)?;
-            let view = KINDS
+/// A hit kept in a memo as a finding: entity the signal, score the weight, explanation the
+/// view's kind.
+pub(super) fn to_finding(h: &SignalHit) -> RawFinding {
+    RawFinding {
+        entity: Cow::Borrowed(h.signal),
+        start: h.start,
+        end: h.end,
+        score: h.weight,
+        explanation: Cow::Borrowed(
+            KINDS
                 .iter()
-                .find(|(_, n)| *n == f.explanation)
-                .map_or(ViewKind::Original, |(k, _)| *k);
-            Some(SignalHit {
-                signal: class.signal,
-                weight: class.weight,
-                rule: class.rule,
-                start: f.start,
-                end: f.end,
-                view,
-            })
-        })
-        .collect()
+                .find(|(k, _)| *k == h.view)
+                .map_or("original", |(_, n)| n),
+        ),
+    }
+}
+
+/// The hit [`to_finding`] kept (the signal names its rule again).
+pub(super) fn from_finding(f: &RawFinding) -> Option<SignalHit> {
+    let class = LISTS.class_by_signal(&f.entity)?;
+    let view = KINDS
+        .iter()
+        .find(|(_, n)| *n == f.explanation)
+        .map_or(ViewKind::Original, |(k, _)| *k);
+    Some(SignalHit {
+        signal: class.signal,
+        weight: class.weight,
+        rule: class.rule,
+        start: f.start,
+        end: f.end,
+        view,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// What toxicity's scan adds: the stems inside the words of every view the classifier reads
+    /// (unknown tokens only where it tracks them) and the folded view's hits.
     fn found(text: &str, mode: Mode) -> Vec<(&'static str, String)> {
         let tv = TextViews::new(text);
         let mut out = Vec::new();
-        hits(&tv.views(mode, Family::FoldingLexical), text, &mut out);
+        if mode != Mode::Fast {
+            for view in tv.views(mode, Family::FoldingLexical) {
+                if matches!(view.kind, ViewKind::Original | ViewKind::Normalized) {
+                    let scored = super::super::model::MODEL.score(view.text);
+                    in_unknown(view, scored.unknown.as_deref(), &mut out);
+                }
+            }
+        }
+        out.extend(folded_hits(&tv, mode));
         out.into_iter()
             .map(|h| (h.signal, text.get(h.start..h.end).unwrap_or("").to_owned()))
             .collect()

@@ -326,7 +326,14 @@ pub(crate) struct Sentence {
 pub(crate) struct Scored {
     pub whole: f64,
     pub sentences: Vec<Sentence>,
+    /// The tokens of [`UNKNOWN_MIN`] bytes or more that are not vocabulary words, as byte
+    /// spans, where the text is ASCII (`None` otherwise: not tracked). Profane words run
+    /// together with others ("dumbshit") are among them (`compound`).
+    pub unknown: Option<Vec<(usize, usize)>>,
 }
+
+/// The shortest token [`Scored::unknown`] lists: a stem of four letters and one more.
+pub(crate) const UNKNOWN_MIN: usize = 5;
 
 /// What a byte is to the ASCII reader ([`BYTE_CLASS`]): the start of a token (a word byte)…
 const TOKEN: u8 = 1;
@@ -582,6 +589,7 @@ impl Model {
         // The bytes not read yet: a token's eight bytes are then one length test away, where
         // an index into `b` would be tested against the end twice.
         let mut rest = b;
+        let mut unknown = Vec::new();
         while let Some((&c, after)) = rest.split_first() {
             let class = BYTE_CLASS[usize::from(c)];
             if class == TOKEN {
@@ -592,6 +600,9 @@ impl Model {
                 let (n, w) = self.ascii_token(rest, x);
                 if let Some(w) = w {
                     words.push(w);
+                } else if n >= UNKNOWN_MIN {
+                    let at = b.len() - rest.len();
+                    unknown.push((at, at + n));
                 }
                 // A token ends within the bytes (`n` is at most their length).
                 let Some(after) = rest.get(n..) else { break };
@@ -604,7 +615,9 @@ impl Model {
                 s.finish(&mut words, b.len() - rest.len());
             }
         }
-        s.done(&mut words)
+        let mut scored = s.done(&mut words);
+        scored.unknown = Some(unknown);
+        scored
     }
 
     /// [`Model::score`] of any text, sentence by sentence.
@@ -688,6 +701,7 @@ impl<'a> Scorer<'a> {
         Scored {
             whole,
             sentences: self.sentences,
+            unknown: None,
         }
     }
 }
@@ -860,6 +874,7 @@ mod tests {
         Scored {
             whole: m.probability_of(&whole_dot, norm),
             sentences,
+            unknown: None,
         }
     }
 
@@ -883,6 +898,53 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// An ASCII text's unknown tokens are its tokens of five bytes or more the vocabulary does
+    /// not hold, in order; other texts do not track them.
+    #[test]
+    fn unknown_tokens_are_the_long_words_out_of_the_vocabulary() {
+        let golden: Golden =
+            serde_json::from_str(include_str!("golden.json")).unwrap_or_else(|e| panic!("{e}"));
+        let extra = "The dumbshit_x2 said: whoreface, HELLO there, Scunthorpe.";
+        let mut listed = 0;
+        for text in golden.cases.iter().map(|c| c.text.as_str()).chain([extra]) {
+            let got = MODEL.score(text).unknown;
+            if !text.is_ascii() {
+                assert_eq!(got, None, "{text:?}");
+                continue;
+            }
+            let mut want = Vec::new();
+            let b = text.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+                if !b.get(i).is_some_and(word) {
+                    i += 1;
+                    continue;
+                }
+                let n = b
+                    .get(i..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|c| word(c))
+                    .count();
+                let lower = text.get(i..i + n).unwrap_or("").to_ascii_lowercase();
+                if n >= UNKNOWN_MIN && !MODEL.knows(&lower) {
+                    want.push((i, i + n));
+                }
+                i += n;
+            }
+            listed += want.len();
+            assert_eq!(got, Some(want), "{text:?}");
+        }
+        assert!(listed > 3, "the texts hold unknown tokens");
+        let spans = MODEL.score(extra).unknown.unwrap_or_default();
+        let words: Vec<&str> = spans.iter().filter_map(|&(s, e)| extra.get(s..e)).collect();
+        assert!(
+            words.contains(&"dumbshit_x2") && words.contains(&"whoreface"),
+            "{words:?}"
+        );
     }
 
     /// A score compared bit for bit.
