@@ -13,6 +13,11 @@
 //!   letters inside: "d1ck" is not a name and "c0ck" is not a rooster. Scanned on the folded view
 //!   only, which exists when the text shows signs of obfuscation.
 //!
+//! Stems are looked for only inside words the toxicity classifier does not know (ASCII words of
+//! five letters or more outside its vocabulary; the classifier lists them as it reads an ASCII
+//! text): a compound is never a vocabulary word, and walking every byte through the stems'
+//! automaton, whose table does not stay in cache, cost 3.4–3.8 µs per KiB (BENCHMARKS.md).
+//!
 //! A finding is filed as the word class's own rule (profanity, hate or sexual), so it weighs
 //! what the whole word would.
 
@@ -59,7 +64,8 @@ struct Stem {
 
 struct Lists {
     stems: Vec<Stem>,
-    by_word: HashMap<&'static str, usize>,
+    /// The stems as words.
+    listed: HashSet<&'static str>,
     matcher: Dfa,
     allow: HashSet<&'static str>,
     evasion: HashMap<&'static str, Class>,
@@ -120,10 +126,10 @@ fn load() -> Lists {
         }
     }
     let matcher = Dfa::new(&words);
-    let by_word = words.iter().enumerate().map(|(i, w)| (*w, i)).collect();
+    let listed = words.iter().copied().collect();
     Lists {
         stems,
-        by_word,
+        listed,
         matcher,
         allow,
         evasion,
@@ -172,13 +178,13 @@ impl Lists {
     fn known(&self, part: &str) -> bool {
         part.is_empty()
             || INFLECTIONS.contains(&part)
-            || (part.len() >= 3 && (self.by_word.contains_key(part) || model::MODEL.knows(part)))
+            || (part.len() >= 3 && (self.listed.contains(part) || model::MODEL.knows(part)))
     }
 
     /// Profane words inside longer words of `view`, looked for within the byte spans `within`.
     fn compounds(&self, view: View<'_>, within: &[(usize, usize)], out: &mut Vec<SignalHit>) {
         let bytes = view.text.as_bytes();
-        // The end of the last word looked at: a word is judged once, on its first stem.
+        // The end of the last word found or allowed: its other stems are not looked at.
         let mut done = 0;
         let mut word = String::new();
         for &(from, to) in within {
@@ -193,7 +199,7 @@ impl Lists {
                 }
                 lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
                 // A harmless English word, or a listed word itself (the word lexicon's to judge).
-                if self.allow.contains(word.as_str()) || self.by_word.contains_key(word.as_str()) {
+                if self.allow.contains(word.as_str()) || self.listed.contains(word.as_str()) {
                     done = te;
                     return;
                 }
@@ -202,8 +208,8 @@ impl Lists {
                 };
                 let pre = word.get(..ms - ts).unwrap_or("");
                 let post = word.get(me - ts..).unwrap_or("");
-                // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon lists
-                // the forms that count.
+                // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon
+                // lists the forms that count.
                 if pre.is_empty() && INFLECTIONS.contains(&post) {
                     return;
                 }
@@ -308,8 +314,8 @@ fn push(out: &mut Vec<SignalHit>, class: Class, view: View<'_>, s: usize, e: usi
 }
 
 /// Profane words inside longer words of `view`, which the classifier read: within its tokens
-/// of five bytes or more that are not vocabulary words (`unknown`, where it tracked them), or
-/// anywhere. Stems sit in words the classifier does not know, so most text is never walked.
+/// of five bytes or more that are not vocabulary words (`unknown`, where it tracked them: ASCII
+/// views), else within the view's ASCII words of five letters or more it does not know.
 pub(super) fn in_unknown(
     view: View<'_>,
     unknown: Option<&[(usize, usize)]>,
@@ -318,8 +324,32 @@ pub(super) fn in_unknown(
     let lists = &*LISTS;
     match unknown {
         Some(spans) => lists.compounds(view, spans, out),
-        None => lists.compounds(view, &[(0, view.text.len())], out),
+        None => lists.compounds(view, &unknown_words(view.text), out),
     }
+}
+
+/// The ASCII words (letter runs) of `text` of [`model::UNKNOWN_MIN`] letters or more that are
+/// not in the classifier's vocabulary, as byte spans.
+fn unknown_words(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes.get(i).copied().is_some_and(is_letter) {
+            i += 1;
+            continue;
+        }
+        let (s, e) = token_around(bytes, i, i);
+        i = e.max(i + 1);
+        if e - s >= model::UNKNOWN_MIN {
+            lowercase_into(&mut word, bytes.get(s..e).unwrap_or(&[]));
+            if !model::MODEL.knows(&word) {
+                out.push((s, e));
+            }
+        }
+    }
+    out
 }
 
 /// The hits of the folded view toxicity reads in `mode` (there is one when the text shows signs
@@ -335,7 +365,7 @@ pub(super) fn folded_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
         let lists = &*LISTS;
         let mut out = Vec::new();
         if mode != Mode::Robust {
-            lists.compounds(folded, &[(0, folded.text.len())], &mut out);
+            lists.compounds(folded, &unknown_words(folded.text), &mut out);
         }
         lists.evasions(folded, tv.original, &mut out);
         out.iter().map(to_finding).collect()
@@ -456,6 +486,22 @@ mod tests {
         ] {
             assert_eq!(found(text, Mode::Balanced), [], "{text}");
         }
+    }
+
+    #[test]
+    fn texts_beyond_ascii_are_looked_at_in_their_unknown_words() {
+        let text = "Ça alors, quel dumbshit — «whoreface»! The commission’s report.";
+        let f = found(text, Mode::Balanced);
+        let mut words: Vec<&str> = f.iter().map(|(_, w)| w.as_str()).collect();
+        words.sort_unstable();
+        words.dedup(); // the original and the normalised view
+        assert_eq!(words, ["dumbshit", "whoreface"], "{f:?}");
+        let spans = unknown_words(text);
+        let unknown: Vec<&str> = spans.iter().filter_map(|&(s, e)| text.get(s..e)).collect();
+        assert!(
+            unknown.contains(&"dumbshit") && !unknown.contains(&"report"),
+            "{unknown:?}"
+        );
     }
 
     #[test]
