@@ -233,18 +233,8 @@ impl Lists {
     /// Profane words of the folded view whose original spelling is obfuscated.
     fn evasions(&self, view: View<'_>, original: &str, out: &mut Vec<SignalHit>) {
         let bytes = view.text.as_bytes();
-        let mut i = 0;
         let mut word = String::new();
-        while i < bytes.len() {
-            if !bytes.get(i).copied().is_some_and(is_letter) {
-                i += 1;
-                continue;
-            }
-            let (ts, te) = token_around(bytes, i, i);
-            i = te.max(i + 1);
-            if te - ts < 3 {
-                continue;
-            }
+        for (ts, te) in ascii_words(bytes, 3) {
             lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
             // The word, or the word inflected ("w4nkers").
             let listed = self.evasion.get(word.as_str()).or_else(|| {
@@ -332,24 +322,32 @@ pub(super) fn in_unknown(
 /// not in the classifier's vocabulary, as byte spans.
 fn unknown_words(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut word = String::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes.get(i).copied().is_some_and(is_letter) {
-            i += 1;
-            continue;
-        }
-        let (s, e) = token_around(bytes, i, i);
-        i = e.max(i + 1);
-        if e - s >= model::UNKNOWN_MIN {
+    ascii_words(bytes, model::UNKNOWN_MIN)
+        .filter(|&(s, e)| {
             lowercase_into(&mut word, bytes.get(s..e).unwrap_or(&[]));
-            if !model::MODEL.knows(&word) {
-                out.push((s, e));
+            !model::MODEL.knows(&word)
+        })
+        .collect()
+}
+
+/// The runs of ASCII letters of `bytes` at least `min` long, as byte spans.
+fn ascii_words(bytes: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if !bytes.get(i).copied().is_some_and(is_letter) {
+                i += 1;
+                continue;
+            }
+            let (s, e) = token_around(bytes, i, i);
+            i = e.max(i + 1);
+            if e - s >= min {
+                return Some((s, e));
             }
         }
-    }
-    out
+        None
+    })
 }
 
 /// The hits of the folded view toxicity reads in `mode` (there is one when the text shows signs
