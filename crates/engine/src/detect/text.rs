@@ -20,8 +20,8 @@ pub(crate) enum MemoKey {
     Secrets(u128, u64, Mode),
     /// Toxicity's sentence classifier over the views of a mode.
     ToxicityModel(Mode),
-    /// Toxicity's profane words inside longer words and obfuscated spellings, over the views of
-    /// a mode.
+    /// Toxicity's hits on the folded view of a mode: obfuscated spellings, and profane words
+    /// inside longer words where the classifier does not read that view.
     ToxicityCompounds(Mode),
 }
 
