@@ -113,6 +113,7 @@ struct ModelSpan {
 
 /// The model's view of a text: the classifier's spans, and the profane words inside longer
 /// words that the classifier's tokens led to ([`compound`]).
+#[derive(Default)]
 struct ModelRead {
     spans: Vec<ModelSpan>,
     inside: Vec<SignalHit>,
@@ -233,10 +234,7 @@ pub(crate) fn scan(
     // `profanity` unless they overlap lexicon evidence (`csr_compliance` asks for hate only).
     let read =
         if mode == Mode::Fast || (hits.is_empty() && !cfg.categories.contains(&MODEL_CATEGORY)) {
-            ModelRead {
-                spans: Vec::new(),
-                inside: Vec::new(),
-            }
+            ModelRead::default()
         } else {
             model_read(tv, mode)
         };
@@ -244,8 +242,7 @@ pub(crate) fn scan(
     // obfuscated spellings on the folded view (`compound`).
     hits.extend(
         read.inside
-            .iter()
-            .cloned()
+            .into_iter()
             .chain(compound::folded_hits(tv, mode))
             .filter(|h| cfg.categories.contains(&h.signal)),
     );
@@ -526,6 +523,20 @@ mod tests {
     }
 
     /// Robust mode runs the classifier on the de-obfuscated view as well.
+    /// A profane word inside a longer one is a finding of the scan, at the whole word, in the
+    /// modes that run the classifier (whose unknown words it is looked for in).
+    #[test]
+    fn profane_words_inside_words_are_findings() {
+        let text = "what a dumbshit move";
+        let f = run(text, Mode::Balanced, &ToxicityConfig::all());
+        assert!(
+            f.iter()
+                .any(|f| f.entity == "profanity" && text.get(f.start..f.end) == Some("dumbshit")),
+            "{f:?}"
+        );
+        assert_eq!(run(text, Mode::Fast, &ToxicityConfig::all()), []);
+    }
+
     #[test]
     fn robust_reads_obfuscated_profanity() {
         let best = |text: &str, mode: Mode| {

@@ -16,7 +16,8 @@
 //! Stems are looked for only inside words the toxicity classifier does not know (ASCII words of
 //! five letters or more outside its vocabulary; the classifier lists them as it reads an ASCII
 //! text): a compound is never a vocabulary word, and walking every byte through the stems'
-//! automaton, whose table does not stay in cache, cost 3.4–3.8 µs per KiB (BENCHMARKS.md).
+//! automaton (about 3,900 states, most likely out of cache) cost 3.4–3.8 µs per KiB in
+//! criterion (BENCHMARKS.md).
 //!
 //! A finding is filed as the word class's own rule (profanity, hate or sexual), so it weighs
 //! what the whole word would.
@@ -44,6 +45,23 @@ struct Class {
     weight: f64,
 }
 
+impl Class {
+    /// A hit of this class's rule over `[start, end)` of the original, seen in `view`.
+    fn hit(self, start: usize, end: usize, view: ViewKind) -> SignalHit {
+        SignalHit {
+            signal: self.signal,
+            weight: self.weight,
+            rule: self.rule,
+            start,
+            end,
+            view,
+        }
+    }
+}
+
+/// The word classes a stem or an evasion word files under.
+const CLASSES: [&str; 3] = ["profane_word", "slur_word", "sexual_word"];
+
 /// How a stem may sit inside a longer word.
 #[derive(Clone, Copy, PartialEq)]
 enum Fit {
@@ -63,6 +81,8 @@ struct Stem {
 }
 
 struct Lists {
+    /// The classes of [`CLASSES`], in order.
+    classes: Vec<Class>,
     stems: Vec<Stem>,
     /// The stems as words.
     listed: HashSet<&'static str>,
@@ -128,6 +148,7 @@ fn load() -> Lists {
     let matcher = Dfa::new(&words);
     let listed = words.iter().copied().collect();
     Lists {
+        classes: CLASSES.iter().filter_map(|c| class_of(c)).collect(),
         stems,
         listed,
         matcher,
@@ -167,11 +188,7 @@ fn token_around(bytes: &[u8], s: usize, e: usize) -> (usize, usize) {
 impl Lists {
     /// The class whose rule files under `signal` (one per signal).
     fn class_by_signal(&self, signal: &str) -> Option<Class> {
-        self.stems
-            .iter()
-            .map(|s| s.class)
-            .chain(self.evasion.values().copied())
-            .find(|c| c.signal == signal)
+        self.classes.iter().copied().find(|c| c.signal == signal)
     }
 
     /// Whether a part of a word around a stem is one the engine knows.
@@ -213,18 +230,17 @@ impl Lists {
                 if pre.is_empty() && INFLECTIONS.contains(&post) {
                     return;
                 }
+                let parts_known = || self.known(pre) && self.known(post);
+                let name = || written_as_name(bytes.get(ts..te).unwrap_or(&[]));
                 let fits = match stem.fit {
-                    Fit::Known => self.known(pre) && self.known(post),
-                    Fit::Any => !written_as_name(bytes.get(ts..te).unwrap_or(&[])),
-                    Fit::NotName => {
-                        self.known(pre)
-                            && self.known(post)
-                            && !written_as_name(bytes.get(ts..te).unwrap_or(&[]))
-                    }
+                    Fit::Known => parts_known(),
+                    Fit::Any => !name(),
+                    Fit::NotName => parts_known() && !name(),
                 };
                 if fits {
                     done = te;
-                    push(out, stem.class, view, ts, te);
+                    let (start, end) = view.original_span(ts, te);
+                    out.push(stem.class.hit(start, end, view.kind));
                 }
             });
         }
@@ -259,14 +275,7 @@ impl Lists {
                     .any(|c| !c.is_alphabetic() || !(c.is_ascii() || is_latin(c)))
                 && !spelled.eq_ignore_ascii_case(&word);
             if obfuscated {
-                out.push(SignalHit {
-                    signal: class.signal,
-                    weight: class.weight,
-                    rule: class.rule,
-                    start: s,
-                    end: e,
-                    view: view.kind,
-                });
+                out.push(class.hit(s, e, view.kind));
             }
         }
     }
@@ -289,18 +298,6 @@ fn written_as_name(word: &[u8]) -> bool {
         && word
             .get(1..)
             .is_some_and(|r| r.iter().all(u8::is_ascii_lowercase))
-}
-
-fn push(out: &mut Vec<SignalHit>, class: Class, view: View<'_>, s: usize, e: usize) {
-    let (start, end) = view.original_span(s, e);
-    out.push(SignalHit {
-        signal: class.signal,
-        weight: class.weight,
-        rule: class.rule,
-        start,
-        end,
-        view: view.kind,
-    });
 }
 
 /// Profane words inside longer words of `view`, which the classifier read: within its tokens
@@ -355,11 +352,11 @@ fn ascii_words(bytes: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)>
 /// read that view, profane words inside longer words too ("wh0reface"). Computed once per text
 /// and mode.
 pub(super) fn folded_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
-    let views = tv.views(mode, Family::FoldingLexical);
-    let Some(&folded) = views.iter().find(|v| v.kind == ViewKind::Folded) else {
-        return Vec::new();
-    };
     let found = tv.memo(MemoKey::ToxicityCompounds(mode), || {
+        let views = tv.views(mode, Family::FoldingLexical);
+        let Some(&folded) = views.iter().find(|v| v.kind == ViewKind::Folded) else {
+            return Vec::new();
+        };
         let lists = &*LISTS;
         let mut out = Vec::new();
         if mode != Mode::Robust {
@@ -403,14 +400,7 @@ pub(super) fn from_finding(f: &RawFinding) -> Option<SignalHit> {
         .iter()
         .find(|(_, n)| *n == f.explanation)
         .map_or(ViewKind::Original, |(k, _)| *k);
-    Some(SignalHit {
-        signal: class.signal,
-        weight: class.weight,
-        rule: class.rule,
-        start: f.start,
-        end: f.end,
-        view,
-    })
+    Some(class.hit(f.start, f.end, view))
 }
 
 #[cfg(test)]
@@ -442,6 +432,7 @@ mod tests {
         assert!(l.stems.len() > 500, "{} stems", l.stems.len());
         assert!(l.allow.contains("commission") && l.allow.contains("bastardise"));
         assert!(l.evasion.contains_key("dick") && !l.evasion.contains_key("gay"));
+        assert_eq!(l.classes.len(), CLASSES.len());
         for s in &l.stems {
             assert!(matches!(s.class.signal, "profanity" | "hate" | "sexual"));
         }
@@ -508,6 +499,11 @@ mod tests {
         assert_eq!(f, [("profanity", "d1ck".to_owned())], "{f:?}");
         assert!(!found("what a c0ck", Mode::Balanced).is_empty());
         assert!(!found("stupid w4nkers", Mode::Balanced).is_empty()); // inflected
+        // A compound seen only once de-obfuscated, on the folded view balanced mode adds.
+        assert_eq!(
+            found("you wh0reface", Mode::Balanced),
+            [("hate", "wh0reface".to_owned())]
+        );
         // Plain spellings of the same words are the word lexicon's (which leaves out the
         // ambiguous ones), numbers are not words, and fast mode has no folded view.
         assert_eq!(found("Dick Cheney fed the cock", Mode::Balanced), []);
