@@ -241,10 +241,12 @@ pub struct WebhookSettings {
     pub busy_max_lag_ms: u64,
     /// While ingestion is busy, the most deliveries a second an endpoint whose alerts are
     /// overdue (`busy_max_lag_ms`) sends: 50 by default, enough for an endpoint that filters
-    /// its alerts to catch up, and within noise of nothing for a saturated ingestion with 5
-    /// endpoints. 0: no limit (full speed), which on SQLite cost a saturated ingestion 24–46%
-    /// with 5 endpoints that each receive every event (BENCHMARKS.md, "Overdue deliveries at a
-    /// bounded rate"). Never slower than the pace of `busy_wave_ms`.
+    /// its alerts to catch up. With 5 endpoints that each receive every event it cost a
+    /// saturated ingestion on SQLite 4.1% over 17 minutes on one machine and 14.3% over half an
+    /// hour on a slower one, where the same pace was a larger share of a slower ingestion
+    /// (BENCHMARKS.md, "Saturated for about half an hour"). 0: no limit (full speed), which cost
+    /// 24–46% ("Overdue deliveries at a bounded rate"). Never slower than the pace of
+    /// `busy_wave_ms`.
     pub busy_overdue_per_second: f64,
 }
 

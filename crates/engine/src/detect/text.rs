@@ -20,9 +20,10 @@ pub(crate) enum MemoKey {
     Secrets(u128, u64, Mode),
     /// Toxicity's sentence classifier over the views of a mode.
     ToxicityModel(Mode),
-    /// Toxicity's hits on the folded view of a mode: obfuscated spellings, and profane words
-    /// inside longer words where the classifier does not read that view.
-    ToxicityCompounds(Mode),
+    /// Toxicity's hits of disguised spellings in a mode: masked words, and on the folded view
+    /// obfuscated spellings and profane words inside longer words where the classifier does not
+    /// read that view.
+    ToxicityDisguised(Mode),
 }
 
 /// Hits of every lexicon of a [`SharedLexicons`] over one list of views (named by their kinds).

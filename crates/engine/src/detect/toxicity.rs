@@ -238,12 +238,12 @@ pub(crate) fn scan(
         } else {
             model_read(tv, mode)
         };
-    // Profane words inside longer words (found through the classifier's unknown tokens), and
-    // obfuscated spellings on the folded view (`compound`).
+    // Profane words inside longer words (found through the classifier's unknown tokens), masked
+    // words, and obfuscated spellings on the folded view (`compound`).
     hits.extend(
         read.inside
             .into_iter()
-            .chain(compound::folded_hits(tv, mode))
+            .chain(compound::disguised_hits(tv, mode))
             .filter(|h| cfg.categories.contains(&h.signal)),
     );
     let lex_score = lexicon::combine(&hits);

@@ -1,6 +1,7 @@
 //! Profanity a whole-word lexicon misses: profane words inside longer words ("dumbshit",
 //! "whoreface", "fuckingcunt") and profane words written with digits, symbols or look-alike
-//! letters inside ("d1ck", "c0ck").
+//! letters inside ("d1ck", "c0ck"), or with asterisks standing for some of their letters
+//! ("f***ing", "sh*t", "a**hole").
 //!
 //! The lists (`compounds.txt`) are derived by `scripts/train/export_profane_stems.py` from
 //! rustrict's word list and the SCOWL English word lists Debian ships:
@@ -18,6 +19,11 @@
 //! text): a compound is never a vocabulary word, and walking every byte through the stems'
 //! automaton (about 3,900 states, most likely out of cache) cost 3.4–3.8 µs per KiB in
 //! criterion (BENCHMARKS.md).
+//!
+//! A masked word ("f***") counts when some stem or evasion word of the same length has its
+//! visible letters in place (the class of the mildest such word names it). Only runs of letters
+//! and asterisks that start with a letter and stand apart from digits count ("x**2" is a power,
+//! "**Note**" bold), and a single asterisk after a word is a footnote mark ("Terms*").
 //!
 //! A finding is filed as the word class's own rule (profanity, hate or sexual), so it weighs
 //! what the whole word would.
@@ -80,6 +86,14 @@ struct Stem {
     fit: Fit,
 }
 
+/// A stem or evasion word, as a masked spelling may stand for it.
+struct Listed {
+    word: &'static str,
+    class: Class,
+    /// A stem (a word of `words.txt`), not only a variant spelling of the evasion list.
+    stem: bool,
+}
+
 struct Lists {
     /// The classes of [`CLASSES`], in order.
     classes: Vec<Class>,
@@ -89,6 +103,8 @@ struct Lists {
     matcher: Dfa,
     allow: HashSet<&'static str>,
     evasion: HashMap<&'static str, Class>,
+    /// The stems and evasion words by length, for masked spellings.
+    by_len: Vec<Vec<Listed>>,
 }
 
 fn class_of(name: &str) -> Option<Class> {
@@ -147,6 +163,32 @@ fn load() -> Lists {
     }
     let matcher = Dfa::new(&words);
     let listed = words.iter().copied().collect();
+    let mut sorted: Vec<Listed> = words
+        .iter()
+        .zip(&stems)
+        .map(|(&word, s)| Listed {
+            word,
+            class: s.class,
+            stem: true,
+        })
+        .chain(evasion.iter().map(|(&word, &class)| Listed {
+            word,
+            class,
+            stem: false,
+        }))
+        .collect();
+    // In a fixed order (the map's is not), once each, as a stem where a word is both.
+    sorted.sort_by_key(|l| (l.word, !l.stem));
+    sorted.dedup_by_key(|l| l.word);
+    let mut by_len: Vec<Vec<Listed>> = Vec::new();
+    for l in sorted {
+        if by_len.len() <= l.word.len() {
+            by_len.resize_with(l.word.len() + 1, Vec::new);
+        }
+        if let Some(slot) = by_len.get_mut(l.word.len()) {
+            slot.push(l);
+        }
+    }
     Lists {
         classes: CLASSES.iter().filter_map(|c| class_of(c)).collect(),
         stems,
@@ -154,6 +196,7 @@ fn load() -> Lists {
         matcher,
         allow,
         evasion,
+        by_len,
     }
 }
 
@@ -279,6 +322,92 @@ impl Lists {
             }
         }
     }
+
+    /// The class a masked word ("f***", "sh*t", lowercased) stands for, if any listed word fits
+    /// it: same length, its visible letters in place, also after taking a visible inflection
+    /// off ("f***ing"). Stems that fit are preferred to variant spellings; among those, the
+    /// class most of them have names it ("n****r" fits 23 stems filed as slurs and 6 filed as
+    /// profane), the mildest at a tie.
+    fn unmask(&self, word: &[u8]) -> Option<Class> {
+        let fits = |w: &[u8], listed: &str| {
+            listed.len() == w.len()
+                && w.iter()
+                    .zip(listed.as_bytes())
+                    .all(|(&m, &l)| m == MASK || m == l)
+        };
+        let forms = std::iter::once(word).chain(INFLECTIONS.iter().filter_map(|f| {
+            word.strip_suffix(f.as_bytes())
+                .filter(|w| w.len() >= 3 && w.contains(&MASK))
+        }));
+        let fitting: Vec<&Listed> = forms
+            .flat_map(|w| {
+                self.by_len
+                    .get(w.len())
+                    .into_iter()
+                    .flatten()
+                    .filter(move |l| fits(w, l.word))
+            })
+            .collect();
+        let stems_fit = fitting.iter().any(|l| l.stem);
+        let mut votes = [0usize; CLASSES.len()];
+        for l in fitting.iter().filter(|l| l.stem || !stems_fit) {
+            if let Some(i) = self.classes.iter().position(|c| c.rule == l.class.rule) {
+                if let Some(v) = votes.get_mut(i) {
+                    *v += 1;
+                }
+            }
+        }
+        self.classes
+            .iter()
+            .zip(votes)
+            .filter(|(_, n)| *n > 0)
+            .max_by(|(a, m), (b, n)| m.cmp(n).then(b.weight.total_cmp(&a.weight)))
+            .map(|(c, _)| *c)
+    }
+
+    /// Masked spellings of listed words in `text` ("you f***ing idiot").
+    fn masked(&self, text: &str, out: &mut Vec<SignalHit>) {
+        let bytes = text.as_bytes();
+        if memchr::memchr(MASK, bytes).is_none() {
+            return;
+        }
+        let mut word = Vec::new();
+        for (s, e) in masked_words(bytes) {
+            word.clear();
+            word.extend(
+                bytes
+                    .get(s..e)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(u8::to_ascii_lowercase),
+            );
+            if let Some(class) = self.unmask(&word) {
+                out.push(class.hit(s, e, ViewKind::Original));
+            }
+        }
+    }
+}
+
+/// The byte that stands for a hidden letter in a masked word.
+const MASK: u8 = b'*';
+
+/// The runs of ASCII letters and asterisks in `bytes` that may be masked words: three bytes or
+/// more, a letter first, an asterisk among the letters or two or more at the end (one after a
+/// word is a footnote mark), and no digit or letter-like neighbour ("x**2", "2*x").
+fn masked_words(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let apart = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_');
+    runs(bytes, |b| is_letter(b) || b == MASK).filter(move |&(start, end)| {
+        let run = bytes.get(start..end).unwrap_or(&[]);
+        let masks = run.iter().filter(|&&b| b == MASK).count();
+        let trailing = run.iter().rev().take_while(|&&b| b == MASK).count();
+        let footnote = masks == 1 && trailing == 1;
+        run.len() >= 3
+            && run.first().copied().is_some_and(is_letter)
+            && masks > 0
+            && !footnote
+            && apart(start.checked_sub(1).and_then(|p| bytes.get(p)))
+            && apart(bytes.get(end))
+    })
 }
 
 /// `word` := the ASCII letters `bytes`, lowercased.
@@ -330,35 +459,38 @@ fn unknown_words(text: &str) -> Vec<(usize, usize)> {
 
 /// The runs of ASCII letters of `bytes` at least `min` long, as byte spans.
 fn ascii_words(bytes: &[u8], min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    runs(bytes, is_letter).filter(move |&(s, e)| e - s >= min)
+}
+
+/// The longest runs of bytes that `part` accepts, as byte spans.
+fn runs(bytes: &[u8], part: fn(u8) -> bool) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
-        while i < bytes.len() {
-            if !bytes.get(i).copied().is_some_and(is_letter) {
-                i += 1;
-                continue;
-            }
-            let (s, e) = token_around(bytes, i, i);
-            i = e.max(i + 1);
-            if e - s >= min {
-                return Some((s, e));
-            }
-        }
-        None
+        let start = i + bytes.get(i..)?.iter().position(|&b| part(b))?;
+        let end = bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| !part(b))
+            .map_or(bytes.len(), |p| start + p);
+        i = end;
+        Some((start, end))
     })
 }
 
-/// The hits of the folded view toxicity reads in `mode` (there is one when the text shows signs
-/// of obfuscation): obfuscated spellings, and in balanced mode, where the classifier does not
-/// read that view, profane words inside longer words too ("wh0reface"). Computed once per text
-/// and mode.
-pub(super) fn folded_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
-    let found = tv.memo(MemoKey::ToxicityCompounds(mode), || {
-        let views = tv.views(mode, Family::FoldingLexical);
-        let Some(&folded) = views.iter().find(|v| v.kind == ViewKind::Folded) else {
-            return Vec::new();
-        };
+/// The hits of disguised spellings, in every mode: masked words in the original ("f***"); and
+/// on the folded view toxicity reads in `mode` (there is one when the text shows signs of
+/// obfuscation), obfuscated spellings, and in balanced mode, where the classifier does not read
+/// that view, profane words inside longer words too ("wh0reface"). Computed once per text and
+/// mode.
+pub(super) fn disguised_hits(tv: &TextViews<'_>, mode: Mode) -> Vec<SignalHit> {
+    let found = tv.memo(MemoKey::ToxicityDisguised(mode), || {
         let lists = &*LISTS;
         let mut out = Vec::new();
+        lists.masked(tv.original, &mut out);
+        let views = tv.views(mode, Family::FoldingLexical);
+        let Some(&folded) = views.iter().find(|v| v.kind == ViewKind::Folded) else {
+            return out.iter().map(to_finding).collect();
+        };
         if mode != Mode::Robust {
             lists.compounds(folded, &unknown_words(folded.text), &mut out);
         }
@@ -420,7 +552,7 @@ mod tests {
                 }
             }
         }
-        out.extend(folded_hits(&tv, mode));
+        out.extend(disguised_hits(&tv, mode));
         out.into_iter()
             .map(|h| (h.signal, text.get(h.start..h.end).unwrap_or("").to_owned()))
             .collect()
@@ -491,6 +623,32 @@ mod tests {
             unknown.contains(&"dumbshit") && !unknown.contains(&"report"),
             "{unknown:?}"
         );
+    }
+
+    #[test]
+    fn masked_words_stand_for_listed_words() {
+        for (text, word) in [
+            ("you f***ing idiot", "f***ing"),
+            ("what a sh*t show", "sh*t"),
+            ("F*** this", "F***"),
+            ("shut up, a**hole.", "a**hole"),
+            ("stupid b*tch", "b*tch"),
+        ] {
+            let f = found(text, Mode::Balanced);
+            assert_eq!(f, [("profanity", word.to_owned())], "{text}");
+            assert_eq!(found(text, Mode::Fast), f, "{text}: every mode");
+        }
+        // The mildest class among the words that fit names it; a slur when only a slur fits.
+        assert_eq!(found("those n****rs", Mode::Balanced)[0].0, "hate");
+        for text in [
+            "**Note**: run `ls *.txt` and compute x**2 + 2*y",
+            "Terms* apply; see footnote*",
+            "a*b*c and p*q",
+            "h***o there", // no listed word fits
+            "the **best** and *italic* words",
+        ] {
+            assert_eq!(found(text, Mode::Balanced), [], "{text}");
+        }
     }
 
     #[test]
