@@ -351,10 +351,10 @@ impl Lists {
         let stems_fit = fitting.iter().any(|l| l.stem);
         let mut votes = [0usize; CLASSES.len()];
         for l in fitting.iter().filter(|l| l.stem || !stems_fit) {
-            if let Some(i) = self.classes.iter().position(|c| c.rule == l.class.rule) {
-                if let Some(v) = votes.get_mut(i) {
-                    *v += 1;
-                }
+            if let Some(i) = self.classes.iter().position(|c| c.rule == l.class.rule)
+                && let Some(v) = votes.get_mut(i)
+            {
+                *v += 1;
             }
         }
         self.classes
