@@ -23,7 +23,8 @@
 //! A masked word ("f***") counts when some stem or evasion word of the same length has its
 //! visible letters in place (the class of the mildest such word names it). Only runs of letters
 //! and asterisks that start with a letter and stand apart from digits count ("x**2" is a power,
-//! "**Note**" bold), and a single asterisk after a word is a footnote mark ("Terms*").
+//! "**Note**" bold), and asterisks after a word of three letters or more close a footnote or
+//! bold text ("Terms*", "**Case Law**").
 //!
 //! A finding is filed as the word class's own rule (profanity, hate or sexual), so it weighs
 //! what the whole word would.
@@ -392,19 +393,21 @@ impl Lists {
 const MASK: u8 = b'*';
 
 /// The runs of ASCII letters and asterisks in `bytes` that may be masked words: three bytes or
-/// more, a letter first, an asterisk among the letters or two or more at the end (one after a
-/// word is a footnote mark), and no digit or letter-like neighbour ("x**2", "2*x").
+/// more, a letter first, an asterisk among the letters or after at most two of them, and no
+/// digit or letter-like neighbour ("x**2", "2*x").
 fn masked_words(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let apart = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_');
     runs(bytes, |b| is_letter(b) || b == MASK).filter(move |&(start, end)| {
         let run = bytes.get(start..end).unwrap_or(&[]);
         let masks = run.iter().filter(|&&b| b == MASK).count();
         let trailing = run.iter().rev().take_while(|&&b| b == MASK).count();
-        let footnote = masks == 1 && trailing == 1;
+        // Asterisks only after the letters: a masked word shows one or two ("f***", "sh**"); after
+        // a longer word they close a footnote or bold text ("Terms*", "**Case Law**").
+        let closing = masks == trailing && run.len() - trailing > 2;
         run.len() >= 3
             && run.first().copied().is_some_and(is_letter)
             && masks > 0
-            && !footnote
+            && !closing
             && apart(start.checked_sub(1).and_then(|p| bytes.get(p)))
             && apart(bytes.get(end))
     })
@@ -643,6 +646,7 @@ mod tests {
         for text in [
             "**Note**: run `ls *.txt` and compute x**2 + 2*y",
             "Terms* apply; see footnote*",
+            "**Sex Education** and **Case Law**: Tits**, Cock** and Fag**", // bold, closed
             "a*b*c and p*q",
             "h***o there", // no listed word fits
             "the **best** and *italic* words",
