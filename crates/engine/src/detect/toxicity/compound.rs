@@ -21,7 +21,7 @@
 //! criterion (BENCHMARKS.md).
 //!
 //! A masked word ("f***") counts when some stem or evasion word of the same length has its
-//! visible letters in place (the class of the mildest such word names it). Only runs of letters
+//! visible letters in place (the class most such stems have names it). Only runs of letters
 //! and asterisks that start with a letter and stand apart from digits count ("x**2" is a power,
 //! "**Note**" bold), and asterisks after a word of three letters or more close a footnote or
 //! bold text ("Terms*", "**Case Law**").
@@ -641,7 +641,7 @@ mod tests {
             assert_eq!(f, [("profanity", word.to_owned())], "{text}");
             assert_eq!(found(text, Mode::Fast), f, "{text}: every mode");
         }
-        // The mildest class among the words that fit names it; a slur when only a slur fits.
+        // The class most of the fitting stems have names it: hate for "n****r".
         assert_eq!(found("those n****rs", Mode::Balanced)[0].0, "hate");
         for text in [
             "**Note**: run `ls *.txt` and compute x**2 + 2*y",
