@@ -12,13 +12,14 @@
 //!   spaced and stretched letters undone from balanced mode on), so `1d10t` and `s t u p i d`
 //!   count. It names the category of a finding (threat, hate, self-harm …) and catches what a
 //!   profanity model does not see: "I know where you live", "… are vermin", "I want to end my life".
-//! - Profane words inside longer words and obfuscated spellings (`compound`): "dumbshit",
-//!   "d1ck". They count as lexicon evidence of the word's class; the stems are looked for inside
-//!   the words the classifier does not know, so they come with the classifier's reading.
+//! - Profane words inside longer words, obfuscated and masked spellings (`compound`):
+//!   "dumbshit", "d1ck", "f***ing". They count as lexicon evidence of the word's class. The
+//!   stems are looked for inside the words the classifier does not know, so they come with the
+//!   classifier's reading; masked words are looked for in every mode.
 //!
-//! The score of a text is the larger of the lexicon's and the classifier's. The classifier reads the original and the
-//! normalised view in balanced mode; robust mode adds the de-obfuscated (folded) and decoded
-//! views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
+//! The score of a text is the larger of the lexicon's and the classifier's. The classifier reads
+//! the original and the normalised view in balanced mode; robust mode adds the de-obfuscated
+//! (folded) and decoded views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
 
 mod compound;
 mod model;

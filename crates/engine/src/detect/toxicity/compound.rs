@@ -330,11 +330,11 @@ impl Lists {
     /// class most of them have names it ("n****r" fits 23 stems filed as slurs and 6 filed as
     /// profane), the mildest at a tie.
     fn unmask(&self, word: &[u8]) -> Option<Class> {
+        // `by_len` gives words of the form's own length.
         let fits = |w: &[u8], listed: &str| {
-            listed.len() == w.len()
-                && w.iter()
-                    .zip(listed.as_bytes())
-                    .all(|(&m, &l)| m == MASK || m == l)
+            w.iter()
+                .zip(listed.as_bytes())
+                .all(|(&m, &l)| m == MASK || m == l)
         };
         let forms = std::iter::once(word).chain(INFLECTIONS.iter().filter_map(|f| {
             word.strip_suffix(f.as_bytes())
@@ -372,17 +372,10 @@ impl Lists {
         if memchr::memchr(MASK, bytes).is_none() {
             return;
         }
-        let mut word = Vec::new();
+        let mut word = String::new();
         for (s, e) in masked_words(bytes) {
-            word.clear();
-            word.extend(
-                bytes
-                    .get(s..e)
-                    .unwrap_or(&[])
-                    .iter()
-                    .map(u8::to_ascii_lowercase),
-            );
-            if let Some(class) = self.unmask(&word) {
+            lowercase_into(&mut word, bytes.get(s..e).unwrap_or(&[]));
+            if let Some(class) = self.unmask(word.as_bytes()) {
                 out.push(class.hit(s, e, ViewKind::Original));
             }
         }
@@ -413,7 +406,7 @@ fn masked_words(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// `word` := the ASCII letters `bytes`, lowercased.
+/// `word` := the ASCII bytes `bytes` (letters, and a masked word's asterisks), lowercased.
 fn lowercase_into(word: &mut String, bytes: &[u8]) {
     word.clear();
     word.extend(bytes.iter().map(|b| char::from(b.to_ascii_lowercase())));
@@ -643,6 +636,8 @@ mod tests {
         }
         // The class most of the fitting stems have names it: hate for "n****r".
         assert_eq!(found("those n****rs", Mode::Balanced)[0].0, "hate");
+        // Stems before variant spellings: "s***" fits 3 profane stems and 5 sexual variants.
+        assert_eq!(found("oh s***", Mode::Balanced)[0].0, "profanity");
         for text in [
             "**Note**: run `ls *.txt` and compute x**2 + 2*y",
             "Terms* apply; see footnote*",
