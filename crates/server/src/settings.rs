@@ -233,21 +233,25 @@ pub struct WebhookSettings {
     /// ingestion eases. 0: never hold back.
     pub busy_wave_ms: u64,
     /// The longest an alert is held back that way: once an endpoint's next delivery's message
-    /// was written longer ago than this many milliseconds, the endpoint sends at
-    /// `busy_overdue_per_second` while ingestion stays busy, and at full speed once it eases
+    /// was written longer ago than this many milliseconds, the endpoint sends at its share of
+    /// `busy_deliveries_per_event` while ingestion stays busy, and at full speed once it eases
     /// (the outbox is still fanned out one batch at a time, as endpoints run short). A minute by
     /// default: deliveries step aside for the first minute of a saturated ingestion (measured:
     /// 20 s of it lost no speed).
     pub busy_max_lag_ms: u64,
-    /// While ingestion is busy, the most deliveries a second an endpoint whose alerts are
-    /// overdue (`busy_max_lag_ms`) sends: 50 by default, enough for an endpoint that filters
-    /// its alerts to catch up. With 5 endpoints that each receive every event it cost a
-    /// saturated ingestion on SQLite 4.1% over 17 minutes on one machine and 14.3% over half an
-    /// hour on a slower one, where the same pace was a larger share of a slower ingestion
-    /// (BENCHMARKS.md, "Saturated for about half an hour"). 0: no limit (full speed), which cost
-    /// 24–46% ("Overdue deliveries at a bounded rate"). Never slower than the pace of
-    /// `busy_wave_ms`.
-    pub busy_overdue_per_second: f64,
+    /// While ingestion is busy, the most deliveries the endpoints start together per event it
+    /// writes (measured over about the last second), shared evenly by the enabled endpoints: an
+    /// endpoint sends at most `busy_deliveries_per_event × events a second ÷ endpoints`, and at
+    /// least one wave per 10 s. Before its alerts are overdue (`busy_max_lag_ms`) an endpoint
+    /// goes no faster than one wave per `busy_wave_ms` either. 0.05 by default: with 5
+    /// endpoints, each sends one delivery per 100 events ingested, so a 1,000-event-a-second
+    /// saturated ingestion lets each send 10 a second and an endpoint that receives 1% of the
+    /// events keeps up. A share rather than a fixed rate, so that the deliveries cost about the
+    /// same part of a slow machine's ingestion as of a fast one's: the fixed 50 a second this
+    /// replaced cost 4.1% over 17 minutes on one machine and 14.3% over half an hour on a slower
+    /// one (BENCHMARKS.md, "Saturated for about half an hour"). 0: no limit (overdue endpoints
+    /// at full speed), which cost 24–46% ("Overdue deliveries at a bounded rate").
+    pub busy_deliveries_per_event: f64,
 }
 
 impl Default for WebhookSettings {
@@ -265,7 +269,7 @@ impl Default for WebhookSettings {
             poll_ms: 500,
             busy_wave_ms: 250,
             busy_max_lag_ms: 60_000,
-            busy_overdue_per_second: 50.0,
+            busy_deliveries_per_event: 0.05,
         }
     }
 }
@@ -740,10 +744,10 @@ impl Settings {
             || !(0.0..=168.0).contains(&w.rotation_overlap_hours)
             || w.busy_wave_ms > 10_000
             || !(100..=3_600_000).contains(&w.busy_max_lag_ms)
-            || !(0.0..=100_000.0).contains(&w.busy_overdue_per_second)
+            || !(0.0..=1_000.0).contains(&w.busy_deliveries_per_event)
         {
             return invalid(
-                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168, busy_wave_ms 0 to 10000, busy_max_lag_ms 100 to 3600000 and busy_overdue_per_second 0 to 100000",
+                "webhooks.concurrency_per_endpoint must be 1 to 64, poll_ms 10 to 60000, rotation_overlap_hours 0 to 168, busy_wave_ms 0 to 10000, busy_max_lag_ms 100 to 3600000 and busy_deliveries_per_event 0 to 1000",
             );
         }
         self.siem.validate()?;
@@ -1136,9 +1140,9 @@ mod tests {
             },
         ]
         .into_iter()
-        .chain([-1.0, f64::NAN, 1e6].map(|rate| Settings {
+        .chain([-1.0, f64::NAN, 1e4].map(|share| Settings {
             webhooks: WebhookSettings {
-                busy_overdue_per_second: rate,
+                busy_deliveries_per_event: share,
                 ..WebhookSettings::default()
             },
             ..Settings::default()

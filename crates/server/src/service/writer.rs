@@ -40,25 +40,34 @@ pub struct EventWriter {
     activity: Arc<Activity>,
 }
 
-/// How busy a writer is: the time it has spent writing, so that background work (webhook
-/// deliveries, SIEM sinks; see [`Load`]) can step aside while ingestion keeps the database's
-/// writer busy.
+/// How busy a writer is: the time it has spent writing and the events it wrote, so that
+/// background work (webhook deliveries, SIEM sinks; see [`Load`]) can step aside while
+/// ingestion keeps the database's writer busy, and pace itself by ingestion's own rate.
 #[derive(Debug, Default)]
 pub struct Activity {
     /// Nanoseconds spent writing batches, in total.
     busy_ns: AtomicU64,
+    /// Events written, in total.
+    events: AtomicU64,
 }
 
 impl Activity {
-    /// Counts `spent` as time spent writing (the writer task does, after each batch).
-    pub fn add(&self, spent: Duration) {
+    /// Counts `spent` as time spent writing `events` events (the writer task does, after each
+    /// batch).
+    pub fn add(&self, spent: Duration, events: u64) {
         self.busy_ns
             .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
+        self.events.fetch_add(events, Ordering::Relaxed);
     }
 
     /// Time spent writing so far.
     pub fn busy(&self) -> Duration {
         Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed))
+    }
+
+    /// Events written so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
     }
 }
 
@@ -121,6 +130,10 @@ pub const BUSY_SHARE: f64 = 0.5;
 /// The shortest time over which that share is measured.
 pub const LOAD_WINDOW: Duration = Duration::from_millis(50);
 
+/// The time over which the rate of events written is averaged (exponentially: a measurement
+/// over this long or longer replaces the rate; a shorter one moves it by its share of this).
+pub const RATE_WINDOW: Duration = Duration::from_secs(1);
+
 /// Whether ingestion keeps the event writers busy: on SQLite every write of a background worker
 /// (a webhook fan-out, claim or batch of recorded attempts; a SIEM cursor move) makes
 /// ingestion's transactions wait, so while they are busy the workers hold back and catch up once
@@ -129,33 +142,58 @@ pub struct Load {
     writers: Vec<Arc<Activity>>,
     at: tokio::time::Instant,
     spent: Duration,
+    events: u64,
     busy: bool,
+    /// Events written a second, averaged over about [`RATE_WINDOW`].
+    rate: f64,
 }
 
 impl Load {
     pub fn new(writers: Vec<Arc<Activity>>) -> Self {
         let spent = writers.iter().map(|w| w.busy()).sum();
+        let events = writers.iter().map(|w| w.events()).sum();
         Self {
             writers,
             at: tokio::time::Instant::now(),
             spent,
+            events,
             busy: false,
+            rate: 0.0,
         }
     }
 
     /// Whether the writers spent more than [`BUSY_SHARE`] of the time since the last
     /// measurement writing (measured again once [`LOAD_WINDOW`] has passed).
     pub fn busy(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        let elapsed = now - self.at;
-        if elapsed >= LOAD_WINDOW {
-            let spent: Duration = self.writers.iter().map(|w| w.busy()).sum();
-            let share = spent.saturating_sub(self.spent).as_secs_f64() / elapsed.as_secs_f64();
-            self.busy = share > BUSY_SHARE;
-            self.at = now;
-            self.spent = spent;
-        }
+        self.measure();
         self.busy
+    }
+
+    /// The events the writers wrote a second lately (measured with [`busy`](Self::busy)).
+    pub fn events_per_second(&mut self) -> f64 {
+        self.measure();
+        self.rate
+    }
+
+    fn measure(&mut self) {
+        self.measure_at(tokio::time::Instant::now());
+    }
+
+    fn measure_at(&mut self, now: tokio::time::Instant) {
+        let elapsed = now.saturating_duration_since(self.at);
+        if elapsed < LOAD_WINDOW {
+            return;
+        }
+        let spent: Duration = self.writers.iter().map(|w| w.busy()).sum();
+        let events: u64 = self.writers.iter().map(|w| w.events()).sum();
+        let seconds = elapsed.as_secs_f64();
+        self.busy = spent.saturating_sub(self.spent).as_secs_f64() / seconds > BUSY_SHARE;
+        let rate = events.saturating_sub(self.events) as f64 / seconds;
+        let weight = (seconds / RATE_WINDOW.as_secs_f64()).min(1.0);
+        self.rate += (rate - self.rate) * weight;
+        self.at = now;
+        self.spent = spent;
+        self.events = events;
     }
 }
 
@@ -240,8 +278,9 @@ impl WriterTask {
                 }
             }
             let started = Instant::now();
+            let events = batch.len() as u64;
             write_batch(&self.store, batch).await;
-            self.activity.add(started.elapsed());
+            self.activity.add(started.elapsed(), events);
         }
         self.rx.close();
         let mut rest = Vec::new();
@@ -349,14 +388,45 @@ mod tests {
         let mut load = Load::new(vec![a.clone(), b.clone()]);
         assert!(!load.busy(), "idle at first");
         // Far more writing than time passed: busy, whichever writer did it.
-        b.add(Duration::from_secs(60));
+        b.add(Duration::from_secs(60), 0);
         tokio::time::sleep(LOAD_WINDOW).await;
         assert!(load.busy());
         // A window without writing: not busy any more.
         tokio::time::sleep(LOAD_WINDOW).await;
         assert!(!load.busy());
-        a.add(Duration::from_secs(60));
+        a.add(Duration::from_secs(60), 0);
         tokio::time::sleep(LOAD_WINDOW).await;
         assert!(load.busy());
+    }
+
+    #[test]
+    fn the_rate_of_events_follows_what_the_writers_wrote_lately() {
+        let (a, b) = (Arc::new(Activity::default()), Arc::new(Activity::default()));
+        a.add(Duration::ZERO, 1_000_000);
+        let mut load = Load::new(vec![a.clone(), b.clone()]);
+        let start = load.at;
+        let rate_at = |load: &mut Load, after: Duration| {
+            load.measure_at(start + after);
+            load.rate
+        };
+        assert_eq!(
+            rate_at(&mut load, LOAD_WINDOW),
+            0.0,
+            "what was written before does not count"
+        );
+        // 300 events over a second, from both writers: the rate is theirs.
+        a.add(Duration::ZERO, 100);
+        b.add(Duration::ZERO, 200);
+        let second = LOAD_WINDOW + RATE_WINDOW;
+        assert_eq!(rate_at(&mut load, second), 300.0);
+        // Within the load window nothing is measured again.
+        a.add(Duration::ZERO, 1_000);
+        assert_eq!(rate_at(&mut load, second + LOAD_WINDOW / 2), 300.0);
+        // A tenth of the rate window at 1,000 events (10,000 a second) moves the rate a tenth of
+        // the way there.
+        let rate = rate_at(&mut load, second + RATE_WINDOW / 10);
+        assert!((rate - 1_270.0).abs() < 1e-6, "{rate}");
+        // A second without events: none a second.
+        assert_eq!(rate_at(&mut load, second * 2 + RATE_WINDOW / 10), 0.0);
     }
 }

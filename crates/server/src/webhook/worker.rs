@@ -55,25 +55,38 @@ impl Ctx {
     }
 
     /// The least time between two waves of an endpoint while events are being ingested, given
-    /// when its next delivery's message was written: `busy_wave_ms`; once that message has
-    /// waited `busy_max_lag_ms`, one wave per `concurrency / busy_overdue_per_second` (a wave
-    /// starts at most `concurrency` deliveries), never slower than `busy_wave_ms`, and no pause
-    /// at a rate of 0. At full speed, 5 endpoints that each received every event cost a
-    /// saturated ingestion 24–46%.
-    fn wave_pace(&self, next_written: Option<DateTime<Utc>>) -> Duration {
+    /// when its next delivery's message was written and `per_second`, the endpoint's share of
+    /// `busy_deliveries_per_event` (that many deliveries per event ingestion writes, shared by
+    /// the enabled endpoints). A wave starts at most `concurrency` deliveries, so the share
+    /// allows one per `concurrency / per_second`, but never a pause over [`LONGEST_BUSY_PAUSE`].
+    /// Until the message has waited `busy_max_lag_ms`, the pace is the slower of that and
+    /// `busy_wave_ms`; after, the share alone (which ingestion's rate raises and lowers, so
+    /// that the deliveries cost a saturated ingestion about the same share on a slow machine
+    /// as on a fast one), and no pause at all when `busy_deliveries_per_event` is 0.
+    fn wave_pace(&self, next_written: Option<DateTime<Utc>>, per_second: f64) -> Duration {
         let s = &self.settings;
         let busy = Duration::from_millis(s.busy_wave_ms);
-        if !next_written.is_some_and(|written| self.overdue(written)) {
-            busy
-        } else if s.busy_overdue_per_second > 0.0 {
-            busy.min(seconds(
-                s.concurrency_per_endpoint as f64 / s.busy_overdue_per_second,
-            ))
-        } else {
-            Duration::ZERO
+        let share = (s.busy_deliveries_per_event > 0.0).then(|| {
+            let wave = s.concurrency_per_endpoint as f64;
+            if per_second * LONGEST_BUSY_PAUSE.as_secs_f64() > wave {
+                seconds(wave / per_second)
+            } else {
+                LONGEST_BUSY_PAUSE
+            }
+        });
+        let overdue = next_written.is_some_and(|written| self.overdue(written));
+        match (overdue, share) {
+            (false, None) => busy,
+            (false, Some(share)) => busy.max(share),
+            (true, None) => Duration::ZERO,
+            (true, Some(share)) => share,
         }
     }
 }
+
+/// The longest pause between two waves of an endpoint while ingestion is busy, however few
+/// events it writes (one large event can keep the writer busy).
+const LONGEST_BUSY_PAUSE: Duration = Duration::from_secs(10);
 
 /// The worker of one node.
 pub struct Deliverer {
@@ -381,6 +394,10 @@ impl Deliverer {
     /// when less than one wave is queued.
     async fn serve(&self, id: i64, lanes: &mut Lanes) -> Result<(), sentinel_store::StoreError> {
         let s = &self.ctx.settings;
+        // This endpoint's share of the deliveries a busy ingestion allows.
+        let endpoints = lanes.lanes.values().filter(|l| l.enabled).count().max(1);
+        let per_second =
+            s.busy_deliveries_per_event * lanes.load.events_per_second() / endpoints as f64;
         let Some(lane) = lanes.lanes.get_mut(&id) else {
             return Ok(());
         };
@@ -396,6 +413,7 @@ impl Deliverer {
                     lane.queue
                         .front()
                         .map(|next| next.delivery.message_created_at),
+                    per_second,
                 )
             && now < at
             && lanes.load.busy()

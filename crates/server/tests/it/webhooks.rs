@@ -925,7 +925,8 @@ async fn store_violating_events(
 }
 
 /// A writer made to count as busy: twice the time that passes is added to its writing time,
-/// whatever the scheduling, as a saturated writer's would be, until [`BusyWriter::ease`].
+/// whatever the scheduling, as a saturated writer's would be, with `events_per_second` events
+/// written, until [`BusyWriter::ease`].
 struct BusyWriter {
     busy: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -933,14 +934,16 @@ struct BusyWriter {
 
 impl BusyWriter {
     /// Starts on `app`'s event writer; returns once the worker has had time to see it.
-    async fn start(app: &TestApp) -> Self {
+    async fn start(app: &TestApp, events_per_second: f64) -> Self {
         let busy = Arc::new(AtomicBool::new(true));
         let (flag, activity) = (busy.clone(), app.state.writer.activity());
         let task = tokio::spawn(async move {
-            let mut last = Instant::now();
+            let (mut last, mut owed) = (Instant::now(), 0.0);
             while flag.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                activity.add(last.elapsed() * 2);
+                owed += last.elapsed().as_secs_f64() * events_per_second;
+                activity.add(last.elapsed() * 2, owed as u64);
+                owed = owed.fract();
                 last = Instant::now();
             }
         });
@@ -962,14 +965,15 @@ async fn paced_app(
     prefix: &str,
     n: usize,
 ) -> (TestApp, Receiver, BusyWriter, Instant) {
-    paced_app_with(max_lag_ms, 0.0, prefix, n).await
+    paced_app_with(max_lag_ms, 0.0, 0.0, prefix, n).await
 }
 
-/// [`paced_app`] whose endpoint sends `overdue_per_second` deliveries a second at most once its
-/// alerts have waited `max_lag_ms` (0: no limit).
+/// [`paced_app`] whose endpoint sends `per_event` deliveries per event the busy writer writes
+/// (`events_per_second`) at most once its alerts have waited `max_lag_ms` (0: no limit).
 async fn paced_app_with(
     max_lag_ms: u64,
-    overdue_per_second: f64,
+    per_event: f64,
+    events_per_second: f64,
     prefix: &str,
     n: usize,
 ) -> (TestApp, Receiver, BusyWriter, Instant) {
@@ -978,7 +982,7 @@ async fn paced_app_with(
         w.concurrency_per_endpoint = 1;
         w.busy_wave_ms = 1000;
         w.busy_max_lag_ms = max_lag_ms;
-        w.busy_overdue_per_second = overdue_per_second;
+        w.busy_deliveries_per_event = per_event;
     }))
     .await;
     email_policy(&app).await;
@@ -987,7 +991,7 @@ async fn paced_app_with(
         json!({"url": receiver.url(), "message_types": ["new_violation"]}),
     )
     .await;
-    let busy = BusyWriter::start(&app).await;
+    let busy = BusyWriter::start(&app, events_per_second).await;
     let written = Instant::now();
     for i in 0..n {
         violate(&app, &format!("{prefix}{i}")).await;
@@ -1035,7 +1039,7 @@ async fn while_ingestion_is_busy_deliveries_are_paced_and_the_rest_follows() {
 }
 
 /// Held back, a delivery waits `busy_max_lag_ms` at most: then its endpoint sends at full speed
-/// (`busy_overdue_per_second = 0`) although ingestion stays busy.
+/// (`busy_deliveries_per_event = 0`) although ingestion stays busy.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
     let n = 10;
@@ -1051,11 +1055,18 @@ async fn a_busy_ingestion_holds_alerts_back_for_a_bounded_time() {
     );
 }
 
-/// `n` messages, overdue at once (the lag is 100 ms), to an endpoint sending at most
-/// `overdue_per_second` while a writer is kept busy: how many arrived within 2.5 s of the first.
-/// Then ingestion eases, and every message arrives, each once.
-async fn overdue_while_busy(overdue_per_second: f64, prefix: &str, n: usize) -> usize {
-    let (_app, receiver, busy, _) = paced_app_with(100, overdue_per_second, prefix, n).await;
+/// `n` messages, overdue at once (the lag is 100 ms), to the one endpoint, which may send
+/// `per_event` deliveries per event while a writer is kept busy writing `events_per_second`:
+/// how many arrived within 2.5 s of the first. Then ingestion eases, and every message arrives,
+/// each once.
+async fn overdue_while_busy(
+    per_event: f64,
+    events_per_second: f64,
+    prefix: &str,
+    n: usize,
+) -> usize {
+    let (_app, receiver, busy, _) =
+        paced_app_with(100, per_event, events_per_second, prefix, n).await;
     let early = received_within_2500_ms_of_the_first(&receiver).await;
     busy.ease().await;
     let got = receiver.wait_for(n, Duration::from_secs(30)).await;
@@ -1063,12 +1074,13 @@ async fn overdue_while_busy(overdue_per_second: f64, prefix: &str, n: usize) -> 
     early
 }
 
-/// Overdue while ingestion stays busy, an endpoint sends `busy_overdue_per_second` deliveries a
-/// second (here 2), not at full speed, which cost a saturated ingestion 24–46% in the benchmark;
-/// the rest goes out once ingestion eases, each message once.
+/// Overdue while ingestion stays busy, an endpoint sends its share of
+/// `busy_deliveries_per_event` (here 0.02 of 100 events a second: 2 a second), not at full
+/// speed, which cost a saturated ingestion 24–46% in the benchmark; the rest goes out once
+/// ingestion eases, each message once.
 #[tokio::test(flavor = "multi_thread")]
 async fn overdue_alerts_go_out_at_a_bounded_rate_while_ingestion_is_busy() {
-    let early = overdue_while_busy(2.0, "overdue-", 12).await;
+    let early = overdue_while_busy(0.02, 100.0, "overdue-", 12).await;
     // At 2 a second about 6 have arrived by now; at full speed all 12 would have.
     assert!(
         early <= 8,
@@ -1080,14 +1092,28 @@ async fn overdue_alerts_go_out_at_a_bounded_rate_while_ingestion_is_busy() {
     );
 }
 
-/// However low `busy_overdue_per_second` is set (here one wave per 10 s), an overdue endpoint
-/// is never paced slower than `busy_wave_ms` (here one delivery a second).
+/// The share follows ingestion's own rate: the same 0.02 deliveries per event of a busy
+/// ingestion writing 400 events a second is 8 deliveries a second, faster than the busy pace of
+/// one a second (a fixed rate cost a slow machine's ingestion a larger part than a fast one's).
 #[tokio::test(flavor = "multi_thread")]
-async fn overdue_alerts_never_go_slower_than_the_busy_pace() {
-    let early = overdue_while_busy(0.1, "slow-overdue-", 6).await;
+async fn overdue_alerts_go_faster_as_a_busy_ingestion_writes_more() {
+    let early = overdue_while_busy(0.02, 400.0, "fast-overdue-", 30).await;
+    // About 20 by now at 8 a second; 6 at most at the 2 a second of 100 events a second.
     assert!(
-        early >= 2,
-        "{early} overdue deliveries within 2.5 s of the first: slower than the busy pace of 1 a second"
+        early >= 12,
+        "{early} overdue deliveries within 2.5 s of the first: 8 a second expected"
+    );
+}
+
+/// And it falls with it: at 10 events a second the same share is a delivery per 5 s, slower
+/// than the busy pace of one a second that the endpoint's alerts had before they were overdue.
+#[tokio::test(flavor = "multi_thread")]
+async fn overdue_alerts_go_slower_as_a_busy_ingestion_writes_less() {
+    let early = overdue_while_busy(0.02, 10.0, "slow-overdue-", 6).await;
+    // At one a second 3 would have arrived by now.
+    assert!(
+        early <= 2,
+        "{early} overdue deliveries within 2.5 s of the first: one per 5 s expected"
     );
 }
 
@@ -1120,7 +1146,7 @@ async fn fans_out_one_batch_while_busy(busy_max_lag_ms: u64) {
         json!({"url": receiver.url(), "message_types": ["new_violation"]}),
     )
     .await;
-    let busy = BusyWriter::start(&app).await;
+    let busy = BusyWriter::start(&app, 0.0).await;
     let n = 700;
     store_violating_events(&app.store, policy, "batch-", n).await;
     receiver.wait_for(1, Duration::from_secs(30)).await;
@@ -1447,8 +1473,8 @@ const ARMS: [&str; 5] = ["none", "siem", "decisions", "hooks", "sink"];
 /// profile one arm at a time, or to fit more rounds of two arms in the same time; `hooks` (the 5
 /// endpoints alone) and `sink` (the SIEM sink alone) run only when named there.
 /// `SENTINEL_BENCH_MAX_LAG_MS` sets `webhooks.busy_max_lag_ms` (default 60 s): ingestion longer
-/// than that measures the overdue deliveries, at `busy_overdue_per_second`
-/// (`SENTINEL_BENCH_OVERDUE_PER_SECOND`, default 50; 0 for full speed), not stepping aside.
+/// than that measures the overdue deliveries, at `busy_deliveries_per_event`
+/// (`SENTINEL_BENCH_DELIVERIES_PER_EVENT`, default 0.05; 0 for full speed), not stepping aside.
 /// `SENTINEL_BENCH_DRAIN=0` ends each arm with its ingestion, for runs too long to drain.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by hand, figures go to BENCHMARKS.md"]
@@ -1479,8 +1505,8 @@ async fn webhook_benchmark() {
         None => [none, siem, decisions].contains(&arm),
     };
     // `SENTINEL_BENCH_MAX_LAG_MS` sets `webhooks.busy_max_lag_ms`: how long deliveries step
-    // aside for a busy ingestion before they go at `busy_overdue_per_second`, which
-    // `SENTINEL_BENCH_OVERDUE_PER_SECOND` sets (0: full speed).
+    // aside for a busy ingestion before they go at `busy_deliveries_per_event`, which
+    // `SENTINEL_BENCH_DELIVERIES_PER_EVENT` sets (0: full speed).
     let max_lag = std::env::var("SENTINEL_BENCH_MAX_LAG_MS").ok().map(|v| {
         v.parse::<u64>()
             .expect("SENTINEL_BENCH_MAX_LAG_MS is milliseconds")
@@ -1489,11 +1515,11 @@ async fn webhook_benchmark() {
     // deliveries to finish (a backlog of millions takes longer than the wait allows); its
     // deliveries per second are then not measured.
     let drain = std::env::var("SENTINEL_BENCH_DRAIN").map_or(true, |v| v != "0");
-    let overdue_rate = std::env::var("SENTINEL_BENCH_OVERDUE_PER_SECOND")
+    let per_event = std::env::var("SENTINEL_BENCH_DELIVERIES_PER_EVENT")
         .ok()
         .map(|v| {
             v.parse::<f64>()
-                .expect("SENTINEL_BENCH_OVERDUE_PER_SECOND is deliveries a second")
+                .expect("SENTINEL_BENCH_DELIVERIES_PER_EVENT is deliveries per event")
         });
     let settings = || {
         let mut s = if quick {
@@ -1507,8 +1533,8 @@ async fn webhook_benchmark() {
                 ..Settings::default()
             }
         };
-        if let Some(rate) = overdue_rate {
-            s.webhooks.busy_overdue_per_second = rate;
+        if let Some(share) = per_event {
+            s.webhooks.busy_deliveries_per_event = share;
         }
         if let Some(ms) = max_lag {
             s.webhooks.busy_max_lag_ms = ms;
