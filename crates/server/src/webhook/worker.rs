@@ -62,10 +62,14 @@ impl Ctx {
     /// Until the message has waited `busy_max_lag_ms`, the pace is the slower of that and
     /// `busy_wave_ms`; after, the share alone (which ingestion's rate raises and lowers, so
     /// that the deliveries cost a saturated ingestion about the same share on a slow machine
-    /// as on a fast one), and no pause at all when `busy_deliveries_per_event` is 0.
+    /// as on a fast one), and no pause at all when `busy_deliveries_per_event` is 0. A
+    /// `busy_wave_ms` of 0 never holds anything back.
     fn wave_pace(&self, next_written: Option<DateTime<Utc>>, per_second: f64) -> Duration {
         let s = &self.settings;
         let busy = Duration::from_millis(s.busy_wave_ms);
+        if busy.is_zero() {
+            return Duration::ZERO;
+        }
         let share = (s.busy_deliveries_per_event > 0.0).then(|| {
             let wave = s.concurrency_per_endpoint as f64;
             if per_second * LONGEST_BUSY_PAUSE.as_secs_f64() > wave {

@@ -977,10 +977,22 @@ async fn paced_app_with(
     prefix: &str,
     n: usize,
 ) -> (TestApp, Receiver, BusyWriter, Instant) {
+    paced_app_tuned(max_lag_ms, per_event, events_per_second, 1000, prefix, n).await
+}
+
+/// [`paced_app_with`] with `busy_wave_ms` set.
+async fn paced_app_tuned(
+    max_lag_ms: u64,
+    per_event: f64,
+    events_per_second: f64,
+    busy_wave_ms: u64,
+    prefix: &str,
+    n: usize,
+) -> (TestApp, Receiver, BusyWriter, Instant) {
     let receiver = Receiver::start(Mode::Ok).await;
     let app = spawn_app_with(fast(|w| {
         w.concurrency_per_endpoint = 1;
-        w.busy_wave_ms = 1000;
+        w.busy_wave_ms = busy_wave_ms;
         w.busy_max_lag_ms = max_lag_ms;
         w.busy_deliveries_per_event = per_event;
     }))
@@ -1114,6 +1126,24 @@ async fn overdue_alerts_go_slower_as_a_busy_ingestion_writes_less() {
     assert!(
         early <= 2,
         "{early} overdue deliveries within 2.5 s of the first: one per 5 s expected"
+    );
+}
+
+/// `busy_wave_ms = 0` holds nothing back, whatever `busy_deliveries_per_event` would allow
+/// (here one delivery per 5 s): every message goes out while ingestion stays busy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_wave_of_zero_never_holds_deliveries_back() {
+    let n = 6;
+    let (_app, receiver, busy, written) =
+        paced_app_tuned(600_000, 0.02, 10.0, 0, "unpaced-", n).await;
+    let got = receiver.wait_for(n, Duration::from_secs(30)).await;
+    let took = written.elapsed();
+    busy.ease().await;
+    assert_each_message_once(&got, n);
+    // Paced at one per 5 s, the sixth would arrive 25 s after the first.
+    assert!(
+        took < Duration::from_secs(10),
+        "the deliveries were held back: {took:?}"
     );
 }
 
