@@ -665,6 +665,12 @@ impl Settings {
     pub fn from_figment(figment: &Figment) -> Result<Self, SettingsError> {
         // Lossy: environment values arrive as text (`SENTINEL_DEMO=1`, `SENTINEL_BODY_LIMIT=2048`).
         let settings: Settings = figment.extract_lossy().map_err(Box::new)?;
+        // Settings that were replaced: refused by name rather than silently ignored.
+        if figment.contains("webhooks.busy_overdue_per_second") {
+            return Err(SettingsError::Invalid(
+                "webhooks.busy_overdue_per_second was replaced by webhooks.busy_deliveries_per_event: the deliveries all endpoints together may start per event while ingestion is busy (0.05 by default; docs/ALERTS.md)",
+            ));
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -1117,6 +1123,24 @@ mod tests {
             ))
             .extract_lossy();
         assert!(wrong.is_err(), "an unknown format is refused");
+    }
+
+    #[test]
+    fn a_replaced_setting_is_refused_by_name() {
+        let old = Figment::from(Defaults)
+            .merge(Toml::string("[webhooks]\nbusy_overdue_per_second = 50.0\n"));
+        let why = Settings::from_figment(&old).unwrap_err().to_string();
+        assert!(why.contains("busy_deliveries_per_event"), "{why}");
+        let new = Figment::from(Defaults).merge(Toml::string(
+            "[webhooks]\nbusy_deliveries_per_event = 0.1\n",
+        ));
+        assert_eq!(
+            Settings::from_figment(&new)
+                .unwrap()
+                .webhooks
+                .busy_deliveries_per_event,
+            0.1
+        );
     }
 
     #[test]
