@@ -1118,7 +1118,8 @@ async fn overdue_alerts_go_faster_as_a_busy_ingestion_writes_more() {
 }
 
 /// And it falls with it: at 10 events a second the same share is a delivery per 5 s, slower
-/// than the busy pace of one a second that the endpoint's alerts had before they were overdue.
+/// than the busy pace of one a second (`busy_wave_ms`), below which the fixed rate it replaced
+/// never went.
 #[tokio::test(flavor = "multi_thread")]
 async fn overdue_alerts_go_slower_as_a_busy_ingestion_writes_less() {
     let early = overdue_while_busy(0.02, 10.0, "slow-overdue-", 6).await;
