@@ -19,7 +19,8 @@
 //!
 //! The score of a text is the larger of the lexicon's and the classifier's. The classifier reads
 //! the original and the normalised view in balanced mode; robust mode adds the de-obfuscated
-//! (folded) and decoded views. A classifier finding is filed under the lexicon category it overlaps, else `profanity`.
+//! (folded) and decoded views. A classifier finding is filed under the lexicon category it
+//! overlaps, else `profanity`.
 
 mod compound;
 mod model;

@@ -941,10 +941,11 @@ impl BusyWriter {
             let (mut last, mut owed) = (Instant::now(), 0.0);
             while flag.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                owed += last.elapsed().as_secs_f64() * events_per_second;
-                activity.add(last.elapsed() * 2, owed as u64);
-                owed = owed.fract();
+                let passed = last.elapsed();
                 last = Instant::now();
+                owed += passed.as_secs_f64() * events_per_second;
+                activity.add(passed * 2, owed as u64);
+                owed = owed.fract();
             }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
