@@ -57,13 +57,16 @@ const TEXT_THRESHOLD: f64 = 0.75;
 /// evidence and a long prompt has many of them.
 const SENTENCE_THRESHOLD: f64 = 0.95;
 
-/// The team's phrase lists and rules (`lexicon.txt`) and the single-word classes derived from
-/// rustrict's word list (`words.txt`, see scripts/train/export_rustrict_words.py).
+/// The team's phrase lists and rules (`lexicon.txt`) and the classes derived from rustrict's word
+/// list: swear words, slurs and sexual words (`words.txt`), insults and wishes of harm
+/// (`mean.txt`); see scripts/train/export_rustrict_words.py.
 fn spec() -> &'static LexiconSpec {
     static SPEC: std::sync::OnceLock<&'static LexiconSpec> = std::sync::OnceLock::new();
     SPEC.get_or_init(|| {
         parse_spec(concat!(
             include_str!("toxicity/words.txt"),
+            "\n",
+            include_str!("toxicity/mean.txt"),
             "\n",
             include_str!("toxicity/lexicon.txt")
         ))
@@ -72,7 +75,7 @@ fn spec() -> &'static LexiconSpec {
 
 /// Word classes that count only on word boundaries: in robust mode's letters-only view a slur or
 /// swear word turns up inside ordinary words run together ("...classic unto...").
-const BOUNDED_CLASSES: &[&str] = &["profane_word", "slur_word", "sexual_word"];
+const BOUNDED_CLASSES: &[&str] = &["profane_word", "slur_word", "sexual_word", "mean_word"];
 
 /// Whether a hit is a single bounded word seen only in the letters-only view.
 fn unbounded_word_hit(h: &SignalHit) -> bool {
@@ -389,6 +392,29 @@ mod tests {
             "Thank you for your help!",
         ] {
             assert!(lexicon_score(n, Mode::Balanced) < 0.5, "{n}");
+        }
+    }
+
+    /// rustrict's insults that are not swear words count next to "you" (`mean.txt`); its
+    /// phrases and wishes of harm count alone; the entries left out as harmless do not.
+    #[test]
+    fn mean_words_insult_when_aimed_at_you() {
+        for p in [
+            "You crybaby.",
+            "you are a liar and everyone knows it",
+            "Go away, you lowlife.",
+            "hope u die",
+            "shut your face",
+        ] {
+            assert!(lexicon_score(p, Mode::Fast) >= 0.5, "{p}");
+        }
+        for n in [
+            "He is a liar.",
+            "Your punk band played well last night.",
+            "You can shut it down with the power button.",
+            "They can die of thirst out there, so bring water.",
+        ] {
+            assert!(lexicon_score(n, Mode::Fast) < 0.5, "{n}");
         }
     }
 
