@@ -51,9 +51,11 @@ DICTS = {
 TOX = os.path.join(ROOT, "crates", "engine", "src", "detect", "toxicity")
 OUT = os.path.join(TOX, "compounds.txt")
 
-# What may follow a stem and still be the stem's own word form; the engine has the same list.
-INFLECTIONS = {"", "s", "es", "ed", "er", "ers", "ing", "in", "y", "ier", "iest", "ies", "ily",
-               "iness", "z"}
+# What may follow a stem and still be the stem's own word form. Written out as `[inflections]`,
+# in this order, which is the engine's: it reads the list from there.
+ENDINGS = ("s", "es", "ed", "er", "ers", "ing", "in", "y", "ier", "iest", "ies", "ily", "iness",
+           "z")
+INFLECTIONS = {"", *ENDINGS}
 # Words that name an identity or a topic: spelling them oddly is not abuse by itself.
 IDENTITY = {"jew", "jews", "jewish", "muslim", "muslims", "islam", "gay", "gays", "lesbian",
             "lesbians", "homosexual", "homosexuals", "queer", "black", "negro", "negroes",
@@ -166,7 +168,9 @@ def main() -> int:
                 "# [stems]: stem, its class, and `free` (any letters around it count) or `inside`\n"
                 "# (only inside a longer word that is not written as a name).\n"
                 "# [allow]: English words that hold a stem and are not profane.\n"
-                "# [evasion]: words that count when written with digits, symbols or look-alikes inside.\n\n")
+                "# [evasion]: words that count when written with digits, symbols or look-alikes inside.\n"
+                "# [inflections]: what may follow a stem and still be the stem's own word form.\n\n")
+        f.write("[inflections]\n" + "\n".join(ENDINGS) + "\n\n")
         f.write("[stems]\n")
         for s, (cls, how) in sorted(stems.items()):
             f.write(f"{s} {cls}{how}\n")

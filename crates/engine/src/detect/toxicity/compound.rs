@@ -39,11 +39,6 @@ use crate::detect::{MemoKey, RawFinding, TextViews};
 use crate::normalize::{Family, View, ViewKind};
 use crate::policy::Mode;
 
-/// What may follow a stem and still be the stem's own word form (the export script's list).
-const INFLECTIONS: &[&str] = &[
-    "s", "es", "ed", "er", "ers", "ing", "in", "y", "ier", "iest", "ies", "ily", "iness", "z",
-];
-
 /// A word class of `words.txt` and the lexicon rule that scores it.
 #[derive(Clone, Copy)]
 struct Class {
@@ -106,6 +101,9 @@ struct Lists {
     evasion: HashMap<&'static str, Class>,
     /// The stems and evasion words by length, for masked spellings.
     by_len: Vec<Vec<Listed>>,
+    /// What may follow a stem and still be the stem's own word form ("s", "ing"), in the
+    /// order the export script writes them.
+    inflections: Vec<&'static str>,
 }
 
 fn class_of(name: &str) -> Option<Class> {
@@ -130,6 +128,7 @@ fn load() -> Lists {
     let mut words = Vec::new();
     let mut allow = HashSet::new();
     let mut evasion = HashMap::new();
+    let mut inflections = Vec::new();
     let mut section = "";
     for line in include_str!("compounds.txt").lines() {
         let line = line.trim();
@@ -159,6 +158,7 @@ fn load() -> Lists {
             ("[evasion]", Some(class)) => {
                 evasion.insert(word, class);
             }
+            ("[inflections]", None) if parts.next().is_none() => inflections.push(word),
             _ => panic!("compounds.txt: unexpected line {line:?} in {section}"),
         }
     }
@@ -198,6 +198,7 @@ fn load() -> Lists {
         allow,
         evasion,
         by_len,
+        inflections,
     }
 }
 
@@ -238,7 +239,7 @@ impl Lists {
     /// Whether a part of a word around a stem is one the engine knows.
     fn known(&self, part: &str) -> bool {
         part.is_empty()
-            || INFLECTIONS.contains(&part)
+            || self.inflections.contains(&part)
             || (part.len() >= 3 && (self.listed.contains(part) || model::MODEL.knows(part)))
     }
 
@@ -271,7 +272,7 @@ impl Lists {
                 let post = word.get(me - ts..).unwrap_or("");
                 // A stem merely inflected is a word form ("Fuchs" is a name): the word lexicon
                 // lists the forms that count.
-                if pre.is_empty() && INFLECTIONS.contains(&post) {
+                if pre.is_empty() && self.inflections.contains(&post) {
                     return;
                 }
                 let parts_known = || self.known(pre) && self.known(post);
@@ -298,7 +299,7 @@ impl Lists {
             lowercase_into(&mut word, bytes.get(ts..te).unwrap_or(&[]));
             // The word, or the word inflected ("w4nkers").
             let listed = self.evasion.get(word.as_str()).or_else(|| {
-                INFLECTIONS.iter().find_map(|f| {
+                self.inflections.iter().find_map(|f| {
                     word.strip_suffix(f)
                         .filter(|w| w.len() >= 3)
                         .and_then(|w| self.evasion.get(w))
@@ -336,7 +337,7 @@ impl Lists {
                 .zip(listed.as_bytes())
                 .all(|(&m, &l)| m == MASK || m == l)
         };
-        let forms = std::iter::once(word).chain(INFLECTIONS.iter().filter_map(|f| {
+        let forms = std::iter::once(word).chain(self.inflections.iter().filter_map(|f| {
             word.strip_suffix(f.as_bytes())
                 .filter(|w| w.len() >= 3 && w.contains(&MASK))
         }));
@@ -566,6 +567,10 @@ mod tests {
         }
         assert!(l.stems.iter().any(|s| s.fit == Fit::Any));
         assert!(l.stems.iter().any(|s| s.fit == Fit::NotName));
+        // The script's order, which `evasions` and `unmask` try the endings in.
+        assert_eq!(l.inflections.first(), Some(&"s"));
+        assert!(l.inflections.contains(&"ing") && l.inflections.contains(&"iness"));
+        assert!(!l.inflections.contains(&""));
     }
 
     #[test]
