@@ -158,7 +158,8 @@ fn load() -> Lists {
             ("[evasion]", Some(class)) => {
                 evasion.insert(word, class);
             }
-            ("[inflections]", None) if parts.next().is_none() => inflections.push(word),
+            // One ending a line, nothing after it.
+            ("[inflections]", _) if word == line => inflections.push(word),
             _ => panic!("compounds.txt: unexpected line {line:?} in {section}"),
         }
     }
