@@ -45,6 +45,11 @@ impl Stop {
     pub async fn requested(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
     }
+
+    /// Whether stopping has been asked (or the sender is gone), without waiting.
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
 }
 
 /// Any `watch` flag that turns `true` once can stop a task, for instance the live hub's

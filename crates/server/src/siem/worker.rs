@@ -1,9 +1,10 @@
 //! One task per sink: read the outbox after the sink's cursor, render what the sink wants, send
 //! it, then move the cursor. A failed send is retried with exponential backoff and jitter until
-//! it succeeds (a sink never skips a message); a stop in the middle leaves the cursor where it
-//! was, so the batch is sent again after the restart (at least once). One more task prunes the
-//! outbox behind the slowest reader. A sink that has caught up lets messages gather for a moment
-//! before it reads again.
+//! it succeeds (a sink never skips a message). A clean stop lets a send under way finish (for
+//! as long as the webhook worker waits for its attempts) and records how far the sink got; a
+//! send that does not finish in that time leaves the cursor where it was, so that batch is sent
+//! again after the restart (at least once). One more task prunes the outbox behind the slowest
+//! reader. A sink that has caught up lets messages gather for a moment before it reads again.
 //!
 //! With several nodes on one database, only the node holding a sink's lease sends for it (see
 //! `sentinel_store::siem`): the others wait, reading the lease, and take over once it is handed
@@ -304,24 +305,50 @@ impl SinkWorker {
                 }
                 continue;
             };
-            let records: Vec<Record> = batch
+            // Each record beside the position of its message, so that a stop between two
+            // chunks can record how far the sink got.
+            let (positions, records): (Vec<OutboxPosition>, Vec<Record>) = batch
                 .iter()
                 .filter(|m| {
                     let severity = m.severity.as_deref().and_then(|s| s.parse().ok());
                     self.sink.wants(&m.message_type, severity)
                 })
-                .map(|m| format::render(self.sink.format, m))
-                .collect();
+                .map(|m| (m.position(), format::render(self.sink.format, m)))
+                .unzip();
             let before = held.cursor;
+            let mut done = 0;
+            let mut ended = None;
             for chunk in records.chunks(self.settings.batch) {
                 if let Some(end) = self.deliver(chunk, &mut held, stop).await {
-                    return end;
+                    ended = Some(end);
+                    break;
                 }
                 if held.cursor != before {
                     // The lease had expired and was retaken after another node moved on: this
                     // batch is stale, read again from there.
                     break;
                 }
+                done += chunk.len();
+                if stop.is_requested() {
+                    ended = Some(End::Stopped);
+                    break;
+                }
+            }
+            match ended {
+                Some(End::Lost) => return End::Lost,
+                Some(End::Stopped) => {
+                    // A clean stop records what was sent, so that none of it is sent again
+                    // after the restart; what was not sent is, from there.
+                    if let Some(&to) = done.checked_sub(1).and_then(|i| positions.get(i)) {
+                        self.metrics
+                            .sent
+                            .get_or_create(&SiemMetrics::labels(&name))
+                            .inc_by(done as u64);
+                        let _ = self.save(to, done as u64, &mut held, stop).await;
+                    }
+                    return End::Stopped;
+                }
+                None => {}
             }
             if held.cursor != before {
                 continue;
@@ -343,8 +370,9 @@ impl SinkWorker {
         }
     }
 
-    /// Sends until it succeeds (`None`), renewing the lease before each attempt; `Some` when a
-    /// stop came first or the lease was lost.
+    /// Sends until it succeeds (`None`, also when a stop came while the send that succeeded was
+    /// under way), renewing the lease before each attempt; `Some` when a stop came first or the
+    /// lease was lost.
     async fn deliver(
         &mut self,
         records: &[Record],
@@ -369,9 +397,22 @@ impl SinkWorker {
                     }
                 }
             }
-            let sent = tokio::select! {
-                _ = stop.requested() => return Some(End::Stopped),
-                sent = self.transport.send(records) => sent,
+            let sent = {
+                let mut send = std::pin::pin!(self.transport.send(records));
+                tokio::select! {
+                    biased;
+                    sent = &mut send => sent,
+                    _ = stop.requested() => {
+                        // A clean stop lets a send under way finish, for a moment, so that
+                        // what it delivered is recorded and not sent again after the restart
+                        // (the webhook worker gives its attempts the same grace).
+                        let grace = Duration::from_secs_f64(self.settings.timeout_seconds.min(8.0));
+                        return match tokio::time::timeout(grace, send).await {
+                            Ok(Ok(())) => None,
+                            _ => Some(End::Stopped),
+                        };
+                    }
+                }
             };
             match sent {
                 Ok(()) => {

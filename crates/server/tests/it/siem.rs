@@ -162,11 +162,13 @@ async fn a_file_sink_rotates_by_size_and_loses_no_record() {
 }
 
 /// A stand-in Splunk HTTP Event Collector: checks the token, answers 500 to the first
-/// `fail_first` requests, and keeps the events of the others.
+/// `fail_first` requests, and keeps the events of the others, answering each `answer_after` it
+/// has kept them.
 #[derive(Clone, Default)]
 struct Hec {
     token: String,
     fail_first: usize,
+    answer_after: Duration,
     requests: Arc<Mutex<usize>>,
     refused: Arc<Mutex<usize>>,
     events: Arc<Mutex<Vec<Value>>>,
@@ -191,11 +193,26 @@ async fn hec_collect(State(hec): State<Hec>, headers: HeaderMap, body: String) -
     }
     // Concatenated JSON objects, one envelope per event.
     let stream = serde_json::Deserializer::from_str(&body).into_iter::<Value>();
-    let mut events = hec.events.lock().unwrap();
-    for envelope in stream {
-        events.push(envelope.expect("a JSON envelope"));
+    {
+        let mut events = hec.events.lock().unwrap();
+        for envelope in stream {
+            events.push(envelope.expect("a JSON envelope"));
+        }
     }
+    tokio::time::sleep(hec.answer_after).await;
     StatusCode::OK
+}
+
+/// The audit ids of the OCSF API Activity records a [`Hec`] kept, in arrival order.
+fn hec_audit_ids(hec: &Hec) -> Vec<i64> {
+    hec.events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"])
+        .filter(|e| e["class_uid"] == 6003)
+        .map(|e| e["unmapped"]["audit_id"].as_i64().expect("an audit id"))
+        .collect()
 }
 
 async fn start_hec(hec: Hec) -> String {
@@ -373,6 +390,64 @@ async fn a_restarted_sink_resumes_from_its_cursor() {
     assert_eq!(
         repeats, 0,
         "a clean stop saved the cursor: nothing sent twice"
+    );
+}
+
+/// A stop that comes while a send is under way lets it finish and records it: the receiver below
+/// keeps each batch, then answers a second later, and the node is stopped in that second. Before,
+/// the stop dropped the send, the cursor stayed, and the restart sent the batch again.
+#[tokio::test]
+async fn a_stop_during_a_send_lets_it_finish_and_nothing_is_sent_twice() {
+    let hec = Hec {
+        token: std::env::var("CARGO_PKG_NAME").expect("cargo sets CARGO_PKG_NAME"),
+        answer_after: Duration::from_secs(1),
+        ..Hec::default()
+    };
+    let url = start_hec(hec.clone()).await;
+    let sinks = vec![sink(
+        "slow-answer",
+        SinkFormat::Ocsf,
+        &[SinkMessageType::Audit],
+        SinkTransport::Splunk {
+            url,
+            token_env: "CARGO_PKG_NAME".into(),
+            index: None,
+            sourcetype: None,
+        },
+    )];
+    // The database holder runs no sink; the sink runs on a node started and stopped beside it.
+    let app = spawn_app_with(Settings::default()).await;
+    let first = spawn_second_node_with(&app, settings_with(sinks.clone())).await;
+    app.create_policy("slow-0", "privacy").await;
+    eventually(Duration::from_secs(20), "a batch at the receiver", || {
+        (!hec_audit_ids(&hec).is_empty()).then_some(())
+    })
+    .await;
+    // The receiver has the batch and answers in a second: stop the node now.
+    drop(first);
+    let kept_by_the_first = hec_audit_ids(&hec).len();
+    // The next node takes the lease once the first hands it back, after its send.
+    let _second = spawn_second_node_with(&app, settings_with(sinks)).await;
+    app.create_policy("slow-1", "privacy").await;
+    let expected = audit_ids(&app).await;
+    let ids = eventually(
+        Duration::from_secs(30),
+        "every record after the restart",
+        || {
+            let ids = hec_audit_ids(&hec);
+            (dedup(&ids).0.len() >= expected.len()).then_some(ids)
+        },
+    )
+    .await;
+    let (firsts, repeats) = dedup(&ids);
+    assert_eq!(firsts, expected, "no gap, in order");
+    assert!(
+        kept_by_the_first >= 1,
+        "the first node's send reached the receiver"
+    );
+    assert_eq!(
+        repeats, 0,
+        "the send under way at the stop was recorded: nothing sent twice ({ids:?})"
     );
 }
 
