@@ -334,30 +334,28 @@ impl SinkWorker {
                     break;
                 }
             }
-            match ended {
+            // How far the sink got: the whole batch (skipped messages included); after a clean
+            // stop, the last record sent, so that none of it is sent again after the restart
+            // (what was not sent is, from there).
+            let (to, count) = match ended {
                 Some(End::Lost) => return End::Lost,
-                Some(End::Stopped) => {
-                    // A clean stop records what was sent, so that none of it is sent again
-                    // after the restart; what was not sent is, from there.
-                    if let Some(&to) = done.checked_sub(1).and_then(|i| positions.get(i)) {
-                        self.metrics
-                            .sent
-                            .get_or_create(&SiemMetrics::labels(&name))
-                            .inc_by(done as u64);
-                        let _ = self.save(to, done as u64, &mut held, stop).await;
-                    }
-                    return End::Stopped;
-                }
-                None => {}
-            }
-            if held.cursor != before {
-                continue;
-            }
+                Some(End::Stopped) => match done.checked_sub(1).and_then(|i| positions.get(i)) {
+                    Some(&to) => (to, done),
+                    None => return End::Stopped,
+                },
+                None if held.cursor != before => continue,
+                None => (last, records.len()),
+            };
             self.metrics
                 .sent
                 .get_or_create(&SiemMetrics::labels(&name))
-                .inc_by(records.len() as u64);
-            if let Some(end) = self.save(last, records.len() as u64, &mut held, stop).await {
+                .inc_by(count as u64);
+            let saved = self.save(to, count as u64, &mut held, stop).await;
+            if ended.is_some() {
+                // Stopping, whether the save went through or not.
+                return End::Stopped;
+            }
+            if let Some(end) = saved {
                 return end;
             }
             // Caught up: let messages gather before the next read, rather than reading and
